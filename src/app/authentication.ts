@@ -1,0 +1,52 @@
+import { attempt, effectiveState, type AttemptResult } from '../domain/auth';
+import { notFound } from '../domain/errors';
+import type { AuthState, Device, Locale } from '../domain/types';
+import type { AppDeps } from './deps';
+
+export interface DeviceStatus {
+  device: Device;
+  /** The state now (lazy timers applied). */
+  state: AuthState;
+  /** The prompt language: the site's override, else the tenant's. */
+  locale: Locale;
+}
+
+/** PAP attempts from the IVR (SPEC sections 4 and 8). */
+export class Authentication {
+  constructor(private readonly d: AppDeps) {}
+
+  async status(mac: string): Promise<DeviceStatus | null> {
+    const device = await this.d.store.getDevice(mac);
+    if (!device) return null;
+    const tenant = await this.d.store.getTenantById(device.tenantId);
+    const site = device.siteId !== null ? await this.d.store.getSiteById(device.siteId) : null;
+    return {
+      device,
+      state: effectiveState(device.auth, this.d.clock.now()),
+      locale: site?.locale ?? tenant?.locale ?? 'en',
+    };
+  }
+
+  /**
+   * One PAP attempt: read, compare and write in one store transaction, so
+   * parallel calls from one device cannot get more guesses than one call.
+   * The first success also trusts the device's public IP for its tenant.
+   */
+  async attempt(mac: string, entered: string, sourceIp: string | null): Promise<AttemptResult> {
+    const now = this.d.clock.now();
+    const { policy } = this.d;
+    return this.d.store.mutateDevice(mac, (device) => {
+      if (!device) throw notFound(`no device ${mac}`);
+      const r = attempt(device.auth, entered, now, policy);
+      const trustIp = r.outcome === 'success' ? (device.lastProvisionedIp ?? sourceIp) : null;
+      return {
+        next: { ...device, auth: r.auth },
+        result: r,
+        audit: [{
+          at: now, tenantId: device.tenantId, mac, sourceIp, actor: 'phone', action: 'pap-attempt', outcome: r.outcome,
+        }],
+        trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
+      };
+    });
+  }
+}

@@ -1,0 +1,124 @@
+import { createHmac } from 'node:crypto';
+import { parseDigest, expectedResponse, sameHex } from '../domain/digest';
+import { isEmergencyNumber } from '../domain/dialplan';
+import type { Clock } from '../ports/clock';
+import type { Random } from '../ports/random';
+import type { SipAccount } from '../ports/signalling';
+
+/**
+ * Admission of SIP requests, shared by every SIP stack so they behave alike:
+ * digest authentication with nonces that expire and cannot be replayed, and
+ * the emergency rule (emergency fails open when the store is down,
+ * authentication fails closed).
+ */
+
+export interface AdmissionRequest {
+  method: string;
+  /** User part of the Request-URI (INVITE: the dialled number). */
+  dialled: string;
+  /** Value of the Authorization (or Proxy-Authorization) header, if any. */
+  authorization: string | undefined;
+}
+
+export type Admission =
+  | { kind: 'accept'; account: SipAccount | null; emergency: boolean }
+  | { kind: 'challenge'; status: 401; wwwAuthenticate: string }
+  | { kind: 'reject'; status: 403 | 503; reason: string };
+
+export interface SipGateOptions {
+  realm: string;
+  emergencyNumbers: readonly string[];
+  /** How long a nonce may be used. */
+  nonceTtlMs: number;
+  lookupAccount(username: string): Promise<SipAccount | null>;
+  clock: Clock;
+  random: Random;
+}
+
+export class SipGate {
+  private readonly key: Buffer;
+  /** Highest nonce-count seen per nonce: a request must bring a higher one. */
+  private readonly seen = new Map<string, { nc: number; expires: number }>();
+
+  constructor(private readonly o: SipGateOptions) {
+    this.key = Buffer.from(o.random.bytes(32));
+  }
+
+  isEmergency(dialled: string): boolean {
+    return isEmergencyNumber(dialled, this.o.emergencyNumbers);
+  }
+
+  async admit(req: AdmissionRequest): Promise<Admission> {
+    const emergency = req.method === 'INVITE' && this.isEmergency(req.dialled);
+    const creds = parseDigest(req.authorization);
+    if (!creds) {
+      if (emergency && !(await this.storeReachable())) return { kind: 'accept', account: null, emergency };
+      return this.challenge(false);
+    }
+    let account: SipAccount | null;
+    try {
+      account = await this.o.lookupAccount(creds.username);
+    } catch {
+      if (emergency) return { kind: 'accept', account: null, emergency };
+      return { kind: 'reject', status: 503, reason: 'Service Unavailable' };
+    }
+    if (!account || creds.realm !== this.o.realm) return { kind: 'reject', status: 403, reason: 'Forbidden' };
+    const nonceAge = this.nonceAge(creds.nonce);
+    if (nonceAge === null) return this.challenge(false);
+    if (nonceAge > this.o.nonceTtlMs) return this.challenge(true);
+    if (!sameHex(expectedResponse(creds, req.method, account.password), creds.response.toLowerCase())) {
+      return { kind: 'reject', status: 403, reason: 'Forbidden' };
+    }
+    if (!this.freshUse(creds.nonce, creds.qop ? parseInt(creds.nc ?? '', 16) : NaN)) return this.challenge(true);
+    return { kind: 'accept', account, emergency };
+  }
+
+  /** A fresh challenge (WWW-Authenticate value). */
+  challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string } {
+    const nonce = this.makeNonce();
+    return {
+      kind: 'challenge', status: 401,
+      wwwAuthenticate: `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`,
+    };
+  }
+
+  private makeNonce(): string {
+    const body = Buffer.alloc(16);
+    body.writeBigUInt64BE(BigInt(this.o.clock.now()), 0);
+    Buffer.from(this.o.random.bytes(8)).copy(body, 8);
+    const mac = createHmac('sha256', this.key).update(body).digest().subarray(0, 12);
+    return Buffer.concat([body, mac]).toString('base64url');
+  }
+
+  /** Age of a nonce we issued, or null when we did not issue it. */
+  private nonceAge(nonce: string): number | null {
+    const raw = Buffer.from(nonce, 'base64url');
+    if (raw.length !== 28) return null;
+    const body = raw.subarray(0, 16);
+    const mac = createHmac('sha256', this.key).update(body).digest().subarray(0, 12);
+    if (!sameHex(mac.toString('hex'), raw.subarray(16).toString('hex'))) return null;
+    return this.o.clock.now() - Number(body.readBigUInt64BE(0));
+  }
+
+  /** Records a use of the nonce; false when it replays one (same or lower nc, or a second use without qop). */
+  private freshUse(nonce: string, nc: number): boolean {
+    const now = this.o.clock.now();
+    if (this.seen.size > 10_000) {
+      for (const [k, v] of this.seen) if (v.expires <= now) this.seen.delete(k);
+    }
+    const prev = this.seen.get(nonce);
+    const count = Number.isFinite(nc) ? nc : Infinity; // without qop a nonce is good once
+    if (prev && !(count > prev.nc)) return false;
+    this.seen.set(nonce, { nc: count, expires: now + this.o.nonceTtlMs });
+    return true;
+  }
+
+  private async storeReachable(): Promise<boolean> {
+    try {
+      await this.o.lookupAccount('\u0000probe');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

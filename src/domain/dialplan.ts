@@ -1,0 +1,20 @@
+/** Dial-plan classification of SPEC section 8: emergency numbers pass, everything else goes to the IVR. */
+
+export const DEFAULT_EMERGENCY_NUMBERS: readonly string[] = ['112', '110', '911', '999'];
+
+/** Strips what phones and people put around digits (visual separators, a `tel:`/`sip:` wrapper). */
+export function normaliseDialled(dialled: string): string {
+  let s = dialled.trim();
+  s = s.replace(/^(sips?|tel):/i, '').replace(/@.*$/, '').replace(/;.*$/, '');
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    /* keep the raw text: a malformed escape is just not an emergency number */
+  }
+  return s.replace(/[\s().-]/g, '');
+}
+
+export function isEmergencyNumber(dialled: string, emergencyNumbers: readonly string[]): boolean {
+  const n = normaliseDialled(dialled);
+  return n.length > 0 && emergencyNumbers.includes(n);
+}

@@ -1,0 +1,43 @@
+import { invalid } from './errors';
+
+/** What we tell a person whose MAC we could not read (SPEC section 2). */
+export const MAC_HELP =
+  'a MAC address is 12 hexadecimal digits, e.g. 1a2b3c4d5e6f, 1a:2b:3c:4d:5e:6f, 1A-2B-3C-4D-5E-6F or 1a2b.3c4d.5e6f';
+
+const FORMS = [
+  /^[0-9a-f]{12}$/i,
+  /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i,
+  /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/i,
+  /^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$/i,
+];
+
+/** Parses any accepted spelling into the canonical form: 12 lower-case hex digits. */
+export function parseMac(input: unknown, field = 'mac'): string {
+  if (typeof input !== 'string') throw invalid(field, `${field} is missing: ${MAC_HELP}`);
+  const text = input.trim();
+  if (text.length > 32 || !FORMS.some((re) => re.test(text))) {
+    throw invalid(field, `"${text.slice(0, 32)}" is not a MAC address: ${MAC_HELP}`);
+  }
+  const mac = text.replace(/[^0-9a-f]/gi, '').toLowerCase();
+  if (mac === '000000000000') throw invalid(field, 'the all-zero MAC address 00:00:00:00:00:00 is not a device');
+  if (mac === 'ffffffffffff') throw invalid(field, 'the broadcast MAC address ff:ff:ff:ff:ff:ff is not a device');
+  // The least significant bit of the first octet marks a group (multicast) address.
+  if (parseInt(mac.slice(0, 2), 16) & 1) {
+    throw invalid(field, `${formatMac(mac)} is a multicast address, not a device's MAC`);
+  }
+  return mac;
+}
+
+/** Returns the canonical MAC if `input` is one, else null (no exception). */
+export function tryParseMac(input: string): string | null {
+  try {
+    return parseMac(input);
+  } catch {
+    return null;
+  }
+}
+
+export function formatMac(mac: string, separator: ':' | '-' | '' = ':', upper = false): string {
+  const s = mac.match(/.{2}/g)!.join(separator);
+  return upper ? s.toUpperCase() : s;
+}

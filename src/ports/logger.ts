@@ -1,0 +1,14 @@
+/** The slice of pino the inner layers use; pino's Logger satisfies it. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** A logger that drops everything (unit tests). */
+export const silentLogger: Logger = {
+  debug() {}, info() {}, warn() {}, error() {},
+  child() { return silentLogger; },
+};

@@ -1,0 +1,37 @@
+/**
+ * The MediaSession port: what the IVR driver needs from a media engine.
+ * Embedded: pure Node RTP (src/media/embedded). Production: FreeSWITCH via
+ * drachtio-fsmrf (src/media/freeswitch).
+ */
+
+export type DtmfSource = 'rfc4733' | 'info' | 'inband';
+
+export interface MediaEngine {
+  /**
+   * Builds a session for an SDP offer and returns it with the answer SDP.
+   * Throws PapgateError('invalid', ..., 'sdp') when the offer is malformed and
+   * NoCommonCodec when no codec is shared (the caller answers 488).
+   */
+  createSession(opts: { callId: string; offerSdp: string }): Promise<MediaSession>;
+  close(): Promise<void>;
+}
+
+export class NoCommonCodec extends Error {
+  override readonly name = 'NoCommonCodec';
+}
+
+export interface MediaSession {
+  readonly answerSdp: string;
+  /**
+   * Plays the files one after the other (absolute paths of 8 kHz mono WAV).
+   * Fires 'playbackFinished' once when the last one ends or stopPlayback() cut it.
+   */
+  play(files: string[]): void;
+  stopPlayback(): void;
+  /** A digit 0-9, *, #, A-D, once per key press whatever the transport. */
+  on(event: 'digit', listener: (digit: string, source: DtmfSource) => void): this;
+  on(event: 'playbackFinished', listener: (interrupted: boolean) => void): this;
+  /** No RTP from the phone for the configured time. */
+  on(event: 'inactive', listener: () => void): this;
+  close(): Promise<void>;
+}

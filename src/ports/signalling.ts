@@ -1,0 +1,88 @@
+/**
+ * The Signalling port: what the call handler needs from a SIP stack. The
+ * embedded stack (src/sip/embedded) and the drachtio stack (src/sip/drachtio)
+ * both implement it, and both consult the same SipGate (src/app/sip-gate.ts)
+ * for digest authentication and emergency classification, so they behave alike.
+ */
+
+export type Transport = 'udp' | 'tcp';
+
+export interface SipEndpointAddress {
+  address: string;
+  port: number;
+  transport: Transport;
+}
+
+/** A per-device account on papgate's SIP service (minimal configuration). */
+export interface SipAccount {
+  username: string;
+  password: string;
+  mac: string;
+  tenantId: number;
+}
+
+export type CallEndReason = 'remote-bye' | 'remote-cancel' | 'local-hangup' | 'timeout' | 'error';
+
+/** An INVITE that passed the SipGate, before any final response. */
+export interface InboundCall {
+  readonly callId: string;
+  /** User part of the Request-URI: the number the phone dialled. */
+  readonly dialled: string;
+  readonly fromUser: string;
+  /** Where the INVITE came from (after rport/received handling). */
+  readonly source: SipEndpointAddress;
+  /** The caller's Contact URI, if any. */
+  readonly contact: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly offerSdp: string | undefined;
+  /** The authenticated account; null only for an emergency call let through because the store is down. */
+  readonly account: SipAccount | null;
+
+  /** Sends 200 OK with this SDP (retransmitted until ACK); resolves when the ACK arrives. */
+  answer(localSdp: string): Promise<void>;
+  /** Final non-2xx response (e.g. 488, 403, 480). */
+  reject(status: number, reason?: string): void;
+  /** Sends BYE on an answered call (or CANCEL semantics are not ours: we are the UAS). */
+  hangup(): Promise<void>;
+  /**
+   * Emergency pass-through: relays the call to `targetUri` (SDP, answer, BYE in
+   * both directions, CANCEL) until it ends. Resolves when the call has ended.
+   */
+  forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void>;
+
+  /** Digits that arrive as SIP INFO (application/dtmf-relay or application/dtmf). */
+  on(event: 'dtmf', listener: (digit: string) => void): this;
+  /** The call is over, whoever ended it. Fired once. */
+  on(event: 'ended', listener: (reason: CallEndReason) => void): this;
+}
+
+export interface CallHandler {
+  handle(call: InboundCall): Promise<void>;
+}
+
+/** Where to send a check-sync NOTIFY. */
+export interface NotifyTarget {
+  /** The registered contact, else the call's Contact, as a SIP URI. */
+  uri: string;
+  /** Send to this address instead of resolving the URI (phones behind NAT). */
+  via?: SipEndpointAddress;
+  /** The device's SIP username (put in To:). */
+  username: string;
+}
+
+export interface Registration {
+  username: string;
+  contact: string;
+  source: SipEndpointAddress;
+  expiresAt: number;
+  userAgent?: string;
+}
+
+export interface Signalling {
+  start(handler: CallHandler): Promise<void>;
+  stop(): Promise<void>;
+  /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when no answer). */
+  notify(target: NotifyTarget, event: string): Promise<number>;
+  /** The current registration of a device's SIP account, if any. */
+  registration(username: string): Registration | undefined;
+}

@@ -1,0 +1,81 @@
+import type {
+  AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust,
+} from '../domain/types';
+
+/**
+ * What a read-modify-write on one device decides. `mutate` is a pure function
+ * run inside one store transaction that holds the write lock from the read to
+ * the write, so parallel calls (or processes) cannot interleave: this is what
+ * stops two calls from buying extra PAP guesses.
+ */
+export interface DeviceChange<T> {
+  /** The device to write back; `undefined` writes nothing. */
+  next?: Device;
+  result: T;
+  /** Audit events written in the same transaction. */
+  audit?: Omit<AuditEvent, 'id'>[];
+  /** Temporary trust windows to open or extend in the same transaction. */
+  trust?: TemporaryTrust[];
+}
+
+export interface DeviceFilter {
+  siteId?: number;
+  limit?: number;
+  offset?: number;
+}
+
+export interface NewTenant {
+  name: string;
+  locale: Locale;
+  /** sha256 (hex) of the tenant's admin token. */
+  tokenHash: string;
+  createdAt: number;
+}
+
+
+/**
+ * The Store port. Async on purpose: a PostgreSQL adapter must fit without
+ * touching callers. Errors: PapgateError 'conflict' for duplicates,
+ * 'not_found' for unknown keys, 'unavailable' when the database cannot be used.
+ */
+export interface Store {
+  // tenants
+  createTenant(t: NewTenant): Promise<Tenant>;
+  getTenantByName(name: string): Promise<Tenant | null>;
+  getTenantById(id: number): Promise<Tenant | null>;
+  getTenantByTokenHash(tokenHash: string): Promise<Tenant | null>;
+  setTenantTokenHash(tenantId: number, tokenHash: string): Promise<void>;
+  setTenantLocale(tenantId: number, locale: Locale): Promise<void>;
+  listTenants(): Promise<Tenant[]>;
+
+  // sites
+  createSite(s: Omit<Site, 'id'>): Promise<Site>;
+  getSite(tenantId: number, name: string): Promise<Site | null>;
+  getSiteById(id: number): Promise<Site | null>;
+  listSites(tenantId: number): Promise<Site[]>;
+
+  // devices
+  /** Inserts many devices in one transaction: all or none. */
+  insertDevices(devices: Device[], audit: Omit<AuditEvent, 'id'>[]): Promise<void>;
+  getDevice(mac: string): Promise<Device | null>;
+  getDeviceBySipUsername(username: string): Promise<Device | null>;
+  listDevices(tenantId: number, filter?: DeviceFilter): Promise<Device[]>;
+  countDevices(tenantId?: number): Promise<number>;
+  deleteDevice(mac: string, audit: Omit<AuditEvent, 'id'>): Promise<boolean>;
+  /** One atomic read-check-write; `mutate` gets null for an unknown MAC. */
+  mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T>;
+
+  // trust
+  addAllowEntry(e: AllowEntry, audit: Omit<AuditEvent, 'id'>): Promise<AllowEntry>;
+  removeAllowEntry(tenantId: number, cidr: string, audit: Omit<AuditEvent, 'id'>): Promise<boolean>;
+  listAllowEntries(tenantId: number): Promise<AllowEntry[]>;
+  /** Windows that have not ended at `now`. */
+  listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]>;
+
+  // audit
+  appendAudit(e: Omit<AuditEvent, 'id'>): Promise<void>;
+  listAudit(tenantId: number | null, limit: number): Promise<AuditEvent[]>;
+
+  close(): Promise<void>;
+}
+
