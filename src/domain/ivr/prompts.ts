@@ -1,0 +1,15 @@
+/** The IVR's recorded prompts: files `prompts/<lang>/<name>.wav` (SPEC section 8). */
+export const PROMPT_NAMES = [
+  'enter-pin',
+  'wrong-pin',
+  'locked-out',
+  'blocked-now',
+  'auth-not-possible',
+  'blocked',
+  'success',
+  'already-authenticated',
+  'service-unavailable',
+  'goodbye',
+] as const;
+
+export type PromptName = (typeof PROMPT_NAMES)[number];
