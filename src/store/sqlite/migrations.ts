@@ -1,0 +1,84 @@
+/**
+ * Numbered schema migrations, applied in order at open (see migrate.ts).
+ * Entry i is migration i + 1. Never edit a migration that has shipped:
+ * append a new one. Kept as TS strings so tsc carries them into dist.
+ *
+ * Tables are STRICT so a wrong type is refused instead of silently stored.
+ * Times are epoch milliseconds (INTEGER).
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the things of SPEC section 1.
+  `
+  CREATE TABLE tenants (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT    NOT NULL UNIQUE,
+    locale      TEXT    NOT NULL,
+    token_hash  TEXT    NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE sites (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name        TEXT    NOT NULL,
+    locale      TEXT,
+    UNIQUE (tenant_id, name),
+    -- target of the devices (site_id, tenant_id) key: a device's site belongs to its tenant
+    UNIQUE (id, tenant_id)
+  ) STRICT;
+
+  CREATE TABLE devices (
+    mac                  TEXT    PRIMARY KEY,
+    tenant_id            INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    site_id              INTEGER,
+    vendor               TEXT    NOT NULL,
+    model                TEXT    NOT NULL,
+    created_at           INTEGER NOT NULL,
+    auth_state           TEXT    NOT NULL CHECK (auth_state IN ('needed', 'failed', 'blocked', 'successful')),
+    pap                  TEXT,
+    failures             INTEGER NOT NULL DEFAULT 0,
+    lockouts             INTEGER NOT NULL DEFAULT 0,
+    locked_until         INTEGER,
+    suspended_until      INTEGER,
+    secret_hash          TEXT,
+    prev_secret_hash     TEXT,
+    sip_username         TEXT    NOT NULL UNIQUE,
+    sip_password         TEXT    NOT NULL,
+    lines                TEXT    NOT NULL DEFAULT '[]',
+    last_provisioned_ip  TEXT,
+    last_provisioned_at  INTEGER,
+    FOREIGN KEY (site_id, tenant_id) REFERENCES sites(id, tenant_id)
+  ) STRICT;
+  CREATE INDEX devices_by_tenant ON devices (tenant_id, created_at, mac);
+  CREATE INDEX devices_by_site ON devices (site_id, tenant_id);
+  -- sip_username has its own UNIQUE index (the lookup by SIP username)
+
+  CREATE TABLE allow_entries (
+    tenant_id   INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    cidr        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, cidr)
+  ) STRICT;
+
+  CREATE TABLE temporary_trust (
+    tenant_id   INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    ip          TEXT    NOT NULL,
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, ip)
+  ) STRICT;
+  CREATE INDEX temporary_trust_by_until ON temporary_trust (until);
+
+  -- No foreign keys: the audit trail outlives the devices it mentions.
+  CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          INTEGER NOT NULL,
+    tenant_id   INTEGER,
+    mac         TEXT,
+    source_ip   TEXT,
+    actor       TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_by_tenant ON audit (tenant_id, id);
+  `,
+];

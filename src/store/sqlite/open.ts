@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { isPapgateError, unavailable, type PapgateError } from '../../domain/errors';
+import { silentLogger, type Logger } from '../../ports/logger';
+import { applyMigrations } from './migrate';
+import { isSqliteError, translateSqliteError } from './sqlite-errors';
+import { SqliteStore } from './sqlite-store';
+
+export interface SqliteStoreOptions {
+  log?: Logger;
+  /** How long a write waits for another process's lock before failing 'unavailable'. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite database at `path`, or an in-memory
+ * one for ':memory:', and brings its schema up to date. WAL lets the
+ * provisioning and SIP sides (or several processes) share one file.
+ */
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
+  const log = (opts.log ?? silentLogger).child({ component: 'sqlite-store' });
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  const inMemory = path === ':memory:' || path === '';
+  let db: Database | undefined;
+  try {
+    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    db = new BetterSqlite3(path, { timeout: busyTimeoutMs });
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    if (!inMemory) {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw unavailable(`cannot open the database ${path}: it refused WAL mode (${String(mode)})`);
+    }
+    const migrations = applyMigrations(db, Date.now());
+    if (migrations.to !== migrations.from) log.info({ path, from: migrations.from, to: migrations.to }, 'store schema migrated');
+    return new SqliteStore(db, log, migrations, busyTimeoutMs);
+  } catch (e) {
+    db?.close();
+    const err = openError(path, e);
+    log.error({ path, error: err.code }, err.message);
+    throw err;
+  }
+}
+
+function openError(path: string, e: unknown): PapgateError {
+  if (isPapgateError(e)) return e;
+  if (isSqliteError(e)) return translateSqliteError(e, `open the database ${path}`);
+  const code = (e as { code?: unknown } | null)?.code;
+  const why = typeof code === 'string' ? code : e instanceof Error ? e.message : String(e);
+  return unavailable(`cannot open the database ${path}: ${why}`);
+}

@@ -1,0 +1,130 @@
+import { unavailable } from '../../domain/errors';
+import type {
+  AllowEntry, AuditEvent, AuthState, Device, Line, Locale, Site, Tenant, TemporaryTrust, Vendor,
+} from '../../domain/types';
+
+/** Rows as SQLite returns them (snake_case columns), and their mapping to domain values. */
+
+export interface TenantRow { id: number; name: string; locale: string; created_at: number }
+export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null }
+export interface AllowEntryRow { tenant_id: number; cidr: string; created_at: number }
+export interface TrustRow { tenant_id: number; ip: string; until: number }
+export interface AuditRow {
+  id: number; at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
+  actor: string; action: string; outcome: string;
+}
+
+export interface DeviceRow {
+  mac: string;
+  tenant_id: number;
+  site_id: number | null;
+  vendor: string;
+  model: string;
+  created_at: number;
+  auth_state: string;
+  pap: string | null;
+  failures: number;
+  lockouts: number;
+  locked_until: number | null;
+  suspended_until: number | null;
+  secret_hash: string | null;
+  prev_secret_hash: string | null;
+  sip_username: string;
+  sip_password: string;
+  lines: string;
+  last_provisioned_ip: string | null;
+  last_provisioned_at: number | null;
+}
+
+/** Column list in the order `deviceParams` binds them (named parameters). */
+export const DEVICE_COLUMNS = [
+  'mac', 'tenant_id', 'site_id', 'vendor', 'model', 'created_at', 'auth_state', 'pap', 'failures', 'lockouts',
+  'locked_until', 'suspended_until', 'secret_hash', 'prev_secret_hash', 'sip_username', 'sip_password', 'lines',
+  'last_provisioned_ip', 'last_provisioned_at',
+] as const;
+
+export const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id, name: r.name, locale: r.locale as Locale, createdAt: r.created_at,
+});
+
+export const toSite = (r: SiteRow): Site => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, locale: r.locale as Locale | null,
+});
+
+export const toAllowEntry = (r: AllowEntryRow): AllowEntry => ({
+  tenantId: r.tenant_id, cidr: r.cidr, createdAt: r.created_at,
+});
+
+export const toTrust = (r: TrustRow): TemporaryTrust => ({ tenantId: r.tenant_id, ip: r.ip, until: r.until });
+
+export const toAudit = (r: AuditRow): AuditEvent => ({
+  id: r.id, at: r.at, tenantId: r.tenant_id, mac: r.mac, sourceIp: r.source_ip,
+  actor: r.actor, action: r.action, outcome: r.outcome,
+});
+
+export function auditParams(e: Omit<AuditEvent, 'id'>) {
+  return {
+    at: e.at, tenant_id: e.tenantId, mac: e.mac, source_ip: e.sourceIp,
+    actor: e.actor, action: e.action, outcome: e.outcome,
+  };
+}
+
+export function toDevice(r: DeviceRow): Device {
+  return {
+    mac: r.mac,
+    tenantId: r.tenant_id,
+    siteId: r.site_id,
+    vendor: r.vendor as Vendor,
+    model: r.model,
+    createdAt: r.created_at,
+    auth: {
+      state: r.auth_state as AuthState,
+      pap: r.pap,
+      failures: r.failures,
+      lockouts: r.lockouts,
+      lockedUntil: r.locked_until,
+      suspendedUntil: r.suspended_until,
+    },
+    secretHash: r.secret_hash,
+    prevSecretHash: r.prev_secret_hash,
+    sipUsername: r.sip_username,
+    sipPassword: r.sip_password,
+    lines: parseLines(r.mac, r.lines),
+    lastProvisionedIp: r.last_provisioned_ip,
+    lastProvisionedAt: r.last_provisioned_at,
+  };
+}
+
+export function deviceParams(d: Device): DeviceRow {
+  return {
+    mac: d.mac,
+    tenant_id: d.tenantId,
+    site_id: d.siteId,
+    vendor: d.vendor,
+    model: d.model,
+    created_at: d.createdAt,
+    auth_state: d.auth.state,
+    pap: d.auth.pap,
+    failures: d.auth.failures,
+    lockouts: d.auth.lockouts,
+    locked_until: d.auth.lockedUntil,
+    suspended_until: d.auth.suspendedUntil,
+    secret_hash: d.secretHash,
+    prev_secret_hash: d.prevSecretHash,
+    sip_username: d.sipUsername,
+    sip_password: d.sipPassword,
+    lines: JSON.stringify(d.lines),
+    last_provisioned_ip: d.lastProvisionedIp,
+    last_provisioned_at: d.lastProvisionedAt,
+  };
+}
+
+function parseLines(mac: string, text: string): Line[] {
+  try {
+    const lines: unknown = JSON.parse(text);
+    if (Array.isArray(lines)) return lines as Line[];
+  } catch {
+    // fall through: reported below without the text (it holds SIP passwords)
+  }
+  throw unavailable(`the stored SIP lines of device ${mac} are unreadable`);
+}

@@ -1,0 +1,344 @@
+import type { Database } from 'better-sqlite3';
+import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
+import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
+import type { Logger } from '../../ports/logger';
+import type { DeviceChange, DeviceFilter, NewTenant, Store } from '../../ports/store';
+import { schemaVersion, type MigrationReport } from './migrate';
+import {
+  auditParams, deviceParams, toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
+} from './rows';
+import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
+import { prepareStatements, type Statements } from './statements';
+
+type NewAudit = Omit<AuditEvent, 'id'>;
+
+/** Expired temporary-trust rows are deleted at most this often (in the callers' time). */
+const PURGE_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The Store port over better-sqlite3. Every call runs synchronously on the
+ * caller's thread; writes that touch more than one row run in one
+ * BEGIN IMMEDIATE transaction, which takes the write lock before the first
+ * read, so read-check-write sequences cannot interleave across processes.
+ * Open it with openSqliteStore (open.ts).
+ */
+export class SqliteStore implements Store {
+  private readonly q: Statements;
+  private readonly tx: ReturnType<SqliteStore['transactions']>;
+  private closed = false;
+  private lastPurge = -Infinity;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: Logger,
+    /** What opening did to the schema (from === to: nothing applied). */
+    readonly migrations: MigrationReport,
+    private readonly busyTimeoutMs: number,
+  ) {
+    this.q = prepareStatements(db);
+    this.tx = this.transactions();
+  }
+
+  /** The schema version recorded in the file. */
+  schemaVersion(): number {
+    return this.run('read the schema version', () => schemaVersion(this.db));
+  }
+
+  // tenants
+
+  async createTenant(t: NewTenant): Promise<Tenant> {
+    return this.run('create the tenant', () => {
+      try {
+        const row = this.q.insertTenant.get({ name: t.name, locale: t.locale, token_hash: t.tokenHash, created_at: t.createdAt });
+        return toTenant(row!);
+      } catch (e) {
+        // SQLite names only the first index it tripped on; the name is what a person recognises.
+        if (isUnique(e, 'name') || (isUnique(e, 'token_hash') && this.q.tenantByName.get(t.name))) {
+          throw conflict(`tenant ${t.name} already exists`, 'name');
+        }
+        if (isUnique(e, 'token_hash')) throw conflict('that admin token is already used by another tenant', 'token');
+        throw e;
+      }
+    });
+  }
+
+  async getTenantByName(name: string): Promise<Tenant | null> {
+    return this.run('read the tenant', () => mapOrNull(this.q.tenantByName.get(name), toTenant));
+  }
+
+  async getTenantById(id: number): Promise<Tenant | null> {
+    return this.run('read the tenant', () => mapOrNull(this.q.tenantById.get(id), toTenant));
+  }
+
+  async getTenantByTokenHash(tokenHash: string): Promise<Tenant | null> {
+    return this.run('read the tenant', () => mapOrNull(this.q.tenantByTokenHash.get(tokenHash), toTenant));
+  }
+
+  async setTenantTokenHash(tenantId: number, tokenHash: string): Promise<void> {
+    this.run('change the tenant token', () => {
+      try {
+        if (this.q.setTenantTokenHash.run(tokenHash, tenantId).changes === 0) throw noTenant(tenantId);
+      } catch (e) {
+        if (isUnique(e, 'token_hash')) throw conflict('that admin token is already used by another tenant', 'token');
+        throw e;
+      }
+    });
+  }
+
+  async setTenantLocale(tenantId: number, locale: Locale): Promise<void> {
+    this.run('change the tenant locale', () => {
+      if (this.q.setTenantLocale.run(locale, tenantId).changes === 0) throw noTenant(tenantId);
+    });
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.run('list tenants', () => this.q.listTenants.all().map(toTenant));
+  }
+
+  // sites
+
+  async createSite(s: Omit<Site, 'id'>): Promise<Site> {
+    return this.run('create the site', () => {
+      try {
+        return toSite(this.q.insertSite.get({ tenant_id: s.tenantId, name: s.name, locale: s.locale })!);
+      } catch (e) {
+        if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${this.tenantName(s.tenantId)}`, 'name');
+        if (isForeignKey(e)) throw noTenant(s.tenantId);
+        throw e;
+      }
+    });
+  }
+
+  async getSite(tenantId: number, name: string): Promise<Site | null> {
+    return this.run('read the site', () => mapOrNull(this.q.siteByName.get(tenantId, name), toSite));
+  }
+
+  async getSiteById(id: number): Promise<Site | null> {
+    return this.run('read the site', () => mapOrNull(this.q.siteById.get(id), toSite));
+  }
+
+  async listSites(tenantId: number): Promise<Site[]> {
+    return this.run('list sites', () => this.q.listSites.all(tenantId).map(toSite));
+  }
+
+  // devices
+
+  async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
+    this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+  }
+
+  async getDevice(mac: string): Promise<Device | null> {
+    return this.run('read the device', () => mapOrNull(this.q.deviceByMac.get(mac), toDevice));
+  }
+
+  async getDeviceBySipUsername(username: string): Promise<Device | null> {
+    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), toDevice));
+  }
+
+  async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {
+    const page = {
+      limit: filter.limit === undefined ? -1 : count('limit', filter.limit),
+      offset: filter.offset === undefined ? 0 : count('offset', filter.offset),
+    };
+    return this.run('list devices', () => {
+      const rows = filter.siteId === undefined
+        ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
+        : this.q.devicesBySite.all({ tenant_id: tenantId, site_id: filter.siteId, ...page });
+      return rows.map(toDevice);
+    });
+  }
+
+  async countDevices(tenantId?: number): Promise<number> {
+    return this.run('count devices', () => (tenantId === undefined
+      ? this.q.countAllDevices.get()!.n
+      : this.q.countTenantDevices.get(tenantId)!.n));
+  }
+
+  /** Deletes the device; the audit event is written only if it existed. */
+  async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
+    return this.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
+  }
+
+  /**
+   * Runs `mutate` inside one BEGIN IMMEDIATE transaction. `next` updates the
+   * device (or inserts it when `mutate` saw null); it may not change the MAC.
+   * If `mutate` throws, nothing is written and the same error is rethrown.
+   */
+  async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
+    return this.run('update the device', () => this.tx.mutateDevice.immediate(mac, mutate) as T);
+  }
+
+  // trust
+
+  /** Adds the entry; the audit event is written in the same transaction. */
+  async addAllowEntry(e: AllowEntry, audit: NewAudit): Promise<AllowEntry> {
+    return this.run('add the allow-list entry', () => this.tx.addAllowEntry.immediate(e, audit));
+  }
+
+  /** Removes the entry; the audit event is written only if it existed. */
+  async removeAllowEntry(tenantId: number, cidr: string, audit: NewAudit): Promise<boolean> {
+    return this.run('remove the allow-list entry', () => this.tx.removeAllowEntry.immediate(tenantId, cidr, audit));
+  }
+
+  async listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
+    return this.run('list the allow-list', () => this.q.listAllowEntries.all(tenantId).map(toAllowEntry));
+  }
+
+  async listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
+    return this.run('list temporary trust', () => {
+      if (now - this.lastPurge >= PURGE_INTERVAL_MS) this.purgeExpiredTrust(now);
+      return this.q.trustByTenant.all(tenantId, now).map(toTrust);
+    });
+  }
+
+  // audit
+
+  async appendAudit(e: NewAudit): Promise<void> {
+    this.run('write the audit log', () => { this.q.insertAudit.run(auditParams(e)); });
+  }
+
+  /** Newest first; `tenantId` null lists every tenant's events (and those of none). */
+  async listAudit(tenantId: number | null, limit: number): Promise<AuditEvent[]> {
+    const n = count('limit', limit);
+    return this.run('read the audit log', () => (tenantId === null
+      ? this.q.auditAll.all(n)
+      : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  // helpers (called inside run / transactions)
+
+  /** The multi-statement writes, built once (better-sqlite3 wraps them in BEGIN/COMMIT/ROLLBACK). */
+  private transactions() {
+    const { db, q } = this;
+    return {
+      insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
+        for (const d of devices) this.insertDevice(d);
+        for (const a of audit) q.insertAudit.run(auditParams(a));
+      }),
+      deleteDevice: db.transaction((mac: string, audit: NewAudit): boolean => {
+        if (q.deleteDevice.run(mac).changes === 0) return false;
+        q.insertAudit.run(auditParams(audit));
+        return true;
+      }),
+      mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
+        const row = q.deviceByMac.get(mac);
+        const change = mutate(row ? toDevice(row) : null);
+        if (change.next) {
+          if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
+          if (row) this.updateDevice(change.next);
+          else this.insertDevice(change.next);
+        }
+        for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
+        for (const t of change.trust ?? []) this.upsertTrust(t);
+        return change.result;
+      }),
+      addAllowEntry: db.transaction((e: AllowEntry, audit: NewAudit): AllowEntry => {
+        try {
+          q.insertAllowEntry.run(e.tenantId, e.cidr, e.createdAt);
+        } catch (err) {
+          if (isUnique(err, 'cidr')) {
+            throw conflict(`${e.cidr} is already on the allow-list of ${this.tenantName(e.tenantId)}`, 'cidr');
+          }
+          throw isForeignKey(err) ? noTenant(e.tenantId) : err;
+        }
+        q.insertAudit.run(auditParams(audit));
+        return { tenantId: e.tenantId, cidr: e.cidr, createdAt: e.createdAt };
+      }),
+      removeAllowEntry: db.transaction((tenantId: number, cidr: string, audit: NewAudit): boolean => {
+        if (q.deleteAllowEntry.run(tenantId, cidr).changes === 0) return false;
+        q.insertAudit.run(auditParams(audit));
+        return true;
+      }),
+    };
+  }
+
+  private insertDevice(d: Device): void {
+    try {
+      this.q.insertDevice.run(deviceParams(d));
+    } catch (e) {
+      throw this.deviceError(e, d, 'insert');
+    }
+  }
+
+  private updateDevice(d: Device): void {
+    try {
+      this.q.updateDevice.run(deviceParams(d));
+    } catch (e) {
+      throw this.deviceError(e, d, 'update');
+    }
+  }
+
+  private deviceError(e: unknown, d: Device, op: 'insert' | 'update'): unknown {
+    // SQLite names only the first index it tripped on; on insert, a taken MAC is the news.
+    const macTaken = isUnique(e, 'mac') || (op === 'insert' && isUnique(e, 'sip_username') && this.q.deviceByMac.get(d.mac));
+    if (macTaken) return conflict(`a device with MAC ${d.mac} already exists`, 'mac');
+    if (isUnique(e, 'sip_username')) {
+      return conflict(`SIP username ${d.sipUsername} is already used by another device`, 'sipUsername');
+    }
+    if (isForeignKey(e)) {
+      if (!this.q.tenantById.get(d.tenantId)) return noTenant(d.tenantId);
+      return notFound(`${this.tenantName(d.tenantId)} has no site with id ${d.siteId}`);
+    }
+    return e;
+  }
+
+  private upsertTrust(t: TemporaryTrust): void {
+    try {
+      this.q.upsertTrust.run(t.tenantId, t.ip, t.until);
+    } catch (e) {
+      throw isForeignKey(e) ? noTenant(t.tenantId) : e;
+    }
+  }
+
+  /** Best effort, never waits for the write lock: a busy database just defers it. */
+  private purgeExpiredTrust(now: number): void {
+    this.lastPurge = now;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.q.purgeTrust.run(now);
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.log.debug({ code: e.code }, 'expired trust not purged this time');
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  private tenantName(id: number): string {
+    const t = this.q.tenantById.get(id);
+    return t ? `tenant ${t.name}` : `tenant ${id}`;
+  }
+
+  /** Runs one store call: refuses when closed, turns SQLite errors into PapgateErrors. */
+  private run<T>(action: string, fn: () => T): T {
+    if (this.closed) throw unavailable(`cannot ${action}: the store is closed`);
+    try {
+      return fn();
+    } catch (e) {
+      if (isPapgateError(e) || !isSqliteError(e)) throw e;
+      const err = translateSqliteError(e, action);
+      this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
+      throw err;
+    }
+  }
+}
+
+function mapOrNull<R, V>(row: R | undefined, map: (r: R) => V): V | null {
+  return row === undefined ? null : map(row);
+}
+
+function noTenant(id: number) {
+  return notFound(`there is no tenant with id ${id}`);
+}
+
+/** Limits and offsets: whole numbers from 0. */
+function count(field: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw invalid(field, `${field} must be a whole number of 0 or more`);
+  return n;
+}

@@ -1,0 +1,80 @@
+import type { Database } from 'better-sqlite3';
+import {
+  DEVICE_COLUMNS, type AllowEntryRow, type AuditRow, type DeviceRow, type SiteRow, type TenantRow, type TrustRow,
+} from './rows';
+
+/**
+ * Every statement the store runs, prepared once at open: the provisioning
+ * path (deviceByMac, trustByTenant) runs on every phone request.
+ */
+
+const TENANT = 'id, name, locale, created_at';
+const SITE = 'id, tenant_id, name, locale';
+const DEVICE = DEVICE_COLUMNS.join(', ');
+const DEVICE_VALUES = DEVICE_COLUMNS.map((c) => `@${c}`).join(', ');
+const DEVICE_SET = DEVICE_COLUMNS.filter((c) => c !== 'mac').map((c) => `${c} = @${c}`).join(', ');
+const AUDIT = 'id, at, tenant_id, mac, source_ip, actor, action, outcome';
+
+type AuditParams = {
+  at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
+  actor: string; action: string; outcome: string;
+};
+type Page = { limit: number; offset: number };
+
+export function prepareStatements(db: Database) {
+  return {
+    insertTenant: db.prepare<{ name: string; locale: string; token_hash: string; created_at: number }, TenantRow>(
+      `INSERT INTO tenants (name, locale, token_hash, created_at) VALUES (@name, @locale, @token_hash, @created_at)
+       RETURNING ${TENANT}`),
+    tenantByName: db.prepare<[string], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE name = ?`),
+    tenantById: db.prepare<[number], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE id = ?`),
+    tenantByTokenHash: db.prepare<[string], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE token_hash = ?`),
+    setTenantTokenHash: db.prepare<[string, number]>('UPDATE tenants SET token_hash = ? WHERE id = ?'),
+    setTenantLocale: db.prepare<[string, number]>('UPDATE tenants SET locale = ? WHERE id = ?'),
+    listTenants: db.prepare<[], TenantRow>(`SELECT ${TENANT} FROM tenants ORDER BY id`),
+
+    insertSite: db.prepare<{ tenant_id: number; name: string; locale: string | null }, SiteRow>(
+      `INSERT INTO sites (tenant_id, name, locale) VALUES (@tenant_id, @name, @locale) RETURNING ${SITE}`),
+    siteByName: db.prepare<[number, string], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? AND name = ?`),
+    siteById: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE id = ?`),
+    listSites: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? ORDER BY name, id`),
+
+    insertDevice: db.prepare<DeviceRow>(`INSERT INTO devices (${DEVICE}) VALUES (${DEVICE_VALUES})`),
+    updateDevice: db.prepare<DeviceRow>(`UPDATE devices SET ${DEVICE_SET} WHERE mac = @mac`),
+    deviceByMac: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`),
+    deviceBySipUsername: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`),
+    // LIMIT -1 means no limit in SQLite.
+    devicesByTenant: db.prepare<{ tenant_id: number } & Page, DeviceRow>(
+      `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id
+       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`),
+    devicesBySite: db.prepare<{ tenant_id: number; site_id: number } & Page, DeviceRow>(
+      `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id AND site_id = @site_id
+       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`),
+    countAllDevices: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM devices'),
+    countTenantDevices: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM devices WHERE tenant_id = ?'),
+    deleteDevice: db.prepare<[string]>('DELETE FROM devices WHERE mac = ?'),
+
+    insertAllowEntry: db.prepare<[number, string, number]>(
+      'INSERT INTO allow_entries (tenant_id, cidr, created_at) VALUES (?, ?, ?)'),
+    deleteAllowEntry: db.prepare<[number, string]>('DELETE FROM allow_entries WHERE tenant_id = ? AND cidr = ?'),
+    listAllowEntries: db.prepare<[number], AllowEntryRow>(
+      'SELECT tenant_id, cidr, created_at FROM allow_entries WHERE tenant_id = ? ORDER BY created_at, cidr'),
+
+    // A later window never shortens an open one.
+    upsertTrust: db.prepare<[number, string, number]>(
+      `INSERT INTO temporary_trust (tenant_id, ip, until) VALUES (?, ?, ?)
+       ON CONFLICT (tenant_id, ip) DO UPDATE SET until = max(until, excluded.until)`),
+    trustByTenant: db.prepare<[number, number], TrustRow>(
+      'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? AND until > ? ORDER BY ip'),
+    purgeTrust: db.prepare<[number]>('DELETE FROM temporary_trust WHERE until <= ?'),
+
+    insertAudit: db.prepare<AuditParams>(
+      `INSERT INTO audit (at, tenant_id, mac, source_ip, actor, action, outcome)
+       VALUES (@at, @tenant_id, @mac, @source_ip, @actor, @action, @outcome)`),
+    auditAll: db.prepare<[number], AuditRow>(`SELECT ${AUDIT} FROM audit ORDER BY id DESC LIMIT ?`),
+    auditByTenant: db.prepare<[number, number], AuditRow>(
+      `SELECT ${AUDIT} FROM audit WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
