@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { invalid, notFound } from '../domain/errors';
+import { LOCALES, type Locale, type Site, type Tenant } from '../domain/types';
+import { actorLabel, assertMayAccess, assertPlatform, type Actor } from './actor';
+import type { AppDeps } from './deps';
+
+export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export function parseName(input: unknown, field: string): string {
+  if (typeof input !== 'string' || !NAME.test(input.trim().toLowerCase())) {
+    throw invalid(field, `${field} must be 1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+  return input.trim().toLowerCase();
+}
+
+export function parseLocale(input: unknown, field = 'locale'): Locale {
+  if (typeof input === 'string' && (LOCALES as readonly string[]).includes(input)) return input as Locale;
+  throw invalid(field, `${field} must be one of: ${LOCALES.join(', ')}`);
+}
+
+/** Tenants, their admin tokens and sites. */
+export class Tenants {
+  constructor(private readonly d: AppDeps) {}
+
+  /** Creates a tenant and returns its admin token (shown once; only its hash is stored). */
+  async create(actor: Actor, name: unknown, locale: unknown = 'en'): Promise<{ tenant: Tenant; token: string }> {
+    assertPlatform(actor);
+    const token = this.newToken();
+    const tenant = await this.d.store.createTenant({
+      name: parseName(name, 'name'), locale: parseLocale(locale), tokenHash: hashToken(token), createdAt: this.d.clock.now(),
+    });
+    await this.audit(actor, tenant.id, 'tenant-add', 'ok');
+    return { tenant, token };
+  }
+
+  /** Replaces a tenant's admin token (the old one stops working at once). */
+  async rotateToken(actor: Actor, name: unknown): Promise<{ tenant: Tenant; token: string }> {
+    assertPlatform(actor);
+    const tenant = await this.get(actor, name);
+    const token = this.newToken();
+    await this.d.store.setTenantTokenHash(tenant.id, hashToken(token));
+    await this.audit(actor, tenant.id, 'tenant-token', 'rotated');
+    return { tenant, token };
+  }
+
+  async setLocale(actor: Actor, name: unknown, locale: unknown): Promise<Tenant> {
+    const tenant = await this.get(actor, name);
+    const l = parseLocale(locale);
+    await this.d.store.setTenantLocale(tenant.id, l);
+    await this.audit(actor, tenant.id, 'tenant-locale', l);
+    return { ...tenant, locale: l };
+  }
+
+  async list(actor: Actor): Promise<Tenant[]> {
+    const all = await this.d.store.listTenants();
+    return actor.kind === 'platform' ? all : all.filter((t) => t.id === actor.tenantId);
+  }
+
+  /** The tenant by name, if the actor may see it. */
+  async get(actor: Actor, name: unknown): Promise<Tenant> {
+    const tenant = await this.d.store.getTenantByName(parseName(name, 'tenant'));
+    if (!tenant) throw notFound(`no tenant named ${String(name)}`);
+    assertMayAccess(actor, tenant.id);
+    return tenant;
+  }
+
+  async byToken(token: string): Promise<Tenant | null> {
+    return this.d.store.getTenantByTokenHash(hashToken(token));
+  }
+
+  async addSite(actor: Actor, tenantName: unknown, name: unknown, locale?: unknown): Promise<Site> {
+    const tenant = await this.get(actor, tenantName);
+    const site = await this.d.store.createSite({
+      tenantId: tenant.id, name: parseName(name, 'name'), locale: locale === undefined || locale === null ? null : parseLocale(locale),
+    });
+    await this.audit(actor, tenant.id, 'site-add', site.name);
+    return site;
+  }
+
+  async listSites(actor: Actor, tenantName: unknown): Promise<Site[]> {
+    const tenant = await this.get(actor, tenantName);
+    return this.d.store.listSites(tenant.id);
+  }
+
+  private newToken(): string {
+    return `pgt_${Buffer.from(this.d.random.bytes(24)).toString('base64url')}`;
+  }
+
+  private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
+    return this.d.store.appendAudit({
+      at: this.d.clock.now(), tenantId, mac: null, sourceIp: null, actor: actorLabel(actor), action, outcome,
+    });
+  }
+}

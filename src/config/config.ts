@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
+import { parseAllowEntry } from '../domain/trust';
+
+/**
+ * The only place that reads the environment. Every setting has a default that
+ * runs out of the box on one machine; a bad value stops start-up with a
+ * message naming the variable.
+ */
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** Environment variable → [setting key, schema, default]. */
+export const SETTINGS = {
+  PAPGATE_DB: ['db', z.string().min(1), './data/papgate.db'],
+  PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
+  PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
+  PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],
+  PAPGATE_ADMIN_ADDRESS: ['adminAddress', z.string().min(1), '127.0.0.1'],
+  PAPGATE_ADMIN_PORT: ['adminPort', port, '8081'],
+  PAPGATE_ADMIN_TOKEN: ['adminToken', z.string().min(16, 'must be at least 16 characters').optional(), undefined],
+  PAPGATE_PUBLIC_URL: ['publicUrl', z.url().transform((u) => u.replace(/\/+$/, '')), 'http://127.0.0.1:8080'],
+  PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
+  PAPGATE_MAX_FAILURES: ['maxFailures', int(1, 100), '3'],
+  PAPGATE_LOCKOUT_SECONDS: ['lockoutSeconds', int(1, 31 * 86400), '1800'],
+  PAPGATE_MAX_LOCKOUTS: ['maxLockouts', int(1, 100), '3'],
+  PAPGATE_SUSPEND_SECONDS: ['suspendSeconds', int(1, 31 * 86400), '1800'],
+  PAPGATE_TRUST_SECONDS: ['trustSeconds', int(1, 31 * 86400), '28800'],
+  PAPGATE_MINIMAL_RESYNC_SECONDS: ['minimalResyncSeconds', int(30, 86400), '300'],
+  PAPGATE_FULL_RESYNC_SECONDS: ['fullResyncSeconds', int(60, 7 * 86400), '14400'],
+  PAPGATE_SIGNALLING: ['signalling', z.enum(['embedded', 'drachtio', 'off']), 'embedded'],
+  PAPGATE_MEDIA: ['media', z.enum(['embedded', 'freeswitch']), 'embedded'],
+  PAPGATE_SIP_ADDRESS: ['sipAddress', z.string().min(1), '0.0.0.0'],
+  PAPGATE_SIP_PORT: ['sipPort', port, '5060'],
+  PAPGATE_SIP_TRANSPORTS: ['sipTransports', list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'), 'udp,tcp'],
+  PAPGATE_SIP_ADVERTISED_ADDRESS: ['sipAdvertisedAddress', z.string().min(1).optional(), undefined],
+  PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
+  PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
+  PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => /^[0-9*#+]{1,15}$/.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
+  PAPGATE_EMERGENCY_GATEWAY: ['emergencyGateway', z.string().regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060').optional(), undefined],
+  PAPGATE_HOTLINE: ['hotline', z.string().regex(/^[0-9*#]{1,16}$/), '*89'],
+  PAPGATE_RTP_ADDRESS: ['rtpAddress', z.string().min(1), '0.0.0.0'],
+  PAPGATE_RTP_PORT_MIN: ['rtpPortMin', int(1024, 65534), '20000'],
+  PAPGATE_RTP_PORT_MAX: ['rtpPortMax', int(1025, 65535), '20999'],
+  PAPGATE_RTP_TIMEOUT_SECONDS: ['rtpTimeoutSeconds', int(1, 3600), '30'],
+  PAPGATE_MAX_CALL_SECONDS: ['maxCallSeconds', int(5, 3600), '180'],
+  PAPGATE_IVR_FIRST_DIGIT_SECONDS: ['ivrFirstDigitSeconds', z.coerce.number().min(0.1).max(120), '7'],
+  PAPGATE_IVR_INTER_DIGIT_SECONDS: ['ivrInterDigitSeconds', z.coerce.number().min(0.1).max(120), '5'],
+  PAPGATE_IVR_REPROMPTS: ['ivrReprompts', int(0, 10), '3'],
+  PAPGATE_PROMPTS_DIR: ['promptsDir', z.string().min(1).optional(), undefined],
+  PAPGATE_DRACHTIO_HOST: ['drachtioHost', z.string().min(1), '127.0.0.1'],
+  PAPGATE_DRACHTIO_PORT: ['drachtioPort', port, '9022'],
+  PAPGATE_DRACHTIO_SECRET: ['drachtioSecret', z.string().min(1), 'cymru'],
+  PAPGATE_FREESWITCH_HOST: ['freeswitchHost', z.string().min(1), '127.0.0.1'],
+  PAPGATE_FREESWITCH_PORT: ['freeswitchPort', port, '8021'],
+  PAPGATE_FREESWITCH_SECRET: ['freeswitchSecret', z.string().min(1), 'ClueCon'],
+  PAPGATE_FREESWITCH_PROMPTS: ['freeswitchPrompts', z.string().min(1), '/usr/share/papgate/prompts'],
+  PAPGATE_FREESWITCH_LISTEN_ADDRESS: ['freeswitchListenAddress', z.string().min(1), '0.0.0.0'],
+  PAPGATE_FREESWITCH_LISTEN_PORT: ['freeswitchListenPort', port, '8085'],
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = Readonly<{
+  [K in keyof Settings as Settings[K][0]]: z.output<Settings[K][1]>;
+}>;
+
+function isCidr(s: string): boolean {
+  try {
+    parseAllowEntry(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Builds the Config from environment variables, then `overrides` (flags of
+ * `papgate serve`, keyed by environment variable name) on top.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string | undefined> = {}): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, [key, schema, fallback]] of Object.entries(SETTINGS)) {
+    const raw = overrides[name] ?? env[name];
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    const r = (schema as z.ZodType).safeParse(value);
+    if (r.success) out[key] = r.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
+    problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return Object.freeze(out) as Config;
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { sameHex } from './digest';
+
+/**
+ * The identity secret of SPEC section 10: handed to a phone with each full
+ * configuration, stored only as a hash. The newest one and the one before it
+ * are valid until the newest is first used (a phone that failed to apply a
+ * configuration is not locked out).
+ */
+
+export const SECRET_BYTES = 24;
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Encodes random bytes as a URL-safe secret. */
+export function encodeSecret(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
+
+/** Cheap shape check before hashing anything a client sent. */
+export function looksLikeSecret(text: string): boolean {
+  return /^[A-Za-z0-9_-]{16,64}$/.test(text);
+}
+
+export interface SecretHashes {
+  secretHash: string | null;
+  prevSecretHash: string | null;
+}
+
+/** Which stored hash a presented secret matches, if any. */
+export function matchSecret(stored: SecretHashes, presented: string | null): 'current' | 'previous' | null {
+  if (presented === null || !looksLikeSecret(presented)) return null;
+  const h = hashSecret(presented);
+  if (stored.secretHash && sameHex(stored.secretHash, h)) return 'current';
+  if (stored.prevSecretHash && sameHex(stored.prevSecretHash, h)) return 'previous';
+  return null;
+}
+
+/**
+ * The hashes after handing out `newHash`: the secret the phone proved itself
+ * with (or, without one, the newest) stays valid until the new one is used.
+ */
+export function rotate(stored: SecretHashes, presentedHash: string | null, newHash: string): SecretHashes {
+  return { secretHash: newHash, prevSecretHash: presentedHash ?? stored.secretHash };
+}

@@ -1,0 +1,33 @@
+import { effectiveState, isSuspended } from './auth';
+import type { AuthRecord, AuthState } from './types';
+
+/** SPEC section 7, rules 2-5: what a provisioning request for a known device gets. */
+
+export type Decision =
+  | { config: 'full'; reason: 'secret' | 'suspended' | 'trusted' }
+  | { config: 'minimal'; state: AuthState };
+
+export interface DecisionInput {
+  auth: AuthRecord;
+  /** The request carried a valid identity secret of this device. */
+  secretValid: boolean;
+  /** The client IP is trusted for the device's tenant (permanent or temporary). */
+  trusted: boolean;
+  now: number;
+}
+
+export function decide(i: DecisionInput): Decision {
+  if (i.secretValid) return { config: 'full', reason: 'secret' };
+  if (isSuspended(i.auth, i.now)) return { config: 'full', reason: 'suspended' };
+  if (i.trusted) return { config: 'full', reason: 'trusted' };
+  return { config: 'minimal', state: effectiveState(i.auth, i.now) };
+}
+
+/** The display label of the minimal configuration. */
+export function minimalLabel(state: AuthState): string {
+  switch (state) {
+    case 'failed': return 'Authentication failed';
+    case 'blocked': return 'Authentication blocked';
+    default: return 'Authentication needed';
+  }
+}
