@@ -48,6 +48,16 @@ function openError(path: string, e: unknown): PapgateError {
   if (isPapgateError(e)) return e;
   if (isSqliteError(e)) return translateSqliteError(e, `open the database ${path}`);
   const code = (e as { code?: unknown } | null)?.code;
-  const why = typeof code === 'string' ? code : e instanceof Error ? e.message : String(e);
+  const why = typeof code === 'string' ? (FS_REASONS[code] ?? code) : e instanceof Error ? e.message : String(e);
   return unavailable(`cannot open the database ${path}: ${why}`);
 }
+
+/** Errors of creating the parent directories, in words. */
+const FS_REASONS: Record<string, string> = {
+  EEXIST: 'a file stands where its directory should be',
+  ENOTDIR: 'a file stands where its directory should be',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+};

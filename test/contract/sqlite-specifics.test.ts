@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Logger } from '../../src/ports/logger';
+import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { expectError } from './expect-error';
+
+/** What only the SQLite adapter does: files, pragmas, locks, housekeeping. */
+describe('SQLite store specifics', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-sqlite-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates missing parent directories and leaves the file in WAL mode', async () => {
+    const path = join(dir, 'a', 'b', 'papgate.db');
+    const store = await openSqliteStore(path);
+    await store.close();
+    assert.ok(existsSync(path));
+    const raw = new BetterSqlite3(path);
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal'); // persistent in the file
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('fails closed with unavailable when another process holds the write lock', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 50 });
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      let called = false;
+      const err = await expectError(store.mutateDevice(d.mac, () => { called = true; return { result: 0 }; }),
+        'unavailable', /busy/);
+      assert.equal(called, false, 'the check must not run without the lock');
+      assert.doesNotMatch(err.message, /SQLITE_BUSY|database is locked/);
+      assert.equal((await store.getDevice(d.mac))?.mac, d.mac, 'reads still work under WAL');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    assert.equal(await store.mutateDevice(d.mac, () => ({ result: 'ok' })), 'ok');
+    await store.close();
+  });
+
+  it('refuses a file that is not a database with a clear unavailable error', async () => {
+    const path = join(dir, 'junk.db');
+    writeFileSync(path, 'this is not a database, just some text that is long enough to look like a header....');
+    await expectError(openSqliteStore(path), 'unavailable', /junk\.db.*not a database/);
+  });
+
+  it('refuses a path it cannot create', async () => {
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    await expectError(openSqliteStore(join(file, 'papgate.db')), 'unavailable', /cannot open the database.*directory should be/);
+  });
+
+  it('refuses a database written by a newer papgate', async () => {
+    const path = join(dir, 'papgate.db');
+    await (await openSqliteStore(path)).close();
+    const raw = new BetterSqlite3(path);
+    raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(MIGRATIONS.length + 1);
+    raw.close();
+    await expectError(openSqliteStore(path), 'unavailable', /newer/);
+  });
+
+  it('deletes expired trust windows lazily, without touching live ones', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path);
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    await store.mutateDevice(d.mac, () => ({
+      result: null,
+      trust: [{ tenantId: t.id, ip: '192.0.2.1', until: 1000 }, { tenantId: t.id, ip: '192.0.2.2', until: 5000 }],
+    }));
+    assert.equal((await store.listTemporaryTrust(t.id, 2000)).length, 1);
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      assert.deepEqual(raw.prepare('SELECT ip FROM temporary_trust').all(), [{ ip: '192.0.2.2' }]);
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  it('logs failures without secrets', async () => {
+    const lines: string[] = [];
+    const log: Logger = {
+      debug: (o) => lines.push(JSON.stringify(o)), info: (o) => lines.push(JSON.stringify(o)),
+      warn: (o) => lines.push(JSON.stringify(o)), error: (o) => lines.push(JSON.stringify(o)),
+      child: () => log,
+    };
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path, { log, busyTimeoutMs: 20 });
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id, sipPassword: 'hunter2-secret', auth: { pap: '987654' } });
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    await expectError(store.insertDevices([d], []), 'unavailable');
+    other.exec('ROLLBACK');
+    other.close();
+    await store.close();
+    assert.ok(lines.length > 0, 'the failure was logged');
+    assert.doesNotMatch(lines.join('\n'), /hunter2|987654/);
+  });
+});
