@@ -1,8 +1,10 @@
 // Tests run from TypeScript sources through tsx; `npm test` type-checks first (tsc).
+// Naming test files on the command line runs just those; otherwise every tier runs.
+const named = process.argv.slice(2).some((a) => a.endsWith('.ts'));
 module.exports = {
   require: ['tsx/cjs'],
   extension: ['ts'],
-  spec: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/integration/**/*.test.ts'],
+  spec: named ? [] : ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/browser/**/*.test.ts'],
   timeout: 20000,
   exit: true,
 };
