@@ -1,0 +1,116 @@
+/**
+ * One timer for every session of the engine. Each member has its own 20 ms
+ * grid (absolute target times from a monotonic clock, so there is no drift);
+ * members start at different phases, which spreads the sends over the period
+ * instead of bursting them all at once. The timer sleeps until the earliest
+ * target, so an idle grid costs nothing.
+ */
+import { performance } from 'node:perf_hooks';
+import { JitterHistogram } from './jitter-histogram';
+
+export const FRAME_MS = 20;
+/** Frames sent late in one wake-up before the rest are skipped (event loop stalled). */
+const MAX_CATCH_UP_FRAMES = 5;
+/**
+ * Node timers have 1 ms resolution and can fire a fraction of a millisecond
+ * before the target: sending a frame that early beats sleeping another
+ * millisecond and sending it late.
+ */
+const EARLY_MS = 0.5;
+
+export interface FrameClient {
+  /** Called once per due frame; returns true when a packet went out. */
+  onFrame(nowMs: number): boolean;
+  /** Called for each frame skipped after a stall (keep RTP timestamps advancing). */
+  onSkippedFrame(): void;
+  /** Called once per wake-up, for cheap housekeeping (inactivity). */
+  onHousekeeping(nowMs: number): void;
+}
+
+interface Member {
+  client: FrameClient;
+  dueMs: number;
+}
+
+export class FrameScheduler {
+  private readonly members = new Map<FrameClient, Member>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueMs = Infinity;
+  readonly jitter = new JitterHistogram();
+  packetsSent = 0;
+  framesSkipped = 0;
+
+  constructor(private readonly onError: (err: unknown) => void) {}
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** Adds a client; its first frame is due now. */
+  add(client: FrameClient): void {
+    this.members.set(client, { client, dueMs: performance.now() });
+    this.arm(performance.now());
+  }
+
+  remove(client: FrameClient): void {
+    this.members.delete(client);
+    if (this.members.size === 0) this.disarm();
+  }
+
+  stop(): void {
+    this.members.clear();
+    this.disarm();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDueMs = Infinity;
+  }
+
+  private arm(dueMs: number): void {
+    if (this.members.size === 0 || dueMs >= this.timerDueMs) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDueMs = dueMs;
+    const delay = Math.max(0, Math.floor(dueMs - performance.now()));
+    this.timer = setTimeout(() => this.wake(), delay);
+  }
+
+  private wake(): void {
+    this.timer = undefined;
+    this.timerDueMs = Infinity;
+    let nextDue = Infinity;
+    for (const m of this.members.values()) {
+      try {
+        this.serve(m);
+      } catch (err) {
+        this.onError(err); // one broken session must not stop the others' audio
+      }
+      if (this.members.has(m.client)) nextDue = Math.min(nextDue, m.dueMs);
+    }
+    this.arm(nextDue);
+  }
+
+  private serve(m: Member): void {
+    let now = performance.now();
+    m.client.onHousekeeping(now);
+    for (let n = 0; m.dueMs <= now + EARLY_MS; n++) {
+      if (!this.members.has(m.client)) return; // closed by a listener
+      if (n === MAX_CATCH_UP_FRAMES) {
+        while (m.dueMs <= now) {
+          m.dueMs += FRAME_MS;
+          m.client.onSkippedFrame();
+          this.framesSkipped++;
+        }
+        return;
+      }
+      const deviation = now - m.dueMs;
+      if (m.client.onFrame(now)) {
+        this.jitter.record(deviation);
+        this.packetsSent++;
+      }
+      m.dueMs += FRAME_MS;
+      now = performance.now();
+    }
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * One call's media: a UDP socket, the 20 ms send grid (prompt or silence),
+ * symmetric RTP, DTMF from RFC 4733 and in-band tones, inactivity.
+ */
+import { randomBytes } from 'node:crypto';
+import type dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../ports/logger';
+import type { DtmfSource, MediaSession } from '../../ports/media';
+import { InbandDtmfDetector } from './dtmf-goertzel';
+import type { FrameClient, FrameScheduler } from './frame-scheduler';
+import { decodeG711, SAMPLES_PER_FRAME, silenceFrame } from './g711';
+import type { PromptCache } from './prompt-cache';
+import { PromptPlayout } from './prompt-playout';
+import { TelephoneEventTracker } from './rfc4733';
+import { decodeRtp, encodeRtp } from './rtp-packet';
+import type { Negotiated } from './sdp';
+
+const COMFORT_NOISE_PT = 13;
+/** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
+const MAX_DECODED_PAYLOAD = 1600;
+
+/** Engine-wide counters the sessions add to. */
+export interface SessionCounters {
+  badPacketsReceived: number;
+  packetsReceived: number;
+}
+
+export interface RtpSessionParams {
+  callId: string;
+  socket: dgram.Socket;
+  port: number;
+  negotiated: Negotiated;
+  answerSdp: string;
+  inactivityMs: number;
+  log: Logger;
+  scheduler: FrameScheduler;
+  prompts: PromptCache;
+  counters: SessionCounters;
+  /** Frees the port and forgets the session (engine side). */
+  onClosed: (session: RtpSession) => void;
+}
+
+export class RtpSession extends EventEmitter implements MediaSession, FrameClient {
+  readonly answerSdp: string;
+  readonly callId: string;
+  readonly port: number;
+  /** Datagrams dropped as not valid RTP of this session (counted, never thrown). */
+  badPackets = 0;
+  private readonly p: RtpSessionParams;
+  private readonly playout: PromptPlayout;
+  private readonly events = new TelephoneEventTracker();
+  private readonly inband = new InbandDtmfDetector();
+  private readonly canSend: boolean;
+  private remote: { address: string; port: number };
+  private latched = false;
+  private sequence: number;
+  private timestamp: number;
+  private readonly ssrc: number;
+  private talkspurtStarts = true;
+  private lastRxMs = performance.now();
+  private inactiveReported = false;
+  private rfc4733Seen = false;
+  private sendErrors = 0;
+  private closed: Promise<void> | undefined;
+
+  constructor(params: RtpSessionParams) {
+    super();
+    this.p = params;
+    this.callId = params.callId;
+    this.port = params.port;
+    this.answerSdp = params.answerSdp;
+    const n = params.negotiated;
+    this.remote = { address: n.remoteAddress, port: n.remotePort };
+    this.canSend = n.direction === 'sendrecv' || n.direction === 'sendonly';
+    const rnd = randomBytes(10);
+    this.sequence = rnd.readUInt16BE(0);
+    this.timestamp = rnd.readUInt32BE(2);
+    this.ssrc = rnd.readUInt32BE(6);
+    this.playout = new PromptPlayout(n.codec, params.prompts, params.log, (interrupted) => {
+      process.nextTick(() => this.safeEmit('playbackFinished', interrupted));
+    });
+    params.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    params.socket.on('error', (err) => params.log.warn({ err: err.message }, 'RTP socket error'));
+    params.scheduler.add(this);
+  }
+
+  override on(event: 'digit', listener: (digit: string, source: DtmfSource) => void): this;
+  override on(event: 'playbackFinished', listener: (interrupted: boolean) => void): this;
+  override on(event: 'inactive', listener: () => void): this;
+  override on(event: string, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Where packets go now (the SDP address until the phone's packets arrive). */
+  get remoteAddress(): { address: string; port: number } {
+    return { ...this.remote };
+  }
+
+  play(files: string[]): void {
+    if (this.closed) {
+      this.p.log.debug({ files }, 'play() after close ignored');
+      return;
+    }
+    this.playout.play(files);
+  }
+
+  stopPlayback(): void {
+    this.playout.stop();
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.p.scheduler.remove(this);
+      this.playout.stop();
+      this.closed = new Promise<void>((resolve) => this.p.socket.close(() => resolve())).then(() => {
+        this.p.onClosed(this);
+      });
+    }
+    return this.closed;
+  }
+
+  // --- sending (called by the shared scheduler) ---
+
+  onFrame(): boolean {
+    if (this.closed) return false;
+    const audio = this.playout.nextFrame();
+    const marker = this.talkspurtStarts && audio !== undefined;
+    if (audio !== undefined) this.talkspurtStarts = false;
+    else this.talkspurtStarts = true;
+    const packet = encodeRtp({
+      payloadType: this.p.negotiated.payloadType,
+      marker,
+      sequenceNumber: this.sequence,
+      timestamp: this.timestamp,
+      ssrc: this.ssrc,
+    }, audio ?? silenceFrame(this.p.negotiated.codec));
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
+    if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
+    this.p.socket.send(packet, this.remote.port, this.remote.address, (err) => {
+      if (err && this.sendErrors++ === 0) this.p.log.warn({ err: err.message, to: this.remote }, 'RTP send failed');
+    });
+    return true;
+  }
+
+  onSkippedFrame(): void {
+    this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
+  }
+
+  onHousekeeping(nowMs: number): void {
+    if (this.inactiveReported || this.p.inactivityMs <= 0) return;
+    if (nowMs - this.lastRxMs >= this.p.inactivityMs) {
+      this.inactiveReported = true;
+      this.p.log.info({ inactivityMs: this.p.inactivityMs }, 'no RTP from the phone');
+      this.safeEmit('inactive');
+    }
+  }
+
+  // --- receiving ---
+
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      this.receive(msg, rinfo);
+    } catch (err) {
+      this.badPackets++;
+      this.p.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'RTP packet handling failed');
+    }
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    const n = this.p.negotiated;
+    const decoded = decodeRtp(msg);
+    const pt = decoded.ok ? decoded.packet.payloadType : -1;
+    if (!decoded.ok || (pt !== n.payloadType && pt !== n.telephoneEventPt && pt !== COMFORT_NOISE_PT)) {
+      this.badPackets++;
+      this.p.counters.badPacketsReceived++;
+      return;
+    }
+    const packet = decoded.packet;
+    this.p.counters.packetsReceived++;
+    this.lastRxMs = performance.now();
+    this.inactiveReported = false;
+    this.latch(rinfo);
+    if (pt === n.telephoneEventPt) {
+      this.rfc4733Seen = true; // from now on in-band detection would count presses twice
+      const digit = this.events.accept(packet.timestamp, packet.payload);
+      if (digit) this.safeEmit('digit', digit, 'rfc4733');
+    } else if (pt === n.payloadType && !this.rfc4733Seen && packet.payload.length <= MAX_DECODED_PAYLOAD) {
+      for (const digit of this.inband.push(decodeG711(n.codec, packet.payload))) {
+        this.safeEmit('digit', digit, 'inband');
+      }
+    }
+  }
+
+  /** Symmetric RTP: answer to where the phone's packets come from (NAT). */
+  private latch(rinfo: dgram.RemoteInfo): void {
+    if (this.remote.address === rinfo.address && this.remote.port === rinfo.port) {
+      this.latched = true;
+      return;
+    }
+    this.p.log.info({ from: this.remote, to: { address: rinfo.address, port: rinfo.port }, firstLatch: !this.latched },
+      'RTP peer address follows the received packets');
+    this.remote = { address: rinfo.address, port: rinfo.port };
+    this.latched = true;
+  }
+
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      this.p.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'media event listener threw');
+    }
+  }
+}
+
+function isUnspecified(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
