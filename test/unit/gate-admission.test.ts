@@ -1,0 +1,102 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { SipGate } from '../../src/app/sip-gate';
+import { buildAuthorization, parseDigest } from '../../src/domain/digest';
+import { isEmergencyNumber } from '../../src/domain/dialplan';
+import { unavailable } from '../../src/domain/errors';
+
+const account = { username: 'pgabc', password: 's3cret', mac: '001565aabbcc', tenantId: 1 };
+
+function gate(opts: { down?: boolean } = {}) {
+  const clock = { t: 1_000_000, now() { return this.t; } };
+  const g = new SipGate({
+    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock,
+    random: { bytes: (n) => randomBytes(n) },
+    lookupAccount: async (u) => {
+      if (opts.down) throw unavailable('store down');
+      return u === account.username ? account : null;
+    },
+  });
+  return { g, clock };
+}
+
+function authFor(nonce: string, o: { password?: string; nc?: number; method?: string; username?: string } = {}) {
+  return buildAuthorization({
+    username: o.username ?? account.username, password: o.password ?? account.password, realm: 'papgate', nonce,
+    uri: 'sip:*89@papgate', method: o.method ?? 'INVITE', cnonce: 'abc', nc: o.nc ?? 1,
+  });
+}
+
+const nonceOf = (header: string) => /nonce="([^"]+)"/.exec(header)![1]!;
+
+describe('SipGate: digest authentication and the emergency rule', () => {
+  it('challenges, then accepts the right response', async () => {
+    const { g } = gate();
+    const c = await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined });
+    assert.equal(c.kind, 'challenge');
+    const nonce = nonceOf((c as { wwwAuthenticate: string }).wwwAuthenticate);
+    const a = await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(nonce) });
+    assert.deepEqual(a, { kind: 'accept', account, emergency: false });
+  });
+
+  it('refuses a wrong password, an unknown user and a nonce we did not issue', async () => {
+    const { g } = gate();
+    const nonce = nonceOf((g.challenge(false)).wwwAuthenticate);
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(nonce, { password: 'nope' }) })).kind, 'reject');
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(nonce, { username: 'who' }) })).kind, 'reject');
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor('Zm9yZ2Vk') })).kind, 'challenge');
+    const forged = nonce.slice(0, -2) + (nonce.endsWith('AA') ? 'BB' : 'AA');
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(forged) })).kind, 'challenge');
+  });
+
+  it('refuses a replayed nonce count and accepts a higher one', async () => {
+    const { g } = gate();
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER' }) })).kind, 'accept');
+    const replay = await g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER' }) });
+    assert.equal(replay.kind, 'challenge');
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER', nc: 2 }) })).kind, 'accept');
+  });
+
+  it('answers an expired nonce with a stale challenge', async () => {
+    const { g, clock } = gate();
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    clock.t += 60_001;
+    const r = await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(nonce) });
+    assert.equal(r.kind, 'challenge');
+    assert.match((r as { wwwAuthenticate: string }).wwwAuthenticate, /stale=true/);
+  });
+
+  it('emergency fails open when the store is down; everything else fails closed', async () => {
+    const { g } = gate({ down: true });
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined }), { kind: 'accept', account: null, emergency: true });
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce) }), { kind: 'accept', account: null, emergency: true });
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(nonce) }), { kind: 'reject', status: 503, reason: 'Service Unavailable' });
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined })).kind, 'challenge');
+  });
+
+  it('challenges emergency calls when the store works (the phone has its credentials)', async () => {
+    const { g } = gate();
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined })).kind, 'challenge');
+  });
+
+  it('parses digest headers defensively', () => {
+    assert.equal(parseDigest(undefined), null);
+    assert.equal(parseDigest('Basic abc'), null);
+    assert.equal(parseDigest('Digest username="a"'), null);
+    assert.equal(parseDigest('Digest ' + 'x'.repeat(5000)), null);
+    const d = parseDigest('Digest username="a\\"b", realm="r", nonce="n", uri="sip:x", response="abc", qop=auth, nc=00000001, cnonce="c"');
+    assert.equal(d?.username, 'a"b');
+    assert.equal(d?.nc, '00000001');
+  });
+
+  it('classifies emergency numbers after stripping separators', () => {
+    assert.equal(isEmergencyNumber('112', ['112']), true);
+    assert.equal(isEmergencyNumber('sip:112@papgate;user=phone', ['112']), true);
+    assert.equal(isEmergencyNumber('1-1-2', ['112']), true);
+    assert.equal(isEmergencyNumber('1120', ['112']), false);
+    assert.equal(isEmergencyNumber('*89', ['112']), false);
+    assert.equal(isEmergencyNumber('%E0%A4%A', ['112']), false);
+  });
+});
