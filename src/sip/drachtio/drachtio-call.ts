@@ -1,0 +1,155 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../ports/logger';
+import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import { digitOfInfo, parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
+
+export interface DrachtioCallOptions {
+  srf: SrfLike;
+  req: SrfRequestLike;
+  res: SrfResponseLike;
+  account: SipAccount | null;
+  log: Logger;
+  /** How long answer() waits for the ACK before giving the call up. */
+  ackTimeoutMs: number;
+}
+
+type CallState = 'offered' | 'answering' | 'answered' | 'forwarded' | 'ended';
+
+/** An INVITE that passed the SipGate, over drachtio-srf's request, response and dialog. */
+export class DrachtioInboundCall extends EventEmitter implements InboundCall {
+  readonly callId: string;
+  readonly dialled: string;
+  readonly fromUser: string;
+  readonly source: SipEndpointAddress;
+  readonly contact: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly offerSdp: string | undefined;
+  readonly account: SipAccount | null;
+
+  private state: CallState = 'offered';
+  private dialog: SrfDialogLike | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: DrachtioCallOptions) {
+    super();
+    const { req } = o;
+    this.callId = req.get('Call-ID') ?? '';
+    this.dialled = userOfUri(req.uri) ?? '';
+    this.fromUser = userOfUri(parsedFrom(req, 'from')?.uri) ?? '';
+    this.source = {
+      address: req.source_address,
+      port: Number(req.source_port) || 5060,
+      transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
+    };
+    this.contact = parsedContacts(req)[0]?.uri;
+    this.userAgent = req.get('User-Agent');
+    this.offerSdp = req.body ? req.body : undefined;
+    this.account = o.account;
+    this.log = o.log;
+    req.on('cancel', () => {
+      // drachtio-server has already answered the CANCEL and the INVITE (487).
+      if (this.state === 'offered' || this.state === 'answering') this.end('remote-cancel');
+    });
+  }
+
+  async answer(localSdp: string): Promise<void> {
+    if (this.state !== 'offered') throw new Error(`cannot answer a call that is ${this.state}`);
+    this.state = 'answering';
+    let dialog: SrfDialogLike;
+    try {
+      dialog = await this.o.srf.createUAS(this.o.req, this.o.res, {
+        localSdp, headers: { 'Content-Type': 'application/sdp' },
+      });
+    } catch (err) {
+      if (this.state === 'answering') this.end('error');
+      throw err;
+    }
+    this.dialog = dialog;
+    if (this.state !== 'answering') {
+      // CANCEL crossed our 200 OK: end the dialog we just made.
+      await dialog.destroy().catch(() => undefined);
+      throw new Error('call ended while answering');
+    }
+    this.state = 'answered';
+    dialog.on('destroy', () => this.end('remote-bye'));
+    dialog.on('info', (req, res) => this.onInfo(req, res));
+    await this.waitForAck(dialog);
+  }
+
+  reject(status: number, reason?: string): void {
+    if (this.state !== 'offered' || this.o.res.finalResponseSent) return;
+    try {
+      if (reason) this.o.res.send(status, reason);
+      else this.o.res.send(status);
+    } catch (err) {
+      this.log.warn({ err: errText(err), status }, 'could not send the final response');
+    }
+    this.end('local-hangup');
+  }
+
+  async hangup(): Promise<void> {
+    if (this.state === 'offered') return this.reject(480, 'Temporarily Unavailable');
+    if (this.state !== 'answered' && this.state !== 'answering') return;
+    const dialog = this.dialog;
+    this.end('local-hangup');
+    if (dialog) {
+      await dialog.destroy().catch((err: unknown) => this.log.warn({ err: errText(err) }, 'BYE failed'));
+    }
+  }
+
+  /**
+   * Emergency pass-through as a stateful proxy in drachtio-server (with
+   * Record-Route, so the whole dialog keeps passing the server): nothing of
+   * ours stays in the media or signalling path. Resolves when the proxy has
+   * its final answer; the dialog that follows is relayed by the server alone.
+   */
+  async forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void> {
+    if (this.state !== 'offered') throw new Error(`cannot forward a call that is ${this.state}`);
+    this.state = 'forwarded';
+    let connected = false;
+    try {
+      const result = await this.o.srf.proxyRequest(this.o.req, targetUri, {
+        remainInDialog: true, headers: extraHeaders,
+      });
+      connected = result.connected;
+      this.log.info({ finalStatus: result.finalStatus, connected }, 'emergency call proxied');
+    } catch (err) {
+      this.log.error({ err: errText(err) }, 'emergency proxy failed');
+    } finally {
+      this.end(connected ? 'remote-bye' : 'error');
+    }
+  }
+
+  private waitForAck(dialog: SrfDialogLike): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error('no ACK for our 200 OK'));
+        void this.hangup();
+      }, this.o.ackTimeoutMs);
+      timer.unref?.();
+      dialog.on('ack', () => { clearTimeout(timer); resolve(); });
+      this.once('ended', () => { clearTimeout(timer); reject(new Error('call ended before the ACK')); });
+    });
+  }
+
+  private onInfo(req: SrfRequestLike, res: SrfResponseLike): void {
+    try {
+      res.send(200);
+    } catch {
+      /* the dialog is gone; the digit still counts */
+    }
+    const digit = digitOfInfo(req.get('Content-Type'), req.body);
+    if (digit !== undefined && this.state === 'answered') this.emit('dtmf', digit);
+  }
+
+  private end(reason: CallEndReason): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.emit('ended', reason);
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,238 @@
+import Srf = require('drachtio-srf');
+import type { Admission, AdmissionRequest } from '../../app/sip-gate';
+import type { Clock } from '../../ports/clock';
+import type { Logger } from '../../ports/logger';
+import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
+import { DrachtioInboundCall } from './drachtio-call';
+import { Registrations } from './registrations';
+import { hostOfUri, parsedContacts, requestedExpiry, userOfUri } from './sip-text';
+import type { SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
+
+/** What the adapter needs of the shared SipGate (src/app/sip-gate.ts). */
+export interface SipGateLike {
+  admit(req: AdmissionRequest): Promise<Admission>;
+}
+
+/** Options the composition root passes (PAPGATE_DRACHTIO_*). */
+export interface DrachtioSignallingOptions {
+  /** drachtio-server admin address, PAPGATE_DRACHTIO_HOST (127.0.0.1). */
+  host: string;
+  /** PAPGATE_DRACHTIO_PORT (9022). */
+  port: number;
+  /** PAPGATE_DRACHTIO_SECRET (cymru). */
+  secret: string;
+  gate: SipGateLike;
+  clock: Clock;
+  log: Logger;
+  /** start() waits this long for the first connection, then resolves and keeps trying (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Upper bound of the reconnect back-off (default 3 s). */
+  reconnectMaxDelayMs?: number;
+  /** NOTIFY without a final answer in this time resolves 0 (default 8 s). */
+  notifyTimeoutMs?: number;
+  /** answer() gives up when no ACK arrives in this time (default 32 s, RFC 3261's 64*T1). */
+  ackTimeoutMs?: number;
+  /** Longest registration we grant, seconds (default 3600). */
+  maxRegisterExpiresS?: number;
+  /** Tests and main.ts may pass their own Srf; by default one is created. */
+  srf?: SrfLike;
+}
+
+/** Signalling over drachtio-srf and a drachtio-server (the production stack). */
+export class DrachtioSignalling implements Signalling {
+  readonly srf: SrfLike;
+  private readonly registrations: Registrations;
+  private handler: CallHandler | undefined;
+  private connected = false;
+  private stopped = false;
+  private started = false;
+
+  constructor(private readonly o: DrachtioSignallingOptions) {
+    this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
+    this.registrations = new Registrations(o.clock);
+  }
+
+  /** True while an authenticated connection to drachtio-server is up (readiness). */
+  isReady(): boolean {
+    return this.connected && !this.stopped;
+  }
+
+  async start(handler: CallHandler): Promise<void> {
+    if (this.started) throw new Error('DrachtioSignalling already started');
+    this.started = true;
+    this.handler = handler;
+    const log = this.o.log;
+    const firstConnect = new Promise<void>((resolve, reject) => {
+      this.srf.on('connect', (err, hostport) => {
+        if (this.stopped) return this.safeDisconnect();
+        if (err) {
+          this.connected = false;
+          log.error({ host: this.o.host, port: this.o.port }, 'drachtio-server refused our secret');
+          return reject(new Error(`drachtio-server at ${this.o.host}:${this.o.port} refused the secret`));
+        }
+        this.connected = true;
+        log.info({ hostport }, 'connected to drachtio-server');
+        resolve();
+      });
+    });
+    this.srf.on('close', () => {
+      if (this.connected && !this.stopped) log.warn('lost drachtio-server; reconnecting');
+      this.connected = false;
+    });
+    this.srf.on('reconnecting', () => log.debug('reconnecting to drachtio-server'));
+    this.srf.on('error', (err) => log.debug({ err: err.message }, 'drachtio connection error'));
+    this.srf.register((req, res) => void this.onRegister(req, res));
+    this.srf.invite((req, res) => void this.onInvite(req, res));
+    this.srf.connect({
+      host: this.o.host, port: this.o.port, secret: this.o.secret,
+      reconnect: { retryMaxDelay: this.o.reconnectMaxDelayMs ?? 3000 },
+    });
+    const timeoutMs = this.o.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        log.warn({ host: this.o.host, port: this.o.port }, 'drachtio-server not reachable yet; still trying');
+        resolve();
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([firstConnect, timeout]);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const wasConnected = this.connected;
+    this.connected = false;
+    const closed = new Promise<void>((resolve) => {
+      if (!wasConnected) return resolve();
+      const t = setTimeout(resolve, 1000);
+      this.srf.on('close', () => { clearTimeout(t); resolve(); });
+    });
+    this.safeDisconnect();
+    await closed;
+  }
+
+  registration(username: string): Registration | undefined {
+    return this.registrations.get(username);
+  }
+
+  async notify(target: NotifyTarget, event: string): Promise<number> {
+    const host = hostOfUri(target.uri) ?? 'invalid';
+    const headers: Record<string, string> = {
+      'Event': event,
+      'Subscription-State': 'terminated',
+      'To': `<sip:${target.username}@${host}>`,
+      'Content-Length': '0',
+    };
+    const opts = { method: 'NOTIFY', headers } as { method: string; headers: Record<string, string>; proxy?: string };
+    if (target.via) {
+      const v = target.via;
+      const addr = v.address.includes(':') ? `[${v.address}]` : v.address;
+      opts.proxy = `sip:${addr}:${v.port};transport=${v.transport}`;
+    }
+    const timeoutMs = this.o.notifyTimeoutMs ?? 8000;
+    const log = this.o.log;
+    return new Promise<number>((resolve) => {
+      let settled = false;
+      const done = (status: number) => { if (!settled) { settled = true; clearTimeout(timer); resolve(status); } };
+      const timer = setTimeout(() => done(0), timeoutMs);
+      try {
+        this.srf.request(target.uri, opts, (err, sent) => {
+          if (err) {
+            log.warn({ err: err.message, event }, 'NOTIFY could not be sent');
+            return done(0);
+          }
+          sent.on('response', (res) => { if (res.status >= 200) done(res.status); });
+        });
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err), event }, 'NOTIFY could not be sent');
+        done(0);
+      }
+    });
+  }
+
+  private async onRegister(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
+    try {
+      const admission = await this.o.gate.admit({
+        method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization'),
+      });
+      if (admission.kind === 'challenge') {
+        return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+      }
+      if (admission.kind === 'reject' || !admission.account) return res.send(admission.kind === 'reject' ? admission.status : 403);
+      const username = admission.account.username;
+      const rawContact = req.get('Contact')?.trim();
+      const contact = parsedContacts(req)[0];
+      const expiresHeader = req.get('Expires');
+      if (rawContact === '*' || !contact) {
+        if (rawContact === '*') this.registrations.remove(username);
+        const current = this.registrations.get(username);
+        return res.send(200, current ? { headers: { Contact: `<${current.contact}>` } } : {});
+      }
+      const max = this.o.maxRegisterExpiresS ?? 3600;
+      const expires = Math.min(requestedExpiry(contact, expiresHeader, max), max);
+      if (expires === 0) {
+        this.registrations.remove(username);
+        return res.send(200);
+      }
+      this.registrations.set({
+        username, contact: contact.uri,
+        source: { address: req.source_address, port: Number(req.source_port) || 5060,
+          transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp' },
+        expiresAt: this.o.clock.now() + expires * 1000,
+        userAgent: req.get('User-Agent'),
+      });
+      res.send(200, { headers: { Contact: `<${contact.uri}>;expires=${expires}`, Expires: String(expires) } });
+    } catch (err) {
+      this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'REGISTER failed');
+      sendQuietly(res, 500);
+    }
+  }
+
+  private async onInvite(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
+    const callId = req.get('Call-ID') ?? '';
+    const log = this.o.log.child({ callId });
+    try {
+      const admission = await this.o.gate.admit({
+        method: 'INVITE', dialled: userOfUri(req.uri) ?? '',
+        authorization: req.get('Authorization') ?? req.get('Proxy-Authorization'),
+      });
+      if (admission.kind === 'challenge') {
+        return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+      }
+      if (admission.kind === 'reject') return res.send(admission.status, admission.reason);
+      if (!this.handler) return res.send(503);
+      const call = new DrachtioInboundCall({
+        srf: this.srf, req, res, account: admission.account, log,
+        ackTimeoutMs: this.o.ackTimeoutMs ?? 32_000,
+      });
+      await this.handler.handle(call);
+    } catch (err) {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'INVITE handling failed');
+      sendQuietly(res, 500);
+    }
+  }
+
+  private safeDisconnect(): void {
+    try {
+      this.srf.disconnect();
+    } catch {
+      /* no socket right now: the 'connect' handler disconnects any late one */
+    }
+  }
+}
+
+function sendQuietly(res: SrfResponseLike, status: number): void {
+  try {
+    if (!res.finalResponseSent) res.send(status);
+  } catch {
+    /* the transaction is gone */
+  }
+}
