@@ -28,6 +28,8 @@ export interface AuthCallHandlerDeps {
   log: Logger;
 }
 
+export { DEFAULT_IVR_SETTINGS, type IvrSettings } from '../domain/ivr';
+
 /** How long an emergency call may wait for the store to name its tenant and site. */
 const EMERGENCY_LOOKUP_MS = 500;
 
@@ -52,6 +54,7 @@ export class AuthCallHandler implements CallHandler {
     const log = this.d.log.child({
       callId: call.callId, mac: call.account?.mac ?? null, tenant: call.account?.tenantId ?? null,
     });
+    log.info({ dialled: call.dialled, source: call.source.address, userAgent: call.userAgent }, 'call');
     if (this.d.gate.isEmergency(call.dialled)) return this.emergency(call, log, lifetime);
     try {
       await this.authenticate(call, log, lifetime);
