@@ -1,0 +1,214 @@
+import type { Admission, SipGate } from '../../app/sip-gate';
+import type { Clock } from '../../ports/clock';
+import type { Logger } from '../../ports/logger';
+import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
+import { SipCore } from './core';
+import { EmbeddedInboundCall } from './inbound-call';
+import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
+import { sendNotify } from './notifier';
+import { Registrar } from './registrar';
+import type { SipRequest, ServerTransaction } from './sip-lib';
+
+/**
+ * The embedded SIP stack behind the Signalling port: routes each new request
+ * (OPTIONS, REGISTER, INVITE, CANCEL, in-dialog requests), consults the
+ * SipGate for REGISTER and out-of-dialog INVITE, keeps registrations, sends
+ * check-sync NOTIFYs.
+ */
+
+export interface EmbeddedSignallingOptions {
+  address: string;
+  port: number;
+  udp: boolean;
+  tcp: boolean;
+  gate: SipGate;
+  log: Logger;
+  clock: Clock;
+  /** Host put in Via and Contact when `address` is not what phones should use (0.0.0.0, NAT). */
+  advertisedAddress?: string;
+  notifyTimeoutMs?: number;
+  minExpires?: number;
+  maxExpires?: number;
+  /** RFC 3261 T1 (default 500 ms); tests shorten it. 2xx retransmission gives up after 64*T1. */
+  t1Ms?: number;
+  /** How long the emergency gateway may stay silent before the caller gets 503 (default 8000 ms). */
+  forwardNoResponseMs?: number;
+}
+
+/** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
+interface PendingInvite {
+  st: ServerTransaction;
+  rq: SipRequest;
+  cancelled: boolean;
+  call?: EmbeddedInboundCall;
+}
+
+export class EmbeddedSignalling implements Signalling {
+  private readonly core: SipCore;
+  private readonly registrar: Registrar;
+  private readonly pending = new Map<string, PendingInvite>();
+  private readonly calls = new Set<EmbeddedInboundCall>();
+  private handler: CallHandler | undefined;
+  private stopping = false;
+
+  constructor(private readonly o: EmbeddedSignallingOptions) {
+    this.core = new SipCore({
+      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
+      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500,
+      onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
+    });
+    this.registrar = new Registrar({ clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
+  }
+
+  /** The port actually bound (useful when configured as 0). */
+  get port(): number {
+    return this.core.local.port;
+  }
+
+  async start(handler: CallHandler): Promise<void> {
+    if (this.handler) throw new Error('EmbeddedSignalling already started');
+    this.handler = handler;
+    await this.core.start();
+    this.o.log.info({ address: this.o.address, port: this.core.local.port, udp: this.o.udp, tcp: this.o.tcp }, 'SIP listening');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const call of [...this.calls]) call.shutdown();
+    this.pending.clear();
+    await this.core.stop();
+  }
+
+  notify(target: NotifyTarget, event: string): Promise<number> {
+    return sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? 4000);
+  }
+
+  registration(username: string): Registration | undefined {
+    return this.registrar.lookup(username);
+  }
+
+  private onRequest(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void {
+    const reply = (status: number, headers: Record<string, string> = {}) =>
+      st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
+    if (!ALLOWED_METHODS.has(rq.method)) return reply(405, { allow: ALLOW });
+    if (!/^sips?:/i.test(rq.uri)) return reply(416);
+    const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
+    if (require) return reply(420, { unsupported: require });
+    if (rq.method === 'CANCEL') return this.onCancel(rq, st);
+
+    const toTag = rq.headers.to!.params.tag;
+    if (toTag) {
+      const user = this.core.dialog(rq.headers['call-id']!, String(toTag));
+      if (user && user.remoteTag === String(rq.headers.from!.params.tag ?? '')) return user.onRequest(rq, st, peer);
+      return reply(481);
+    }
+    switch (rq.method) {
+      case 'OPTIONS':
+        return reply(200, { allow: ALLOW, accept: 'application/sdp', 'accept-language': 'en' });
+      case 'REGISTER':
+        return this.guard(st, rq, this.onRegister(rq, st, peer));
+      case 'INVITE':
+        return this.guard(st, rq, this.onInvite(rq, st, peer));
+      default:
+        return reply(481); // BYE, INFO outside any dialog
+    }
+  }
+
+  /** An async handler must not fail silently nor leave the request unanswered. */
+  private guard(st: ServerTransaction, rq: SipRequest, work: Promise<void>): void {
+    work.catch((e: Error) => {
+      this.o.log.error({ err: e.message, method: rq.method }, 'SIP request failed');
+      st.send(responseTo(rq, 500, 'Server Internal Error', { toTag: newTag() }));
+    });
+  }
+
+  private async admit(rq: SipRequest): Promise<Admission> {
+    return this.o.gate.admit({ method: rq.method, dialled: userOf(rq.uri), authorization: authorizationText(rq) });
+  }
+
+  private async onRegister(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): Promise<void> {
+    const log = this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
+    const reply = (status: number, headers: Record<string, string> = {}, contact?: SipRequest['headers']['contact']) => {
+      const rs = responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers });
+      if (contact) rs.headers.contact = contact;
+      st.send(rs);
+    };
+    const admission = await this.admit(rq);
+    if (admission.kind === 'challenge') return reply(401, { 'www-authenticate': admission.wwwAuthenticate });
+    if (admission.kind === 'reject') return reply(admission.status);
+    const account = admission.account;
+    if (!account || userOf(rq.headers.to!.uri) !== account.username) {
+      log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
+      return reply(403);
+    }
+    const result = this.registrar.register({
+      username: account.username,
+      contacts: rq.headers.contact,
+      expiresHeader: headerText(rq, 'expires'),
+      callId: rq.headers['call-id']!,
+      cseq: rq.headers.cseq!.seq,
+      source: peer,
+      userAgent: headerText(rq, 'user-agent'),
+    });
+    switch (result.kind) {
+      case 'too-brief':
+        return reply(423, { 'min-expires': String(result.minExpires) });
+      case 'bad':
+        return reply(400, { warning: `399 papgate "${result.reason}"` });
+      case 'out-of-order':
+        return reply(500, { warning: '399 papgate "CSeq out of order"' });
+      case 'ok': {
+        log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+        const b = result.binding;
+        return reply(200, { date: new Date(this.o.clock.now()).toUTCString() },
+          b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined);
+      }
+    }
+  }
+
+  private async onInvite(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): Promise<void> {
+    st.send(responseTo(rq, 100, 'Trying'));
+    const key = inviteKey(rq);
+    const entry: PendingInvite = { st, rq, cancelled: false };
+    this.pending.set(key, entry);
+    const fail = (status: number, headers: Record<string, string> = {}) => {
+      this.pending.delete(key);
+      st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
+    };
+    if (this.stopping || !this.handler) return fail(503);
+    const handler = this.handler;
+    const admission = await this.admit(rq);
+    if (entry.cancelled || this.stopping) return;
+    if (admission.kind === 'challenge') return fail(401, { 'www-authenticate': admission.wwwAuthenticate });
+    if (admission.kind === 'reject') return fail(admission.status);
+
+    const call: EmbeddedInboundCall = new EmbeddedInboundCall(this.core, rq, st, peer, admission.account, {
+      byeTimeoutMs: 16 * this.core.t1Ms,
+      forwardNoResponseMs: this.o.forwardNoResponseMs ?? 8000,
+      onGone: () => {
+        this.pending.delete(key);
+        this.calls.delete(call);
+      },
+    });
+    entry.call = call;
+    this.calls.add(call);
+    call.log.info({ dialled: call.dialled, emergency: admission.emergency, source: `${peer.address}:${peer.port}` }, 'call admitted');
+    handler.handle(call).catch((e: Error) => {
+      call.log.error({ err: e.message }, 'call handler failed');
+      void call.hangup();
+    });
+  }
+
+  private onCancel(rq: SipRequest, st: ServerTransaction): void {
+    const entry = this.pending.get(inviteKey(rq));
+    if (!entry) return st.send(responseTo(rq, 481, reasonPhrase(481), { toTag: newTag() }));
+    if (entry.call) return entry.call.onCancel(rq, st);
+    // still being admitted: end it here; onInvite sees `cancelled` and stops
+    entry.cancelled = true;
+    this.pending.delete(inviteKey(rq));
+    st.send(responseTo(rq, 200, 'OK', { toTag: newTag() }));
+    entry.st.send(responseTo(entry.rq, 487, 'Request Terminated', { toTag: newTag() }));
+  }
+}
+
+const inviteKey = (rq: SipRequest) => `${String(rq.headers.via![0]!.params.branch ?? '')}\n${rq.headers['call-id']!}`;

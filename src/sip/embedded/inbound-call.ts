@@ -1,0 +1,317 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../ports/logger';
+import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import type { DialogUser, SipCore } from './core';
+import { inDialogRequest, withoutTag } from './dialog';
+import type { Dialog } from './dialog';
+import { DTMF_INFO_TYPES, dtmfFromInfo } from './dtmf-info';
+import { EmergencyLeg } from './emergency-leg';
+import type { CallerSide } from './emergency-leg';
+import {
+  ALLOW, checkExtraHeader, contactFor, contactUri, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
+  userOf,
+} from './messages';
+import { Retransmit2xx } from './retransmit-2xx';
+import type { SipRequest, SipResponse, ServerTransaction } from './sip-lib';
+
+/**
+ * One INVITE that passed the SipGate, from our side as UAS: answer (2xx
+ * retransmitted until ACK), reject, hang up, INFO DTMF, and the emergency
+ * pass-through, which hands the call to an EmergencyLeg.
+ */
+
+export interface CallSettings {
+  byeTimeoutMs: number;
+  forwardNoResponseMs: number;
+  /** Called once when the call is over and its state can go (router bookkeeping). */
+  onGone(): void;
+}
+
+/** Signalling state: before the final response, 2xx sent and awaiting ACK, confirmed, or closed. */
+type State = 'pending' | 'answering' | 'confirmed' | 'closed';
+
+interface AwaitingAck {
+  seq: number;
+  rtx: Retransmit2xx;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+export class EmbeddedInboundCall extends EventEmitter implements InboundCall, DialogUser, CallerSide {
+  readonly callId: string;
+  readonly dialled: string;
+  readonly fromUser: string;
+  readonly contact: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly offerSdp: string | undefined;
+  readonly remoteTag: string;
+  readonly log: Logger;
+  private readonly localTag = newTag();
+  private readonly dialog: Dialog;
+  private state: State = 'pending';
+  private endedWith: CallEndReason | undefined;
+  private awaiting: AwaitingAck | undefined;
+  private byeAfterAck = false;
+  private localSdp: string | undefined;
+  private forwarding = false;
+  private leg: EmergencyLeg | undefined;
+  private teardownDone = false;
+  private markClosed!: () => void;
+  private readonly closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
+
+  constructor(
+    private readonly core: SipCore,
+    private readonly invite: SipRequest,
+    private readonly st: ServerTransaction,
+    readonly source: SipEndpointAddress,
+    readonly account: SipAccount | null,
+    private readonly settings: CallSettings,
+  ) {
+    super();
+    const h = invite.headers;
+    this.callId = h['call-id']!;
+    this.dialled = userOf(invite.uri);
+    this.fromUser = userOf(h.from!.uri);
+    this.contact = contactUri(invite);
+    this.userAgent = headerText(invite, 'user-agent');
+    this.offerSdp = contentType(invite) === 'application/sdp' && invite.content ? invite.content : undefined;
+    this.remoteTag = String(h.from!.params.tag ?? '');
+    this.log = core.log.child({ callId: this.callId, account: account?.username });
+    this.dialog = {
+      callId: this.callId,
+      localTag: this.localTag,
+      remoteTag: this.remoteTag,
+      local: withoutTag(h.to!),
+      remote: withoutTag(h.from!),
+      remoteTarget: this.contact ?? h.from!.uri,
+      routeSet: routeUris(h['record-route']),
+      localSeq: 0,
+      peer: source,
+    };
+    core.addDialog(this.callId, this.localTag, this);
+  }
+
+  answer(localSdp: string): Promise<void> {
+    if (this.state !== 'pending' || this.forwarding) {
+      return Promise.reject(new Error(`cannot answer call ${this.callId}: it is ${this.forwarding ? 'forwarded' : this.state}`));
+    }
+    this.localSdp = localSdp;
+    return this.send2xx(this.invite, this.st, localSdp, true);
+  }
+
+  reject(status: number, reason?: string): void {
+    if (!Number.isInteger(status) || status < 300 || status > 699) throw new Error(`reject needs a final non-2xx status, got ${status}`);
+    if (this.state === 'closed') return;
+    if (this.state !== 'pending' || this.forwarding) {
+      this.log.warn({ status, state: this.state }, 'reject() on a call past its offer: hanging up instead');
+      void this.hangup();
+      return;
+    }
+    this.sendFinal(status, reason ?? reasonPhrase(status));
+    this.finish('local-hangup');
+  }
+
+  async hangup(): Promise<void> {
+    if (this.leg) return this.leg.hangup();
+    switch (this.state) {
+      case 'closed':
+        return;
+      case 'pending':
+        return this.reject(480);
+      case 'answering':
+        // RFC 3261 15: no BYE before the ACK arrives (or we give up waiting for it)
+        this.emitEnded('local-hangup');
+        this.byeAfterAck = true;
+        return this.closed;
+      case 'confirmed':
+        this.emitEnded('local-hangup');
+        this.state = 'closed';
+        await this.byeToCaller();
+        this.teardown();
+    }
+  }
+
+  forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void> {
+    if (this.state !== 'pending' || this.forwarding) return Promise.reject(new Error(`cannot forward call ${this.callId}: it is ${this.state}`));
+    try {
+      for (const [k, v] of Object.entries(extraHeaders)) checkExtraHeader(k, v);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.forwarding = true;
+    this.core.resolve(targetUri).then((target) => {
+      if (this.state !== 'pending') return;
+      this.leg = new EmergencyLeg(this.core, this, {
+        target, targetUri, extraHeaders,
+        noResponseMs: this.settings.forwardNoResponseMs, byeTimeoutMs: this.settings.byeTimeoutMs,
+      });
+      this.leg.start();
+    }, (e: Error) => {
+      this.log.error({ err: e.message, targetUri }, 'emergency target unusable');
+      this.relayFailure(503, 'Service Unavailable', 'error');
+    });
+    return this.closed;
+  }
+
+  // ---- from the router ----
+
+  onRequest(rq: SipRequest, st: ServerTransaction): void {
+    if (this.leg) return this.leg.fromCaller(rq, st);
+    switch (rq.method) {
+      case 'BYE':
+        st.send(responseTo(rq, 200, 'OK'));
+        this.awaiting?.reject(new Error('the caller hung up before the call was confirmed'));
+        this.finish('remote-bye');
+        return;
+      case 'INFO':
+        return this.onInfo(rq, st);
+      case 'OPTIONS':
+        return st.send(responseTo(rq, 200, 'OK', { headers: { allow: ALLOW } }));
+      case 'INVITE':
+        return this.onReInvite(rq, st);
+      default:
+        st.send(responseTo(rq, 405, 'Method Not Allowed', { headers: { allow: ALLOW } }));
+    }
+  }
+
+  onAck(rq: SipRequest): void {
+    const a = this.awaiting;
+    if (!a || rq.headers.cseq!.seq !== a.seq) return;
+    a.rtx.stop();
+    this.awaiting = undefined;
+    if (this.state === 'answering') this.state = 'confirmed';
+    a.resolve();
+    if (this.byeAfterAck) this.closeWithBye();
+  }
+
+  onCancel(rq: SipRequest, st: ServerTransaction): void {
+    st.send(responseTo(rq, 200, 'OK'));
+    if (this.state !== 'pending') return; // too late: the INVITE has its final response
+    if (this.leg) return this.leg.callerCancelled();
+    this.sendFinal(487, 'Request Terminated');
+    this.finish('remote-cancel');
+  }
+
+  /** Server shutdown: end the call as gracefully as closing sockets allow. */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    if (this.leg) void this.leg.hangup();
+    else if (this.state === 'pending') this.sendFinal(503, 'Service Unavailable');
+    else void this.byeToCaller();
+    this.finish('local-hangup');
+  }
+
+  // ---- CallerSide, for the emergency leg ----
+
+  relayProvisional(status: number, reason: string, sdp: string | undefined): void {
+    if (this.state !== 'pending') return;
+    const rs = responseTo(this.invite, status, reason, { toTag: this.localTag, content: sdp });
+    if (sdp) rs.headers['content-type'] = 'application/sdp';
+    rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
+    this.st.send(rs);
+  }
+
+  relayFailure(status: number, reason: string, end: CallEndReason): void {
+    if (this.state === 'pending') this.sendFinal(status, reason);
+    this.finish(end);
+  }
+
+  relayAnswer(sdp: string | undefined): Promise<void> {
+    if (this.state !== 'pending') return Promise.reject(new Error('the caller is gone'));
+    return this.send2xx(this.invite, this.st, sdp, true);
+  }
+
+  byeToCaller(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.settings.byeTimeoutMs).unref();
+      this.core.sendRequest(this.dialog.peer, inDialogRequest(this.dialog, 'BYE'), (rs) => {
+        if (rs.status < 200) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  finish(reason: CallEndReason): void {
+    this.emitEnded(reason);
+    this.state = 'closed';
+    this.teardown();
+  }
+
+  // ---- internals ----
+
+  private send2xx(rq: SipRequest, st: ServerTransaction, sdp: string | undefined, initial: boolean): Promise<void> {
+    const rs: SipResponse = responseTo(rq, 200, 'OK', { toTag: this.localTag, content: sdp, headers: { allow: ALLOW } });
+    rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
+    if (sdp) rs.headers['content-type'] = 'application/sdp';
+    const recordRoute = routeHeader(routeUris(rq.headers['record-route']));
+    if (recordRoute) rs.headers['record-route'] = recordRoute;
+    st.send(rs);
+    if (initial) this.state = 'answering';
+    return new Promise<void>((resolve, reject) => {
+      const rtx = new Retransmit2xx((peer, m) => this.core.sendStateless(peer, m), this.source, rs, this.core.t1Ms, () => {
+        this.awaiting = undefined;
+        this.log.warn('no ACK for 200 OK: ending the call');
+        this.emitEnded('timeout');
+        reject(new Error(`no ACK for the 200 OK of call ${this.callId}`));
+        this.closeWithBye();
+      });
+      this.awaiting = { seq: rq.headers.cseq!.seq, rtx, resolve, reject };
+    });
+  }
+
+  private sendFinal(status: number, reason: string): void {
+    this.st.send(responseTo(this.invite, status, reason, { toTag: this.localTag }));
+  }
+
+  private onInfo(rq: SipRequest, st: ServerTransaction): void {
+    const type = contentType(rq);
+    const body = rq.content ?? '';
+    if (!type && body.trim() === '') return st.send(responseTo(rq, 200, 'OK')); // an empty INFO is a keep-alive
+    const got = dtmfFromInfo(type, body);
+    if (got.kind === 'unsupported') {
+      return st.send(responseTo(rq, 415, 'Unsupported Media Type', { headers: { accept: DTMF_INFO_TYPES.join(', ') } }));
+    }
+    if (got.kind === 'invalid') return st.send(responseTo(rq, 400, 'Bad Request', { headers: { warning: `399 papgate "${got.problem}"` } }));
+    st.send(responseTo(rq, 200, 'OK'));
+    try {
+      this.emit('dtmf', got.digit);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'dtmf listener failed');
+    }
+  }
+
+  private onReInvite(rq: SipRequest, st: ServerTransaction): void {
+    if (this.state !== 'confirmed' || this.awaiting) return st.send(responseTo(rq, 491, 'Request Pending'));
+    // Keep the session as it is: answer a refresh or hold with our current SDP.
+    this.send2xx(rq, st, this.localSdp, false).catch((e: Error) => this.log.info({ err: e.message }, 're-INVITE not acknowledged'));
+  }
+
+  /** Confirmed (or given up) dialog that we end: BYE, then release. */
+  private closeWithBye(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    void this.byeToCaller().then(() => this.teardown());
+  }
+
+  private emitEnded(reason: CallEndReason): void {
+    if (this.endedWith) return;
+    this.endedWith = reason;
+    this.log.info({ reason }, 'call ended');
+    try {
+      this.emit('ended', reason);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'ended listener failed');
+    }
+  }
+
+  private teardown(): void {
+    if (this.teardownDone) return;
+    this.teardownDone = true;
+    this.awaiting?.rtx.stop();
+    this.leg?.teardown();
+    this.core.removeDialog(this.callId, this.localTag);
+    this.settings.onGone();
+    this.markClosed();
+  }
+}

@@ -1,0 +1,49 @@
+import type { SipMessage } from './sip-lib';
+
+/**
+ * What makes a parsed message unusable, and the 400 we can still send for a
+ * broken request when enough of it survives to address a response. Pure.
+ */
+
+/** Why a parsed message cannot be processed, or null when it is usable. */
+export function problemWith(m: SipMessage, bodyBytes?: number): string | null {
+  const h = m.headers;
+  if (!Array.isArray(h.via) || h.via.length === 0 || !h.via[0]?.host) return 'missing or malformed Via';
+  if (typeof h['call-id'] !== 'string' || h['call-id'].trim() === '') return 'missing Call-ID';
+  if (!h.from || typeof h.from.uri !== 'string') return 'missing or malformed From';
+  if (!h.to || typeof h.to.uri !== 'string') return 'missing or malformed To';
+  if (!h.cseq || !Number.isFinite(h.cseq.seq) || h.cseq.seq < 0 || h.cseq.seq >= 2 ** 31) return 'missing or malformed CSeq';
+  if (m.method !== undefined) {
+    if (h.cseq.method !== m.method) return 'CSeq method does not match the request method';
+  } else if (!(typeof m.status === 'number' && m.status >= 100 && m.status <= 699)) {
+    return 'bad status code';
+  }
+  const declared = h['content-length'];
+  if (declared !== undefined && !(Number.isInteger(declared) && declared >= 0)) return 'malformed Content-Length';
+  if (bodyBytes !== undefined && declared !== undefined && declared > bodyBytes) return 'truncated body (Content-Length exceeds the datagram)';
+  return null;
+}
+
+/** Bytes after the blank line that ends the headers, or undefined when there is no blank line. */
+export function bodyLength(raw: Buffer): number | undefined {
+  const i = raw.indexOf('\r\n\r\n');
+  return i < 0 ? undefined : raw.length - i - 4;
+}
+
+const SALVAGED = /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i;
+
+/**
+ * A 400 Bad Request for a raw request, built from whatever header lines survive,
+ * with the problem in a Warning header. Undefined when it is not a request, is
+ * an ACK (never answered), or has no Via to answer along.
+ */
+export function badRequestFor(raw: string, problem: string): string | undefined {
+  const head = raw.split('\r\n\r\n', 1)[0] ?? '';
+  const lines = head.split(/\r?\n/);
+  const start = /^([A-Za-z!%*_+`'~.-]+) +\S+ +SIP\/2\.0\s*$/.exec(lines[0] ?? '');
+  if (!start || start[1]!.toUpperCase() === 'ACK') return undefined;
+  const kept = lines.slice(1).filter((l) => SALVAGED.test(l) && l.length < 1024);
+  if (!kept.some((l) => /^(via|v)\s*:/i.test(l))) return undefined;
+  const warning = problem.replace(/["\\\r\n]/g, ' ').slice(0, 120);
+  return ['SIP/2.0 400 Bad Request', ...kept, `Warning: 399 papgate "${warning}"`, 'Content-Length: 0', '', ''].join('\r\n');
+}

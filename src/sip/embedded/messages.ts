@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import type { SipEndpointAddress, Transport } from '../../ports/signalling';
+import { makeResponse, parseUri, stringifyUri } from './sip-lib';
+import type { NameAddr, RouteEntry, SipMessage, SipRequest, SipResponse, ViaHeader } from './sip-lib';
+
+/** Small helpers over parsed messages: header access, identifiers, responses. */
+
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER';
+export const ALLOWED_METHODS: ReadonlySet<string> = new Set(ALLOW.split(', '));
+export const USER_AGENT = 'papgate';
+
+/** Where our requests come from and answers should go: advertised host and port. */
+export interface LocalAddress {
+  host: string;
+  port: number;
+}
+
+const token = (bytes: number) => randomBytes(bytes).toString('hex');
+export const newTag = (): string => token(6);
+export const newCallId = (host: string): string => `${token(12)}@${host}`;
+/** RFC 3261 magic cookie plus enough randomness to never collide. */
+export const newBranch = (): string => `z9hG4bK${token(10)}`;
+
+/** A generic header as text (first value of a repeated header), or undefined. */
+export function headerText(m: SipMessage, name: string): string | undefined {
+  const v = m.headers[name.toLowerCase()];
+  if (typeof v === 'string') return v.trim();
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+/** Content-Type without parameters, lower case. */
+export function contentType(m: SipMessage): string | undefined {
+  return headerText(m, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+}
+
+/** The Authorization (else Proxy-Authorization) header rebuilt as text for the SipGate. */
+export function authorizationText(m: SipMessage): string | undefined {
+  const list = m.headers.authorization ?? m.headers['proxy-authorization'];
+  const first = Array.isArray(list) ? list[0] : undefined;
+  if (!first || typeof first.scheme !== 'string') return undefined;
+  const fields = Object.entries(first).filter(([k]) => k !== 'scheme').map(([k, v]) => `${k}=${v}`);
+  return `${first.scheme} ${fields.join(', ')}`;
+}
+
+/** User part of a SIP URI ('' when there is none or the URI does not parse). */
+export function userOf(uri: string | undefined): string {
+  const user = parseUri(uri)?.user;
+  if (!user) return '';
+  try {
+    return decodeURIComponent(user);
+  } catch {
+    return user;
+  }
+}
+
+/** The first Contact URI of a message. */
+export function contactUri(m: SipMessage): string | undefined {
+  const c = m.headers.contact;
+  return Array.isArray(c) && c[0] ? c[0].uri : undefined;
+}
+
+/** Route entries as URI text, skipping any the library could not parse. */
+export function routeUris(entries: RouteEntry[] | string | undefined): string[] {
+  if (typeof entries === 'string') return (entries.match(/<[^>]*>/g) ?? []).map((u) => u.slice(1, -1));
+  const out: string[] = [];
+  for (const e of entries ?? []) {
+    if (e.uri) out.push(typeof e.uri === 'string' ? e.uri : stringifyUri(e.uri));
+  }
+  return out;
+}
+
+export const routeHeader = (uris: readonly string[]): string | undefined =>
+  uris.length ? uris.map((u) => `<${u}>`).join(', ') : undefined;
+
+/** Our Contact for this transport. */
+export function contactFor(local: LocalAddress, transport: Transport, user = 'papgate'): NameAddr {
+  const tp = transport === 'tcp' ? ';transport=tcp' : '';
+  return { uri: `sip:${user}@${local.host}:${local.port}${tp}`, params: {} };
+}
+
+/** A Via for a request we originate; the transaction layer sets a fresh branch. */
+export function viaFor(local: LocalAddress, transport: Transport, branch = newBranch()): ViaHeader {
+  const params: ViaHeader['params'] = { branch };
+  if (transport === 'udp') params.rport = null;
+  return { version: '2.0', protocol: transport.toUpperCase(), host: local.host, port: local.port, params };
+}
+
+export interface ResponseExtras {
+  /** Tag for To when the request has none (dialog-creating or final responses). */
+  toTag?: string;
+  headers?: Record<string, string | NameAddr[] | undefined>;
+  content?: string;
+}
+
+/** A response to `rq`. A To tag is added only when `toTag` is given and the request has none. */
+export function responseTo(rq: SipRequest, status: number, reason: string, x: ResponseExtras = {}): SipResponse {
+  const rs = makeResponse(rq, status, reason);
+  if (x.toTag && rs.headers.to && !rs.headers.to.params.tag) rs.headers.to.params.tag = x.toTag;
+  rs.headers.server = USER_AGENT;
+  for (const [k, v] of Object.entries(x.headers ?? {})) if (v !== undefined) rs.headers[k.toLowerCase()] = v;
+  if (x.content) rs.content = x.content;
+  return rs;
+}
+
+/** Reason phrases for the statuses we send. */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? (status < 200 ? 'Session Progress' : status < 300 ? 'OK' : 'Error');
+}
+
+const REASONS: Record<number, string> = {
+  100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  408: 'Request Timeout', 415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme', 420: 'Bad Extension',
+  423: 'Interval Too Brief', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
+  486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here', 491: 'Request Pending',
+  500: 'Server Internal Error', 503: 'Service Unavailable', 603: 'Decline',
+};
+
+export const sameEndpoint = (a: SipEndpointAddress, b: SipEndpointAddress): boolean =>
+  a.address === b.address && a.port === b.port && a.transport === b.transport;
+
+/** An extra header name and value a caller asked us to send; refuses what would break the message. */
+export function checkExtraHeader(name: string, value: string): void {
+  if (!/^[A-Za-z0-9!%*_+`'~.-]+$/.test(name)) throw new Error(`invalid SIP header name: ${JSON.stringify(name)}`);
+  if (/[\r\n\0]/.test(value)) throw new Error(`invalid value for SIP header ${name}: line breaks are not allowed`);
+  const reserved = ['via', 'from', 'to', 'call-id', 'cseq', 'content-length', 'contact', 'max-forwards', 'content-type'];
+  if (reserved.includes(name.toLowerCase())) throw new Error(`SIP header ${name} is set by the stack, not by callers`);
+}
