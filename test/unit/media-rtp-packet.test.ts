@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { decodeRtp, encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { encodeTelephoneEvent, TelephoneEventTracker } from '../../src/media/embedded/rfc4733';
 
@@ -69,7 +70,7 @@ describe('media RFC 4733 telephone-events', () => {
   function press(tracker: TelephoneEventTracker, event: number, ts: number): string[] {
     const packets = [ev(event, false, 160), ev(event, false, 320), ev(event, false, 480),
       ev(event, true, 640), ev(event, true, 640), ev(event, true, 640)];
-    return packets.map((p) => tracker.accept(ts, p)).filter((d): d is string => d !== undefined);
+    return packets.map((p, i) => tracker.accept(ts, i === 0, p)).filter((d): d is string => d !== undefined);
   }
 
   it('maps events 0-15 to 0-9 * # A-D', () => {
@@ -90,20 +91,62 @@ describe('media RFC 4733 telephone-events', () => {
 
   it('counts a press whose start packets were lost (only end packets arrive)', () => {
     const tracker = new TelephoneEventTracker();
-    assert.equal(tracker.accept(100, ev(11, true, 800)), '#');
-    assert.equal(tracker.accept(100, ev(11, true, 800)), undefined);
+    assert.equal(tracker.accept(100, false, ev(11, true, 800)), '#');
+    assert.equal(tracker.accept(100, false, ev(11, true, 800)), undefined);
   });
 
   it('does not count a late, reordered packet of an earlier press again', () => {
     const tracker = new TelephoneEventTracker();
     press(tracker, 2, 1000);
     press(tracker, 3, 2000);
-    assert.equal(tracker.accept(1000, ev(2, true, 640)), undefined);
+    assert.equal(tracker.accept(1000, false, ev(2, true, 640)), undefined);
   });
 
   it('ignores non-DTMF events and short payloads', () => {
     const tracker = new TelephoneEventTracker();
-    assert.equal(tracker.accept(1, ev(16, false, 160)), undefined); // flash
-    assert.equal(tracker.accept(2, Buffer.from([1, 2])), undefined);
+    assert.equal(tracker.accept(1, true, ev(16, false, 160)), undefined); // flash
+    assert.equal(tracker.accept(2, true, Buffer.from([1, 2])), undefined);
+  });
+
+  it('does not count a late start packet (marker) that arrives before the end as a second press', () => {
+    const tracker = new TelephoneEventTracker();
+    assert.equal(tracker.accept(500, true, ev(4, false, 160)), '4');
+    assert.equal(tracker.accept(500, true, ev(4, false, 160)), undefined);
+    assert.equal(tracker.accept(500, false, ev(4, true, 480)), undefined);
+  });
+
+  describe("SIPp's dtmf_2833 captures, replayed unchanged", () => {
+    const dir = '/usr/share/sip-tester';
+    const capture = (name: string) => rtpOfPcap(readFileSync(`${dir}/dtmf_2833_${name}.pcap`));
+    before(function () {
+      if (!existsSync(`${dir}/dtmf_2833_1.pcap`)) this.skip(); // sip-tester not installed
+    });
+
+    it('counts "1 2 1 1 #" played from the captures (same timestamps each time)', () => {
+      const tracker = new TelephoneEventTracker();
+      let digits = '';
+      for (const name of ['1', '2', '1', '1', 'pound']) {
+        for (const p of capture(name)) {
+          assert.equal(p.payloadType, 101);
+          digits += tracker.accept(p.timestamp, p.marker, p.payload) ?? '';
+        }
+      }
+      assert.equal(digits, '1211#');
+    });
   });
 });
+
+/** RTP packets of a classic little-endian pcap of Ethernet/IPv4/UDP frames. */
+function rtpOfPcap(file: Buffer) {
+  assert.equal(file.readUInt32LE(0), 0xa1b2c3d4, 'pcap magic');
+  assert.equal(file.readUInt32LE(20), 1, 'Ethernet link type');
+  const packets = [];
+  for (let at = 24; at + 16 <= file.length;) {
+    const length = file.readUInt32LE(at + 8);
+    const frame = file.subarray(at + 16, at + 16 + length);
+    at += 16 + length;
+    const ipHeader = ((frame[14] as number) & 0x0f) * 4;
+    packets.push(mustDecode(frame.subarray(14 + ipHeader + 8)));
+  }
+  return packets;
+}

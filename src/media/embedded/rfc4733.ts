@@ -37,22 +37,37 @@ export function encodeTelephoneEvent(e: TelephoneEvent): Buffer {
 /** How many past events are remembered, so a reordered late packet is not a new press. */
 const REMEMBERED_EVENTS = 8;
 
+interface SeenEvent {
+  timestamp: number;
+  ended: boolean;
+}
+
 /**
  * One key press = one RTP timestamp (RFC 4733 §2.5.1.2: all packets of an
  * event carry its start timestamp). A new timestamp is a new press, even of
- * the same key.
+ * the same key. One exception: a capture replayed as is (SIPp's
+ * play_pcap_audio sends dtmf_2833_1.pcap unchanged for every "1") repeats
+ * the timestamp of an event that already ended; its first packet, marker
+ * bit set and not an end packet, is a new press too.
  */
 export class TelephoneEventTracker {
-  private readonly seen: number[] = [];
+  private readonly seen: SeenEvent[] = [];
 
   /** Returns the digit when this packet starts a new key press, else undefined. */
-  accept(rtpTimestamp: number, payload: Uint8Array): string | undefined {
+  accept(rtpTimestamp: number, marker: boolean, payload: Uint8Array): string | undefined {
     const ev = parseTelephoneEvent(payload);
     if (!ev || ev.event >= DTMF_EVENT_DIGITS.length) return undefined; // not a DTMF key
-    const key = rtpTimestamp >>> 0;
-    if (this.seen.includes(key)) return undefined;
-    this.seen.push(key);
-    if (this.seen.length > REMEMBERED_EVENTS) this.seen.shift();
+    const timestamp = rtpTimestamp >>> 0;
+    const known = this.seen.find((s) => s.timestamp === timestamp);
+    if (known) {
+      const replayed = known.ended && marker && !ev.end;
+      known.ended ||= ev.end;
+      if (!replayed) return undefined;
+      known.ended = false;
+    } else {
+      this.seen.push({ timestamp, ended: ev.end });
+      if (this.seen.length > REMEMBERED_EVENTS) this.seen.shift();
+    }
     return DTMF_EVENT_DIGITS[ev.event];
   }
 }

@@ -186,7 +186,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.latch(rinfo);
     if (pt === n.telephoneEventPt) {
       this.rfc4733Seen = true; // from now on in-band detection would count presses twice
-      const digit = this.events.accept(packet.timestamp, packet.payload);
+      const digit = this.events.accept(packet.timestamp, packet.marker, packet.payload);
       if (digit) this.safeEmit('digit', digit, 'rfc4733');
     } else if (pt === n.payloadType && !this.rfc4733Seen && packet.payload.length <= MAX_DECODED_PAYLOAD) {
       for (const digit of this.inband.push(decodeG711(n.codec, packet.payload))) {

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mulaw } from 'alawmulaw';
+import { PapgateError } from '../../src/domain/errors';
+import { NoCommonCodec, type DtmfSource } from '../../src/ports/media';
+import { silentLogger } from '../../src/ports/logger';
+import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
+import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
+import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/rtp-packet';
+import { encodeWavPcm16 } from '../../src/media/embedded/wav';
+
+// Ports: engines 16100-16199, test "phones" 16500-16599 (this suite's share of 16000-16999).
+const HOST = '127.0.0.1';
+
+/** Polls until `check` returns a value (bounded), so nothing depends on exact timing. */
+async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A UDP socket standing in for a desk phone's RTP port. */
+class FakePhone {
+  readonly packets: { packet: RtpPacket; from: number }[] = [];
+  private seq = 1;
+  private constructor(readonly socket: dgram.Socket, readonly port: number) {
+    socket.on('message', (msg, rinfo) => {
+      const r = decodeRtp(msg);
+      if (r.ok) this.packets.push({ packet: { ...r.packet, payload: Buffer.from(r.packet.payload) }, from: rinfo.port });
+    });
+  }
+  static async open(port: number): Promise<FakePhone> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, HOST, () => resolve());
+    });
+    return new FakePhone(socket, port);
+  }
+  send(to: number, pt: number, ts: number, payload: Buffer, marker = false): void {
+    this.socket.send(encodeRtp({ payloadType: pt, marker, sequenceNumber: this.seq++, timestamp: ts, ssrc: 0x1234 }, payload), to, HOST);
+  }
+  sendRaw(to: number, datagram: Buffer): void {
+    this.socket.send(datagram, to, HOST);
+  }
+  /** One key press as phones send it: 3 updates and 3 end-of-event repeats on one timestamp. */
+  press(to: number, pt: number, event: number, ts: number): void {
+    for (const [end, duration] of [[false, 160], [false, 320], [false, 480], [true, 640], [true, 640], [true, 640]] as const) {
+      this.send(to, pt, ts, encodeTelephoneEvent({ event, end, volume: 10, duration }), duration === 160);
+    }
+  }
+  close(): Promise<void> {
+    return new Promise((r) => this.socket.close(() => r()));
+  }
+}
+
+const offer = (port: number, formats = '0 8 101', extra: string[] = ['a=rtpmap:101 telephone-event/8000']) =>
+  ['v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP ${formats}`,
+    ...extra, 'a=sendrecv', ''].join('\r\n');
+
+const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.[1]);
+
+describe('media embedded engine over loopback UDP', function () {
+  this.timeout(15000);
+  let engine: EmbeddedMediaEngine;
+  let phones: FakePhone[];
+  let dir: string;
+  const phone = async (port: number) => {
+    const p = await FakePhone.open(port);
+    phones.push(p);
+    return p;
+  };
+
+  beforeEach(() => {
+    engine = new EmbeddedMediaEngine({
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16100, rtpPortMax: 16119, inactivityMs: 0, log: silentLogger,
+    });
+    phones = [];
+    dir = mkdtempSync(join(tmpdir(), 'papgate-media-'));
+  });
+  afterEach(async () => {
+    await engine.close();
+    await Promise.all(phones.map((p) => p.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('plays a prompt as consecutive 20 ms packets and reports its end once', async () => {
+    const ph = await phone(16500);
+    const samples = 4000; // 0.5 s = 25 frames
+    const file = join(dir, 'p.wav');
+    writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin(i / 3)))));
+    const session = await engine.createSession({ callId: 'play', offerSdp: offer(ph.port) });
+    assert.equal(answerPort(session) % 2, 0);
+    const finished: boolean[] = [];
+    session.on('playbackFinished', (i) => finished.push(i));
+    session.play([file]);
+    await waitFor('playbackFinished', () => finished.length > 0);
+    const sentBeforeEnd = ph.packets.length;
+    await waitFor('a few packets more', () => ph.packets.length >= sentBeforeEnd + 3);
+    assert.deepEqual(finished, [false]);
+
+    const pkts = ph.packets.map((p) => p.packet);
+    for (let i = 1; i < pkts.length; i++) {
+      assert.equal(pkts[i]!.sequenceNumber, (pkts[i - 1]!.sequenceNumber + 1) & 0xffff, `seq at ${i}`);
+      assert.equal(pkts[i]!.timestamp, (pkts[i - 1]!.timestamp + 160) >>> 0, `timestamp at ${i}`);
+      assert.equal(pkts[i]!.ssrc, pkts[0]!.ssrc);
+    }
+    assert.ok(pkts.every((p) => p.payloadType === 0 && p.payload.length === 160));
+    const audio = pkts.filter((p) => !p.payload.every((b) => b === 0xff));
+    assert.equal(audio.length, Math.ceil(samples / 160), 'audio packets match the file length');
+    const firstAudio = pkts.indexOf(audio[0]!);
+    assert.equal(pkts[firstAudio]!.marker, true, 'marker on the first packet after silence');
+    assert.ok(pkts.slice(firstAudio + 1).every((p) => !p.marker));
+    // The payload is the file, µ-law encoded.
+    assert.deepEqual([...mulaw.decode(audio[0]!.payload).subarray(0, 4)],
+      [...mulaw.decode(mulaw.encode(Int16Array.from({ length: 4 }, (_, i) => Math.round(8000 * Math.sin(i / 3)))))]);
+    const stats = engine.stats();
+    assert.equal(stats.sessions, 1);
+    assert.ok(stats.packetsSent >= pkts.length);
+    assert.ok(stats.jitterP99Ms >= stats.jitterP50Ms);
+  });
+
+  it('sends silence when idle, PCMA when only PCMA is offered', async () => {
+    const ph = await phone(16501);
+    await engine.createSession({ callId: 'alaw', offerSdp: offer(ph.port, '8', []) });
+    await waitFor('silence packets', () => ph.packets.length >= 3);
+    assert.ok(ph.packets.every(({ packet }) => packet.payloadType === 8 && packet.payload.every((b) => b === 0xd5)));
+  });
+
+  it('stopPlayback() cuts the prompt and reports interrupted', async () => {
+    const ph = await phone(16502);
+    const file = join(dir, 'long.wav');
+    writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 80000 }, () => 3000)));
+    const session = await engine.createSession({ callId: 'stop', offerSdp: offer(ph.port) });
+    const finished: boolean[] = [];
+    session.on('playbackFinished', (i) => finished.push(i));
+    session.play([file]);
+    const isAudio = (p: RtpPacket) => p.payload[0] !== 0xff;
+    await waitFor('audio', () => ph.packets.some((p) => isAudio(p.packet)));
+    session.stopPlayback();
+    await waitFor('playbackFinished', () => finished.length > 0);
+    const n = ph.packets.length;
+    await waitFor('more packets', () => ph.packets.length >= n + 5);
+    assert.deepEqual(finished, [true]);
+    assert.ok(ph.packets.slice(-3).every((p) => !isAudio(p.packet)), 'silence after stop');
+  });
+
+  it('turns RFC 4733 packets into exactly the digits pressed, on the negotiated payload type', async () => {
+    const ph = await phone(16503);
+    const session = await engine.createSession({ callId: 'dtmf', offerSdp: offer(ph.port, '0 97', ['a=rtpmap:97 telephone-event/8000']) });
+    const digits: [string, DtmfSource][] = [];
+    session.on('digit', (d, s) => digits.push([d, s]));
+    const to = answerPort(session);
+    const keys = [1, 2, 3, 5, 5, 10, 11]; // 1 2 3 5 5 * #
+    keys.forEach((event, i) => ph.press(to, 97, event, 10000 + i * 1600));
+    ph.press(to, 101, 9, 99999); // not the negotiated type: ignored
+    await waitFor('7 digits', () => digits.length >= 7);
+    // Then the same tone in-band: must not count a second time.
+    for (let i = 0; i < 10; i++) ph.send(to, 0, 50000 + i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i))));
+    await waitFor('the session to see the audio', () => engine.stats().packetsReceived >= 7 * 6 + 10);
+    assert.deepEqual(digits, [['1', 'rfc4733'], ['2', 'rfc4733'], ['3', 'rfc4733'], ['5', 'rfc4733'], ['5', 'rfc4733'],
+      ['*', 'rfc4733'], ['#', 'rfc4733']]);
+  });
+
+  it("counts a PIN with repeated digits sent from SIPp's dtmf_2833 captures, replayed unchanged", async function () {
+    const dir = '/usr/share/sip-tester';
+    if (!existsSync(`${dir}/dtmf_2833_1.pcap`)) this.skip();
+    const ph = await phone(16510);
+    const session = await engine.createSession({ callId: 'pcap', offerSdp: offer(ph.port) });
+    const digits: string[] = [];
+    session.on('digit', (d) => digits.push(d));
+    const names = ['1', '1', '2', '0', '1', '9', 'pound'];
+    for (const [i, name] of names.entries()) {
+      for (const datagram of udpPayloadsOfPcap(readFileSync(`${dir}/dtmf_2833_${name}.pcap`))) ph.sendRaw(answerPort(session), datagram);
+      await waitFor(`digit ${i + 1} (${name}), got "${digits.join('')}" so far`, () => digits.length > i);
+    }
+    assert.equal(digits.join(''), '112019#');
+  });
+
+  it('detects in-band DTMF in the phone audio', async () => {
+    const ph = await phone(16504);
+    const session = await engine.createSession({ callId: 'inband', offerSdp: offer(ph.port) });
+    const digits: [string, DtmfSource][] = [];
+    session.on('digit', (d, s) => digits.push([d, s]));
+    const to = answerPort(session);
+    for (let i = 0; i < 6; i++) ph.send(to, 0, i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i)))); // "8"
+    for (let i = 6; i < 10; i++) ph.send(to, 0, i * 160, Buffer.alloc(160, 0xff));
+    await waitFor('a digit', () => digits.length > 0);
+    assert.deepEqual(digits, [['8', 'inband']]);
+  });
+
+  it('follows the source of the phone packets (symmetric RTP)', async () => {
+    const sdpTarget = await phone(16505);
+    const natted = await phone(16506);
+    const session = await engine.createSession({ callId: 'nat', offerSdp: offer(sdpTarget.port) });
+    await waitFor('packets at the SDP address', () => sdpTarget.packets.length >= 2);
+    natted.send(answerPort(session), 0, 0, Buffer.alloc(160, 0xff));
+    await waitFor('packets at the real source', () => natted.packets.length >= 3);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: natted.port });
+    const n = sdpTarget.packets.length;
+    await waitFor('more packets at the real source', () => natted.packets.length >= 6);
+    assert.ok(sdpTarget.packets.length <= n + 1, 'the SDP address gets nothing more (one may be in flight)');
+  });
+
+  it('drops garbage datagrams, counts them, and keeps working', async () => {
+    const ph = await phone(16507);
+    const session = await engine.createSession({ callId: 'junk', offerSdp: offer(ph.port) });
+    const digits: string[] = [];
+    session.on('digit', (d) => digits.push(d));
+    const to = answerPort(session);
+    const junk = [Buffer.alloc(0), Buffer.from('INVITE sip:x SIP/2.0'), Buffer.from([0x80]), Buffer.from([0x8f, 0, 0, 1]),
+      Buffer.concat([Buffer.from([0xa0, 0]), Buffer.alloc(10), Buffer.from([0, 200])]),
+      encodeRtp({ payloadType: 101, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.from([1])),
+      encodeRtp({ payloadType: 18, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.alloc(20))];
+    for (const j of junk) ph.sendRaw(to, j);
+    ph.press(to, 101, 4, 777);
+    await waitFor('the digit after the junk', () => digits.length > 0);
+    assert.deepEqual(digits, ['4']);
+    assert.equal(engine.stats().badPacketsReceived, 6, 'everything but the short telephone-event counted as bad');
+    assert.ok(session.badPackets >= 6);
+  });
+
+  it('reports inactivity when the phone sends nothing', async () => {
+    const quiet = new EmbeddedMediaEngine({
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16140, rtpPortMax: 16141, inactivityMs: 150, log: silentLogger,
+    });
+    try {
+      const session = await quiet.createSession({ callId: 'quiet', offerSdp: offer(16508) });
+      let inactive = 0;
+      session.on('inactive', () => inactive++);
+      await waitFor('inactive', () => inactive > 0);
+      assert.equal(inactive, 1);
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('frees the port at close, skips busy ports, and says when the range is exhausted', async () => {
+    const busy = await phone(16120); // someone else holds the first port
+    const small = new EmbeddedMediaEngine({
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16120, rtpPortMax: 16123, inactivityMs: 0, log: silentLogger,
+    });
+    try {
+      const a = await small.createSession({ callId: 'a', offerSdp: offer(16509) });
+      assert.equal(answerPort(a), 16122);
+      await assert.rejects(small.createSession({ callId: 'b', offerSdp: offer(16509) }),
+        (e: unknown) => e instanceof PapgateError && e.code === 'unavailable' && /no free RTP port in 16120-16122/.test(e.message));
+      await a.close();
+      await a.close(); // idempotent
+      const c = await small.createSession({ callId: 'c', offerSdp: offer(16509) });
+      assert.equal(answerPort(c), 16122);
+      assert.equal(small.stats().sessions, 1);
+    } finally {
+      await small.close();
+      assert.ok(busy);
+    }
+  });
+
+  it('rejects malformed offers and offers without a common codec before binding a port', async () => {
+    await assert.rejects(engine.createSession({ callId: 'x', offerSdp: 'garbage' }),
+      (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp');
+    await assert.rejects(engine.createSession({ callId: 'y', offerSdp: offer(16509, '9', ['a=rtpmap:9 G722/8000']) }), NoCommonCodec);
+    assert.equal(engine.stats().sessions, 0);
+  });
+});
+
+/** 20 ms of a dual tone, continuing the phase of frame `frame`. */
+function dtmfTone(fRow: number, fCol: number, frame: number): Int16Array {
+  return Int16Array.from({ length: 160 }, (_, i) => {
+    const t = (frame * 160 + i) / 8000;
+    return Math.round(6000 * Math.sin(2 * Math.PI * fRow * t) + 6000 * Math.sin(2 * Math.PI * fCol * t));
+  });
+}
+
+/** UDP payloads of a classic little-endian pcap of Ethernet/IPv4/UDP frames. */
+function udpPayloadsOfPcap(file: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 24; at + 16 <= file.length;) {
+    const length = file.readUInt32LE(at + 8);
+    const frame = file.subarray(at + 16, at + 16 + length);
+    at += 16 + length;
+    out.push(frame.subarray(14 + ((frame[14] as number) & 0x0f) * 4 + 8));
+  }
+  return out;
+}
