@@ -1,0 +1,121 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Provisioning } from '../app/provisioning';
+import { isPapgateError } from '../domain/errors';
+import type { Metrics } from '../observability/metrics';
+import type { Logger } from '../ports/logger';
+import { ClientAddress } from './client-ip';
+import { maskTarget, routeRequest } from './routes';
+import { renderCommonFile, renderDeviceFile } from './templates';
+
+/**
+ * The HTTP service phones fetch their configuration from (SPEC section 7).
+ * `main.ts` calls `listen` on what this returns. Only GET and HEAD of the
+ * vendor file names exist; everything else is a short 4xx.
+ */
+export interface ProvisioningServerOptions {
+  provisioning: Provisioning;
+  log: Logger;
+  metrics: Metrics;
+  /** IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed. A bad entry throws. */
+  trustedProxies: string[];
+  /** Largest request body accepted (phones send none). Default 1 KiB. */
+  bodyLimit?: number;
+}
+
+/** Headers beyond this many bytes get 431 from Node before we see the request. */
+const MAX_HEADER_BYTES = 8 * 1024;
+const NOT_FOUND = 'not found';
+
+type Decision = 'full' | 'minimal' | 'unknown' | 'common' | 'rejected' | 'unavailable' | 'error';
+
+export function createProvisioningServer(o: ProvisioningServerOptions): FastifyInstance {
+  const clients = new ClientAddress(o.trustedProxies);
+  const log = o.log.child({ component: 'provisioning-http' });
+  const count = (vendor: string, decision: Decision) => o.metrics.provisioningRequests.inc({ vendor, decision });
+
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: o.bodyLimit ?? 1024,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    requestTimeout: 15_000,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    frameworkErrors: (_err, _req, reply) => {
+      count('none', 'rejected');
+      void text(reply, 400, 'malformed request');
+    },
+  });
+
+  // Before any body is read: phones only GET (HEAD mirrors it).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      count('none', 'rejected');
+      reply.header('allow', 'GET, HEAD');
+      return text(reply, 405, 'method not allowed');
+    }
+  });
+
+  // Debug only, and never with the secret of a per-device URL.
+  app.addHook('onResponse', async (request, reply) => {
+    log.debug({
+      method: request.method, url: maskTarget(request.raw.url ?? ''), status: reply.statusCode,
+      ip: request.socket.remoteAddress, ms: Math.round(reply.elapsedTime * 10) / 10,
+    }, 'provisioning request');
+  });
+
+  app.setErrorHandler((err, _request, reply) => {
+    log.error({ error: err instanceof Error ? err.message : String(err) }, 'provisioning request failed');
+    count('none', 'error');
+    return text(reply, 500, 'internal error');
+  });
+
+  app.setNotFoundHandler((_request, reply) => text(reply, 404, NOT_FOUND));
+
+  app.get('*', async (request, reply) => {
+    const route = routeRequest(request.raw.url ?? '/');
+    if (route.kind === 'reject') {
+      count('none', 'rejected');
+      return text(reply, route.status, route.status === 404 ? NOT_FOUND : route.reason);
+    }
+    if (route.kind === 'common') {
+      count(route.vendors[0]!, 'common');
+      const file = renderCommonFile(route.file);
+      return reply.code(200).header('cache-control', 'no-store').type(file.contentType).send(file.body);
+    }
+
+    const ip = clients.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
+    if (ip === null) {
+      count('none', 'rejected');
+      return text(reply, 400, 'cannot tell the client address (X-Forwarded-For)');
+    }
+
+    let result;
+    try {
+      result = await o.provisioning.handle({ mac: route.mac, ip, secret: route.secret });
+    } catch (e) {
+      if (isPapgateError(e) && e.code === 'unavailable') {
+        o.metrics.storeErrors.inc({ surface: 'provisioning' });
+        count('none', 'unavailable');
+        log.warn({ error: e.message }, 'store unavailable: provisioning refused');
+        reply.header('retry-after', '30');
+        return text(reply, 503, 'service unavailable');
+      }
+      throw e;
+    }
+    // Same answer for an unknown MAC and a file of another vendor's format: no hint either way.
+    if (result.kind === 'unknown' || !route.vendors.includes(result.device.vendor)) {
+      count('unknown', 'unknown');
+      return text(reply, 404, NOT_FOUND);
+    }
+    const file = renderDeviceFile(route.file, result);
+    count(result.device.vendor, result.kind);
+    return reply.code(200).header('cache-control', 'no-store').type(file.contentType).send(file.body);
+  });
+
+  return app;
+}
+
+function text(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${body}\n`);
+}
