@@ -203,6 +203,11 @@ export class FakeDrachtioServer {
     return [...this.dialogs.values()].find((d) => d.kind === 'uas' && d.callId === callId)?.id;
   }
 
+  /** The dialog of a Call-ID (either direction), if it is up. */
+  dialogOfCallId(callId: string): string | undefined {
+    return [...this.dialogs.values()].find((d) => d.callId === callId)?.id;
+  }
+
   /** A request inside a dialog from the far end (ACK, BYE, INFO from a phone; BYE from FreeSWITCH). */
   inDialog(dialogId: string, method: string, extra: { headers?: Record<string, string>; body?: string } = {},
     source: Source = { address: '127.0.0.1', port: 5062, protocol: 'udp' }): string {
