@@ -21,7 +21,8 @@ export async function loadDevices() {
   const tenant = session.tenant;
   const run = api.devices(tenant, filter).then((list) => {
     if (tenant !== session.tenant || loading !== run) return; // a newer load or another tenant won
-    devices = list;
+    // Newest first; MAC breaks ties so the order never jumps between refreshes.
+    devices = list.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || a.mac.localeCompare(b.mac));
     render();
   });
   loading = run;
@@ -57,7 +58,7 @@ function row(d) {
     el('td', {}, d.model),
     el('td', {}, el('code', { className: 'mac' }, label)),
     el('td', {}, d.site ?? ''),
-    el('td', {}, el('time', { dateTime: toDate(d.createdAt)?.toISOString() }, formatTime(d.createdAt))),
+    el('td', {}, el('time', { dateTime: toDate(d.createdAt)?.toISOString(), title: formatTime(d.createdAt) }, formatTime(d.createdAt).slice(0, 10))),
     el('td', { className: 'state' }, stateCell(d)),
     el('td', {}, d.pap ? el('code', { className: 'pap' }, d.pap) : el('span', { className: 'muted', title: 'authenticated: the PAP is gone' }, '—')),
     el('td', {}, d.lastProvisionedIp
