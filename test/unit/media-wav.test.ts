@@ -91,6 +91,20 @@ describe('media prompt cache', () => {
     assert.equal((await cache.get(file, 'PCMU')).length, 480);
   });
 
+  it('keeps within its memory budget by dropping the least recently used file', async () => {
+    const a = join(dir, 'a.wav');
+    const b = join(dir, 'b.wav');
+    writeFileSync(a, encodeWavPcm16(new Int16Array(320))); // 640 bytes decoded + 320 encoded
+    writeFileSync(b, encodeWavPcm16(new Int16Array(320)));
+    const cache = new PromptCache(1000);
+    const first = await cache.get(a, 'PCMU');
+    assert.equal(await cache.get(a, 'PCMU'), first, 'cached while it fits');
+    await cache.get(b, 'PCMU'); // does not fit next to a: a goes
+    const again = await cache.get(a, 'PCMU');
+    assert.notEqual(again, first, 'read again after eviction');
+    assert.deepEqual(again, first);
+  });
+
   it('rejects missing and unreadable files with a readable error', async () => {
     const cache = new PromptCache();
     await assert.rejects(cache.get(join(dir, 'missing.wav'), 'PCMU'), /ENOENT/);

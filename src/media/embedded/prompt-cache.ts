@@ -9,6 +9,8 @@ import { encodeG711 } from './g711';
 import type { Codec } from './sdp';
 
 export const MAX_PROMPT_BYTES = 10 * 1024 * 1024;
+/** Memory the cache may hold (decoded + encoded), oldest-used files leave first. */
+const DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024;
 
 interface Entry {
   version: string;
@@ -20,7 +22,9 @@ export class PromptCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
 
-  constructor(private readonly maxEntries = 256) {}
+  private bytes = 0;
+
+  constructor(private readonly budgetBytes = DEFAULT_BUDGET_BYTES) {}
 
   /** The file encoded for `codec`. Rejects with a readable Error (missing file, bad format). */
   async get(path: string, codec: Codec): Promise<Buffer> {
@@ -29,6 +33,7 @@ export class PromptCache {
     if (!encoded) {
       encoded = encodeG711(codec, entry.pcm);
       entry.encoded[codec] = encoded;
+      if (this.entries.get(path) === entry) this.account(encoded.length);
     }
     return encoded;
   }
@@ -56,11 +61,27 @@ export class PromptCache {
   private async load(path: string, version: string): Promise<Entry> {
     const pcm = decodeWav(await fs.readFile(path));
     const entry: Entry = { version, pcm, encoded: {} };
+    this.forget(path);
     this.entries.set(path, entry);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    this.account(pcm.byteLength);
     return entry;
+  }
+
+  private sizeOf(e: Entry): number {
+    return e.pcm.byteLength + (e.encoded.PCMU?.length ?? 0) + (e.encoded.PCMA?.length ?? 0);
+  }
+
+  private forget(path: string): void {
+    const old = this.entries.get(path);
+    if (old) this.bytes -= this.sizeOf(old);
+    this.entries.delete(path);
+  }
+
+  /** Adds to the total and evicts least recently used files beyond the budget (never the newest). */
+  private account(added: number): void {
+    this.bytes += added;
+    while (this.bytes > this.budgetBytes && this.entries.size > 1) {
+      this.forget(this.entries.keys().next().value as string);
+    }
   }
 }
