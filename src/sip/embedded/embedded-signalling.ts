@@ -134,7 +134,7 @@ export class EmbeddedSignalling implements Signalling {
       st.send(rs);
     };
     const admission = await this.admit(rq);
-    if (admission.kind === 'challenge') return reply(401, { 'www-authenticate': admission.wwwAuthenticate });
+    if (admission.kind === 'challenge') return reply(401, { 'WWW-Authenticate': admission.wwwAuthenticate });
     if (admission.kind === 'reject') return reply(admission.status);
     const account = admission.account;
     if (!account || userOf(rq.headers.to!.uri) !== account.username) {
@@ -179,7 +179,7 @@ export class EmbeddedSignalling implements Signalling {
     const handler = this.handler;
     const admission = await this.admit(rq);
     if (entry.cancelled || this.stopping) return;
-    if (admission.kind === 'challenge') return fail(401, { 'www-authenticate': admission.wwwAuthenticate });
+    if (admission.kind === 'challenge') return fail(401, { 'WWW-Authenticate': admission.wwwAuthenticate });
     if (admission.kind === 'reject') return fail(admission.status);
 
     const call: EmbeddedInboundCall = new EmbeddedInboundCall(this.core, rq, st, peer, admission.account, {

@@ -69,7 +69,7 @@ export class EmergencyLeg implements DialogUser {
       cseq: { seq: 1, method: 'INVITE' },
       contact: [contactFor(this.core.local, this.o.target.transport)],
     };
-    for (const [k, v] of Object.entries(this.o.extraHeaders)) headers[k.toLowerCase()] = v;
+    for (const [k, v] of Object.entries(this.o.extraHeaders)) headers[k] = v; // sent with the caller's spelling
     if (this.caller.offerSdp) headers['content-type'] = 'application/sdp';
     this.invite = { method: 'INVITE', uri: this.o.targetUri, headers, content: this.caller.offerSdp ?? '' };
     this.inviteVia = viaFor(this.core.local, this.o.target.transport);

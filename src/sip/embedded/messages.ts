@@ -98,7 +98,8 @@ export function responseTo(rq: SipRequest, status: number, reason: string, x: Re
   const rs = makeResponse(rq, status, reason);
   if (x.toTag && rs.headers.to && !rs.headers.to.params.tag) rs.headers.to.params.tag = x.toTag;
   rs.headers.server = USER_AGENT;
-  for (const [k, v] of Object.entries(x.headers ?? {})) if (v !== undefined) rs.headers[k.toLowerCase()] = v;
+  // Names keep their case: the serializer only capitalizes lower-case ones (so 'WWW-Authenticate' survives).
+  for (const [k, v] of Object.entries(x.headers ?? {})) if (v !== undefined) rs.headers[k] = v;
   if (x.content) rs.content = x.content;
   return rs;
 }
