@@ -35,7 +35,6 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
 
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: o.bodyLimit ?? 1024,
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     requestTimeout: 15_000,
