@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { CLI_ACTOR } from '../../app/actor';
+import { siteJson, tenantJson } from '../rest/views';
+import { common, serviceAction } from './action';
+import type { CliContext } from './context';
+import { keyValues, table } from './format';
+
+/** `papgate tenant ...` and `papgate site ...`. */
+export function addTenantCommands(program: Command, ctx: CliContext): void {
+  const tenant = program.command('tenant').description('tenants (customer accounts) and their admin tokens');
+
+  common(tenant.command('add').argument('<name>', 'tenant name: letters, digits, . _ -'), ctx)
+    .description('create a tenant and print its admin token (shown once)')
+    .option('--locale <locale>', 'prompt language: en or de', 'en')
+    .action(serviceAction(ctx, async (io, [name], opts) => {
+      const { tenant: t, token } = await io.services.tenants.create(CLI_ACTOR, name, opts.locale);
+      io.emit(
+        `${keyValues([['tenant', t.name], ['locale', t.locale], ['token', token]])}\n(the token is shown only now: keep it safe; rotate with "papgate tenant token ${t.name}")`,
+        { tenant: tenantJson(t), token },
+      );
+    }));
+
+  common(tenant.command('list'), ctx)
+    .description('list tenants')
+    .action(serviceAction(ctx, async (io) => {
+      const all = (await io.services.tenants.list(CLI_ACTOR)).map(tenantJson);
+      io.emit(all.length === 0 ? '(no tenants)' : table(['NAME', 'LOCALE', 'CREATED'], all.map((t) => [t.name, t.locale, t.createdAt])), all);
+    }));
+
+  common(tenant.command('token').argument('<name>', 'tenant name'), ctx)
+    .description('replace the tenant\'s admin token (the old one stops working) and print the new one')
+    .action(serviceAction(ctx, async (io, [name]) => {
+      const { tenant: t, token } = await io.services.tenants.rotateToken(CLI_ACTOR, name);
+      io.emit(keyValues([['tenant', t.name], ['token', token]]), { tenant: t.name, token });
+    }));
+
+  common(tenant.command('locale').argument('<name>', 'tenant name').argument('<locale>', 'en or de'), ctx)
+    .description('change the tenant\'s prompt language')
+    .action(serviceAction(ctx, async (io, [name, locale]) => {
+      const t = tenantJson(await io.services.tenants.setLocale(CLI_ACTOR, name, locale));
+      io.emit(keyValues([['tenant', t.name], ['locale', t.locale]]), t);
+    }));
+
+  const site = program.command('site').description('sites (locations) of a tenant');
+
+  common(site.command('add').argument('<name>', 'site name: letters, digits, . _ -'), ctx)
+    .description('add a site to a tenant')
+    .requiredOption('--tenant <tenant>', 'tenant name')
+    .option('--locale <locale>', 'prompt language for this site: en or de (default: the tenant\'s)')
+    .action(serviceAction(ctx, async (io, [name], opts) => {
+      const s = siteJson(await io.services.tenants.addSite(CLI_ACTOR, opts.tenant, name, opts.locale));
+      io.emit(keyValues([['site', s.name], ['tenant', String(opts.tenant).toLowerCase()], ['locale', s.locale ?? '(tenant\'s)']]), s);
+    }));
+
+  common(site.command('list'), ctx)
+    .description('list the sites of a tenant')
+    .requiredOption('--tenant <tenant>', 'tenant name')
+    .action(serviceAction(ctx, async (io, _args, opts) => {
+      const all = (await io.services.tenants.listSites(CLI_ACTOR, opts.tenant)).map(siteJson);
+      io.emit(all.length === 0 ? '(no sites)' : table(['NAME', 'LOCALE'], all.map((s) => [s.name, s.locale])), all);
+    }));
+}
