@@ -175,9 +175,10 @@ export class FakeFreeswitch {
   }
 
   private runNext(c: Channel): void {
+    if (c.running || c.ended) return;
     const next = c.queue.shift();
+    if (!next) return;
     c.running = next;
-    if (!next || c.ended) return;
     if (next.app === 'playback') {
       if (this.playbackMs !== undefined) setTimeout(() => { if (c.running === next) this.finish(c, 'FILE PLAYED'); }, this.playbackMs);
       return;

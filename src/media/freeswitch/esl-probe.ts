@@ -1,6 +1,12 @@
 import net from 'node:net';
 
-export type EslProbeResult = 'ready' | 'refused' | 'no-profile' | 'unreachable';
+export type EslProbeOutcome = 'ready' | 'refused' | 'no-profile' | 'unreachable';
+
+export interface EslProbeResult {
+  outcome: EslProbeOutcome;
+  /** Our address on the path to FreeSWITCH: one it can reach us back on. */
+  localAddress: string | undefined;
+}
 
 /**
  * Logs in to FreeSWITCH's event socket, asks `sofia status`, and logs out.
@@ -18,13 +24,14 @@ export function probeEventSocket(
     let done = false;
     let step: 'auth' | 'status' | 'wait' = 'wait';
     const socket = net.connect({ host: o.host, port: o.port });
-    const finish = (r: EslProbeResult) => {
+    const finish = (outcome: EslProbeOutcome) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (r === 'unreachable') socket.destroy();
+      const localAddress = socket.localAddress;
+      if (outcome === 'unreachable') socket.destroy();
       else socket.end('exit\n\n');
-      resolve(r);
+      resolve({ outcome, localAddress });
     };
     const timer = setTimeout(() => finish('unreachable'), o.timeoutMs);
     socket.setEncoding('utf8');

@@ -24,7 +24,11 @@ export interface FreeswitchMediaOptions {
   /** Where FreeSWITCH's outbound event socket reaches us: PAPGATE_FREESWITCH_LISTEN_ADDRESS / _PORT. */
   listenAddress: string;
   listenPort: number;
-  /** What FreeSWITCH should connect to when it is not the listen address (NAT, 0.0.0.0 binds). */
+  /**
+   * What FreeSWITCH should connect to (X-esl-outbound). Default: the listen
+   * address, or for a 0.0.0.0 / :: bind our own address on the event-socket
+   * connection to FreeSWITCH (one it can reach).
+   */
   advertisedAddress?: string;
   advertisedPort?: number;
   /** papgate's own prompts/ directory (absolute). */
@@ -145,18 +149,20 @@ export class FreeswitchMediaEngine implements MediaEngine {
     const run = async () => {
       const profile = this.o.profile ?? 'drachtio_mrf';
       const probe = await probeEventSocket({ host: this.o.host, port: this.o.port, secret: this.o.secret, profile, timeoutMs: 3000 });
-      if (probe === 'refused') {
+      if (probe.outcome === 'refused') {
         this.refused = true;
         this.o.log.error({ host: this.o.host, port: this.o.port }, 'FreeSWITCH refused the event-socket login');
         return;
       }
-      if (probe === 'no-profile') this.o.log.error({ profile }, 'FreeSWITCH has no such sofia profile running yet');
-      if (probe !== 'ready' || this.closed) return;
+      if (probe.outcome === 'no-profile') this.o.log.error({ profile }, 'FreeSWITCH has no such sofia profile running yet');
+      if (probe.outcome !== 'ready' || this.closed) return;
+      const advertisedAddress = this.o.advertisedAddress
+        ?? (isWildcard(this.o.listenAddress) ? probe.localAddress : undefined);
       try {
         const ms = await withTimeout(this.mrf.connect({
           address: this.o.host, port: this.o.port, secret: this.o.secret,
           listenAddress: this.o.listenAddress, listenPort: this.o.listenPort,
-          advertisedAddress: this.o.advertisedAddress, advertisedPort: this.o.advertisedPort,
+          advertisedAddress, advertisedPort: this.o.advertisedPort,
           profile,
         }), 5000, 'fsmrf connect');
         ms.on('error', (err) => this.o.log.warn({ err: err.message }, 'media server error'));
@@ -187,6 +193,11 @@ export class FreeswitchMediaEngine implements MediaEngine {
       this.retryTimer = setTimeout(resolve, ms);
     });
   }
+}
+
+/** A bind-all address is no address FreeSWITCH can connect back to. */
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '';
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
