@@ -134,6 +134,22 @@ describe('media embedded engine over loopback UDP', function () {
     assert.ok(ph.packets.every(({ packet }) => packet.payloadType === 8 && packet.payload.every((b) => b === 0xd5)));
   });
 
+  it('after an event-loop stall sends a few late frames, skips the rest, and keeps timestamps true', async () => {
+    const ph = await phone(16511);
+    await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });
+    await waitFor('packets', () => ph.packets.length >= 2);
+    const busyUntil = Date.now() + 300; // 15 frames due at once; the catch-up limit is 5
+    while (Date.now() < busyUntil) { /* stall the event loop on purpose */ }
+    const n = ph.packets.length;
+    await waitFor('packets after the stall', () => ph.packets.length >= n + 8);
+    assert.ok(engine.stats().framesSkipped >= 5, `skipped ${engine.stats().framesSkipped}`);
+    const pkts = ph.packets.map((p) => p.packet);
+    const jumps = pkts.slice(1).map((p, i) => ((p.timestamp - pkts[i]!.timestamp) >>> 0) / 160);
+    assert.ok(pkts.slice(1).every((p, i) => p.sequenceNumber === ((pkts[i]!.sequenceNumber + 1) & 0xffff)), 'no sequence gap');
+    assert.ok(jumps.some((j) => j >= 6), `a timestamp jump covers the skipped frames: ${jumps.join(',')}`);
+    assert.ok(jumps.every((j) => j >= 1));
+  });
+
   it('stopPlayback() cuts the prompt and reports interrupted', async () => {
     const ph = await phone(16502);
     const file = join(dir, 'long.wav');

@@ -17,6 +17,7 @@ const MAX_CATCH_UP_FRAMES = 5;
  * millisecond and sending it late.
  */
 const EARLY_MS = 0.5;
+const GOLDEN_RATIO_FRACTION = 0.6180339887;
 
 export interface FrameClient {
   /** Called once per due frame; returns true when a packet went out. */
@@ -39,6 +40,7 @@ export class FrameScheduler {
   readonly jitter = new JitterHistogram();
   packetsSent = 0;
   framesSkipped = 0;
+  private added = 0;
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
@@ -46,10 +48,16 @@ export class FrameScheduler {
     return this.members.size;
   }
 
-  /** Adds a client; its first frame is due now. */
+  /**
+   * Adds a client. Its first frame is due within one period, at a phase from
+   * a golden-ratio sequence: calls set up in a burst still land evenly spread
+   * over the 20 ms, so no wake-up has to send a large batch.
+   */
   add(client: FrameClient): void {
-    this.members.set(client, { client, dueMs: performance.now() });
-    this.arm(performance.now());
+    const phase = ((this.added++ * GOLDEN_RATIO_FRACTION) % 1) * FRAME_MS;
+    const dueMs = performance.now() + phase;
+    this.members.set(client, { client, dueMs });
+    this.arm(dueMs);
   }
 
   remove(client: FrameClient): void {
