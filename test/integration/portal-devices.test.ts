@@ -17,6 +17,12 @@ describe('admin portal: devices (browser)', function () {
   let page: Page;
 
   const row = (mac: string) => page.locator(`#device-rows tr[data-mac="${mac}"]`);
+  /** Script errors and CSP violations of every tab, checked by the last test. */
+  const problems: string[] = [];
+  const watch = (p: Page) => {
+    p.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
+    p.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()); });
+  };
   const addForm = () => page.getByRole('form', { name: 'Add a device' });
   const filters = () => page.getByRole('search', { name: 'Filter devices' });
   const listMacs = async () => (await server.services.devices.list(PLATFORM, 'acme')).map((d) => d.mac);
@@ -36,6 +42,7 @@ describe('admin portal: devices (browser)', function () {
 
   it('refuses a wrong token and signs in with the tenant token', async () => {
     page = await browser.context.newPage();
+    watch(page);
     await page.goto(server.url);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'sign-in.png') });
     await page.getByLabel('Admin token').fill('not-a-token');
@@ -185,11 +192,34 @@ describe('admin portal: devices (browser)', function () {
     await page.close();
   });
 
-  it('a fresh tab starts signed out', async () => {
+  it('starts signed out in a fresh tab, and works with the keyboard alone', async () => {
     const tab = await browser.context.newPage();
+    watch(tab);
     await tab.goto(server.url);
     await tab.getByRole('heading', { name: 'Sign in' }).waitFor();
     assert.equal(await tab.locator('#workspace').isVisible(), false);
+    const focused = () => tab.evaluate('document.activeElement && document.activeElement.id');
+
+    assert.equal(await focused(), 'token', 'the token field has the focus');
+    await tab.keyboard.type(token);
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: 'Devices of acme' }).waitFor();
+    assert.equal(await focused(), 'devices-title', 'the focus moves to the devices');
+    await tab.keyboard.press('Tab');
+    assert.equal(await focused(), 'add-mac');
+    await tab.keyboard.type('00:15:65:12:34:56');
+    await tab.keyboard.press('Tab');
+    assert.equal(await focused(), 'add-vendor');
+    await tab.keyboard.press('Tab');
+    await tab.keyboard.type('T33G');
+    await tab.keyboard.press('Enter');
+    await tab.locator('#new-pap .pap').waitFor();
+    assert.equal(await focused(), 'new-pap', 'the new PAP gets the focus');
+    assert.match((await tab.locator('#new-pap .pap').textContent())!, /^\d{6}$/);
     await tab.close();
+  });
+
+  it('broke no Content-Security-Policy rule and threw no script error', () => {
+    assert.deepEqual(problems, []);
   });
 });

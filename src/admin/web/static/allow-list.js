@@ -1,7 +1,7 @@
 // Trusted networks: the permanent allow-list (add/remove, validated by the
 // server with the same rules as the CLI) and the temporary windows, read-only.
 import { api, serverNow } from './api.js';
-import { $, el, fieldError, fillRows, formatTime, say, timeLeft } from './dom.js';
+import { $, el, fieldError, fillRows, formatTime, say, sayError, timeLeft } from './dom.js';
 import { session } from './session.js';
 
 // A quick shape check only, to answer while typing; the server's parser is the judge.
@@ -52,7 +52,7 @@ async function remove(cidr) {
     session.changed();
     await loadAllowList();
   } catch (e) {
-    say(`Could not remove ${cidr}: ${e.message}`, 'error');
+    sayError(e, `Could not remove ${cidr}`);
   }
 }
 

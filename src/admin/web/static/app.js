@@ -1,7 +1,7 @@
 // Boot of the admin portal: sign-in with a token, choice of tenant, and the
 // sections (devices, trusted networks, CSV, audit) for that tenant.
 import { api, token, whenUnauthorized } from './api.js';
-import { $, el, fieldError, say } from './dom.js';
+import { $, el, fieldError, say, sayError } from './dom.js';
 import { clearAllowList, loadAllowList, setupAllowList } from './allow-list.js';
 import { clearAudit, loadAudit, setupAudit } from './audit.js';
 import { clearCsv, setupCsv } from './csv.js';
@@ -10,7 +10,7 @@ import { session } from './session.js';
 
 const TENANT_KEY = 'papgate.tenant';
 const tenantName = (t) => (typeof t === 'string' ? t : t?.name);
-const showError = (e) => say(e.message, 'error');
+const showError = (e) => sayError(e);
 
 function show(id, visible) { $(id).hidden = !visible; }
 

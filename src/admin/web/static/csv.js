@@ -1,7 +1,7 @@
 // CSV export (a download made from the API's answer, so the token never sits
 // in a URL) and batch import, whose line errors are listed before anything is written.
 import { api } from './api.js';
-import { $, el, say } from './dom.js';
+import { $, el, say, sayError } from './dom.js';
 import { formatMac } from './mac.js';
 import { session } from './session.js';
 import { loadDevices } from './devices.js';
@@ -17,7 +17,7 @@ async function exportCsv() {
     setTimeout(() => URL.revokeObjectURL(url), 60000);
     say('CSV export downloaded.', 'ok');
   } catch (e) {
-    say(`Could not export: ${e.message}`, 'error');
+    sayError(e, `Could not export`);
   }
 }
 

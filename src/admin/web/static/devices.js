@@ -1,7 +1,7 @@
 // Devices: the table with state badges, filters and MAC search, adding a
 // device (MAC checked as it is typed), suspend, reset and delete.
 import { api, serverNow } from './api.js';
-import { $, el, fieldError, fillRows, formatTime, say, timeLeft, toDate } from './dom.js';
+import { $, el, fieldError, fillRows, formatTime, say, sayError, timeLeft, toDate } from './dom.js';
 import { checkMac, formatMac, MAC_HELP, macSearchKey } from './mac.js';
 import { session } from './session.js';
 
@@ -105,7 +105,7 @@ async function suspend(d) {
     session.changed();
     await loadDevices();
   } catch (e) {
-    say(`Could not suspend ${label}: ${e.message}`, 'error');
+    sayError(e, `Could not suspend ${label}`);
   }
 }
 
@@ -120,7 +120,7 @@ async function reset(d) {
     session.changed();
     await loadDevices();
   } catch (e) {
-    say(`Could not reset ${label}: ${e.message}`, 'error');
+    sayError(e, `Could not reset ${label}`);
   }
 }
 
@@ -133,7 +133,7 @@ async function remove(d) {
     session.changed();
     await loadDevices();
   } catch (e) {
-    say(`Could not delete ${label}: ${e.message}`, 'error');
+    sayError(e, `Could not delete ${label}`);
   }
 }
 
@@ -212,10 +212,10 @@ export function setupDevices() {
   $('add-mac').addEventListener('input', () => checkMacInput());
   $('device-add-form').addEventListener('submit', addDevice);
   $('site-add-form').addEventListener('submit', addSite);
-  $('filter-state').addEventListener('change', () => loadDevices().catch((e) => say(e.message, 'error')));
-  $('filter-site').addEventListener('change', () => loadDevices().catch((e) => say(e.message, 'error')));
+  $('filter-state').addEventListener('change', () => loadDevices().catch((e) => sayError(e)));
+  $('filter-site').addEventListener('change', () => loadDevices().catch((e) => sayError(e)));
   $('filter-mac').addEventListener('input', searchChanged);
-  $('devices-refresh').addEventListener('click', () => loadDevices().catch((e) => say(e.message, 'error')));
+  $('devices-refresh').addEventListener('click', () => loadDevices().catch((e) => sayError(e)));
   setInterval(tickCountdowns, 15000);
 }
 
@@ -227,4 +227,6 @@ export function clearDevices() {
   $('filter-mac').value = '';
   $('filter-state').value = '';
   $('filter-site').value = '';
+  for (const id of ['add-mac-error', 'add-error', 'site-add-error', 'filter-mac-hint']) $(id).textContent = '';
+  $('add-mac').removeAttribute('aria-invalid');
 }

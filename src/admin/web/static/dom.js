@@ -27,6 +27,12 @@ export function say(message, kind = 'info') {
   if (message) requestAnimationFrame(() => { status.textContent = message; });
 }
 
+/** Reports a failed call; a refused token (401) is not reported here: the app signs out and says so. */
+export function sayError(e, prefix = '') {
+  if (e?.status === 401) return;
+  say(prefix ? `${prefix}: ${e.message}` : e.message, 'error');
+}
+
 /** Shows `message` in a form's error paragraph and marks `input` invalid (or clears both). */
 export function fieldError(p, input, message) {
   p.textContent = message || '';
