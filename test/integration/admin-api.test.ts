@@ -101,6 +101,7 @@ describe('admin REST API', () => {
     assert.equal(d.state, 'needed');
     assert.match(d.pap, /^\d{6}$/);
     assert.ok(d.sipUsername && d.sipPassword);
+    assert.equal(created.headers.get('cache-control'), 'no-store', 'a PAP must not be cached');
 
     for (const spelling of ['02aabbccdd01', '02:aa:bb:cc:dd:01', '02AA.BBCC.DD01', '02-aa-bb-cc-dd-01']) {
       const shown = await h.req('GET', `/api/v1/devices/${encodeURIComponent(spelling)}`, { token: acmeToken });

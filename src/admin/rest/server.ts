@@ -87,6 +87,11 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
     api.addHook('onRequest', async (req) => {
       setActor(req, await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization)));
     });
+    // Answers carry PAPs, tokens and SIP passwords: no cache may keep them.
+    api.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
+      return payload;
+    });
     registerRoutes(api, [...tenantRoutes(o.services), ...deviceRoutes(o.services), ...tenantDataRoutes(o.services)]);
   }, { prefix: '/api/v1' });
 
