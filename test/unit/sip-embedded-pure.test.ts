@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { dtmfFromInfo } from '../../src/sip/embedded/dtmf-info';
+import { badRequestFor, problemWith } from '../../src/sip/embedded/malformed';
+import { authorizationText, checkExtraHeader } from '../../src/sip/embedded/messages';
+import { Registrar } from '../../src/sip/embedded/registrar';
+import type { RegisterRequest } from '../../src/sip/embedded/registrar';
+import { parseDatagram } from '../../src/sip/embedded/sip-lib';
+import { FakeClock } from '../helpers/sip-embedded-harness';
+
+describe('SIP INFO DTMF bodies', () => {
+  const relay = (body: string) => dtmfFromInfo('application/dtmf-relay', body);
+  it('reads digits, *, #, A-D and RFC 4733 event numbers from application/dtmf-relay', () => {
+    assert.deepEqual(relay('Signal=5\r\nDuration=160\r\n'), { kind: 'digit', digit: '5' });
+    assert.deepEqual(relay('Signal= *\r\nDuration=100'), { kind: 'digit', digit: '*' });
+    assert.deepEqual(relay('Signal=#'), { kind: 'digit', digit: '#' });
+    assert.deepEqual(relay('Duration=160\nSignal=10'), { kind: 'digit', digit: '*' });
+    assert.deepEqual(relay('signal=11'), { kind: 'digit', digit: '#' });
+    assert.deepEqual(relay('Signal=d'), { kind: 'digit', digit: 'D' });
+  });
+  it('reads a bare key from application/dtmf', () => {
+    assert.deepEqual(dtmfFromInfo('application/dtmf', '7\r\n'), { kind: 'digit', digit: '7' });
+    assert.deepEqual(dtmfFromInfo('application/dtmf', '11'), { kind: 'digit', digit: '#' });
+  });
+  it('calls other bodies unsupported and broken DTMF bodies invalid', () => {
+    assert.equal(dtmfFromInfo('text/plain', 'Signal=5').kind, 'unsupported');
+    assert.equal(dtmfFromInfo(undefined, 'Signal=5').kind, 'unsupported');
+    assert.equal(relay('Signal=16').kind, 'invalid');
+    assert.equal(relay('Duration=160').kind, 'invalid');
+    assert.equal(dtmfFromInfo('application/dtmf', '55').kind, 'invalid');
+  });
+});
+
+describe('malformed SIP messages', () => {
+  const request = (lines: string[], body = '') => Buffer.from([...lines, '', body].join('\r\n'), 'latin1');
+  const base = ['OPTIONS sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx', 'From: <sip:x@y>;tag=1', 'To: <sip:a@b>', 'Call-ID: c1', 'CSeq: 1 OPTIONS'];
+  it('accepts a complete request and spots what is missing or inconsistent', () => {
+    assert.equal(problemWith(parseDatagram(request([...base, 'Content-Length: 0']))!), null);
+    assert.match(problemWith(parseDatagram(request(base.filter((l) => !l.startsWith('Call-ID'))))!)!, /Call-ID/);
+    assert.match(problemWith(parseDatagram(request(base.map((l) => (l.startsWith('CSeq') ? 'CSeq: 1 INVITE' : l))))!)!, /CSeq method/);
+    assert.match(problemWith(parseDatagram(request(base.filter((l) => !l.startsWith('Via'))))!)!, /Via/);
+    assert.match(problemWith(parseDatagram(request([...base, 'Content-Length: 10'], 'abc'))!, 3)!, /truncated/);
+  });
+  it('builds a 400 from the surviving headers, never for ACK or without a Via', () => {
+    const reply = badRequestFor([...base, 'Broken header line', '', ''].join('\r\n'), 'bad "header"\r\nX: y')!;
+    assert.match(reply, /^SIP\/2\.0 400 Bad Request\r\n/);
+    assert.match(reply, /\r\nCall-ID: c1\r\n/);
+    assert.match(reply, /\r\nWarning: 399 papgate "bad +header +X: y"\r\n/);
+    assert.equal(badRequestFor(['ACK sip:a@b SIP/2.0', ...base.slice(1), '', ''].join('\r\n'), 'x'), undefined);
+    assert.equal(badRequestFor(['OPTIONS sip:a@b SIP/2.0', 'Call-ID: c', '', ''].join('\r\n'), 'x'), undefined);
+    assert.equal(badRequestFor('\u0000\u0001 garbage', 'x'), undefined);
+  });
+});
+
+describe('SIP message helpers', () => {
+  it('rebuilds the Authorization header for the SipGate, quotes and all', () => {
+    const m = parseDatagram(Buffer.from(['REGISTER sip:b SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bKa', 'From: <sip:u@b>;tag=1', 'To: <sip:u@b>', 'Call-ID: c', 'CSeq: 1 REGISTER',
+      'Authorization: Digest username="u", realm="r", nonce="n,1", uri="sip:b", response="ab", qop=auth, nc=00000001, cnonce="x"', '', ''].join('\r\n')))!;
+    assert.equal(authorizationText(m), 'Digest username="u", realm="r", nonce="n,1", uri="sip:b", response="ab", qop=auth, nc=00000001, cnonce="x"');
+  });
+  it('refuses extra header names and values that would break a message', () => {
+    assert.doesNotThrow(() => checkExtraHeader('P-Asserted-Identity', '<sip:+4930123@example.com>'));
+    assert.throws(() => checkExtraHeader('X-A', 'a\r\nVia: x'), /line breaks/);
+    assert.throws(() => checkExtraHeader('Bad Name', 'v'), /header name/);
+    assert.throws(() => checkExtraHeader('Call-ID', 'v'), /set by the stack/);
+  });
+});
+
+describe('registrar', () => {
+  const clock = new FakeClock();
+  const make = () => new Registrar({ clock, minExpires: 60, maxExpires: 3600, defaultExpires: 3600 });
+  let cseq = 0;
+  const req = (o: Partial<RegisterRequest> = {}): RegisterRequest => ({
+    username: 'dev1', contacts: [{ uri: 'sip:dev1@10.0.0.5:5060', params: {} }], expiresHeader: '300', callId: 'c1', cseq: ++cseq,
+    source: { transport: 'udp', address: '203.0.113.7', port: 40000 }, userAgent: 'Yealink SIP-T46G', ...o,
+  });
+
+  it('binds with the Expires header, the contact parameter winning, clamped to the maximum', () => {
+    const r = make();
+    assert.deepEqual(r.register(req()), { kind: 'ok', binding: r.lookup('dev1'), expiresSec: 300 });
+    assert.equal(r.lookup('dev1')?.expiresAt, clock.now() + 300_000);
+    assert.equal(r.lookup('dev1')?.source.address, '203.0.113.7');
+    const res = r.register(req({ contacts: [{ uri: 'sip:dev1@10.0.0.5:5060', params: { expires: '7200' } }] }));
+    assert.equal(res.kind === 'ok' && res.expiresSec, 3600);
+  });
+
+  it('answers 423 below the minimum, removes on 0 and on Contact: *, and rejects out-of-order CSeq', () => {
+    const r = make();
+    assert.deepEqual(r.register(req({ expiresHeader: '30' })), { kind: 'too-brief', minExpires: 60 });
+    r.register(req());
+    assert.equal(r.register(req({ cseq: 1 })).kind, 'out-of-order');
+    assert.deepEqual(r.register(req({ expiresHeader: '0' })), { kind: 'ok', binding: undefined, expiresSec: 0 });
+    assert.equal(r.lookup('dev1'), undefined);
+    r.register(req());
+    assert.equal(r.register(req({ contacts: '*', expiresHeader: '60' })).kind, 'bad');
+    r.register(req({ contacts: '*', expiresHeader: '0' }));
+    assert.equal(r.lookup('dev1'), undefined);
+    assert.equal(r.register(req({ expiresHeader: 'soon' })).kind, 'bad');
+  });
+
+  it('lets a binding expire lazily by the clock', () => {
+    const r = make();
+    r.register(req({ expiresHeader: '60' }));
+    clock.advance(59_999);
+    assert.ok(r.lookup('dev1'));
+    clock.advance(1);
+    assert.equal(r.lookup('dev1'), undefined);
+  });
+});
