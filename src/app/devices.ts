@@ -1,5 +1,5 @@
 import { effectiveState, newAuthRecord, resetAuth, suspend } from '../domain/auth';
-import { notFound } from '../domain/errors';
+import { invalid, notFound } from '../domain/errors';
 import { parseMac } from '../domain/mac';
 import { drawPap } from '../domain/pap';
 import type { AuditEvent, Device, Line, Site, Tenant } from '../domain/types';
@@ -33,7 +33,7 @@ export class Devices {
     if (input.site !== undefined && input.site !== null && input.site !== '') {
       const name = String(input.site).trim().toLowerCase();
       const site = sites?.get(name) ?? (await this.d.store.getSite(tenant.id, name));
-      if (!site) throw notFound(`tenant ${tenant.name} has no site named ${name}`);
+      if (!site) throw invalid('site', `tenant ${tenant.name} has no site named ${name} (add it first: papgate site add)`);
       siteId = site.id;
     }
     const device: Device = {
