@@ -1,4 +1,4 @@
-import { attempt, effectiveState, type AttemptResult } from '../domain/auth';
+import { attempt, effectiveState, isSuspended, type AttemptResult } from '../domain/auth';
 import { notFound } from '../domain/errors';
 import type { AuthState, Device, Locale } from '../domain/types';
 import type { AppDeps } from './deps';
@@ -9,6 +9,8 @@ export interface DeviceStatus {
   state: AuthState;
   /** The prompt language: the site's override, else the tenant's. */
   locale: Locale;
+  /** Authentication is suspended: the phone's next fetch gets the full configuration anyway. */
+  suspended: boolean;
 }
 
 /** PAP attempts from the IVR (SPEC sections 4 and 8). */
@@ -20,9 +22,11 @@ export class Authentication {
     if (!device) return null;
     const tenant = await this.d.store.getTenantById(device.tenantId);
     const site = device.siteId !== null ? await this.d.store.getSiteById(device.siteId) : null;
+    const now = this.d.clock.now();
     return {
       device,
-      state: effectiveState(device.auth, this.d.clock.now()),
+      state: effectiveState(device.auth, now),
+      suspended: isSuspended(device.auth, now),
       locale: site?.locale ?? tenant?.locale ?? 'en',
     };
   }

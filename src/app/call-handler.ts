@@ -186,7 +186,8 @@ export class AuthCallHandler implements CallHandler {
       return null;
     }
     if (lifetime.ended) return null; // ended between the ACK and now: the driver would never hear of it
-    const start: StartState = status === 'unavailable' ? 'unavailable' : status.state;
+    // A suspended device needs no PAP: like a stale authenticated phone, it only has to re-fetch.
+    const start: StartState = status === 'unavailable' ? 'unavailable' : status.suspended ? 'successful' : status.state;
     const locale: Locale = status === 'unavailable' ? 'en' : status.locale;
     const driver = new IvrDriver({
       call, session, prompts: this.d.prompts, locale, settings: this.d.ivr, log,

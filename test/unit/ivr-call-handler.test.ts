@@ -263,6 +263,15 @@ describe('AuthCallHandler', () => {
       }]);
     });
 
+    it('a suspended device needs no PIN: it is told to reload and gets a check-sync', async () => {
+      const t = track(await setup({ device: { auth: { state: 'needed', pap: '123456', failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: Date.now() + 600_000 } } }));
+      const call = new FakeCall('*89', t.account);
+      await t.handler.handle(call);
+      assert.deepEqual(t.media.sessions[0]!.plays, [['de/already-authenticated']]);
+      assert.equal(t.notifies.length, 1);
+      assert.equal((await t.store.getDevice(t.device.mac))!.auth.pap, '123456', 'no attempt was made');
+    });
+
     it('three wrong PINs lock the device out', async () => {
       const t = track(await setup());
       const call = new FakeCall('*89', t.account);
