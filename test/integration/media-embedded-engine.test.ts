@@ -150,6 +150,21 @@ describe('media embedded engine over loopback UDP', function () {
     assert.ok(jumps.every((j) => j >= 1));
   });
 
+  it('sends nothing to a phone that offered sendonly, yet finishes the prompt', async () => {
+    const ph = await phone(16512);
+    const file = join(dir, 'short.wav');
+    writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 800 }, () => 3000)));
+    const sendonly = offer(ph.port).replace('a=sendrecv', 'a=sendonly');
+    const session = await engine.createSession({ callId: 'hold', offerSdp: sendonly });
+    assert.match(session.answerSdp, /a=recvonly\r\n/);
+    const finished: boolean[] = [];
+    session.on('playbackFinished', (i) => finished.push(i));
+    session.play([file]);
+    await waitFor('playbackFinished', () => finished.length > 0);
+    assert.deepEqual(finished, [false]);
+    assert.equal(ph.packets.length, 0);
+  });
+
   it('stopPlayback() cuts the prompt and reports interrupted', async () => {
     const ph = await phone(16502);
     const file = join(dir, 'long.wav');

@@ -125,20 +125,20 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
 
   onFrame(): boolean {
     if (this.closed) return false;
-    const audio = this.playout.nextFrame();
+    const audio = this.playout.nextFrame(); // the prompt advances even when we may not send
     const marker = this.talkspurtStarts && audio !== undefined;
-    if (audio !== undefined) this.talkspurtStarts = false;
-    else this.talkspurtStarts = true;
+    this.talkspurtStarts = audio === undefined;
+    const timestamp = this.timestamp;
+    this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
+    if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     const packet = encodeRtp({
       payloadType: this.p.negotiated.payloadType,
       marker,
       sequenceNumber: this.sequence,
-      timestamp: this.timestamp,
+      timestamp,
       ssrc: this.ssrc,
     }, audio ?? silenceFrame(this.p.negotiated.codec));
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
-    if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     this.p.socket.send(packet, this.remote.port, this.remote.address, (err) => {
       if (err && this.sendErrors++ === 0) this.p.log.warn({ err: err.message, to: this.remote }, 'RTP send failed');
     });
