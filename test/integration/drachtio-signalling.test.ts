@@ -97,6 +97,25 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.deepEqual(reg?.source, { address: '127.0.0.1', port: 5062, transport: 'udp' });
   });
 
+  it('answers REGISTER like the embedded registrar: 423 below Min-Expires, 403 for another AOR, Expires 0 unbinds', async () => {
+    const uri = 'sip:127.0.0.1';
+    const register = async (to: string, headers: Record<string, string>, cseq: number) => {
+      const first = server.fromNetwork(phoneRequest('REGISTER', uri, { user: 'dev1', to, callId: 'reg2', cseq }));
+      const challenge = await server.finalResponse(first);
+      return server.finalResponse(server.fromNetwork(phoneRequest('REGISTER', uri, {
+        user: 'dev1', to, callId: 'reg2', cseq: cseq + 1, headers: { Authorization: authFor(challenge, 'REGISTER', uri), ...headers },
+      })));
+    };
+    const brief = await register('<sip:dev1@127.0.0.1>', { Expires: '10' }, 1);
+    assert.equal(brief.status, 423);
+    assert.equal(header(brief, 'min-expires'), '60');
+    assert.equal((await register('<sip:someone-else@127.0.0.1>', { Expires: '120' }, 3)).status, 403);
+    assert.equal((await register('<sip:dev1@127.0.0.1>', { Expires: '120' }, 5)).status, 200);
+    assert.ok(sig.registration('dev1'));
+    assert.equal((await register('<sip:dev1@127.0.0.1>', { Expires: '0' }, 7)).status, 200);
+    assert.equal(sig.registration('dev1'), undefined);
+  });
+
   it('refuses a wrong password with 403 and never calls the handler', async () => {
     const uri = 'sip:*89@127.0.0.1';
     const first = server.fromNetwork(phoneRequest('INVITE', uri, { user: 'dev1', callId: 'x1', body: OFFER }));

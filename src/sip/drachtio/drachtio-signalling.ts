@@ -1,17 +1,14 @@
 import Srf = require('drachtio-srf');
-import type { Admission, AdmissionRequest } from '../../app/sip-gate';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
 import { Registrations } from './registrations';
-import { hostOfUri, parsedContacts, requestedExpiry, userOfUri } from './sip-text';
-import type { SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
+import { handleRegister, type SipGateLike } from './register-handler';
 
-/** What the adapter needs of the shared SipGate (src/app/sip-gate.ts). */
-export interface SipGateLike {
-  admit(req: AdmissionRequest): Promise<Admission>;
-}
+export type { SipGateLike } from './register-handler';
+import { hostOfUri, userOfUri } from './sip-text';
+import type { SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** Options the composition root passes (PAPGATE_DRACHTIO_*). */
 export interface DrachtioSignallingOptions {
@@ -32,6 +29,8 @@ export interface DrachtioSignallingOptions {
   notifyTimeoutMs?: number;
   /** answer() gives up when no ACK arrives in this time (default 32 s, RFC 3261's 64*T1). */
   ackTimeoutMs?: number;
+  /** Shortest registration we accept (423 below), seconds (default 60, like the embedded stack). */
+  minRegisterExpiresS?: number;
   /** Longest registration we grant, seconds (default 3600). */
   maxRegisterExpiresS?: number;
   /** Tests and main.ts may pass their own Srf; by default one is created. */
@@ -49,7 +48,9 @@ export class DrachtioSignalling implements Signalling {
 
   constructor(private readonly o: DrachtioSignallingOptions) {
     this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
-    this.registrations = new Registrations(o.clock);
+    this.registrations = new Registrations(o.clock, {
+      minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
+    });
   }
 
   /** True while an authenticated connection to drachtio-server is up (readiness). */
@@ -160,36 +161,10 @@ export class DrachtioSignalling implements Signalling {
 
   private async onRegister(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
     try {
-      const admission = await this.o.gate.admit({
-        method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization'),
+      await handleRegister(req, res, {
+        gate: this.o.gate, registrations: this.registrations, log: this.o.log.child({ method: 'REGISTER' }),
+        now: () => this.o.clock.now(),
       });
-      if (admission.kind === 'challenge') {
-        return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
-      }
-      if (admission.kind === 'reject' || !admission.account) return res.send(admission.kind === 'reject' ? admission.status : 403);
-      const username = admission.account.username;
-      const rawContact = req.get('Contact')?.trim();
-      const contact = parsedContacts(req)[0];
-      const expiresHeader = req.get('Expires');
-      if (rawContact === '*' || !contact) {
-        if (rawContact === '*') this.registrations.remove(username);
-        const current = this.registrations.get(username);
-        return res.send(200, current ? { headers: { Contact: `<${current.contact}>` } } : {});
-      }
-      const max = this.o.maxRegisterExpiresS ?? 3600;
-      const expires = Math.min(requestedExpiry(contact, expiresHeader, max), max);
-      if (expires === 0) {
-        this.registrations.remove(username);
-        return res.send(200);
-      }
-      this.registrations.set({
-        username, contact: contact.uri,
-        source: { address: req.source_address, port: Number(req.source_port) || 5060,
-          transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp' },
-        expiresAt: this.o.clock.now() + expires * 1000,
-        userAgent: req.get('User-Agent'),
-      });
-      res.send(200, { headers: { Contact: `<${contact.uri}>;expires=${expires}`, Expires: String(expires) } });
     } catch (err) {
       this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'REGISTER failed');
       sendQuietly(res, 500);

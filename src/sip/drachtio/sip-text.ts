@@ -67,12 +67,3 @@ export function digitOfInfo(contentType: string | undefined, body: string | unde
   if (type === 'application/dtmf') return normaliseDigit(body);
   return undefined;
 }
-
-/** The `expires` a REGISTER asks for: the Contact's parameter, else the Expires header, else `fallback`. */
-export function requestedExpiry(contact: SrfNameAddr | undefined, expiresHeader: string | undefined, fallback: number): number {
-  const fromParam = contact?.params?.expires;
-  const raw = fromParam ?? expiresHeader;
-  if (raw === undefined || raw === null) return fallback;
-  const n = Number.parseInt(String(raw).trim(), 10);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}

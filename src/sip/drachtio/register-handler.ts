@@ -1,0 +1,55 @@
+import type { Admission, AdmissionRequest } from '../../app/sip-gate';
+import type { Logger } from '../../ports/logger';
+import type { Registrations } from './registrations';
+import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import type { SrfRequestLike, SrfResponseLike } from './srf-types';
+
+/** What the drachtio adapter needs of the shared SipGate (src/app/sip-gate.ts). */
+export interface SipGateLike {
+  admit(req: AdmissionRequest): Promise<Admission>;
+}
+
+/**
+ * REGISTER over drachtio, with the embedded registrar's answers: 401
+ * challenge, 403 for a wrong password or another address-of-record, 423
+ * below Min-Expires, 400 for malformed expiry, 500 for CSeq out of order,
+ * 200 listing the binding.
+ */
+export async function handleRegister(
+  req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrations; log: Logger; now(): number },
+): Promise<void> {
+  const admission = await d.gate.admit({ method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization') });
+  if (admission.kind === 'challenge') return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+  if (admission.kind === 'reject') return res.send(admission.status);
+  const account = admission.account;
+  if (!account || userOfUri(parsedFrom(req, 'to')?.uri) !== account.username) {
+    d.log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
+    return res.send(403);
+  }
+  const rawContact = req.get('Contact')?.trim();
+  const first = parsedContacts(req)[0];
+  const expiresParam = first?.params?.expires;
+  const result = d.registrations.register({
+    username: account.username,
+    contact: rawContact === '*' ? '*' : first ? { uri: first.uri, expires: expiresParam == null ? undefined : String(expiresParam) } : undefined,
+    expiresHeader: req.get('Expires'),
+    callId: req.get('Call-ID') ?? '',
+    cseq: Number.parseInt(req.get('CSeq') ?? '', 10) || 0,
+    source: {
+      address: req.source_address, port: Number(req.source_port) || 5060,
+      transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
+    },
+    userAgent: req.get('User-Agent'),
+  });
+  switch (result.kind) {
+    case 'too-brief': return res.send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
+    case 'bad': return res.send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
+    case 'out-of-order': return res.send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
+    case 'ok': {
+      d.log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+      const headers: Record<string, string> = { Date: new Date(d.now()).toUTCString() };
+      if (result.binding) headers.Contact = `<${result.binding.contact}>;expires=${result.expiresSec}`;
+      return res.send(200, { headers });
+    }
+  }
+}
