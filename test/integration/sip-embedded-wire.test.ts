@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { silentLogger } from '../../src/ports/logger';
+import { EmbeddedSignalling } from '../../src/sip/embedded';
 import { ACCOUNTS, ANSWER_SDP, FakeClock, REALM, startHarness } from '../helpers/sip-embedded-harness';
 import type { Harness, HarnessOptions, SeenCall } from '../helpers/sip-embedded-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
@@ -63,6 +66,30 @@ describe('embedded SIP stack on the wire', function () {
     phone.send(`SIP/2.0 200 OK\r\nVia: garbage\r\n\r\n`, PORT); // a stray broken response: dropped
     phone.send(options(), PORT);
     await phone.response(200, 'OPTIONS');
+  });
+
+  it('survives garbage on a TCP connection and answers the OPTIONS that follows on it', async () => {
+    await start({ tcp: true });
+    const sock = net.connect(PORT, '127.0.0.1');
+    try {
+      let got = '';
+      sock.on('data', (d) => { got += d.toString('latin1'); });
+      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+      const opt = options(uniq('tcp')).replace('SIP/2.0/UDP', 'SIP/2.0/TCP');
+      sock.write('\u0000\u0001garbage\r\nno colon here\r\n\r\n' + opt);
+      for (let i = 0; i < 150 && !/^SIP\/2\.0 200 OK/m.test(got); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(got, /^SIP\/2\.0 200 OK/m);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  it('refuses to start on a port that is taken, with a clear error', async () => {
+    await start();
+    const clash = new EmbeddedSignalling({
+      address: '127.0.0.1', port: PORT, udp: true, tcp: false, gate: h!.gate, log: silentLogger, clock: { now: () => 0 },
+    });
+    await assert.rejects(clash.start({ handle: async () => undefined }), /cannot listen on 127\.0\.0\.1:15100/);
   });
 
   it('retransmits the 200 OK until the ACK; answer() resolves on the ACK', async () => {

@@ -41,6 +41,8 @@ export class SipCore {
   readonly log: Logger;
   readonly t1Ms: number;
   private readonly dialogs = new Map<string, DialogUser>();
+  private readonly stopHooks = new Set<() => void>();
+  private halted = false;
   private localAddr: LocalAddress;
 
   constructor(private readonly o: CoreOptions) {
@@ -63,10 +65,23 @@ export class SipCore {
     this.localAddr = { host: this.localAddr.host, port: this.transport.port };
   }
 
+  get stopped(): boolean {
+    return this.halted;
+  }
+
   async stop(): Promise<void> {
+    this.halted = true;
+    for (const hook of [...this.stopHooks]) hook();
+    this.stopHooks.clear();
     this.dialogs.clear();
     this.tl.destroy();
     await this.transport.stop();
+  }
+
+  /** Runs `hook` on stop (to settle what waits on the network); returns its removal. */
+  onStop(hook: () => void): () => void {
+    this.stopHooks.add(hook);
+    return () => this.stopHooks.delete(hook);
   }
 
   addDialog(callId: string, localTag: string, user: DialogUser): void {

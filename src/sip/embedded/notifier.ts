@@ -21,6 +21,7 @@ export async function sendNotify(core: SipCore, target: NotifyTarget, event: str
     log.warn({ err: (e as Error).message }, 'NOTIFY target unreachable');
     return 0;
   }
+  if (core.stopped) return 0;
   const rq: SipRequest = {
     method: 'NOTIFY',
     uri: target.uri,
@@ -36,16 +37,21 @@ export async function sendNotify(core: SipCore, target: NotifyTarget, event: str
     content: '',
   };
   return new Promise<number>((resolve) => {
+    const settle = (status: number) => {
+      clearTimeout(timer);
+      removeHook();
+      resolve(status);
+    };
     const timer = setTimeout(() => {
       tx.shutdown();
       log.info({ peer: `${peer.address}:${peer.port}` }, 'NOTIFY got no final response');
-      resolve(0);
+      settle(0);
     }, timeoutMs);
+    const removeHook = core.onStop(() => settle(0));
     const tx = core.sendRequest(peer, rq, (rs) => {
       if (rs.status < 200) return;
-      clearTimeout(timer);
       log.info({ status: rs.status }, 'NOTIFY answered');
-      resolve(rs.status);
+      settle(rs.status);
     });
   });
 }
