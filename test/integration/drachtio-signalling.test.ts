@@ -127,7 +127,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.equal(calls.length, 0);
   });
 
-  it('answers an authenticated INVITE, waits for the ACK, takes INFO digits, and ends on BYE', async () => {
+  it('answers an authenticated INVITE, waits for the ACK, takes INFO digits (415/400 for other bodies), and ends on BYE', async () => {
     const ended: CallEndReason[] = [];
     const digits: string[] = [];
     let answered = false;
@@ -153,8 +153,14 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     await until(() => answered, 'answer() to resolve after the ACK');
     const info1 = server.inDialog(dialogId, 'INFO', { headers: { 'Content-Type': 'application/dtmf-relay' }, body: 'Signal=5\r\nDuration=160\r\n' });
     const info2 = server.inDialog(dialogId, 'INFO', { headers: { 'Content-Type': 'application/dtmf' }, body: '11' });
+    const info3 = server.inDialog(dialogId, 'INFO', { headers: { 'Content-Type': 'text/plain' }, body: 'hello' });
+    const info4 = server.inDialog(dialogId, 'INFO', { headers: { 'Content-Type': 'application/dtmf-relay' }, body: 'Signal=x' });
     assert.equal((await server.finalResponse(info1)).status, 200);
     assert.equal((await server.finalResponse(info2)).status, 200);
+    const unsupported = await server.finalResponse(info3);
+    assert.equal(unsupported.status, 415);
+    assert.equal(header(unsupported, 'accept'), 'application/dtmf-relay, application/dtmf');
+    assert.equal((await server.finalResponse(info4)).status, 400);
     await until(() => digits.length === 2, 'two INFO digits');
     assert.deepEqual(digits, ['5', '#']);
     const bye = server.inDialog(dialogId, 'BYE');

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../ports/logger';
 import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
-import { digitOfInfo, parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import { DTMF_INFO_TYPES, infoDtmf, parsedContacts, parsedFrom, userOfUri } from './sip-text';
 import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 export interface DrachtioCallOptions {
@@ -134,13 +134,15 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
   }
 
   private onInfo(req: SrfRequestLike, res: SrfResponseLike): void {
+    const got = infoDtmf(req.get('Content-Type'), req.body);
     try {
+      if (got.kind === 'unsupported') return res.send(415, { headers: { Accept: DTMF_INFO_TYPES.join(', ') } });
+      if (got.kind === 'invalid') return res.send(400, { headers: { Warning: `399 papgate "${got.problem}"` } });
       res.send(200);
     } catch {
-      /* the dialog is gone; the digit still counts */
+      /* the dialog is gone; a digit still counts */
     }
-    const digit = digitOfInfo(req.get('Content-Type'), req.body);
-    if (digit !== undefined && this.state === 'answered') this.emit('dtmf', digit);
+    if (got.kind === 'digit' && this.state === 'answered') this.emit('dtmf', got.digit);
   }
 
   private end(reason: CallEndReason): void {

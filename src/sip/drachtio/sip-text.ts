@@ -42,28 +42,42 @@ export function parsedContacts(req: SrfRequestLike): SrfNameAddr[] {
   }
 }
 
-const DIGITS = /^[0-9*#A-D]$/;
-/** Some phones send the RFC 4733 event number instead of the key. */
-const EVENT_NUMBER: Record<string, string> = { 10: '*', 11: '#', 12: 'A', 13: 'B', 14: 'C', 15: 'D' };
+export const DTMF_INFO_TYPES = ['application/dtmf-relay', 'application/dtmf'] as const;
 
-function normaliseDigit(value: string): string | undefined {
-  const v = value.trim().toUpperCase();
-  if (DIGITS.test(v)) return v;
-  return EVENT_NUMBER[v];
+const EVENT_KEYS = '0123456789*#ABCD';
+
+/** One key: 0-9, *, #, A-D, or the RFC 4733 event number some phones send instead (10 = *, 11 = #). */
+function keyOf(token: string): string | undefined {
+  const t = token.trim().toUpperCase();
+  if (/^[0-9*#A-D]$/.test(t)) return t;
+  if (/^1[0-5]$/.test(t)) return EVENT_KEYS[Number(t)];
+  return undefined;
 }
 
+export type InfoDtmf =
+  | { kind: 'digit'; digit: string }
+  | { kind: 'keep-alive' }
+  | { kind: 'unsupported' }
+  | { kind: 'invalid'; problem: string };
+
 /**
- * The key carried by a SIP INFO: `application/dtmf-relay` (`Signal=5`,
- * `Duration=160`) or `application/dtmf` (a bare key). Undefined for
- * anything else.
+ * What a SIP INFO carries, read as the embedded stack reads it:
+ * `application/dtmf-relay` (`Signal=5`, `Duration=160`), `application/dtmf`
+ * (a bare key), an empty keep-alive, or something we do not take (415).
  */
-export function digitOfInfo(contentType: string | undefined, body: string | undefined): string | undefined {
-  if (!contentType || !body || body.length > 1024) return undefined;
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+export function infoDtmf(contentType: string | undefined, body: string | undefined): InfoDtmf {
+  const text = body ?? '';
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  if (!type && text.trim() === '') return { kind: 'keep-alive' };
+  if (text.length > 1024) return { kind: 'invalid', problem: 'INFO body too long' };
   if (type === 'application/dtmf-relay') {
-    const m = /^\s*signal\s*=\s*(\S+)\s*$/im.exec(body);
-    return m ? normaliseDigit(m[1]!) : undefined;
+    const m = /^\s*signal\s*=\s*(\S+)\s*$/im.exec(text);
+    const digit = m ? keyOf(m[1]!) : undefined;
+    return digit ? { kind: 'digit', digit } : { kind: 'invalid', problem: 'no valid Signal= line in application/dtmf-relay body' };
   }
-  if (type === 'application/dtmf') return normaliseDigit(body);
-  return undefined;
+  if (type === 'application/dtmf') {
+    const digit = keyOf(text);
+    return digit ? { kind: 'digit', digit } : { kind: 'invalid', problem: 'application/dtmf body is not a single key' };
+  }
+  return { kind: 'unsupported' };
 }
