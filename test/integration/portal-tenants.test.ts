@@ -27,7 +27,9 @@ describe('admin portal: tenants (browser)', function () {
   it('lets the platform admin create tenants, shows the token once, and switch between tenants', async () => {
     const page = await signIn(browser, server.url, server.adminToken);
     assert.equal(await page.locator('#session-who').textContent(), 'Platform admin');
-    await page.getByText('Create a tenant').click();
+    // No tenant yet: the picker says so and the creation form is already open.
+    assert.equal(await page.getByLabel('Manage tenant').locator('option').textContent(), 'no tenants yet: create one below');
+    assert.equal(await page.locator('#tenant-create').getAttribute('open'), '');
     await page.getByLabel('Name', { exact: true }).fill('alpha');
     await page.getByRole('button', { name: 'Create tenant' }).click();
     const shown = page.locator('#tenant-token .token');

@@ -65,7 +65,10 @@ function signOut(message) {
 async function loadTenants(select) {
   const list = await api.tenants();
   const names = list.map(tenantName).sort();
-  $('tenant-select').replaceChildren(...names.map((n) => el('option', { value: n }, n)));
+  $('tenant-select').replaceChildren(...(names.length
+    ? names.map((n) => el('option', { value: n }, n))
+    : [el('option', { value: '' }, 'no tenants yet: create one below')]));
+  if (!names.length) $('tenant-create').open = true;
   if (select) $('tenant-select').value = select;
   else if (session.tenant && names.includes(session.tenant)) $('tenant-select').value = session.tenant;
 }
