@@ -192,7 +192,8 @@ export class EmbeddedSignalling implements Signalling {
     });
     entry.call = call;
     this.calls.add(call);
-    call.log.info({ dialled: call.dialled, emergency: admission.emergency, source: `${peer.address}:${peer.port}` }, 'call admitted');
+    // Only emergency numbers are logged: a phone may dial its PAP as digits, and PAPs never reach a log.
+    call.log.info({ emergency: admission.emergency, ...(admission.emergency ? { dialled: call.dialled } : {}), source: `${peer.address}:${peer.port}` }, 'call admitted');
     handler.handle(call).catch((e: Error) => {
       call.log.error({ err: e.message }, 'call handler failed');
       void call.hangup();

@@ -102,7 +102,11 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   reject(status: number, reason?: string): void {
     if (!Number.isInteger(status) || status < 300 || status > 699) throw new Error(`reject needs a final non-2xx status, got ${status}`);
     if (this.state === 'closed') return;
-    if (this.state !== 'pending' || this.forwarding) {
+    if (this.leg) {
+      void this.leg.hangup();
+      return;
+    }
+    if (this.state !== 'pending') {
       this.log.warn({ status, state: this.state }, 'reject() on a call past its offer: hanging up instead');
       void this.hangup();
       return;
