@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Provisioning } from '../src/app/provisioning';
+import { DEFAULT_POLICY } from '../src/domain/policy';
+import { Metrics } from '../src/observability/metrics';
+import { systemClock } from '../src/ports/clock';
+import { silentLogger } from '../src/ports/logger';
+import { cryptoRandom } from '../src/ports/random';
+import { createProvisioningServer } from '../src/provisioning/server';
+import { openSqliteStore } from '../src/store/sqlite';
+import { BENCH_SETTINGS, fullPath, insertFleet, minimalPath, writePaths, writeStaticFiles } from './provisioning-fleet';
+import { haveProgram, NGINX, runWrk, startNginx, type LoadResult } from './provisioning-load';
+
+/**
+ * Provisioning throughput: papgate's provisioning server (this process, on
+ * loopback, over a SQLite store of DEVICES phones) against Debian's nginx
+ * (one worker) serving pre-rendered copies of STATIC_FILES phones' files.
+ * The same wrk (separate process, random paths) drives both. Prints a table;
+ * asserts nothing. Floor: 5,000 req/s from papgate; aim: half of nginx.
+ */
+
+const DEVICES = 100_000;
+const STATIC_FILES = 1_000;
+const SECONDS = 10;
+const WARMUP_SECONDS = 2;
+const THREADS = 2;
+const CONNECTIONS = 32;
+/** In the test port range; nginx needs a fixed one. */
+const NGINX_PORT = 19417;
+
+interface Row { target: string; load: string; result: LoadResult }
+
+export async function benchProvisioning(): Promise<void> {
+  if (!haveProgram('wrk', ['--version'])) {
+    console.log('provisioning benchmark skipped: wrk is not installed (apt-get install -y wrk)');
+    return;
+  }
+  if (!haveProgram(NGINX, ['-v'])) {
+    console.log(`provisioning benchmark skipped: ${NGINX} is not installed (apt-get install -y nginx-light)`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-prov-'));
+  const store = await openSqliteStore(join(dir, 'papgate.db'));
+  const app = createProvisioningServer({
+    provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
+    log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [],
+  });
+  let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+  try {
+    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
+    let t = Date.now();
+    await insertFleet(store, tenant.id, DEVICES);
+    console.log(`inserted ${DEVICES} devices in ${Date.now() - t} ms (${(statSync(join(dir, 'papgate.db')).size / 1e6).toFixed(1)} MB)`);
+
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const papgate = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const www = join(dir, 'www');
+    t = Date.now();
+    writeStaticFiles(www, STATIC_FILES);
+    console.log(`wrote ${2 * STATIC_FILES} static files for nginx in ${Date.now() - t} ms`);
+    nginx = await startNginx(join(dir, 'nginx'), www, NGINX_PORT);
+    const nginxUrl = `http://127.0.0.1:${NGINX_PORT}`;
+
+    const paths = {
+      minimalAll: join(dir, 'minimal-all.txt'), minimalSample: join(dir, 'minimal-sample.txt'),
+      fullAll: join(dir, 'full-all.txt'), fullSample: join(dir, 'full-sample.txt'),
+    };
+    writePaths(paths.minimalAll, DEVICES, minimalPath);
+    writePaths(paths.minimalSample, STATIC_FILES, minimalPath);
+    writePaths(paths.fullAll, DEVICES, fullPath);
+    writePaths(paths.fullSample, STATIC_FILES, fullPath);
+
+    // Minimal first: every full answer trusts 127.0.0.1 for the tenant from then on.
+    await expect(`${papgate}${minimalPath(0)}`, 'Authentication needed');
+    await expect(`${nginxUrl}${minimalPath(0)}`, 'Authentication needed');
+    await expect(`${nginxUrl}${fullPath(0)}`, 'line-pw-0');
+
+    const rows: Row[] = [];
+    const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
+      await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
+      rows.push({ target, load, result: await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS }) });
+    };
+    await measure('papgate', `minimal, ${DEVICES} random MACs`, papgate, paths.minimalAll);
+    await measure('papgate', `minimal, ${STATIC_FILES} MACs polled again`, papgate, paths.minimalSample);
+    await measure('nginx', `minimal, ${STATIC_FILES} static files`, nginxUrl, paths.minimalSample);
+    await expect(`${papgate}${fullPath(1)}`, 'line-pw-1');
+    await measure('papgate', `full, per-device URL, ${DEVICES} random`, papgate, paths.fullAll);
+    await measure('nginx', `full, ${STATIC_FILES} static files`, nginxUrl, paths.fullSample);
+    printTable(rows);
+  } finally {
+    await nginx?.stop();
+    await app.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function expect(url: string, text: string): Promise<void> {
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get(url, { agent: false, timeout: 5000 }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => { b += c.toString(); });
+      res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`${url}: ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+  if (!body.includes(text)) throw new Error(`${url} does not contain "${text}"`);
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['target', 'load', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'sock err'];
+  const cells = rows.map(({ target, load, result: r }) => [
+    target, load, r.requestsPerSecond.toFixed(0), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2),
+    String(r.requests), String(r.non2xx), String(r.socketErrors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(`\nprovisioning: wrk -t${THREADS} -c${CONNECTIONS}, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up; nginx: 1 worker`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) console.log(line(c));
+  const rate = (target: string, kind: string) => rows.find((r) => r.target === target && r.load.startsWith(kind))?.result.requestsPerSecond ?? 0;
+  for (const kind of ['minimal', 'full']) {
+    const ratio = rate('papgate', kind) / rate('nginx', kind);
+    console.log(`${kind}: papgate ${rate('papgate', kind).toFixed(0)} req/s = ${(ratio * 100).toFixed(0)} % of nginx (floor 5000 req/s, aim 50 %)`);
+  }
+}
+
+if (require.main === module) {
+  benchProvisioning().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
