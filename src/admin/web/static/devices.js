@@ -6,12 +6,6 @@ import { checkMac, formatMac, MAC_HELP, macSearchKey } from './mac.js';
 import { session } from './session.js';
 
 const COLUMNS = 9;
-const STATE_TEXT = {
-  needed: 'needed',
-  failed: 'failed',
-  blocked: 'blocked',
-  successful: 'successful',
-};
 
 let devices = [];
 let loading = null;
@@ -73,7 +67,7 @@ function row(d) {
 
 /** The coloured badge always carries its state as text; deadlines count down beside it. */
 function stateCell(d) {
-  const parts = [el('span', { className: `badge badge-${d.state}` }, STATE_TEXT[d.state] ?? d.state)];
+  const parts = [el('span', { className: `badge badge-${d.state}` }, d.state)];
   if (d.state === 'failed' && d.lockedUntil) parts.push(' ', countdown(d.lockedUntil));
   if (d.state === 'blocked') parts.push(' ', el('span', { className: 'muted' }, 'reset needed'));
   if (d.suspendedUntil) {
