@@ -38,7 +38,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
     bodyLimit: o.bodyLimit ?? 1024,
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     requestTimeout: 15_000,
-    forceCloseConnections: true,
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
     frameworkErrors: (_err, _req, reply) => {
       count('none', 'rejected');

@@ -208,6 +208,18 @@ describe('provisioning HTTP service', function () {
     assert.ok(isMinimal(await get(`/p/${s2}/${d.mac}.cfg`, fresh())), 'a superseded, never used secret stops too');
   });
 
+  it('lets a Poly phone fetch its master file and then its settings with the same secret', async () => {
+    const d = await addDevice(tenantA, { vendor: 'poly' });
+    const first = await get(`/${d.mac}-phone.cfg`, '127.0.0.5');
+    assert.ok(isFull(first), first.body);
+    const s1 = /device\.prov\.serverName="http:\/\/prov\.test\/p\/([A-Za-z0-9_-]+)\/"/.exec(first.body)?.[1];
+    assert.ok(s1);
+    const master = await get(`/p/${s1}/${d.mac}.cfg`, '127.0.3.1');
+    assert.equal(master.status, 200);
+    assert.ok(master.body.includes(`CONFIG_FILES="${d.mac}-phone.cfg"`));
+    assert.ok(isFull(await get(`/p/${s1}/${d.mac}-phone.cfg`, '127.0.3.2')), 'the master fetch did not spend the secret');
+  });
+
   it('ignores X-Forwarded-For from an untrusted socket and honours the right-most untrusted hop from the proxy', async () => {
     const d = await addDevice(tenantA);
     assert.ok(isMinimal(await get(`/${d.mac}.cfg`, '127.0.0.1', { 'x-forwarded-for': '127.0.0.5' })), 'spoofed header ignored');
