@@ -103,4 +103,10 @@ export async function createTenant(server: PortalServer, name: string): Promise<
   return ((await res.json()) as { token: string }).token;
 }
 
-export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'docs', 'screenshots');
+/**
+ * Screenshots are taken on every run (so the screens are exercised) but only
+ * overwrite the committed ones under docs/ when PAPGATE_SCREENSHOTS=1.
+ */
+export const SCREENSHOT_DIR = process.env.PAPGATE_SCREENSHOTS === '1'
+  ? join(__dirname, '..', '..', 'docs', 'screenshots')
+  : mkdtempSync(join(tmpdir(), 'papgate-screens-'));
