@@ -1,0 +1,350 @@
+/**
+ * papgate in-process for call tests: `loadConfig` for loopback (temp SQLite
+ * file, fixed SIP port, small RTP range, short IVR timers, emergency gateway
+ * at a SIPp UAS), `startPapgate`, one tenant, devices made through
+ * `instance.services` as the CLI would. Also the phone's "ear": a UDP socket
+ * named in the SDP offer that counts papgate's RTP and tells which prompt it
+ * heard (the harness can install test prompts that are pure tones, one
+ * frequency per prompt, so the audio itself says what papgate announced).
+ */
+import dgram from 'node:dgram';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { CLI_ACTOR } from '../../src/app/actor';
+import type { DeviceView } from '../../src/app/device-view';
+import { loadConfig, type Config } from '../../src/config/config';
+import { PROMPT_NAMES, type PromptName } from '../../src/domain/ivr';
+import type { AuditEvent } from '../../src/domain/types';
+import { startPapgate, type PapgateInstance } from '../../src/main';
+import { decodeG711 } from '../../src/media/embedded/g711';
+import { encodeWavPcm16 } from '../../src/media/embedded/wav';
+import type { EmbeddedMediaStats } from '../../src/media/embedded';
+import { createLogger } from '../../src/observability/logger';
+import type { Clock } from '../../src/ports/clock';
+
+/**
+ * Ports of this suite (all on 127.0.0.1, inside 18000-18999). A SIPp process
+ * started with localPort L binds L (SIP), L+1 (control), L+2.. (media); the
+ * scenarios offer `[media_port+10]`, so the phone's ear listens on L+12.
+ */
+export const PORTS = Object.freeze({
+  sip: 18000,
+  rtpMin: 18100,
+  rtpMax: 18199,
+  /** The calling phone (SIPp UAC). */
+  phone: 18010,
+  /** A second phone, for tests that need two SIPp processes at once. */
+  phone2: 18050,
+  /** The emergency gateway (SIPp UAS). */
+  gateway: 18030,
+});
+
+/** The ear of a SIPp phone started with this localPort (see PORTS). */
+export const earPort = (sippLocalPort: number) => sippLocalPort + 12;
+
+/** Short IVR timers: long enough never to fire while a scenario is typing. */
+export const TEST_IVR_ENV = Object.freeze({
+  PAPGATE_IVR_FIRST_DIGIT_SECONDS: '10',
+  PAPGATE_IVR_INTER_DIGIT_SECONDS: '5',
+  PAPGATE_IVR_REPROMPTS: '1',
+});
+
+/** Test prompts: one pure tone per prompt (no DTMF pair can come of a single tone). */
+export const PROMPT_TONES: Readonly<Record<PromptName, number>> = Object.freeze({
+  'enter-pin': 350,
+  'wrong-pin': 500,
+  'locked-out': 650,
+  'blocked-now': 800,
+  'auth-not-possible': 950,
+  'blocked': 1100,
+  'success': 1250,
+  'already-authenticated': 1400,
+  'service-unavailable': 1550,
+  'goodbye': 1700,
+});
+
+/**
+ * Seconds each test prompt lasts. `enter-pin` is long so that digits typed
+ * during it visibly cut it (barge-in); the announcements that end a call
+ * without input are long enough for a scenario to type into them.
+ */
+export const PROMPT_SECONDS: Readonly<Record<PromptName, number>> = Object.freeze({
+  'enter-pin': 2,
+  'wrong-pin': 0.4,
+  'locked-out': 0.6,
+  'blocked-now': 0.6,
+  'auth-not-possible': 1.5,
+  'blocked': 1.5,
+  'success': 0.6,
+  'already-authenticated': 1.5,
+  'service-unavailable': 0.6,
+  'goodbye': 0.6,
+});
+
+export interface TestClock extends Clock {
+  /** Moves papgate's clock forward (lock-out ends, nonces age). */
+  advance(ms: number): void;
+}
+
+export interface PapgateHarnessOptions {
+  /** More PAPGATE_* settings (override the harness's). */
+  env?: Record<string, string>;
+  /** 'tones' (default): the test prompts above; 'shipped': the real voice prompts. */
+  prompts?: 'tones' | 'shipped';
+  /** Emergency gateway port on 127.0.0.1 (default PORTS.gateway); null: none configured. */
+  gatewayPort?: number | null;
+}
+
+export interface PapgateHarness {
+  instance: PapgateInstance;
+  config: Config;
+  clock: TestClock;
+  /** The temp dir (DB, prompts); removed by stop(). */
+  dir: string;
+  tenant: string;
+  /** Creates a device of the tenant (Yealink T46S unless said otherwise). */
+  addDevice(o?: { mac?: string; site?: string; vendor?: string; model?: string }): Promise<DeviceView>;
+  device(mac: string): Promise<DeviceView>;
+  /** PAP attempts recorded in the audit log for this device, oldest first. */
+  attempts(mac: string): Promise<AuditEvent[]>;
+  /** The embedded media engine's counters. */
+  mediaStats(): EmbeddedMediaStats;
+  /** Resolves when no media session is open any more (bounded). */
+  mediaIdle(timeoutMs?: number): Promise<void>;
+  /** papgate's log so far (JSON lines), for failure messages. */
+  logTail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+let macCounter = 0;
+
+/** A MAC nobody else uses in this process (Yealink OUI 00:15:65, locally varied). */
+export function nextMac(): string {
+  macCounter++;
+  const tail = ((process.pid & 0xff) << 16 | (Date.now() & 0xff) << 8 | macCounter & 0xff) >>> 0;
+  return `001565${tail.toString(16).padStart(6, '0').slice(-6)}`;
+}
+
+export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promise<PapgateHarness> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'papgate-calls-'));
+  const logLines: string[] = [];
+  try {
+    const promptsDir = o.prompts === 'shipped' ? undefined : writeTonePrompts(path.join(dir, 'prompts'));
+    const gatewayPort = o.gatewayPort === undefined ? PORTS.gateway : o.gatewayPort;
+    const env: Record<string, string> = {
+      PAPGATE_DB: path.join(dir, 'papgate.db'),
+      PAPGATE_LOG_LEVEL: process.env.PAPGATE_TEST_LOG ?? 'info',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: '0',
+      PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
+      PAPGATE_ADMIN_PORT: '0',
+      PAPGATE_PUBLIC_URL: 'http://127.0.0.1:18080',
+      PAPGATE_SIGNALLING: 'embedded',
+      PAPGATE_MEDIA: 'embedded',
+      PAPGATE_SIP_ADDRESS: '127.0.0.1',
+      PAPGATE_SIP_PORT: String(PORTS.sip),
+      PAPGATE_SIP_TRANSPORTS: 'udp',
+      PAPGATE_SIP_ADVERTISED_ADDRESS: '127.0.0.1',
+      PAPGATE_RTP_ADDRESS: '127.0.0.1',
+      PAPGATE_RTP_PORT_MIN: String(PORTS.rtpMin),
+      PAPGATE_RTP_PORT_MAX: String(PORTS.rtpMax),
+      PAPGATE_RTP_TIMEOUT_SECONDS: '20',
+      PAPGATE_MAX_CALL_SECONDS: '60',
+      ...TEST_IVR_ENV,
+      ...(promptsDir ? { PAPGATE_PROMPTS_DIR: promptsDir } : {}),
+      ...(gatewayPort !== null ? { PAPGATE_EMERGENCY_GATEWAY: `sip:127.0.0.1:${gatewayPort}` } : {}),
+      ...o.env,
+    };
+    const config = loadConfig(env);
+    let offset = 0;
+    const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
+        if (logLines.length > 4000) logLines.splice(0, logLines.length - 4000);
+        done();
+      },
+    });
+    const log = createLogger({ level: config.logLevel, destination: sink });
+    const instance = await startPapgate(config, { log, clock });
+    const tenant = `calls-${process.pid}-${Date.now().toString(36)}`;
+    await instance.services.tenants.create(CLI_ACTOR, tenant, 'en');
+    await instance.services.tenants.addSite(CLI_ACTOR, tenant, 'head-office');
+    const media = instance.media as unknown as { stats(): EmbeddedMediaStats } | null;
+    if (!media || typeof media.stats !== 'function') throw new Error('papgate did not start the embedded media engine');
+
+    const harness: PapgateHarness = {
+      instance, config, clock, dir, tenant,
+      addDevice: (d = {}) => instance.services.devices.create(CLI_ACTOR, {
+        tenant, mac: d.mac ?? nextMac(), vendor: d.vendor ?? 'yealink', model: d.model ?? 'T46S', site: d.site,
+      }),
+      device: (mac) => instance.services.devices.show(CLI_ACTOR, mac),
+      attempts: async (mac) => (await instance.services.audit.recent(CLI_ACTOR, tenant, 1000))
+        .filter((e) => e.mac === mac && e.action === 'pap-attempt')
+        .sort((a, b) => (a.id ?? 0) - (b.id ?? 0)),
+      mediaStats: () => media.stats(),
+      mediaIdle: async (timeoutMs = 5000) => {
+        const until = Date.now() + timeoutMs;
+        while (media.stats().sessions > 0) {
+          if (Date.now() > until) throw new Error(`${media.stats().sessions} media session(s) still open after ${timeoutMs} ms`);
+          await sleep(50);
+        }
+      },
+      logTail: (n = 60) => logLines.slice(-n).join('\n'),
+      stop: async () => {
+        try {
+          await instance.stop();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+    return harness;
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Writes prompts/en/<name>.wav as pure tones; returns the prompts dir. */
+function writeTonePrompts(dir: string): string {
+  mkdirSync(path.join(dir, 'en'), { recursive: true });
+  for (const name of PROMPT_NAMES) {
+    const n = Math.round(PROMPT_SECONDS[name] * 8000);
+    const samples = new Int16Array(n);
+    const f = PROMPT_TONES[name];
+    for (let i = 0; i < n; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * f * i) / 8000));
+    writeFileSync(path.join(dir, 'en', `${name}.wav`), encodeWavPcm16(samples));
+  }
+  return dir;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// --- the phone's ear ---------------------------------------------------------
+
+export interface HeardStream {
+  ssrc: number;
+  /** Where papgate sent it from (its RTP port). */
+  from: string;
+  packets: number;
+  payloadTypes: Set<number>;
+  /** Sequence numbers that did not follow the previous one by 1. */
+  sequenceBreaks: number;
+  /** Timestamp steps other than 160 (20 ms of 8 kHz audio). */
+  timestampBreaks: number;
+  /** Frames that carried sound (not G.711 silence). */
+  soundFrames: number;
+  /** The prompts recognised in order, each with how many 20 ms frames of it were heard. */
+  prompts: { name: PromptName; frames: number }[];
+}
+
+export interface RtpEar {
+  port: number;
+  streams(): HeardStream[];
+  /** All packets heard. */
+  packets(): number;
+  /** The prompt sequence of the one stream heard (throws if there were several). */
+  promptsHeard(): PromptName[];
+  close(): Promise<void>;
+}
+
+const MIN_PROMPT_FRAMES = 3;
+
+/**
+ * A UDP socket standing in for the phone's RTP port. It validates what it gets
+ * as RTP (version 2, one SSRC per call, consecutive sequence numbers, 160
+ * samples per packet) and recognises the test prompts by their tone.
+ */
+export async function startRtpEar(port: number): Promise<RtpEar> {
+  const socket = dgram.createSocket('udp4');
+  const streams = new Map<number, HeardStream & { lastSeq?: number; lastTs?: number; run?: { name: PromptName | null; frames: number } }>();
+  let total = 0;
+  socket.on('message', (msg, rinfo) => {
+    if (msg.length < 12 || msg[0]! >> 6 !== 2) return;
+    total++;
+    const pt = msg[1]! & 0x7f;
+    const seq = msg.readUInt16BE(2);
+    const ts = msg.readUInt32BE(4);
+    const ssrc = msg.readUInt32BE(8);
+    let s = streams.get(ssrc);
+    if (!s) {
+      s = {
+        ssrc, from: `${rinfo.address}:${rinfo.port}`, packets: 0, payloadTypes: new Set(), sequenceBreaks: 0,
+        timestampBreaks: 0, soundFrames: 0, prompts: [],
+      };
+      streams.set(ssrc, s);
+    }
+    s.packets++;
+    s.payloadTypes.add(pt);
+    if (s.lastSeq !== undefined && seq !== ((s.lastSeq + 1) & 0xffff)) s.sequenceBreaks++;
+    if (s.lastTs !== undefined && ((ts - s.lastTs) >>> 0) !== 160) s.timestampBreaks++;
+    s.lastSeq = seq;
+    s.lastTs = ts;
+    if (pt !== 0 && pt !== 8) return;
+    const payload = msg.subarray(12);
+    const silent = payload.every((b) => b === (pt === 0 ? 0xff : 0xd5));
+    if (!silent) s.soundFrames++;
+    const name = silent ? null : recognise(decodeG711(pt === 0 ? 'PCMU' : 'PCMA', payload));
+    if (s.run && s.run.name === name) {
+      s.run.frames++;
+    } else {
+      if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) s.prompts.push({ name: s.run.name, frames: s.run.frames });
+      s.run = { name, frames: 1 };
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
+  });
+  const snapshot = (): HeardStream[] => [...streams.values()].map((s) => {
+    const prompts = [...s.prompts];
+    if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) prompts.push({ name: s.run.name, frames: s.run.frames });
+    return {
+      ssrc: s.ssrc, from: s.from, packets: s.packets, payloadTypes: new Set(s.payloadTypes),
+      sequenceBreaks: s.sequenceBreaks, timestampBreaks: s.timestampBreaks, soundFrames: s.soundFrames, prompts,
+    };
+  });
+  return {
+    port,
+    streams: snapshot,
+    packets: () => total,
+    promptsHeard: () => {
+      const all = snapshot();
+      if (all.length !== 1) throw new Error(`expected RTP from one call, heard ${all.length} streams`);
+      return all[0]!.prompts.map((p) => p.name);
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+const TONE_NAMES = Object.keys(PROMPT_TONES) as PromptName[];
+const TONE_COEFFS = TONE_NAMES.map((n) => 2 * Math.cos((2 * Math.PI * PROMPT_TONES[n]) / 8000));
+
+/** The test prompt this 20 ms frame belongs to, or null (speech, noise, a frame spanning two prompts). */
+function recognise(samples: Int16Array): PromptName | null {
+  let best = -1;
+  let bestPower = 0;
+  let second = 0;
+  TONE_COEFFS.forEach((c, i) => {
+    let s1 = 0;
+    let s2 = 0;
+    for (let k = 0; k < samples.length; k++) {
+      const s0 = (samples[k] as number) + c * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const power = s1 * s1 + s2 * s2 - c * s1 * s2;
+    if (power > bestPower) {
+      second = bestPower;
+      bestPower = power;
+      best = i;
+    } else if (power > second) {
+      second = power;
+    }
+  });
+  const minPower = (1000 * samples.length / 2) ** 2;
+  return best >= 0 && bestPower > minPower && bestPower > 20 * second ? TONE_NAMES[best]! : null;
+}
