@@ -178,6 +178,22 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.equal(header(bye.msg, 'call-id'), header(server.responsesTo(txn)[0]!, 'call-id'));
   });
 
+  it('refuses to answer an INVITE without a Contact (400) instead of leaving a dialog behind', async () => {
+    let error: unknown;
+    onCall = async (call) => { await call.answer(ANSWER).catch((e: unknown) => { error = e; }); };
+    const uri = 'sip:*89@127.0.0.1';
+    const noContact = (extra: Record<string, string>, cseq: number) => {
+      const m = phoneRequest('INVITE', uri, { user: 'dev1', callId: 'nc1', cseq, body: OFFER, headers: extra });
+      m.headers = m.headers.filter(([n]) => n !== 'Contact');
+      return m;
+    };
+    const challenge = await server.finalResponse(server.fromNetwork(noContact({}, 1)));
+    const txn = server.fromNetwork(noContact({ Authorization: authFor(challenge, 'INVITE', uri) }, 2));
+    assert.equal((await server.finalResponse(txn)).status, 400);
+    await until(() => error !== undefined, 'answer() to fail');
+    assert.equal(server.responsesTo(txn).filter((r) => r.status === 200).length, 0);
+  });
+
   it('rejects with the status the handler chooses', async () => {
     onCall = async (call) => call.reject(488, 'Not Acceptable Here');
     const txn = await authenticatedInvite();

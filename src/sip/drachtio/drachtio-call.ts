@@ -55,6 +55,11 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
 
   async answer(localSdp: string): Promise<void> {
     if (this.state !== 'offered') throw new Error(`cannot answer a call that is ${this.state}`);
+    if (!this.contact) {
+      // srf's createUAS would report the error and still send the 200 OK.
+      this.reject(400, 'Missing Contact');
+      throw new Error('the INVITE has no Contact');
+    }
     this.state = 'answering';
     let dialog: SrfDialogLike;
     try {
