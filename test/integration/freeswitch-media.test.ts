@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/ports/logger';
 import { NoCommonCodec, type DtmfSource, type MediaSession } from '../../src/ports/media';
 import { cryptoRandom } from '../../src/ports/random';
 import { FreeswitchMediaEngine } from '../../src/media/freeswitch/freeswitch-media';
+import { freeswitchPath } from '../../src/media/freeswitch/prompt-paths';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer } from '../helpers/fake-drachtio-server';
 import { FakeFreeswitch } from '../helpers/fake-freeswitch';
@@ -160,6 +161,25 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
     const other = makeEngine({ secret: 'wrong' });
     await assert.rejects(other.start(), /refused the event-socket password/);
     await other.close();
+  });
+
+  it('waits, not ready, for a FreeSWITCH without the drachtio_mrf profile (fsmrf itself would throw)', async () => {
+    const bare = new FakeFreeswitch({ profile: 'internal' });
+    await bare.listen(17104);
+    try {
+      const other = makeEngine({ port: 17104, connectTimeoutMs: 300 });
+      await other.start();
+      assert.equal(other.isReady(), false);
+      await other.close();
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('maps only files under prompts/ to the FreeSWITCH mount', () => {
+    assert.equal(freeswitchPath(path.join(PROMPTS, 'de/success.wav'), PROMPTS, FS_PROMPTS), `${FS_PROMPTS}/de/success.wav`);
+    assert.equal(freeswitchPath('/opt/other/x.wav', PROMPTS, FS_PROMPTS), '/opt/other/x.wav');
+    assert.equal(freeswitchPath(`${PROMPTS}/../etc/x.wav`, PROMPTS, FS_PROMPTS), `${PROMPTS}/../etc/x.wav`);
   });
 
   it('starts not ready when FreeSWITCH is down and refuses sessions as unavailable', async () => {
