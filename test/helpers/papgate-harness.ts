@@ -23,6 +23,8 @@ import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 import type { EmbeddedMediaStats } from '../../src/media/embedded';
 import { createLogger } from '../../src/observability/logger';
 import type { Clock } from '../../src/ports/clock';
+import { stageScenario } from './dtmf-scenarios';
+import { runSipp, type SippOptions, type SippResult } from './sipp';
 
 /**
  * Ports of this suite (all on 127.0.0.1, inside 18000-18999). A SIPp process
@@ -219,6 +221,59 @@ function writeTonePrompts(dir: string): string {
     writeFileSync(path.join(dir, 'en', `${name}.wav`), encodeWavPcm16(samples));
   }
   return dir;
+}
+
+/** Wrong PAPs through the app service until the device is locked out (`failed`). */
+export async function lockOut(h: PapgateHarness, d: DeviceView): Promise<void> {
+  const wrong = d.pap === '000000' ? '111111' : '000000';
+  for (let i = 0; i < h.config.maxFailures; i++) await h.instance.services.authentication.attempt(d.mac, wrong, '127.0.0.1');
+}
+
+/** Lock-outs (moving papgate's clock past each one) until the device is `blocked`. */
+export async function block(h: PapgateHarness, d: DeviceView): Promise<void> {
+  for (let round = 1; round <= h.config.maxLockouts; round++) {
+    await lockOut(h, d);
+    if (round < h.config.maxLockouts) h.clock.advance((h.config.lockoutSeconds + 1) * 1000);
+  }
+}
+
+export interface PhoneOptions extends Partial<SippOptions> {
+  /** Files to stage next to a copy of the scenario (pcaps), see stageScenario. */
+  files?: Parameters<typeof stageScenario>[1];
+  /** A password other than the device's (wrong-credential tests). */
+  password?: string;
+}
+
+/**
+ * Runs a phone scenario (SIPp UAC on PORTS.phone unless said otherwise) as
+ * the device: digest credentials from the DeviceView, `-set user` and
+ * `-set dial *89` unless `vars` say otherwise.
+ */
+export async function runPhone(
+  scenario: string, device: Pick<DeviceView, 'sipUsername' | 'sipPassword'>, o: PhoneOptions = {},
+): Promise<SippResult> {
+  const { files, password, vars, ...rest } = o;
+  const staged = files ? stageScenario(scenario, files) : null;
+  try {
+    return await runSipp({
+      scenario: staged?.scenario ?? scenario,
+      target: `127.0.0.1:${PORTS.sip}`,
+      localPort: PORTS.phone,
+      timeoutSec: 30,
+      auth: { username: device.sipUsername, password: password ?? device.sipPassword },
+      ...rest,
+      vars: { user: device.sipUsername, dial: '*89', ...vars },
+    });
+  } finally {
+    staged?.remove();
+  }
+}
+
+/** Fails with SIPp's error trace, its last messages and papgate's log. */
+export function sippPassed(h: PapgateHarness, r: SippResult, who = 'SIPp'): void {
+  if (r.code === 0) return;
+  throw new Error(`${who} failed (exit ${r.code}):\n${r.errors}\n--- ${who}: last messages ---\n`
+    + `${r.messages.slice(-4000)}\n--- ${who}: stderr ---\n${r.stderr.slice(-1000)}\n--- papgate log ---\n${h.logTail()}`);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

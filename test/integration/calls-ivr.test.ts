@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { attempt, type AttemptOutcome } from '../../src/domain/auth';
 import { policyFrom } from '../../src/main';
+import type { DeviceView } from '../../src/app/device-view';
 import {
-  papPcaps, papVars, rfc4733PcapsAvailable, SCENARIOS_DIR, soxAvailable, stageScenario, wrongDigitFor, writeInbandDtmf,
+  papPcaps, papVars, rfc4733PcapsAvailable, SCENARIOS_DIR, soxAvailable, wrongDigitFor, writeInbandDtmf,
 } from '../helpers/dtmf-scenarios';
 import {
-  earPort, PORTS, PROMPT_SECONDS, startPapgateHarness, startRtpEar, type PapgateHarness, type RtpEar,
+  block, earPort, lockOut, PORTS, PROMPT_SECONDS, runPhone, sippPassed, startPapgateHarness, startRtpEar,
+  type PapgateHarness, type PhoneOptions, type RtpEar,
 } from '../helpers/papgate-harness';
-import { runSipp, sippAvailable, type SippOptions, type SippResult } from '../helpers/sipp';
+import { sippAvailable, type SippResult } from '../helpers/sipp';
 
 // SPEC section 8, the PIN dialogue, end to end: papgate in-process (real
 // SQLite file, embedded SIP + media on 127.0.0.1:18000, RTP 18100-18199)
@@ -37,30 +39,8 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     await ear?.close();
   });
 
-  /** Runs one phone scenario (staged copy when files are given) as the device. */
-  async function phone(
-    scenario: string,
-    device: { sipUsername: string; sipPassword: string },
-    o: { vars?: Record<string, string>; files?: Parameters<typeof stageScenario>[1]; password?: string } & Partial<SippOptions> = {},
-  ): Promise<SippResult> {
-    const staged = o.files ? stageScenario(scenario, o.files) : null;
-    try {
-      return await runSipp({
-        scenario: staged?.scenario ?? scenario,
-        target: `127.0.0.1:${PORTS.sip}`,
-        localPort: PORTS.phone,
-        timeoutSec: 30,
-        auth: { username: device.sipUsername, password: o.password ?? device.sipPassword },
-        ...o,
-        vars: { user: device.sipUsername, dial: '*89', ...o.vars },
-      });
-    } finally {
-      staged?.remove();
-    }
-  }
-
-  const passed = (r: SippResult) => assert.equal(r.code, 0,
-    `SIPp failed (exit ${r.code}):\n${r.errors}\n--- last messages ---\n${r.messages.slice(-4000)}\n--- papgate ---\n${h.logTail()}`);
+  const phone = (scenario: string, device: DeviceView, o: PhoneOptions = {}) => runPhone(scenario, device, o);
+  const passed = (r: SippResult) => sippPassed(h, r);
 
   /** papgate's RTP as the phone heard it: one clean stream of G.711 in 20 ms packets. */
   function assertCleanRtp(): void {
@@ -138,8 +118,7 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
 
   it('a device in `failed` state: "not possible right now", BYE; typed digits are not taken, even the right PAP', async () => {
     const d = await h.addDevice();
-    const wrong = wrongDigitFor(d.pap!).repeat(6);
-    for (let i = 0; i < 3; i++) await h.instance.services.authentication.attempt(d.mac, wrong, '127.0.0.1');
+    await lockOut(h, d);
     assert.equal((await h.device(d.mac)).state, 'failed');
 
     const r = await phone('call-in-failed-state.xml', d, { vars: papVars(d.pap!) });
@@ -147,18 +126,13 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     assertCleanRtp();
     assert.deepEqual(ear.promptsHeard(), ['auth-not-possible']);
     assert.equal((await h.device(d.mac)).state, 'failed');
-    assert.equal((await h.attempts(d.mac)).length, 3, 'no attempt recorded by the call');
+    assert.equal((await h.attempts(d.mac)).length, h.config.maxFailures, 'no attempt recorded by the call');
     await h.mediaIdle();
   });
 
   it('a device in `blocked` state: "blocked, ask the admin", BYE; the right PAP is not taken', async () => {
     const d = await h.addDevice();
-    const wrong = wrongDigitFor(d.pap!).repeat(6);
-    const { maxFailures, maxLockouts, lockoutSeconds } = h.config;
-    for (let round = 0; round < maxLockouts; round++) {
-      for (let i = 0; i < maxFailures; i++) await h.instance.services.authentication.attempt(d.mac, wrong, '127.0.0.1');
-      if (round < maxLockouts - 1) h.clock.advance((lockoutSeconds + 1) * 1000); // the lock-out ends
-    }
+    await block(h, d);
     assert.equal((await h.device(d.mac)).state, 'blocked');
     const recorded = (await h.attempts(d.mac)).length;
 
