@@ -132,6 +132,8 @@ export class IvrDriver {
     switch (c.type) {
       case 'play': {
         const files = c.prompts.map((name) => this.d.prompts.path(this.d.locale, name));
+        // A new play replaces one still running; the engine reports that one as finished (interrupted).
+        for (const p of this.playbacks) p.stale = true;
         this.playbacks.push({ stale: false });
         this.d.session.play(files);
         return;

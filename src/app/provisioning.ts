@@ -1,8 +1,9 @@
-import { markSuccessful } from '../domain/auth';
+import { effectiveState, markSuccessful } from '../domain/auth';
 import { encodeSecret, hashSecret, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
 import { decide, minimalLabel } from '../domain/provisioning-decision';
 import { canonicalIp, isTrusted } from '../domain/trust';
-import type { AuthState, Device, Line } from '../domain/types';
+import type { AuthState, Device, Line, TemporaryTrust, Vendor } from '../domain/types';
+import type { DeviceChange } from '../ports/store';
 import type { AppDeps } from './deps';
 
 /** Settings the provisioning use case needs (from Config). */
@@ -25,6 +26,10 @@ export interface ProvisioningRequest {
   ip: string;
   /** The identity secret from the per-device URL, if the request came that way. */
   secret: string | null;
+  /** The vendors whose file format the request asked for: another vendor's device reads as unknown. */
+  vendors?: readonly Vendor[];
+  /** Decide only, write nothing (HEAD requests): no secret is minted, nothing is recorded. */
+  readOnly?: boolean;
 }
 
 export interface MinimalConfig {
@@ -55,14 +60,18 @@ export type ProvisioningResult = { kind: 'unknown' } | MinimalConfig | FullConfi
 /** Rewrite the last-seen IP/time on minimal requests at most this often (keeps polling read-mostly). */
 const LAST_SEEN_WRITE_MS = 60_000;
 
+function lastSeenStale(d: Device, ip: string, now: number): boolean {
+  return d.lastProvisionedIp !== ip || (d.lastProvisionedAt ?? 0) < now - LAST_SEEN_WRITE_MS;
+}
+
 /** SPEC section 7: decides and records what one provisioning request gets. */
 export class Provisioning {
   constructor(private readonly d: AppDeps, private readonly s: ProvisioningSettings) {}
 
   async handle(req: ProvisioningRequest): Promise<ProvisioningResult> {
-    const { store, clock, policy } = this.d;
+    const { store, clock } = this.d;
     const first = await store.getDevice(req.mac);
-    if (!first) return { kind: 'unknown' };
+    if (!first || (req.vendors && !req.vendors.includes(first.vendor))) return { kind: 'unknown' };
     const ip = canonicalIp(req.ip) ?? req.ip;
     const now = clock.now();
     const [permanent, temporary] = await Promise.all([
@@ -70,40 +79,58 @@ export class Provisioning {
       store.listTemporaryTrust(first.tenantId, now),
     ]);
     const trusted = isTrusted(ip, permanent, temporary, now);
-    const newSecret = encodeSecret(this.d.random.bytes(SECRET_BYTES));
-
+    const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, trusted, now });
+    if (decision.config === 'minimal') {
+      // Polling phones: a read, no transaction, unless last-seen needs recording.
+      if (req.readOnly || !lastSeenStale(first, ip, now)) return this.minimal(first, decision.state);
+    } else if (req.readOnly) {
+      return this.fullResult(first, decision.reason, '');
+    }
+    const newSecret = decision.config === 'full' ? encodeSecret(this.d.random.bytes(SECRET_BYTES)) : null;
     return store.mutateDevice<ProvisioningResult>(req.mac, (device) => {
       if (!device) return { result: { kind: 'unknown' } };
+      // Decide again on what the transaction read: the device may have changed since.
       const matched = matchSecret(device, req.secret);
-      const decision = decide({ auth: device.auth, secretValid: matched !== null, trusted, now });
-      if (decision.config === 'minimal') {
-        const stale = device.lastProvisionedIp !== ip || (device.lastProvisionedAt ?? 0) < now - LAST_SEEN_WRITE_MS;
-        const next = stale ? { ...device, lastProvisionedIp: ip, lastProvisionedAt: now } : undefined;
-        return { next, result: this.minimal(next ?? device, decision.state) };
+      const current = decide({ auth: device.auth, secretValid: matched !== null, trusted, now });
+      if (current.config === 'minimal' || newSecret === null) {
+        const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
+        return { next, result: this.minimal(next, current.config === 'minimal' ? current.state : effectiveState(device.auth, now)) };
       }
-      const presentedHash = matched && req.secret ? hashSecret(req.secret) : null;
-      const next: Device = {
-        ...device,
-        ...rotate(device, presentedHash, hashSecret(newSecret)),
-        auth: markSuccessful(device.auth),
-        lastProvisionedIp: ip,
-        lastProvisionedAt: now,
-      };
-      const wasSuccessful = device.auth.state === 'successful';
-      return {
-        next,
-        result: {
-          kind: 'full', device: next, reason: decision.reason, lines: next.lines,
-          resyncSeconds: this.s.fullResyncSeconds,
-          provisioningUrl: `${this.s.publicUrl}/p/${newSecret}/`,
-        },
-        audit: wasSuccessful && decision.reason === 'secret' ? [] : [{
-          at: now, tenantId: device.tenantId, mac: device.mac, sourceIp: ip, actor: 'phone',
-          action: 'provision-full', outcome: decision.reason,
-        }],
-        trust: [{ tenantId: device.tenantId, ip, until: now + policy.trustMs }],
-      };
+      return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
     });
+  }
+
+  /** The change a full configuration makes: new secret, device successful, trust window for the IP. */
+  private full(
+    device: Device, reason: FullConfig['reason'], presentedHash: string | null, newSecret: string,
+    ip: string, now: number, temporary: readonly TemporaryTrust[],
+  ): DeviceChange<ProvisioningResult> {
+    const next: Device = {
+      ...device,
+      ...rotate(device, presentedHash, hashSecret(newSecret)),
+      auth: markSuccessful(device.auth),
+      lastProvisionedIp: ip,
+      lastProvisionedAt: now,
+    };
+    const until = now + this.d.policy.trustMs;
+    // Extending a window that was extended moments ago only costs a write: skip within a minute.
+    const fresh = temporary.some((t) => t.ip === ip && t.until >= until - LAST_SEEN_WRITE_MS);
+    const quiet = device.auth.state === 'successful' && reason === 'secret';
+    return {
+      next,
+      result: this.fullResult(next, reason, newSecret),
+      audit: quiet ? [] : [{
+        at: now, tenantId: device.tenantId, mac: device.mac, sourceIp: ip, actor: 'phone', action: 'provision-full', outcome: reason,
+      }],
+      trust: fresh ? [] : [{ tenantId: device.tenantId, ip, until }],
+    };
+  }
+
+  private fullResult(device: Device, reason: FullConfig['reason'], secret: string): FullConfig {
+    return {
+      kind: 'full', device, reason, lines: device.lines, resyncSeconds: this.s.fullResyncSeconds,
+      provisioningUrl: `${this.s.publicUrl}/p/${secret}/`,
+    };
   }
 
   private minimal(device: Device, state: AuthState): MinimalConfig {

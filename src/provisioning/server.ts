@@ -91,7 +91,10 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
 
     let result;
     try {
-      result = await o.provisioning.handle({ mac: route.mac, ip, secret: route.secret });
+      result = await o.provisioning.handle({
+        mac: route.mac, ip, secret: route.secret, vendors: route.vendors,
+        readOnly: request.method === 'HEAD', // HEAD must not mint a secret or mark the device
+      });
     } catch (e) {
       if (isPapgateError(e) && e.code === 'unavailable') {
         o.metrics.storeErrors.inc({ surface: 'provisioning' });

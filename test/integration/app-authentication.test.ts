@@ -77,6 +77,31 @@ describe('authentication use cases over a real store', () => {
     assert.equal((after as { label: string }).label, 'Authentication needed');
   });
 
+  it('HEAD requests and another vendor\'s file format change nothing', async () => {
+    const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000031', vendor: 'yealink', model: 'T46U' });
+    await s.allowList.add(CLI_ACTOR, 'acme', '203.0.113.0/24');
+    const head = await provisioning.handle({ mac: a.mac, ip: '203.0.113.9', secret: null, readOnly: true });
+    assert.equal(head.kind, 'full');
+    const wrongFormat = await provisioning.handle({ mac: a.mac, ip: '203.0.113.9', secret: null, vendors: ['snom'] });
+    assert.equal(wrongFormat.kind, 'unknown');
+    const stored = (await store.getDevice(a.mac))!;
+    assert.equal(stored.auth.state, 'needed', 'still needs authentication');
+    assert.equal(stored.secretHash, null, 'no secret minted');
+    assert.equal(stored.lastProvisionedIp, null);
+    assert.equal((await provisioning.handle({ mac: a.mac, ip: '203.0.113.9', secret: null, vendors: ['yealink'] })).kind, 'full');
+  });
+
+  it('polling in the minimal configuration records the last-seen IP without a write per request', async () => {
+    const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000041', vendor: 'yealink', model: 'T46U' });
+    await provisioning.handle({ mac: a.mac, ip: '198.51.100.1', secret: null });
+    const t1 = (await store.getDevice(a.mac))!.lastProvisionedAt;
+    clock.t += 1000;
+    await provisioning.handle({ mac: a.mac, ip: '198.51.100.1', secret: null });
+    assert.equal((await store.getDevice(a.mac))!.lastProvisionedAt, t1, 'same IP within a minute: not rewritten');
+    await provisioning.handle({ mac: a.mac, ip: '198.51.100.2', secret: null });
+    assert.equal((await store.getDevice(a.mac))!.lastProvisionedIp, '198.51.100.2', 'a new IP is recorded at once');
+  });
+
   it('parallel wrong attempts never buy more than the allowed guesses', async () => {
     const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000021', vendor: 'yealink', model: 'T46U' });
     const wrong = a.pap === '000000' ? '000001' : '000000';
