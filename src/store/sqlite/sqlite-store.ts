@@ -27,6 +27,7 @@ export class SqliteStore implements Store {
   private readonly tx: ReturnType<SqliteStore['transactions']>;
   private closed = false;
   private lastPurge = -Infinity;
+  private checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database,
@@ -205,9 +206,29 @@ export class SqliteStore implements Store {
       : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
   }
 
+  /**
+   * Checkpoints the WAL on a timer instead of inside whichever commit crosses
+   * SQLite's 1000-page threshold: one fsync every `ms` rather than every few
+   * hundred provisioning writes. The automatic checkpoint stays as a backstop
+   * (at a higher threshold) in case the timer cannot run.
+   */
+  startCheckpoints(ms: number): void {
+    if (this.closed || this.checkpointTimer || ms <= 0) return;
+    this.db.pragma('wal_autocheckpoint = 20000');
+    this.checkpointTimer = setInterval(() => {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (e) {
+        this.log.warn({ error: (e as Error).message }, 'WAL checkpoint failed; SQLite will retry');
+      }
+    }, ms);
+    this.checkpointTimer.unref();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.checkpointTimer);
     this.db.close();
   }
 
