@@ -93,7 +93,7 @@ export class AuthCallHandler implements CallHandler {
 
   /** The device's MAC, and its tenant and site names when the store answers in time. */
   private async emergencyHeaders(account: SipAccount | null, log: Logger): Promise<Record<string, string>> {
-    if (!account) return {};
+    if (!account) return { Priority: 'emergency' };
     const headers: Record<string, string> = { Priority: 'emergency', 'X-Papgate-Mac': account.mac };
     try {
       const names = await withTimeout(this.lookupNames(account), EMERGENCY_LOOKUP_MS);

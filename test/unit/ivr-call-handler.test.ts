@@ -159,7 +159,7 @@ describe('AuthCallHandler', () => {
       await t.handler.handle(call);
       assert.deepEqual(call.forwarded, {
         target: 'sip:112@gw.example.net:5060;transport=tcp',
-        headers: { 'X-Papgate-Mac': t.device.mac, 'X-Papgate-Tenant': 'acme', 'X-Papgate-Site': 'Berlin HQ' },
+        headers: { Priority: 'emergency', 'X-Papgate-Mac': t.device.mac, 'X-Papgate-Tenant': 'acme', 'X-Papgate-Site': 'Berlin HQ' },
       });
       assert.equal(call.answered, null);
     });
@@ -169,10 +169,10 @@ describe('AuthCallHandler', () => {
       await t.store.close();
       const call = new FakeCall('911', t.account);
       await t.handler.handle(call);
-      assert.deepEqual(call.forwarded, { target: 'sip:911@gw.example.net:5060;transport=tcp', headers: { 'X-Papgate-Mac': t.device.mac } });
+      assert.deepEqual(call.forwarded, { target: 'sip:911@gw.example.net:5060;transport=tcp', headers: { Priority: 'emergency', 'X-Papgate-Mac': t.device.mac } });
       const anonymous = new FakeCall('999', null);
       await t.handler.handle(anonymous);
-      assert.deepEqual(anonymous.forwarded?.headers, {});
+      assert.deepEqual(anonymous.forwarded?.headers, { Priority: 'emergency' });
     });
 
     it('does not wait for a store that hangs', async () => {
