@@ -44,6 +44,7 @@ export async function benchProvisioning(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-prov-'));
   const store = await openSqliteStore(join(dir, 'papgate.db'));
+  store.startCheckpoints(2000); // as papgate serve does (src/main.ts)
   const app = createProvisioningServer({
     provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
     log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [],

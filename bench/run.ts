@@ -1,0 +1,28 @@
+import { benchProvisioning } from './provisioning';
+import { benchCalls } from './calls';
+
+/**
+ * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
+ * asserted: these machines are shared, so numbers are for reading, not gating.
+ * `npm run bench -- provisioning` (or `calls`) runs just one.
+ */
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const benches: [string, () => Promise<void>][] = [
+    ['provisioning', benchProvisioning],
+    ['calls', benchCalls],
+  ];
+  for (const [name, run] of benches) {
+    if (only && only !== name) continue;
+    console.log(`\n== ${name} ==`);
+    await run();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`bench failed: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);
