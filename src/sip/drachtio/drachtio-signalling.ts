@@ -3,7 +3,7 @@ import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
-import { Registrations } from './registrations';
+import { Registrar } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
 
 export type { SipGateLike } from './register-handler';
@@ -40,7 +40,7 @@ export interface DrachtioSignallingOptions {
 /** Signalling over drachtio-srf and a drachtio-server (the production stack). */
 export class DrachtioSignalling implements Signalling {
   readonly srf: SrfLike;
-  private readonly registrations: Registrations;
+  private readonly registrations: Registrar;
   private handler: CallHandler | undefined;
   private connected = false;
   private stopped = false;
@@ -48,8 +48,8 @@ export class DrachtioSignalling implements Signalling {
 
   constructor(private readonly o: DrachtioSignallingOptions) {
     this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
-    this.registrations = new Registrations(o.clock, {
-      minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
+    this.registrations = new Registrar({
+      clock: o.clock, minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
     });
   }
 
@@ -121,7 +121,7 @@ export class DrachtioSignalling implements Signalling {
   }
 
   registration(username: string): Registration | undefined {
-    return this.registrations.get(username);
+    return this.registrations.lookup(username);
   }
 
   async notify(target: NotifyTarget, event: string): Promise<number> {

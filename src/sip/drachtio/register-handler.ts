@@ -1,6 +1,6 @@
 import type { Admission, AdmissionRequest } from '../../app/sip-gate';
 import type { Logger } from '../../ports/logger';
-import type { Registrations } from './registrations';
+import type { Registrar } from '../../app/registrar';
 import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
 import type { SrfRequestLike, SrfResponseLike } from './srf-types';
 
@@ -16,7 +16,7 @@ export interface SipGateLike {
  * 200 listing the binding.
  */
 export async function handleRegister(
-  req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrations; log: Logger; now(): number },
+  req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrar; log: Logger; now(): number },
 ): Promise<void> {
   const admission = await d.gate.admit({ method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization') });
   if (admission.kind === 'challenge') return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });

@@ -6,8 +6,8 @@ import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
 import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
 import { sendNotify } from './notifier';
-import { Registrar } from './registrar';
-import type { SipRequest, ServerTransaction } from './sip-lib';
+import { Registrar, type RegisterRequest } from '../../app/registrar';
+import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
 
 /**
  * The embedded SIP stack behind the Signalling port: routes each new request
@@ -143,7 +143,7 @@ export class EmbeddedSignalling implements Signalling {
     }
     const result = this.registrar.register({
       username: account.username,
-      contacts: rq.headers.contact,
+      contact: contactOf(rq.headers.contact),
       expiresHeader: headerText(rq, 'expires'),
       callId: rq.headers['call-id']!,
       cseq: rq.headers.cseq!.seq,
@@ -213,3 +213,10 @@ export class EmbeddedSignalling implements Signalling {
 }
 
 const inviteKey = (rq: SipRequest) => `${String(rq.headers.via![0]!.params.branch ?? '')}\n${rq.headers['call-id']!}`;
+
+/** The first Contact of a REGISTER in the shared registrar's terms. */
+function contactOf(contacts: NameAddr[] | '*' | undefined): RegisterRequest['contact'] {
+  if (contacts === '*') return '*';
+  const first = contacts?.[0];
+  return first ? { uri: first.uri, expires: first.params.expires ?? undefined } : undefined;
+}

@@ -1,11 +1,14 @@
-import type { Clock } from '../../ports/clock';
-import type { Registration, SipEndpointAddress } from '../../ports/signalling';
-import type { NameAddr } from './sip-lib';
+import type { Clock } from '../ports/clock';
+import type { Registration, SipEndpointAddress } from '../ports/signalling';
 
 /**
- * The registrar for papgate's per-device accounts (RFC 3261 section 10.3):
- * one binding per account, in memory, expiring lazily by the Clock. The
- * request has passed the SipGate and the AOR check before it gets here.
+ * The registrar for papgate's per-device accounts (RFC 3261 section 10.3),
+ * shared by every SIP stack so they answer alike: one binding per account,
+ * Min-Expires, `Contact: *` with `Expires: 0`, CSeq order within a Call-ID.
+ * Bindings live in the process and expire lazily by the Clock: after a
+ * restart phones re-register within their short minimal-configuration
+ * interval, and check-sync falls back to the call's Contact meanwhile.
+ * The request has passed the SipGate and the AOR check before it gets here.
  */
 
 export interface RegistrarOptions {
@@ -14,11 +17,14 @@ export interface RegistrarOptions {
   maxExpires: number;
   /** Used when neither the Contact nor an Expires header says (RFC 3261 suggests 3600). */
   defaultExpires: number;
+  /** Above this many bindings, expired ones are swept before adding another. */
+  maxEntries?: number;
 }
 
 export interface RegisterRequest {
   username: string;
-  contacts: NameAddr[] | '*' | undefined;
+  /** `*`, the first Contact's URI and expires parameter, or undefined for a query. */
+  contact: '*' | { uri: string; expires: string | undefined } | undefined;
   expiresHeader: string | undefined;
   callId: string;
   cseq: number;
@@ -32,11 +38,7 @@ export type RegisterResult =
   | { kind: 'bad'; reason: string }
   | { kind: 'out-of-order' };
 
-interface Stored {
-  registration: Registration;
-  callId: string;
-  cseq: number;
-}
+interface Stored { registration: Registration; callId: string; cseq: number }
 
 export class Registrar {
   private readonly bindings = new Map<string, Stored>();
@@ -59,18 +61,17 @@ export class Registrar {
     if (current && current.callId === r.callId && r.cseq <= current.cseq) return { kind: 'out-of-order' };
     const headerExpires = parseExpires(r.expiresHeader);
     if (headerExpires === null) return { kind: 'bad', reason: 'malformed Expires header' };
-
-    if (r.contacts === '*') {
+    if (r.contact === '*') {
       if (headerExpires !== 0) return { kind: 'bad', reason: 'Contact: * requires Expires: 0' };
       this.bindings.delete(r.username);
       return { kind: 'ok', binding: undefined, expiresSec: 0 };
     }
-    const contact = r.contacts?.[0];
-    if (!contact) {
+    if (!r.contact) {
       const binding = this.lookup(r.username); // a query: list what is bound
-      return { kind: 'ok', binding, expiresSec: binding ? remainingSec(binding, this.o.clock) : 0 };
+      const left = binding ? Math.max(0, Math.ceil((binding.expiresAt - this.o.clock.now()) / 1000)) : 0;
+      return { kind: 'ok', binding, expiresSec: left };
     }
-    const paramExpires = parseExpires(contact.params.expires ?? undefined);
+    const paramExpires = parseExpires(r.contact.expires);
     if (paramExpires === null) return { kind: 'bad', reason: 'malformed expires parameter in Contact' };
     const asked = paramExpires ?? headerExpires ?? this.o.defaultExpires;
     if (asked === 0) {
@@ -80,14 +81,18 @@ export class Registrar {
     if (asked < this.o.minExpires) return { kind: 'too-brief', minExpires: this.o.minExpires };
     const expiresSec = Math.min(asked, this.o.maxExpires);
     const registration: Registration = {
-      username: r.username,
-      contact: contact.uri,
-      source: { ...r.source },
+      username: r.username, contact: r.contact.uri, source: { ...r.source },
       expiresAt: this.o.clock.now() + expiresSec * 1000,
       ...(r.userAgent ? { userAgent: r.userAgent } : {}),
     };
+    if (!current && this.bindings.size >= (this.o.maxEntries ?? 100_000)) this.sweep();
     this.bindings.set(r.username, { registration, callId: r.callId, cseq: r.cseq });
     return { kind: 'ok', binding: registration, expiresSec };
+  }
+
+  private sweep(): void {
+    const now = this.o.clock.now();
+    for (const [k, v] of this.bindings) if (v.registration.expiresAt <= now) this.bindings.delete(k);
   }
 }
 
@@ -98,5 +103,3 @@ function parseExpires(v: string | undefined): number | undefined | null {
   if (!/^\d{1,10}$/.test(t)) return null;
   return Math.min(Number(t), 2 ** 31 - 1);
 }
-
-const remainingSec = (r: Registration, clock: Clock) => Math.max(0, Math.ceil((r.expiresAt - clock.now()) / 1000));
