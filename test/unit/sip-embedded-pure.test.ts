@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { dtmfFromInfo } from '../../src/sip/embedded/dtmf-info';
+import { infoDtmf as dtmfFromInfo } from '../../src/domain/dtmf-info';
 import { badRequestFor, problemWith } from '../../src/sip/embedded/malformed';
 import { authorizationText, checkExtraHeader } from '../../src/sip/embedded/messages';
 import { parseDatagram } from '../../src/sip/embedded/sip-lib';
@@ -21,6 +21,8 @@ describe('SIP INFO DTMF bodies', () => {
   it('calls other bodies unsupported and broken DTMF bodies invalid', () => {
     assert.equal(dtmfFromInfo('text/plain', 'Signal=5').kind, 'unsupported');
     assert.equal(dtmfFromInfo(undefined, 'Signal=5').kind, 'unsupported');
+    assert.equal(dtmfFromInfo(undefined, '').kind, 'keep-alive');
+    assert.deepEqual(dtmfFromInfo('Application/DTMF-Relay; charset=x', 'Signal=#'), { kind: 'digit', digit: '#' });
     assert.equal(relay('Signal=16').kind, 'invalid');
     assert.equal(relay('Duration=160').kind, 'invalid');
     assert.equal(dtmfFromInfo('application/dtmf', '55').kind, 'invalid');

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../ports/logger';
 import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
-import { DTMF_INFO_TYPES, infoDtmf, parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
+import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
 import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 export interface DrachtioCallOptions {

@@ -4,7 +4,7 @@ import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from 
 import type { DialogUser, SipCore } from './core';
 import { inDialogRequest, withoutTag } from './dialog';
 import type { Dialog } from './dialog';
-import { DTMF_INFO_TYPES, dtmfFromInfo } from './dtmf-info';
+import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
 import { EmergencyLeg } from './emergency-leg';
 import type { CallerSide } from './emergency-leg';
 import {
@@ -271,8 +271,8 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   private onInfo(rq: SipRequest, st: ServerTransaction): void {
     const type = contentType(rq);
     const body = rq.content ?? '';
-    if (!type && body.trim() === '') return st.send(responseTo(rq, 200, 'OK')); // an empty INFO is a keep-alive
-    const got = dtmfFromInfo(type, body);
+    const got = infoDtmf(type, body);
+    if (got.kind === 'keep-alive') return st.send(responseTo(rq, 200, 'OK'));
     if (got.kind === 'unsupported') {
       return st.send(responseTo(rq, 415, 'Unsupported Media Type', { headers: { accept: DTMF_INFO_TYPES.join(', ') } }));
     }
