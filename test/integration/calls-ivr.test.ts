@@ -145,6 +145,18 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     await h.mediaIdle();
   });
 
+  it('a device already `successful` (stale phone): "authenticated, will reload", BYE, check-sync NOTIFY', async () => {
+    const d = await h.addDevice();
+    assert.equal((await h.instance.services.authentication.attempt(d.mac, d.pap!, '127.0.0.1')).outcome, 'success');
+    const r = await phone('call-in-successful-state-resyncs.xml', d, { extraArgs: CHECK_SYNC_OOC });
+    passed(r);
+    assert.match(r.logs, new RegExp(`check-sync NOTIFY: event= ?check-sync to=<sip:${d.sipUsername}@127\\.0\\.0\\.1>`));
+    assertCleanRtp();
+    assert.deepEqual(ear.promptsHeard(), ['already-authenticated']);
+    assert.equal((await h.device(d.mac)).state, 'successful');
+    await h.mediaIdle();
+  });
+
   it('parallel calls of one device guessing at once get no more wrong guesses than one call would', async () => {
     const d = await h.addDevice();
     const calls = 4;

@@ -128,6 +128,34 @@ describe('calls: routing, refusals and hang-ups over SIPp (embedded stack)', fun
   });
 });
 
+describe('calls: an emergency call while the store is down (embedded stack)', function () {
+  this.timeout(60_000);
+  let h: PapgateHarness;
+  let gateway: SippUas | null = null;
+
+  before(async function () {
+    if (!sippAvailable()) this.skip();
+    h = await startPapgateHarness();
+  });
+  after(async () => {
+    await gateway?.stop();
+    await h?.stop(); // closes the store a second time: papgate logs that and goes on
+  });
+
+  it('still reaches the gateway: no challenge, no X-Papgate-* headers, answer and BYE relayed', async () => {
+    const d = await h.addDevice();
+    await h.instance.store.close();
+    gateway = await startSippUas({ scenario: 'emergency-gateway-uas-anonymous.xml', localPort: PORTS.gateway, timeoutSec: 30 });
+    const r = await runPhone('emergency-store-down-passthrough.xml', d, { vars: { dial: '999' } });
+    sippPassed(h, r, 'phone');
+    const g = await gateway.done;
+    sippPassed(h, g, 'gateway');
+    assert.match(r.logs, /answered by the gateway: s=emergency-gateway/);
+    assert.match(g.logs, /gateway INVITE: number=999 mac= tenant= offer=m=audio \d+ RTP\/AVP/);
+    assert.match(g.logs, /gateway got the BYE/);
+  });
+});
+
 function assertUdpPortFree(port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');

@@ -1,0 +1,239 @@
+/**
+ * Call benchmark: SIPp drives many concurrent IVR calls (digest auth, the
+ * voice prompt, digits typed as RFC 4733 that cut it, `*` that starts it
+ * again) against one papgate process with the embedded SIP + media stack.
+ * All calls are one device (see scenarios/bench-ivr-call.xml for why), so no
+ * PAP is submitted: the store is not part of this benchmark. For each
+ * step of concurrent calls it reports whether every call passed, papgate's CPU
+ * use, and how far RTP sends strayed from the 20 ms grid (p50 / p99).
+ *
+ * papgate runs in a child process (bench/calls-server.ts); SIPp runs with
+ * -rtp_echo, so papgate also receives 50 packets per second per call, as it
+ * would from phones. Ports: papgate SIP 18200, RTP 18300-18999, SIPp 18210-18215.
+ *
+ * `benchCalls()` is what `npm run bench` calls; `BENCH_CALLS_STEPS=50,100`
+ * changes the steps. Run on its own: `node --require tsx/cjs bench/calls.ts`.
+ */
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BenchCommand, BenchServerSample } from './calls-server';
+
+const SIPP_PORT = 18210;
+const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
+const DEFAULT_STEPS = [50, 100, 200, 300];
+/** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s digits, 4 s prompt again, setup). */
+const CALL_SECONDS = 7.5;
+/** Each step runs ROUNDS x N calls with at most N at once, so N are held for a while. */
+const ROUNDS = 3;
+const WINDOW_MS = 8000;
+
+export interface CallsStepResult {
+  concurrent: number;
+  /** Sessions papgate held during the measurement window (min / max of 2 samples per second). */
+  heldMin: number;
+  heldMax: number;
+  callsPassed: number;
+  callsFailed: number;
+  /** papgate's CPU over the window, % of one core. */
+  cpuPercent: number;
+  jitterP50Ms: number;
+  jitterP99Ms: number;
+  packetsSent: number;
+  packetsReceived: number;
+  framesSkipped: number;
+  eventLoopDelayP99Ms: number;
+}
+
+class BenchServer {
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  readonly ready: Promise<unknown>;
+
+  private constructor(private readonly child: ChildProcess) {
+    let readyResolve!: (v: unknown) => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.waiting.set(0, { resolve: readyResolve, reject: readyReject });
+    child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w?.reject(new Error(m.error));
+      else w?.resolve(m.result);
+    });
+    child.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`bench server exited (${code})`));
+      this.waiting.clear();
+    });
+  }
+
+  static start(): BenchServer {
+    const child = fork(path.join(__dirname, 'calls-server.ts'), [], {
+      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new BenchServer(child);
+  }
+
+  request<T>(m: BenchCommand): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ ...m, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    await this.request({ cmd: 'stop' }).catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+interface Account {
+  user: string;
+  password: string;
+}
+
+interface SippRun {
+  done: Promise<{ code: number; passed: number; failed: number; errors: string }>;
+  kill(): void;
+}
+
+function startSipp(dir: string, account: Account, concurrent: number, total: number): SippRun {
+  const errors = path.join(dir, 'errors.log');
+  const args = [
+    `127.0.0.1:18200`, '-sf', SCENARIO, '-au', account.user, '-ap', account.password, '-set', 'user', account.user,
+    '-i', '127.0.0.1', '-p', String(SIPP_PORT), '-cp', String(SIPP_PORT + 1), '-mp', String(SIPP_PORT + 2),
+    '-rtp_echo', '-l', String(concurrent), '-m', String(total),
+    '-r', String(Math.ceil(concurrent / 4)), '-rp', '1000',
+    '-timeout', `${Math.ceil((total / concurrent) * CALL_SECONDS * 3 + 60)}s`, '-timeout_error', '-nostdin',
+    '-trace_err', '-error_file', errors,
+  ];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out = (out + d.toString('utf8')).slice(-64 * 1024); });
+  child.stderr.on('data', (d: Buffer) => { out = (out + d.toString('utf8')).slice(-64 * 1024); });
+  const done = new Promise<{ code: number; passed: number; failed: number; errors: string }>((resolve) => {
+    child.on('close', (code) => {
+      let errText = '';
+      try {
+        errText = readFileSync(errors, 'utf8');
+      } catch {
+        // SIPp writes no error file when nothing went wrong
+      }
+      resolve({ code: code ?? -1, passed: lastCount(out, 'Successful call'), failed: lastCount(out, 'Failed call'), errors: errText });
+    });
+  });
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+/** The cumulative column of SIPp's final statistics screen for a row. */
+function lastCount(screen: string, label: string): number {
+  const rows = [...screen.matchAll(new RegExp(`${label}\\s*\\|\\s*(\\d+)\\s*\\|\\s*(\\d+)`, 'g'))];
+  const last = rows.pop();
+  return last ? Number(last[2]) : NaN;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function runStep(server: BenchServer, account: Account, concurrent: number): Promise<CallsStepResult> {
+  const total = concurrent * ROUNDS;
+  const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-sipp-'));
+  try {
+    const sipp = startSipp(dir, account, concurrent, total);
+    let finished = false;
+    void sipp.done.then(() => { finished = true; });
+    try {
+      // Wait until papgate holds (nearly) all N calls, then measure for a window.
+      const rampUntil = Date.now() + CALL_SECONDS * 1000 * 2;
+      for (;;) {
+        const s = await server.request<BenchServerSample>({ cmd: 'sample' });
+        if (s.sessions >= concurrent * 0.95 || finished || Date.now() > rampUntil) break;
+        await sleep(250);
+      }
+      await server.request({ cmd: 'mark' });
+      let heldMin = Infinity;
+      let heldMax = 0;
+      let sample: BenchServerSample | undefined;
+      for (const end = Date.now() + WINDOW_MS; Date.now() < end && !finished;) {
+        await sleep(500);
+        sample = await server.request<BenchServerSample>({ cmd: 'sample' });
+        heldMin = Math.min(heldMin, sample.sessions);
+        heldMax = Math.max(heldMax, sample.sessions);
+      }
+      sample ??= await server.request<BenchServerSample>({ cmd: 'sample' });
+      const result = await sipp.done;
+      if (result.code !== 0 && result.errors) process.stderr.write(`SIPp (${concurrent} calls): ${result.errors.slice(0, 2000)}\n`);
+      // wait until papgate has closed every call of this step
+      for (let i = 0; i < 100; i++) {
+        if ((await server.request<BenchServerSample>({ cmd: 'sample' })).sessions === 0) break;
+        await sleep(100);
+      }
+      return {
+        concurrent,
+        heldMin: Number.isFinite(heldMin) ? heldMin : 0, heldMax,
+        callsPassed: result.passed, callsFailed: result.failed,
+        cpuPercent: (sample.cpuMs / sample.wallMs) * 100,
+        jitterP50Ms: sample.media.jitterP50Ms, jitterP99Ms: sample.media.jitterP99Ms,
+        packetsSent: sample.media.packetsSent, packetsReceived: sample.media.packetsReceived,
+        framesSkipped: sample.media.framesSkipped,
+        eventLoopDelayP99Ms: sample.eventLoopDelayP99Ms,
+      };
+    } finally {
+      sipp.kill();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function print(results: CallsStepResult[]): void {
+  const rows = results.map((r) => [
+    String(r.concurrent), `${r.heldMin}-${r.heldMax}`, `${r.callsPassed}/${r.callsPassed + r.callsFailed}`,
+    String(r.callsFailed), r.cpuPercent.toFixed(0), r.jitterP50Ms.toFixed(1), r.jitterP99Ms.toFixed(1),
+    String(r.packetsSent), String(r.packetsReceived), String(r.framesSkipped), r.eventLoopDelayP99Ms.toFixed(1),
+  ]);
+  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'jitter p50 ms', 'jitter p99 ms', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+export async function benchCalls(): Promise<void> {
+  const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))
+    .split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, RFC 4733 digits, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
+  const server = BenchServer.start();
+  const results: CallsStepResult[] = [];
+  try {
+    await server.ready;
+    const { devices } = await server.request<{ devices: [string, string][] }>({ cmd: 'devices', count: 1 });
+    const account = { user: devices[0]![0], password: devices[0]![1] };
+    for (const n of steps) {
+      const r = await runStep(server, account, n);
+      results.push(r);
+      console.log(`  ${n} concurrent: ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, `
+        + `jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms`);
+    }
+  } finally {
+    await server.stop();
+  }
+  print(results);
+  const at200 = results.find((r) => r.concurrent === 200);
+  if (at200) {
+    const ok = at200.callsFailed === 0 && at200.jitterP99Ms < 5;
+    console.log(`aim (200 concurrent calls, no failed call, p99 jitter < 5 ms): ${ok ? 'met' : 'NOT met'}`);
+  }
+}
+
+if (require.main === module) {
+  benchCalls().catch((err: Error) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
