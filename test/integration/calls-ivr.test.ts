@@ -98,6 +98,14 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     assert.equal(ear.streams()[0]!.prompts[0]?.name, 'enter-pin');
   });
 
+  it('a bare # is no attempt and * clears the entry: then the right PAP succeeds, and only that was an attempt', async () => {
+    const d = await h.addDevice();
+    const r = await phone('empty-entry-and-star-then-success.xml', d, { vars: papVars(d.pap!), extraArgs: CHECK_SYNC_OOC });
+    await assertSuccessAndCheckSync(r, d.mac, d.sipUsername);
+    assertCleanRtp();
+    assert.deepEqual(ear.promptsHeard(), ['enter-pin', 'enter-pin', 'enter-pin', 'success'], `# and * each started the prompt again: ${JSON.stringify(ear.streams()[0]?.prompts)}`);
+  });
+
   it('three wrong PAPs in one call: asked again twice, then the lock-out announcement and BYE; the device is failed', async () => {
     const d = await h.addDevice();
     const r = await phone('wrong-pap-three-times.xml', d, { vars: { wrong: wrongDigitFor(d.pap!) } });
@@ -187,6 +195,32 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     assert.equal(after.failures, h.config.maxFailures);
     assert.equal(after.lockouts, 1);
     assert.equal(new Set(ear.streams().map((s) => s.from)).size, calls, 'each call had its own RTP port');
+    await h.mediaIdle();
+  });
+});
+
+describe('calls: a caller who types nothing (short IVR timers)', function () {
+  this.timeout(60_000);
+  let h: PapgateHarness;
+  let ear: RtpEar;
+
+  before(async function () {
+    if (!sippAvailable()) this.skip();
+    h = await startPapgateHarness({ env: { PAPGATE_IVR_FIRST_DIGIT_SECONDS: '0.5', PAPGATE_IVR_REPROMPTS: '2' } });
+    ear = await startRtpEar(earPort(PORTS.phone));
+  });
+  after(async () => {
+    await ear?.close();
+    await h?.stop();
+  });
+
+  it('hears the PIN prompt, then it again after each silence (2 repeats), then goodbye and BYE; no attempt', async () => {
+    const d = await h.addDevice();
+    const r = await runPhone('no-input-goodbye.xml', d);
+    sippPassed(h, r);
+    assert.deepEqual(ear.promptsHeard(), ['enter-pin', 'enter-pin', 'enter-pin', 'goodbye']);
+    assert.deepEqual(await h.attempts(d.mac), []);
+    assert.equal((await h.device(d.mac)).state, 'needed');
     await h.mediaIdle();
   });
 });
