@@ -8,18 +8,19 @@
  * frequency per prompt, so the audio itself says what papgate announced).
  */
 import dgram from 'node:dgram';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { CLI_ACTOR } from '../../src/app/actor';
 import type { DeviceView } from '../../src/app/device-view';
+import { shippedPromptsDir } from '../../src/app/prompt-library';
 import { loadConfig, type Config } from '../../src/config/config';
 import { PROMPT_NAMES, type PromptName } from '../../src/domain/ivr';
 import type { AuditEvent } from '../../src/domain/types';
 import { startPapgate, type PapgateInstance } from '../../src/main';
-import { decodeG711 } from '../../src/media/embedded/g711';
-import { encodeWavPcm16 } from '../../src/media/embedded/wav';
+import { decodeG711, encodeG711 } from '../../src/media/embedded/g711';
+import { decodeWav, encodeWavPcm16 } from '../../src/media/embedded/wav';
 import type { EmbeddedMediaStats } from '../../src/media/embedded';
 import { createLogger } from '../../src/observability/logger';
 import type { Clock } from '../../src/ports/clock';
@@ -294,7 +295,11 @@ export interface HeardStream {
   soundFrames: number;
   /** The prompts recognised in order, each with how many 20 ms frames of it were heard. */
   prompts: { name: PromptName; frames: number }[];
+  /** The G.711 payloads of the first AUDIO_KEPT_FRAMES packets, back to back. */
+  audio: Buffer;
 }
+
+const AUDIO_KEPT_FRAMES = 500;
 
 export interface RtpEar {
   port: number;
@@ -315,7 +320,9 @@ const MIN_PROMPT_FRAMES = 3;
  */
 export async function startRtpEar(port: number): Promise<RtpEar> {
   const socket = dgram.createSocket('udp4');
-  const streams = new Map<number, HeardStream & { lastSeq?: number; lastTs?: number; run?: { name: PromptName | null; frames: number } }>();
+  const streams = new Map<number, HeardStream & {
+    lastSeq?: number; lastTs?: number; run?: { name: PromptName | null; frames: number }; chunks: Buffer[];
+  }>();
   let total = 0;
   socket.on('message', (msg, rinfo) => {
     if (msg.length < 12 || msg[0]! >> 6 !== 2) return;
@@ -328,7 +335,7 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     if (!s) {
       s = {
         ssrc, from: `${rinfo.address}:${rinfo.port}`, packets: 0, payloadTypes: new Set(), sequenceBreaks: 0,
-        timestampBreaks: 0, soundFrames: 0, prompts: [],
+        timestampBreaks: 0, soundFrames: 0, prompts: [], audio: Buffer.alloc(0), chunks: [],
       };
       streams.set(ssrc, s);
     }
@@ -340,6 +347,7 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     s.lastTs = ts;
     if (pt !== 0 && pt !== 8) return;
     const payload = msg.subarray(12);
+    if (s.chunks.length < AUDIO_KEPT_FRAMES) s.chunks.push(Buffer.from(payload));
     const silent = payload.every((b) => b === (pt === 0 ? 0xff : 0xd5));
     if (!silent) s.soundFrames++;
     const name = silent ? null : recognise(decodeG711(pt === 0 ? 'PCMU' : 'PCMA', payload));
@@ -360,6 +368,7 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     return {
       ssrc: s.ssrc, from: s.from, packets: s.packets, payloadTypes: new Set(s.payloadTypes),
       sequenceBreaks: s.sequenceBreaks, timestampBreaks: s.timestampBreaks, soundFrames: s.soundFrames, prompts,
+      audio: Buffer.concat(s.chunks),
     };
   });
   return {
@@ -373,6 +382,19 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
+}
+
+/**
+ * A stretch of a shipped prompt as papgate sends it in PCMU (`ms` long, from
+ * 20 ms after its first sound), to find in an ear's audio.
+ */
+export function shippedPromptExcerpt(lang: string, name: PromptName, ms = 200): Buffer {
+  const encoded = encodeG711('PCMU', decodeWav(readFileSync(path.join(shippedPromptsDir(), lang, `${name}.wav`))));
+  const start = encoded.findIndex((b) => b !== 0xff);
+  const from = Math.max(0, start) + 160;
+  const excerpt = encoded.subarray(from, from + ms * 8);
+  if (start < 0 || excerpt.length < ms * 8) throw new Error(`prompts/${lang}/${name}.wav has no ${ms} ms of sound`);
+  return excerpt;
 }
 
 const TONE_NAMES = Object.keys(PROMPT_TONES) as PromptName[];

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { CLI_ACTOR } from '../../src/app/actor';
 import { papPcaps, rfc4733PcapsAvailable, SCENARIOS_DIR } from '../helpers/dtmf-scenarios';
 import {
-  earPort, PORTS, runPhone, sippPassed, startPapgateHarness, startRtpEar, type PapgateHarness, type RtpEar,
+  earPort, PORTS, runPhone, shippedPromptExcerpt, sippPassed, startPapgateHarness, startRtpEar,
+  type PapgateHarness, type RtpEar,
 } from '../helpers/papgate-harness';
 import { sippAvailable } from '../helpers/sipp';
 
@@ -72,6 +73,8 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     assert.match(r.logs, new RegExp(`check-sync NOTIFY: event= ?check-sync to=<sip:${account.sipUsername}@`));
     const heard = ear.streams()[0];
     assert.ok(heard && heard.soundFrames > 50, `the voice prompts were played (${heard?.soundFrames} frames of sound)`);
+    assert.ok(heard.audio.includes(shippedPromptExcerpt('en', 'enter-pin')), 'the phone heard prompts/en/enter-pin.wav');
+    assert.ok(heard.audio.includes(shippedPromptExcerpt('en', 'success', 1000)), 'the phone heard prompts/en/success.wav');
     assert.equal((await h.device(added.mac)).state, 'successful');
 
     // 3. check-sync makes the phone fetch again, from the same IP: the full configuration.
@@ -95,5 +98,15 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     const view = await h.device(added.mac);
     assert.equal(view.state, 'successful');
     assert.equal(view.pap, null);
+  });
+
+  it('a phone at a site whose locale is German hears the German prompt', async () => {
+    await h.instance.services.tenants.addSite(CLI_ACTOR, h.tenant, 'berlin', 'de');
+    const d = await h.addDevice({ site: 'berlin' });
+    const r = await runPhone('caller-hangs-up-mid-prompt.xml', d);
+    sippPassed(h, r);
+    const heard = ear.streams().at(-1)!;
+    assert.ok(heard.audio.includes(shippedPromptExcerpt('de', 'enter-pin')), 'prompts/de/enter-pin.wav');
+    assert.ok(!heard.audio.includes(shippedPromptExcerpt('en', 'enter-pin')), 'not the English one');
   });
 });
