@@ -123,11 +123,10 @@ export interface PapgateHarness {
 
 let macCounter = 0;
 
-/** A MAC nobody else uses in this process (Yealink OUI 00:15:65, locally varied). */
+/** A fresh MAC (Yealink OUI 00:15:65) for this process; each harness has a database of its own. */
 export function nextMac(): string {
   macCounter++;
-  const tail = ((process.pid & 0xff) << 16 | (Date.now() & 0xff) << 8 | macCounter & 0xff) >>> 0;
-  return `001565${tail.toString(16).padStart(6, '0').slice(-6)}`;
+  return `001565${macCounter.toString(16).padStart(6, '0')}`;
 }
 
 export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promise<PapgateHarness> {
