@@ -1,25 +1,20 @@
-import type { Authentication } from './app/authentication';
-import type { PromptLibrary } from './app/prompt-library';
 import type { SipGate } from './app/sip-gate';
 import type { Config } from './config/config';
 import { EmbeddedMediaEngine } from './media/embedded';
-import type { Metrics } from './observability/metrics';
 import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
 import type { CallHandler, Signalling } from './ports/signalling';
-import type { Store } from './ports/store';
 import { EmbeddedSignalling } from './sip/embedded';
+import { DrachtioSignalling } from './sip/drachtio/drachtio-signalling';
+import { FreeswitchMediaEngine } from './media/freeswitch/freeswitch-media';
+import { shippedPromptsDir } from './app/prompt-library';
 
 /** Part of the composition root: picks the signalling and media adapters the Config names. */
 
 export interface CallDeps {
   gate: SipGate;
-  prompts: PromptLibrary;
-  auth: Authentication;
   clock: Clock;
-  metrics: Metrics;
-  store: Store;
   log: Logger;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
 }
@@ -32,27 +27,65 @@ export interface RunningCalls {
 }
 
 /**
- * Builds the embedded media engine and SIP stack, starts SIP with the call
- * handler, and returns them with the SIP port actually bound (useful when
- * PAPGATE_SIP_PORT is 0). The drachtio / FreeSWITCH stack is composed elsewhere.
+ * Builds the SIP and media adapters the Config names, starts SIP with the
+ * call handler, and returns them with the SIP port phones use (the bound one
+ * for the embedded stack, useful when PAPGATE_SIP_PORT is 0).
+ * FreeSWITCH media needs drachtio signalling: fsmrf sends its INVITEs to
+ * FreeSWITCH through the same drachtio-server connection.
  */
 export async function startCalls(c: Config, d: CallDeps): Promise<RunningCalls> {
-  if (c.signalling !== 'embedded' || c.media !== 'embedded') {
-    throw new Error(
-      `startCalls composes the embedded stack only (PAPGATE_SIGNALLING=${c.signalling}, PAPGATE_MEDIA=${c.media})`,
-    );
+  if (c.media === 'freeswitch' && c.signalling !== 'drachtio') {
+    throw new Error('PAPGATE_MEDIA=freeswitch needs PAPGATE_SIGNALLING=drachtio (fsmrf reaches FreeSWITCH through drachtio-server)');
   }
-  const advertised = c.sipAdvertisedAddress ?? new URL(c.publicUrl).hostname;
-  const media: MediaEngine = new EmbeddedMediaEngine({
-    bindAddress: c.rtpAddress, advertisedAddress: advertised,
+  return c.signalling === 'drachtio' ? startDrachtio(c, d) : startEmbedded(c, d);
+}
+
+function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
+  return new EmbeddedMediaEngine({
+    bindAddress: c.rtpAddress, advertisedAddress: advertisedAddress(c),
     rtpPortMin: c.rtpPortMin, rtpPortMax: c.rtpPortMax,
     inactivityMs: c.rtpTimeoutSeconds * 1000, log: d.log.child({ part: 'media' }),
   });
+}
+
+const advertisedAddress = (c: Config) => c.sipAdvertisedAddress ?? new URL(c.publicUrl).hostname;
+
+async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
+  const media = embeddedMedia(c, d);
   const signalling = new EmbeddedSignalling({
     address: c.sipAddress, port: c.sipPort,
     udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
-    gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertised,
+    gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
   });
+  return startBoth(signalling, media, d, () => signalling.port);
+}
+
+/** Production topology: drachtio-server for SIP, FreeSWITCH (or embedded RTP) for media. */
+async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
+  const signalling = new DrachtioSignalling({
+    host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
+    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }),
+  });
+  let media: MediaEngine;
+  if (c.media === 'freeswitch') {
+    const fs = new FreeswitchMediaEngine({
+      srf: signalling.srf, host: c.freeswitchHost, port: c.freeswitchPort, secret: c.freeswitchSecret,
+      listenAddress: c.freeswitchListenAddress, listenPort: c.freeswitchListenPort,
+      promptsDir: c.promptsDir ?? shippedPromptsDir(), freeswitchPromptsDir: c.freeswitchPrompts,
+      log: d.log.child({ part: 'media' }),
+    });
+    await fs.start();
+    media = fs;
+  } else {
+    media = embeddedMedia(c, d);
+  }
+  return startBoth(signalling, media, d, () => c.sipPort);
+}
+
+/** Starts SIP with the call handler; media is closed again if SIP cannot start. */
+async function startBoth(
+  signalling: Signalling, media: MediaEngine, d: CallDeps, sipPort: () => number,
+): Promise<RunningCalls> {
   try {
     await signalling.start(d.makeHandler(signalling, media));
   } catch (e) {
@@ -60,7 +93,7 @@ export async function startCalls(c: Config, d: CallDeps): Promise<RunningCalls> 
     throw e;
   }
   return {
-    signalling, media, sipPort: signalling.port,
+    signalling, media, sipPort: sipPort(),
     async stop() {
       await signalling.stop();
       await media.close();

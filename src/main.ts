@@ -17,7 +17,7 @@ import { systemClock, type Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
 import { cryptoRandom } from './ports/random';
-import type { Signalling } from './ports/signalling';
+import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { createProvisioningServer } from './provisioning/server';
 import { openSqliteStore } from './store/sqlite';
@@ -71,10 +71,43 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   };
 
   try {
+    let calls: Awaited<ReturnType<typeof startCalls>> | null = null;
+    if (config.signalling !== 'off') {
+      const gate = new SipGate({
+        realm: config.sipRealm,
+        emergencyNumbers: config.emergencyNumbers,
+        nonceTtlMs: config.sipNonceSeconds * 1000,
+        clock,
+        random: cryptoRandom,
+        lookupAccount: async (username) => {
+          const d = await store.getDeviceBySipUsername(username);
+          return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;
+        },
+      });
+      const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
+      const auth = new Authentication(deps, (outcome) => metrics.papAttempts.inc({ outcome }));
+      calls = await startCalls(config, {
+        gate, clock, log,
+        makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
+          auth, media, signalling, gate, store, prompts,
+          emergencyGateway: config.emergencyGateway ?? null,
+          ivr: {
+            firstDigitMs: config.ivrFirstDigitSeconds * 1000,
+            interDigitMs: config.ivrInterDigitSeconds * 1000,
+            maxReprompts: config.ivrReprompts,
+            maxDigits: 12,
+          },
+          maxCallMs: config.maxCallSeconds * 1000,
+          log: log.child({ part: 'calls' }),
+        })),
+      });
+      stops.push(() => calls!.stop());
+    }
+
     const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
     const provisioning = new Provisioning(deps, {
       publicUrl: config.publicUrl,
-      sip: { server: sipHost, port: config.sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
+      sip: { server: sipHost, port: calls?.sipPort ?? config.sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
       emergencyNumbers: config.emergencyNumbers,
       hotline: config.hotline,
       minimalResyncSeconds: config.minimalResyncSeconds,
@@ -90,39 +123,6 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops);
 
-    let calls: Awaited<ReturnType<typeof startCalls>> | null = null;
-    if (config.signalling !== 'off') {
-      const gate = new SipGate({
-        realm: config.sipRealm,
-        emergencyNumbers: config.emergencyNumbers,
-        nonceTtlMs: config.sipNonceSeconds * 1000,
-        clock,
-        random: cryptoRandom,
-        lookupAccount: async (username) => {
-          const d = await store.getDeviceBySipUsername(username);
-          return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;
-        },
-      });
-      const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
-      calls = await startCalls(config, {
-        gate, prompts, clock, metrics, store, log,
-        auth: new Authentication(deps),
-        makeHandler: (signalling, media) => new AuthCallHandler({
-          auth: new Authentication(deps), media, signalling, gate, store, prompts,
-          emergencyGateway: config.emergencyGateway ?? null,
-          ivr: {
-            firstDigitMs: config.ivrFirstDigitSeconds * 1000,
-            interDigitMs: config.ivrInterDigitSeconds * 1000,
-            maxReprompts: config.ivrReprompts,
-            maxDigits: 12,
-          },
-          maxCallMs: config.maxCallSeconds * 1000,
-          log: log.child({ part: 'calls' }),
-        }),
-      });
-      stops.push(() => calls!.stop());
-    }
-
     log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: config.db }, 'papgate started');
     return {
       config, store, services, metrics, provisioningUrl, adminUrl,
@@ -132,6 +132,21 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     await stop();
     throw e;
   }
+}
+
+/** Counts calls by route and keeps the active-calls gauge around a handler. */
+function countCalls(metrics: Metrics, gate: SipGate, handler: CallHandler): CallHandler {
+  return {
+    async handle(call) {
+      metrics.calls.inc({ route: gate.isEmergency(call.dialled) ? 'emergency' : 'ivr' });
+      metrics.activeCalls.inc();
+      try {
+        await handler.handle(call);
+      } finally {
+        metrics.activeCalls.dec();
+      }
+    },
+  };
 }
 
 async function listen(app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[]): Promise<string> {

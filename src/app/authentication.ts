@@ -15,7 +15,11 @@ export interface DeviceStatus {
 
 /** PAP attempts from the IVR (SPEC sections 4 and 8). */
 export class Authentication {
-  constructor(private readonly d: AppDeps) {}
+  constructor(
+    private readonly d: AppDeps,
+    /** Told every attempt's outcome (metrics); never the PIN. */
+    private readonly onAttempt: (outcome: AttemptResult['outcome']) => void = () => {},
+  ) {}
 
   async status(mac: string): Promise<DeviceStatus | null> {
     const device = await this.d.store.getDevice(mac);
@@ -39,7 +43,7 @@ export class Authentication {
   async attempt(mac: string, entered: string, sourceIp: string | null): Promise<AttemptResult> {
     const now = this.d.clock.now();
     const { policy } = this.d;
-    return this.d.store.mutateDevice(mac, (device) => {
+    const result = await this.d.store.mutateDevice(mac, (device) => {
       if (!device) throw notFound(`no device ${mac}`);
       const r = attempt(device.auth, entered, now, policy);
       const trustIp = r.outcome === 'success' ? (device.lastProvisionedIp ?? sourceIp) : null;
@@ -52,5 +56,7 @@ export class Authentication {
         trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
       };
     });
+    this.onAttempt(result.outcome);
+    return result;
   }
 }

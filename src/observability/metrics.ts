@@ -34,7 +34,7 @@ export class Metrics {
 
   readonly calls = new Counter({
     name: 'papgate_calls_total',
-    help: 'Calls by route (ivr, emergency, rejected)',
+    help: 'Calls that passed SIP admission, by route (ivr, emergency)',
     labelNames: ['route'] as const,
     registers: [this.registry],
   });
