@@ -46,7 +46,7 @@ describe('admin REST API: CSV import and export', () => {
     ].join('\n'));
     assert.equal(r.status, 400);
     assert.deepEqual(r.json.errors.map((e: { line: number; field: string | null }) => [e.line, e.field]), [
-      [3, 'mac'], [4, 'mac'], [5, null], [6, 'mac'], [7, 'model'],
+      [3, 'mac'], [4, 'mac'], [5, 'site'], [6, 'mac'], [7, 'model'],
     ]);
     assert.match(r.json.errors[0].message, /also on line 2/);
     assert.match(r.json.errors[1].message, /already exists/);

@@ -69,9 +69,7 @@ describe('admin REST API: validation', () => {
     assertInvalid(await post({ vendor: ['snom'] }), 'vendor');
     assertInvalid(await post({ model: '=cmd()' }), 'model');
     assertInvalid(await post({ model: 'x'.repeat(41) }), 'model');
-    const noSite = await post({ site: 'nowhere' });
-    assert.equal(noSite.status, 404);
-    assert.match(noSite.json.message, /no site named nowhere/);
+    assertInvalid(await post({ site: 'nowhere' }), 'site', /no site named nowhere/);
     assertInvalid(await post({ colour: 'red' }), 'colour', /unknown field/);
     assert.equal(await snapshot(), before);
   });
