@@ -120,6 +120,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
 
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
+      readiness: async () => ({
+        store: await store.getDevice('000000000000').then(() => true, () => false),
+        ...(calls ? { sip: calls.signalling.isReady?.() ?? true, media: calls.media.isReady?.() ?? true } : {}),
+      }),
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops);
 

@@ -14,6 +14,8 @@ export interface MediaEngine {
    */
   createSession(opts: { callId: string; offerSdp: string }): Promise<MediaSession>;
   close(): Promise<void>;
+  /** False while a remote media server (FreeSWITCH) is not connected; absent: always ready. */
+  isReady?(): boolean;
 }
 
 export class NoCommonCodec extends Error {

@@ -85,4 +85,6 @@ export interface Signalling {
   notify(target: NotifyTarget, event: string): Promise<number>;
   /** The current registration of a device's SIP account, if any. */
   registration(username: string): Registration | undefined;
+  /** False while a remote SIP server (drachtio-server) is not connected; absent: always ready. */
+  isReady?(): boolean;
 }

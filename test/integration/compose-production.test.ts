@@ -57,6 +57,9 @@ describe('startPapgate on the production topology (fake drachtio-server and Free
   });
 
   it('authenticates a phone through drachtio and FreeSWITCH, then provisions it fully', async () => {
+    const ready = await fetch(`${app.adminUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true, parts: { store: true, sip: true, media: true } });
     const minimal = await (await fetch(`${app.provisioningUrl}/001565aa0001.cfg`)).text();
     assert.match(minimal, /Authentication needed/);
 
@@ -87,5 +90,12 @@ describe('startPapgate on the production topology (fake drachtio-server and Free
     const full = await (await fetch(`${app.provisioningUrl}/001565aa0001.cfg`)).text();
     assert.doesNotMatch(full, /Authentication needed/);
     assert.match(full, /\/p\/[A-Za-z0-9_-]+\//);
+  });
+
+  it('reports not ready once the store is unavailable (last: it closes the store)', async () => {
+    await app.store.close();
+    const r = await fetch(`${app.adminUrl}/readyz`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { parts: { store: boolean } }).parts.store, false);
   });
 });

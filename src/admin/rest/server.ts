@@ -19,6 +19,8 @@ export interface AdminServerOptions {
   adminToken: string | null;
   /** Mounts more routes (the web portal) on the same server; they get the same error mapping. */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** Readiness of each part (store, SIP, media) for /readyz; absent: always ready. */
+  readiness?: () => Promise<Record<string, boolean>>;
 }
 
 /** JSON bodies are small (a device, 16 lines at most); CSV imports have their own limit. */
@@ -72,11 +74,16 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
     }
     // Method, path and status only: never headers (Authorization) or bodies (PAPs, passwords).
     const line = { method: req.method, url: pathOf(req), status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (line.url === '/healthz' || line.url === '/metrics') o.log.debug(line, 'admin request');
+    if (line.url === '/healthz' || line.url === '/readyz' || line.url === '/metrics') o.log.debug(line, 'admin request');
     else o.log.info(line, 'admin request');
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const parts = (await o.readiness?.()) ?? {};
+    const ready = Object.values(parts).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ ready, parts });
+  });
   app.get('/metrics', async (_req, reply) => {
     const m = await o.metrics.render();
     return reply.type(m.contentType).send(m.body);
