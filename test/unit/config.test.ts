@@ -1,0 +1,53 @@
+import { strict as assert } from 'node:assert';
+import { ConfigError, loadConfig, SETTINGS } from '../../src/config/config';
+
+describe('configuration from the environment', () => {
+  it('runs out of the box with the spec\'s numbers', () => {
+    const c = loadConfig({});
+    assert.equal(c.maxFailures, 3);
+    assert.equal(c.lockoutSeconds, 1800);
+    assert.equal(c.maxLockouts, 3);
+    assert.equal(c.suspendSeconds, 1800);
+    assert.equal(c.trustSeconds, 28800);
+    assert.equal(c.provisioningPort, 8080);
+    assert.equal(c.adminPort, 8081);
+    assert.equal(c.sipPort, 5060);
+    assert.deepEqual(c.emergencyNumbers, ['112', '110', '911', '999']);
+    assert.equal(c.signalling, 'embedded');
+    assert.equal(c.media, 'embedded');
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('takes every documented variable, and flags over the environment', () => {
+    const c = loadConfig(
+      { PAPGATE_MAX_FAILURES: '5', PAPGATE_PUBLIC_URL: 'https://prov.example.net/', PAPGATE_TRUSTED_PROXIES: '10.0.0.1, 192.0.2.0/24', PAPGATE_DB: '/env.db' },
+      { PAPGATE_DB: '/flag.db' },
+    );
+    assert.equal(c.maxFailures, 5);
+    assert.equal(c.publicUrl, 'https://prov.example.net');
+    assert.deepEqual(c.trustedProxies, ['10.0.0.1', '192.0.2.0/24']);
+    assert.equal(c.db, '/flag.db');
+  });
+
+  it('stops with a message naming each bad variable', () => {
+    const bad = {
+      PAPGATE_MAX_FAILURES: 'three', PAPGATE_LOCKOUT_SECONDS: '-1', PAPGATE_PUBLIC_URL: 'not a url',
+      PAPGATE_TRUSTED_PROXIES: '10.0.0.5/24', PAPGATE_EMERGENCY_GATEWAY: 'http://gw', PAPGATE_SIGNALLING: 'asterisk',
+      PAPGATE_ADMIN_TOKEN: 'short', PAPGATE_PROVISIONING_PORT: '70000',
+    };
+    assert.throws(() => loadConfig(bad), (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      for (const name of Object.keys(bad)) assert.match(e.message, new RegExp(name), name);
+      return true;
+    });
+    assert.throws(() => loadConfig({ PAPGATE_RTP_PORT_MIN: '30000', PAPGATE_RTP_PORT_MAX: '20000' }), /PAPGATE_RTP_PORT_MIN must be below/);
+  });
+
+  it('documents every variable in the README', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(require.resolve('../../README.md'), 'utf8');
+    for (const name of Object.keys(SETTINGS)) {
+      assert.ok(readme.includes(`\`${name}\``), `${name} is not in the README's configuration table`);
+    }
+  });
+});
