@@ -91,6 +91,32 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  it('updates only the columns a change touched, and nothing for an unchanged device', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path);
+    const t = await makeTenant(store, 'acme');
+    const site = await store.createSite({ tenantId: t.id, name: 'hq', locale: null });
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    const raw = new BetterSqlite3(path, { readonly: true });
+    const version = () => raw.pragma('data_version', { simple: true });
+    try {
+      const before = version();
+      await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur! }, result: null }));
+      assert.equal(version(), before, 'an unchanged device is not written');
+      const lines = [{ server: 'pbx.example:5070', user: '100', authName: '100', password: 'pw', displayName: 'Desk' }];
+      const changed = { ...d, siteId: site.id, sipUsername: 'renamed', lines, auth: { ...d.auth, failures: 2 } };
+      await store.mutateDevice(d.mac, () => ({ next: changed, result: null }));
+      assert.notEqual(version(), before);
+      assert.deepEqual(await store.getDevice(d.mac), changed);
+      assert.equal((await store.getDeviceBySipUsername('renamed'))?.mac, d.mac, 'the SIP username index follows');
+      assert.deepEqual((await store.listDevices(t.id, { siteId: site.id })).map((x) => x.mac), [d.mac]);
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
   it('logs failures without secrets', async () => {
     const lines: string[] = [];
     const log: Logger = {

@@ -5,8 +5,9 @@ import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store } from '../../ports/store';
 import { schemaVersion, type MigrationReport } from './migrate';
 import {
-  auditParams, deviceParams, toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
+  auditParams, deviceParams, type DeviceRow, toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
 } from './rows';
+import { DeviceUpdates } from './device-update';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
 
@@ -24,6 +25,7 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
  */
 export class SqliteStore implements Store {
   private readonly q: Statements;
+  private readonly updates: DeviceUpdates;
   private readonly tx: ReturnType<SqliteStore['transactions']>;
   private closed = false;
   private lastPurge = -Infinity;
@@ -37,6 +39,7 @@ export class SqliteStore implements Store {
     private readonly busyTimeoutMs: number,
   ) {
     this.q = prepareStatements(db);
+    this.updates = new DeviceUpdates(db);
     this.tx = this.transactions();
   }
 
@@ -252,7 +255,7 @@ export class SqliteStore implements Store {
         const change = mutate(row ? toDevice(row) : null);
         if (change.next) {
           if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-          if (row) this.updateDevice(change.next);
+          if (row) this.updateDevice(row, change.next);
           else this.insertDevice(change.next);
         }
         for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
@@ -287,9 +290,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  private updateDevice(d: Device): void {
+  /** Writes only what changed (device-update.ts); an unchanged device is not written at all. */
+  private updateDevice(stored: DeviceRow, d: Device): void {
     try {
-      this.q.updateDevice.run(deviceParams(d));
+      this.updates.write(stored, deviceParams(d));
     } catch (e) {
       throw this.deviceError(e, d, 'update');
     }

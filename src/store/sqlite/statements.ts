@@ -12,7 +12,6 @@ const TENANT = 'id, name, locale, created_at';
 const SITE = 'id, tenant_id, name, locale';
 const DEVICE = DEVICE_COLUMNS.join(', ');
 const DEVICE_VALUES = DEVICE_COLUMNS.map((c) => `@${c}`).join(', ');
-const DEVICE_SET = DEVICE_COLUMNS.filter((c) => c !== 'mac').map((c) => `${c} = @${c}`).join(', ');
 const AUDIT = 'id, at, tenant_id, mac, source_ip, actor, action, outcome';
 
 type AuditParams = {
@@ -40,7 +39,6 @@ export function prepareStatements(db: Database) {
     listSites: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? ORDER BY name, id`),
 
     insertDevice: db.prepare<DeviceRow>(`INSERT INTO devices (${DEVICE}) VALUES (${DEVICE_VALUES})`),
-    updateDevice: db.prepare<DeviceRow>(`UPDATE devices SET ${DEVICE_SET} WHERE mac = @mac`),
     deviceByMac: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`),
     deviceBySipUsername: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`),
     // LIMIT -1 means no limit in SQLite.
