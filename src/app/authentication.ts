@@ -1,5 +1,6 @@
 import { attempt, effectiveState, isSuspended, type AttemptResult } from '../domain/auth';
 import { notFound } from '../domain/errors';
+import { canonicalIp } from '../domain/trust';
 import type { AuthState, Device, Locale } from '../domain/types';
 import type { AppDeps } from './deps';
 
@@ -11,6 +12,19 @@ export interface DeviceStatus {
   locale: Locale;
   /** Authentication is suspended: the phone's next fetch gets the full configuration anyway. */
   suspended: boolean;
+}
+
+/**
+ * The public IP a PAP success trusts (SPEC section 6): the source of the
+ * device's last provisioning request, failing that, of the SIP call. Anyone
+ * who knows the MAC can make provisioning requests, so the last one only
+ * counts when it came from where the call that knew the PAP came from;
+ * otherwise an attacker polling the MAC would earn the tenant's trust.
+ */
+export function ipToTrust(lastProvisionedIp: string | null, sipSourceIp: string | null): string | null {
+  const sip = sipSourceIp === null ? null : canonicalIp(sipSourceIp);
+  if (lastProvisionedIp !== null && (sip === null || lastProvisionedIp === sip)) return lastProvisionedIp;
+  return sip;
 }
 
 /** PAP attempts from the IVR (SPEC sections 4 and 8). */
@@ -46,7 +60,7 @@ export class Authentication {
     const result = await this.d.store.mutateDevice(mac, (device) => {
       if (!device) throw notFound(`no device ${mac}`);
       const r = attempt(device.auth, entered, now, policy);
-      const trustIp = r.outcome === 'success' ? (device.lastProvisionedIp ?? sourceIp) : null;
+      const trustIp = r.outcome === 'success' ? ipToTrust(device.lastProvisionedIp, sourceIp) : null;
       return {
         next: { ...device, auth: r.auth },
         result: r,

@@ -54,8 +54,10 @@ export class AuthCallHandler implements CallHandler {
     const log = this.d.log.child({
       callId: call.callId, mac: call.account?.mac ?? null, tenant: call.account?.tenantId ?? null,
     });
-    log.info({ dialled: call.dialled, source: call.source.address, userAgent: call.userAgent }, 'call');
-    if (this.d.gate.isEmergency(call.dialled)) return this.emergency(call, log, lifetime);
+    const emergency = this.d.gate.isEmergency(call.dialled);
+    // Only emergency numbers are logged: a phone may dial its PAP as the number, and PAPs never reach a log.
+    log.info({ emergency, ...(emergency ? { dialled: call.dialled } : {}), source: call.source.address, userAgent: call.userAgent }, 'call');
+    if (emergency) return this.emergency(call, log, lifetime);
     try {
       await this.authenticate(call, log, lifetime);
     } catch (err) {

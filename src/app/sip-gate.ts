@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { parseDigest, expectedResponse, sameHex } from '../domain/digest';
+import { parseDigest, expectedResponse, sameHex, type DigestCredentials } from '../domain/digest';
 import { isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
 import type { Random } from '../ports/random';
@@ -52,25 +52,34 @@ export class SipGate {
     const emergency = req.method === 'INVITE' && this.isEmergency(req.dialled);
     const creds = parseDigest(req.authorization);
     if (!creds) {
+      // Challenge first even for 112 (phones answer it at once); only a store we cannot ask lets it straight through.
       if (emergency && !(await this.storeReachable())) return { kind: 'accept', account: null, emergency };
       return this.challenge(false);
     }
+    const verdict = await this.verify(req.method, creds);
+    if (verdict.kind === 'accept') return { ...verdict, emergency };
+    // Nothing may stop an emergency call: stale credentials (a device deleted and re-created,
+    // a reset phone), a replayed nonce or a store outage still reach the gateway, without a device.
+    if (emergency) return { kind: 'accept', account: null, emergency };
+    return verdict;
+  }
+
+  private async verify(method: string, creds: DigestCredentials): Promise<Admission> {
     let account: SipAccount | null;
     try {
       account = await this.o.lookupAccount(creds.username);
     } catch {
-      if (emergency) return { kind: 'accept', account: null, emergency };
       return { kind: 'reject', status: 503, reason: 'Service Unavailable' };
     }
     if (!account || creds.realm !== this.o.realm) return { kind: 'reject', status: 403, reason: 'Forbidden' };
     const nonceAge = this.nonceAge(creds.nonce);
     if (nonceAge === null) return this.challenge(false);
     if (nonceAge > this.o.nonceTtlMs) return this.challenge(true);
-    if (!sameHex(expectedResponse(creds, req.method, account.password), creds.response.toLowerCase())) {
+    if (!sameHex(expectedResponse(creds, method, account.password), creds.response.toLowerCase())) {
       return { kind: 'reject', status: 403, reason: 'Forbidden' };
     }
     if (!this.freshUse(creds.nonce, creds.qop ? parseInt(creds.nc ?? '', 16) : NaN)) return this.challenge(true);
-    return { kind: 'accept', account, emergency };
+    return { kind: 'accept', account, emergency: false };
   }
 
   /** A fresh challenge (WWW-Authenticate value). */

@@ -11,7 +11,8 @@ export function normaliseDialled(dialled: string): string {
   } catch {
     /* keep the raw text: a malformed escape is just not an emergency number */
   }
-  return s.replace(/[\s().-]/g, '');
+  // Visual separators, a leading '+' and the '#' some phones append to send at once.
+  return s.replace(/[\s().-]/g, '').replace(/^\+/, '').replace(/#$/, '');
 }
 
 export function isEmergencyNumber(dialled: string, emergencyNumbers: readonly string[]): boolean {

@@ -42,7 +42,7 @@ describe('authentication use cases over a real store', () => {
     const c = await s.devices.create(CLI_ACTOR, { tenant: 'other', mac: '00:15:65:00:00:03', vendor: 'yealink', model: 'T46U' });
     assert.equal((await provisioning.handle({ mac: a.mac, ip: '198.51.100.7', secret: null })).kind, 'minimal');
 
-    const r = await s.authentication.attempt(a.mac, a.pap!, '10.9.9.9');
+    const r = await s.authentication.attempt(a.mac, a.pap!, '198.51.100.7');
     assert.equal(r.outcome, 'success');
     const shown = await s.devices.show(CLI_ACTOR, a.mac);
     assert.equal(shown.state, 'successful');
@@ -53,10 +53,21 @@ describe('authentication use cases over a real store', () => {
     assert.equal((await provisioning.handle({ mac: b.mac, ip: '198.51.100.7', secret: null })).kind, 'full', 'same tenant, same IP');
     assert.equal((await provisioning.handle({ mac: c.mac, ip: '198.51.100.7', secret: null })).kind, 'minimal', 'other tenant');
     assert.equal((await provisioning.handle({ mac: c.mac, ip: '10.9.9.9', secret: null })).kind, 'minimal');
+    assert.equal((await provisioning.handle({ mac: b.mac, ip: '10.9.9.9', secret: null })).kind, 'minimal', 'nothing else trusted');
 
     clock.t += DEFAULT_POLICY.trustMs + 1;
     const d = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '00:15:65:00:00:04', vendor: 'yealink', model: 'T46U' });
     assert.equal((await provisioning.handle({ mac: d.mac, ip: '198.51.100.7', secret: null })).kind, 'minimal', 'window ended');
+  });
+
+  it('someone polling the MAC from elsewhere does not earn the trust of the phone\'s PAP success', async () => {
+    const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '00:15:65:00:00:51', vendor: 'yealink', model: 'T46U' });
+    const b = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '00:15:65:00:00:52', vendor: 'yealink', model: 'T46U' });
+    await provisioning.handle({ mac: a.mac, ip: '203.0.113.10', secret: null }); // the phone
+    await provisioning.handle({ mac: a.mac, ip: '192.0.2.66', secret: null }); // an attacker who read the label
+    assert.equal((await s.authentication.attempt(a.mac, a.pap!, '203.0.113.10')).outcome, 'success');
+    assert.equal((await provisioning.handle({ mac: b.mac, ip: '192.0.2.66', secret: null })).kind, 'minimal', 'the attacker is not trusted');
+    assert.equal((await provisioning.handle({ mac: a.mac, ip: '203.0.113.10', secret: null })).kind, 'full', 'the phone is');
   });
 
   it('reset revokes the identity secret and issues a new PAP', async () => {

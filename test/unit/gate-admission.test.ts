@@ -76,6 +76,23 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined })).kind, 'challenge');
   });
 
+  it('lets an emergency call through whatever is wrong with its credentials', async () => {
+    const { g, clock } = gate();
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    const through = { kind: 'accept', account: null, emergency: true };
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(nonce, { password: 'stale' }) }), through);
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(nonce, { username: 'deleted-device' }) }), through);
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor('Zm9yZ2Vk') }), through);
+    clock.t += 120_000;
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce) }), through, 'expired nonce');
+    // A good response still identifies the device.
+    const fresh = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(fresh) }), { kind: 'accept', account, emergency: true });
+    // Not for anything else.
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(fresh, { password: 'stale' }) })).kind, 'reject');
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '112', authorization: authFor(fresh, { password: 'stale', method: 'REGISTER' }) })).kind, 'reject');
+  });
+
   it('challenges emergency calls when the store works (the phone has its credentials)', async () => {
     const { g } = gate();
     assert.equal((await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined })).kind, 'challenge');
@@ -96,6 +113,10 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.equal(isEmergencyNumber('sip:112@papgate;user=phone', ['112']), true);
     assert.equal(isEmergencyNumber('1-1-2', ['112']), true);
     assert.equal(isEmergencyNumber('1120', ['112']), false);
+    assert.equal(isEmergencyNumber('+112', ['112']), true);
+    assert.equal(isEmergencyNumber('112%23', ['112']), true);
+    assert.equal(isEmergencyNumber('112#', ['112']), true);
+    assert.equal(isEmergencyNumber('+49112', ['112']), false);
     assert.equal(isEmergencyNumber('*89', ['112']), false);
     assert.equal(isEmergencyNumber('%E0%A4%A', ['112']), false);
   });

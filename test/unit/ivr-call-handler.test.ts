@@ -272,6 +272,17 @@ describe('AuthCallHandler', () => {
       assert.equal((await t.store.getDevice(t.device.mac))!.auth.pap, '123456', 'no attempt was made');
     });
 
+    it('a PAP dialled as the number never reaches the log (only emergency numbers are logged)', async () => {
+      const t = track(await setup());
+      const call = new FakeCall('123456', t.account);
+      const handled = t.handler.handle(call);
+      await waitFor(() => t.media.sessions.length === 1, 'the media session');
+      call.emit('ended', 'remote-bye');
+      await handled;
+      assert.ok(t.logLines.length > 0, 'the call was logged');
+      assert.ok(!t.logLines.join('\n').includes('123456'), 'the dialled PAP is not in the log');
+    });
+
     it('three wrong PINs lock the device out', async () => {
       const t = track(await setup());
       const call = new FakeCall('*89', t.account);

@@ -93,7 +93,9 @@ export class EmbeddedSignalling implements Signalling {
     if (!ALLOWED_METHODS.has(rq.method)) return reply(405, { allow: ALLOW });
     if (!/^sips?:/i.test(rq.uri)) return reply(416);
     const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
-    if (require) return reply(420, { unsupported: require });
+    // An emergency INVITE is never refused for an extension we do not know.
+    const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
+    if (require && !emergency) return reply(420, { unsupported: require });
     if (rq.method === 'CANCEL') return this.onCancel(rq, st);
 
     const toTag = rq.headers.to!.params.tag;
