@@ -31,6 +31,8 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY prompts ./prompts
+# Read at run time from the package root, not compiled into dist/.
+COPY src/admin/web/static ./src/admin/web/static
 RUN mkdir -p /var/lib/papgate && chown node:node /var/lib/papgate
 USER node
 VOLUME ["/var/lib/papgate"]

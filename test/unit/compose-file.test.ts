@@ -122,6 +122,15 @@ describe('docker-compose.yml', () => {
     assert.ok(stages.indexOf('runtime') === stages.length - 1, 'the default (last) stage is the papgate runtime');
   });
 
+  it('ships in the runtime image every directory papgate reads at run time from its package root', () => {
+    const runtime = read('Dockerfile').split(/^FROM\s+\S+\s+AS\s+runtime$/m)[1] ?? '';
+    // prompts/ (PromptLibrary) and the portal's static files (registerPortal) are read, not compiled.
+    for (const dir of ['prompts', 'src/admin/web/static']) {
+      assert.match(runtime, new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'), `the runtime stage copies ${dir}/`);
+    }
+    assert.match(runtime, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  });
+
   it('mounts freeswitch-conf/ where FreeSWITCH is told to read it, and prompts/ where papgate says it is', () => {
     const fs = svc('freeswitch');
     const volumes = list(fs.volumes);
