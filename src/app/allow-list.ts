@@ -37,6 +37,6 @@ export class AllowList {
   }
 
   private event(actor: Actor, tenantId: number, action: string, outcome: string) {
-    return { at: this.d.clock.now(), tenantId, mac: null, sourceIp: null, actor: actorLabel(actor), action, outcome };
+    return { at: this.d.clock.now(), tenantId, mac: null, sourceIp: actor.sourceIp ?? null, actor: actorLabel(actor), action, outcome };
   }
 }

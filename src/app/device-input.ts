@@ -31,6 +31,10 @@ export function parseLine(input: unknown, index: number): Line {
       throw invalid(`${field}.${k}`, `${field}.${k} must be text of at most 128 characters without control characters`);
     }
     if (k !== 'displayName' && v === '') throw invalid(`${field}.${k}`, `${field}.${k} must not be empty`);
+    // Vendor formats quote these values; a quote or an outer blank would reach the phone altered.
+    if (k !== 'displayName' && (v.includes('"') || v.trim() !== v)) {
+      throw invalid(`${field}.${k}`, `${field}.${k} must not contain a double quote or start or end with a blank`);
+    }
     out[k] = v;
   }
   return out;

@@ -31,7 +31,8 @@ export class Devices {
     const model = parseModel(input.model);
     let siteId: number | null = null;
     if (input.site !== undefined && input.site !== null && input.site !== '') {
-      const name = String(input.site).trim().toLowerCase();
+      if (typeof input.site !== 'string') throw invalid('site', 'site must be the name of one of the tenant\'s sites');
+      const name = input.site.trim().toLowerCase();
       const site = sites?.get(name) ?? (await this.d.store.getSite(tenant.id, name));
       if (!site) throw invalid('site', `tenant ${tenant.name} has no site named ${name} (add it first: papgate site add)`);
       siteId = site.id;
@@ -109,7 +110,7 @@ export class Devices {
 
   event(actor: Actor, device: Device, action: string, outcome: string): Omit<AuditEvent, 'id'> {
     return {
-      at: this.d.clock.now(), tenantId: device.tenantId, mac: device.mac, sourceIp: null,
+      at: this.d.clock.now(), tenantId: device.tenantId, mac: device.mac, sourceIp: actor.sourceIp ?? null,
       actor: actorLabel(actor), action, outcome,
     };
   }

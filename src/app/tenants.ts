@@ -90,7 +90,7 @@ export class Tenants {
 
   private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
     return this.d.store.appendAudit({
-      at: this.d.clock.now(), tenantId, mac: null, sourceIp: null, actor: actorLabel(actor), action, outcome,
+      at: this.d.clock.now(), tenantId, mac: null, sourceIp: actor.sourceIp ?? null, actor: actorLabel(actor), action, outcome,
     });
   }
 }

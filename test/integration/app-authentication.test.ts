@@ -113,6 +113,32 @@ describe('authentication use cases over a real store', () => {
     assert.equal((await store.getDevice(a.mac))!.lastProvisionedIp, '198.51.100.2', 'a new IP is recorded at once');
   });
 
+  it('audits admin actions with the source IP of the request', async () => {
+    const admin = { kind: 'platform' as const, label: 'admin-token' as const, sourceIp: '192.0.2.5' };
+    const a = await s.devices.create(admin, { tenant: 'acme', mac: '001565000061', vendor: 'snom', model: 'D385' });
+    await s.devices.reset(admin, a.mac);
+    await s.allowList.add(admin, 'acme', '198.51.100.0/24');
+    const events = await s.audit.recent(CLI_ACTOR, 'acme', 10);
+    for (const action of ['device-add', 'device-reset', 'trust-add']) {
+      const e = events.find((x) => x.action === action);
+      assert.equal(e?.sourceIp, '192.0.2.5', action);
+      assert.equal(e?.actor, 'admin-token', action);
+    }
+  });
+
+  it('refuses line values a vendor format would alter, and a site that is not a name', async () => {
+    const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000071', vendor: 'gigaset', model: 'N720' });
+    const line = { server: 'sip.example.net', user: '201', password: 'pa"ss', displayName: 'A "quoted" name' };
+    await assert.rejects(s.devices.setLines(CLI_ACTOR, a.mac, [line]), (e: { field?: string }) => e.field === 'lines[0].password');
+    await assert.rejects(s.devices.setLines(CLI_ACTOR, a.mac, [{ ...line, password: ' padded' }]), /blank/);
+    const ok = await s.devices.setLines(CLI_ACTOR, a.mac, [{ ...line, password: 'pa$s wo rd' }]);
+    assert.equal(ok.lines[0]!.displayName, 'A "quoted" name', 'display names may quote');
+    await assert.rejects(
+      s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000072', vendor: 'snom', model: 'D385', site: { toString: 1 } }),
+      (e: { field?: string; code?: string }) => e.code === 'invalid' && e.field === 'site',
+    );
+  });
+
   it('parallel wrong attempts never buy more than the allowed guesses', async () => {
     const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000021', vendor: 'yealink', model: 'T46U' });
     const wrong = a.pap === '000000' ? '000001' : '000000';

@@ -92,7 +92,7 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
 
   app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
-      setActor(req, await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization)));
+      setActor(req, { ...(await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization))), sourceIp: req.ip });
     });
     // Answers carry PAPs, tokens and SIP passwords: no cache may keep them.
     api.addHook('onSend', async (_req, reply, payload) => {
