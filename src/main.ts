@@ -102,6 +102,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         })),
       });
       stops.push(() => calls!.stop());
+      if (!config.emergencyGateway) {
+        // Minimal configurations advertise the emergency numbers: say loudly that they lead nowhere yet.
+        log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
+      }
     }
 
     const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
