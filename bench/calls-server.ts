@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     PAPGATE_RTP_ADDRESS: '127.0.0.1',
     PAPGATE_RTP_PORT_MIN: String(BENCH_PORTS.rtpMin),
     PAPGATE_RTP_PORT_MAX: String(BENCH_PORTS.rtpMax),
+    PAPGATE_MAX_CALLS_PER_DEVICE: '10000', // every bench call uses one device
   });
   const instance = await startPapgate(config);
   const media = instance.media as unknown as { stats(): EmbeddedMediaStats; resetStats(): void };

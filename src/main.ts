@@ -98,6 +98,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
             maxDigits: 12,
           },
           maxCallMs: config.maxCallSeconds * 1000,
+          maxCallsPerDevice: config.maxCallsPerDevice,
           log: log.child({ part: 'calls' }),
         })),
       });

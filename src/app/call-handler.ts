@@ -25,6 +25,13 @@ export interface AuthCallHandlerDeps {
   ivr: IvrSettings;
   /** An IVR call is hung up after this long. */
   maxCallMs: number;
+  /**
+   * IVR calls one device may hold at once; more get 486 Busy Here. The SIP
+   * credentials are in the minimal configuration (anyone with the MAC can
+   * fetch them), so without a cap one MAC could tie up every RTP port.
+   * Emergency calls are never counted or refused.
+   */
+  maxCallsPerDevice?: number;
   log: Logger;
 }
 
@@ -46,6 +53,9 @@ interface Lifetime {
  * including the check-sync NOTIFY that follows a success.
  */
 export class AuthCallHandler implements CallHandler {
+  /** IVR calls in progress per device MAC. */
+  private readonly ivrCalls = new Map<string, number>();
+
   constructor(private readonly d: AuthCallHandlerDeps) {}
 
   async handle(call: InboundCall): Promise<void> {
@@ -128,13 +138,26 @@ export class AuthCallHandler implements CallHandler {
       return;
     }
     if (lifetime.ended) return;
-    const session = await this.openSession(call, log);
-    if (!session) return;
+    const held = this.ivrCalls.get(account.mac) ?? 0;
+    if (held >= (this.d.maxCallsPerDevice ?? 2)) {
+      log.warn({ held }, 'too many IVR calls from one device at once');
+      rejectQuietly(call, 486, 'Busy Here', log);
+      return;
+    }
+    this.ivrCalls.set(account.mac, held + 1);
     let result: IvrRunResult | null = null;
     try {
-      result = await this.answerAndRun(call, session, status, account, log, lifetime);
+      const session = await this.openSession(call, log);
+      if (!session) return;
+      try {
+        result = await this.answerAndRun(call, session, status, account, log, lifetime);
+      } finally {
+        await session.close().catch((err: unknown) => log.warn({ err }, 'closing the media session failed'));
+      }
     } finally {
-      await session.close().catch((err: unknown) => log.warn({ err }, 'closing the media session failed'));
+      const left = (this.ivrCalls.get(account.mac) ?? 1) - 1;
+      if (left > 0) this.ivrCalls.set(account.mac, left);
+      else this.ivrCalls.delete(account.mac);
     }
     if (result?.checkSync && status !== 'unavailable') {
       await this.sendCheckSync(call, account, status.device.vendor, log);

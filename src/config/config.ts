@@ -46,6 +46,7 @@ export const SETTINGS = {
   PAPGATE_RTP_PORT_MAX: ['rtpPortMax', int(1025, 65535), '20999'],
   PAPGATE_RTP_TIMEOUT_SECONDS: ['rtpTimeoutSeconds', int(1, 3600), '30'],
   PAPGATE_MAX_CALL_SECONDS: ['maxCallSeconds', int(5, 3600), '180'],
+  PAPGATE_MAX_CALLS_PER_DEVICE: ['maxCallsPerDevice', int(1, 10_000), '2'],
   PAPGATE_IVR_FIRST_DIGIT_SECONDS: ['ivrFirstDigitSeconds', z.coerce.number().min(0.1).max(120), '7'],
   PAPGATE_IVR_INTER_DIGIT_SECONDS: ['ivrInterDigitSeconds', z.coerce.number().min(0.1).max(120), '5'],
   PAPGATE_IVR_REPROMPTS: ['ivrReprompts', int(0, 10), '3'],

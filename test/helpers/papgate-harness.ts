@@ -154,6 +154,7 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
       PAPGATE_RTP_PORT_MAX: String(PORTS.rtpMax),
       PAPGATE_RTP_TIMEOUT_SECONDS: '20',
       PAPGATE_MAX_CALL_SECONDS: '60',
+      PAPGATE_MAX_CALLS_PER_DEVICE: '10', // the parallel-guesses test calls from one device at once
       ...TEST_IVR_ENV,
       ...(promptsDir ? { PAPGATE_PROMPTS_DIR: promptsDir } : {}),
       ...(gatewayPort !== null ? { PAPGATE_EMERGENCY_GATEWAY: `sip:127.0.0.1:${gatewayPort}` } : {}),

@@ -283,6 +283,26 @@ describe('AuthCallHandler', () => {
       assert.ok(!t.logLines.join('\n').includes('123456'), 'the dialled PAP is not in the log');
     });
 
+    it('refuses a third IVR call from one device while two are in progress (486), never an emergency call', async () => {
+      const t = track(await setup());
+      const calls = [new FakeCall('*89', t.account), new FakeCall('*89', t.account)];
+      const handled = calls.map((c) => t.handler.handle(c));
+      await waitFor(() => t.media.sessions.length === 2, 'two sessions');
+      const third = new FakeCall('*89', t.account);
+      await t.handler.handle(third);
+      assert.equal(third.rejected, 486);
+      const emergency = new FakeCall('112', t.account);
+      await t.handler.handle(emergency);
+      assert.ok(emergency.forwarded, 'the emergency call still goes through');
+      for (const c of calls) c.emit('ended', 'remote-bye');
+      await Promise.all(handled);
+      const fourth = new FakeCall('*89', t.account);
+      const h4 = t.handler.handle(fourth);
+      await waitFor(() => t.media.sessions.length === 3, 'a new session once the others ended');
+      fourth.emit('ended', 'remote-bye');
+      await h4;
+    });
+
     it('three wrong PINs lock the device out', async () => {
       const t = track(await setup());
       const call = new FakeCall('*89', t.account);
