@@ -12,7 +12,8 @@ import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/rtp-packet';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 
-// Ports: engines 16100-16199, test "phones" 16500-16599 (this suite's share of 16000-16999).
+// Ports: engines 16100-16199, test "phones" 16500-16599; the latching suite: engines 16600-16619,
+// phones and off-path senders 16650-16699 (this file's share of 16000-16999).
 const HOST = '127.0.0.1';
 
 /** Polls until `check` returns a value (bounded), so nothing depends on exact timing. */
@@ -30,6 +31,7 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
 class FakePhone {
   readonly packets: { packet: RtpPacket; from: number }[] = [];
   private seq = 1;
+  private inFlight: Promise<void>[] = [];
   private constructor(readonly socket: dgram.Socket, readonly port: number) {
     socket.on('message', (msg, rinfo) => {
       const r = decodeRtp(msg);
@@ -45,10 +47,16 @@ class FakePhone {
     return new FakePhone(socket, port);
   }
   send(to: number, pt: number, ts: number, payload: Buffer, marker = false): void {
-    this.socket.send(encodeRtp({ payloadType: pt, marker, sequenceNumber: this.seq++, timestamp: ts, ssrc: 0x1234 }, payload), to, HOST);
+    this.sendRaw(to, encodeRtp({ payloadType: pt, marker, sequenceNumber: this.seq++, timestamp: ts, ssrc: 0x1234 }, payload));
   }
   sendRaw(to: number, datagram: Buffer): void {
-    this.socket.send(datagram, to, HOST);
+    this.inFlight.push(new Promise((r) => this.socket.send(datagram, to, HOST, () => r())));
+  }
+  /** Resolves once everything sent so far is in the receiver's queue (loopback), so later sends arrive after it. */
+  async flushed(): Promise<void> {
+    const sent = this.inFlight;
+    this.inFlight = [];
+    await Promise.all(sent);
   }
   /** One key press as phones send it: 3 updates and 3 end-of-event repeats on one timestamp. */
   press(to: number, pt: number, event: number, ts: number): void {
@@ -299,6 +307,125 @@ describe('media embedded engine over loopback UDP', function () {
       (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp');
     await assert.rejects(engine.createSession({ callId: 'y', offerSdp: offer(16509, '9', ['a=rtpmap:9 G722/8000']) }), NoCommonCodec);
     assert.equal(engine.stats().sessions, 0);
+  });
+});
+
+describe('media embedded engine: symmetric RTP latches to one source', function () {
+  this.timeout(15000);
+  let engine: EmbeddedMediaEngine;
+  let phones: FakePhone[];
+  const phone = async (port: number) => {
+    const p = await FakePhone.open(port);
+    phones.push(p);
+    return p;
+  };
+  const newEngine = (inactivityMs: number) => {
+    engine = new EmbeddedMediaEngine({
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16600, rtpPortMax: 16619, inactivityMs, log: silentLogger,
+    });
+    return engine;
+  };
+  const silence = Buffer.alloc(160, 0xff);
+  /** An off-path sender's attack: a wrong PIN typed three times (three wrong PINs lock the device). */
+  const sprayWrongPins = (from: FakePhone, to: number) => {
+    for (let round = 0; round < 3; round++) {
+      [1, 1, 1, 1, 1, 1, 11].forEach((event, i) => from.press(to, 101, event, 900000 + round * 20000 + i * 1600));
+    }
+  };
+
+  beforeEach(() => {
+    phones = [];
+  });
+  afterEach(async () => {
+    await engine.close();
+    await Promise.all(phones.map((p) => p.close()));
+  });
+
+  it('latches to the first sender (behind NAT: not the SDP port), sends there, and no later sender moves it', async () => {
+    const sdpTarget = await phone(16650); // what the phone wrote into its SDP; never sends
+    const natted = await phone(16651); // where its packets really come from
+    const other = await phone(16652);
+    const session = await newEngine(0).createSession({ callId: 'latch', offerSdp: offer(sdpTarget.port) });
+    const to = answerPort(session);
+    await waitFor('packets at the SDP address before anything arrived', () => sdpTarget.packets.length >= 1);
+    natted.send(to, 0, 0, silence);
+    await waitFor('packets at the first sender', () => natted.packets.length >= 3);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: natted.port });
+
+    for (let i = 0; i < 5; i++) other.send(to, 0, 160 * i, silence);
+    await other.flushed();
+    const sent = engine.stats().packetsSent;
+    await waitFor('5 frames more (the later packets are read by then)', () => engine.stats().packetsSent >= sent + 5);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: natted.port });
+    assert.equal(other.packets.length, 0, 'the later sender gets nothing');
+    assert.equal(engine.stats().foreignPacketsReceived, 5);
+    assert.equal(engine.stats().packetsReceived, 1, 'only the latched source counts as received');
+  });
+
+  it('takes no digits from a second source after latching (RFC 4733 or in-band), yet takes them from the latched one', async () => {
+    const ph = await phone(16653);
+    const attacker = await phone(16654);
+    const session = await newEngine(0).createSession({ callId: 'spray', offerSdp: offer(ph.port) });
+    const digits: [string, DtmfSource][] = [];
+    session.on('digit', (d, s) => digits.push([d, s]));
+    const to = answerPort(session);
+    ph.send(to, 0, 0, silence);
+    await ph.flushed();
+    for (let i = 0; i < 10; i++) attacker.send(to, 0, i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i)))); // "8"
+    sprayWrongPins(attacker, to);
+    await attacker.flushed();
+    ph.press(to, 101, 4, 5000);
+    ph.press(to, 101, 11, 6600);
+    await waitFor(`the latched phone's 2 digits, got ${JSON.stringify(digits)}`, () => digits.length >= 2);
+    assert.deepEqual(digits, [['4', 'rfc4733'], ['#', 'rfc4733']]);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: ph.port });
+    assert.equal(session.foreignPackets, 10 + 3 * 7 * 6);
+    assert.equal(attacker.packets.length, 0, 'our audio never went to the second source');
+  });
+
+  it('a foreign sender spraying RTP and garbage does not keep the session from going inactive', async () => {
+    const ph = await phone(16655);
+    const attacker = await phone(16656);
+    const session = await newEngine(300).createSession({ callId: 'quiet', offerSdp: offer(ph.port) });
+    let inactive = 0;
+    session.on('inactive', () => inactive++);
+    const to = answerPort(session);
+    ph.send(to, 0, 0, silence);
+    await ph.flushed();
+    let ts = 0;
+    const spray = setInterval(() => {
+      attacker.send(to, 0, (ts += 160), Buffer.from(Array.from({ length: 160 }, () => Math.floor(Math.random() * 256))));
+      attacker.press(to, 101, 1, ts);
+      attacker.sendRaw(to, Buffer.from('garbage'));
+    }, 20);
+    try {
+      await waitFor('inactive despite the foreign sender', () => inactive > 0, 3000);
+    } finally {
+      clearInterval(spray);
+    }
+    assert.ok(session.foreignPackets > 0);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: ph.port });
+  });
+
+  it("the SDP's own address and port may take over once from a first source elsewhere, then nothing moves the peer", async () => {
+    const sdpTarget = await phone(16657);
+    const first = await phone(16658);
+    const session = await newEngine(0).createSession({ callId: 'prefer', offerSdp: offer(sdpTarget.port) });
+    const digits: string[] = [];
+    session.on('digit', (d) => digits.push(d));
+    const to = answerPort(session);
+    first.send(to, 0, 0, silence);
+    await waitFor('latched to the first source', () => session.remoteAddress.port === first.port);
+    sdpTarget.send(to, 0, 0, silence);
+    await waitFor('latched to the SDP source', () => session.remoteAddress.port === sdpTarget.port);
+    await sdpTarget.flushed();
+    first.press(to, 101, 1, 1000);
+    await first.flushed();
+    sdpTarget.press(to, 101, 2, 2000);
+    await waitFor('a digit', () => digits.length > 0);
+    assert.deepEqual(digits, ['2']);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: sdpTarget.port });
+    assert.equal(session.foreignPackets, 6);
   });
 });
 

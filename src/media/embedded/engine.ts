@@ -36,6 +36,8 @@ export interface EmbeddedMediaStats {
   packetsReceived: number;
   /** Datagrams dropped as not valid RTP for their session. */
   badPacketsReceived: number;
+  /** Datagrams dropped because they came from another source than the session's latched peer. */
+  foreignPacketsReceived: number;
 }
 
 export class EmbeddedMediaEngine implements MediaEngine {
@@ -43,7 +45,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
   private readonly prompts = new PromptCache();
   private readonly scheduler: FrameScheduler;
   private readonly sessions = new Set<RtpSession>();
-  private readonly counters: SessionCounters = { badPacketsReceived: 0, packetsReceived: 0 };
+  private readonly counters: SessionCounters = { badPacketsReceived: 0, foreignPacketsReceived: 0, packetsReceived: 0 };
   private closed = false;
 
   constructor(private readonly opts: EmbeddedMediaEngineOptions) {
@@ -93,6 +95,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
       framesSkipped: this.scheduler.framesSkipped,
       packetsReceived: this.counters.packetsReceived,
       badPacketsReceived: this.counters.badPacketsReceived,
+      foreignPacketsReceived: this.counters.foreignPacketsReceived,
     };
   }
 
@@ -102,6 +105,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
     this.scheduler.framesSkipped = 0;
     this.counters.packetsReceived = 0;
     this.counters.badPacketsReceived = 0;
+    this.counters.foreignPacketsReceived = 0;
   }
 
   async close(): Promise<void> {

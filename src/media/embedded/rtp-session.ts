@@ -1,6 +1,7 @@
 /**
  * One call's media: a UDP socket, the 20 ms send grid (prompt or silence),
- * symmetric RTP, DTMF from RFC 4733 and in-band tones, inactivity.
+ * symmetric RTP latched to one source, DTMF from RFC 4733 and in-band tones,
+ * inactivity.
  */
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
@@ -21,9 +22,15 @@ const COMFORT_NOISE_PT = 13;
 /** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
 const MAX_DECODED_PAYLOAD = 1600;
 
+interface Endpoint {
+  address: string;
+  port: number;
+}
+
 /** Engine-wide counters the sessions add to. */
 export interface SessionCounters {
   badPacketsReceived: number;
+  foreignPacketsReceived: number;
   packetsReceived: number;
 }
 
@@ -48,13 +55,21 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   readonly port: number;
   /** Datagrams dropped as not valid RTP of this session (counted, never thrown). */
   badPackets = 0;
+  /** Datagrams dropped because they came from another source than the latched one. */
+  foreignPackets = 0;
   private readonly p: RtpSessionParams;
   private readonly playout: PromptPlayout;
   private readonly events = new TelephoneEventTracker();
   private readonly inband = new InbandDtmfDetector();
   private readonly canSend: boolean;
-  private remote: { address: string; port: number };
+  private remote: Endpoint;
+  /** Where the SDP said the phone receives (c=/m=). */
+  private readonly sdpRemote: Endpoint;
+  /** Set by the first valid packet; from then on only that source is heard. */
   private latched = false;
+  /** Latched to the SDP's own address and port: nothing may move the peer any more. */
+  private latchFinal = false;
+  private foreignLogged = false;
   private sequence: number;
   private timestamp: number;
   private readonly ssrc: number;
@@ -73,6 +88,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.answerSdp = params.answerSdp;
     const n = params.negotiated;
     this.remote = { address: n.remoteAddress, port: n.remotePort };
+    this.sdpRemote = { ...this.remote };
     this.canSend = n.direction === 'sendrecv' || n.direction === 'sendonly';
     const rnd = randomBytes(10);
     this.sequence = rnd.readUInt16BE(0);
@@ -94,7 +110,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   }
 
   /** Where packets go now (the SDP address until the phone's packets arrive). */
-  get remoteAddress(): { address: string; port: number } {
+  get remoteAddress(): Endpoint {
     return { ...this.remote };
   }
 
@@ -171,6 +187,11 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
+    const from = { address: rinfo.address, port: rinfo.port };
+    if (!this.admits(from)) {
+      this.dropForeign(from);
+      return;
+    }
     const n = this.p.negotiated;
     const decoded = decodeRtp(msg);
     const pt = decoded.ok ? decoded.packet.payloadType : -1;
@@ -180,10 +201,10 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
       return;
     }
     const packet = decoded.packet;
+    this.latch(from);
     this.p.counters.packetsReceived++;
     this.lastRxMs = performance.now();
     this.inactiveReported = false;
-    this.latch(rinfo);
     if (pt === n.telephoneEventPt) {
       this.rfc4733Seen = true; // from now on in-band detection would count presses twice
       const digit = this.events.accept(packet.timestamp, packet.marker, packet.payload);
@@ -195,16 +216,35 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     }
   }
 
+  /**
+   * Once latched, only the latched source is heard: anyone who can reach the
+   * port could otherwise type PINs into the call (and lock the device). The
+   * SDP's own address and port may still take over, once, from a first source
+   * elsewhere: the signalling named it, a stray sender did not.
+   */
+  private admits(from: Endpoint): boolean {
+    if (!this.latched || sameEndpoint(from, this.remote)) return true;
+    return !this.latchFinal && sameEndpoint(from, this.sdpRemote);
+  }
+
   /** Symmetric RTP: answer to where the phone's packets come from (NAT). */
-  private latch(rinfo: dgram.RemoteInfo): void {
-    if (this.remote.address === rinfo.address && this.remote.port === rinfo.port) {
-      this.latched = true;
-      return;
+  private latch(from: Endpoint): void {
+    if (this.latchFinal || (this.latched && sameEndpoint(from, this.remote))) return;
+    this.latchFinal = sameEndpoint(from, this.sdpRemote);
+    if (!sameEndpoint(from, this.remote)) {
+      this.p.log.info({ from: this.remote, to: from, firstLatch: !this.latched }, 'RTP peer latched to the received packets');
+      this.remote = from;
     }
-    this.p.log.info({ from: this.remote, to: { address: rinfo.address, port: rinfo.port }, firstLatch: !this.latched },
-      'RTP peer address follows the received packets');
-    this.remote = { address: rinfo.address, port: rinfo.port };
     this.latched = true;
+  }
+
+  /** Counted; logged once per session, as a spraying sender would flood the log. */
+  private dropForeign(from: Endpoint): void {
+    this.foreignPackets++;
+    this.p.counters.foreignPacketsReceived++;
+    if (this.foreignLogged) return;
+    this.foreignLogged = true;
+    this.p.log.debug({ from, latched: this.remote }, 'RTP from another source than the latched peer dropped');
   }
 
   private safeEmit(event: string, ...args: unknown[]): void {
@@ -214,6 +254,15 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
       this.p.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'media event listener threw');
     }
   }
+}
+
+/** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; the SDP says a.b.c.d. */
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && unmapped(a.address) === unmapped(b.address);
+}
+
+function unmapped(address: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address.toLowerCase();
 }
 
 function isUnspecified(address: string): boolean {
