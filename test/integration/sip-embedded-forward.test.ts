@@ -8,12 +8,24 @@ import type { SippResult, SippUas } from '../helpers/sipp';
 // Emergency pass-through: a SIPp UAC (the phone) calls 112 on papgate (127.0.0.1:15200),
 // which relays to a SIPp UAS acting as the emergency gateway (15210-15215).
 // The caller SIPp uses 15220-15225. Nothing listens on 15299.
+// The late-offer cases use 15400 (papgate), 15410-15415 (gateway), 15420-15425 (caller).
 const PORT = 15200;
 const GATEWAY = 15210;
 const CALLER = 15220;
 const DEAD = 15299;
+const LATE = { port: 15400, gateway: 15410, caller: 15420 };
 const dev1 = ACCOUNTS[0]!;
 const EXTRA = { Priority: 'emergency', 'X-Papgate-Device': dev1.mac };
+
+/** When SIPp first traced a message (-trace_msg) whose start line matches, in ms since midnight. */
+function traceTime(trace: string, startLine: RegExp): number {
+  for (const entry of trace.split(/^-{10,} /m)) {
+    const [stamp, , , line] = entry.split(/\r?\n/);
+    const t = /(\d\d):(\d\d):(\d\d(?:\.\d+)?)$/.exec(stamp ?? '');
+    if (t && startLine.test(line ?? '')) return ((Number(t[1]) * 60 + Number(t[2])) * 60 + Number(t[3])) * 1000;
+  }
+  throw new Error(`no ${startLine} in the SIPp trace:\n${trace.slice(-3000)}`);
+}
 
 describe('embedded SIP stack: emergency pass-through', function () {
   this.timeout(30_000);
@@ -24,10 +36,10 @@ describe('embedded SIP stack: emergency pass-through', function () {
   before(function () {
     if (!sippAvailable()) this.skip();
   });
-  const start = async (gatewayUri: string, forwardNoResponseMs?: number) => {
+  const start = async (gatewayUri: string, o: { forwardNoResponseMs?: number; port?: number; t1Ms?: number } = {}) => {
     forwards.length = 0;
     h = await startHarness({
-      port: PORT, forwardNoResponseMs,
+      port: o.port ?? PORT, forwardNoResponseMs: o.forwardNoResponseMs, t1Ms: o.t1Ms,
       onCall: (seen: SeenCall) => { forwards.push(seen.call.forward(gatewayUri, EXTRA)); },
     });
   };
@@ -39,8 +51,8 @@ describe('embedded SIP stack: emergency pass-through', function () {
 
   const passed = (who: string, r: SippResult) =>
     assert.equal(r.code, 0, `${who} SIPp failed (${r.code}):\n${r.errors}\n${r.messages.slice(-4000)}`);
-  const caller = (scenario: string) => runSipp({
-    scenario, target: `127.0.0.1:${PORT}`, localPort: CALLER, timeoutSec: 10,
+  const caller = (scenario: string, port = PORT, localPort = CALLER) => runSipp({
+    scenario, target: `127.0.0.1:${port}`, localPort, timeoutSec: 10,
     auth: { username: dev1.username, password: dev1.password }, vars: { user: dev1.username, dial: '112' },
   });
 
@@ -55,6 +67,46 @@ describe('embedded SIP stack: emergency pass-through', function () {
     assert.equal(seen.call.dialled, '112');
     await forwards[0];
     assert.equal(await seen.ended, 'remote-bye');
+  });
+
+  it('late offer (INVITE without SDP): holds the gateway\'s ACK and sends it with the answer from the caller\'s ACK', async () => {
+    await start(`sip:112@127.0.0.1:${LATE.gateway}`, { port: LATE.port });
+    gateway = await startSippUas({ scenario: 'sip-gateway-uas-late-offer.xml', localPort: LATE.gateway, timeoutSec: 10 });
+    passed('caller', await caller('sip-emergency-caller-late-offer.xml', LATE.port, LATE.caller));
+    const gw = await gateway.done;
+    passed('gateway', gw);
+    assert.match(gw.logs, /gateway got answer o=phone-late-answer 4242 4242 IN IP type= ?application\/sdp/);
+    await forwards[0];
+    assert.equal(await (await h.nthCall(1)).ended, 'remote-bye');
+  });
+
+  it('late offer: when the caller never ACKs, ACKs the gateway without a body, BYEs it and ends the call', async () => {
+    await start(`sip:112@127.0.0.1:${LATE.gateway}`, { port: LATE.port, t1Ms: 40 }); // 64*T1 = 2.56 s
+    gateway = await startSippUas({ scenario: 'sip-gateway-uas-late-offer-no-ack.xml', localPort: LATE.gateway, timeoutSec: 10 });
+    const phone = await RawPeer.open();
+    try {
+      const callId = `late-no-ack-${process.pid}`;
+      const uri = `sip:112@127.0.0.1:${LATE.port}`;
+      const invite = (cseq: number, extra: string[] = [], branch?: string) => sipRequest({
+        method: 'INVITE', uri, callId, fromTag: 'l1', cseq, viaHost: `127.0.0.1:${phone.port}`, branch,
+        contact: `sip:dev1@127.0.0.1:${phone.port}`, extra,
+      });
+      phone.send(invite(1, [], 'z9hG4bKlate1'), LATE.port);
+      const challenge = await phone.response(401, 'INVITE');
+      phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'l1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: `127.0.0.1:${phone.port}`, branch: 'z9hG4bKlate1' }), LATE.port);
+      phone.send(invite(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' })]), LATE.port);
+      assert.match(await phone.response(200, 'INVITE', 5000), /o=gateway-late-offer /);
+      // no ACK: papgate gives up after 64*T1 and hangs up on us
+      const bye = await phone.request('BYE', 8000);
+      phone.send(['SIP/2.0 200 OK', ...['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((n) => `${n}: ${header(bye, n)}`), 'Content-Length: 0', '', ''].join('\r\n'), LATE.port);
+      const gw = await gateway.done;
+      passed('gateway', gw);
+      const held = (traceTime(gw.messages, /^ACK /) - traceTime(gw.messages, /^SIP\/2\.0 200 OK/) + 86_400_000) % 86_400_000;
+      assert.ok(held > 2000, `the gateway's ACK waited ${Math.round(held)} ms, not the 2.56 s until papgate gives up on the caller`);
+      assert.equal(await (await h.nthCall(1)).ended, 'timeout');
+    } finally {
+      await phone.close();
+    }
   });
 
   it('relays the gateway\'s BYE to the caller', async () => {
@@ -76,7 +128,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
   });
 
   it('answers 503 when the gateway does not respond', async () => {
-    await start(`sip:112@127.0.0.1:${DEAD}`, 400);
+    await start(`sip:112@127.0.0.1:${DEAD}`, { forwardNoResponseMs: 400 });
     const phone = await RawPeer.open();
     try {
       const callId = `dead-gw-${process.pid}`;

@@ -10,6 +10,9 @@ import type { ClientTransaction, SipRequest, SipResponse, ServerTransaction, Via
  * The gateway side of an emergency pass-through (a small B2BUA): it sends the
  * caller's offer to the gateway, relays provisional and final responses back,
  * ACKs the gateway's 2xx, relays BYE both ways and the caller's CANCEL.
+ * A late offer (INVITE without SDP, RFC 3261 13.2.1) has the gateway's offer
+ * in its 2xx and the caller's answer in the caller's ACK, so the ACK to the
+ * gateway waits for the caller's.
  * Emergency fails open: only the gateway itself can refuse the call.
  */
 
@@ -22,8 +25,11 @@ export interface CallerSide {
   relayProvisional(status: number, reason: string, sdp: string | undefined): void;
   /** Final non-2xx to the caller; ends the call. */
   relayFailure(status: number, reason: string, end: CallEndReason): void;
-  /** 2xx to the caller, retransmitted until the ACK; rejects when no ACK comes. */
-  relayAnswer(sdp: string | undefined): Promise<void>;
+  /**
+   * 2xx to the caller, retransmitted until the ACK; resolves with the ACK's SDP
+   * (the answer to a late offer), rejects when no ACK comes (64*T1).
+   */
+  relayAnswer(sdp: string | undefined): Promise<string | undefined>;
   byeToCaller(): Promise<void>;
   finish(reason: CallEndReason): void;
 }
@@ -163,7 +169,11 @@ export class EmergencyLeg implements DialogUser {
   }
 
   private onAnswer(rs: SipResponse): void {
-    if (this.dialog && this.ack) return this.core.sendStateless(this.dialog.peer, this.ack); // retransmitted 2xx
+    if (this.dialog) {
+      // a retransmitted 2xx: repeat our ACK, unless it still waits for the caller's answer
+      if (this.ack) this.core.sendStateless(this.dialog.peer, this.ack);
+      return;
+    }
     const inv = this.invite!;
     this.dialog = {
       callId: this.callId,
@@ -177,21 +187,32 @@ export class EmergencyLeg implements DialogUser {
       peer: this.o.target,
     };
     this.core.addDialog(this.callId, this.localTag, this);
-    this.ack = ackFor(this.dialog, 1);
-    this.ack.headers.via = [viaFor(this.core.local, this.o.target.transport)];
-    this.ack.headers['max-forwards'] = '70';
-    this.core.sendStateless(this.dialog.peer, this.ack);
     if (this.done) {
       void this.byeGateway(); // answered after the caller gave up
       return;
     }
+    const lateOffer = !this.caller.offerSdp;
+    if (!lateOffer) this.sendAck();
     const sdp = contentType(rs) === 'application/sdp' ? rs.content : undefined;
-    this.caller.log.info('emergency gateway answered');
-    this.caller.relayAnswer(sdp).catch(() => {
+    this.caller.log.info({ lateOffer }, 'emergency gateway answered');
+    this.caller.relayAnswer(sdp).then((answer) => {
+      if (!lateOffer) return;
+      if (!answer) this.caller.log.warn('late-offer caller ACKed without an SDP answer');
+      this.sendAck(answer);
+    }, () => {
       // the caller never ACKed our 2xx: the call side ends itself; release the gateway too
       this.done = true;
       void this.byeGateway();
     });
+  }
+
+  /** The ACK for the gateway's 2xx, sent once; `sdp` is the caller's answer to a late offer. */
+  private sendAck(sdp?: string): void {
+    if (!this.dialog || this.ack) return;
+    this.ack = ackFor(this.dialog, 1, sdp ? { content: sdp, contentType: 'application/sdp' } : {});
+    this.ack.headers.via = [viaFor(this.core.local, this.o.target.transport)];
+    this.ack.headers['max-forwards'] = '70';
+    this.core.sendStateless(this.dialog.peer, this.ack);
   }
 
   private gatewaySilent(): void {
@@ -220,6 +241,7 @@ export class EmergencyLeg implements DialogUser {
   private byeGateway(): Promise<void> {
     const d = this.dialog;
     if (!d) return Promise.resolve();
+    this.sendAck(); // a 2xx is ACKed before the BYE; an ACK still held for a late offer's answer goes without one
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, this.o.byeTimeoutMs).unref();
       this.core.sendRequest(d.peer, inDialogRequest(d, 'BYE'), (rs) => {

@@ -33,7 +33,8 @@ type State = 'pending' | 'answering' | 'confirmed' | 'closed';
 interface AwaitingAck {
   seq: number;
   rtx: Retransmit2xx;
-  resolve(): void;
+  /** With the ACK itself: a late offer's answer is in its body. */
+  resolve(ack: SipRequest): void;
   reject(e: Error): void;
 }
 
@@ -96,7 +97,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
       return Promise.reject(new Error(`cannot answer call ${this.callId}: it is ${this.forwarding ? 'forwarded' : this.state}`));
     }
     this.localSdp = localSdp;
-    return this.send2xx(this.invite, this.st, localSdp, true);
+    return this.send2xx(this.invite, this.st, localSdp, true).then(() => undefined);
   }
 
   reject(status: number, reason?: string): void {
@@ -184,7 +185,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     a.rtx.stop();
     this.awaiting = undefined;
     if (this.state === 'answering') this.state = 'confirmed';
-    a.resolve();
+    a.resolve(rq);
     if (this.byeAfterAck) this.closeWithBye();
   }
 
@@ -220,9 +221,10 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     this.finish(end);
   }
 
-  relayAnswer(sdp: string | undefined): Promise<void> {
+  relayAnswer(sdp: string | undefined): Promise<string | undefined> {
     if (this.state !== 'pending') return Promise.reject(new Error('the caller is gone'));
-    return this.send2xx(this.invite, this.st, sdp, true);
+    return this.send2xx(this.invite, this.st, sdp, true)
+      .then((ack) => (contentType(ack) === 'application/sdp' && ack.content ? ack.content : undefined));
   }
 
   byeToCaller(): Promise<void> {
@@ -244,7 +246,8 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
 
   // ---- internals ----
 
-  private send2xx(rq: SipRequest, st: ServerTransaction, sdp: string | undefined, initial: boolean): Promise<void> {
+  /** Resolves with the ACK. */
+  private send2xx(rq: SipRequest, st: ServerTransaction, sdp: string | undefined, initial: boolean): Promise<SipRequest> {
     const rs: SipResponse = responseTo(rq, 200, 'OK', { toTag: this.localTag, content: sdp, headers: { allow: ALLOW } });
     rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
     if (sdp) rs.headers['content-type'] = 'application/sdp';
@@ -252,7 +255,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     if (recordRoute) rs.headers['record-route'] = recordRoute;
     st.send(rs);
     if (initial) this.state = 'answering';
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<SipRequest>((resolve, reject) => {
       const rtx = new Retransmit2xx((peer, m) => this.core.sendStateless(peer, m), this.source, rs, this.core.t1Ms, () => {
         this.awaiting = undefined;
         this.log.warn('no ACK for 200 OK: ending the call');
