@@ -70,6 +70,25 @@ function networkAddress(addr: ipaddr.IPv4 | ipaddr.IPv6, prefix: number): string
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+type Network = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/**
+ * Parsed ranges by entry object. Stores hand out the same (frozen) entry
+ * objects until the list changes, so a range is parsed once per change of
+ * the list rather than on every request; entries that are dropped are
+ * collected with their ranges. The text is kept to notice an entry object
+ * that was edited in place (a caller's own, unfrozen one).
+ */
+const parsed = new WeakMap<AllowEntry, { cidr: string; network: Network }>();
+
+function networkOf(e: AllowEntry): Network {
+  const hit = parsed.get(e);
+  if (hit !== undefined && hit.cidr === e.cidr) return hit.network;
+  const network = ipaddr.parseCIDR(e.cidr);
+  parsed.set(e, { cidr: e.cidr, network });
+  return network;
+}
+
 /** True when `ip` lies in a permanent entry or has an open temporary window (the caller scopes both to one tenant). */
 export function isTrusted(
   ip: string, permanent: readonly AllowEntry[], temporary: readonly TemporaryTrust[], now: number,
@@ -79,7 +98,7 @@ export function isTrusted(
   const canonical = addr.toString();
   if (temporary.some((t) => t.until > now && t.ip === canonical)) return true;
   for (const e of permanent) {
-    const [net, len] = ipaddr.parseCIDR(e.cidr);
+    const [net, len] = networkOf(e);
     if (net.kind() === addr.kind() && addr.match(net, len)) return true;
   }
   return false;

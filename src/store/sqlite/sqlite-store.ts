@@ -10,6 +10,7 @@ import {
 import { DeviceUpdates } from './device-update';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
+import { TrustCache, type TrustRows } from './trust-cache';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -26,6 +27,8 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 export class SqliteStore implements Store {
   private readonly q: Statements;
   private readonly updates: DeviceUpdates;
+  /** Allow-lists and trust windows per tenant; exact, see trust-cache.ts. */
+  private readonly trust: TrustCache;
   private readonly tx: ReturnType<SqliteStore['transactions']>;
   private closed = false;
   private lastPurge = -Infinity;
@@ -41,6 +44,7 @@ export class SqliteStore implements Store {
     this.q = prepareStatements(db);
     this.updates = new DeviceUpdates(db);
     this.tx = this.transactions();
+    this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
   }
 
   /** The schema version recorded in the file. */
@@ -132,7 +136,12 @@ export class SqliteStore implements Store {
   }
 
   async getDevice(mac: string): Promise<Device | null> {
-    return this.run('read the device', () => mapOrNull(this.q.deviceByMac.get(mac), toDevice));
+    return this.run('read the device', () => {
+      const row = this.q.deviceByMacSeen.get(mac);
+      if (row === undefined) return null;
+      this.trust.observe(row.data_version);
+      return toDevice(row);
+    });
   }
 
   async getDeviceBySipUsername(username: string): Promise<Device | null> {
@@ -176,22 +185,34 @@ export class SqliteStore implements Store {
 
   /** Adds the entry; the audit event is written in the same transaction. */
   async addAllowEntry(e: AllowEntry, audit: NewAudit): Promise<AllowEntry> {
-    return this.run('add the allow-list entry', () => this.tx.addAllowEntry.immediate(e, audit));
+    return this.run('add the allow-list entry', () => {
+      try {
+        return this.tx.addAllowEntry.immediate(e, audit);
+      } finally {
+        this.trust.drop(e.tenantId);
+      }
+    });
   }
 
   /** Removes the entry; the audit event is written only if it existed. */
   async removeAllowEntry(tenantId: number, cidr: string, audit: NewAudit): Promise<boolean> {
-    return this.run('remove the allow-list entry', () => this.tx.removeAllowEntry.immediate(tenantId, cidr, audit));
+    return this.run('remove the allow-list entry', () => {
+      try {
+        return this.tx.removeAllowEntry.immediate(tenantId, cidr, audit);
+      } finally {
+        this.trust.drop(tenantId);
+      }
+    });
   }
 
   async listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
-    return this.run('list the allow-list', () => this.q.listAllowEntries.all(tenantId).map(toAllowEntry));
+    return this.run('list the allow-list', () => this.trust.permanent(tenantId));
   }
 
   async listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
     return this.run('list temporary trust', () => {
       if (now - this.lastPurge >= PURGE_INTERVAL_MS) this.purgeExpiredTrust(now);
-      return this.q.trustByTenant.all(tenantId, now).map(toTrust);
+      return this.trust.temporary(tenantId, now);
     });
   }
 
@@ -262,6 +283,12 @@ export class SqliteStore implements Store {
         for (const t of change.trust ?? []) this.upsertTrust(t);
         return change.result;
       }),
+      /** One tenant's trust rows in one read transaction, with the data_version they go with. */
+      readTrust: db.transaction((tenantId: number): TrustRows => ({
+        version: q.dataVersion.get()!,
+        permanent: q.listAllowEntries.all(tenantId).map((r) => Object.freeze(toAllowEntry(r))),
+        temporary: q.trustByTenant.all(tenantId).map((r) => Object.freeze(toTrust(r))),
+      })),
       addAllowEntry: db.transaction((e: AllowEntry, audit: NewAudit): AllowEntry => {
         try {
           q.insertAllowEntry.run(e.tenantId, e.cidr, e.createdAt);
@@ -314,6 +341,8 @@ export class SqliteStore implements Store {
   }
 
   private upsertTrust(t: TemporaryTrust): void {
+    // Dropped before the write: the cache must not outlive a rolled-back or a committed change alike.
+    this.trust.drop(t.tenantId);
     try {
       this.q.upsertTrust.run(t.tenantId, t.ip, t.until);
     } catch (e) {
@@ -324,6 +353,7 @@ export class SqliteStore implements Store {
   /** Best effort, never waits for the write lock: a busy database just defers it. */
   private purgeExpiredTrust(now: number): void {
     this.lastPurge = now;
+    this.trust.clear();
     this.db.pragma('busy_timeout = 0');
     try {
       this.q.purgeTrust.run(now);

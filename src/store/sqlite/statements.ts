@@ -5,7 +5,7 @@ import {
 
 /**
  * Every statement the store runs, prepared once at open: the provisioning
- * path (deviceByMac, trustByTenant) runs on every phone request.
+ * path (deviceByMacSeen) runs on every phone request.
  */
 
 const TENANT = 'id, name, locale, created_at';
@@ -40,6 +40,10 @@ export function prepareStatements(db: Database) {
 
     insertDevice: db.prepare<DeviceRow>(`INSERT INTO devices (${DEVICE}) VALUES (${DEVICE_VALUES})`),
     deviceByMac: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`),
+    // The same, with data_version in the same read (trust-cache.ts): about 1 us more than without.
+    deviceByMacSeen: db.prepare<[string], DeviceRow & { data_version: number }>(
+      `SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) AS data_version FROM devices WHERE mac = ?`),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     deviceBySipUsername: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`),
     // LIMIT -1 means no limit in SQLite.
     devicesByTenant: db.prepare<{ tenant_id: number } & Page, DeviceRow>(
@@ -62,8 +66,9 @@ export function prepareStatements(db: Database) {
     upsertTrust: db.prepare<[number, string, number]>(
       `INSERT INTO temporary_trust (tenant_id, ip, until) VALUES (?, ?, ?)
        ON CONFLICT (tenant_id, ip) DO UPDATE SET until = max(until, excluded.until)`),
-    trustByTenant: db.prepare<[number, number], TrustRow>(
-      'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? AND until > ? ORDER BY ip'),
+    // Open and expired-but-not-purged windows alike: trust-cache.ts filters by the caller's time.
+    trustByTenant: db.prepare<[number], TrustRow>(
+      'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? ORDER BY ip'),
     purgeTrust: db.prepare<[number]>('DELETE FROM temporary_trust WHERE until <= ?'),
 
     insertAudit: db.prepare<AuditParams>(

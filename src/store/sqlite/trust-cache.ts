@@ -1,0 +1,92 @@
+import { performance } from 'node:perf_hooks';
+import type { AllowEntry, TemporaryTrust } from '../../domain/types';
+
+/**
+ * Per-tenant copies of the trust rows (SPEC section 6) that every
+ * provisioning request reads and that change rarely: the permanent
+ * allow-list and the temporary windows. Without it a request ran three
+ * statements, each paying SQLite's read-lock round trip (three system calls).
+ *
+ * Freshness is exact, not a time-to-live:
+ * - this process's own writes drop the tenant's copy (the store calls
+ *   `drop`/`clear` when it writes those tables);
+ * - another connection's writes (the CLI, a second papgate process on the
+ *   same file) change SQLite's `data_version`, and a copy is used only while
+ *   `data_version` still reads what it read when the copy was made.
+ *   `data_version` comes along with every device lookup (`observe`), so the
+ *   provisioning path, which reads the device first, checks it for free; an
+ *   observation older than OBSERVATION_MS is not relied on and
+ *   `data_version` is read again. So trust is never staler than the device
+ *   row the same request read (at most a few milliseconds, as before, when
+ *   the three reads were separate statements).
+ */
+
+export interface TrustRows {
+  /** `data_version` in the read transaction these rows came from. */
+  version: number;
+  permanent: readonly AllowEntry[];
+  /** Every window of the tenant, open or not yet purged, sorted by IP. */
+  temporary: readonly TemporaryTrust[];
+}
+
+export interface TrustSource {
+  /** Reads one tenant's rows and `data_version` in one read transaction. */
+  load(tenantId: number): TrustRows;
+  /** Reads `data_version` (one statement). */
+  version(): number;
+}
+
+/** How long a `data_version` read along with a device lookup stands for "now". */
+const OBSERVATION_MS = 5;
+/** Tenants kept; past it the cache starts over (a copy is a few rows, refilled by one read). */
+const MAX_TENANTS = 10_000;
+
+export class TrustCache {
+  private readonly tenants = new Map<number, TrustRows>();
+  private seenVersion = -1;
+  private seenAt = -Infinity;
+
+  constructor(private readonly source: TrustSource) {}
+
+  /** Records a `data_version` read just now (along with a device lookup). */
+  observe(version: number): void {
+    this.seenVersion = version;
+    this.seenAt = performance.now();
+  }
+
+  /** The allow-list, oldest first (a fresh array; the entries are shared and frozen). */
+  permanent(tenantId: number): AllowEntry[] {
+    return this.rows(tenantId).permanent.slice();
+  }
+
+  /** Windows open at `now`, by IP (a fresh array; the windows are shared and frozen). */
+  temporary(tenantId: number, now: number): TemporaryTrust[] {
+    return this.rows(tenantId).temporary.filter((w) => w.until > now);
+  }
+
+  /** This process changed the tenant's trust rows. */
+  drop(tenantId: number): void {
+    this.tenants.delete(tenantId);
+  }
+
+  clear(): void {
+    this.tenants.clear();
+  }
+
+  private rows(tenantId: number): TrustRows {
+    const version = performance.now() - this.seenAt <= OBSERVATION_MS ? this.seenVersion : this.read();
+    const cached = this.tenants.get(tenantId);
+    if (cached && cached.version === version) return cached;
+    const rows = this.source.load(tenantId);
+    this.observe(rows.version);
+    if (this.tenants.size >= MAX_TENANTS) this.tenants.clear();
+    this.tenants.set(tenantId, rows);
+    return rows;
+  }
+
+  private read(): number {
+    const version = this.source.version();
+    this.observe(version);
+    return version;
+  }
+}
