@@ -175,4 +175,23 @@ describe('provisioning templates', () => {
     assert.deepEqual(splitHostPort('2001:db8::1'), { host: '2001:db8::1', port: null });
     assert.deepEqual(splitHostPort('host:99999'), { host: 'host', port: null });
   });
+
+  it('escape helpers: plain values pass unchanged, anything else takes the careful path', () => {
+    for (const plain of ['', 'sip.example.net', 'Desk 12', 'a', '*89', 'user@host:5060;x=y', '~!#$%()*+,-./:;=?@[]^_`{|}']) {
+      assert.equal(xml(plain), plain);
+      assert.equal(cfgValue(plain), plain);
+    }
+    assert.equal(xml(' Desk '), 'Desk');
+    assert.equal(cfgValue(' Desk\t'), 'Desk');
+    assert.equal(xml('a&b'), 'a&amp;b');
+    assert.equal(xml('x>'), 'x&gt;');
+    assert.equal(xml('<'), '&lt;');
+    assert.equal(xml("it's"), 'it&apos;s');
+    assert.equal(xml('say "hi"'), 'say &quot;hi&quot;');
+    assert.equal(xml('del\u007f'), 'del');
+    assert.equal(xml('Müller 😀'), 'M&#xfc;ller &#x1f600;');
+    assert.equal(cfgValue('Müller'), 'Müller');
+    assert.equal(cfgValue('a\u00a0'), 'a', 'non-ASCII blanks are trimmed as before');
+    assert.equal(cfgValue(5060), '5060');
+  });
 });
