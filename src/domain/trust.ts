@@ -16,8 +16,35 @@ const WARN_BELOW = { ipv4: 16, ipv6: 48 } as const;
 
 const HELP = 'an IPv4 or IPv6 address, or a CIDR range such as 203.0.113.0/24 or 2001:db8::/48';
 
-/** Parses an address into its canonical form; IPv4-mapped IPv6 (::ffff:a.b.c.d) becomes IPv4. */
-export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+interface ParsedIp {
+  addr: ipaddr.IPv4 | ipaddr.IPv6;
+  /** Canonical text. */
+  text: string;
+}
+
+/**
+ * Addresses parsed lately. The provisioning path parses the same client
+ * address three times per request (socket address, canonical form, trust
+ * check), and phones come back from the same few addresses. Bounded; long
+ * strings (never an address) are not kept.
+ */
+const recent = new Map<string, ParsedIp | null>();
+const RECENT_MAX = 4096;
+const RECENT_MAX_LENGTH = 64;
+
+function parseCached(text: string): ParsedIp | null {
+  const hit = recent.get(text);
+  if (hit !== undefined) return hit;
+  const addr = parseUncached(text);
+  const result = addr && { addr, text: addr.toString() };
+  if (text.length <= RECENT_MAX_LENGTH) {
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(text, result);
+  }
+  return result;
+}
+
+function parseUncached(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const t = text.trim();
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   if (ipaddr.IPv4.isValidFourPartDecimal(t)) addr = ipaddr.IPv4.parse(t);
@@ -29,9 +56,17 @@ export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   return addr;
 }
 
+/**
+ * Parses an address into its canonical form; IPv4-mapped IPv6 (::ffff:a.b.c.d)
+ * becomes IPv4. The object may be shared with other callers: do not modify it.
+ */
+export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  return parseCached(text)?.addr ?? null;
+}
+
 /** Canonical text of a client address (for trust windows and audit), or null if it is not an IP. */
 export function canonicalIp(text: string): string | null {
-  return parseIp(text)?.toString() ?? null;
+  return parseCached(text)?.text ?? null;
 }
 
 /** Validates an allow-list entry strictly: no host bits set, no /0, no garbage. */
@@ -93,9 +128,9 @@ function networkOf(e: AllowEntry): Network {
 export function isTrusted(
   ip: string, permanent: readonly AllowEntry[], temporary: readonly TemporaryTrust[], now: number,
 ): boolean {
-  const addr = parseIp(ip);
-  if (!addr) return false;
-  const canonical = addr.toString();
+  const p = parseCached(ip);
+  if (!p) return false;
+  const { addr, text: canonical } = p;
   if (temporary.some((t) => t.until > now && t.ip === canonical)) return true;
   for (const e of permanent) {
     const [net, len] = networkOf(e);

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseAllowEntry, parseIp } from '../domain/trust';
+import { canonicalIp, parseAllowEntry, parseIp } from '../domain/trust';
 
 /**
  * Which address a provisioning request comes from. Trust decisions hang on
@@ -31,7 +31,8 @@ export class ClientAddress {
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string | null {
     const peer = socketAddress === undefined ? null : parseIp(socketAddress);
     if (!peer) return null;
-    if (forwardedFor === undefined || !this.isProxy(peer)) return peer.toString();
+    // canonicalIp: the same parse, remembered with its text (trust.ts).
+    if (forwardedFor === undefined || !this.isProxy(peer)) return canonicalIp(socketAddress!);
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
       .split(',').map((h) => h.trim()).filter((h) => h !== '');
     if (hops.length === 0) return peer.toString();
