@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../../src/ports/logger';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { DEVICE_COLUMNS, deviceRowOf } from '../../src/store/sqlite/rows';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { expectError } from './expect-error';
 
@@ -115,6 +116,10 @@ describe('SQLite store specifics', () => {
       raw.close();
       await store.close();
     }
+  });
+
+  it('maps raw device values to columns in DEVICE_COLUMNS order', () => {
+    assert.deepEqual(deviceRowOf(DEVICE_COLUMNS), Object.fromEntries(DEVICE_COLUMNS.map((c) => [c, c])));
   });
 
   it('logs failures without secrets', async () => {

@@ -5,7 +5,8 @@ import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store } from '../../ports/store';
 import { schemaVersion, type MigrationReport } from './migrate';
 import {
-  auditParams, deviceParams, type DeviceRow, toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
+  auditParams, DEVICE_COLUMNS, deviceParams, deviceRowOf, type DeviceRow,
+  toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
 } from './rows';
 import { DeviceUpdates } from './device-update';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
@@ -137,15 +138,15 @@ export class SqliteStore implements Store {
 
   async getDevice(mac: string): Promise<Device | null> {
     return this.run('read the device', () => {
-      const row = this.q.deviceByMacSeen.get(mac);
-      if (row === undefined) return null;
-      this.trust.observe(row.data_version);
-      return toDevice(row);
+      const values = this.q.deviceByMacSeen.get(mac);
+      if (values === undefined) return null;
+      this.trust.observe(values[DEVICE_COLUMNS.length] as number);
+      return toDevice(deviceRowOf(values));
     });
   }
 
   async getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), toDevice));
+    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => toDevice(deviceRowOf(v))));
   }
 
   async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {
@@ -272,7 +273,8 @@ export class SqliteStore implements Store {
         return true;
       }),
       mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
-        const row = q.deviceByMac.get(mac);
+        const values = q.deviceByMac.get(mac);
+        const row = values && deviceRowOf(values);
         const change = mutate(row ? toDevice(row) : null);
         if (change.next) {
           if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
