@@ -25,6 +25,8 @@ interface Account {
   transport: 0 | 1;
 }
 
+const line = (key: string, value: string | number) => `${key} = ${cfgValue(value)}`;
+
 class CfgFile {
   private readonly lines: string[] = ['#!version:1.0.0.1'];
   comment(text: string): this {
@@ -32,7 +34,12 @@ class CfgFile {
     return this;
   }
   set(key: string, value: string | number): this {
-    this.lines.push(`${key} = ${cfgValue(value)}`);
+    this.lines.push(line(key, value));
+    return this;
+  }
+  /** Lines made by `line`, already joined. */
+  block(lines: string): this {
+    if (lines !== '') this.lines.push(lines);
     return this;
   }
   toString(): string {
@@ -52,8 +59,18 @@ function account(f: CfgFile, n: number, a: Account): void {
     .set(`account.${n}.sip_server.1.transport_type`, a.transport);
 }
 
+/** The lines switching accounts off never change: built once per first account (most of a minimal file). */
+const disabled = new Map<number, string>();
+
 function disableAccounts(f: CfgFile, from: number): void {
-  for (let n = from; n <= MAX_ACCOUNTS; n++) f.set(`account.${n}.enable`, 0).set(`account.${n}.password`, '');
+  let lines = disabled.get(from);
+  if (lines === undefined) {
+    const out: string[] = [];
+    for (let n = from; n <= MAX_ACCOUNTS; n++) out.push(line(`account.${n}.enable`, 0), line(`account.${n}.password`, ''));
+    lines = out.join('\n');
+    disabled.set(from, lines);
+  }
+  f.block(lines);
 }
 
 function provisioning(f: CfgFile, url: string, resyncSeconds: number): void {
