@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -120,6 +120,35 @@ describe('SQLite store specifics', () => {
 
   it('maps raw device values to columns in DEVICE_COLUMNS order', () => {
     assert.deepEqual(deviceRowOf(DEVICE_COLUMNS), Object.fromEntries(DEVICE_COLUMNS.map((c) => [c, c])));
+  });
+
+  it('checkpoints the WAL into the database file on a timer, and stops with the store', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path);
+    const t = await makeTenant(store, 'acme');
+    store.startCheckpoints(40);
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    /** Whether the database file alone (a copy, without its WAL) holds the device yet. */
+    const inFile = () => {
+      copyFileSync(path, join(dir, 'copy.db'));
+      const raw = new BetterSqlite3(join(dir, 'copy.db'), { readonly: true });
+      try {
+        return (raw.prepare('SELECT count(*) AS n FROM devices WHERE mac = ?').get(d.mac) as { n: number }).n === 1;
+      } catch {
+        return false; // no schema yet, or copied mid-checkpoint
+      } finally {
+        raw.close();
+      }
+    };
+    const deadline = Date.now() + 5000;
+    while (!inFile()) {
+      assert.ok(Date.now() < deadline, 'the device never reached the database file');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const started = Date.now();
+    await store.close();
+    assert.ok(Date.now() - started < 1000, 'close waits for the checkpointer only briefly');
   });
 
   it('logs failures without secrets', async () => {

@@ -8,6 +8,7 @@ import {
   auditParams, DEVICE_COLUMNS, deviceParams, deviceRowOf, type DeviceRow,
   toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
 } from './rows';
+import { Checkpointer } from './checkpointer';
 import { DeviceUpdates } from './device-update';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
@@ -33,7 +34,7 @@ export class SqliteStore implements Store {
   private readonly tx: ReturnType<SqliteStore['transactions']>;
   private closed = false;
   private lastPurge = -Infinity;
-  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointer: Checkpointer | undefined;
 
   constructor(
     private readonly db: Database,
@@ -234,26 +235,28 @@ export class SqliteStore implements Store {
   /**
    * Checkpoints the WAL on a timer instead of inside whichever commit crosses
    * SQLite's 1000-page threshold: one fsync every `ms` rather than every few
-   * hundred provisioning writes. The automatic checkpoint stays as a backstop
-   * (at a higher threshold) in case the timer cannot run.
+   * hundred provisioning writes, and off the event loop (checkpointer.ts).
+   * The automatic checkpoint stays as a backstop (at a higher threshold) in
+   * case the timer cannot run.
    */
   startCheckpoints(ms: number): void {
-    if (this.closed || this.checkpointTimer || ms <= 0) return;
+    // An in-memory database has no WAL to checkpoint.
+    if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 20000');
-    this.checkpointTimer = setInterval(() => {
+    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => {
+      if (this.closed) return;
       try {
         this.db.pragma('wal_checkpoint(PASSIVE)');
       } catch (e) {
         this.log.warn({ error: (e as Error).message }, 'WAL checkpoint failed; SQLite will retry');
       }
-    }, ms);
-    this.checkpointTimer.unref();
+    });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.checkpointTimer);
+    await this.checkpointer?.stop();
     this.db.close();
   }
 
