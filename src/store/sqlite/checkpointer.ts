@@ -19,8 +19,12 @@ import type { Logger } from '../../ports/logger';
  * on the event loop (tail, backstop) finds almost everything copied already.
  */
 
-/** Worker passes per period. */
-const PASSES = 4;
+/**
+ * Worker passes per period. Under sustained writes the WAL can reach the
+ * wal_autocheckpoint backstop before the period's tail; a backstop checkpoint
+ * then copies only what the worker's last pass left (at most period/PASSES).
+ */
+const PASSES = 8;
 /** A catch-up pass that saw fewer new frames than this is close enough for the tail. */
 const CLOSE_ENOUGH = 200;
 /** Catch-up passes at most, should writes outrun the copying. */
