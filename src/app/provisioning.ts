@@ -34,7 +34,12 @@ export interface ProvisioningRequest {
 
 export interface MinimalConfig {
   kind: 'minimal';
-  device: Device;
+  /**
+   * Only what identifies the device: a minimal file is the same for every
+   * device with the same MAC, vendor, state and SIP credentials, which lets
+   * the provisioning server keep rendered ones (src/provisioning/minimal-files.ts).
+   */
+  device: Pick<Device, 'mac' | 'vendor'>;
   state: AuthState;
   label: string;
   sip: ProvisioningSettings['sip'] & { username: string; password: string };

@@ -4,6 +4,7 @@ import { isPapgateError } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
 import { ClientAddress } from './client-ip';
+import { MinimalFiles } from './minimal-files';
 import { maskTarget, routeRequest } from './routes';
 import { renderCommonFile, renderDeviceFile } from './templates';
 
@@ -30,6 +31,7 @@ type Decision = 'full' | 'minimal' | 'unknown' | 'common' | 'rejected' | 'unavai
 
 export function createProvisioningServer(o: ProvisioningServerOptions): FastifyInstance {
   const clients = new ClientAddress(o.trustedProxies);
+  const minimalFiles = new MinimalFiles();
   const log = o.log.child({ component: 'provisioning-http' });
   const count = (vendor: string, decision: Decision) => o.metrics.provisioningRequests.inc({ vendor, decision });
 
@@ -115,7 +117,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
       count('unknown', 'unknown');
       return text(reply, 404, NOT_FOUND);
     }
-    const file = renderDeviceFile(route.file, result);
+    const file = result.kind === 'minimal' ? minimalFiles.render(route.file, result) : renderDeviceFile(route.file, result);
     count(result.device.vendor, result.kind);
     return reply.code(200).header('cache-control', 'no-store').type(file.contentType).send(file.body);
   });

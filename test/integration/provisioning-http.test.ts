@@ -245,6 +245,21 @@ describe('provisioning HTTP service', function () {
     assert.ok(!logText.includes(LINE.password) && !logText.includes(d.sipPassword), 'password in the log');
   });
 
+  it('a polled minimal file follows its device: state, SIP credentials, deletion', async () => {
+    const d = await addDevice(tenantB);
+    const from = '127.0.3.1';
+    assert.ok(isMinimal(await get(`/${d.mac}.cfg`, from)));
+    assert.ok(isMinimal(await get(`/${d.mac}.cfg`, from)), 'polled again');
+    await store.mutateDevice(d.mac, (cur) => ({
+      next: { ...cur!, auth: { ...cur!.auth, state: 'blocked' }, sipPassword: 'Changed-Sip-Pw-2' }, result: null,
+    }));
+    const r = await get(`/${d.mac}.cfg`, from);
+    assert.ok(isMinimal(r, 'Authentication blocked'), r.body);
+    assert.ok(r.body.includes('Changed-Sip-Pw-2') && !r.body.includes(d.sipPassword), 'the new SIP password only');
+    await store.deleteDevice(d.mac, makeAudit({ tenantId: tenantB.id }));
+    assert.equal((await get(`/${d.mac}.cfg`, from)).status, 404);
+  });
+
   it('answers 503 when the store is unavailable, and counts it', async () => {
     const closed = await openSqliteStore(join(dir, 'closed.db'));
     await closed.close();
