@@ -19,9 +19,20 @@ import { renderDeviceFile, type RenderedFile } from './templates';
 
 /** Files kept (about 1.5 KB each); the oldest goes first. */
 const MAX_FILES = 10_000;
+/** Slots of the doorkeeper (a power of two). */
+const DOOR_SLOTS = 4096;
 
 export class MinimalFiles {
   private readonly files = new Map<string, RenderedFile>();
+  /**
+   * Keeping a file costs more than rendering it (about 6 us against 3: it
+   * outlives young-generation collections), and a phone asking for the
+   * first time, or a flood of first contacts, rarely asks again soon. So a
+   * file is kept only when its key was seen before: each slot remembers the
+   * hash of the last key that missed there. No allocation, and a collision
+   * only keeps or skips one file more.
+   */
+  private readonly door = new Uint32Array(DOOR_SLOTS);
 
   constructor(private readonly max = MAX_FILES) {}
 
@@ -32,8 +43,25 @@ export class MinimalFiles {
     const hit = this.files.get(key);
     if (hit !== undefined) return hit;
     const rendered = renderDeviceFile(file, cfg);
-    if (this.files.size >= this.max) this.files.delete(this.files.keys().next().value!);
-    this.files.set(key, rendered);
+    if (this.seenBefore(key)) {
+      if (this.files.size >= this.max) this.files.delete(this.files.keys().next().value!);
+      this.files.set(key, rendered);
+    }
     return rendered;
   }
+
+  private seenBefore(key: string): boolean {
+    const h = fnv1a(key);
+    const slot = h & (DOOR_SLOTS - 1);
+    if (this.door[slot] === h) return true;
+    this.door[slot] = h;
+    return false;
+  }
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

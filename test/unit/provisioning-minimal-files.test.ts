@@ -20,16 +20,20 @@ function minimal(o: { vendor?: Vendor; label?: string; username?: string; passwo
 }
 
 describe('kept minimal files', () => {
-  it('serves the same rendering again for the same device, state and credentials', () => {
+  it('keeps the rendering of a file asked for again, and serves it for the same device, state and credentials', () => {
     const files = new MinimalFiles();
     const first = files.render('mac.cfg', minimal());
-    assert.equal(files.render('mac.cfg', minimal()), first);
     assert.deepEqual(first, renderDeviceFile('mac.cfg', minimal()));
+    const second = files.render('mac.cfg', minimal());
+    assert.notEqual(second, first, 'not kept at first sight');
+    assert.equal(files.render('mac.cfg', minimal()), second, 'kept from the second');
+    assert.deepEqual(second, first);
   });
 
   it('renders anew when the state, the SIP credentials, the MAC, the vendor or the file differ', () => {
     const files = new MinimalFiles();
     files.render('mac.cfg', minimal());
+    files.render('mac.cfg', minimal()); // kept
     const cases: [Parameters<MinimalFiles['render']>[0], MinimalConfig, string][] = [
       ['mac.cfg', minimal({ label: 'Authentication failed' }), 'Authentication failed'],
       ['mac.cfg', minimal({ password: 'pw-2' }), 'pw-2'],
@@ -40,21 +44,25 @@ describe('kept minimal files', () => {
       ['mac.cfg', minimal({ vendor: 'poly' }), 'CONFIG_FILES'],
     ];
     for (const [file, cfg, text] of cases) {
+      files.render(file, cfg);
       const got = files.render(file, cfg);
       assert.deepEqual(got, renderDeviceFile(file, cfg));
       assert.ok(got.body.toUpperCase().includes(text.toUpperCase()), `${file} ${JSON.stringify(cfg.device)}: ${text}`);
     }
     // The user name's end is not guessed from the text: ('pg-1x', 'y') is not ('pg-1', 'xy').
-    const a = files.render('mac.cfg', minimal({ username: 'pg-1x', password: 'y' }));
+    files.render('mac.cfg', minimal({ username: 'pg-1x', password: 'y' }));
+    const a = files.render('mac.cfg', minimal({ username: 'pg-1x', password: 'y' })); // kept
     const b = files.render('mac.cfg', minimal({ username: 'pg-1', password: 'xy' }));
     assert.notEqual(a.body, b.body);
   });
 
   it('keeps at most its limit, dropping the oldest', () => {
     const files = new MinimalFiles(2);
-    const one = files.render('mac.cfg', minimal({ password: '1' }));
-    files.render('mac.cfg', minimal({ password: '2' }));
-    files.render('mac.cfg', minimal({ password: '3' }));
+    const twice = (password: string) => { files.render('mac.cfg', minimal({ password })); return files.render('mac.cfg', minimal({ password })); };
+    const one = twice('1');
+    assert.equal(files.render('mac.cfg', minimal({ password: '1' })), one);
+    twice('2');
+    twice('3');
     assert.notEqual(files.render('mac.cfg', minimal({ password: '1' })), one, 'rendered again');
   });
 
