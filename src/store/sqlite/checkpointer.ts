@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
 import type { Logger } from '../../ports/logger';
 
 /**
@@ -13,7 +14,7 @@ import type { Logger } from '../../ports/logger';
  * and SQLite starts the WAL over only after one that did: the WAL would grow
  * to the wal_autocheckpoint backstop, which runs on the event loop. So once
  * per period the worker catches up (passes until few frames are left) and
- * then the store runs `tail`, one more pass on its own connection: it copies
+ * then `tail` runs one more pass on the store's own connection: it copies
  * the last few frames, completes, and the next write starts the WAL over.
  * Between, the worker passes a few times per period, so that whatever runs
  * on the event loop (tail, backstop) finds almost everything copied already.
@@ -69,17 +70,28 @@ export class Checkpointer {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts checkpointing the database file at `path`; `tail` runs on the event loop every `ms`. */
-  static start(path: string, ms: number, log: Logger, tail: () => void): Checkpointer {
+  /** Starts checkpointing the file of `db` (the store's connection, which runs the tail every `ms`). */
+  static start(db: Database, ms: number, log: Logger): Checkpointer {
+    const failed = (e: unknown) => {
+      log.warn({ error: e instanceof Error ? e.message : String(e) }, 'WAL checkpoint failed; SQLite will retry');
+    };
+    const tail = () => {
+      if (!db.open) return;
+      try {
+        db.pragma('wal_checkpoint(PASSIVE)');
+      } catch (e) {
+        failed(e);
+      }
+    };
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), path, ms },
+      workerData: { module: require.resolve('better-sqlite3'), path: db.name, ms },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });
     worker.on('message', (m: { done?: boolean; error?: string }) => {
       if (m.done) tail();
-      else log.warn({ error: m.error }, 'WAL checkpoint failed; SQLite will retry');
+      else failed(m.error);
     });
     worker.on('error', (e) => {
       // Only the automatic checkpoint (at wal_autocheckpoint) is left: the WAL grows larger, nothing breaks.

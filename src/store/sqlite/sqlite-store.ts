@@ -243,14 +243,7 @@ export class SqliteStore implements Store {
     // An in-memory database has no WAL to checkpoint.
     if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 20000');
-    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => {
-      if (this.closed) return;
-      try {
-        this.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch (e) {
-        this.log.warn({ error: (e as Error).message }, 'WAL checkpoint failed; SQLite will retry');
-      }
-    });
+    this.checkpointer = Checkpointer.start(this.db, ms, this.log);
   }
 
   async close(): Promise<void> {
