@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from '../../ports/logger';
@@ -85,7 +86,7 @@ export class Checkpointer {
     };
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), path: db.name, ms },
+      workerData: { module: require.resolve('better-sqlite3'), path: resolve(db.name), ms },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });
