@@ -87,8 +87,8 @@ export function routeRequest(target: string): Route {
     const m = p.re.exec(name);
     if (!m) continue;
     const mac = tryParseMac(m[1]!);
-    // Zero, broadcast and multicast addresses are never devices.
-    if (mac === null) return reject(400, 'not a device MAC address');
+    // Zero, broadcast and multicast addresses are never devices: unknown, like any MAC we do not have (SPEC 7.1).
+    if (mac === null) return reject(404, 'not found');
     return { kind: 'device', mac, vendors: p.vendors, file: p.file, secret };
   }
   return reject(404, 'not found');

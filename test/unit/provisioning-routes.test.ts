@@ -74,10 +74,10 @@ describe('provisioning routes', () => {
     assert.equal(rejected(`/${MAC}.cfg?a="b"`).status, 400);
   });
 
-  it('refuses zero, broadcast and multicast MACs with 400', () => {
-    assert.equal(rejected('/ffffffffffff.cfg').status, 400);
-    assert.equal(rejected('/010000000001.xml').status, 400);
-    assert.equal(rejected('/000000000000.xml').status, 400);
+  it('answers zero, broadcast and multicast MACs like unknown ones: 404', () => {
+    assert.equal(rejected('/ffffffffffff.cfg').status, 404);
+    assert.equal(rejected('/010000000001.xml').status, 404);
+    assert.equal(rejected('/000000000000.xml').status, 404);
   });
 
   it('answers 404 for names that are no vendor file', () => {
