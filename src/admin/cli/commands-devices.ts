@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../app/actor';
+import type { DeviceView } from '../../app/device-view';
+import type { Devices } from '../../app/devices';
 import { parseLineSpec } from '../../app/device-input';
 import { invalid } from '../../domain/errors';
 import { parseMac } from '../../domain/mac';
@@ -39,26 +41,20 @@ export function addDeviceCommands(program: Command, ctx: CliContext): void {
       io.emit(deviceTable(list), list);
     }));
 
-  common(device.command('show').argument('<mac>', MAC_FORMS), ctx)
-    .description('show a device (state, PAP while not authenticated, SIP credentials, lines)')
-    .action(serviceAction(ctx, async (io, [mac]) => {
-      const d = await io.services.devices.show(CLI_ACTOR, mac);
-      io.emit(deviceDetails(d), d);
-    }));
-
-  common(device.command('reset').argument('<mac>', MAC_FORMS), ctx)
-    .description('reset authentication: new PAP, counters cleared, identity secret revoked')
-    .action(serviceAction(ctx, async (io, [mac]) => {
-      const d = await io.services.devices.reset(CLI_ACTOR, mac);
-      io.emit(deviceDetails(d), d);
-    }));
-
-  common(device.command('suspend').argument('<mac>', MAC_FORMS), ctx)
-    .description('suspend authentication: the device needs no PAP for a while (30 minutes by default)')
-    .action(serviceAction(ctx, async (io, [mac]) => {
-      const d = await io.services.devices.suspend(CLI_ACTOR, mac);
-      io.emit(deviceDetails(d), d);
-    }));
+  // show, reset and suspend: one MAC in, the device's details out.
+  const perDevice: [string, string, (devices: Devices, mac: string) => Promise<DeviceView>][] = [
+    ['show', 'show a device (state, PAP while not authenticated, SIP credentials, lines)', (d, mac) => d.show(CLI_ACTOR, mac)],
+    ['reset', 'reset authentication: new PAP, counters cleared, identity secret revoked', (d, mac) => d.reset(CLI_ACTOR, mac)],
+    ['suspend', 'suspend authentication: the device needs no PAP for a while (30 minutes by default)', (d, mac) => d.suspend(CLI_ACTOR, mac)],
+  ];
+  for (const [name, description, run] of perDevice) {
+    common(device.command(name).argument('<mac>', MAC_FORMS), ctx)
+      .description(description)
+      .action(serviceAction(ctx, async (io, [mac]) => {
+        const d = await run(io.services.devices, mac);
+        io.emit(deviceDetails(d), d);
+      }));
+  }
 
   common(device.command('delete').argument('<mac>', MAC_FORMS), ctx)
     .description('delete a device')
