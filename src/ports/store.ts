@@ -24,6 +24,30 @@ export interface DeviceFilter {
   offset?: number;
 }
 
+/**
+ * A device's SIP registration as every node sees it: kept in the store so a
+ * check-sync can reach the phone whichever node (or proxy) it registered
+ * through.
+ */
+export interface StoredRegistration {
+  /** The device's SIP username (one binding per account). */
+  username: string;
+  /** The Contact URI the phone registered. */
+  contact: string;
+  /** Where the REGISTER came from (a proxy's address when one is in front). */
+  sourceAddress: string;
+  sourcePort: number;
+  sourceTransport: 'udp' | 'tcp';
+  /** Path header URIs (RFC 3327) a proxy inserted: requests to the phone are routed through them. */
+  path: string[];
+  /** Call-ID and CSeq of the REGISTER that wrote it (RFC 3261 10.3 ordering). */
+  callId: string;
+  cseq: number;
+  /** Epoch ms when the binding lapses. */
+  expiresAt: number;
+  userAgent?: string;
+}
+
 export interface NewTenant {
   name: string;
   locale: Locale;
@@ -72,9 +96,24 @@ export interface Store {
   /** Windows that have not ended at `now`. */
   listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]>;
 
+  // registrations
+  /** Creates or replaces the account's binding; bindings lapsed before `now` may be swept. */
+  saveRegistration(r: StoredRegistration, now: number): Promise<void>;
+  /** The account's binding unless it lapsed before `now`. */
+  getRegistration(username: string, now: number): Promise<StoredRegistration | null>;
+  /** Removes the binding; false when there was none. */
+  deleteRegistration(username: string): Promise<boolean>;
+
   // audit
   appendAudit(e: Omit<AuditEvent, 'id'>): Promise<void>;
   listAudit(tenantId: number | null, limit: number): Promise<AuditEvent[]>;
+
+  /**
+   * Resolves when the store can take a write now; rejects with PapgateError
+   * 'unavailable' when it cannot (locked by another process, gone, read-only).
+   * For readiness checks: it changes nothing.
+   */
+  ping(): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -51,6 +51,21 @@ describe('SQLite store specifics', () => {
     await store.close();
   });
 
+  it('ping rejects at once while another process holds the write lock, and resolves after', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 5000 });
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expectError(store.ping(), 'unavailable', /busy/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await store.ping();
+    await store.close();
+  });
+
   it('refuses a file that is not a database with a clear unavailable error', async () => {
     const path = join(dir, 'junk.db');
     writeFileSync(path, 'this is not a database, just some text that is long enough to look like a header....');

@@ -4,6 +4,7 @@ import { makeAudit, makeTenant, sha256 } from '../helpers/store-fixtures';
 import { deviceContract } from './store-devices.contract';
 import { expectError } from './expect-error';
 import { trustAuditContract } from './store-trust-audit.contract';
+import { registrationsContract } from './store-registrations.contract';
 
 /**
  * The behaviour every Store adapter must show. `open` returns a fresh, empty
@@ -101,6 +102,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
     deviceContract(get);
     trustAuditContract(get);
+    registrationsContract(get);
 
     describe('close', () => {
       it('refuses calls after close with unavailable; closing twice is fine', async () => {

@@ -81,4 +81,19 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_by_tenant ON audit (tenant_id, id);
   `,
+  // 2: SIP registrations, shared by every process and node on this store.
+  `
+  CREATE TABLE registrations (
+    username          TEXT    PRIMARY KEY,
+    contact           TEXT    NOT NULL,
+    source_address    TEXT    NOT NULL,
+    source_port       INTEGER NOT NULL,
+    source_transport  TEXT    NOT NULL CHECK (source_transport IN ('udp', 'tcp')),
+    path              TEXT    NOT NULL DEFAULT '[]',
+    call_id           TEXT    NOT NULL,
+    cseq              INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    user_agent        TEXT
+  ) STRICT;
+  `,
 ];

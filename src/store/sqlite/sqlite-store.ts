@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
-import type { DeviceChange, DeviceFilter, NewTenant, Store } from '../../ports/store';
+import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
 import { schemaVersion, type MigrationReport } from './migrate';
 import {
   auditParams, DEVICE_COLUMNS, deviceParams, deviceRowOf, type DeviceRow,
@@ -12,6 +12,7 @@ import { Checkpointer } from './checkpointer';
 import { DeviceUpdates } from './device-update';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
+import { SqliteRegistrations } from './registrations';
 import { TrustCache, type TrustRows } from './trust-cache';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   private closed = false;
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
+  private readonly registrations: SqliteRegistrations;
 
   constructor(
     private readonly db: Database,
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
     this.q = prepareStatements(db);
     this.updates = new DeviceUpdates(db);
     this.tx = this.transactions();
+    this.registrations = new SqliteRegistrations(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
   }
 
@@ -218,6 +221,20 @@ export class SqliteStore implements Store {
     });
   }
 
+  // registrations
+
+  async saveRegistration(r: StoredRegistration, now: number): Promise<void> {
+    this.run('save the registration', () => this.registrations.save(r, now));
+  }
+
+  async getRegistration(username: string, now: number): Promise<StoredRegistration | null> {
+    return this.run('read the registration', () => this.registrations.get(username, now));
+  }
+
+  async deleteRegistration(username: string): Promise<boolean> {
+    return this.run('delete the registration', () => this.registrations.delete(username));
+  }
+
   // audit
 
   async appendAudit(e: NewAudit): Promise<void> {
@@ -244,6 +261,18 @@ export class SqliteStore implements Store {
     if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 20000');
     this.checkpointer = Checkpointer.start(this.db, ms, this.log);
+  }
+
+  /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
+  async ping(): Promise<void> {
+    this.run('take the write lock', () => {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      } finally {
+        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      }
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,78 @@
+import type { Database, Statement } from 'better-sqlite3';
+import type { StoredRegistration } from '../../ports/store';
+
+/**
+ * The registrations table: one binding per SIP account, read by whichever
+ * process or node sends the check-sync. Lapsed rows are ignored on read and
+ * swept on write, so the table stays the size of the live fleet.
+ */
+
+interface RegistrationRow {
+  username: string;
+  contact: string;
+  source_address: string;
+  source_port: number;
+  source_transport: string;
+  path: string;
+  call_id: string;
+  cseq: number;
+  expires_at: number;
+  user_agent: string | null;
+}
+
+/** Lapsed rows are deleted at most this often (in the callers' time). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+export class SqliteRegistrations {
+  private readonly upsert: Statement<RegistrationRow>;
+  private readonly byUsername: Statement<[string, number], RegistrationRow>;
+  private readonly remove: Statement<[string]>;
+  private readonly sweep: Statement<[number]>;
+  private lastSweep = -Infinity;
+
+  constructor(db: Database) {
+    this.upsert = db.prepare(
+      `INSERT INTO registrations (username, contact, source_address, source_port, source_transport, path, call_id, cseq, expires_at, user_agent)
+       VALUES (@username, @contact, @source_address, @source_port, @source_transport, @path, @call_id, @cseq, @expires_at, @user_agent)
+       ON CONFLICT (username) DO UPDATE SET contact = excluded.contact, source_address = excluded.source_address,
+         source_port = excluded.source_port, source_transport = excluded.source_transport, path = excluded.path,
+         call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at, user_agent = excluded.user_agent`);
+    this.byUsername = db.prepare('SELECT * FROM registrations WHERE username = ? AND expires_at > ?');
+    this.remove = db.prepare('DELETE FROM registrations WHERE username = ?');
+    this.sweep = db.prepare('DELETE FROM registrations WHERE expires_at <= ?');
+  }
+
+  save(r: StoredRegistration, now: number): void {
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS) {
+      this.lastSweep = now;
+      this.sweep.run(now);
+    }
+    this.upsert.run(rowOf(r));
+  }
+
+  get(username: string, now: number): StoredRegistration | null {
+    const row = this.byUsername.get(username, now);
+    return row ? registrationOf(row) : null;
+  }
+
+  delete(username: string): boolean {
+    return this.remove.run(username).changes > 0;
+  }
+}
+
+function rowOf(r: StoredRegistration): RegistrationRow {
+  return {
+    username: r.username, contact: r.contact, source_address: r.sourceAddress, source_port: r.sourcePort,
+    source_transport: r.sourceTransport, path: JSON.stringify(r.path), call_id: r.callId, cseq: r.cseq,
+    expires_at: r.expiresAt, user_agent: r.userAgent ?? null,
+  };
+}
+
+function registrationOf(row: RegistrationRow): StoredRegistration {
+  return {
+    username: row.username, contact: row.contact, sourceAddress: row.source_address, sourcePort: row.source_port,
+    sourceTransport: row.source_transport === 'tcp' ? 'tcp' : 'udp', path: JSON.parse(row.path) as string[],
+    callId: row.call_id, cseq: row.cseq, expiresAt: row.expires_at,
+    ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
+  };
+}

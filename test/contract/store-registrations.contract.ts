@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import type { Store, StoredRegistration } from '../../src/ports/store';
+
+/** Registrations and the write probe, for every Store adapter. */
+export function registrationsContract(get: () => Store): void {
+  const reg = (over: Partial<StoredRegistration> = {}): StoredRegistration => ({
+    username: 'pg001122334455', contact: 'sip:pg001122334455@198.51.100.7:5062;transport=udp',
+    sourceAddress: '198.51.100.7', sourcePort: 5062, sourceTransport: 'udp', path: [],
+    callId: 'c1@phone', cseq: 1, expiresAt: 10_000, ...over,
+  });
+
+  describe('registrations', () => {
+    it('saves a binding and reads it back until it lapses', async () => {
+      const store = get();
+      const r = reg({ path: ['sip:lb.example.net;lr'], userAgent: 'Yealink SIP-T46U' });
+      await store.saveRegistration(r, 1_000);
+      assert.deepEqual(await store.getRegistration(r.username, 9_999), r);
+      assert.equal(await store.getRegistration(r.username, 10_000), null);
+      assert.equal(await store.getRegistration('nobody', 1_000), null);
+    });
+
+    it('replaces the binding of the same account, one per account', async () => {
+      const store = get();
+      await store.saveRegistration(reg(), 1_000);
+      const moved = reg({ contact: 'sip:x@203.0.113.9', sourceAddress: '203.0.113.9', sourcePort: 5060, sourceTransport: 'tcp', cseq: 2, expiresAt: 20_000 });
+      await store.saveRegistration(moved, 2_000);
+      assert.deepEqual(await store.getRegistration(moved.username, 2_000), moved);
+    });
+
+    it('deletes a binding, saying whether there was one', async () => {
+      const store = get();
+      await store.saveRegistration(reg(), 1_000);
+      assert.equal(await store.deleteRegistration('pg001122334455'), true);
+      assert.equal(await store.deleteRegistration('pg001122334455'), false);
+      assert.equal(await store.getRegistration('pg001122334455', 1_000), null);
+    });
+
+    it('keeps odd but legal values intact (quotes, unicode, long paths)', async () => {
+      const store = get();
+      const r = reg({ contact: 'sip:"o\'hara"@[2001:db8::1]:5060', path: ['sip:a;lr', 'sip:b;lr', 'sip:ü;lr'], userAgent: 'Phone "X" ü' });
+      await store.saveRegistration(r, 0);
+      assert.deepEqual(await store.getRegistration(r.username, 0), r);
+    });
+  });
+
+  describe('ping', () => {
+    it('resolves on a store that can write', async () => {
+      await get().ping();
+    });
+  });
+}
