@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     PAPGATE_RTP_PORT_MIN: String(BENCH_PORTS.rtpMin),
     PAPGATE_RTP_PORT_MAX: String(BENCH_PORTS.rtpMax),
     PAPGATE_MAX_CALLS_PER_DEVICE: '10000', // every bench call uses one device
+    PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from loopback
   });
   const instance = await startPapgate(config);
   const media = instance.media as unknown as { stats(): EmbeddedMediaStats; resetStats(): void };

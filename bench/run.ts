@@ -1,5 +1,6 @@
 import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls';
+import { benchLimits } from './limits';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
     ['calls', benchCalls],
+    ['limits', benchLimits],
   ];
   for (const [name, run] of benches) {
     if (only && only !== name) continue;

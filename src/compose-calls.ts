@@ -1,4 +1,5 @@
 import type { SipGate } from './app/sip-gate';
+import type { SourceLimits } from './app/source-limits';
 import type { Config } from './config/config';
 import { EmbeddedMediaEngine } from './media/embedded';
 import type { Clock } from './ports/clock';
@@ -14,6 +15,8 @@ import { shippedPromptsDir } from './app/prompt-library';
 
 export interface CallDeps {
   gate: SipGate;
+  /** Per-source SIP request rate; none: unlimited. */
+  limits?: SourceLimits;
   clock: Clock;
   log: Logger;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
@@ -56,6 +59,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
     address: c.sipAddress, port: c.sipPort,
     udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
     gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
+    limits: d.limits,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }
@@ -64,7 +68,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
 async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
     host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
-    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }),
+    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {

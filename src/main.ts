@@ -9,6 +9,7 @@ import { PromptLibrary, shippedPromptsDir } from './app/prompt-library';
 import { Provisioning } from './app/provisioning';
 import { createServices, type AdminServices } from './app/services';
 import { SipGate } from './app/sip-gate';
+import { SourceLimits } from './app/source-limits';
 import type { Config } from './config/config';
 import type { Policy } from './domain/policy';
 import { createLogger } from './observability/logger';
@@ -65,6 +66,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   store.startCheckpoints(2000);
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const services = createServices(deps);
+  const limits = sourceLimitsFrom(config, clock, metrics);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
@@ -87,7 +89,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
       const auth = new Authentication(deps, (outcome) => metrics.papAttempts.inc({ outcome }));
       calls = await startCalls(config, {
-        gate, clock, log,
+        gate, clock, log, limits,
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
           auth, media, signalling, gate, store, prompts,
           emergencyGateway: config.emergencyGateway ?? null,
@@ -99,6 +101,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
           },
           maxCallMs: config.maxCallSeconds * 1000,
           maxCallsPerDevice: config.maxCallsPerDevice,
+          limits,
           log: log.child({ part: 'calls' }),
         })),
       });
@@ -119,7 +122,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       fullResyncSeconds: config.fullResyncSeconds,
     });
     const provisioningServer = createProvisioningServer({
-      provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies,
+      provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
     });
     const provisioningUrl = await listen(provisioningServer, config.provisioningAddress, config.provisioningPort, stops);
 
@@ -141,6 +144,15 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     await stop();
     throw e;
   }
+}
+
+export function sourceLimitsFrom(c: Config, clock: Clock, metrics: Metrics): SourceLimits {
+  return new SourceLimits({
+    sipRequestsPerSecond: c.limitSipPerSecond, sipRequestsBurst: c.limitSipBurst,
+    ivrCallsPerMinutePerSource: c.limitIvrCallsPerMinute, ivrCallsPerMinutePerDevice: c.limitIvrCallsPerDevicePerMinute,
+    provisioning404PerMinute: c.limitProvisioning404PerMinute, provisioning404Burst: c.limitProvisioning404Burst,
+    maxSources: c.limitMaxSources, exempt: c.limitExempt,
+  }, clock, (limit, action) => metrics.rateLimited.inc({ limit, action }));
 }
 
 /** Counts calls by route and keeps the active-calls gauge around a handler. */

@@ -12,6 +12,7 @@ import type { Authentication, DeviceStatus } from './authentication';
 import { IvrDriver, verifyWith, type IvrRunResult } from './ivr-driver';
 import type { PromptLibrary } from './prompt-library';
 import type { SipGate } from './sip-gate';
+import type { SourceLimits } from './source-limits';
 
 export interface AuthCallHandlerDeps {
   auth: Authentication;
@@ -32,6 +33,8 @@ export interface AuthCallHandlerDeps {
    * Emergency calls are never counted or refused.
    */
   maxCallsPerDevice?: number;
+  /** New IVR calls per minute per source and per device; none: unlimited. */
+  limits?: Pick<SourceLimits, 'ivrCall'>;
   log: Logger;
 }
 
@@ -129,6 +132,13 @@ export class AuthCallHandler implements CallHandler {
     const account = call.account;
     if (!account) {
       rejectQuietly(call, 403, 'Forbidden', log);
+      return;
+    }
+    // Before the store is asked: a call flood must cost us as little as possible.
+    const rate = this.d.limits?.ivrCall(call.source.address, account.mac) ?? { kind: 'pass' };
+    if (rate.kind === 'refuse') {
+      log.debug({ limit: rate.limit, source: call.source.address }, 'too many new IVR calls: refused'); // counted in metrics; a flood must not flood the log
+      rejectQuietly(call, rate.status, rate.status === 486 ? 'Busy Here' : 'Service Unavailable', log);
       return;
     }
     const status = await this.deviceStatus(account.mac, log);

@@ -39,6 +39,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimited = new Counter({
+    name: 'papgate_rate_limited_total',
+    help: 'Requests refused by a per-source rate limit, by limit and whether an answer was sent (answered) or not (dropped)',
+    labelNames: ['limit', 'action'] as const,
+    registers: [this.registry],
+  });
+
   readonly activeCalls = new Gauge({
     name: 'papgate_active_calls',
     help: 'Calls in progress',

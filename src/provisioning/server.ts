@@ -1,5 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Provisioning } from '../app/provisioning';
+import type { SourceLimits } from '../app/source-limits';
 import { isPapgateError } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
@@ -21,6 +23,8 @@ export interface ProvisioningServerOptions {
   trustedProxies: string[];
   /** Largest request body accepted (phones send none). Default 1 KiB. */
   bodyLimit?: number;
+  /** 404s per client address (MAC enumeration); none: unlimited. */
+  limits?: Pick<SourceLimits, 'provisioningWait' | 'provisioningNotFound'>;
 }
 
 /** Headers beyond this many bytes get 431 from Node before we see the request. */
@@ -49,6 +53,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   });
 
   // Hooks run on every phone request: callback style, which spares fastify a promise per hook.
+  if (o.limits) limitNotFound(app, o.limits, clients, () => count('none', 'rejected'));
   // Before any body is read: phones only GET (HEAD mirrors it).
   app.addHook('onRequest', (request, reply, done) => {
     if (request.method === 'GET' || request.method === 'HEAD') return done();
@@ -123,6 +128,30 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   });
 
   return app;
+}
+
+/**
+ * A client that collected too many 404s gets 429 for every request, whatever
+ * it asks for, until its budget refills: a scanner cannot tell a MAC we have
+ * from one we do not. Registered first, so it runs before anything else.
+ */
+function limitNotFound(
+  app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void,
+): void {
+  // A trusted proxy with unreadable X-Forwarded-For is limited as itself.
+  const clientOf = (raw: IncomingMessage) =>
+    clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
+  app.addHook('onRequest', (request, reply, done) => {
+    const wait = limits.provisioningWait(clientOf(request.raw));
+    if (wait === 0) return done();
+    counted();
+    reply.header('retry-after', String(wait));
+    void text(reply, 429, 'too many requests');
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    if (reply.statusCode === 404) limits.provisioningNotFound(clientOf(request.raw));
+    done();
+  });
 }
 
 /** False only when the logger can tell that `level` is off. */

@@ -155,6 +155,8 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
       PAPGATE_RTP_TIMEOUT_SECONDS: '20',
       PAPGATE_MAX_CALL_SECONDS: '60',
       PAPGATE_MAX_CALLS_PER_DEVICE: '10', // the parallel-guesses test calls from one device at once
+      PAPGATE_LIMIT_IVR_CALLS_PER_DEVICE_PER_MINUTE: '0', // call tests call one device many times a minute; the limits have their own tests
+      PAPGATE_LIMIT_IVR_CALLS_PER_MINUTE: '0',
       ...TEST_IVR_ENV,
       ...(promptsDir ? { PAPGATE_PROMPTS_DIR: promptsDir } : {}),
       ...(gatewayPort !== null ? { PAPGATE_EMERGENCY_GATEWAY: `sip:127.0.0.1:${gatewayPort}` } : {}),

@@ -1,4 +1,5 @@
 import { SipGate } from '../../src/app/sip-gate';
+import type { SourceLimits } from '../../src/app/source-limits';
 import type { Clock } from '../../src/ports/clock';
 import { systemClock } from '../../src/ports/clock';
 import { silentLogger } from '../../src/ports/logger';
@@ -43,6 +44,8 @@ export interface HarnessOptions {
   forwardNoResponseMs?: number;
   minExpires?: number;
   maxExpires?: number;
+  /** Per-source request limits (none: unlimited). */
+  limits?: SourceLimits;
   /** What to do with a call; by default dialled numbers starting with 9 ring forever, the rest are answered. */
   onCall?(seen: SeenCall): void;
 }
@@ -69,7 +72,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const sig = new EmbeddedSignalling({
     address: '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: silentLogger, clock,
     t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires,
+    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {

@@ -16,12 +16,18 @@ export class RawPeer {
     });
   }
 
-  static open(): Promise<RawPeer> {
+  /** `address`: another loopback address stands for another source (a second phone, an attacker). */
+  static open(address = '127.0.0.1'): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
       const s = dgram.createSocket('udp4');
       s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(new RawPeer(s, s.address().port)));
+      s.bind(0, address, () => resolve(new RawPeer(s, s.address().port)));
     });
+  }
+
+  /** Everything received and not taken yet (taking it empties the inbox). */
+  drain(): string[] {
+    return this.inbox.splice(0);
   }
 
   send(text: string | Buffer, port: number): void {

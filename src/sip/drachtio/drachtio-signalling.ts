@@ -1,4 +1,5 @@
 import Srf = require('drachtio-srf');
+import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
@@ -33,6 +34,8 @@ export interface DrachtioSignallingOptions {
   minRegisterExpiresS?: number;
   /** Longest registration we grant, seconds (default 3600). */
   maxRegisterExpiresS?: number;
+  /** Per-source request rate for REGISTER and INVITE (drachtio-server answers the rest itself); none: unlimited. */
+  limits?: Pick<SourceLimits, 'sipRequest'>;
   /** Tests and main.ts may pass their own Srf; by default one is created. */
   srf?: SrfLike;
 }
@@ -160,6 +163,7 @@ export class DrachtioSignalling implements Signalling {
   }
 
   private async onRegister(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
+    if (this.overRate(req, res)) return;
     try {
       await handleRegister(req, res, {
         gate: this.o.gate, registrations: this.registrations, log: this.o.log.child({ method: 'REGISTER' }),
@@ -174,9 +178,12 @@ export class DrachtioSignalling implements Signalling {
   private async onInvite(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
     const callId = req.get('Call-ID') ?? '';
     const log = this.o.log.child({ callId });
+    // Emergency calls are never rate-limited; without a way to tell them apart, no INVITE is.
+    const dialled = userOfUri(req.uri) ?? '';
+    if (this.o.gate.isEmergency && !this.o.gate.isEmergency(dialled) && this.overRate(req, res)) return;
     try {
       const admission = await this.o.gate.admit({
-        method: 'INVITE', dialled: userOfUri(req.uri) ?? '',
+        method: 'INVITE', dialled,
         authorization: req.get('Authorization') ?? req.get('Proxy-Authorization'),
       });
       if (admission.kind === 'challenge') {
@@ -193,6 +200,22 @@ export class DrachtioSignalling implements Signalling {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'INVITE handling failed');
       sendQuietly(res, 500);
     }
+  }
+
+  /**
+   * True (and 503 with Retry-After sent) when the request's source is over its
+   * rate. drachtio-server holds the transaction, so even a flood is answered.
+   */
+  private overRate(req: SrfRequestLike, res: SrfResponseLike): boolean {
+    const verdict = this.o.limits?.sipRequest(req.source_address) ?? { kind: 'pass' };
+    if (verdict.kind === 'pass') return false;
+    const retryAfter = verdict.kind === 'refuse' ? verdict.retryAfterSeconds : 1;
+    try {
+      res.send(503, { headers: { 'Retry-After': String(retryAfter) } });
+    } catch {
+      /* the transaction is gone: nothing left to answer */
+    }
+    return true;
   }
 
   private safeDisconnect(): void {

@@ -7,6 +7,8 @@ import type { SrfRequestLike, SrfResponseLike } from './srf-types';
 /** What the drachtio adapter needs of the shared SipGate (src/app/sip-gate.ts). */
 export interface SipGateLike {
   admit(req: AdmissionRequest): Promise<Admission>;
+  /** Emergency INVITEs bypass the per-source rate limit. */
+  isEmergency?(dialled: string): boolean;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Admission, SipGate } from '../../app/sip-gate';
+import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
@@ -33,6 +34,8 @@ export interface EmbeddedSignallingOptions {
   t1Ms?: number;
   /** How long the emergency gateway may stay silent before the caller gets 503 (default 8000 ms). */
   forwardNoResponseMs?: number;
+  /** Per-source request rate; none: unlimited. */
+  limits?: Pick<SourceLimits, 'sipRequest'>;
 }
 
 /** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
@@ -90,11 +93,12 @@ export class EmbeddedSignalling implements Signalling {
   private onRequest(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void {
     const reply = (status: number, headers: Record<string, string> = {}) =>
       st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
+    // An emergency INVITE is never refused for an extension we do not know, nor for its source's rate.
+    const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
+    if (!emergency && !this.withinRate(rq, st, peer)) return;
     if (!ALLOWED_METHODS.has(rq.method)) return reply(405, { allow: ALLOW });
     if (!/^sips?:/i.test(rq.uri)) return reply(416);
     const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
-    // An emergency INVITE is never refused for an extension we do not know.
-    const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
     if (require && !emergency) return reply(420, { unsupported: require });
     if (rq.method === 'CANCEL') return this.onCancel(rq, st);
 
@@ -114,6 +118,29 @@ export class EmbeddedSignalling implements Signalling {
       default:
         return reply(481); // BYE, INFO outside any dialog
     }
+  }
+
+  /**
+   * False when the source is over its request rate: answered 503 with
+   * Retry-After, or, far over it, not at all. Requests of a call or
+   * registration attempt in progress (in-dialog, CANCEL) are not counted.
+   */
+  private withinRate(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): boolean {
+    if (!this.o.limits || this.partOfCall(rq)) return true;
+    const verdict = this.o.limits.sipRequest(peer.address);
+    if (verdict.kind === 'pass') return true;
+    if (verdict.kind === 'refuse') {
+      st.send(responseTo(rq, 503, reasonPhrase(503), { toTag: newTag(), headers: { 'retry-after': String(verdict.retryAfterSeconds) } }));
+    } else {
+      st.shutdown(); // no answer, and no transaction kept for it
+    }
+    return false;
+  }
+
+  private partOfCall(rq: SipRequest): boolean {
+    if (rq.method === 'CANCEL') return this.pending.has(inviteKey(rq));
+    const toTag = rq.headers.to?.params.tag;
+    return !!toTag && !!this.core.dialog(rq.headers['call-id'] ?? '', String(toTag));
   }
 
   /** An async handler must not fail silently nor leave the request unanswered. */

@@ -1,0 +1,82 @@
+import { strict as assert } from 'node:assert';
+import { get, startProvisioningTarget, type ProvisioningTarget } from '../helpers/provisioning-attack';
+
+/**
+ * MAC enumeration against the provisioning server: a scanner that collects
+ * 404s gets 429 for everything, known MAC or not, while phones elsewhere are
+ * served. papgate's clock stands still here, so budgets refill only when the
+ * test moves it.
+ */
+
+const BURST = 20;
+const SCANNER = '127.0.0.3';
+const PHONE = '127.0.0.2';
+const PROXY = '127.0.0.9';
+
+describe('attack: MAC enumeration of provisioning', function () {
+  this.timeout(60_000);
+  let t: ProvisioningTarget;
+  let now = 1_800_000_000_000;
+  let known: string;
+
+  before(async () => {
+    t = await startProvisioningTarget({
+      PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: '6', PAPGATE_LIMIT_PROVISIONING_404_BURST: String(BURST),
+      PAPGATE_TRUSTED_PROXIES: PROXY,
+    }, { now: () => now });
+    known = await t.addDevice('001565aa0001');
+  });
+  after(async () => t?.stop());
+
+  const randomMac = (i: number) => `001565${(0xb00000 + i).toString(16)}`;
+
+  async function scanUntil429(from: string, headers?: Record<string, string>): Promise<{ notFound: number; retryAfter: string | undefined }> {
+    for (let i = 0, notFound = 0; i < 10 * BURST; i++) {
+      const r = await get(t.port, `/${randomMac(i)}.cfg`, from, { headers });
+      if (r.status === 429) return { notFound, retryAfter: r.headers['retry-after'] };
+      assert.equal(r.status, 404);
+      notFound++;
+    }
+    throw new Error('the scan was never limited');
+  }
+
+  it('a scanner gets 429 + Retry-After for every path after its 404 budget, a phone elsewhere keeps its configuration', async () => {
+    for (let i = 0; i < 50; i++) assert.equal((await get(t.port, `/${known}.cfg`, PHONE)).status, 200, 'a phone polling normally never trips it');
+
+    const scan = await scanUntil429(SCANNER);
+    assert.equal(scan.notFound, BURST, 'the burst of 404s, then 429');
+    assert.equal(scan.retryAfter, '10', 'one 404 more is allowed 10 s later (6 a minute)');
+    for (const path of [`/${known}.cfg`, '/y000000000028.cfg', '/nothing-here', `/p/abcdefghijklmnopqrstuv/${known}.cfg`]) {
+      const r = await get(t.port, path, SCANNER);
+      assert.equal(r.status, 429, `${path}: no hint whether the MAC exists`);
+      assert.match(r.headers['retry-after'] ?? '', /^[1-9]\d*$/);
+    }
+    assert.equal((await get(t.port, `/${known}.cfg`, SCANNER, { method: 'HEAD' })).status, 429);
+    assert.equal((await get(t.port, `/${known}.cfg`, PHONE)).status, 200, 'the phone on another address is served');
+
+    const m = await t.instance.metrics.rateLimited.get();
+    assert.ok((m.values.find((v) => v.labels.limit === 'provisioning_404')?.value ?? 0) >= 6);
+
+    now += 10_000;
+    assert.equal((await get(t.port, `/${randomMac(999)}.cfg`, SCANNER)).status, 404, 'the budget refilled by one');
+    assert.equal((await get(t.port, `/${known}.cfg`, SCANNER)).status, 429);
+    console.log(`      scan: ${scan.notFound} 404s before the first 429 (burst ${BURST}, 6/min)`);
+  });
+
+  it('behind a trusted proxy each client is limited by its X-Forwarded-For; a forged one from elsewhere changes nothing', async () => {
+    const viaProxy = (client: string) => ({ 'x-forwarded-for': client });
+    const scan = await scanUntil429(PROXY, viaProxy('198.51.100.7'));
+    assert.equal(scan.notFound, BURST);
+    assert.equal((await get(t.port, `/${known}.cfg`, PROXY, { headers: viaProxy('198.51.100.8') })).status, 200, 'another client behind the proxy');
+    assert.equal((await get(t.port, `/${known}.cfg`, PROXY, { headers: viaProxy('198.51.100.7') })).status, 429);
+
+    // 127.0.0.4 is no proxy: its X-Forwarded-For is ignored, each forged value still counts against 127.0.0.4.
+    let forged = 0;
+    for (let i = 0; i < 10 * BURST; i++) {
+      const r = await get(t.port, `/${randomMac(500 + i)}.cfg`, '127.0.0.4', { headers: viaProxy(`203.0.113.${i % 250}`) });
+      if (r.status === 429) break;
+      forged++;
+    }
+    assert.equal(forged, BURST);
+  });
+});
