@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/rest/server';
 import { registerPortal } from './admin/web/portal';
-import { Authentication } from './app/authentication';
+import { Authentication, type AttemptListener } from './app/authentication';
 import { AuthCallHandler } from './app/call-handler';
+import { checkSyncToRegistration, LockoutEndNotifier } from './app/lockout-end-notifier';
 import type { AppDeps } from './app/deps';
 import { PromptLibrary, shippedPromptsDir } from './app/prompt-library';
 import { Provisioning } from './app/provisioning';
@@ -64,7 +65,16 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
   store.startCheckpoints(2000);
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
-  const services = createServices(deps);
+  // A lock-out's end is announced to the phone through the SIP stack started below (none when signalling is off).
+  let sipStack: Signalling | null = null;
+  const lockoutEnds = new LockoutEndNotifier({
+    store, clock, log: log.child({ part: 'lockout-end' }),
+    sendCheckSync: async (device) => sipStack !== null && checkSyncToRegistration(sipStack, device),
+  });
+  const onLockout: AttemptListener = (outcome, a) => {
+    if (outcome === 'locked' && a.lockedUntil !== null) lockoutEnds.lockedOut(a.mac, a.lockedUntil);
+  };
+  const services = createServices(deps, onLockout);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
@@ -85,7 +95,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         },
       });
       const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
-      const auth = new Authentication(deps, (outcome) => metrics.papAttempts.inc({ outcome }));
+      const auth = new Authentication(deps, (outcome, a) => {
+        metrics.papAttempts.inc({ outcome });
+        onLockout(outcome, a);
+      });
       calls = await startCalls(config, {
         gate, clock, log,
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
@@ -103,11 +116,14 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         })),
       });
       stops.push(() => calls!.stop());
+      sipStack = calls.signalling;
       if (!config.emergencyGateway) {
         // Minimal configurations advertise the emergency numbers: say loudly that they lead nowhere yet.
         log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
       }
     }
+
+    stops.push(async () => lockoutEnds.stop());
 
     const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
     const provisioning = new Provisioning(deps, {
