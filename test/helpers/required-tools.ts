@@ -45,7 +45,11 @@ export const TOOLS = {
   'espeak-ng': { package: 'espeak-ng', probe: onPath('espeak-ng', ['--version']) },
   baresip: { package: 'baresip-core', probe: onPath('baresip', ['-h']) },
   chromium: { package: 'chromium', probe: () => (executable('/usr/bin/chromium') ? null : '/usr/bin/chromium is missing') },
-  postgresql: { package: 'postgresql-15', probe: onPath('initdb', ['--version']) },
+  /** Debian puts the server binaries outside PATH: either place will do. */
+  postgresql: {
+    package: 'postgresql-15',
+    probe: () => (runs('initdb', ['--version']) || executable('/usr/lib/postgresql/15/bin/initdb') ? null : 'initdb is neither on PATH nor in /usr/lib/postgresql/15/bin'),
+  },
   kamailio: { package: 'kamailio', probe: onPath('kamailio', ['-v']) },
 } satisfies Record<string, ToolSpec>;
 
