@@ -65,16 +65,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
   store.startCheckpoints(2000);
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
-  // A lock-out's end is announced to the phone through the SIP stack started below (none when signalling is off).
-  let sipStack: Signalling | null = null;
-  const lockoutEnds = new LockoutEndNotifier({
-    store, clock, log: log.child({ part: 'lockout-end' }),
-    sendCheckSync: async (device) => sipStack !== null && checkSyncToRegistration(sipStack, device),
-  });
-  const onLockout: AttemptListener = (outcome, a) => {
-    if (outcome === 'locked' && a.lockedUntil !== null) lockoutEnds.lockedOut(a.mac, a.lockedUntil);
-  };
-  const services = createServices(deps, onLockout);
+  const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
+  const services = createServices(deps, lockoutEnds.onAttempt);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
@@ -97,7 +89,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
       const auth = new Authentication(deps, (outcome, a) => {
         metrics.papAttempts.inc({ outcome });
-        onLockout(outcome, a);
+        lockoutEnds.onAttempt(outcome, a);
       });
       calls = await startCalls(config, {
         gate, clock, log,
@@ -116,14 +108,14 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         })),
       });
       stops.push(() => calls!.stop());
-      sipStack = calls.signalling;
+      lockoutEnds.attach(calls.signalling);
       if (!config.emergencyGateway) {
         // Minimal configurations advertise the emergency numbers: say loudly that they lead nowhere yet.
         log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
       }
     }
 
-    stops.push(async () => lockoutEnds.stop());
+    stops.push(lockoutEnds.stop);
 
     const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
     const provisioning = new Provisioning(deps, {
@@ -157,6 +149,26 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     await stop();
     throw e;
   }
+}
+
+/**
+ * Announces lock-out ends to the phones (a check-sync) through the SIP stack,
+ * once it is attached; without signalling nothing is sent.
+ */
+function lockoutEndAnnouncer(store: Store, clock: Clock, log: Logger) {
+  let sipStack: Signalling | null = null;
+  const notifier = new LockoutEndNotifier({
+    store, clock, log: log.child({ part: 'lockout-end' }),
+    sendCheckSync: async (device) => sipStack !== null && checkSyncToRegistration(sipStack, device),
+  });
+  const onAttempt: AttemptListener = (outcome, a) => {
+    if (outcome === 'locked' && a.lockedUntil !== null) notifier.lockedOut(a.mac, a.lockedUntil);
+  };
+  return {
+    onAttempt,
+    attach: (signalling: Signalling) => { sipStack = signalling; },
+    stop: async () => notifier.stop(),
+  };
 }
 
 /** Counts calls by route and keeps the active-calls gauge around a handler. */
