@@ -1,4 +1,4 @@
-// Keeps DESIGN.md's layers true: imports point inward only
+// Keeps the layers of docs/architecture.md true: imports point inward only
 // (domain <- ports <- app <- adapters <- main), and adapters never import each other.
 const adapters = '^src/(store|sip|media|provisioning|admin|config|observability)/|^src/(main|cli|compose-calls)[.]ts$';
 module.exports = {

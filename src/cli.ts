@@ -2,7 +2,6 @@
 import { buildProgram, type ServeFlags } from './admin/cli/program';
 import { createServices } from './app/services';
 import { ConfigError, loadConfig } from './config/config';
-import { DEFAULT_POLICY } from './domain/policy';
 import { policyFrom, startPapgate } from './main';
 import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
@@ -12,21 +11,17 @@ import { openSqliteStore } from './store/sqlite';
 /** The `papgate` command: admin commands work on the database directly; `serve` starts everything. */
 
 async function openServices(dbPath: string) {
+  // Admin commands apply the same policy numbers as the server: an invalid setting is an error here too.
+  const policy = policyFrom(configOrExit({ PAPGATE_DB: dbPath }));
   const store = await openSqliteStore(dbPath);
-  let policy = DEFAULT_POLICY;
-  try {
-    policy = policyFrom(loadConfig(process.env));
-  } catch {
-    /* admin commands do not need the server settings to be valid; serve reports them */
-  }
   const services = createServices({ store, clock: systemClock, random: cryptoRandom, policy, log: silentLogger });
   return { services, close: () => store.close() };
 }
 
-async function serve(flags: ServeFlags): Promise<void> {
-  let config;
+/** The configuration, or exit code 2 with a message naming each invalid variable. */
+function configOrExit(overrides: Record<string, string | undefined>) {
   try {
-    config = loadConfig(process.env, flags);
+    return loadConfig(process.env, overrides);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`papgate: ${e.message}\n`);
@@ -34,6 +29,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     throw e;
   }
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = configOrExit(flags);
   const app = await startPapgate(config);
   let stopping = false;
   const shutdown = async () => {

@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/rest/server';
 import { registerPortal } from './admin/web/portal';
-import { Authentication } from './app/authentication';
+import { Authentication, type AttemptListener } from './app/authentication';
 import { AuthCallHandler } from './app/call-handler';
+import { checkSyncToRegistration, LockoutEndNotifier } from './app/lockout-end-notifier';
 import type { AppDeps } from './app/deps';
 import { PromptLibrary, shippedPromptsDir } from './app/prompt-library';
 import { Provisioning } from './app/provisioning';
@@ -65,7 +66,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
   store.startCheckpoints(2000);
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
-  const services = createServices(deps);
+  const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
+  const services = createServices(deps, lockoutEnds.onAttempt);
   const limits = sourceLimitsFrom(config, clock, metrics);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {
@@ -87,7 +89,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         },
       });
       const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
-      const auth = new Authentication(deps, (outcome) => metrics.papAttempts.inc({ outcome }));
+      const auth = new Authentication(deps, (outcome, a) => {
+        metrics.papAttempts.inc({ outcome });
+        lockoutEnds.onAttempt(outcome, a);
+      });
       calls = await startCalls(config, {
         gate, clock, log, limits,
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
@@ -106,11 +111,14 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         })),
       });
       stops.push(() => calls!.stop());
+      lockoutEnds.attach(calls.signalling);
       if (!config.emergencyGateway) {
         // Minimal configurations advertise the emergency numbers: say loudly that they lead nowhere yet.
         log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
       }
     }
+
+    stops.push(lockoutEnds.stop);
 
     const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
     const provisioning = new Provisioning(deps, {
@@ -153,6 +161,26 @@ export function sourceLimitsFrom(c: Config, clock: Clock, metrics: Metrics): Sou
     provisioning404PerMinute: c.limitProvisioning404PerMinute, provisioning404Burst: c.limitProvisioning404Burst,
     maxSources: c.limitMaxSources, exempt: c.limitExempt,
   }, clock, (limit, action) => metrics.rateLimited.inc({ limit, action }));
+}
+
+/**
+ * Announces lock-out ends to the phones (a check-sync) through the SIP stack,
+ * once it is attached; without signalling nothing is sent.
+ */
+function lockoutEndAnnouncer(store: Store, clock: Clock, log: Logger) {
+  let sipStack: Signalling | null = null;
+  const notifier = new LockoutEndNotifier({
+    store, clock, log: log.child({ part: 'lockout-end' }),
+    sendCheckSync: async (device) => sipStack !== null && checkSyncToRegistration(sipStack, device),
+  });
+  const onAttempt: AttemptListener = (outcome, a) => {
+    if (outcome === 'locked' && a.lockedUntil !== null) notifier.lockedOut(a.mac, a.lockedUntil);
+  };
+  return {
+    onAttempt,
+    attach: (signalling: Signalling) => { sipStack = signalling; },
+    stop: async () => notifier.stop(),
+  };
 }
 
 /** Counts calls by route and keeps the active-calls gauge around a handler. */

@@ -27,12 +27,15 @@ export function ipToTrust(lastProvisionedIp: string | null, sipSourceIp: string 
   return sip;
 }
 
+/** Hears of each PAP attempt: its outcome, the device, and when a lock-out it caused ends. */
+export type AttemptListener = (outcome: AttemptResult['outcome'], attempt: { mac: string; lockedUntil: number | null }) => void;
+
 /** PAP attempts from the IVR (SPEC sections 4 and 8). */
 export class Authentication {
   constructor(
     private readonly d: AppDeps,
-    /** Told every attempt's outcome (metrics); never the PIN. */
-    private readonly onAttempt: (outcome: AttemptResult['outcome']) => void = () => {},
+    /** Told every attempt's outcome (metrics, the lock-out end notifier); never the PIN. */
+    private readonly onAttempt: AttemptListener = () => {},
   ) {}
 
   async status(mac: string): Promise<DeviceStatus | null> {
@@ -70,7 +73,7 @@ export class Authentication {
         trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
       };
     });
-    this.onAttempt(result.outcome);
+    this.onAttempt(result.outcome, { mac, lockedUntil: result.lockedUntil });
     return result;
   }
 }

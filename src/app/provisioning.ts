@@ -125,6 +125,8 @@ export class Provisioning {
     const until = now + this.d.policy.trustMs;
     // Extending a window that was extended moments ago only costs a write: skip within a minute.
     const fresh = temporary.some((t) => t.ip === ip && t.until >= until - LAST_SEEN_WRITE_MS);
+    // A suspension opens one device, not a network: a configuration it alone earned trusts no IP.
+    const earnsTrust = reason !== 'suspended';
     const quiet = device.auth.state === 'successful' && reason === 'secret';
     return {
       next,
@@ -132,7 +134,7 @@ export class Provisioning {
       audit: quiet ? [] : [{
         at: now, tenantId: device.tenantId, mac: device.mac, sourceIp: ip, actor: 'phone', action: 'provision-full', outcome: reason,
       }],
-      trust: fresh ? [] : [{ tenantId: device.tenantId, ip, until }],
+      trust: fresh || !earnsTrust ? [] : [{ tenantId: device.tenantId, ip, until }],
     };
   }
 

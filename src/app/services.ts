@@ -1,6 +1,6 @@
 import { AllowList } from './allow-list';
 import { AuditLog } from './audit-log';
-import { Authentication } from './authentication';
+import { Authentication, type AttemptListener } from './authentication';
 import type { AppDeps } from './deps';
 import { DeviceCsv } from './device-csv';
 import { Devices } from './devices';
@@ -16,7 +16,7 @@ export interface AdminServices {
   authentication: Authentication;
 }
 
-export function createServices(d: AppDeps): AdminServices {
+export function createServices(d: AppDeps, onAttempt?: AttemptListener): AdminServices {
   const tenants = new Tenants(d);
   const devices = new Devices(d, tenants);
   return {
@@ -25,6 +25,6 @@ export function createServices(d: AppDeps): AdminServices {
     allowList: new AllowList(d, tenants),
     csv: new DeviceCsv(d, tenants, devices),
     audit: new AuditLog(d, tenants),
-    authentication: new Authentication(d),
+    authentication: new Authentication(d, onAttempt),
   };
 }

@@ -85,6 +85,11 @@ function isCidr(s: string): boolean {
   }
 }
 
+/** A rejected value as the error message shows it: tokens and secrets stay out of terminals and logs. */
+function shown(name: string, raw: string | undefined): string {
+  return /TOKEN|SECRET/.test(name) && raw !== undefined ? '(hidden)' : JSON.stringify(raw);
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -101,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     const value = raw === undefined || raw === '' ? fallback : raw;
     const r = (schema as z.ZodType).safeParse(value);
     if (r.success) out[key] = r.data;
-    else problems.push(`${name}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${name}=${shown(name, raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
   }
   if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
     problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');

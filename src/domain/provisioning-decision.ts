@@ -18,8 +18,9 @@ export interface DecisionInput {
 
 export function decide(i: DecisionInput): Decision {
   if (i.secretValid) return { config: 'full', reason: 'secret' };
-  if (isSuspended(i.auth, i.now)) return { config: 'full', reason: 'suspended' };
+  // Trust before suspension: 'suspended' then means the suspension alone earned it (it opens no trust).
   if (i.trusted) return { config: 'full', reason: 'trusted' };
+  if (isSuspended(i.auth, i.now)) return { config: 'full', reason: 'suspended' };
   return { config: 'minimal', state: effectiveState(i.auth, i.now) };
 }
 

@@ -2,7 +2,7 @@ import { tryParseMac } from '../domain/mac';
 import type { Vendor } from '../domain/types';
 
 /**
- * Maps the path a phone asks for to what it means (STACK.md "Phone facts").
+ * Maps the path a phone asks for to what it means (docs/phones.md).
  * Pure: no I/O. Anything that is not exactly one of the vendor file names,
  * optionally under `/p/<secret>/`, is refused here, before any lookup.
  */

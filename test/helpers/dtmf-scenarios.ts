@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { toolProblem } from './required-tools';
 
 export const SCENARIOS_DIR = path.resolve(__dirname, '..', '..', 'scenarios');
 const SIPP_PCAPS = '/usr/share/sip-tester';
@@ -39,6 +40,7 @@ export function rfc4733Pcap(key: string): string {
   return path.join(SIPP_PCAPS, `dtmf_2833_${name}.pcap`);
 }
 
+/** To skip a tier without them, use requireTool(this, 'sipp-dtmf-pcaps', why): it reports the skip. */
 export function rfc4733PcapsAvailable(): boolean {
   return existsSync(rfc4733Pcap('0')) && existsSync(rfc4733Pcap('#'));
 }
@@ -102,7 +104,7 @@ export function writeInbandDtmf(keys: string): () => void {
   return () => rmSync(path.dirname(INBAND_DTMF_FILE), { recursive: true, force: true });
 }
 
+/** To skip a tier without sox, use requireTool(this, 'sox', why): it reports the skip. */
 export function soxAvailable(): boolean {
-  const r = spawnSync('sox', ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return r.status === 0;
+  return toolProblem('sox') === null;
 }

@@ -4,13 +4,14 @@ import { attempt, type AttemptOutcome } from '../../src/domain/auth';
 import { policyFrom } from '../../src/main';
 import type { DeviceView } from '../../src/app/device-view';
 import {
-  papPcaps, papVars, rfc4733PcapsAvailable, SCENARIOS_DIR, soxAvailable, wrongDigitFor, writeInbandDtmf,
+  papPcaps, papVars, SCENARIOS_DIR, wrongDigitFor, writeInbandDtmf,
 } from '../helpers/dtmf-scenarios';
 import {
   block, earPort, lockOut, PORTS, PROMPT_SECONDS, runPhone, sippPassed, startPapgateHarness, startRtpEar,
   type PapgateHarness, type PhoneOptions, type RtpEar,
 } from '../helpers/papgate-harness';
-import { sippAvailable, type SippResult } from '../helpers/sipp';
+import type { SippResult } from '../helpers/sipp';
+import { requireTool } from '../helpers/required-tools';
 
 // SPEC section 8, the PIN dialogue, end to end: papgate in-process (real
 // SQLite file, embedded SIP + media on 127.0.0.1:18000, RTP 18100-18199)
@@ -26,7 +27,7 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
   let ear: RtpEar;
 
   before(async function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'the IVR is called by SIPp phones');
     h = await startPapgateHarness();
   });
   after(async () => {
@@ -65,7 +66,7 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
   }
 
   it('a right PAP typed as RFC 4733 events (barge-in): confirmed, BYE, check-sync NOTIFY; the device is successful', async function () {
-    if (!rfc4733PcapsAvailable()) this.skip();
+    requireTool(this, 'sipp-dtmf-pcaps', 'the PAP is replayed from SIPp\'s RFC 4733 captures');
     const d = await h.addDevice();
     const r = await phone('auth-success-rfc4733.xml', d, { files: papPcaps(d.pap!), extraArgs: CHECK_SYNC_OOC });
     await assertSuccessAndCheckSync(r, d.mac, d.sipUsername);
@@ -87,7 +88,7 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
   });
 
   it('a right PAP typed in-band (DTMF tones in PCMU audio): confirmed, BYE, check-sync NOTIFY', async function () {
-    if (!soxAvailable()) this.skip();
+    requireTool(this, 'sox', 'sox renders the in-band DTMF tones');
     const d = await h.addDevice();
     const removeTones = writeInbandDtmf(`${d.pap!}#`);
     const r = await phone('auth-success-inband.xml', d, { extraArgs: CHECK_SYNC_OOC }).finally(removeTones);
@@ -205,7 +206,7 @@ describe('calls: a caller who types nothing (short IVR timers)', function () {
   let ear: RtpEar;
 
   before(async function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'the IVR is called by SIPp phones');
     h = await startPapgateHarness({ env: { PAPGATE_IVR_FIRST_DIGIT_SECONDS: '0.5', PAPGATE_IVR_REPROMPTS: '2' } });
     ear = await startRtpEar(earPort(PORTS.phone));
   });

@@ -6,7 +6,8 @@ import {
   block, earPort, PORTS, runPhone, sippPassed, sleep, startPapgateHarness, startRtpEar,
   type PapgateHarness, type PhoneOptions, type RtpEar,
 } from '../helpers/papgate-harness';
-import { sippAvailable, startSippUas, type SippResult, type SippUas } from '../helpers/sipp';
+import { startSippUas, type SippResult, type SippUas } from '../helpers/sipp';
+import { requireTool } from '../helpers/required-tools';
 
 // SPEC section 8 beyond the PIN dialogue: emergency pass-through (any state),
 // refusals (wrong SIP password, no common codec), CANCEL before the answer,
@@ -20,7 +21,7 @@ describe('calls: routing, refusals and hang-ups over SIPp (embedded stack)', fun
   let gateway: SippUas | null = null;
 
   before(async function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'calls are placed by SIPp phones');
     h = await startPapgateHarness();
   });
   after(async () => {
@@ -134,7 +135,7 @@ describe('calls: an emergency call while the store is down (embedded stack)', fu
   let gateway: SippUas | null = null;
 
   before(async function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'calls are placed by SIPp phones');
     h = await startPapgateHarness();
   });
   after(async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { CLI_ACTOR } from '../../src/app/actor';
-import { papPcaps, rfc4733PcapsAvailable, SCENARIOS_DIR } from '../helpers/dtmf-scenarios';
+import { papPcaps, SCENARIOS_DIR } from '../helpers/dtmf-scenarios';
 import {
   earPort, PORTS, runPhone, shippedPromptExcerpt, sippPassed, startPapgateHarness, startRtpEar,
   type PapgateHarness, type RtpEar,
 } from '../helpers/papgate-harness';
-import { sippAvailable } from '../helpers/sipp';
+import { requireTool } from '../helpers/required-tools';
 
 // The whole journey of one Yealink phone (SPEC sections 7 and 8): the admin
 // adds it; its first fetch gets the minimal configuration (papgate's SIP
@@ -31,7 +31,8 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
   let ear: RtpEar;
 
   before(async function () {
-    if (!sippAvailable() || !rfc4733PcapsAvailable()) this.skip();
+    requireTool(this, 'sipp', 'the phone is a SIPp UAC');
+    requireTool(this, 'sipp-dtmf-pcaps', 'the PAP is replayed from SIPp\'s RFC 4733 captures');
     h = await startPapgateHarness({ prompts: 'shipped' });
     ear = await startRtpEar(earPort(PORTS.phone));
   });

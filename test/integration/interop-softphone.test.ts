@@ -3,6 +3,7 @@ import type { DeviceView } from '../../src/app/device-view';
 import type { Registration } from '../../src/ports/signalling';
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { baresipMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
+import { requireTool } from '../helpers/required-tools';
 
 // SPEC section 8 against a real soft-phone instead of SIPp: baresip (Debian's
 // `baresip-core`), headless on 127.0.0.1, registers to papgate's embedded SIP
@@ -39,11 +40,7 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
   let phone: Baresip | undefined;
 
   before(async function () {
-    const missing = baresipMissing();
-    if (missing) {
-      console.log(`      interop-softphone skipped: ${missing}`);
-      this.skip();
-    }
+    requireTool(this, 'baresip', 'a real soft-phone registers, calls *89 and types its PAP', baresipMissing());
     h = await startPapgateHarness({
       gatewayPort: null,
       env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: '18580', PAPGATE_RTP_PORT_MAX: '18599' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulaw } from 'alawmulaw';
@@ -11,6 +11,7 @@ import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
 import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/rtp-packet';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
+import { requireTool } from '../helpers/required-tools';
 
 // Ports: engines 16100-16199, test "phones" 16500-16599; the latching suite: engines 16600-16619,
 // phones and off-path senders 16650-16699 (this file's share of 16000-16999).
@@ -210,7 +211,7 @@ describe('media embedded engine over loopback UDP', function () {
 
   it("counts a PIN with repeated digits sent from SIPp's dtmf_2833 captures, replayed unchanged", async function () {
     const dir = '/usr/share/sip-tester';
-    if (!existsSync(`${dir}/dtmf_2833_1.pcap`)) this.skip();
+    requireTool(this, 'sipp-dtmf-pcaps', 'the digits are SIPp\'s RFC 4733 captures');
     const ph = await phone(16510);
     const session = await engine.createSession({ callId: 'pcap', offerSdp: offer(ph.port) });
     const digits: string[] = [];

@@ -7,6 +7,7 @@ import {
   createTenant, launchBrowser, SCREENSHOT_DIR, startPortalServer, type Browser, type PortalServer,
 } from '../browser/portal-harness';
 import { addDevice, authenticate, block, failThreeTimes, PLATFORM } from '../browser/portal-seed';
+import { requireTool } from '../helpers/required-tools';
 
 /** The devices screen in a real Chromium: sign in, add, PAP, suspend, reset, search. */
 describe('admin portal: devices (browser)', function () {
@@ -27,7 +28,8 @@ describe('admin portal: devices (browser)', function () {
   const filters = () => page.getByRole('search', { name: 'Filter devices' });
   const listMacs = async () => (await server.services.devices.list(PLATFORM, 'acme')).map((d) => d.mac);
 
-  before(async () => {
+  before(async function () {
+    requireTool(this, 'chromium', 'the portal pages are tested in a real browser');
     server = await startPortalServer();
     browser = await launchBrowser();
     token = await createTenant(server, 'acme');

@@ -6,6 +6,7 @@ import {
   createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
 } from '../browser/portal-harness';
 import { addDevice, authenticate, PLATFORM } from '../browser/portal-seed';
+import { requireTool } from '../helpers/required-tools';
 
 /** Trusted networks, CSV export and import, and the audit list, in a real Chromium. */
 describe('admin portal: trusted networks, CSV and audit (browser)', function () {
@@ -20,7 +21,8 @@ describe('admin portal: trusted networks, CSV and audit (browser)', function () 
   const cidrs = () => permanentRows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cidr')));
   const deviceCount = async () => (await server.services.devices.list(PLATFORM, 'acme')).length;
 
-  before(async () => {
+  before(async function () {
+    requireTool(this, 'chromium', 'the portal pages are tested in a real browser');
     server = await startPortalServer();
     browser = await launchBrowser();
     const token = await createTenant(server, 'acme');

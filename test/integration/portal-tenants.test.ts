@@ -5,6 +5,7 @@ import {
   createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
 } from '../browser/portal-harness';
 import { addDevice } from '../browser/portal-seed';
+import { requireTool } from '../helpers/required-tools';
 
 /** Platform admin and tenant tokens in a real Chromium: who sees which tenant. */
 describe('admin portal: tenants (browser)', function () {
@@ -13,7 +14,8 @@ describe('admin portal: tenants (browser)', function () {
   let browser: Browser;
   let tokenA = '';
 
-  before(async () => {
+  before(async function () {
+    requireTool(this, 'chromium', 'the portal pages are tested in a real browser');
     server = await startPortalServer();
     browser = await launchBrowser();
     mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -166,16 +166,42 @@ describe('provisioning HTTP service', function () {
   });
 
   it('opens a temporary window for the tenant only, which ends after 8 hours', async () => {
-    const suspended = await addDevice(tenantA, { auth: { suspendedUntil: now + 60_000 } });
+    const roaming = await addDevice(tenantA);
+    const secret = secretOf((await get(`/${roaming.mac}.cfg`, '127.0.0.5')).body);
     const sameTenant = await addDevice(tenantA);
     const otherTenant = await addDevice(tenantB);
     assert.ok(isMinimal(await get(`/${sameTenant.mac}.cfg`, '127.0.0.6')), 'not trusted before');
-    assert.ok(isFull(await get(`/${suspended.mac}.cfg`, '127.0.0.6')), 'a suspended device gets full');
+    assert.ok(isFull(await get(`/p/${secret}/${roaming.mac}.cfg`, '127.0.0.6')), 'full by its secret');
     assert.ok(isFull(await get(`/${sameTenant.mac}.cfg`, '127.0.0.6')), 'same tenant, same IP: trusted now');
     assert.ok(isMinimal(await get(`/${otherTenant.mac}.cfg`, '127.0.0.6')), 'another tenant behind the same IP');
     now += DEFAULT_POLICY.trustMs + 1;
     const later = await addDevice(tenantA);
     assert.ok(isMinimal(await get(`/${later.mac}.cfg`, '127.0.0.6')), 'the window has ended');
+  });
+
+  it('a full configuration earned only by a suspension opens no window for its IP', async () => {
+    const suspended = await addDevice(tenantA, { auth: { suspendedUntil: now + 60_000 } });
+    const neighbour = await addDevice(tenantA);
+    const r = await get(`/${suspended.mac}.cfg`, '127.0.0.7');
+    assert.ok(isFull(r), 'a suspended device gets full');
+    assert.ok(isMinimal(await get(`/${neighbour.mac}.cfg`, '127.0.0.7')), 'the IP stays untrusted');
+    assert.deepEqual((await store.listTemporaryTrust(tenantA.id, now)).map((t) => t.ip), []);
+    // Its secret, used later from there, is a proof of the device: that one does open the window.
+    assert.ok(isFull(await get(`/p/${secretOf(r.body)}/${suspended.mac}.cfg`, '127.0.0.7')));
+    assert.ok(isFull(await get(`/${neighbour.mac}.cfg`, '127.0.0.7')), 'trusted after a full by secret');
+  });
+
+  it('a suspended device in a trusted network still extends that network\'s window', async () => {
+    const opener = await addDevice(tenantA);
+    const secret = secretOf((await get(`/${opener.mac}.cfg`, '127.0.0.5')).body);
+    assert.ok(isFull(await get(`/p/${secret}/${opener.mac}.cfg`, '127.0.0.8')), 'window for .8 opened');
+    const opened = (await store.listTemporaryTrust(tenantA.id, now)).find((t) => t.ip === '127.0.0.8');
+    assert.ok(opened);
+    now += 10 * 60_000;
+    const suspended = await addDevice(tenantA, { auth: { suspendedUntil: now + 60_000 } });
+    assert.ok(isFull(await get(`/${suspended.mac}.cfg`, '127.0.0.8')));
+    const extended = (await store.listTemporaryTrust(tenantA.id, now)).find((t) => t.ip === '127.0.0.8');
+    assert.equal(extended?.until, now + DEFAULT_POLICY.trustMs, 'trusted IP: the window is extended as before');
   });
 
   it('gives locked (failed) and blocked devices in a trusted network the full configuration', async () => {

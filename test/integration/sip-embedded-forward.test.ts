@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { ACCOUNTS, REALM, startHarness } from '../helpers/sip-embedded-harness';
 import type { Harness, SeenCall } from '../helpers/sip-embedded-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, tagOf } from '../helpers/sip-raw-peer';
-import { runSipp, sippAvailable, startSippUas } from '../helpers/sipp';
+import { runSipp, startSippUas } from '../helpers/sipp';
 import type { SippResult, SippUas } from '../helpers/sipp';
+import { requireTool } from '../helpers/required-tools';
 
 // Emergency pass-through: a SIPp UAC (the phone) calls 112 on papgate (127.0.0.1:15200),
 // which relays to a SIPp UAS acting as the emergency gateway (15210-15215).
@@ -34,7 +35,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
   const forwards: Array<Promise<void>> = [];
 
   before(function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'the phone and the emergency gateway are SIPp');
   });
   const start = async (gatewayUri: string, o: { forwardNoResponseMs?: number; port?: number; t1Ms?: number } = {}) => {
     forwards.length = 0;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { ACCOUNTS, startHarness } from '../helpers/sip-embedded-harness';
 import type { Harness } from '../helpers/sip-embedded-harness';
-import { runSipp, sippAvailable } from '../helpers/sipp';
+import { runSipp } from '../helpers/sipp';
 import type { SippOptions, SippResult } from '../helpers/sipp';
+import { requireTool } from '../helpers/required-tools';
 
 // Real SIPp against a real EmbeddedSignalling on 127.0.0.1:15000 (UDP and TCP).
 // SIPp uses 15010-15015.
@@ -15,7 +16,7 @@ describe('embedded SIP stack against SIPp', function () {
   let h: Harness;
 
   before(function () {
-    if (!sippAvailable()) this.skip();
+    requireTool(this, 'sipp', 'the embedded SIP stack is driven by SIPp');
   });
   beforeEach(async () => {
     h = await startHarness({ port: PORT, tcp: true, minExpires: 60 });

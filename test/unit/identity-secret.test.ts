@@ -49,6 +49,12 @@ describe('provisioning decision (SPEC section 7)', () => {
     assert.deepEqual(decide({ auth, secretValid: false, trusted: false, now: 0 }), { config: 'minimal', state: 'needed' });
   });
 
+  it('names the suspension only when it alone earned the full configuration (it then opens no trust)', () => {
+    const suspended = suspend(auth, 0, DEFAULT_POLICY);
+    assert.deepEqual(decide({ auth: suspended, secretValid: false, trusted: true, now: 1 }), { config: 'full', reason: 'trusted' });
+    assert.deepEqual(decide({ auth: suspended, secretValid: true, trusted: false, now: 1 }), { config: 'full', reason: 'secret' });
+  });
+
   it('trust and suspension apply in failed and blocked states too', () => {
     for (const state of ['failed', 'blocked'] as const) {
       const locked = { ...auth, state, lockedUntil: state === 'failed' ? 10_000 : null };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { decodeRtp, encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { encodeTelephoneEvent, TelephoneEventTracker } from '../../src/media/embedded/rfc4733';
+import { requireTool } from '../helpers/required-tools';
 
 const header = { payloadType: 0, marker: true, sequenceNumber: 65535, timestamp: 0xfffffff0, ssrc: 0xdeadbeef };
 
@@ -119,7 +120,7 @@ describe('media RFC 4733 telephone-events', () => {
     const dir = '/usr/share/sip-tester';
     const capture = (name: string) => rtpOfPcap(readFileSync(`${dir}/dtmf_2833_${name}.pcap`));
     before(function () {
-      if (!existsSync(`${dir}/dtmf_2833_1.pcap`)) this.skip(); // sip-tester not installed
+      requireTool(this, 'sipp-dtmf-pcaps', 'the RFC 4733 tracker is checked against SIPp\'s captures');
     });
 
     it('counts "1 2 1 1 #" played from the captures (same timestamps each time)', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { alaw, mulaw } from 'alawmulaw';
 import { PromptCache } from '../../src/media/embedded/prompt-cache';
 import { decodeWav, encodeWavPcm16, WavFormatError } from '../../src/media/embedded/wav';
+import { requireTool } from '../helpers/required-tools';
 
 const ramp = Int16Array.from({ length: 400 }, (_, i) => (i - 200) * 100);
 
@@ -115,11 +116,8 @@ describe('media prompt cache', () => {
   it('agrees with sox about the µ-law encoding of a prompt', async function () {
     const src = join(__dirname, '../../prompts/en/wrong-pin.wav');
     const raw = join(dir, 'out.ul');
-    try {
-      execFileSync('sox', ['-D', src, '-t', 'raw', '-e', 'u-law', '-r', '8000', '-c', '1', raw]);
-    } catch {
-      this.skip(); // sox is not installed here
-    }
+    requireTool(this, 'sox', 'our µ-law encoding is checked against sox');
+    execFileSync('sox', ['-D', src, '-t', 'raw', '-e', 'u-law', '-r', '8000', '-c', '1', raw]);
     const ours = await new PromptCache().get(src, 'PCMU');
     const theirs = readFileSync(raw);
     assert.equal(ours.length, theirs.length);
