@@ -77,6 +77,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         realm: config.sipRealm,
         emergencyNumbers: config.emergencyNumbers,
         nonceTtlMs: config.sipNonceSeconds * 1000,
+        emergencyLookupMs: config.emergencyLookupMs,
         clock,
         random: cryptoRandom,
         lookupAccount: async (username) => {
@@ -99,6 +100,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
           },
           maxCallMs: config.maxCallSeconds * 1000,
           maxCallsPerDevice: config.maxCallsPerDevice,
+          emergencyLookupMs: config.emergencyLookupMs,
+          unprovenEmergencyPerSource: config.emergencyUnprovenPerSource,
           log: log.child({ part: 'calls' }),
         })),
       });

@@ -215,7 +215,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
   it('passes an emergency call through drachtio-server as a record-routing proxy', async () => {
     let forwarded = false;
     onCall = async (call) => {
-      await call.forward('sip:112@192.0.2.10:5060', { 'X-Papgate-Emergency': 'dev1' });
+      await call.forward('sip:112@192.0.2.10:5060', { 'X-Papgate-Emergency': 'dev1' }, { kind: 'device', username: 'dev1' });
       forwarded = true;
     };
     await authenticatedInvite('112');
@@ -232,7 +232,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
       host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(true), clock: { now: () => Date.now() }, log: silentLogger,
     });
     let account: SipAccount | null | undefined;
-    await sig.start({ handle: async (call) => { account = call.account; await call.forward('sip:112@192.0.2.10', {}); } });
+    await sig.start({ handle: async (call) => { account = call.account; await call.forward('sip:112@192.0.2.10', {}, { kind: 'unverified' }); } });
     await server.waitForRoutes(['invite']);
     server.fromNetwork(phoneRequest('INVITE', 'sip:112@127.0.0.1', { user: 'dev1', body: OFFER }));
     await until(() => server.proxied.length === 1, 'the proxy');
