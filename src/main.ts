@@ -31,6 +31,8 @@ import { startCalls } from './compose-calls';
 export interface StartOptions {
   log?: Logger;
   clock?: Clock;
+  /** Wraps the opened store (tests put a store that hangs or fails in front of the real one). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface PapgateInstance {
@@ -61,8 +63,9 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
-  const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
-  store.startCheckpoints(2000);
+  const sqlite = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
+  sqlite.startCheckpoints(2000);
+  const store = opts.wrapStore ? opts.wrapStore(sqlite) : sqlite;
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const services = createServices(deps);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
