@@ -220,7 +220,7 @@ export class AuthCallHandler implements CallHandler {
       return null;
     }
     try {
-      return await this.d.media.createSession({ callId: call.callId, offerSdp: call.offerSdp });
+      return await this.d.media.createSession({ callId: call.callId, offerSdp: call.offerSdp, signallingAddress: call.source.address });
     } catch (err) {
       if (err instanceof NoCommonCodec) {
         log.info({ err }, 'no codec in common');

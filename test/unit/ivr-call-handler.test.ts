@@ -89,8 +89,11 @@ class FakeMedia implements MediaEngine {
   /** When set, createSession waits for it. */
   gate: Promise<void> | null = null;
   requests = 0;
-  async createSession(): Promise<MediaSession> {
+  /** The SIP source address each session was asked for with. */
+  readonly signallingAddresses: (string | undefined)[] = [];
+  async createSession(opts: { signallingAddress?: string }): Promise<MediaSession> {
     this.requests++;
+    this.signallingAddresses.push(opts.signallingAddress);
     if (this.gate) await this.gate;
     if (this.failWith) throw this.failWith;
     const s = new AutoSession();
@@ -273,6 +276,7 @@ describe('AuthCallHandler', () => {
       await waitFor(() => t.media.sessions.length === 1, 'the media session');
       const session = t.media.sessions[0]!;
       assert.equal(call.answered, session.answerSdp);
+      assert.deepEqual(t.media.signallingAddresses, ['198.51.100.9'], 'the media session knows where the SIP came from');
       session.press('123456#');
       await handled;
       assert.deepEqual(session.plays, [['de/enter-pin'], ['de/success']]);
