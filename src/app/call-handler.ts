@@ -97,15 +97,16 @@ export class AuthCallHandler implements CallHandler {
       return;
     }
     const account = call.account;
-    if (!account && !this.holdUnproven(call.source.address)) {
-      log.warn({ number, source: call.source.address }, 'too many unproven emergency calls from one source at once');
+    const source = sourceIp(call.source.address);
+    if (!account && !this.holdUnproven(source)) {
+      log.warn({ number, source }, 'too many unproven emergency calls from one source at once');
       rejectQuietly(call, 503, 'Service Unavailable', log);
       return;
     }
     try {
       await this.forwardEmergency(call, account, number, target, log, lifetime);
     } finally {
-      if (!account) this.releaseUnproven(call.source.address);
+      if (!account) this.releaseUnproven(source);
     }
   }
 
@@ -310,6 +311,11 @@ function rejectQuietly(call: InboundCall, status: number, reason: string, log: L
   } catch (err) {
     log.warn({ err, status }, 'could not send the final response');
   }
+}
+
+/** One key per caller IP: a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */
+function sourceIp(address: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address.toLowerCase();
 }
 
 /** An unproven call names nobody the caller chose: only where it came from. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import type { DeviceView } from '../../src/app/device-view';
 import type { Store } from '../../src/ports/store';
 import { startPapgateHarness, PORTS, type PapgateHarness } from '../helpers/papgate-harness';
@@ -149,10 +150,13 @@ describe('emergency gate under attack (embedded stack, raw SIP)', function () {
         auth: authFor('Zm9yZ2Vk', { username: 'nobody' }),
       };
       const held: string[] = [];
+      const latencies: number[] = [];
       const callIds: string[] = [];
       for (const c of callers.slice(0, 2)) {
+        const sentAt = performance.now();
         callIds.push(invite(c, forgedIdentity));
         const rq = await newInviteAtGateway();
+        latencies.push(performance.now() - sentAt);
         held.push(rq);
         gateway.send(responseTo(rq, 180, 'Ringing'), viaPort(rq));
         assert.equal(header(rq, 'X-Papgate-Source'), `127.0.0.1:${c.port}`);
@@ -166,6 +170,7 @@ describe('emergency gate under attack (embedded stack, raw SIP)', function () {
       // The gateway ends the two held calls; each caller hears it.
       for (const rq of held) gateway.send(responseTo(rq, 486, 'Busy Here'), viaPort(rq));
       for (const [i, c] of callers.slice(0, 2).entries()) assert.equal(statusOf(await finalFor(c, callIds[i]!)), 486);
+      console.log(`      store ${storeMode}: INVITE to the gateway in ${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms`);
     });
   }
 });

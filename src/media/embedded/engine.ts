@@ -36,7 +36,7 @@ export interface EmbeddedMediaStats {
   packetsReceived: number;
   /** Datagrams dropped as not valid RTP for their session. */
   badPacketsReceived: number;
-  /** Datagrams dropped because they came from another source than the session's latched peer. */
+  /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPacketsReceived: number;
 }
 

@@ -57,7 +57,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   readonly port: number;
   /** Datagrams dropped as not valid RTP of this session (counted, never thrown). */
   badPackets = 0;
-  /** Datagrams dropped because they came from another source than the latched one. */
+  /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPackets = 0;
   private readonly p: RtpSessionParams;
   private readonly playout: PromptPlayout;
@@ -260,7 +260,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.p.counters.foreignPacketsReceived++;
     if (this.foreignLogged) return;
     this.foreignLogged = true;
-    this.p.log.debug({ from, latched: this.remote }, 'RTP from another source than the latched peer dropped');
+    this.p.log.debug({ from, latched: this.latched ? this.remote : null }, 'RTP from a source the session does not listen to dropped');
   }
 
   private safeEmit(event: string, ...args: unknown[]): void {
