@@ -33,6 +33,8 @@ import { startCalls } from './compose-calls';
 export interface StartOptions {
   log?: Logger;
   clock?: Clock;
+  /** Wraps the opened store (tests put a store that hangs or fails in front of the real one). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface PapgateInstance {
@@ -63,8 +65,9 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
-  const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
-  store.startCheckpoints(2000);
+  const sqlite = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
+  sqlite.startCheckpoints(2000);
+  const store = opts.wrapStore ? opts.wrapStore(sqlite) : sqlite;
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
   const services = createServices(deps, lockoutEnds.onAttempt);
@@ -81,6 +84,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         realm: config.sipRealm,
         emergencyNumbers: config.emergencyNumbers,
         nonceTtlMs: config.sipNonceSeconds * 1000,
+        emergencyLookupMs: config.emergencyLookupMs,
         clock,
         random: cryptoRandom,
         lookupAccount: async (username) => {
@@ -107,6 +111,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
           maxCallMs: config.maxCallSeconds * 1000,
           maxCallsPerDevice: config.maxCallsPerDevice,
           limits,
+          emergencyLookupMs: config.emergencyLookupMs,
+          unprovenEmergencyPerSource: config.emergencyUnprovenPerSource,
           log: log.child({ part: 'calls' }),
         })),
       });

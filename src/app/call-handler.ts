@@ -5,7 +5,7 @@ import type { Locale, Vendor } from '../domain/types';
 import type { Logger } from '../ports/logger';
 import { NoCommonCodec, type MediaEngine, type MediaSession } from '../ports/media';
 import type {
-  CallEndReason, CallHandler, InboundCall, NotifyTarget, SipAccount, Signalling,
+  CallEndReason, CallHandler, ForwardedCaller, InboundCall, NotifyTarget, SipAccount, Signalling,
 } from '../ports/signalling';
 import type { Store } from '../ports/store';
 import type { Authentication, DeviceStatus } from './authentication';
@@ -13,6 +13,7 @@ import { IvrDriver, verifyWith, type IvrRunResult } from './ivr-driver';
 import type { PromptLibrary } from './prompt-library';
 import type { SipGate } from './sip-gate';
 import type { SourceLimits } from './source-limits';
+import { withTimeout } from './with-timeout';
 
 export interface AuthCallHandlerDeps {
   auth: Authentication;
@@ -35,13 +36,18 @@ export interface AuthCallHandlerDeps {
   maxCallsPerDevice?: number;
   /** New IVR calls per minute per source and per device; none: unlimited. */
   limits?: Pick<SourceLimits, 'ivrCall'>;
+  /** How long an emergency call waits for the store to name its tenant and site (default 300 ms). */
+  emergencyLookupMs?: number;
+  /**
+   * Unproven emergency calls (let through because the store could not answer)
+   * one source IP may hold at once; more get 503, so nobody can flood the
+   * gateway while the store is down. A device's emergency call is never counted.
+   */
+  unprovenEmergencyPerSource?: number;
   log: Logger;
 }
 
 export { DEFAULT_IVR_SETTINGS, type IvrSettings } from '../domain/ivr';
-
-/** How long an emergency call may wait for the store to name its tenant and site. */
-const EMERGENCY_LOOKUP_MS = 500;
 
 /** Tracks whether the phone (or anyone) has ended the call, from the very start of handling. */
 interface Lifetime {
@@ -58,6 +64,8 @@ interface Lifetime {
 export class AuthCallHandler implements CallHandler {
   /** IVR calls in progress per device MAC. */
   private readonly ivrCalls = new Map<string, number>();
+  /** Unproven emergency calls in progress per source IP. */
+  private readonly unprovenCalls = new Map<string, number>();
 
   constructor(private readonly d: AuthCallHandlerDeps) {}
 
@@ -79,7 +87,7 @@ export class AuthCallHandler implements CallHandler {
     }
   }
 
-  /** Never throws and never lets a store error stop the call. */
+  /** Never throws and never lets a store error stop a device's call. */
   private async emergency(call: InboundCall, log: Logger, lifetime: Lifetime): Promise<void> {
     const number = normaliseDialled(call.dialled);
     let target: string;
@@ -91,14 +99,32 @@ export class AuthCallHandler implements CallHandler {
       rejectQuietly(call, 503, 'Service Unavailable', log);
       return;
     }
-    const headers = await this.emergencyHeaders(call.account, log);
+    const account = call.account;
+    const source = sourceIp(call.source.address);
+    if (!account && !this.holdUnproven(source)) {
+      log.warn({ number, source }, 'too many unproven emergency calls from one source at once');
+      rejectQuietly(call, 503, 'Service Unavailable', log);
+      return;
+    }
+    try {
+      await this.forwardEmergency(call, account, number, target, log, lifetime);
+    } finally {
+      if (!account) this.releaseUnproven(source);
+    }
+  }
+
+  private async forwardEmergency(
+    call: InboundCall, account: SipAccount | null, number: string, target: string, log: Logger, lifetime: Lifetime,
+  ): Promise<void> {
+    const headers = account ? await this.deviceHeaders(account, log) : unprovenHeaders(call);
     if (lifetime.ended) {
       log.info({ number, reason: lifetime.reason }, 'emergency call ended before it was forwarded');
       return;
     }
-    log.info({ number, target }, 'emergency call: forwarding to the gateway');
+    const caller: ForwardedCaller = account ? { kind: 'device', username: account.username } : { kind: 'unverified' };
+    log.info({ number, target, proven: !!account }, 'emergency call: forwarding to the gateway');
     try {
-      await call.forward(target, headers);
+      await call.forward(target, headers, caller);
       log.info({ number }, 'emergency call over');
     } catch (err) {
       log.error({ err, number, target }, 'EMERGENCY CALL FORWARDING FAILED');
@@ -106,12 +132,25 @@ export class AuthCallHandler implements CallHandler {
     }
   }
 
+  /** Takes one of the source's unproven-call slots; false when it has none left. */
+  private holdUnproven(address: string): boolean {
+    const held = this.unprovenCalls.get(address) ?? 0;
+    if (held >= (this.d.unprovenEmergencyPerSource ?? 2)) return false;
+    this.unprovenCalls.set(address, held + 1);
+    return true;
+  }
+
+  private releaseUnproven(address: string): void {
+    const left = (this.unprovenCalls.get(address) ?? 1) - 1;
+    if (left > 0) this.unprovenCalls.set(address, left);
+    else this.unprovenCalls.delete(address);
+  }
+
   /** The device's MAC, and its tenant and site names when the store answers in time. */
-  private async emergencyHeaders(account: SipAccount | null, log: Logger): Promise<Record<string, string>> {
-    if (!account) return { Priority: 'emergency' };
+  private async deviceHeaders(account: SipAccount, log: Logger): Promise<Record<string, string>> {
     const headers: Record<string, string> = { Priority: 'emergency', 'X-Papgate-Mac': account.mac };
     try {
-      const names = await withTimeout(this.lookupNames(account), EMERGENCY_LOOKUP_MS);
+      const names = await withTimeout(this.lookupNames(account), this.d.emergencyLookupMs ?? 300);
       if (names.tenant) headers['X-Papgate-Tenant'] = headerText(names.tenant);
       if (names.site) headers['X-Papgate-Site'] = headerText(names.site);
     } catch (err) {
@@ -192,7 +231,7 @@ export class AuthCallHandler implements CallHandler {
       return null;
     }
     try {
-      return await this.d.media.createSession({ callId: call.callId, offerSdp: call.offerSdp });
+      return await this.d.media.createSession({ callId: call.callId, offerSdp: call.offerSdp, signallingAddress: call.source.address });
     } catch (err) {
       if (err instanceof NoCommonCodec) {
         log.info({ err }, 'no codec in common');
@@ -284,10 +323,13 @@ function rejectQuietly(call: InboundCall, status: number, reason: string, log: L
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+/** One key per caller IP: a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */
+function sourceIp(address: string): string {
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address.toLowerCase();
+}
+
+/** An unproven call names nobody the caller chose: only where it came from. */
+function unprovenHeaders(call: InboundCall): Record<string, string> {
+  const { address, port } = call.source;
+  return { Priority: 'emergency', 'X-Papgate-Source': `${address.includes(':') ? `[${address}]` : address}:${port}` };
 }

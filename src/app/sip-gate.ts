@@ -4,12 +4,13 @@ import { isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
 import type { Random } from '../ports/random';
 import type { SipAccount } from '../ports/signalling';
+import { withTimeout } from './with-timeout';
 
 /**
  * Admission of SIP requests, shared by every SIP stack so they behave alike:
  * digest authentication with nonces that expire and cannot be replayed, and
- * the emergency rule (emergency fails open when the store is down,
- * authentication fails closed).
+ * the emergency rule (an emergency call goes through unproven only when the
+ * store cannot answer in time; authentication fails closed).
  */
 
 export interface AdmissionRequest {
@@ -31,6 +32,8 @@ export interface SipGateOptions {
   /** How long a nonce may be used. */
   nonceTtlMs: number;
   lookupAccount(username: string): Promise<SipAccount | null>;
+  /** How long an emergency INVITE waits for the store before it goes through unproven (default 300 ms). */
+  emergencyLookupMs?: number;
   clock: Clock;
   random: Random;
 }
@@ -40,8 +43,11 @@ export class SipGate {
   /** Highest nonce-count seen per nonce: a request must bring a higher one. */
   private readonly seen = new Map<string, { nc: number; expires: number }>();
 
+  private readonly emergencyLookupMs: number;
+
   constructor(private readonly o: SipGateOptions) {
     this.key = Buffer.from(o.random.bytes(32));
+    this.emergencyLookupMs = o.emergencyLookupMs ?? 300;
   }
 
   isEmergency(dialled: string): boolean {
@@ -49,28 +55,43 @@ export class SipGate {
   }
 
   async admit(req: AdmissionRequest): Promise<Admission> {
-    const emergency = req.method === 'INVITE' && this.isEmergency(req.dialled);
+    if (req.method === 'INVITE' && this.isEmergency(req.dialled)) return this.admitEmergency(req.authorization);
     const creds = parseDigest(req.authorization);
-    if (!creds) {
-      // Challenge first even for 112 (phones answer it at once); only a store we cannot ask lets it straight through.
-      if (emergency && !(await this.storeReachable())) return { kind: 'accept', account: null, emergency };
-      return this.challenge(false);
-    }
-    const verdict = await this.verify(req.method, creds);
-    if (verdict.kind === 'accept') return { ...verdict, emergency };
-    // Nothing may stop an emergency call: stale credentials (a device deleted and re-created,
-    // a reset phone), a replayed nonce or a store outage still reach the gateway, without a device.
-    if (emergency) return { kind: 'accept', account: null, emergency };
-    return verdict;
-  }
-
-  private async verify(method: string, creds: DigestCredentials): Promise<Admission> {
+    if (!creds) return this.challenge(false);
     let account: SipAccount | null;
     try {
       account = await this.o.lookupAccount(creds.username);
     } catch {
       return { kind: 'reject', status: 503, reason: 'Service Unavailable' };
     }
+    const verdict = this.check(req.method, creds, account);
+    return verdict.kind === 'accept' ? { ...verdict, emergency: false } : verdict;
+  }
+
+  /**
+   * The gateway is for devices: while the store answers, a caller who does not
+   * prove a device's credentials (none, unknown user, wrong response, a nonce
+   * we did not issue, a stale or replayed one) gets a challenge like any call;
+   * a phone with good credentials answers it at once. Only a store that cannot
+   * answer in time lets an unproven call through (account null).
+   */
+  private async admitEmergency(authorization: string | undefined): Promise<Admission> {
+    const creds = parseDigest(authorization);
+    let account: SipAccount | null;
+    try {
+      // Without credentials the lookup only asks whether the store can answer.
+      account = await withTimeout(this.o.lookupAccount(creds?.username ?? '\u0000probe'), this.emergencyLookupMs);
+    } catch {
+      return { kind: 'accept', account: null, emergency: true };
+    }
+    if (!creds) return this.challenge(false);
+    const verdict = this.check('INVITE', creds, account);
+    if (verdict.kind === 'accept') return { ...verdict, emergency: true };
+    return verdict.kind === 'challenge' ? verdict : this.challenge(false);
+  }
+
+  /** Digest verification against the account the store named (null: no such user). */
+  private check(method: string, creds: DigestCredentials, account: SipAccount | null): Admission {
     if (!account || creds.realm !== this.o.realm) return { kind: 'reject', status: 403, reason: 'Forbidden' };
     const nonceAge = this.nonceAge(creds.nonce);
     if (nonceAge === null) return this.challenge(false);
@@ -120,14 +141,5 @@ export class SipGate {
     if (prev && !(count > prev.nc)) return false;
     this.seen.set(nonce, { nc: count, expires: now + this.o.nonceTtlMs });
     return true;
-  }
-
-  private async storeReachable(): Promise<boolean> {
-    try {
-      await this.o.lookupAccount('\u0000probe');
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -40,6 +40,8 @@ export const SETTINGS = {
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
   PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => /^[0-9*#+]{1,15}$/.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
   PAPGATE_EMERGENCY_GATEWAY: ['emergencyGateway', z.string().regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060').optional(), undefined],
+  PAPGATE_EMERGENCY_LOOKUP_MS: ['emergencyLookupMs', int(10, 10_000), '300'],
+  PAPGATE_EMERGENCY_UNPROVEN_PER_SOURCE: ['emergencyUnprovenPerSource', int(0, 1000), '2'],
   PAPGATE_HOTLINE: ['hotline', z.string().regex(/^[0-9*#]{1,16}$/), '*89'],
   PAPGATE_RTP_ADDRESS: ['rtpAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_RTP_PORT_MIN: ['rtpPortMin', int(1024, 65534), '20000'],

@@ -11,8 +11,11 @@ export interface MediaEngine {
    * Builds a session for an SDP offer and returns it with the answer SDP.
    * Throws PapgateError('invalid', ..., 'sdp') when the offer is malformed and
    * NoCommonCodec when no codec is shared (the caller answers 488).
+   * `signallingAddress` is the IP the call's SIP came from: an engine that
+   * receives RTP itself hears a first packet only from it or the SDP's address,
+   * and sends nowhere else (FreeSWITCH applies its own rules and ignores it).
    */
-  createSession(opts: { callId: string; offerSdp: string }): Promise<MediaSession>;
+  createSession(opts: { callId: string; offerSdp: string; signallingAddress?: string }): Promise<MediaSession>;
   close(): Promise<void>;
   /** False while a remote media server (FreeSWITCH) is not connected; absent: always ready. */
   isReady?(): boolean;

@@ -21,6 +21,12 @@ export interface SipAccount {
   tenantId: number;
 }
 
+/** The caller a forwarded emergency call names: a device's SIP account, or papgate's own "unverified". */
+export type ForwardedCaller = { kind: 'device'; username: string } | { kind: 'unverified' };
+
+/** User part of papgate's own From for an emergency call that proved no device. */
+export const UNVERIFIED_CALLER = 'unverified';
+
 export type CallEndReason = 'remote-bye' | 'remote-cancel' | 'local-hangup' | 'timeout' | 'error';
 
 /** An INVITE that passed the SipGate, before any final response. */
@@ -47,8 +53,10 @@ export interface InboundCall {
   /**
    * Emergency pass-through: relays the call to `targetUri` (SDP, answer, BYE in
    * both directions, CANCEL) until it ends. Resolves when the call has ended.
+   * `caller` is whom the forwarded call names as its caller: never an identity
+   * the caller chose when it proved none.
    */
-  forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void>;
+  forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void>;
 
   /** Digits that arrive as SIP INFO (application/dtmf-relay or application/dtmf). */
   on(event: 'dtmf', listener: (digit: string) => void): this;

@@ -24,6 +24,7 @@ import { decodeWav, encodeWavPcm16 } from '../../src/media/embedded/wav';
 import type { EmbeddedMediaStats } from '../../src/media/embedded';
 import { createLogger } from '../../src/observability/logger';
 import type { Clock } from '../../src/ports/clock';
+import type { Store } from '../../src/ports/store';
 import { stageScenario } from './dtmf-scenarios';
 import { runSipp, type SippOptions, type SippResult } from './sipp';
 
@@ -98,6 +99,8 @@ export interface PapgateHarnessOptions {
   prompts?: 'tones' | 'shipped';
   /** Emergency gateway port on 127.0.0.1 (default PORTS.gateway); null: none configured. */
   gatewayPort?: number | null;
+  /** Puts a wrapper in front of papgate's store (a store that hangs or fails). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface PapgateHarness {
@@ -173,7 +176,7 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
       },
     });
     const log = createLogger({ level: config.logLevel, destination: sink });
-    const instance = await startPapgate(config, { log, clock });
+    const instance = await startPapgate(config, { log, clock, wrapStore: o.wrapStore });
     const tenant = `calls-${process.pid}-${Date.now().toString(36)}`;
     await instance.services.tenants.create(CLI_ACTOR, tenant, 'en');
     await instance.services.tenants.addSite(CLI_ACTOR, tenant, 'head-office');

@@ -143,7 +143,7 @@ describe('calls: an emergency call while the store is down (embedded stack)', fu
     await h?.stop(); // closes the store a second time: papgate logs that and goes on
   });
 
-  it('still reaches the gateway: no challenge, no X-Papgate-* headers, answer and BYE relayed', async () => {
+  it('still reaches the gateway: no challenge, papgate\'s own From and the source instead of device headers, answer and BYE relayed', async () => {
     const d = await h.addDevice();
     await h.instance.store.close();
     gateway = await startSippUas({ scenario: 'emergency-gateway-uas-anonymous.xml', localPort: PORTS.gateway, timeoutSec: 30 });
@@ -153,6 +153,8 @@ describe('calls: an emergency call while the store is down (embedded stack)', fu
     sippPassed(h, g, 'gateway');
     assert.match(r.logs, /answered by the gateway: s=emergency-gateway/);
     assert.match(g.logs, /gateway INVITE: number=999 mac= tenant= offer=m=audio \d+ RTP\/AVP/);
+    // Not the phone's From: papgate's own, and where the call came from instead.
+    assert.match(g.logs, new RegExp(`from= ?<sip:unverified@127\\.0\\.0\\.1>;tag=\\S+ source= ?127\\.0\\.0\\.1:${PORTS.phone}`));
     assert.match(g.logs, /gateway got the BYE/);
   });
 });

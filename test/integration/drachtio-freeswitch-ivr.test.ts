@@ -110,6 +110,32 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
   const prompt = (name: string) => `${FS_PROMPTS}/en/${name}.wav`;
   const playbackCount = () => fs.playbacks().length;
 
+  it('an emergency call: forged credentials get a challenge; the device\'s call is proxied with its identity headers', async () => {
+    const uri = 'sip:112@127.0.0.1';
+    const base = { user: device.sipUsername, body: OFFER, headers: { 'Content-Type': 'application/sdp' } };
+    const challenge = await drachtio.finalResponse(drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, callId: 'sos-1' })));
+    assert.equal(challenge.status, 401);
+    const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
+    const auth = (password: string, nc: number) => buildAuthorization({
+      username: device.sipUsername, password, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc,
+    });
+    const forged = drachtio.fromNetwork(phoneRequest('INVITE', uri, {
+      ...base, callId: 'sos-2', headers: { ...base.headers, Authorization: auth('not-the-password', 1) },
+    }));
+    assert.equal((await drachtio.finalResponse(forged)).status, 401, 'a wrong response gets a challenge, not the gateway');
+    assert.equal(drachtio.proxied.length, 0);
+    drachtio.fromNetwork(phoneRequest('INVITE', uri, {
+      ...base, callId: 'sos-3', cseq: 2, headers: { ...base.headers, Authorization: auth(device.sipPassword, 2) },
+    }));
+    await drachtio.until(() => drachtio.proxied.length === 1, 'the proxied emergency call');
+    const headers = new Map(drachtio.proxied[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
+    assert.deepEqual(drachtio.proxied[0]!.destinations, ['sip:112@gw.example.net']);
+    assert.equal(headers.get('x-papgate-mac'), device.mac);
+    assert.equal(headers.get('x-papgate-tenant'), 'acme');
+    assert.equal(headers.get('p-asserted-identity'), `<sip:${device.sipUsername}@papgate.invalid>`);
+    assert.equal(headers.get('x-papgate-source'), undefined);
+  });
+
   it('a right PIN (RFC 4733 via FreeSWITCH) leads to success, a BYE to the phone and a check-sync NOTIFY', async () => {
     const { callId } = await dialIn();
     await drachtio.until(() => playbackCount() === 1, 'the PIN prompt');

@@ -215,7 +215,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
   it('passes an emergency call through drachtio-server as a record-routing proxy', async () => {
     let forwarded = false;
     onCall = async (call) => {
-      await call.forward('sip:112@192.0.2.10:5060', { 'X-Papgate-Emergency': 'dev1' });
+      await call.forward('sip:112@192.0.2.10:5060', { 'X-Papgate-Emergency': 'dev1' }, { kind: 'device', username: 'dev1' });
       forwarded = true;
     };
     await authenticatedInvite('112');
@@ -224,6 +224,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.deepEqual(p.destinations, ['sip:112@192.0.2.10:5060']);
     assert.equal(p.remainInDialog, true);
     assert.ok(p.headers.some(([n, v]) => n === 'X-Papgate-Emergency' && v === 'dev1'));
+    assert.ok(p.headers.some(([n, v]) => n.toLowerCase() === 'p-asserted-identity' && v === '<sip:dev1@papgate.invalid>'), JSON.stringify(p.headers));
   });
 
   it('lets an emergency call through without credentials when the store is down', async () => {
@@ -232,11 +233,23 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
       host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(true), clock: { now: () => Date.now() }, log: silentLogger,
     });
     let account: SipAccount | null | undefined;
-    await sig.start({ handle: async (call) => { account = call.account; await call.forward('sip:112@192.0.2.10', {}); } });
+    await sig.start({ handle: async (call) => { account = call.account; await call.forward('sip:112@192.0.2.10', {}, { kind: 'unverified' }); } });
     await server.waitForRoutes(['invite']);
     server.fromNetwork(phoneRequest('INVITE', 'sip:112@127.0.0.1', { user: 'dev1', body: OFFER }));
     await until(() => server.proxied.length === 1, 'the proxy');
     assert.equal(account, null);
+    const headers = new Map(server.proxied[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
+    assert.match(headers.get('from') ?? '', /^<sip:unverified@papgate\.invalid>(;tag=[^;]+)?$/, 'papgate\'s own From replaces the caller\'s');
+    assert.equal(headers.get('p-asserted-identity'), '<sip:unverified@papgate.invalid>');
+  });
+
+  it('challenges an emergency INVITE with forged credentials while the store answers', async () => {
+    const uri = 'sip:112@127.0.0.1';
+    const forged = 'Digest username="nobody", realm="papgate.test", nonce="bm9uc2Vuc2U", uri="sip:112@127.0.0.1", response="00000000000000000000000000000000"';
+    const txn = server.fromNetwork(phoneRequest('INVITE', uri, { user: 'dev1', body: OFFER, headers: { 'Content-Type': 'application/sdp', Authorization: forged } }));
+    assert.equal((await server.finalResponse(txn)).status, 401);
+    assert.equal(server.proxied.length, 0);
+    assert.equal(calls.length, 0);
   });
 
   it('sends check-sync NOTIFY and resolves with the final status (0 without one)', async () => {

@@ -41,7 +41,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
     forwards.length = 0;
     h = await startHarness({
       port: o.port ?? PORT, forwardNoResponseMs: o.forwardNoResponseMs, t1Ms: o.t1Ms,
-      onCall: (seen: SeenCall) => { forwards.push(seen.call.forward(gatewayUri, EXTRA)); },
+      onCall: (seen: SeenCall) => { forwards.push(seen.call.forward(gatewayUri, EXTRA, { kind: 'device', username: dev1.username })); },
     });
   };
   afterEach(async () => {
@@ -156,7 +156,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
     h = await startHarness({
       port: PORT,
       onCall: (seen) => {
-        seen.call.forward(`sip:112@127.0.0.1:${DEAD}`, { 'X-Evil': 'a\r\nVia: injected' }).catch((e: Error) => {
+        seen.call.forward(`sip:112@127.0.0.1:${DEAD}`, { 'X-Evil': 'a\r\nVia: injected' }, { kind: 'unverified' }).catch((e: Error) => {
           refusals.push(e);
           seen.call.reject(500);
         });

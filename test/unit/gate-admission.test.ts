@@ -7,13 +7,14 @@ import { unavailable } from '../../src/domain/errors';
 
 const account = { username: 'pgabc', password: 's3cret', mac: '001565aabbcc', tenantId: 1 };
 
-function gate(opts: { down?: boolean } = {}) {
+function gate(opts: { down?: boolean; hang?: boolean } = {}) {
   const clock = { t: 1_000_000, now() { return this.t; } };
   const g = new SipGate({
-    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock,
+    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock, emergencyLookupMs: 50,
     random: { bytes: (n) => randomBytes(n) },
     lookupAccount: async (u) => {
       if (opts.down) throw unavailable('store down');
+      if (opts.hang) return new Promise<never>(() => undefined); // a store that never answers
       return u === account.username ? account : null;
     },
   });
@@ -76,21 +77,33 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined })).kind, 'challenge');
   });
 
-  it('lets an emergency call through whatever is wrong with its credentials', async () => {
+  it('challenges an emergency call with forged or stale credentials while the store answers', async () => {
     const { g, clock } = gate();
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
-    const through = { kind: 'accept', account: null, emergency: true };
-    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(nonce, { password: 'stale' }) }), through);
-    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(nonce, { username: 'deleted-device' }) }), through);
-    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor('Zm9yZ2Vk') }), through);
+    const kinds = async (authorization: string) => (await g.admit({ method: 'INVITE', dialled: '112', authorization })).kind;
+    assert.equal(await kinds(authFor(nonce, { password: 'wrong' })), 'challenge', 'wrong response');
+    assert.equal(await kinds(authFor(nonce, { username: 'unknown-user' })), 'challenge', 'unknown user');
+    assert.equal(await kinds(authFor('Zm9yZ2Vk')), 'challenge', 'a nonce we did not issue');
+    assert.equal(await kinds('Digest username="x", realm="papgate", nonce="nonsense", uri="sip:112@p", response="00"'), 'challenge');
+    assert.equal(await kinds(authFor(nonce)), 'accept', 'the good response is accepted once');
+    assert.equal(await kinds(authFor(nonce)), 'challenge', 'and not replayed');
     clock.t += 120_000;
-    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce) }), through, 'expired nonce');
-    // A good response still identifies the device.
+    const stale = await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce, { nc: 5 }) });
+    assert.equal(stale.kind, 'challenge');
+    assert.match((stale as { wwwAuthenticate: string }).wwwAuthenticate, /stale=true/);
+    // A good response identifies the device.
     const fresh = nonceOf(g.challenge(false).wwwAuthenticate);
     assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(fresh) }), { kind: 'accept', account, emergency: true });
-    // Not for anything else.
-    assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(fresh, { password: 'stale' }) })).kind, 'reject');
-    assert.equal((await g.admit({ method: 'REGISTER', dialled: '112', authorization: authFor(fresh, { password: 'stale', method: 'REGISTER' }) })).kind, 'reject');
+    // Anything else is refused as before.
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(fresh, { password: 'stale', nc: 2 }) })).kind, 'reject');
+  });
+
+  it('lets an unproven emergency call through when the store does not answer in time', async () => {
+    const { g } = gate({ hang: true });
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    const through = { kind: 'accept', account: null, emergency: true };
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined }), through);
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: authFor(nonce, { password: 'x' }) }), through);
   });
 
   it('challenges emergency calls when the store works (the phone has its credentials)', async () => {

@@ -14,7 +14,7 @@ import { systemClock } from '../../src/ports/clock';
 import type { Logger } from '../../src/ports/logger';
 import { NoCommonCodec, type MediaEngine, type MediaSession } from '../../src/ports/media';
 import { cryptoRandom } from '../../src/ports/random';
-import type { CallEndReason, InboundCall, NotifyTarget, Registration, SipAccount } from '../../src/ports/signalling';
+import type { CallEndReason, ForwardedCaller, InboundCall, NotifyTarget, Registration, SipAccount } from '../../src/ports/signalling';
 import type { Store } from '../../src/ports/store';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
@@ -45,15 +45,17 @@ class AutoSession extends EventEmitter implements MediaSession {
 class FakeCall extends EventEmitter implements InboundCall {
   readonly callId = `call-${Math.random().toString(36).slice(2)}`;
   readonly fromUser: string;
-  readonly source = { address: '198.51.100.9', port: 5062, transport: 'udp' as const };
+  source = { address: '198.51.100.9', port: 5062, transport: 'udp' as const };
   readonly contact: string | undefined = 'sip:dev@198.51.100.9:5062';
   readonly userAgent = 'Yealink SIP-T46U';
   offerSdp: string | undefined = 'v=0\r\noffer\r\n';
   rejected: number | null = null;
   answered: string | null = null;
   hangups = 0;
-  forwarded: { target: string; headers: Record<string, string> } | null = null;
+  forwarded: { target: string; headers: Record<string, string>; caller: ForwardedCaller } | null = null;
   forwardError: Error | null = null;
+  /** When set, forward() stays in the call until this resolves (a call in progress). */
+  forwardHolds: Promise<void> | null = null;
   private over = false;
   constructor(readonly dialled: string, readonly account: SipAccount | null) {
     super();
@@ -68,9 +70,10 @@ class FakeCall extends EventEmitter implements InboundCall {
     this.hangups++;
     this.end('local-hangup');
   }
-  async forward(target: string, headers: Record<string, string>): Promise<void> {
+  async forward(target: string, headers: Record<string, string>, caller: ForwardedCaller): Promise<void> {
     if (this.forwardError) throw this.forwardError;
-    this.forwarded = { target, headers };
+    this.forwarded = { target, headers, caller };
+    if (this.forwardHolds) await this.forwardHolds;
     this.end('remote-bye');
   }
   end(reason: CallEndReason): void {
@@ -86,8 +89,11 @@ class FakeMedia implements MediaEngine {
   /** When set, createSession waits for it. */
   gate: Promise<void> | null = null;
   requests = 0;
-  async createSession(): Promise<MediaSession> {
+  /** The SIP source address each session was asked for with. */
+  readonly signallingAddresses: (string | undefined)[] = [];
+  async createSession(opts: { signallingAddress?: string }): Promise<MediaSession> {
     this.requests++;
+    this.signallingAddresses.push(opts.signallingAddress);
     if (this.gate) await this.gate;
     if (this.failWith) throw this.failWith;
     const s = new AutoSession();
@@ -160,6 +166,7 @@ describe('AuthCallHandler', () => {
       assert.deepEqual(call.forwarded, {
         target: 'sip:112@gw.example.net:5060;transport=tcp',
         headers: { Priority: 'emergency', 'X-Papgate-Mac': t.device.mac, 'X-Papgate-Tenant': 'acme', 'X-Papgate-Site': 'Berlin HQ' },
+        caller: { kind: 'device', username: t.account.username },
       });
       assert.equal(call.answered, null);
     });
@@ -169,10 +176,40 @@ describe('AuthCallHandler', () => {
       await t.store.close();
       const call = new FakeCall('911', t.account);
       await t.handler.handle(call);
-      assert.deepEqual(call.forwarded, { target: 'sip:911@gw.example.net:5060;transport=tcp', headers: { Priority: 'emergency', 'X-Papgate-Mac': t.device.mac } });
+      assert.deepEqual(call.forwarded?.headers, { Priority: 'emergency', 'X-Papgate-Mac': t.device.mac });
       const anonymous = new FakeCall('999', null);
       await t.handler.handle(anonymous);
-      assert.deepEqual(anonymous.forwarded?.headers, { Priority: 'emergency' });
+      assert.deepEqual(anonymous.forwarded?.headers, { Priority: 'emergency', 'X-Papgate-Source': '198.51.100.9:5062' });
+      assert.deepEqual(anonymous.forwarded?.caller, { kind: 'unverified' });
+    });
+
+    it('holds at most two unproven emergency calls per source IP at once; devices are never limited', async () => {
+      const t = track(await setup());
+      let release!: () => void;
+      const holds = new Promise<void>((r) => { release = r; });
+      const call = (account: SipAccount | null, address = '198.51.100.9') => {
+        const c = new FakeCall('112', account);
+        c.source = { ...c.source, address };
+        c.forwardHolds = holds;
+        return { c, done: t.handler.handle(c) };
+      };
+      const first = [call(null), call(null)];
+      const third = call(null);
+      await third.done;
+      assert.equal(third.c.rejected, 503, 'a third unproven call from the source');
+      assert.equal(third.c.forwarded, null);
+      const other = call(null, '203.0.113.5');
+      const devices = [call(t.account), call(t.account), call(t.account)];
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.ok(other.c.forwarded, 'another source has slots of its own');
+      for (const d of devices) assert.ok(d.c.forwarded && d.c.rejected === null, 'a device call is never limited');
+      release();
+      await Promise.all([...first, other, ...devices].map((x) => x.done));
+      const again = call(null);
+      await again.done;
+      assert.ok(again.c.forwarded, 'the slots are free again once the calls ended');
+      assert.match(t.logLines.join('\n'), /too many unproven emergency calls/);
     });
 
     it('does not wait for a store that hangs', async () => {
@@ -239,6 +276,7 @@ describe('AuthCallHandler', () => {
       await waitFor(() => t.media.sessions.length === 1, 'the media session');
       const session = t.media.sessions[0]!;
       assert.equal(call.answered, session.answerSdp);
+      assert.deepEqual(t.media.signallingAddresses, ['198.51.100.9'], 'the media session knows where the SIP came from');
       session.press('123456#');
       await handled;
       assert.deepEqual(session.plays, [['de/enter-pin'], ['de/success']]);

@@ -36,7 +36,7 @@ export interface EmbeddedMediaStats {
   packetsReceived: number;
   /** Datagrams dropped as not valid RTP for their session. */
   badPacketsReceived: number;
-  /** Datagrams dropped because they came from another source than the session's latched peer. */
+  /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPacketsReceived: number;
 }
 
@@ -59,7 +59,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
    * Throws PapgateError('invalid', ..., 'sdp') for a malformed offer, NoCommonCodec
    * when no G.711 codec is shared, PapgateError('unavailable') when no RTP port is free.
    */
-  async createSession(opts: { callId: string; offerSdp: string }): Promise<RtpSession> {
+  async createSession(opts: { callId: string; offerSdp: string; signallingAddress?: string }): Promise<RtpSession> {
     if (this.closed) throw new Error('media engine is closed');
     const offer = parseSdp(opts.offerSdp);
     const negotiated = negotiate(offer);
@@ -69,7 +69,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
     });
     const log = this.opts.log.child({ callId: opts.callId, rtpPort: port });
     const session = new RtpSession({
-      callId: opts.callId, socket, port, negotiated, answerSdp, log,
+      callId: opts.callId, socket, port, negotiated, answerSdp, log, signallingAddress: opts.signallingAddress,
       inactivityMs: this.opts.inactivityMs,
       scheduler: this.scheduler,
       prompts: this.prompts,

@@ -1,8 +1,11 @@
 /**
  * Binds RTP sockets on even ports of the configured range (RTCP would take
- * the odd port above). Ports this engine holds are skipped without a try;
- * ports someone else holds are skipped on EADDRINUSE.
+ * the odd port above), starting each search at a random port (CSPRNG): an
+ * off-path sender cannot guess the next call's port from the last one.
+ * Ports this engine holds are skipped without a try; ports someone else
+ * holds are skipped on EADDRINUSE.
  */
+import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { PapgateError } from '../../domain/errors';
@@ -11,7 +14,6 @@ export class RtpPortPool {
   private readonly inUse = new Set<number>();
   private readonly first: number;
   private readonly last: number;
-  private next: number;
 
   constructor(private readonly bindAddress: string, min: number, max: number) {
     this.first = min + (min % 2);
@@ -19,15 +21,14 @@ export class RtpPortPool {
     if (!Number.isInteger(min) || !Number.isInteger(max) || this.first > this.last || min < 1 || max > 65535) {
       throw new PapgateError('invalid', `RTP port range ${min}-${max} holds no even port`, 'rtpPortMin');
     }
-    this.next = this.first;
   }
 
   /** A socket bound on a free even port. Rejects with PapgateError('unavailable') when none is left. */
   async bind(): Promise<{ socket: dgram.Socket; port: number }> {
     const count = (this.last - this.first) / 2 + 1;
+    const start = randomInt(count);
     for (let tried = 0; tried < count; tried++) {
-      const port = this.next;
-      this.next = port + 2 > this.last ? this.first : port + 2;
+      const port = this.first + 2 * ((start + tried) % count);
       if (this.inUse.has(port)) continue;
       this.inUse.add(port); // reserve before awaiting, so parallel binds do not race
       const result = await this.tryBind(port);

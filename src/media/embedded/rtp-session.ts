@@ -40,6 +40,8 @@ export interface RtpSessionParams {
   port: number;
   negotiated: Negotiated;
   answerSdp: string;
+  /** Where the call's SIP came from; absent: only the SDP's address is trusted. */
+  signallingAddress?: string;
   inactivityMs: number;
   log: Logger;
   scheduler: FrameScheduler;
@@ -55,7 +57,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   readonly port: number;
   /** Datagrams dropped as not valid RTP of this session (counted, never thrown). */
   badPackets = 0;
-  /** Datagrams dropped because they came from another source than the latched one. */
+  /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPackets = 0;
   private readonly p: RtpSessionParams;
   private readonly playout: PromptPlayout;
@@ -65,6 +67,14 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   private remote: Endpoint;
   /** Where the SDP said the phone receives (c=/m=). */
   private readonly sdpRemote: Endpoint;
+  /** IPs a first packet may come from: the call's SIP source and the SDP's connection address. */
+  private readonly latchableIps: ReadonlySet<string>;
+  /**
+   * Whether we may send to the SDP's address before the phone's first packet:
+   * only when the SIP came from there too. Otherwise an INVITE could aim our
+   * prompts at anyone (a reflector).
+   */
+  private readonly sdpAddressTrusted: boolean;
   /** Set by the first valid packet; from then on only that source is heard. */
   private latched = false;
   /** Latched to the SDP's own address and port: nothing may move the peer any more. */
@@ -89,6 +99,9 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     const n = params.negotiated;
     this.remote = { address: n.remoteAddress, port: n.remotePort };
     this.sdpRemote = { ...this.remote };
+    const sipIp = params.signallingAddress === undefined ? undefined : unmapped(params.signallingAddress);
+    this.latchableIps = new Set([unmapped(n.remoteAddress), ...(sipIp ? [sipIp] : [])]);
+    this.sdpAddressTrusted = sipIp === undefined || sipIp === unmapped(n.remoteAddress);
     this.canSend = n.direction === 'sendrecv' || n.direction === 'sendonly';
     const rnd = randomBytes(10);
     this.sequence = rnd.readUInt16BE(0);
@@ -109,7 +122,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     return super.on(event, listener as (...args: unknown[]) => void);
   }
 
-  /** Where packets go now (the SDP address until the phone's packets arrive). */
+  /** Where packets go now (the SDP address until the phone's packets arrive, if we may send there). */
   get remoteAddress(): Endpoint {
     return { ...this.remote };
   }
@@ -147,6 +160,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     const timestamp = this.timestamp;
     this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
     if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
+    if (!this.latched && !this.sdpAddressTrusted) return false;
     const packet = encodeRtp({
       payloadType: this.p.negotiated.payloadType,
       marker,
@@ -217,13 +231,15 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   }
 
   /**
-   * Once latched, only the latched source is heard: anyone who can reach the
+   * Before latching, only the call's SIP source IP or the SDP's address is
+   * heard; once latched, only the latched source: anyone who can reach the
    * port could otherwise type PINs into the call (and lock the device). The
    * SDP's own address and port may still take over, once, from a first source
    * elsewhere: the signalling named it, a stray sender did not.
    */
   private admits(from: Endpoint): boolean {
-    if (!this.latched || sameEndpoint(from, this.remote)) return true;
+    if (!this.latched) return this.latchableIps.has(unmapped(from.address));
+    if (sameEndpoint(from, this.remote)) return true;
     return !this.latchFinal && sameEndpoint(from, this.sdpRemote);
   }
 
@@ -244,7 +260,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.p.counters.foreignPacketsReceived++;
     if (this.foreignLogged) return;
     this.foreignLogged = true;
-    this.p.log.debug({ from, latched: this.remote }, 'RTP from another source than the latched peer dropped');
+    this.p.log.debug({ from, latched: this.latched ? this.remote : null }, 'RTP from a source the session does not listen to dropped');
   }
 
   private safeEmit(event: string, ...args: unknown[]): void {

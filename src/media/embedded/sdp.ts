@@ -73,6 +73,8 @@ export function parseSdp(text: string): SessionDescription {
   const session: SessionDescription = { media: [] };
   let current: MediaDescription | undefined;
   for (const line of lines) {
+    // RFC 4566: no NUL, CR or LF inside a line; other control characters have no business there either.
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(line)) throw invalid('a line holds control characters');
     const m = /^([a-z])=(.*)$/.exec(line);
     if (!m) throw invalid(`unreadable line "${line.slice(0, 40)}"`);
     const [, type, value] = m as unknown as [string, string, string];
@@ -94,6 +96,8 @@ export function parseSdp(text: string): SessionDescription {
 function parseMediaLine(value: string): MediaDescription {
   const parts = value.trim().split(/\s+/);
   if (parts.length < 4) throw invalid(`m= line "${value}" needs media, port, proto and formats`);
+  // Rejected m= lines are echoed in the answer: only visible ASCII tokens may go there.
+  if (!parts.every((p) => /^[\x21-\x7e]+$/.test(p))) throw invalid('m= line with characters other than visible ASCII');
   const [media, portText, proto, ...fmts] = parts as [string, string, string, ...string[]];
   const port = Number(portText.split('/')[0]);
   if (!/^\d+(\/\d+)?$/.test(portText) || port > 65535) throw invalid(`bad port "${portText}" in m= line`);

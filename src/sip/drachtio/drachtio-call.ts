@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../ports/logger';
-import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import { UNVERIFIED_CALLER, type CallEndReason, type ForwardedCaller, type InboundCall, type SipAccount, type SipEndpointAddress } from '../../ports/signalling';
 import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
 import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
 import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
@@ -109,14 +109,16 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
    * Record-Route, so the whole dialog keeps passing the server): nothing of
    * ours stays in the media or signalling path. Resolves when the proxy has
    * its final answer; the dialog that follows is relayed by the server alone.
+   * The identity headers we set replace the caller's: an unproven caller's
+   * From and asserted identity become papgate's own "unverified".
    */
-  async forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void> {
+  async forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void> {
     if (this.state !== 'offered') throw new Error(`cannot forward a call that is ${this.state}`);
     this.state = 'forwarded';
     let connected = false;
     try {
       const result = await this.o.srf.proxyRequest(this.o.req, targetUri, {
-        remainInDialog: true, headers: extraHeaders,
+        remainInDialog: true, headers: { ...extraHeaders, ...identityHeaders(caller, this.o.req) },
       });
       connected = result.connected;
       this.log.info({ finalStatus: result.finalStatus, connected }, 'emergency call proxied');
@@ -156,6 +158,21 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
     this.state = 'ended';
     this.emit('ended', reason);
   }
+}
+
+/** Host for identities papgate asserts itself (RFC 2606 .invalid: never routable, never the caller's). */
+const OWN_IDENTITY_HOST = 'papgate.invalid';
+
+/**
+ * P-Asserted-Identity for a device (its SIP account); for an unproven caller
+ * also a From of papgate's own with the caller's tag kept (the dialog needs it).
+ */
+function identityHeaders(caller: ForwardedCaller, req: SrfRequestLike): Record<string, string> {
+  if (caller.kind === 'device') return { 'P-Asserted-Identity': `<sip:${caller.username}@${OWN_IDENTITY_HOST}>` };
+  const own = `<sip:${UNVERIFIED_CALLER}@${OWN_IDENTITY_HOST}>`;
+  const tag = parsedFrom(req, 'from')?.params.tag;
+  const safeTag = tag && /^[A-Za-z0-9\-.!%*_+`'~]{1,128}$/.test(tag) ? tag : undefined;
+  return { From: safeTag ? `${own};tag=${safeTag}` : own, 'P-Asserted-Identity': own };
 }
 
 function errText(err: unknown): string {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../ports/logger';
-import type { CallEndReason, SipEndpointAddress } from '../../ports/signalling';
+import { UNVERIFIED_CALLER, type CallEndReason, type ForwardedCaller, type SipEndpointAddress } from '../../ports/signalling';
 import type { DialogUser, SipCore } from './core';
 import { ackFor, inDialogRequest } from './dialog';
 import type { Dialog } from './dialog';
@@ -20,7 +20,6 @@ import type { ClientTransaction, SipRequest, SipResponse, ServerTransaction, Via
 export interface CallerSide {
   readonly callId: string;
   readonly offerSdp: string | undefined;
-  readonly fromUser: string;
   readonly log: Logger;
   relayProvisional(status: number, reason: string, sdp: string | undefined): void;
   /** Final non-2xx to the caller; ends the call. */
@@ -35,6 +34,8 @@ export interface CallerSide {
 }
 
 export interface EmergencyLegOptions {
+  /** Named in our From: the device's SIP account, or papgate's "unverified"; never what the caller wrote. */
+  caller: ForwardedCaller;
   target: SipEndpointAddress;
   targetUri: string;
   extraHeaders: Record<string, string>;
@@ -67,7 +68,8 @@ export class EmergencyLeg implements DialogUser {
   }
 
   start(): void {
-    const user = this.caller.fromUser.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) => encodeURIComponent(c)) || 'anonymous';
+    const named = this.o.caller.kind === 'device' ? this.o.caller.username : UNVERIFIED_CALLER;
+    const user = named.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) => encodeURIComponent(c)) || UNVERIFIED_CALLER;
     const headers: SipRequest['headers'] = {
       from: { uri: `sip:${user}@${this.core.local.host}`, params: { tag: this.localTag } },
       to: { uri: this.o.targetUri, params: {} },

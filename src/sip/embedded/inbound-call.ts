@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../ports/logger';
-import type { CallEndReason, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import type { CallEndReason, ForwardedCaller, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
 import type { DialogUser, SipCore } from './core';
 import { inDialogRequest, withoutTag } from './dialog';
 import type { Dialog } from './dialog';
@@ -136,7 +136,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     }
   }
 
-  forward(targetUri: string, extraHeaders: Record<string, string>): Promise<void> {
+  forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void> {
     if (this.state !== 'pending' || this.forwarding) return Promise.reject(new Error(`cannot forward call ${this.callId}: it is ${this.state}`));
     try {
       for (const [k, v] of Object.entries(extraHeaders)) checkExtraHeader(k, v);
@@ -147,7 +147,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     this.core.resolve(targetUri).then((target) => {
       if (this.state !== 'pending') return;
       this.leg = new EmergencyLeg(this.core, this, {
-        target, targetUri, extraHeaders,
+        caller, target, targetUri, extraHeaders,
         noResponseMs: this.settings.forwardNoResponseMs, byeTimeoutMs: this.settings.byeTimeoutMs,
       });
       this.leg.start();
