@@ -7,18 +7,29 @@ import { policyFrom, startPapgate } from './main';
 import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
 import { cryptoRandom } from './ports/random';
-import { openSqliteStore } from './store/sqlite';
+import { copyStore, migrateStore, openStore, type StoreSettings } from './open-store';
 
 /** The `papgate` command: admin commands work on the database directly; `serve` starts everything. */
 
-async function openServices(dbPath: string) {
-  const store = await openSqliteStore(dbPath);
-  let policy = DEFAULT_POLICY;
+/** The server settings when they are valid; admin commands do not need them to be (serve reports them). */
+function serverConfig() {
   try {
-    policy = policyFrom(loadConfig(process.env));
+    return loadConfig(process.env);
   } catch {
-    /* admin commands do not need the server settings to be valid; serve reports them */
+    return null;
   }
+}
+
+/** The database settings for `db` (the --db flag): PostgreSQL pool and migration settings from the environment. */
+function storeSettings(db: string): StoreSettings {
+  const c = serverConfig();
+  return c ? { ...c, db } : { db };
+}
+
+async function openServices(dbPath: string) {
+  const store = await openStore(storeSettings(dbPath));
+  const config = serverConfig();
+  const policy = config ? policyFrom(config) : DEFAULT_POLICY;
   const services = createServices({ store, clock: systemClock, random: cryptoRandom, policy, log: silentLogger });
   return { services, close: () => store.close() };
 }
@@ -49,6 +60,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 buildProgram({
   openServices,
   serve,
+  migrate: (db) => migrateStore(storeSettings(db)),
+  copy: (from, to) => copyStore(from, to),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,

@@ -20,7 +20,7 @@ import { cryptoRandom } from './ports/random';
 import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { createProvisioningServer } from './provisioning/server';
-import { openSqliteStore } from './store/sqlite';
+import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
 
 /**
@@ -61,8 +61,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
-  const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
-  store.startCheckpoints(2000);
+  const store = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 2000 });
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const services = createServices(deps);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
@@ -132,7 +131,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops);
 
-    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: config.db }, 'papgate started');
+    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: describeDb(config.db) }, 'papgate started');
     return {
       config, store, services, metrics, provisioningUrl, adminUrl,
       sipPort: calls?.sipPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,

@@ -14,7 +14,10 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 /** Environment variable → [setting key, schema, default]. */
 export const SETTINGS = {
-  PAPGATE_DB: ['db', z.string().min(1), './data/papgate.db'],
+  PAPGATE_DB: ['db', z.string().min(1).refine(isDbLocation, 'must be a SQLite file path or a URL such as postgres://user:password@host:5432/papgate'), './data/papgate.db'],
+  PAPGATE_DB_MIGRATE: ['dbMigrate', z.enum(['check', 'auto']), 'check'],
+  PAPGATE_DB_POOL_SIZE: ['dbPoolSize', int(1, 1000), '10'],
+  PAPGATE_DB_TIMEOUT_SECONDS: ['dbTimeoutSeconds', z.coerce.number().min(0.1).max(600), '5'],
   PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],
@@ -67,6 +70,20 @@ export type Config = Readonly<{
   [K in keyof Settings as Settings[K][0]]: z.output<Settings[K][1]>;
 }>;
 
+/** A file path, or a postgres:// / postgresql:// URL naming a host. */
+function isDbLocation(s: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return true;
+  if (!/^postgres(ql)?:\/\//i.test(s)) return false;
+  try {
+    return new URL(s).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Settings whose value is never echoed in an error (a database URL may hold a password). */
+const SECRET_SETTINGS = new Set(['PAPGATE_DB', 'PAPGATE_ADMIN_TOKEN']);
+
 function isCidr(s: string): boolean {
   try {
     parseAllowEntry(s);
@@ -92,7 +109,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     const value = raw === undefined || raw === '' ? fallback : raw;
     const r = (schema as z.ZodType).safeParse(value);
     if (r.success) out[key] = r.data;
-    else problems.push(`${name}=${JSON.stringify(raw)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    else {
+      const shown = SECRET_SETTINGS.has(name) ? '(hidden)' : JSON.stringify(raw);
+      problems.push(`${name}=${shown}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    }
   }
   if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
     problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');

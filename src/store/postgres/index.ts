@@ -5,3 +5,4 @@ export { PostgresStore } from './postgres-store';
 export { MIGRATIONS } from './migrations';
 export { schemaVersion, type MigrationReport } from './migrate';
 export { describeUrl } from './pg-errors';
+export { loadIntoEmptyDatabase } from './load';
