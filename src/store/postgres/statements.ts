@@ -56,7 +56,9 @@ export const SQL = {
     ON CONFLICT (username) DO UPDATE SET contact = excluded.contact, source_address = excluded.source_address,
       source_port = excluded.source_port, source_transport = excluded.source_transport, path = excluded.path,
       call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at, user_agent = excluded.user_agent`,
-  registrationByUsername: 'SELECT * FROM registrations WHERE username = $1 AND expires_at > $2',
+  // Columns named, not *: a later migration adding one must not break the statements prepared on running nodes.
+  registrationByUsername: `SELECT username, contact, source_address, source_port, source_transport, path, call_id, cseq,
+      expires_at, user_agent FROM registrations WHERE username = $1 AND expires_at > $2`,
   deleteRegistration: 'DELETE FROM registrations WHERE username = $1',
   sweepRegistrations: 'DELETE FROM registrations WHERE expires_at <= $1',
 
