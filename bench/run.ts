@@ -1,5 +1,6 @@
 import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls';
+import { benchProvisioningStores } from './provisioning-stores';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
     ['calls', benchCalls],
+    ['provisioning-stores', benchProvisioningStores],
   ];
   for (const [name, run] of benches) {
     if (only && only !== name) continue;
