@@ -169,5 +169,10 @@ async function stopAll(): Promise<void> {
   await s.stop();
 }
 
-// A root-level hook (this module is loaded while mocha reads the spec files).
-if (typeof after === 'function') after(stopAll);
+// A root-level hook (this module is loaded while mocha reads the spec files); a loaded machine may take a while.
+if (typeof after === 'function') {
+  after(async function () {
+    this.timeout(120_000);
+    await stopAll();
+  });
+}
