@@ -1,6 +1,7 @@
 import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls';
 import { benchLimits } from './limits';
+import { benchProvisioningStores } from './provisioning-stores';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
     ['provisioning', benchProvisioning],
     ['calls', benchCalls],
     ['limits', benchLimits],
+    ['provisioning-stores', benchProvisioningStores],
   ];
   for (const [name, run] of benches) {
     if (only && only !== name) continue;

@@ -6,14 +6,15 @@ import { policyFrom, startPapgate } from './main';
 import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
 import { cryptoRandom } from './ports/random';
-import { openSqliteStore } from './store/sqlite';
+import { copyStore, migrateStore, openStore } from './open-store';
 
 /** The `papgate` command: admin commands work on the database directly; `serve` starts everything. */
 
 async function openServices(dbPath: string) {
-  // Admin commands apply the same policy numbers as the server: an invalid setting is an error here too.
-  const policy = policyFrom(configOrExit({ PAPGATE_DB: dbPath }));
-  const store = await openSqliteStore(dbPath);
+  // Admin commands apply the same settings as the server: an invalid setting is an error here too.
+  const config = configOrExit({ PAPGATE_DB: dbPath });
+  const store = await openStore(config);
+  const policy = policyFrom(config);
   const services = createServices({ store, clock: systemClock, random: cryptoRandom, policy, log: silentLogger });
   return { services, close: () => store.close() };
 }
@@ -48,6 +49,8 @@ async function serve(flags: ServeFlags): Promise<void> {
 buildProgram({
   openServices,
   serve,
+  migrate: (db) => migrateStore(configOrExit({ PAPGATE_DB: db })),
+  copy: (from, to) => copyStore(from, to),
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,

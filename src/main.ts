@@ -22,7 +22,7 @@ import { cryptoRandom } from './ports/random';
 import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { createProvisioningServer } from './provisioning/server';
-import { openSqliteStore } from './store/sqlite';
+import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
 
 /**
@@ -65,9 +65,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
-  const sqlite = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
-  sqlite.startCheckpoints(2000);
-  const store = opts.wrapStore ? opts.wrapStore(sqlite) : sqlite;
+  const opened = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 2000 });
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
   const services = createServices(deps, lockoutEnds.onAttempt);
@@ -149,7 +148,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops);
 
-    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: config.db }, 'papgate started');
+    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: describeDb(config.db) }, 'papgate started');
     return {
       config, store, services, metrics, provisioningUrl, adminUrl,
       sipPort: calls?.sipPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,

@@ -14,7 +14,10 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 
 /** Environment variable → [setting key, schema, default]. */
 export const SETTINGS = {
-  PAPGATE_DB: ['db', z.string().min(1), './data/papgate.db'],
+  PAPGATE_DB: ['db', z.string().min(1).refine(isDbLocation, 'must be a SQLite file path or a URL such as postgres://user:password@host:5432/papgate'), './data/papgate.db'],
+  PAPGATE_DB_MIGRATE: ['dbMigrate', z.enum(['check', 'auto']), 'check'],
+  PAPGATE_DB_POOL_SIZE: ['dbPoolSize', int(1, 1000), '10'],
+  PAPGATE_DB_TIMEOUT_SECONDS: ['dbTimeoutSeconds', z.coerce.number().min(0.1).max(600), '5'],
   PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],
@@ -78,6 +81,20 @@ export type Config = Readonly<{
   [K in keyof Settings as Settings[K][0]]: z.output<Settings[K][1]>;
 }>;
 
+/** A file path, or a postgres:// / postgresql:// URL naming a host. */
+function isDbLocation(s: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) return true;
+  if (!/^postgres(ql)?:\/\//i.test(s)) return false;
+  try {
+    return new URL(s).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Settings whose value is never echoed in an error (a database URL may hold a password). */
+const SECRET_SETTINGS = new Set(['PAPGATE_DB', 'PAPGATE_ADMIN_TOKEN']);
+
 function isCidr(s: string): boolean {
   try {
     parseAllowEntry(s);
@@ -89,7 +106,8 @@ function isCidr(s: string): boolean {
 
 /** A rejected value as the error message shows it: tokens and secrets stay out of terminals and logs. */
 function shown(name: string, raw: string | undefined): string {
-  return /TOKEN|SECRET/.test(name) && raw !== undefined ? '(hidden)' : JSON.stringify(raw);
+  // A database URL may carry a password.
+  return (/TOKEN|SECRET/.test(name) || SECRET_SETTINGS.has(name)) && raw !== undefined ? '(hidden)' : JSON.stringify(raw);
 }
 
 export class ConfigError extends Error {

@@ -129,7 +129,7 @@ describe('papgate CLI program (in-process)', () => {
       assert.equal(r.code, 0, path.join(' '));
       assert.match(r.stdout, new RegExp(`^Usage: papgate ${path.join(' ')}`), path.join(' '));
       assert.match(r.stdout, /-h, --help/);
-      if (path[0] !== 'serve') {
+      if (path[0] !== 'serve' && path[0] !== 'copy') {
         assert.match(r.stdout, /--db <path>/, `${path.join(' ')} takes --db`);
         assert.match(r.stdout, /--json/, `${path.join(' ')} takes --json`);
       }

@@ -79,7 +79,7 @@ export function serviceAction(ctx: CliContext, run: (io: CommandIo, args: string
 /** --db and --json, which every store command takes. */
 export function common(cmd: Command, ctx: CliContext): Command {
   return cmd
-    .option('--db <path>', 'SQLite database file (env PAPGATE_DB)', ctx.env.PAPGATE_DB || './data/papgate.db')
+    .option('--db <path>', 'SQLite database file or postgres:// URL (env PAPGATE_DB)', ctx.env.PAPGATE_DB || './data/papgate.db')
     .option('--json', 'print JSON instead of text');
 }
 

@@ -10,6 +10,10 @@ export type ServeFlags = Partial<Record<
 export interface CliContext {
   /** Opens the store at `dbPath` and the admin use cases over it. */
   openServices(dbPath: string): Promise<{ services: AdminServices; close(): Promise<void> }>;
+  /** `papgate migrate`: applies the pending schema migrations of the store at `db`. */
+  migrate?(db: string): Promise<{ store: string; from: number; to: number }>;
+  /** `papgate copy`: moves a whole SQLite store into an empty PostgreSQL database; how many rows of each kind. */
+  copy?(from: string, to: string): Promise<Record<string, number>>;
   /** Runs the server (src/main.ts). */
   serve(flags: ServeFlags): Promise<void>;
   stdout(text: string): void;

@@ -3,13 +3,14 @@ import { EXIT_CODES, EXIT_CODES_HELP } from '../errors';
 import { plainAction, reportFailure } from './action';
 import { addDataCommands } from './commands-data';
 import { addDeviceCommands } from './commands-devices';
+import { addStoreCommands } from './commands-store';
 import { addTenantCommands } from './commands-tenants';
 import type { CliContext, ServeFlags } from './context';
 
 export type { CliContext, ServeFlags } from './context';
 
 const SERVE_FLAGS: [flag: string, variable: keyof ServeFlags, help: string][] = [
-  ['--db <path>', 'PAPGATE_DB', 'SQLite database file'],
+  ['--db <path>', 'PAPGATE_DB', 'SQLite database file or postgres:// URL'],
   ['--provisioning-port <port>', 'PAPGATE_PROVISIONING_PORT', 'HTTP port phones fetch their configuration from'],
   ['--admin-port <port>', 'PAPGATE_ADMIN_PORT', 'HTTP port of the admin API and web portal'],
   ['--sip-port <port>', 'PAPGATE_SIP_PORT', 'SIP port of the authentication service'],
@@ -34,13 +35,14 @@ export function buildProgram(ctx: CliContext): Command {
       throw err;
     })
     .addHelpText('after', `
-Every store command takes --db PATH (default: $PAPGATE_DB, else ./data/papgate.db) and --json.
+Every store command takes --db PATH-OR-URL (default: $PAPGATE_DB, else ./data/papgate.db) and --json.
 
 ${EXIT_CODES_HELP}`);
 
   addTenantCommands(program, ctx);
   addDeviceCommands(program, ctx);
   addDataCommands(program, ctx);
+  addStoreCommands(program, ctx);
 
   const serve = program.command('serve')
     .description('run papgate: provisioning, SIP authentication service and admin API (flags override PAPGATE_* variables)');
