@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { conflict, invalid, isPapgateError, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
@@ -293,11 +294,15 @@ export class SqliteStore implements Store {
    */
   private async run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
     if (this.closed) throw unavailable(`cannot ${action}: the store is closed`);
+    let waits = 0;
+    const started = performance.now();
     try {
-      return await retryWhileLocked(() => {
+      const result = await retryWhileLocked(() => {
         if (this.closed) throw unavailable(`cannot ${action}: the store was closed while it waited`);
         return fn();
-      }, { deadlineMs });
+      }, { deadlineMs, onBusy: (n) => { waits = n; } });
+      if (waits > 0) this.log.debug({ action, tries: waits + 1, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
+      return result;
     } catch (e) {
       if (isPapgateError(e) || !isSqliteError(e)) throw e;
       const err = translateSqliteError(e, action);
