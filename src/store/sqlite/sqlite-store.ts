@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { conflict, invalid, isPapgateError, unavailable } from '../../domain/errors';
@@ -6,15 +7,22 @@ import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
 import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
+import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
 import { SqliteRegistrations } from './registrations';
-import { buildTransactions, noTenant, tenantName, type Transactions } from './transactions';
+import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
 import { TrustCache } from './trust-cache';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
+
+/**
+ * Rows (devices + audit events) from which an insert runs on a worker thread:
+ * inline, 1000 rows hold the event loop for a few ms at most.
+ */
+const BULK_ROWS = 1000;
 
 /** Expired temporary-trust rows are deleted at most this often (in the callers' time). */
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -37,6 +45,7 @@ export class SqliteStore implements Store {
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
+  private readonly bulkInserts = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
@@ -136,8 +145,24 @@ export class SqliteStore implements Store {
 
   // devices
 
+  /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
-    return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+    if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
+      return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+    }
+    if (this.closed) throw unavailable('cannot save the devices: the store is closed');
+    const inserting = bulkInsert(resolve(this.db.name), devices, audit, this.busyTimeoutMs);
+    this.bulkInserts.add(inserting);
+    try {
+      const outcome = await inserting;
+      if (outcome.ok) return;
+      const failed = Object.assign(new Error(outcome.message), { code: outcome.code ?? 'SQLITE_ERROR' });
+      throw outcome.at >= 0 ? deviceError(this.q, failed, devices[outcome.at]!, 'insert') : failed;
+    } catch (e) {
+      throw this.storeError(e, 'save the devices');
+    } finally {
+      this.bulkInserts.delete(inserting);
+    }
   }
 
   async getDevice(mac: string): Promise<Device | null> {
@@ -271,6 +296,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
+    await Promise.allSettled([...this.bulkInserts]);
     await this.checkpointer?.stop();
     this.db.close();
   }
@@ -304,11 +331,16 @@ export class SqliteStore implements Store {
       if (waits > 0) this.log.debug({ action, tries: waits + 1, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
       return result;
     } catch (e) {
-      if (isPapgateError(e) || !isSqliteError(e)) throw e;
-      const err = translateSqliteError(e, action);
-      this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
-      throw err;
+      throw this.storeError(e, action);
     }
+  }
+
+  /** SQLite errors as PapgateErrors (logged without values); anything else unchanged. */
+  private storeError(e: unknown, action: string): unknown {
+    if (isPapgateError(e) || !isSqliteError(e)) return e;
+    const err = translateSqliteError(e, action);
+    this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
+    return err;
   }
 }
 
