@@ -24,7 +24,8 @@ import { INSERT_AUDIT_SQL, INSERT_DEVICE_SQL } from './statements';
 const ROWS_PER_MESSAGE = 500;
 
 export type BulkOutcome =
-  | { ok: true }
+  /** lockHeldMs: how long the transaction held the write lock (other writers waited as long at most). */
+  | { ok: true; lockHeldMs: number }
   /** `at`: index of the device whose insert failed; -1 when something else did. */
   | { ok: false; at: number; code: string | null; message: string };
 
@@ -46,12 +47,14 @@ parentPort.on('message', (m) => {
     db.pragma('synchronous = NORMAL');
     const insertDevice = db.prepare(workerData.deviceSql);
     const insertAudit = db.prepare(workerData.auditSql);
+    let locked = 0;
     db.transaction(() => {
+      locked = performance.now();
       for (at = 0; at < devices.length; at++) insertDevice.run(devices[at]);
       at = -1;
       for (const a of audit) insertAudit.run(a);
     }).immediate();
-    answer = { ok: true };
+    answer = { ok: true, lockHeldMs: Math.round(performance.now() - locked) };
   } catch (e) {
     answer = { ok: false, at, code: (e && typeof e.code === 'string') ? e.code : null, message: String(e && e.message) };
   }

@@ -155,7 +155,10 @@ export class SqliteStore implements Store {
     this.bulkInserts.add(inserting);
     try {
       const outcome = await inserting;
-      if (outcome.ok) return;
+      if (outcome.ok) {
+        this.log.info({ devices: devices.length, lockHeldMs: outcome.lockHeldMs }, 'bulk insert committed');
+        return;
+      }
       const failed = Object.assign(new Error(outcome.message), { code: outcome.code ?? 'SQLITE_ERROR' });
       throw outcome.at >= 0 ? deviceError(this.q, failed, devices[outcome.at]!, 'insert') : failed;
     } catch (e) {
