@@ -29,7 +29,7 @@ import { sippAvailable } from '../helpers/sipp';
 
 const ADMIN_PORT = 18_091;
 const POLICY = { maxFailures: 3, lockoutMs: 1000, maxLockouts: 3, suspendMs: 1_800_000, trustMs: 1_800_000 };
-const ROUNDS = 2;
+const ROUNDS = 3;
 const CALLS = 8;
 
 /** The verdict prompt a caller hears for each counted outcome. */
@@ -102,7 +102,7 @@ describe('kill -9 during a burst of wrong PAPs (papgate serve as a child process
       const ear = await startRtpEar(earPort(PORTS.phone));
       try {
         const burst = runPhone('parallel-guesses.xml', device, {
-          vars: { wrong: wrongDigitFor(device.pap!) }, calls: CALLS, rate: 100, timeoutSec: 20,
+          vars: { wrong: wrongDigitFor(device.pap!) }, calls: CALLS, rate: 100, timeoutSec: 12,
           extraArgs: ['-l', String(CALLS), '-rp', '1000'],
         });
         // Kill once some verdicts were heard: the other calls are typing, waiting or being answered.
