@@ -142,7 +142,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
       readiness: async () => ({
-        store: await store.getDevice('000000000000').then(() => true, () => false),
+        store: await storeWritable(store),
         ...(calls ? { sip: calls.signalling.isReady?.() ?? true, media: calls.media.isReady?.() ?? true } : {}),
       }),
     });
@@ -186,6 +186,23 @@ function lockoutEndAnnouncer(store: Store, clock: Clock, log: Logger) {
     attach: (signalling: Signalling) => { sipStack = signalling; },
     stop: async () => notifier.stop(),
   };
+}
+
+/** How long /readyz waits for the store's write probe before calling it not ready. */
+const STORE_PING_TIMEOUT_MS = 2000;
+
+/** True when the store could take a write now; otherwise why not (for /readyz). */
+async function storeWritable(store: Store): Promise<true | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`the store did not answer a write probe within ${STORE_PING_TIMEOUT_MS} ms`), STORE_PING_TIMEOUT_MS);
+  });
+  const probe = store.ping().then(() => true as const, (e: Error) => `the store cannot write: ${e.message}`);
+  try {
+    return await Promise.race([probe, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Counts calls by route and keeps the active-calls gauge around a handler. */

@@ -100,7 +100,9 @@ const paths = {
   '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: ok('alive', { type: 'object', properties: { ok: { const: true } } }) } } },
   '/readyz': { get: { summary: 'Readiness: store, SIP and media connections (503 while a part is not ready)', security: [], responses: {
     200: ok('ready', { type: 'object', properties: { ready: { type: 'boolean' }, parts: { type: 'object', additionalProperties: { type: 'boolean' } } } }),
-    503: { description: 'a part is not ready', content: { 'application/json': { schema: { type: 'object' } } } },
+    503: { description: 'a part is not ready; `problems` says why, per part', content: { 'application/json': { schema: { type: 'object', properties: {
+      ready: { const: false }, parts: { type: 'object', additionalProperties: { type: 'boolean' } },
+      problems: { type: 'object', additionalProperties: { type: 'string' } } } } } } },
   } } },
   '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
   '/api/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: ok('OpenAPI 3.1', { type: 'object' }) } } },

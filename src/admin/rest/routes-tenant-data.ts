@@ -2,6 +2,7 @@ import { assertPlatform, type Actor } from '../../app/actor';
 import type { AdminServices } from '../../app/services';
 import { invalid } from '../../domain/errors';
 import { bodyObject, parseLimit, queryParam } from './params';
+import { jsonListInSlices } from './json-slices';
 import { param, type ApiRoute } from './route';
 import { allowEntryJson, allowListJson, auditJson } from './views';
 
@@ -41,12 +42,13 @@ export function tenantDataRoutes(s: AdminServices): ApiRoute[] {
     },
     {
       method: 'POST', url: '/tenants/:tenant/import', action: 'device-import', status: 201, bodyLimit: IMPORT_BODY_LIMIT,
-      handler: async (req, actor) => {
+      handler: async (req, actor, reply) => {
         if (typeof req.body !== 'string') {
           throw invalid('file', 'send the CSV file as the request body with "Content-Type: text/csv"');
         }
         const devices = await s.csv.import(actor, param(req, 'tenant'), req.body);
-        return { imported: devices.length, devices };
+        reply.type('application/json; charset=utf-8');
+        return jsonListInSlices('imported', 'devices', devices);
       },
     },
     {

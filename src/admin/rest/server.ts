@@ -19,8 +19,11 @@ export interface AdminServerOptions {
   adminToken: string | null;
   /** Mounts more routes (the web portal) on the same server; they get the same error mapping. */
   extraRoutes?: (app: FastifyInstance) => void;
-  /** Readiness of each part (store, SIP, media) for /readyz; absent: always ready. */
-  readiness?: () => Promise<Record<string, boolean>>;
+  /**
+   * Readiness of each part (store, SIP, media) for /readyz: true when ready,
+   * false or a sentence saying why when not. Absent: always ready.
+   */
+  readiness?: () => Promise<Record<string, boolean | string>>;
 }
 
 /** JSON bodies are small (a device, 16 lines at most); CSV imports have their own limit. */
@@ -80,9 +83,11 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
-    const parts = (await o.readiness?.()) ?? {};
+    const states = Object.entries((await o.readiness?.()) ?? {});
+    const parts = Object.fromEntries(states.map(([name, s]) => [name, s === true]));
+    const problems = Object.fromEntries(states.flatMap(([name, s]) => (s === true ? [] : [[name, s || 'not ready']])));
     const ready = Object.values(parts).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ ready, parts });
+    return reply.code(ready ? 200 : 503).send(ready ? { ready, parts } : { ready, parts, problems });
   });
   app.get('/metrics', async (_req, reply) => {
     const m = await o.metrics.render();

@@ -3,13 +3,18 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { isPapgateError, unavailable, type PapgateError } from '../../domain/errors';
 import { silentLogger, type Logger } from '../../ports/logger';
+import { retryWhileLocked } from './lock-retry';
 import { applyMigrations } from './migrate';
 import { isSqliteError, translateSqliteError } from './sqlite-errors';
 import { SqliteStore } from './sqlite-store';
 
 export interface SqliteStoreOptions {
   log?: Logger;
-  /** How long a write waits for another process's lock before failing 'unavailable'. Default 5000 ms. */
+  /**
+   * How long a call waits for another process's lock before failing
+   * 'unavailable'. Default 5000 ms. The wait is asynchronous (lock-retry.ts):
+   * SQLite itself never sleeps on a lock (busy_timeout 0).
+   */
   busyTimeoutMs?: number;
 }
 
@@ -25,15 +30,17 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
   let db: Database | undefined;
   try {
     if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true });
-    db = new BetterSqlite3(path, { timeout: busyTimeoutMs });
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
+    const conn = new BetterSqlite3(path, { timeout: 0 });
+    db = conn;
+    conn.pragma('busy_timeout = 0');
+    conn.pragma('foreign_keys = ON');
+    conn.pragma('synchronous = NORMAL');
+    const waitForLock = { deadlineMs: busyTimeoutMs };
     if (!inMemory) {
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      const mode = await retryWhileLocked(() => conn.pragma('journal_mode = WAL', { simple: true }), waitForLock);
       if (mode !== 'wal') throw unavailable(`cannot open the database ${path}: it refused WAL mode (${String(mode)})`);
     }
-    const migrations = applyMigrations(db, Date.now());
+    const migrations = await retryWhileLocked(() => applyMigrations(conn, Date.now()), waitForLock);
     if (migrations.to !== migrations.from) log.info({ path, from: migrations.from, to: migrations.to }, 'store schema migrated');
     return new SqliteStore(db, log, migrations, busyTimeoutMs);
   } catch (e) {

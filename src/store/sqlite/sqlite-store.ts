@@ -1,21 +1,28 @@
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
-import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
+import { conflict, invalid, isPapgateError, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
 import { schemaVersion, type MigrationReport } from './migrate';
-import {
-  auditParams, DEVICE_COLUMNS, deviceParams, deviceRowOf, type DeviceRow,
-  toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
-} from './rows';
+import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
+import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
-import { DeviceUpdates } from './device-update';
+import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
 import { SqliteRegistrations } from './registrations';
-import { TrustCache, type TrustRows } from './trust-cache';
+import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
+import { TrustCache } from './trust-cache';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
+
+/**
+ * Rows (devices + audit events) from which an insert runs on a worker thread:
+ * inline, 1000 rows hold the event loop for a few ms at most.
+ */
+const BULK_ROWS = 1000;
 
 /** Expired temporary-trust rows are deleted at most this often (in the callers' time). */
 const PURGE_INTERVAL_MS = 10 * 60_000;
@@ -23,20 +30,22 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 /**
  * The Store port over better-sqlite3. Every call runs synchronously on the
  * caller's thread; writes that touch more than one row run in one
- * BEGIN IMMEDIATE transaction, which takes the write lock before the first
- * read, so read-check-write sequences cannot interleave across processes.
+ * BEGIN IMMEDIATE transaction (transactions.ts), which takes the write lock
+ * before the first read, so read-check-write sequences cannot interleave
+ * across processes. The connection never waits inside SQLite for another
+ * connection's lock: a locked call is run again from a timer (lock-retry.ts).
  * Open it with openSqliteStore (open.ts).
  */
 export class SqliteStore implements Store {
   private readonly q: Statements;
-  private readonly updates: DeviceUpdates;
   /** Allow-lists and trust windows per tenant; exact, see trust-cache.ts. */
   private readonly trust: TrustCache;
-  private readonly tx: ReturnType<SqliteStore['transactions']>;
+  private readonly tx: Transactions;
   private closed = false;
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
+  private readonly bulkInserts = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
@@ -46,15 +55,15 @@ export class SqliteStore implements Store {
     private readonly busyTimeoutMs: number,
   ) {
     this.q = prepareStatements(db);
-    this.updates = new DeviceUpdates(db);
-    this.tx = this.transactions();
     this.registrations = new SqliteRegistrations(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
+    this.tx = buildTransactions(db, this.q, this.trust);
   }
 
-  /** The schema version recorded in the file. */
+  /** The schema version recorded in the file (a read: under WAL it never waits for a writer). */
   schemaVersion(): number {
-    return this.run('read the schema version', () => schemaVersion(this.db));
+    if (this.closed) throw unavailable('cannot read the schema version: the store is closed');
+    return schemaVersion(this.db);
   }
 
   // tenants
@@ -88,7 +97,7 @@ export class SqliteStore implements Store {
   }
 
   async setTenantTokenHash(tenantId: number, tokenHash: string): Promise<void> {
-    this.run('change the tenant token', () => {
+    return this.run('change the tenant token', () => {
       try {
         if (this.q.setTenantTokenHash.run(tokenHash, tenantId).changes === 0) throw noTenant(tenantId);
       } catch (e) {
@@ -99,7 +108,7 @@ export class SqliteStore implements Store {
   }
 
   async setTenantLocale(tenantId: number, locale: Locale): Promise<void> {
-    this.run('change the tenant locale', () => {
+    return this.run('change the tenant locale', () => {
       if (this.q.setTenantLocale.run(locale, tenantId).changes === 0) throw noTenant(tenantId);
     });
   }
@@ -115,7 +124,7 @@ export class SqliteStore implements Store {
       try {
         return toSite(this.q.insertSite.get({ tenant_id: s.tenantId, name: s.name, locale: s.locale })!);
       } catch (e) {
-        if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${this.tenantName(s.tenantId)}`, 'name');
+        if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${tenantName(this.q, s.tenantId)}`, 'name');
         if (isForeignKey(e)) throw noTenant(s.tenantId);
         throw e;
       }
@@ -136,8 +145,27 @@ export class SqliteStore implements Store {
 
   // devices
 
+  /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
-    this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+    if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
+      return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+    }
+    if (this.closed) throw unavailable('cannot save the devices: the store is closed');
+    const inserting = bulkInsert(resolve(this.db.name), devices, audit, this.busyTimeoutMs);
+    this.bulkInserts.add(inserting);
+    try {
+      const outcome = await inserting;
+      if (outcome.ok) {
+        this.log.info({ devices: devices.length, lockHeldMs: outcome.lockHeldMs }, 'bulk insert committed');
+        return;
+      }
+      const failed = Object.assign(new Error(outcome.message), { code: outcome.code ?? 'SQLITE_ERROR' });
+      throw outcome.at >= 0 ? deviceError(this.q, failed, devices[outcome.at]!, 'insert') : failed;
+    } catch (e) {
+      throw this.storeError(e, 'save the devices');
+    } finally {
+      this.bulkInserts.delete(inserting);
+    }
   }
 
   async getDevice(mac: string): Promise<Device | null> {
@@ -224,7 +252,7 @@ export class SqliteStore implements Store {
   // registrations
 
   async saveRegistration(r: StoredRegistration, now: number): Promise<void> {
-    this.run('save the registration', () => this.registrations.save(r, now));
+    return this.run('save the registration', () => this.registrations.save(r, now));
   }
 
   async getRegistration(username: string, now: number): Promise<StoredRegistration | null> {
@@ -238,7 +266,7 @@ export class SqliteStore implements Store {
   // audit
 
   async appendAudit(e: NewAudit): Promise<void> {
-    this.run('write the audit log', () => { this.q.insertAudit.run(auditParams(e)); });
+    return this.run('write the audit log', () => { this.q.insertAudit.run(auditParams(e)); });
   }
 
   /** Newest first; `tenantId` null lists every tenant's events (and those of none). */
@@ -265,158 +293,62 @@ export class SqliteStore implements Store {
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
   async ping(): Promise<void> {
-    this.run('take the write lock', () => {
-      this.db.pragma('busy_timeout = 0');
-      try {
-        this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
-      } finally {
-        this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-      }
-    });
+    return this.run('take the write lock', () => { this.db.exec('BEGIN IMMEDIATE; ROLLBACK'); }, 0);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
+    await Promise.allSettled([...this.bulkInserts]);
     await this.checkpointer?.stop();
     this.db.close();
-  }
-
-  // helpers (called inside run / transactions)
-
-  /** The multi-statement writes, built once (better-sqlite3 wraps them in BEGIN/COMMIT/ROLLBACK). */
-  private transactions() {
-    const { db, q } = this;
-    return {
-      insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
-        for (const d of devices) this.insertDevice(d);
-        for (const a of audit) q.insertAudit.run(auditParams(a));
-      }),
-      deleteDevice: db.transaction((mac: string, audit: NewAudit): boolean => {
-        if (q.deleteDevice.run(mac).changes === 0) return false;
-        q.insertAudit.run(auditParams(audit));
-        return true;
-      }),
-      mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
-        const values = q.deviceByMac.get(mac);
-        const row = values && deviceRowOf(values);
-        const change = mutate(row ? toDevice(row) : null);
-        if (change.next) {
-          if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-          if (row) this.updateDevice(row, change.next);
-          else this.insertDevice(change.next);
-        }
-        for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
-        for (const t of change.trust ?? []) this.upsertTrust(t);
-        return change.result;
-      }),
-      /** One tenant's trust rows in one read transaction, with the data_version they go with. */
-      readTrust: db.transaction((tenantId: number): TrustRows => ({
-        version: q.dataVersion.get()!,
-        permanent: q.listAllowEntries.all(tenantId).map((r) => Object.freeze(toAllowEntry(r))),
-        temporary: q.trustByTenant.all(tenantId).map((r) => Object.freeze(toTrust(r))),
-      })),
-      addAllowEntry: db.transaction((e: AllowEntry, audit: NewAudit): AllowEntry => {
-        try {
-          q.insertAllowEntry.run(e.tenantId, e.cidr, e.createdAt);
-        } catch (err) {
-          if (isUnique(err, 'cidr')) {
-            throw conflict(`${e.cidr} is already on the allow-list of ${this.tenantName(e.tenantId)}`, 'cidr');
-          }
-          throw isForeignKey(err) ? noTenant(e.tenantId) : err;
-        }
-        q.insertAudit.run(auditParams(audit));
-        return { tenantId: e.tenantId, cidr: e.cidr, createdAt: e.createdAt };
-      }),
-      removeAllowEntry: db.transaction((tenantId: number, cidr: string, audit: NewAudit): boolean => {
-        if (q.deleteAllowEntry.run(tenantId, cidr).changes === 0) return false;
-        q.insertAudit.run(auditParams(audit));
-        return true;
-      }),
-    };
-  }
-
-  private insertDevice(d: Device): void {
-    try {
-      this.q.insertDevice.run(deviceParams(d));
-    } catch (e) {
-      throw this.deviceError(e, d, 'insert');
-    }
-  }
-
-  /** Writes only what changed (device-update.ts); an unchanged device is not written at all. */
-  private updateDevice(stored: DeviceRow, d: Device): void {
-    try {
-      this.updates.write(stored, deviceParams(d));
-    } catch (e) {
-      throw this.deviceError(e, d, 'update');
-    }
-  }
-
-  private deviceError(e: unknown, d: Device, op: 'insert' | 'update'): unknown {
-    // SQLite names only the first index it tripped on; on insert, a taken MAC is the news.
-    const macTaken = isUnique(e, 'mac') || (op === 'insert' && isUnique(e, 'sip_username') && this.q.deviceByMac.get(d.mac));
-    if (macTaken) return conflict(`a device with MAC ${d.mac} already exists`, 'mac');
-    if (isUnique(e, 'sip_username')) {
-      return conflict(`SIP username ${d.sipUsername} is already used by another device`, 'sipUsername');
-    }
-    if (isForeignKey(e)) {
-      if (!this.q.tenantById.get(d.tenantId)) return noTenant(d.tenantId);
-      return notFound(`${this.tenantName(d.tenantId)} has no site with id ${d.siteId}`);
-    }
-    return e;
-  }
-
-  private upsertTrust(t: TemporaryTrust): void {
-    // Dropped before the write: the cache must not outlive a rolled-back or a committed change alike.
-    this.trust.drop(t.tenantId);
-    try {
-      this.q.upsertTrust.run(t.tenantId, t.ip, t.until);
-    } catch (e) {
-      throw isForeignKey(e) ? noTenant(t.tenantId) : e;
-    }
   }
 
   /** Best effort, never waits for the write lock: a busy database just defers it. */
   private purgeExpiredTrust(now: number): void {
     this.lastPurge = now;
     this.trust.clear();
-    this.db.pragma('busy_timeout = 0');
     try {
       this.q.purgeTrust.run(now);
     } catch (e) {
       if (!isSqliteError(e)) throw e;
       this.log.debug({ code: e.code }, 'expired trust not purged this time');
-    } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 
-  private tenantName(id: number): string {
-    const t = this.q.tenantById.get(id);
-    return t ? `tenant ${t.name}` : `tenant ${id}`;
-  }
-
-  /** Runs one store call: refuses when closed, turns SQLite errors into PapgateErrors. */
-  private run<T>(action: string, fn: () => T): T {
+  /**
+   * Runs one store call: refuses when closed, waits for another connection's
+   * lock without blocking the event loop (lock-retry.ts), turns SQLite errors
+   * into PapgateErrors.
+   */
+  private async run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
     if (this.closed) throw unavailable(`cannot ${action}: the store is closed`);
+    let waits = 0;
+    const started = performance.now();
     try {
-      return fn();
+      const result = await retryWhileLocked(() => {
+        if (this.closed) throw unavailable(`cannot ${action}: the store was closed while it waited`);
+        return fn();
+      }, { deadlineMs, onBusy: (n) => { waits = n; } });
+      if (waits > 0) this.log.debug({ action, tries: waits + 1, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
+      return result;
     } catch (e) {
-      if (isPapgateError(e) || !isSqliteError(e)) throw e;
-      const err = translateSqliteError(e, action);
-      this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
-      throw err;
+      throw this.storeError(e, action);
     }
+  }
+
+  /** SQLite errors as PapgateErrors (logged without values); anything else unchanged. */
+  private storeError(e: unknown, action: string): unknown {
+    if (isPapgateError(e) || !isSqliteError(e)) return e;
+    const err = translateSqliteError(e, action);
+    this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
+    return err;
   }
 }
 
 function mapOrNull<R, V>(row: R | undefined, map: (r: R) => V): V | null {
   return row === undefined ? null : map(row);
-}
-
-function noTenant(id: number) {
-  return notFound(`there is no tenant with id ${id}`);
 }
 
 /** Limits and offsets: whole numbers from 0. */

@@ -14,7 +14,12 @@ const DEVICE = DEVICE_COLUMNS.join(', ');
 const DEVICE_VALUES = DEVICE_COLUMNS.map((c) => `@${c}`).join(', ');
 const AUDIT = 'id, at, tenant_id, mac, source_ip, actor, action, outcome';
 
-type AuditParams = {
+/** The two inserts a CSV import runs, also prepared by the bulk-insert worker (bulk-insert.ts). */
+export const INSERT_DEVICE_SQL = `INSERT INTO devices (${DEVICE}) VALUES (${DEVICE_VALUES})`;
+export const INSERT_AUDIT_SQL = `INSERT INTO audit (at, tenant_id, mac, source_ip, actor, action, outcome)
+       VALUES (@at, @tenant_id, @mac, @source_ip, @actor, @action, @outcome)`;
+
+export type AuditParams = {
   at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
   actor: string; action: string; outcome: string;
 };
@@ -38,7 +43,7 @@ export function prepareStatements(db: Database) {
     siteById: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE id = ?`),
     listSites: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? ORDER BY name, id`),
 
-    insertDevice: db.prepare<DeviceRow>(`INSERT INTO devices (${DEVICE}) VALUES (${DEVICE_VALUES})`),
+    insertDevice: db.prepare<DeviceRow>(INSERT_DEVICE_SQL),
     // Single-device lookups return raw values: rows.ts deviceRowOf makes the row (cheaper).
     deviceByMac: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`).raw(),
     // The same, then data_version from the same read (trust-cache.ts): about 1 us more than without.
@@ -72,9 +77,7 @@ export function prepareStatements(db: Database) {
       'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? ORDER BY ip'),
     purgeTrust: db.prepare<[number]>('DELETE FROM temporary_trust WHERE until <= ?'),
 
-    insertAudit: db.prepare<AuditParams>(
-      `INSERT INTO audit (at, tenant_id, mac, source_ip, actor, action, outcome)
-       VALUES (@at, @tenant_id, @mac, @source_ip, @actor, @action, @outcome)`),
+    insertAudit: db.prepare<AuditParams>(INSERT_AUDIT_SQL),
     auditAll: db.prepare<[number], AuditRow>(`SELECT ${AUDIT} FROM audit ORDER BY id DESC LIMIT ?`),
     auditByTenant: db.prepare<[number, number], AuditRow>(
       `SELECT ${AUDIT} FROM audit WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`),

@@ -1,0 +1,64 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Waiting for another connection's write lock, without blocking the event
+ * loop. The connection runs with busy_timeout 0: a statement that meets a
+ * lock fails at once with SQLITE_BUSY (or SQLITE_LOCKED) instead of SQLite
+ * sleeping inside the call, which would stall every other request of the
+ * process for as long. The whole store call is then run again later, from a
+ * timer, until its deadline. Re-running is safe because every call is one
+ * statement or one transaction: a transaction that failed to start ran
+ * nothing, and one that failed later was rolled back; a read-modify-write
+ * re-reads its row when it runs again.
+ */
+
+/** First pause after a busy answer; doubles per retry up to MAX_PAUSE_MS. */
+const FIRST_PAUSE_MS = 1;
+/**
+ * Longest pause between two tries. A lock held for long is retried ~20 times
+ * a second per waiting call: each try costs a few microseconds, and a write
+ * gets the lock at most this late after it is free.
+ */
+const MAX_PAUSE_MS = 50;
+
+/** SQLite's answer when another connection holds a lock this one needs. */
+export function isLockError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code: unknown = (e as Error & { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+export interface LockRetryOptions {
+  /** Overall time to get the lock, from the first try; then the last busy error is thrown. */
+  deadlineMs: number;
+  /** Called before each pause (for metrics or debug logs). */
+  onBusy?: (attempt: number) => void;
+  /** Uniform in [0, 1): the jitter that keeps waiting calls from retrying in step. */
+  random?: () => number;
+}
+
+/**
+ * Runs `fn` (synchronous: it holds no lock across an await) and, while it
+ * fails because the database is locked, again after a growing, jittered
+ * pause, until `deadlineMs` has passed since the first try. The first try runs
+ * synchronously, as a plain call would.
+ */
+export async function retryWhileLocked<T>(fn: () => T, o: LockRetryOptions): Promise<T> {
+  const start = performance.now();
+  const random = o.random ?? Math.random;
+  let pause = FIRST_PAUSE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isLockError(e)) throw e;
+      const left = o.deadlineMs - (performance.now() - start);
+      if (left <= 0) throw e;
+      o.onBusy?.(attempt);
+      // Full jitter in [pause/2, pause): spreads calls that met the same lock.
+      await sleep(Math.min(left, pause * (0.5 + random() / 2)));
+      pause = Math.min(pause * 2, MAX_PAUSE_MS);
+    }
+  }
+}

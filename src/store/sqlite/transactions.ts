@@ -1,0 +1,132 @@
+import type { Database } from 'better-sqlite3';
+import { conflict, invalid, notFound } from '../../domain/errors';
+import type { AllowEntry, AuditEvent, Device, TemporaryTrust } from '../../domain/types';
+import type { DeviceChange } from '../../ports/store';
+import { DeviceUpdates } from './device-update';
+import { auditParams, deviceParams, deviceRowOf, toAllowEntry, toDevice, toTrust, type DeviceRow } from './rows';
+import { isForeignKey, isUnique } from './sqlite-errors';
+import type { Statements } from './statements';
+import type { TrustCache, TrustRows } from './trust-cache';
+
+type NewAudit = Omit<AuditEvent, 'id'>;
+
+/**
+ * The store's multi-statement writes, built once. better-sqlite3 wraps each
+ * in BEGIN/COMMIT/ROLLBACK; the store calls them with `.immediate`, so the
+ * write lock is taken before the first read and a read-check-write cannot
+ * interleave with another connection's. Each one is synchronous from BEGIN to
+ * COMMIT: no other request's statement can join it on the shared connection.
+ */
+export function buildTransactions(db: Database, q: Statements, trust: TrustCache) {
+  const w = new RowWrites(db, q, trust);
+  return {
+    insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
+      for (const d of devices) w.insertDevice(d);
+      for (const a of audit) q.insertAudit.run(auditParams(a));
+    }),
+    deleteDevice: db.transaction((mac: string, audit: NewAudit): boolean => {
+      if (q.deleteDevice.run(mac).changes === 0) return false;
+      q.insertAudit.run(auditParams(audit));
+      return true;
+    }),
+    // Reads the row inside the transaction: a call retried after a busy answer decides on what is stored then.
+    mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
+      const values = q.deviceByMac.get(mac);
+      const row = values && deviceRowOf(values);
+      const change = mutate(row ? toDevice(row) : null);
+      if (change.next) {
+        if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
+        if (row) w.updateDevice(row, change.next);
+        else w.insertDevice(change.next);
+      }
+      for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
+      for (const t of change.trust ?? []) w.upsertTrust(t);
+      return change.result;
+    }),
+    /** One tenant's trust rows in one read transaction, with the data_version they go with. */
+    readTrust: db.transaction((tenantId: number): TrustRows => ({
+      version: q.dataVersion.get()!,
+      permanent: q.listAllowEntries.all(tenantId).map((r) => Object.freeze(toAllowEntry(r))),
+      temporary: q.trustByTenant.all(tenantId).map((r) => Object.freeze(toTrust(r))),
+    })),
+    addAllowEntry: db.transaction((e: AllowEntry, audit: NewAudit): AllowEntry => {
+      try {
+        q.insertAllowEntry.run(e.tenantId, e.cidr, e.createdAt);
+      } catch (err) {
+        if (isUnique(err, 'cidr')) {
+          throw conflict(`${e.cidr} is already on the allow-list of ${tenantName(q, e.tenantId)}`, 'cidr');
+        }
+        throw isForeignKey(err) ? noTenant(e.tenantId) : err;
+      }
+      q.insertAudit.run(auditParams(audit));
+      return { tenantId: e.tenantId, cidr: e.cidr, createdAt: e.createdAt };
+    }),
+    removeAllowEntry: db.transaction((tenantId: number, cidr: string, audit: NewAudit): boolean => {
+      if (q.deleteAllowEntry.run(tenantId, cidr).changes === 0) return false;
+      q.insertAudit.run(auditParams(audit));
+      return true;
+    }),
+  };
+}
+
+export type Transactions = ReturnType<typeof buildTransactions>;
+
+/** Single-row writes with SQLite's constraint errors turned into papgate's, in words. */
+class RowWrites {
+  private readonly updates: DeviceUpdates;
+
+  constructor(db: Database, private readonly q: Statements, private readonly trust: TrustCache) {
+    this.updates = new DeviceUpdates(db);
+  }
+
+  insertDevice(d: Device): void {
+    try {
+      this.q.insertDevice.run(deviceParams(d));
+    } catch (e) {
+      throw deviceError(this.q, e, d, 'insert');
+    }
+  }
+
+  /** Writes only what changed (device-update.ts); an unchanged device is not written at all. */
+  updateDevice(stored: DeviceRow, d: Device): void {
+    try {
+      this.updates.write(stored, deviceParams(d));
+    } catch (e) {
+      throw deviceError(this.q, e, d, 'update');
+    }
+  }
+
+  upsertTrust(t: TemporaryTrust): void {
+    // Dropped before the write: the cache must not outlive a rolled-back or a committed change alike.
+    this.trust.drop(t.tenantId);
+    try {
+      this.q.upsertTrust.run(t.tenantId, t.ip, t.until);
+    } catch (e) {
+      throw isForeignKey(e) ? noTenant(t.tenantId) : e;
+    }
+  }
+}
+
+/** A failed device insert or update, in words (or `e` itself when it is something else). */
+export function deviceError(q: Statements, e: unknown, d: Device, op: 'insert' | 'update'): unknown {
+  // SQLite names only the first index it tripped on; on insert, a taken MAC is the news.
+  const macTaken = isUnique(e, 'mac') || (op === 'insert' && isUnique(e, 'sip_username') && q.deviceByMac.get(d.mac));
+  if (macTaken) return conflict(`a device with MAC ${d.mac} already exists`, 'mac');
+  if (isUnique(e, 'sip_username')) {
+    return conflict(`SIP username ${d.sipUsername} is already used by another device`, 'sipUsername');
+  }
+  if (isForeignKey(e)) {
+    if (!q.tenantById.get(d.tenantId)) return noTenant(d.tenantId);
+    return notFound(`${tenantName(q, d.tenantId)} has no site with id ${d.siteId}`);
+  }
+  return e;
+}
+
+export function tenantName(q: Statements, id: number): string {
+  const t = q.tenantById.get(id);
+  return t ? `tenant ${t.name}` : `tenant ${id}`;
+}
+
+export function noTenant(id: number) {
+  return notFound(`there is no tenant with id ${id}`);
+}

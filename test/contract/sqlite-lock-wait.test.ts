@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { isLockError, retryWhileLocked } from '../../src/store/sqlite/lock-retry';
+import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { expectError } from './expect-error';
+
+/** Counts event-loop turns until stopped: proof that the loop kept running while a call waited. */
+function loopTurns() {
+  let turns = 0;
+  let on = true;
+  const spin = () => { if (on) { turns++; setImmediate(spin); } };
+  setImmediate(spin);
+  return { stop: () => { on = false; return turns; } };
+}
+
+const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+
+/** How the SQLite adapter waits for another connection's write lock: from timers, never inside SQLite. */
+describe('SQLite store waiting for a lock', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-lockwait-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('retryWhileLocked retries only lock errors, and gives up with the last one at the deadline', async () => {
+    let tries = 0;
+    assert.equal(await retryWhileLocked(() => { if (++tries < 4) throw busy(); return 'done'; }, { deadlineMs: 5000 }), 'done');
+    assert.equal(tries, 4);
+    tries = 0;
+    await assert.rejects(retryWhileLocked(() => { tries++; throw new Error('other'); }, { deadlineMs: 5000 }), /other/);
+    assert.equal(tries, 1, 'an error that is not a lock is not retried');
+    tries = 0;
+    await assert.rejects(retryWhileLocked(() => { tries++; throw busy(); }, { deadlineMs: 30 }), (e) => isLockError(e));
+    assert.ok(tries > 1, `retried until the deadline (${tries} tries)`);
+    await assert.rejects(retryWhileLocked(() => { throw busy(); }, { deadlineMs: 0 }), (e) => isLockError(e));
+  });
+
+  it('a write waits for the lock with the event loop running, then decides on the row as stored after the lock', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 10_000 });
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    other.prepare('UPDATE devices SET failures = 2 WHERE mac = ?').run(d.mac);
+    const seen: number[] = [];
+    const turns = loopTurns();
+    const write = store.mutateDevice(d.mac, (dv) => {
+      seen.push(dv!.auth.failures);
+      return { next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } }, result: dv!.auth.failures };
+    });
+    // Let the write meet the lock several times; reads and pings answer meanwhile.
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(seen, [], 'the change must not run without the lock');
+    assert.equal((await store.getDevice(d.mac))!.auth.failures, 0, 'reads go on under WAL (the old row)');
+    await expectError(store.ping(), 'unavailable', /busy/);
+    other.exec('COMMIT');
+    assert.equal(await write, 2, 'the change saw the row as the other connection left it');
+    assert.ok(turns.stop() > 10, 'the event loop kept turning while the write waited');
+    assert.deepEqual(seen, [2], 'the change ran once');
+    assert.equal((await store.getDevice(d.mac))!.auth.failures, 3);
+    other.close();
+    await store.close();
+  });
+
+  it('many waiting writes all land once the lock is released, none twice', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 10_000 });
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    const writes = Array.from({ length: 30 }, () => store.mutateDevice(d.mac, (dv) => ({
+      next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } }, result: dv!.auth.failures,
+    })));
+    await new Promise((r) => setTimeout(r, 100));
+    other.exec('ROLLBACK');
+    const before = (await Promise.all(writes)).sort((a, b) => a - b);
+    assert.deepEqual(before, Array.from({ length: 30 }, (_, i) => i), 'each write saw the one before');
+    assert.equal((await store.getDevice(d.mac))!.auth.failures, 30);
+    other.close();
+    await store.close();
+  });
+
+  it('opening waits for a lock held by another connection without blocking the loop', async () => {
+    const path = join(dir, 'papgate.db');
+    (await openSqliteStore(path)).close();
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    const turns = loopTurns();
+    const opening = openSqliteStore(path, { busyTimeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    other.exec('ROLLBACK');
+    const store = await opening;
+    assert.ok(turns.stop() > 10, 'the event loop kept turning while opening waited');
+    await store.ping();
+    other.close();
+    await store.close();
+  });
+});
