@@ -1,4 +1,4 @@
-import type { SipMessage } from './sip-lib';
+import type { SipMessage } from './message/types';
 
 /**
  * What makes a parsed message unusable, and the 400 we can still send for a
@@ -31,19 +31,31 @@ export function bodyLength(raw: Buffer): number | undefined {
 }
 
 const SALVAGED = /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i;
+const ONCE = /^(from|f|to|t|call-id|i|cseq)\s*:/i;
+const REASON: Record<number, string> = { 400: 'Bad Request', 505: 'Version Not Supported', 513: 'Message Too Large' };
 
 /**
- * A 400 Bad Request for a raw request, built from whatever header lines survive,
- * with the problem in a Warning header. Undefined when it is not a request, is
- * an ACK (never answered), or has no Via to answer along.
+ * A 400 Bad Request (or 505/513) for a raw request, built from whatever header
+ * lines survive, with the problem in a Warning header. Undefined when it is
+ * not a request, is an ACK (never answered), or has no Via to answer along.
+ * Works on text only, so no broken header can make it throw.
  */
-export function badRequestFor(raw: string, problem: string): string | undefined {
-  const head = raw.split('\r\n\r\n', 1)[0] ?? '';
-  const lines = head.split(/\r?\n/);
-  const start = /^([A-Za-z!%*_+`'~.-]+) +\S+ +SIP\/2\.0\s*$/.exec(lines[0] ?? '');
+export function badRequestFor(raw: string, problem: string, status: 400 | 505 | 513 = 400): string | undefined {
+  const head = raw.slice(0, 16384).split('\r\n\r\n', 1)[0] ?? '';
+  const lines = head.replace(/^(?:\r\n)+/, '').split(/\r?\n/);
+  const start = /^([A-Za-z0-9!%*_+`'~.-]+) +(.+?) +SIP\/\d+\.\d+ *$/.exec(lines[0] ?? '');
   if (!start || start[1]!.toUpperCase() === 'ACK') return undefined;
-  const kept = lines.slice(1).filter((l) => SALVAGED.test(l) && l.length < 1024);
+  const seen = new Set<string>();
+  const kept = lines.slice(1).filter((l) => {
+    if (!SALVAGED.test(l) || l.length >= 1024 || /[\0\r]/.test(l)) return false;
+    const name = ONCE.exec(l)?.[1]?.toLowerCase();
+    if (name === undefined) return true;
+    const once = ({ f: 'from', t: 'to', i: 'call-id' } as Record<string, string>)[name] ?? name;
+    if (seen.has(once)) return false;
+    seen.add(once);
+    return true;
+  });
   if (!kept.some((l) => /^(via|v)\s*:/i.test(l))) return undefined;
   const warning = problem.replace(/["\\\r\n]/g, ' ').slice(0, 120);
-  return ['SIP/2.0 400 Bad Request', ...kept, `Warning: 399 papgate "${warning}"`, 'Content-Length: 0', '', ''].join('\r\n');
+  return [`SIP/2.0 ${status} ${REASON[status]}`, ...kept, `Warning: 399 papgate "${warning}"`, 'Content-Length: 0', '', ''].join('\r\n');
 }
