@@ -1,3 +1,4 @@
+import { parseUri } from '../../domain/sip-uri';
 import type { SipMessage } from './message/types';
 
 /**
@@ -15,6 +16,11 @@ export function problemWith(m: SipMessage, bodyBytes?: number): string | null {
   if (!h.cseq || !Number.isFinite(h.cseq.seq) || h.cseq.seq < 0 || h.cseq.seq >= 2 ** 31) return 'missing or malformed CSeq';
   if (m.method !== undefined) {
     if (h.cseq.method !== m.method) return 'CSeq method does not match the request method';
+    if (/^sips?:/i.test(m.uri ?? '')) {
+      const ruri = parseUri(m.uri);
+      if (!ruri) return 'malformed Request-URI';
+      if (Object.keys(ruri.headers).length > 0) return 'headers are not allowed in a Request-URI';
+    }
   } else if (!(typeof m.status === 'number' && m.status >= 100 && m.status <= 699)) {
     return 'bad status code';
   }

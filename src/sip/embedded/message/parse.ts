@@ -37,7 +37,7 @@ function parseUnchecked(data: Buffer | string, o: ParseOptions): ParseResult {
   const end = text.indexOf('\r\n\r\n');
   if (end < 0) return refuse('no blank line after the headers');
   const lines = unfold(text.slice(0, end).split('\r\n'));
-  if (!lines) return refuse('malformed line folding or stray CR, LF or NUL');
+  if (!lines) return refuse('malformed line folding or stray CR or LF');
   const m = parseStartLine(lines[0]!);
   if (typeof m === 'string') return refuse(m);
   if (m.version !== '2.0') return refuse(`SIP version ${m.version} is not supported`, 505);
@@ -62,11 +62,11 @@ function parseUnchecked(data: Buffer | string, o: ParseOptions): ParseResult {
   return { ok: true, message: m };
 }
 
-/** Joins continuation lines (leading SP/HT) to the line before; undefined for a stray CR, LF or NUL. */
+/** Joins continuation lines (leading SP/HT) to the line before; undefined for a stray CR or LF. */
 function unfold(lines: string[]): string[] | undefined {
   const out: string[] = [];
   for (const line of lines) {
-    if (/[\r\n\0]/.test(line)) return undefined;
+    if (/[\r\n]/.test(line)) return undefined; // NUL may appear quoted (RFC 4475 intmeth); values keep it
     if (/^[ \t]/.test(line)) {
       if (out.length < 2) return undefined; // nothing to continue, or a folded start line
       out[out.length - 1] = `${out[out.length - 1]!.trimEnd()} ${line.trim()}`;
@@ -117,7 +117,7 @@ function setHeader(h: SipHeaders, name: string, values: string[]): string | unde
       if (!/^\d{1,10}$/.test(first)) return 'malformed Content-Length';
       return void (h['content-length'] = Number(first));
     case 'max-forwards':
-      return /^\d{1,3}$/.test(first) && Number(first) <= 255 ? void (h[name] = first) : 'malformed Max-Forwards';
+      return /^\d{1,10}$/.test(first) && Number(first) <= 255 ? void (h[name] = first) : 'malformed Max-Forwards';
     case 'authorization':
     case 'proxy-authorization': {
       // an unreadable credential is dropped: the request is then challenged like one without
