@@ -18,6 +18,7 @@ export class SipStreamFramer {
   /** Size of the message being received once its headers are complete, else 0. */
   private expected = 0;
 
+  /** `onMessage` gets a view into the framer's buffer, valid only until it returns. */
   constructor(
     private readonly onMessage: (message: Buffer) => void,
     private readonly onError: (refusal: Refusal, head: string) => void,
@@ -52,12 +53,12 @@ export class SipStreamFramer {
       }
       if (this.len < this.expected) return;
       const total = this.expected;
-      const message = Buffer.from(this.buf.subarray(0, total));
+      this.expected = 0;
+      this.scanFrom = 0;
+      // a view, not a copy: onMessage reads it synchronously, before the bytes are moved
+      this.onMessage(this.buf.subarray(0, total));
       this.buf.copy(this.buf, 0, total, this.len);
       this.len -= total;
-      this.scanFrom = 0;
-      this.expected = 0;
-      this.onMessage(message);
     }
   }
 
