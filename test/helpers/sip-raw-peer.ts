@@ -9,23 +9,24 @@ export class RawPeer {
   private readonly inbox: string[] = [];
   private waiters: Array<() => void> = [];
 
-  private constructor(private readonly socket: dgram.Socket, readonly port: number) {
+  private constructor(private readonly socket: dgram.Socket, readonly port: number, private readonly host = '127.0.0.1') {
     socket.on('message', (m) => {
       this.inbox.push(m.toString('latin1'));
       for (const w of this.waiters.splice(0)) w();
     });
   }
 
-  static open(): Promise<RawPeer> {
+  /** Binds on `host` (127.0.0.1, or ::1 for IPv6) and talks to the same host. */
+  static open(host = '127.0.0.1'): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket('udp4');
+      const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
       s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => resolve(new RawPeer(s, s.address().port)));
+      s.bind(0, host, () => resolve(new RawPeer(s, s.address().port, host)));
     });
   }
 
   send(text: string | Buffer, port: number): void {
-    this.socket.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, port, '127.0.0.1');
+    this.socket.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, port, this.host);
   }
 
   /** Takes the first received message (oldest first) that matches, waiting up to timeoutMs. */

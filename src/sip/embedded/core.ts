@@ -50,7 +50,9 @@ export class SipCore {
   constructor(private readonly o: CoreOptions) {
     this.log = o.log;
     this.t1Ms = o.t1Ms;
-    this.localAddr = { host: o.advertisedAddress ?? o.address, port: o.port };
+    const host = o.advertisedAddress ?? o.address;
+    // an IPv6 literal goes into URIs, Vias and Call-IDs in brackets
+    this.localAddr = { host: net.isIPv6(host) ? `[${host}]` : host, port: o.port };
     this.transport = new SipTransport({
       address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log, tcpLimits: o.tcpLimits,
       onMessage: (m, peer) => this.onMessage(m, peer),

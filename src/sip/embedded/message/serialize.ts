@@ -23,7 +23,7 @@ const nameAddr = (a: NameAddr | RouteEntry): string =>
   `${a.name ? `${clean(a.name)} ` : ''}<${clean(stringifyUri(a.uri ?? ''))}>${params(a.params)}`;
 
 function via(v: ViaHeader): string {
-  const host = v.host.includes(':') ? `[${v.host}]` : v.host;
+  const host = v.host.includes(':') && !v.host.startsWith('[') ? `[${v.host}]` : v.host;
   return `SIP/${v.version || '2.0'}/${String(v.protocol).toUpperCase()} ${host}${v.port ? `:${v.port}` : ''}${params(v.params)}`;
 }
 
