@@ -29,7 +29,9 @@ const HEADER_CHARS = new RegExp(`^(?:[${UNRESERVED}\\[\\]/?:+$]|${ESCAPED})*$`);
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
 const HOSTNAME = new RegExp(`^(?:${LABEL}\\.)*${LABEL}\\.?$`);
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
-const TEL_NUMBER = /^(?:\+[0-9\-.()]*[0-9][0-9\-.()]*|[0-9A-Fa-f*#\-.()]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*)$/;
+// two plain classes (plus a digit check), not one ambiguous pattern that could backtrack for ever
+const TEL_NUMBER = /^(?:\+[0-9\-.()]+|[0-9A-Fa-f*#\-.()]+)$/;
+const TEL_DIGIT = /[0-9A-Fa-f*#]/;
 
 /** Parses a sip:, sips: or tel: URI; undefined for anything else or anything malformed. */
 export function parseUri(text: string | undefined): SipUri | undefined {
@@ -72,7 +74,7 @@ function parseSip(schema: string, rest: string): SipUri | undefined {
 
 function parseTel(rest: string): SipUri | undefined {
   const [number = '', ...paramParts] = rest.split(';');
-  if (!TEL_NUMBER.test(number)) return undefined;
+  if (!TEL_NUMBER.test(number) || !TEL_DIGIT.test(number.replace(/^\+/, ''))) return undefined;
   const params = parseParams(paramParts);
   if (!params) return undefined;
   return { schema: 'tel', user: number, host: '', port: NaN, params, headers: {} };

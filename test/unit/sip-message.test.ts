@@ -111,6 +111,13 @@ describe('SIP message parser', () => {
     assert.equal(ok(msg([...BASE, 'Content-Length: 2'], 'abcdef')).content, 'ab');
     assert.match(refused(msg([...BASE, 'Content-Length: 9999'], 'abc')).problem, /truncated/);
   });
+  it('stays linear on long runs of spaces, digits and separators (no regex backtracking)', () => {
+    // each of these hung the process before: found by the fuzzer
+    assert.equal(badRequestFor(`\r\nX${' '.repeat(60_000)}`, 'x'), undefined);
+    assert.equal(parseUri(`tel:+${'1'.repeat(60_000)}x`), undefined);
+    assert.equal(parseUri(`tel:${'1-'.repeat(30_000)}x`), undefined);
+    assert.equal(refused(`OPTIONS ${' '.repeat(60_000)}`).status, 400);
+  });
   it('builds a 400 even when Route and Record-Route do not parse', () => {
     const raw = msg([...BASE, 'Route: <<<garbage', 'Record-Route: sip:;;;', 'Content-Length: x']);
     assert.equal(refused(raw).status, 400);

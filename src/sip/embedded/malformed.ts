@@ -1,4 +1,5 @@
 import { parseUri } from '../../domain/sip-uri';
+import { parseCSeq, parseNameAddr, parseViaList } from './message/headers';
 import type { SipMessage } from './message/types';
 
 /**
@@ -36,8 +37,16 @@ export function bodyLength(raw: Buffer): number | undefined {
   return i < 0 ? undefined : raw.length - i - 4;
 }
 
-const SALVAGED = /^(via|v|from|f|to|t|call-id|i|cseq)\s*:/i;
-const ONCE = /^(from|f|to|t|call-id|i|cseq)\s*:/i;
+const SALVAGED = /^(via|v|from|f|to|t|call-id|i|cseq)[ \t]*:[ \t]*(.*)$/i;
+const LONG_NAME: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id' };
+/** A copied header line must itself be well-formed, or the 400 would be as broken as the request. */
+const WELL_FORMED: Record<string, (value: string) => boolean> = {
+  via: (v) => parseViaList([v]) !== undefined,
+  from: (v) => parseNameAddr(v) !== undefined,
+  to: (v) => parseNameAddr(v) !== undefined,
+  'call-id': (v) => /^[\x21-\x7e]+$/.test(v),
+  cseq: (v) => parseCSeq(v) !== undefined,
+};
 const REASON: Record<number, string> = { 400: 'Bad Request', 505: 'Version Not Supported', 513: 'Message Too Large' };
 
 /**
@@ -49,16 +58,19 @@ const REASON: Record<number, string> = { 400: 'Bad Request', 505: 'Version Not S
 export function badRequestFor(raw: string, problem: string, status: 400 | 505 | 513 = 400): string | undefined {
   const head = raw.slice(0, 16384).split('\r\n\r\n', 1)[0] ?? '';
   const lines = head.replace(/^(?:\r\n)+/, '').split(/\r?\n/);
-  const start = /^([A-Za-z0-9!%*_+`'~.-]+) +(.+?) +SIP\/\d+\.\d+ *$/.exec(lines[0] ?? '');
-  if (!start || start[1]!.toUpperCase() === 'ACK') return undefined;
+  // two separate, unambiguous tests: one pattern with ' +(.+?) +' backtracks for ever on a line of spaces
+  const first = lines[0] ?? '';
+  const method = /^([A-Za-z0-9!%*_+`'~.-]+) /.exec(first)?.[1];
+  if (!method || !/ SIP\/\d+\.\d+ *$/.test(first) || method.toUpperCase() === 'ACK') return undefined;
   const seen = new Set<string>();
   const kept = lines.slice(1).filter((l) => {
-    if (!SALVAGED.test(l) || l.length >= 1024 || /[\0\r]/.test(l)) return false;
-    const name = ONCE.exec(l)?.[1]?.toLowerCase();
-    if (name === undefined) return true;
-    const once = ({ f: 'from', t: 'to', i: 'call-id' } as Record<string, string>)[name] ?? name;
-    if (seen.has(once)) return false;
-    seen.add(once);
+    const h = l.length < 1024 ? SALVAGED.exec(l) : null;
+    if (!h) return false;
+    const name = LONG_NAME[h[1]!.toLowerCase()] ?? h[1]!.toLowerCase();
+    if (!WELL_FORMED[name]!(h[2]!.trim())) return false;
+    if (name === 'via') return true;
+    if (seen.has(name)) return false; // the others are single-valued: the first one only
+    seen.add(name);
     return true;
   });
   if (!kept.some((l) => /^(via|v)\s*:/i.test(l))) return undefined;

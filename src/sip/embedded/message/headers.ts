@@ -61,7 +61,8 @@ export function splitList(v: string): string[] | undefined {
   return parts.map((p) => p.trim());
 }
 
-const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]+$/;
+/** scheme ':' then visible ASCII other than '"', '<' and '>' (anything else in a URI must be %-escaped). */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+\-.]*:[\x21\x23-\x3b\x3d\x3f-\x7e]+$/;
 const DISPLAY_TOKENS = new RegExp(`^[${TOKEN_CHARS}]+(?:[ \\t]+[${TOKEN_CHARS}]+)*$`);
 
 /** A name-addr (`"Name" <uri>;p=v`) or addr-spec (`uri;p=v`) with header parameters. */

@@ -111,7 +111,7 @@ function setHeader(h: SipHeaders, name: string, values: string[]): string | unde
     case 'route':
     case 'record-route':
     case 'path': return (h[name] = parseRouteList(values)) ? undefined : `malformed ${name}`;
-    case 'call-id': return /^[^\s]+$/.test(first) ? void (h['call-id'] = first) : 'malformed Call-ID';
+    case 'call-id': return /^[\x21-\x7e]+$/.test(first) ? void (h['call-id'] = first) : 'malformed Call-ID';
     case 'cseq': return (h.cseq = parseCSeq(first)) ? undefined : 'malformed CSeq';
     case 'content-length':
       if (!/^\d{1,10}$/.test(first)) return 'malformed Content-Length';
