@@ -67,13 +67,30 @@ export function badRequestFor(raw: string, problem: string, status: 400 | 505 | 
     const h = l.length < 1024 ? SALVAGED.exec(l) : null;
     if (!h) return false;
     const name = LONG_NAME[h[1]!.toLowerCase()] ?? h[1]!.toLowerCase();
+    if (name === 'via') return true; // repaired below: it is where the answer goes
     if (!WELL_FORMED[name]!(h[2]!.trim())) return false;
-    if (name === 'via') return true;
     if (seen.has(name)) return false; // the others are single-valued: the first one only
     seen.add(name);
     return true;
   });
-  if (!kept.some((l) => /^(via|v)\s*:/i.test(l))) return undefined;
+  const answerable = kept.map(repairVia).filter((l): l is string => l !== undefined);
+  if (!answerable.some((l) => l.startsWith('Via: '))) return undefined;
   const warning = problem.replace(/["\\\r\n]/g, ' ').slice(0, 120);
-  return [`SIP/2.0 ${status} ${REASON[status]}`, ...kept, `Warning: 399 papgate "${warning}"`, 'Content-Length: 0', '', ''].join('\r\n');
+  return [`SIP/2.0 ${status} ${REASON[status]}`, ...answerable, `Warning: 399 papgate "${warning}"`, 'Content-Length: 0', '', ''].join('\r\n');
+}
+
+/**
+ * A Via line as it is when well-formed; else its first value cut down to the
+ * sent-protocol, sent-by and the parameters that parse (so the 400 still
+ * carries the branch); undefined when nothing usable is left. Other lines pass.
+ */
+function repairVia(line: string): string | undefined {
+  const h = /^(?:via|v)[ \t]*:[ \t]*(.*)$/i.exec(line);
+  if (!h) return line;
+  const value = h[1]!.trim();
+  if (WELL_FORMED.via!(value)) return `Via: ${value}`;
+  const [sentBy = '', ...params] = (value.split(',')[0] ?? '').split(';');
+  const good = params.map((p) => p.trim()).filter((p) => /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*=[ \t]*[A-Za-z0-9\-.!%*_+`'~:[\]]+)?$/.test(p));
+  const repaired = [sentBy.trim(), ...good].join(';');
+  return WELL_FORMED.via!(repaired) ? `Via: ${repaired}` : undefined;
 }
