@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Logger } from '../../src/ports/logger';
 import { parseMessage } from '../../src/sip/embedded/message/parse';
 import { VALID, wireText } from '../fixtures/rfc4475/messages';
 import { ACCOUNTS, REALM, startHarness, type Harness } from '../helpers/sip-embedded-harness';
@@ -50,8 +51,15 @@ describe('SIP fuzzing (seeded, UDP and TCP)', function () {
   let h: Harness;
   let fuzzPeer: RawPeer;
   let healthPeer: RawPeer;
+  /** Error lines: a handler or parser that threw (caught by the transport, which must never happen on input). */
+  const crashes: string[] = [];
+  const log: Logger = {
+    debug() {}, info() {}, warn() {},
+    error(obj, msg) { crashes.push(`${msg ?? ''} ${JSON.stringify(obj)}`); },
+    child() { return log; },
+  };
   before(async () => {
-    h = await startHarness({ port: PORT, udp: true, tcp: true, onCall: (seen) => void seen.call.hangup() });
+    h = await startHarness({ port: PORT, udp: true, tcp: true, log, onCall: (seen) => void seen.call.hangup() });
     fuzzPeer = await RawPeer.open();
     healthPeer = await RawPeer.open();
   });
@@ -123,9 +131,10 @@ describe('SIP fuzzing (seeded, UDP and TCP)', function () {
       check(await drain(fuzzPeer));
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`      [figure] SIP fuzz seed=${SEED}: ${udpTried + tcpTried} messages tried (UDP ${udpTried}, TCP ${tcpTried}; ${tcpClosedByPapgate} TCP connections closed by papgate), crashes 0, hangs ${hangs}, wrong answers ${wrong.length}, ${seconds} s`);
+    console.log(`      [figure] SIP fuzz seed=${SEED}: ${udpTried + tcpTried} messages tried (UDP ${udpTried}, TCP ${tcpTried}; ${tcpClosedByPapgate} TCP connections closed by papgate), crashes ${crashes.length}, hangs ${hangs}, wrong answers ${wrong.length}, ${seconds} s`);
     assert.ok(udpTried + tcpTried >= 10_000, 'enough messages were tried');
     assert.equal(hangs, 0, 'a batch left the stack unable to answer OPTIONS or REGISTER');
+    assert.deepEqual(crashes.slice(0, 5), []);
     assert.deepEqual(wrong.slice(0, 5), []);
   });
 });
