@@ -26,7 +26,8 @@ const USER = new RegExp(`^(?:[${UNRESERVED}&=+$,;?/#]|${ESCAPED})+$`);
 const PASSWORD = new RegExp(`^(?:[${UNRESERVED}&=+$,]|${ESCAPED})*$`);
 const PARAM_CHARS = new RegExp(`^(?:[${UNRESERVED}\\[\\]/:&+$]|${ESCAPED})+$`);
 const HEADER_CHARS = new RegExp(`^(?:[${UNRESERVED}\\[\\]/?:+$]|${ESCAPED})*$`);
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
+// '_' is not in RFC 3261's hostname, but real PBX names carry it and an emergency call must not be refused for it
+const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?';
 const HOSTNAME = new RegExp(`^(?:${LABEL}\\.)*${LABEL}\\.?$`);
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 // two plain classes (plus a digit check), not one ambiguous pattern that could backtrack for ever

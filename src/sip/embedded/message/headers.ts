@@ -125,7 +125,7 @@ export function parseRouteList(values: readonly string[]): RouteEntry[] | undefi
   return out;
 }
 
-const VIA = new RegExp(`^SIP[ \\t]*/[ \\t]*(\\d+\\.\\d+)[ \\t]*/[ \\t]*([${TOKEN_CHARS}]+)[ \\t]+(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9\\-.]+)(?:[ \\t]*:[ \\t]*(\\d{1,5}))?`);
+const VIA = new RegExp(`^SIP[ \\t]*/[ \\t]*(\\d+\\.\\d+)[ \\t]*/[ \\t]*([${TOKEN_CHARS}]+)[ \\t]+(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_\\-.]+)(?:[ \\t]*:[ \\t]*(\\d{1,5}))?`);
 
 /** One via-parm: `SIP/2.0/UDP host:port;branch=...`. */
 export function parseVia(value: string): ViaHeader | undefined {
