@@ -60,6 +60,10 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
     udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
     gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
     limits: d.limits,
+    tcpLimits: {
+      maxConnections: c.sipTcpMaxConnections, maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
+      idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
+    },
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }

@@ -2,10 +2,11 @@ import { SipGate } from '../../src/app/sip-gate';
 import type { SourceLimits } from '../../src/app/source-limits';
 import type { Clock } from '../../src/ports/clock';
 import { systemClock } from '../../src/ports/clock';
-import { silentLogger } from '../../src/ports/logger';
+import { silentLogger, type Logger } from '../../src/ports/logger';
 import { cryptoRandom } from '../../src/ports/random';
 import type { CallEndReason, CallHandler, InboundCall, SipAccount } from '../../src/ports/signalling';
 import { EmbeddedSignalling } from '../../src/sip/embedded';
+import type { EmbeddedSignallingOptions } from '../../src/sip/embedded/embedded-signalling';
 
 /**
  * A real EmbeddedSignalling on loopback with a real SipGate over an in-memory
@@ -46,6 +47,10 @@ export interface HarnessOptions {
   maxExpires?: number;
   /** Per-source request limits (none: unlimited). */
   limits?: SourceLimits;
+  /** Listen address (default 127.0.0.1). */
+  address?: string;
+  tcpLimits?: EmbeddedSignallingOptions['tcpLimits'];
+  log?: Logger;
   /** What to do with a call; by default dialled numbers starting with 9 ring forever, the rest are answered. */
   onCall?(seen: SeenCall): void;
 }
@@ -70,9 +75,9 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     random: cryptoRandom,
   });
   const sig = new EmbeddedSignalling({
-    address: '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: silentLogger, clock,
+    address: o.address ?? '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: o.log ?? silentLogger, clock,
     t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits,
+    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {

@@ -9,19 +9,23 @@ export class RawPeer {
   private readonly inbox: string[] = [];
   private waiters: Array<() => void> = [];
 
-  private constructor(private readonly socket: dgram.Socket, readonly port: number) {
+  private constructor(private readonly socket: dgram.Socket, readonly port: number, private readonly host = '127.0.0.1') {
     socket.on('message', (m) => {
       this.inbox.push(m.toString('latin1'));
       for (const w of this.waiters.splice(0)) w();
     });
   }
 
-  /** `address`: another loopback address stands for another source (a second phone, an attacker). */
-  static open(address = '127.0.0.1'): Promise<RawPeer> {
+  /**
+   * Binds on `host` and talks to papgate on 127.0.0.1 (or on ::1 when `host`
+   * is IPv6): another loopback address stands for another source (a second
+   * phone, an attacker).
+   */
+  static open(host = '127.0.0.1'): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const s = dgram.createSocket('udp4');
+      const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
       s.once('error', reject);
-      s.bind(0, address, () => resolve(new RawPeer(s, s.address().port)));
+      s.bind(0, host, () => resolve(new RawPeer(s, s.address().port, host.includes(':') ? host : '127.0.0.1')));
     });
   }
 
@@ -31,7 +35,7 @@ export class RawPeer {
   }
 
   send(text: string | Buffer, port: number): void {
-    this.socket.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, port, '127.0.0.1');
+    this.socket.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, port, this.host);
   }
 
   /** Takes the first received message (oldest first) that matches, waiting up to timeoutMs. */

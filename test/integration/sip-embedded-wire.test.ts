@@ -68,20 +68,29 @@ describe('embedded SIP stack on the wire', function () {
     await phone.response(200, 'OPTIONS');
   });
 
-  it('survives garbage on a TCP connection and answers the OPTIONS that follows on it', async () => {
+  it('closes a TCP connection that sends garbage (the stream cannot be framed again) and serves the next one', async () => {
     await start({ tcp: true });
-    const sock = net.connect(PORT, '127.0.0.1');
-    try {
-      let got = '';
-      sock.on('data', (d) => { got += d.toString('latin1'); });
-      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
-      const opt = options(uniq('tcp')).replace('SIP/2.0/UDP', 'SIP/2.0/TCP');
-      sock.write('\u0000\u0001garbage\r\nno colon here\r\n\r\n' + opt);
-      for (let i = 0; i < 150 && !/^SIP\/2\.0 200 OK/m.test(got); i++) await new Promise((r) => setTimeout(r, 20));
-      assert.match(got, /^SIP\/2\.0 200 OK/m);
-    } finally {
-      sock.destroy();
-    }
+    const opt = () => options(uniq('tcp')).replace('SIP/2.0/UDP', 'SIP/2.0/TCP');
+    const exchange = async (text: string) => {
+      const sock = net.connect(PORT, '127.0.0.1');
+      try {
+        let got = '';
+        let closed = false;
+        sock.on('data', (d) => { got += d.toString('latin1'); });
+        sock.on('close', () => { closed = true; });
+        sock.on('error', () => undefined); // a reset after the close is expected
+        await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+        sock.write(text);
+        for (let i = 0; i < 150 && !closed && !/^SIP\/2\.0 200 OK/m.test(got); i++) await new Promise((r) => setTimeout(r, 20));
+        return { got, closed };
+      } finally {
+        sock.destroy();
+      }
+    };
+    const garbage = await exchange('\u0000\u0001garbage\r\nno colon here\r\n\r\n' + opt());
+    assert.equal(garbage.closed, true);
+    assert.doesNotMatch(garbage.got, /200 OK/);
+    assert.match((await exchange(opt())).got, /^SIP\/2\.0 200 OK/m);
   });
 
   it('refuses to start on a port that is taken, with a clear error', async () => {

@@ -1,3 +1,4 @@
+import { userOfUri as sharedUserOfUri } from '../../domain/sip-uri';
 import type { SrfNameAddr, SrfRequestLike } from './srf-types';
 
 /**
@@ -7,15 +8,7 @@ import type { SrfNameAddr, SrfRequestLike } from './srf-types';
 
 /** User part of a SIP URI (`sip:*89@host;x=y` -> `*89`), percent-decoded when valid. */
 export function userOfUri(uri: string | undefined): string | undefined {
-  if (!uri) return undefined;
-  const m = /^\s*<?\s*sips?:([^@>]*)@/i.exec(uri) ?? /^\s*<?\s*tel:([^;>]+)/i.exec(uri);
-  const raw = m?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+  return sharedUserOfUri(uri);
 }
 
 /** Host (and port) of a SIP URI (`sip:u@10.0.0.1:5062;transport=udp` -> `10.0.0.1:5062`). */

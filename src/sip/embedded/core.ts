@@ -6,6 +6,7 @@ import { USER_AGENT, viaFor } from './messages';
 import type { LocalAddress } from './messages';
 import { createTransactionLayer, makeResponse, parseUri } from './sip-lib';
 import type { ClientTransaction, SipMessage, SipRequest, SipResponse, ServerTransaction, ViaHeader } from './sip-lib';
+import type { TcpLimits } from './tcp-limits';
 import { SipTransport } from './transport';
 
 /**
@@ -32,6 +33,7 @@ export interface CoreOptions {
   advertisedAddress?: string;
   /** RFC 3261 T1 (default 500 ms); T2 is 8 * T1. */
   t1Ms: number;
+  tcpLimits?: Partial<TcpLimits>;
   onRequest(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void;
 }
 
@@ -48,9 +50,11 @@ export class SipCore {
   constructor(private readonly o: CoreOptions) {
     this.log = o.log;
     this.t1Ms = o.t1Ms;
-    this.localAddr = { host: o.advertisedAddress ?? o.address, port: o.port };
+    const host = o.advertisedAddress ?? o.address;
+    // an IPv6 literal goes into URIs, Vias and Call-IDs in brackets
+    this.localAddr = { host: net.isIPv6(host) ? `[${host}]` : host, port: o.port };
     this.transport = new SipTransport({
-      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
+      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log, tcpLimits: o.tcpLimits,
       onMessage: (m, peer) => this.onMessage(m, peer),
     });
   }

@@ -5,10 +5,11 @@ import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
-import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
+import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
 import { sendNotify } from './notifier';
 import { Registrar, type RegisterRequest } from '../../app/registrar';
 import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
+import type { TcpLimits } from './tcp-limits';
 
 /**
  * The embedded SIP stack behind the Signalling port: routes each new request
@@ -36,6 +37,8 @@ export interface EmbeddedSignallingOptions {
   forwardNoResponseMs?: number;
   /** Per-source request rate; none: unlimited. */
   limits?: Pick<SourceLimits, 'sipRequest'>;
+  /** SIP TCP connection limits and idle timeouts (defaults in tcp-limits.ts). */
+  tcpLimits?: Partial<TcpLimits>;
 }
 
 /** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
@@ -57,7 +60,7 @@ export class EmbeddedSignalling implements Signalling {
   constructor(private readonly o: EmbeddedSignallingOptions) {
     this.core = new SipCore({
       address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
-      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500,
+      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
     this.registrar = new Registrar({ clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
@@ -96,8 +99,10 @@ export class EmbeddedSignalling implements Signalling {
     // An emergency INVITE is never refused for an extension we do not know, nor for its source's rate.
     const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
     if (!emergency && !this.withinRate(rq, st, peer)) return;
-    if (!ALLOWED_METHODS.has(rq.method)) return reply(405, { allow: ALLOW });
-    if (!/^sips?:/i.test(rq.uri)) return reply(416);
+    if (!ALLOWED_METHODS.has(rq.method)) return reply(KNOWN_METHODS.has(rq.method) ? 405 : 501, { allow: ALLOW });
+    // tel: is taken where a number is dialled (an emergency call may come as tel:112)
+    if (!/^sips?:/i.test(rq.uri) && !(rq.method === 'INVITE' && /^tel:/i.test(rq.uri))) return reply(416);
+    if (rq.method === 'REGISTER' && !/^sips?:/i.test(rq.headers.to!.uri)) return reply(400, { warning: '399 papgate "To must be a SIP URI"' });
     const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
     if (require && !emergency) return reply(420, { unsupported: require });
     if (rq.method === 'CANCEL') return this.onCancel(rq, st);

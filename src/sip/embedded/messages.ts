@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { SipEndpointAddress, Transport } from '../../ports/signalling';
-import { makeResponse, parseUri, stringifyUri } from './sip-lib';
+import { userOfUri } from '../../domain/sip-uri';
+import { makeResponse, stringifyUri } from './sip-lib';
 import type { NameAddr, RouteEntry, SipMessage, SipRequest, SipResponse, ViaHeader } from './sip-lib';
 
 /** Small helpers over parsed messages: header access, identifiers, responses. */
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER';
 export const ALLOWED_METHODS: ReadonlySet<string> = new Set(ALLOW.split(', '));
+/** Methods we know but do not take (405); any other unknown method gets 501 (RFC 3261 8.2.1). */
+export const KNOWN_METHODS: ReadonlySet<string> = new Set([...ALLOWED_METHODS, 'SUBSCRIBE', 'NOTIFY', 'PRACK', 'UPDATE', 'REFER', 'MESSAGE', 'PUBLISH']);
 export const USER_AGENT = 'papgate';
 
 /** Where our requests come from and answers should go: advertised host and port. */
@@ -43,15 +46,9 @@ export function authorizationText(m: SipMessage): string | undefined {
   return `${first.scheme} ${fields.join(', ')}`;
 }
 
-/** User part of a SIP URI ('' when there is none or the URI does not parse). */
+/** User part of a SIP URI, or the number of a tel: URI ('' when there is none or the URI does not parse). */
 export function userOf(uri: string | undefined): string {
-  const user = parseUri(uri)?.user;
-  if (!user) return '';
-  try {
-    return decodeURIComponent(user);
-  } catch {
-    return user;
-  }
+  return userOfUri(uri) ?? '';
 }
 
 /** The first Contact URI of a message. */
@@ -112,7 +109,7 @@ export function reasonPhrase(status: number): string {
 const REASONS: Record<number, string> = {
   100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK',
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 415: 'Unsupported Media Type', 416: 'Unsupported URI Scheme', 420: 'Bad Extension',
+  408: 'Request Timeout', 415: 'Unsupported Media Type', 501: 'Not Implemented', 505: 'Version Not Supported', 513: 'Message Too Large', 416: 'Unsupported URI Scheme', 420: 'Bad Extension',
   423: 'Interval Too Brief', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
   486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here', 491: 'Request Pending',
   500: 'Server Internal Error', 503: 'Service Unavailable', 603: 'Decline',

@@ -2,16 +2,21 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from '../../ports/logger';
 import type { SipEndpointAddress } from '../../ports/signalling';
-import { badRequestFor, bodyLength, problemWith } from './malformed';
-import { makeStreamParser, parseDatagram, stringify } from './sip-lib';
+import { RateLimitedLog } from './log-limit';
+import { badRequestFor, problemWith } from './malformed';
+import { SipStreamFramer } from './message/framer';
+import { parseMessage } from './message/parse';
+import type { Refusal } from './message/types';
+import { stringify } from './sip-lib';
 import type { LibConnection, SipMessage } from './sip-lib';
+import { TcpAdmission, type TcpLimits } from './tcp-limits';
 
 /**
- * UDP and TCP sockets for SIP. The `sip` package's own transport cannot report
- * a failed bind (its sockets have no error listener, so EADDRINUSE kills the
- * process) nor be awaited on stop, so sockets are ours; message parsing and TCP
- * framing are the package's. Only well-formed messages are delivered; broken
- * requests get a 400 when they can be answered. Nothing here throws to a socket.
+ * UDP and TCP sockets for SIP, with our own parser and TCP framer. Only
+ * well-formed messages are delivered; broken requests get a 400 (505, 513)
+ * when they can be answered, and on TCP the connection is then closed.
+ * Input is bounded: one message's worth per connection, a capped number of
+ * connections, idle ones closed. Nothing here throws to a socket.
  */
 
 export interface TransportOptions {
@@ -20,20 +25,26 @@ export interface TransportOptions {
   udp: boolean;
   tcp: boolean;
   log: Logger;
+  /** TCP connection limits and idle timeouts; defaults in tcp-limits.ts. */
+  tcpLimits?: Partial<TcpLimits>;
   onMessage(m: SipMessage, peer: SipEndpointAddress): void;
 }
 
-const MAX_TCP_HEADER_BYTES = 32 * 1024;
-const MAX_TCP_BODY_BYTES = 64 * 1024;
-const TCP_IDLE_MS = 10 * 60_000;
+/** A peer that does not read its responses loses its connection once this much waits to be written. */
+const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
 
 export class SipTransport {
   private udp: dgram.Socket | undefined;
   private tcpServer: net.Server | undefined;
   private readonly streams = new Map<string, net.Socket>();
   private boundPort = 0;
+  private readonly noisy: RateLimitedLog;
+  private readonly admission: TcpAdmission;
 
-  constructor(private readonly o: TransportOptions) {}
+  constructor(private readonly o: TransportOptions) {
+    this.noisy = new RateLimitedLog(o.log);
+    this.admission = new TcpAdmission(o.tcpLimits);
+  }
 
   get port(): number {
     return this.boundPort;
@@ -97,7 +108,7 @@ export class SipTransport {
 
   private listenTcp(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer((s) => this.adopt(s, { transport: 'tcp', address: s.remoteAddress ?? '', port: s.remotePort ?? 0 }));
+      const server = net.createServer((s) => this.accept(s));
       server.once('error', reject);
       server.listen(port, this.o.address, () => {
         server.off('error', reject);
@@ -110,11 +121,11 @@ export class SipTransport {
 
   private onDatagram(data: Buffer, peer: SipEndpointAddress): void {
     try {
-      if (data.length < 8 || /^\s*$/.test(data.toString('latin1'))) return; // keep-alive CRLFs
-      const m = parseDatagram(data);
-      const problem = m ? problemWith(m, bodyLength(data)) : 'unparsable start line or header';
-      if (m && problem === null) return this.deliver(m, peer);
-      this.refuse(data.toString('latin1'), problem ?? 'malformed', peer);
+      if (data.length < 8 || /^\s*$/.test(data.toString('latin1', 0, 64))) return; // keep-alive CRLFs
+      const r = parseMessage(data);
+      const problem = r.ok ? problemWith(r.message) : r.problem;
+      if (r.ok && problem === null) return this.deliver(r.message, peer);
+      this.refuse(data.toString('latin1', 0, 16384), { status: r.ok ? 400 : r.status, problem: problem ?? 'malformed' }, peer);
     } catch (e) {
       this.o.log.error({ err: (e as Error).message, peer: `${peer.address}:${peer.port}` }, 'SIP datagram handling failed');
     }
@@ -130,28 +141,54 @@ export class SipTransport {
     this.o.onMessage(m, peer);
   }
 
-  private refuse(raw: string, problem: string, peer: SipEndpointAddress): void {
-    this.o.log.info({ peer: `${peer.address}:${peer.port}`, transport: peer.transport, problem }, 'malformed SIP message');
-    const reply = badRequestFor(raw, problem);
-    if (reply === undefined) return;
-    if (peer.transport === 'udp') this.udp?.send(Buffer.from(reply, 'binary'), peer.port, peer.address, () => {});
-    else this.streams.get(key(peer))?.write(reply, 'binary');
+  /** Logs (rate-limited) and answers a broken request when it can be answered; on TCP, closes the connection. */
+  private refuse(raw: string, why: Refusal, peer: SipEndpointAddress, socket?: net.Socket): void {
+    this.noisy.info({ peer: `${peer.address}:${peer.port}`, transport: peer.transport, problem: why.problem, status: why.status }, 'malformed SIP message');
+    const reply = badRequestFor(raw, why.problem, why.status);
+    if (peer.transport === 'udp') {
+      if (reply !== undefined) this.udp?.send(Buffer.from(reply, 'binary'), peer.port, peer.address, () => {});
+      return;
+    }
+    if (!socket || socket.destroyed) return;
+    socket.pause(); // whatever else it sends stays in the kernel, not here
+    if (reply === undefined) return void socket.destroy();
+    socket.end(reply, 'binary');
+    socket.once('finish', () => socket.destroy());
+    socket.setTimeout(2000, () => socket.destroy());
+  }
+
+  /** Takes an accepted connection, or closes it at once when over a connection limit. */
+  private accept(socket: net.Socket): void {
+    const peer: SipEndpointAddress = { transport: 'tcp', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+    const over = this.admission.admit(peer.address);
+    if (over) {
+      this.noisy.info({ peer: `${peer.address}:${peer.port}`, limit: over }, 'SIP TCP connection refused: over the limit');
+      socket.on('error', () => undefined); // it is being destroyed; a reset is expected
+      return void socket.destroy();
+    }
+    socket.once('close', () => this.admission.release(peer.address));
+    this.adopt(socket, peer);
   }
 
   /** Frames and delivers what arrives on a TCP connection, which is kept (keyed by peer) for responses and requests. */
-  private adopt(socket: net.Socket, peer: SipEndpointAddress): void {
+  private adopt(socket: net.Socket, peer: SipEndpointAddress, outbound = false): void {
     this.streams.set(key(peer), socket);
-    socket.setEncoding('binary');
-    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
-    const parse = makeStreamParser((m) => this.onStreamMessage(m, socket, peer), () => {
-      this.o.log.warn({ peer: `${peer.address}:${peer.port}` }, 'SIP TCP message too large; closing connection');
-      socket.destroy();
-    }, MAX_TCP_HEADER_BYTES, MAX_TCP_BODY_BYTES);
-    socket.on('data', (chunk: string) => {
+    const limits = this.admission.limits;
+    // a connection we opened is trusted with the long timeout; one from outside must first send a valid message
+    let proven = outbound;
+    socket.setTimeout(proven ? limits.idleMs : limits.idleNewMs, () => socket.destroy());
+    const framer = new SipStreamFramer((message) => {
+      const delivered = this.onStreamMessage(message, socket, peer);
+      if (delivered && !proven) {
+        proven = true; // a valid message earns the longer idle timeout
+        socket.setTimeout(limits.idleMs, () => socket.destroy());
+      }
+    }, (why, head) => this.refuse(head, why, peer, socket));
+    socket.on('data', (chunk: Buffer) => {
       try {
-        parse(chunk);
+        framer.push(chunk);
       } catch (e) {
-        this.o.log.warn({ err: (e as Error).message }, 'SIP TCP stream unparsable; closing connection');
+        this.o.log.error({ err: (e as Error).message }, 'SIP TCP stream handling failed; closing connection');
         socket.destroy();
       }
     });
@@ -161,23 +198,28 @@ export class SipTransport {
     });
   }
 
-  private onStreamMessage(m: SipMessage, socket: net.Socket, peer: SipEndpointAddress): void {
+  /** Handles one framed message; true when it was delivered. */
+  private onStreamMessage(data: Buffer, socket: net.Socket, peer: SipEndpointAddress): boolean {
     try {
-      const problem = problemWith(m);
-      if (problem === null) return this.deliver(m, peer);
-      const raw = this.serialize(m);
-      if (raw !== undefined) this.refuse(raw, problem, peer);
+      const r = parseMessage(data, { framed: true });
+      const problem = r.ok ? problemWith(r.message) : r.problem;
+      if (r.ok && problem === null) {
+        this.deliver(r.message, peer);
+        return true;
+      }
+      this.refuse(data.toString('latin1', 0, 16384), { status: r.ok ? 400 : r.status, problem: problem ?? 'malformed' }, peer, socket);
     } catch (e) {
       this.o.log.error({ err: (e as Error).message }, 'SIP TCP message handling failed');
       if (!socket.destroyed) socket.destroy();
     }
+    return false;
   }
 
   private tcpConnection(peer: SipEndpointAddress, onError?: (e: Error) => void): LibConnection {
     let socket = this.streams.get(key(peer));
     if (!socket || socket.destroyed) {
       socket = net.connect(peer.port, peer.address);
-      this.adopt(socket, peer);
+      this.adopt(socket, peer, true);
     }
     const s = socket;
     if (onError) s.once('error', onError);
@@ -188,7 +230,12 @@ export class SipTransport {
       },
       send: (m) => {
         const text = this.serialize(m);
-        if (text !== undefined && !s.destroyed) s.write(text, 'binary');
+        if (text === undefined || s.destroyed) return;
+        if (s.writableLength > MAX_PENDING_WRITE_BYTES) {
+          this.noisy.info({ peer: `${peer.address}:${peer.port}` }, 'SIP TCP peer does not read its responses; closing connection');
+          return void s.destroy();
+        }
+        s.write(text, 'binary');
       },
     };
   }
