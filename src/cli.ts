@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { buildProgram, type ServeFlags } from './admin/cli/program';
 import { createServices } from './app/services';
-import { ConfigError, loadConfig } from './config/config';
+import { WorkerPool, isClusterWorker, startMessageFromPrimary, workerId } from './cluster';
+import { ConfigError, loadConfig, type Config } from './config/config';
 import { DEFAULT_POLICY } from './domain/policy';
-import { policyFrom, startPapgate } from './main';
+import { policyFrom, startPapgate, startProvisioningWorker } from './main';
+import { createLogger } from './observability/logger';
 import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
 import { cryptoRandom } from './ports/random';
@@ -24,9 +26,11 @@ async function openServices(dbPath: string) {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  let overrides: Record<string, string | undefined> = flags;
+  if (isClusterWorker()) overrides = { ...flags, ...(await startMessageFromPrimary()).overrides };
   let config;
   try {
-    config = loadConfig(process.env, flags);
+    config = loadConfig(process.env, overrides);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`papgate: ${e.message}\n`);
@@ -34,16 +38,45 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     throw e;
   }
-  const app = await startPapgate(config);
+  const stops = isClusterWorker() ? await serveWorker(config) : await servePrimary(config);
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    await app.stop();
+    for (const stop of stops) await stop();
     process.exit(0);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // A worker whose primary is gone has nobody to hand it connections: it ends too.
+  if (isClusterWorker()) process.on('disconnect', shutdown);
+}
+
+/** SIP, admin and portal here; provisioning here too with one worker, else in PAPGATE_WORKERS processes. */
+async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
+  const log = createLogger({ level: config.logLevel });
+  const pooled = config.workers > 1;
+  const app = await startPapgate(config, { log, provisioning: !pooled });
+  if (!pooled) return [app.stop];
+  const pool = new WorkerPool({
+    count: config.workers, log: log.child({ part: 'workers' }),
+    overrides: app.sipPort === null ? {} : { PAPGATE_SIP_PORT: String(app.sipPort) },
+  });
+  try {
+    await pool.start();
+  } catch (e) {
+    await pool.stop();
+    await app.stop();
+    throw e;
+  }
+  log.info({ workers: config.workers, pids: pool.pids(), provisioningUrl: app.provisioningUrl }, 'provisioning workers started');
+  return [() => pool.stop(), app.stop];
+}
+
+async function serveWorker(config: Config): Promise<(() => Promise<void>)[]> {
+  const log = createLogger({ level: config.logLevel }).child({ worker: workerId() });
+  const worker = await startProvisioningWorker(config, config.sipPort, { log });
+  return [worker.stop];
 }
 
 buildProgram({

@@ -31,6 +31,8 @@ import { startCalls } from './compose-calls';
 export interface StartOptions {
   log?: Logger;
   clock?: Clock;
+  /** False when worker processes serve provisioning HTTP (startProvisioningWorker): this process does not listen on its port. */
+  provisioning?: boolean;
 }
 
 export interface PapgateInstance {
@@ -62,7 +64,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
   const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
-  store.startCheckpoints(2000);
+  store.startCheckpoints(2000); // in this process only: workers never checkpoint
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
   const services = createServices(deps);
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
@@ -109,19 +111,9 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       }
     }
 
-    const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
-    const provisioning = new Provisioning(deps, {
-      publicUrl: config.publicUrl,
-      sip: { server: sipHost, port: calls?.sipPort ?? config.sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
-      emergencyNumbers: config.emergencyNumbers,
-      hotline: config.hotline,
-      minimalResyncSeconds: config.minimalResyncSeconds,
-      fullResyncSeconds: config.fullResyncSeconds,
-    });
-    const provisioningServer = createProvisioningServer({
-      provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies,
-    });
-    const provisioningUrl = await listen(provisioningServer, config.provisioningAddress, config.provisioningPort, stops);
+    const provisioningUrl = opts.provisioning === false
+      ? shownUrl(config.provisioningAddress, config.provisioningPort)
+      : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort), config.provisioningAddress, config.provisioningPort, stops);
 
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
@@ -137,6 +129,51 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       config, store, services, metrics, provisioningUrl, adminUrl,
       sipPort: calls?.sipPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,
     };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function provisioningService(config: Config, deps: AppDeps, metrics: Metrics, log: Logger, sipPort: number): FastifyInstance {
+  const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
+  const provisioning = new Provisioning(deps, {
+    publicUrl: config.publicUrl,
+    sip: { server: sipHost, port: sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
+    emergencyNumbers: config.emergencyNumbers,
+    hotline: config.hotline,
+    minimalResyncSeconds: config.minimalResyncSeconds,
+    fullResyncSeconds: config.fullResyncSeconds,
+  });
+  return createProvisioningServer({
+    provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies,
+  });
+}
+
+export interface ProvisioningWorker {
+  provisioningUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One worker process of `papgate serve` (src/cluster.ts): only the
+ * provisioning HTTP service, on its own store connection. Everything that
+ * must be exact across processes (attempts, secrets, trust windows) is
+ * decided inside store transactions, so workers share nothing else.
+ * `sipPort` is the primary's bound SIP port (what minimal files announce).
+ */
+export async function startProvisioningWorker(config: Config, sipPort: number, opts: StartOptions = {}): Promise<ProvisioningWorker> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const store = await openSqliteStore(config.db, { log: log.child({ part: 'store' }) });
+  const deps: AppDeps = { store, clock: opts.clock ?? systemClock, random: cryptoRandom, policy: policyFrom(config), log };
+  const stops: (() => Promise<unknown>)[] = [() => store.close()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+  };
+  try {
+    const server = provisioningService(config, deps, new Metrics(), log, sipPort);
+    const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops);
+    return { provisioningUrl, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -161,7 +198,10 @@ function countCalls(metrics: Metrics, gate: SipGate, handler: CallHandler): Call
 async function listen(app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[]): Promise<string> {
   await app.listen({ host, port });
   stops.push(() => app.close());
-  const addr = app.server.address() as AddressInfo;
+  return shownUrl(host, (app.server.address() as AddressInfo).port);
+}
+
+function shownUrl(host: string, port: number): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }

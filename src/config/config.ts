@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
 import { parseAllowEntry } from '../domain/trust';
@@ -18,6 +19,7 @@ export const SETTINGS = {
   PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],
+  PAPGATE_WORKERS: ['workers', int(1, 256), String(availableParallelism())],
   PAPGATE_ADMIN_ADDRESS: ['adminAddress', z.string().min(1), '127.0.0.1'],
   PAPGATE_ADMIN_PORT: ['adminPort', port, '8081'],
   PAPGATE_ADMIN_TOKEN: ['adminToken', z.string().min(16, 'must be at least 16 characters').optional(), undefined],
