@@ -212,7 +212,7 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
 }
 
 /** Writes prompts/en/<name>.wav as pure tones; returns the prompts dir. */
-function writeTonePrompts(dir: string): string {
+export function writeTonePrompts(dir: string): string {
   mkdirSync(path.join(dir, 'en'), { recursive: true });
   for (const name of PROMPT_NAMES) {
     const n = Math.round(PROMPT_SECONDS[name] * 8000);
