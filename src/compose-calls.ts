@@ -5,6 +5,7 @@ import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
 import type { CallHandler, Signalling } from './ports/signalling';
+import type { RegistrationStore } from './app/registrar';
 import { EmbeddedSignalling } from './sip/embedded';
 import { DrachtioSignalling } from './sip/drachtio/drachtio-signalling';
 import { FreeswitchMediaEngine } from './media/freeswitch/freeswitch-media';
@@ -16,6 +17,8 @@ export interface CallDeps {
   gate: SipGate;
   clock: Clock;
   log: Logger;
+  /** The shared store's registrations: any node can reach any registered phone. */
+  registrations: RegistrationStore;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
 }
 
@@ -56,6 +59,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
     address: c.sipAddress, port: c.sipPort,
     udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
     gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
+    registrations: d.registrations,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }
@@ -64,7 +68,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
 async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
     host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
-    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }),
+    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), registrations: d.registrations,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {

@@ -230,7 +230,7 @@ export class AuthCallHandler implements CallHandler {
   private async sendCheckSync(call: InboundCall, account: SipAccount, vendor: Vendor, log: Logger): Promise<void> {
     const event = checkSyncEvent(vendor);
     try {
-      const target = this.notifyTarget(call, account);
+      const target = await this.notifyTarget(call, account);
       if (!target) {
         log.warn('no contact to send the check-sync to');
         return;
@@ -242,8 +242,10 @@ export class AuthCallHandler implements CallHandler {
     }
   }
 
-  private notifyTarget(call: InboundCall, account: SipAccount): NotifyTarget | null {
-    const reg = this.d.signalling.registration(account.username);
+  private async notifyTarget(call: InboundCall, account: SipAccount): Promise<NotifyTarget | null> {
+    const reg = await this.d.signalling.registration(account.username);
+    // Through a proxy (Path): the proxy knows how to reach the phone, this node may never have seen it.
+    if (reg?.path?.length) return { uri: reg.contact, route: reg.path, username: account.username };
     if (reg) return { uri: reg.contact, via: reg.source, username: account.username };
     if (call.contact) return { uri: call.contact, via: call.source, username: account.username };
     return null;

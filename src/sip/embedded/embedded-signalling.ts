@@ -4,9 +4,9 @@ import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
-import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
+import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
 import { sendNotify } from './notifier';
-import { Registrar, type RegisterRequest } from '../../app/registrar';
+import { InMemoryRegistrations, Registrar, type RegisterRequest, type RegistrationStore } from '../../app/registrar';
 import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
 
 /**
@@ -33,6 +33,8 @@ export interface EmbeddedSignallingOptions {
   t1Ms?: number;
   /** How long the emergency gateway may stay silent before the caller gets 503 (default 8000 ms). */
   forwardNoResponseMs?: number;
+  /** Where bindings live: the shared store on a server (default: this process only). */
+  registrations?: RegistrationStore;
 }
 
 /** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
@@ -57,7 +59,7 @@ export class EmbeddedSignalling implements Signalling {
       advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
-    this.registrar = new Registrar({ clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
+    this.registrar = new Registrar({ store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
   }
 
   /** The port actually bound (useful when configured as 0). */
@@ -83,7 +85,7 @@ export class EmbeddedSignalling implements Signalling {
     return sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? 4000);
   }
 
-  registration(username: string): Registration | undefined {
+  registration(username: string): Promise<Registration | undefined> {
     return this.registrar.lookup(username);
   }
 
@@ -92,7 +94,8 @@ export class EmbeddedSignalling implements Signalling {
       st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
     if (!ALLOWED_METHODS.has(rq.method)) return reply(405, { allow: ALLOW });
     if (!/^sips?:/i.test(rq.uri)) return reply(416);
-    const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
+    // Path (RFC 3327) is the one extension a request may require of us.
+    const require = rq.method === 'CANCEL' ? undefined : withoutPath(headerText(rq, 'require'));
     // An emergency INVITE is never refused for an extension we do not know.
     const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
     if (require && !emergency) return reply(420, { unsupported: require });
@@ -143,7 +146,8 @@ export class EmbeddedSignalling implements Signalling {
       log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
       return reply(403);
     }
-    const result = this.registrar.register({
+    const path = routeUris(headerText(rq, 'path'));
+    const result = await this.registrar.register({
       username: account.username,
       contact: contactOf(rq.headers.contact),
       expiresHeader: headerText(rq, 'expires'),
@@ -151,6 +155,7 @@ export class EmbeddedSignalling implements Signalling {
       cseq: rq.headers.cseq!.seq,
       source: peer,
       userAgent: headerText(rq, 'user-agent'),
+      path,
     });
     switch (result.kind) {
       case 'too-brief':
@@ -162,7 +167,7 @@ export class EmbeddedSignalling implements Signalling {
       case 'ok': {
         log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
         const b = result.binding;
-        return reply(200, { date: new Date(this.o.clock.now()).toUTCString() },
+        return reply(200, { date: new Date(this.o.clock.now()).toUTCString(), supported: 'path', ...pathEcho(rq, path) },
           b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined);
       }
     }
@@ -221,4 +226,17 @@ function contactOf(contacts: NameAddr[] | '*' | undefined): RegisterRequest['con
   if (contacts === '*') return '*';
   const first = contacts?.[0];
   return first ? { uri: first.uri, expires: first.params.expires ?? undefined } : undefined;
+}
+
+/** Require without `path`, which we support; undefined when nothing else is left. */
+function withoutPath(require: string | undefined): string | undefined {
+  const rest = require?.split(',').map((t) => t.trim()).filter((t) => t && t.toLowerCase() !== 'path');
+  return rest?.length ? rest.join(', ') : undefined;
+}
+
+/** RFC 3327 5.3: the 200 repeats the stored Path when the phone said it supports path. */
+function pathEcho(rq: SipRequest, path: string[]): Record<string, string> {
+  const supported = headerText(rq, 'supported')?.split(',').some((t) => t.trim().toLowerCase() === 'path');
+  const value = supported ? routeHeader(path) : undefined;
+  return value ? { path: value } : {};
 }
