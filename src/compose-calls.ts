@@ -59,7 +59,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
     address: c.sipAddress, port: c.sipPort,
     udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
     gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
-    registrations: d.registrations,
+    registrations: d.registrations, trustedProxies: c.sipTrustedProxies,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }

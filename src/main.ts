@@ -136,10 +136,12 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
 }
 
 function provisioningService(config: Config, deps: AppDeps, metrics: Metrics, log: Logger, sipPort: number): FastifyInstance {
-  const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
+  // Behind a SIP proxy (Kamailio), phones are told the proxy, not this node.
+  const [proxyHost, proxyPort] = config.sipProxy?.split(':') ?? [];
+  const sipHost = proxyHost ?? config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
   const provisioning = new Provisioning(deps, {
     publicUrl: config.publicUrl,
-    sip: { server: sipHost, port: sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
+    sip: { server: sipHost, port: proxyHost ? Number(proxyPort ?? 5060) : sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
     emergencyNumbers: config.emergencyNumbers,
     hotline: config.hotline,
     minimalResyncSeconds: config.minimalResyncSeconds,

@@ -216,7 +216,7 @@ export class AuthCallHandler implements CallHandler {
     const locale: Locale = status === 'unavailable' ? 'en' : status.locale;
     const driver = new IvrDriver({
       call, session, prompts: this.d.prompts, locale, settings: this.d.ivr, log,
-      verify: verifyWith(this.d.auth, account.mac, call.source.address, log),
+      verify: verifyWith(this.d.auth, account.mac, call.clientAddress ?? call.source.address, log),
     });
     const maxCall = setTimeout(() => driver.end('maximum call time reached'), this.d.maxCallMs);
     try {

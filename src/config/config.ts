@@ -38,6 +38,8 @@ export const SETTINGS = {
   PAPGATE_SIP_PORT: ['sipPort', port, '5060'],
   PAPGATE_SIP_TRANSPORTS: ['sipTransports', list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'), 'udp,tcp'],
   PAPGATE_SIP_ADVERTISED_ADDRESS: ['sipAdvertisedAddress', z.string().min(1).optional(), undefined],
+  PAPGATE_SIP_PROXY: ['sipProxy', z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(), undefined],
+  PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
   PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => /^[0-9*#+]{1,15}$/.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],

@@ -31,6 +31,8 @@ export interface InboundCall {
   readonly fromUser: string;
   /** Where the INVITE came from (after rport/received handling). */
   readonly source: SipEndpointAddress;
+  /** The phone's own IP when the call came through a trusted SIP proxy (from its Via), else absent. */
+  readonly clientAddress?: string;
   /** The caller's Contact URI, if any. */
   readonly contact: string | undefined;
   readonly userAgent: string | undefined;

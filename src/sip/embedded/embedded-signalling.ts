@@ -6,6 +6,7 @@ import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
 import { ALLOW, ALLOWED_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
 import { sendNotify } from './notifier';
+import { SipProxies } from './proxy-client';
 import { InMemoryRegistrations, Registrar, type RegisterRequest, type RegistrationStore } from '../../app/registrar';
 import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
 
@@ -35,6 +36,8 @@ export interface EmbeddedSignallingOptions {
   forwardNoResponseMs?: number;
   /** Where bindings live: the shared store on a server (default: this process only). */
   registrations?: RegistrationStore;
+  /** IPs/CIDRs of SIP proxies in front (Kamailio) whose Vias tell the phone's address. */
+  trustedProxies?: readonly string[];
 }
 
 /** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
@@ -48,6 +51,7 @@ interface PendingInvite {
 export class EmbeddedSignalling implements Signalling {
   private readonly core: SipCore;
   private readonly registrar: Registrar;
+  private readonly proxies: SipProxies;
   private readonly pending = new Map<string, PendingInvite>();
   private readonly calls = new Set<EmbeddedInboundCall>();
   private handler: CallHandler | undefined;
@@ -59,6 +63,7 @@ export class EmbeddedSignalling implements Signalling {
       advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
+    this.proxies = new SipProxies(o.trustedProxies ?? []);
     this.registrar = new Registrar({ store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
   }
 
@@ -197,6 +202,7 @@ export class EmbeddedSignalling implements Signalling {
         this.calls.delete(call);
       },
     });
+    call.clientAddress = this.proxies.clientBehind(peer.address, rq.headers.via);
     entry.call = call;
     this.calls.add(call);
     // Only emergency numbers are logged: a phone may dial its PAP as digits, and PAPs never reach a log.
