@@ -151,7 +151,8 @@ export class EmbeddedSignalling implements Signalling {
       log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
       return reply(403);
     }
-    const path = routeUris(headerText(rq, 'path'));
+    // The library parses Path like Route (a list of name-addrs with parsed URIs).
+    const path = routeUris(rq.headers.path as Parameters<typeof routeUris>[0]);
     const result = await this.registrar.register({
       username: account.username,
       contact: contactOf(rq.headers.contact),
