@@ -2,11 +2,12 @@ import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls';
 import { cpus, loadavg } from 'node:os';
 import { benchProvisioningWorkers } from './provisioning-workers';
+import { benchRegisters } from './registers';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
  * asserted: these machines are shared, so numbers are for reading, not gating.
- * `npm run bench -- provisioning` (or `workers`, `calls`) runs just one.
+ * `npm run bench -- provisioning` (or `workers`, `registers`, `calls`) runs just one.
  */
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
     ['workers', benchProvisioningWorkers],
+    ['registers', benchRegisters],
     ['calls', benchCalls],
   ];
   for (const [name, run] of benches) {
