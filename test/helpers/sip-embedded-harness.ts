@@ -43,6 +43,8 @@ export interface HarnessOptions {
   forwardNoResponseMs?: number;
   minExpires?: number;
   maxExpires?: number;
+  /** SIP proxies whose Vias tell the phone's address. */
+  trustedProxies?: string[];
   /** What to do with a call; by default dialled numbers starting with 9 ring forever, the rest are answered. */
   onCall?(seen: SeenCall): void;
 }
@@ -69,7 +71,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const sig = new EmbeddedSignalling({
     address: '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: silentLogger, clock,
     t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires,
+    minExpires: o.minExpires, maxExpires: o.maxExpires, trustedProxies: o.trustedProxies,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {
