@@ -181,4 +181,17 @@ describe('provisioning workers: several processes on one port, exact across them
     }
     assert.ok(servedByNew, 'the replacement worker serves requests');
   });
+
+  it('SIGTERM to the primary stops every worker, then itself', async () => {
+    const pids = serve!.logs().filter((l) => l.msg === 'provisioning worker listening').map((l) => l.pid as number);
+    const alive = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+    assert.equal(alive.length, 2, 'two workers run before');
+    const exited = new Promise<number | null>((r) => serve!.child.once('exit', (code) => r(code)));
+    serve!.child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'the primary exits 0');
+    for (const pid of alive) {
+      assert.ok(serve!.logs().some((l) => l.msg === 'provisioning worker stopped' && l.pid === pid), `worker ${pid} reported stopped`);
+      assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
+    }
+  });
 });
