@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { buildProgram, type ServeFlags } from './admin/cli/program';
 import { createServices } from './app/services';
-import { WorkerPool, isClusterWorker, startMessageFromPrimary, workerId } from './cluster';
+import { WorkerPool, answerMetricsRequests, isClusterWorker, startMessageFromPrimary, workerId } from './cluster';
 import { ConfigError, loadConfig, type Config } from './config/config';
 import { DEFAULT_POLICY } from './domain/policy';
 import { policyFrom, startPapgate, startProvisioningWorker } from './main';
@@ -69,6 +69,7 @@ async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
     await app.stop();
     throw e;
   }
+  app.metrics.addProcesses(() => pool.collectMetrics()); // /metrics sums the workers' counters in
   log.info({ workers: config.workers, pids: pool.pids(), provisioningUrl: app.provisioningUrl }, 'provisioning workers started');
   return [() => pool.stop(), app.stop];
 }
@@ -76,6 +77,7 @@ async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
 async function serveWorker(config: Config): Promise<(() => Promise<void>)[]> {
   const log = createLogger({ level: config.logLevel }).child({ worker: workerId() });
   const worker = await startProvisioningWorker(config, config.sipPort, { log });
+  answerMetricsRequests(() => worker.metrics.json());
   return [worker.stop];
 }
 

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { MetricsJson } from './observability/metrics';
 import type { Logger } from './ports/logger';
 
 /**
@@ -44,6 +45,7 @@ interface Slot {
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private stopping = false;
+  private metricsRequests = 0;
 
   constructor(private readonly o: WorkerPoolOptions) {}
 
@@ -69,6 +71,30 @@ export class WorkerPool {
   /** Process ids of the running workers (for logs and tests). */
   pids(): number[] {
     return this.slots.flatMap((s) => (s.worker?.process.pid ? [s.worker.process.pid] : []));
+  }
+
+  /** Each live worker's metrics; a worker that does not answer within timeoutMs is left out. */
+  async collectMetrics(timeoutMs = 1000): Promise<MetricsJson[]> {
+    const id = ++this.metricsRequests;
+    const live = this.slots.flatMap((s) => (s.worker && !s.worker.isDead() ? [s.worker] : []));
+    const answers = await Promise.all(live.map((w) => new Promise<MetricsJson | null>((resolve) => {
+      const timer = setTimeout(() => done(null), timeoutMs);
+      const onMessage = (m: { kind?: string; id?: number; metrics?: MetricsJson } | null) => {
+        if (m?.kind === 'papgate-metrics' && m.id === id) done(m.metrics ?? null);
+      };
+      const done = (v: MetricsJson | null) => {
+        clearTimeout(timer);
+        w.off('message', onMessage);
+        resolve(v);
+      };
+      w.on('message', onMessage);
+      try {
+        w.send({ kind: 'papgate-metrics-request', id });
+      } catch {
+        done(null); // the worker died between the check and the send
+      }
+    })));
+    return answers.filter((a): a is MetricsJson => a !== null);
   }
 
   async stop(): Promise<void> {
@@ -133,6 +159,17 @@ export function startMessageFromPrimary(timeoutMs = 30_000): Promise<WorkerStart
     };
     process.on('message', onMessage);
     process.send?.({ kind: 'papgate-worker-ready' });
+  });
+}
+
+/** In a worker: answers the primary's requests for this process's metrics. */
+export function answerMetricsRequests(json: () => Promise<MetricsJson>): void {
+  process.on('message', (m: { kind?: string; id?: number } | null) => {
+    if (m?.kind !== 'papgate-metrics-request') return;
+    json().then(
+      (metrics) => process.send?.({ kind: 'papgate-metrics', id: m.id, metrics }),
+      () => process.send?.({ kind: 'papgate-metrics', id: m.id, metrics: [] }),
+    );
   });
 }
 

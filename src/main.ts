@@ -154,6 +154,7 @@ function provisioningService(config: Config, deps: AppDeps, metrics: Metrics, lo
 
 export interface ProvisioningWorker {
   provisioningUrl: string;
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -173,9 +174,10 @@ export async function startProvisioningWorker(config: Config, sipPort: number, o
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
   };
   try {
-    const server = provisioningService(config, deps, new Metrics(), log, sipPort);
+    const metrics = new Metrics();
+    const server = provisioningService(config, deps, metrics, log, sipPort);
     const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops);
-    return { provisioningUrl, stop };
+    return { provisioningUrl, metrics, stop };
   } catch (e) {
     await stop();
     throw e;

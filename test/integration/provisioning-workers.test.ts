@@ -182,6 +182,20 @@ describe('provisioning workers: several processes on one port, exact across them
     assert.ok(servedByNew, 'the replacement worker serves requests');
   });
 
+  it("the primary's /metrics sums what every worker counted", async () => {
+    const minimalCount = async () => {
+      const text = (await httpGet(`http://127.0.0.1:${PORTS.admin}/metrics`)).body;
+      return Number(/^papgate_provisioning_requests_total\{vendor="yealink",decision="minimal"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const d = makeDevice();
+    await store.insertDevices([d], []);
+    const before = await minimalCount();
+    for (let i = 0; i < 10; i++) assert.equal((await httpGet(`${BASE}/${d.mac}.cfg`, { localAddress: `127.0.5.${1 + i}` })).status, 200);
+    const workers = await Promise.all(Array.from({ length: 10 }, (_, i) => servedBy(`/${d.mac}.cfg`, `127.0.5.${1 + i}`)));
+    assert.equal(new Set(workers.map((l) => l.worker)).size, 2, 'both workers served some');
+    assert.equal((await minimalCount()) - before, 10);
+  });
+
   it('SIGTERM to the primary stops every worker, then itself', async () => {
     const pids = serve!.logs().filter((l) => l.msg === 'provisioning worker listening').map((l) => l.pid as number);
     const alive = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
