@@ -2,16 +2,23 @@ import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls';
 import { benchLimits } from './limits';
 import { benchProvisioningStores } from './provisioning-stores';
+import { cpus, loadavg } from 'node:os';
+import { benchProvisioningWorkers } from './provisioning-workers';
+import { benchRegisters } from './registers';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
  * asserted: these machines are shared, so numbers are for reading, not gating.
- * `npm run bench -- provisioning` (or `calls`) runs just one.
+ * `npm run bench -- provisioning` (or `workers`, `registers`, `calls`) runs just one.
  */
 async function main(): Promise<void> {
   const only = process.argv[2];
+  // Shared machines: say what ran the numbers and how busy it was before.
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
+    ['workers', benchProvisioningWorkers],
+    ['registers', benchRegisters],
     ['calls', benchCalls],
     ['limits', benchLimits],
     ['provisioning-stores', benchProvisioningStores],

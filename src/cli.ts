@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { buildProgram, type ServeFlags } from './admin/cli/program';
 import { createServices } from './app/services';
-import { ConfigError, loadConfig } from './config/config';
-import { policyFrom, startPapgate } from './main';
+import { WorkerPool, answerMetricsRequests, isClusterWorker, startMessageFromPrimary, workerId } from './cluster';
+import { ConfigError, loadConfig, type Config } from './config/config';
+import { policyFrom, startPapgate, startProvisioningWorker } from './main';
+import { createLogger } from './observability/logger';
 import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
 import { cryptoRandom } from './ports/random';
@@ -33,17 +35,50 @@ function configOrExit(overrides: Record<string, string | undefined>) {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const config = configOrExit(flags);
-  const app = await startPapgate(config);
+  let overrides: Record<string, string | undefined> = flags;
+  if (isClusterWorker()) overrides = { ...flags, ...(await startMessageFromPrimary()).overrides };
+  const config = configOrExit(overrides);
+  const stops = isClusterWorker() ? await serveWorker(config) : await servePrimary(config);
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    await app.stop();
+    for (const stop of stops) await stop();
     process.exit(0);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // A worker whose primary is gone has nobody to hand it connections: it ends too.
+  if (isClusterWorker()) process.on('disconnect', shutdown);
+}
+
+/** SIP, admin and portal here; provisioning here too with one worker, else in PAPGATE_WORKERS processes. */
+async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
+  const log = createLogger({ level: config.logLevel });
+  const pooled = config.workers > 1;
+  const app = await startPapgate(config, { log, provisioning: !pooled });
+  if (!pooled) return [app.stop];
+  const pool = new WorkerPool({
+    count: config.workers, log: log.child({ part: 'workers' }),
+    overrides: app.sipPort === null ? {} : { PAPGATE_SIP_PORT: String(app.sipPort) },
+  });
+  try {
+    await pool.start();
+  } catch (e) {
+    await pool.stop();
+    await app.stop();
+    throw e;
+  }
+  app.metrics.addProcesses(() => pool.collectMetrics()); // /metrics sums the workers' counters in
+  log.info({ workers: config.workers, pids: pool.pids(), provisioningUrl: app.provisioningUrl }, 'provisioning workers started');
+  return [() => pool.stop(), app.stop];
+}
+
+async function serveWorker(config: Config): Promise<(() => Promise<void>)[]> {
+  const log = createLogger({ level: config.logLevel }).child({ worker: workerId() });
+  const worker = await startProvisioningWorker(config, config.sipPort, { log });
+  answerMetricsRequests(() => worker.metrics.json());
+  return [worker.stop];
 }
 
 buildProgram({

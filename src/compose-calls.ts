@@ -6,6 +6,7 @@ import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
 import type { CallHandler, Signalling } from './ports/signalling';
+import type { RegistrationStore } from './app/registrar';
 import { EmbeddedSignalling } from './sip/embedded';
 import { DrachtioSignalling } from './sip/drachtio/drachtio-signalling';
 import { FreeswitchMediaEngine } from './media/freeswitch/freeswitch-media';
@@ -19,6 +20,8 @@ export interface CallDeps {
   limits?: SourceLimits;
   clock: Clock;
   log: Logger;
+  /** The shared store's registrations: any node can reach any registered phone. */
+  registrations: RegistrationStore;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
 }
 
@@ -64,6 +67,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
       maxConnections: c.sipTcpMaxConnections, maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
       idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
     },
+    registrations: d.registrations, trustedProxies: c.sipTrustedProxies,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }
@@ -72,7 +76,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
 async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
     host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
-    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits,
+    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits, registrations: d.registrations,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {

@@ -1,5 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/rest/server';
 import { registerPortal } from './admin/web/portal';
 import { Authentication, type AttemptListener } from './app/authentication';
@@ -7,7 +5,6 @@ import { AuthCallHandler } from './app/call-handler';
 import { checkSyncToRegistration, LockoutEndNotifier } from './app/lockout-end-notifier';
 import type { AppDeps } from './app/deps';
 import { PromptLibrary, shippedPromptsDir } from './app/prompt-library';
-import { Provisioning } from './app/provisioning';
 import { createServices, type AdminServices } from './app/services';
 import { SipGate } from './app/sip-gate';
 import { SourceLimits } from './app/source-limits';
@@ -21,9 +18,9 @@ import type { MediaEngine } from './ports/media';
 import { cryptoRandom } from './ports/random';
 import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
-import { createProvisioningServer } from './provisioning/server';
 import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
+import { listen, provisioningService, shownUrl } from './compose-provisioning';
 
 /**
  * The composition root: picks the adapters the Config names, wires them to
@@ -35,6 +32,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Wraps the opened store (tests put a store that hangs or fails in front of the real one). */
   wrapStore?: (store: Store) => Store;
+  /** False when worker processes serve provisioning HTTP (startProvisioningWorker): this process does not listen on its port. */
+  provisioning?: boolean;
 }
 
 export interface PapgateInstance {
@@ -97,7 +96,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         lockoutEnds.onAttempt(outcome, a);
       });
       calls = await startCalls(config, {
-        gate, clock, log, limits,
+        gate, clock, log, limits, registrations: store,
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
           auth, media, signalling, gate, store, prompts,
           emergencyGateway: config.emergencyGateway ?? null,
@@ -125,19 +124,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
 
     stops.push(lockoutEnds.stop);
 
-    const sipHost = config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
-    const provisioning = new Provisioning(deps, {
-      publicUrl: config.publicUrl,
-      sip: { server: sipHost, port: calls?.sipPort ?? config.sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
-      emergencyNumbers: config.emergencyNumbers,
-      hotline: config.hotline,
-      minimalResyncSeconds: config.minimalResyncSeconds,
-      fullResyncSeconds: config.fullResyncSeconds,
-    });
-    const provisioningServer = createProvisioningServer({
-      provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
-    });
-    const provisioningUrl = await listen(provisioningServer, config.provisioningAddress, config.provisioningPort, stops);
+    const provisioningUrl = opts.provisioning === false
+      ? shownUrl(config.provisioningAddress, config.provisioningPort)
+      : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits),
+        config.provisioningAddress, config.provisioningPort, stops);
 
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
@@ -205,6 +195,41 @@ async function storeWritable(store: Store): Promise<true | string> {
   }
 }
 
+export interface ProvisioningWorker {
+  provisioningUrl: string;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * One worker process of `papgate serve` (src/cluster.ts): only the
+ * provisioning HTTP service, on its own store connection. Everything that
+ * must be exact across processes (attempts, secrets, trust windows) is
+ * decided inside store transactions, so workers share nothing else; rate
+ * limits are counted per process. `sipPort` is the primary's bound SIP port
+ * (what minimal files announce). Workers never checkpoint the WAL.
+ */
+export async function startProvisioningWorker(config: Config, sipPort: number, opts: StartOptions = {}): Promise<ProvisioningWorker> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const store = await openStore(config, { log: log.child({ part: 'store' }) });
+  const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
+  const stops: (() => Promise<unknown>)[] = [() => store.close()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));
+  };
+  try {
+    const metrics = new Metrics();
+    const limits = sourceLimitsFrom(config, clock, metrics);
+    const server = provisioningService(config, deps, metrics, log, sipPort, limits);
+    const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops);
+    return { provisioningUrl, metrics, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 /** Counts calls by route and keeps the active-calls gauge around a handler. */
 function countCalls(metrics: Metrics, gate: SipGate, handler: CallHandler): CallHandler {
   return {
@@ -220,10 +245,3 @@ function countCalls(metrics: Metrics, gate: SipGate, handler: CallHandler): Call
   };
 }
 
-async function listen(app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[]): Promise<string> {
-  await app.listen({ host, port });
-  stops.push(() => app.close());
-  const addr = app.server.address() as AddressInfo;
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${addr.port}`;
-}

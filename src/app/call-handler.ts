@@ -11,6 +11,7 @@ import type { Store } from '../ports/store';
 import type { Authentication, DeviceStatus } from './authentication';
 import { IvrDriver, verifyWith, type IvrRunResult } from './ivr-driver';
 import type { PromptLibrary } from './prompt-library';
+import { notifyTargetOf } from './notify-target';
 import type { SipGate } from './sip-gate';
 import type { SourceLimits } from './source-limits';
 import { withTimeout } from './with-timeout';
@@ -265,7 +266,7 @@ export class AuthCallHandler implements CallHandler {
     const locale: Locale = status === 'unavailable' ? 'en' : status.locale;
     const driver = new IvrDriver({
       call, session, prompts: this.d.prompts, locale, settings: this.d.ivr, log,
-      verify: verifyWith(this.d.auth, account.mac, call.source.address, log),
+      verify: verifyWith(this.d.auth, account.mac, call.clientAddress ?? call.source.address, log),
     });
     const maxCall = setTimeout(() => driver.end('maximum call time reached'), this.d.maxCallMs);
     try {
@@ -279,7 +280,7 @@ export class AuthCallHandler implements CallHandler {
   private async sendCheckSync(call: InboundCall, account: SipAccount, vendor: Vendor, log: Logger): Promise<void> {
     const event = checkSyncEvent(vendor);
     try {
-      const target = this.notifyTarget(call, account);
+      const target = await this.notifyTarget(call, account);
       if (!target) {
         log.warn('no contact to send the check-sync to');
         return;
@@ -291,9 +292,9 @@ export class AuthCallHandler implements CallHandler {
     }
   }
 
-  private notifyTarget(call: InboundCall, account: SipAccount): NotifyTarget | null {
-    const reg = this.d.signalling.registration(account.username);
-    if (reg) return { uri: reg.contact, via: reg.source, username: account.username };
+  private async notifyTarget(call: InboundCall, account: SipAccount): Promise<NotifyTarget | null> {
+    const reg = await this.d.signalling.registration(account.username);
+    if (reg) return notifyTargetOf(reg, account.username);
     if (call.contact) return { uri: call.contact, via: call.source, username: account.username };
     return null;
   }

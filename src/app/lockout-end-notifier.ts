@@ -3,6 +3,7 @@ import type { Device } from '../domain/types';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Signalling } from '../ports/signalling';
+import { notifyTargetOf } from './notify-target';
 import type { Store } from '../ports/store';
 
 /**
@@ -94,8 +95,8 @@ export class LockoutEndNotifier {
 export async function checkSyncToRegistration(
   signalling: Pick<Signalling, 'notify' | 'registration'>, device: Device,
 ): Promise<boolean> {
-  const reg = signalling.registration(device.sipUsername);
+  const reg = await signalling.registration(device.sipUsername);
   if (!reg) return false;
-  await signalling.notify({ uri: reg.contact, via: reg.source, username: device.sipUsername }, checkSyncEvent(device.vendor));
+  await signalling.notify(notifyTargetOf(reg, device.sipUsername), checkSyncEvent(device.vendor));
   return true;
 }

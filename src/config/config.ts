@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
 import { parseAllowEntry } from '../domain/trust';
@@ -21,6 +22,7 @@ export const SETTINGS = {
   PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],
+  PAPGATE_WORKERS: ['workers', int(1, 256), String(availableParallelism())],
   PAPGATE_ADMIN_ADDRESS: ['adminAddress', z.string().min(1), '127.0.0.1'],
   PAPGATE_ADMIN_PORT: ['adminPort', port, '8081'],
   PAPGATE_ADMIN_TOKEN: ['adminToken', z.string().min(16, 'must be at least 16 characters').optional(), undefined],
@@ -39,6 +41,8 @@ export const SETTINGS = {
   PAPGATE_SIP_PORT: ['sipPort', port, '5060'],
   PAPGATE_SIP_TRANSPORTS: ['sipTransports', list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'), 'udp,tcp'],
   PAPGATE_SIP_ADVERTISED_ADDRESS: ['sipAdvertisedAddress', z.string().min(1).optional(), undefined],
+  PAPGATE_SIP_PROXY: ['sipProxy', z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(), undefined],
+  PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS: ['sipTcpMaxConnections', int(1, 1_000_000), '512'],

@@ -1,4 +1,7 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** One process's metrics as prom-client JSON (what workers send the primary). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Prometheus metrics of one papgate process, served on the admin port at /metrics. */
 export class Metrics {
@@ -56,7 +59,21 @@ export class Metrics {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'papgate_' });
   }
 
+  /** Other processes' metrics (provisioning workers), summed into render(). */
+  private others: (() => Promise<MetricsJson[]>) | undefined;
+
+  addProcesses(collect: () => Promise<MetricsJson[]>): void {
+    this.others = collect;
+  }
+
+  json(): Promise<MetricsJson> {
+    return this.registry.getMetricsAsJSON();
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (!this.others) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const theirs = await this.others();
+    const merged = AggregatorRegistry.aggregate([await this.json(), ...theirs]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
   }
 }

@@ -37,6 +37,8 @@ export interface InboundCall {
   readonly fromUser: string;
   /** Where the INVITE came from (after rport/received handling). */
   readonly source: SipEndpointAddress;
+  /** The phone's own IP when the call came through a trusted SIP proxy (from its Via), else absent. */
+  readonly clientAddress?: string;
   /** The caller's Contact URI, if any. */
   readonly contact: string | undefined;
   readonly userAgent: string | undefined;
@@ -76,6 +78,11 @@ export interface NotifyTarget {
   via?: SipEndpointAddress;
   /** The device's SIP username (put in To:). */
   username: string;
+  /**
+   * Route set (the Path a proxy recorded at REGISTER, RFC 3327): when given,
+   * the NOTIFY carries these as Route headers and goes to the first of them.
+   */
+  route?: string[];
 }
 
 export interface Registration {
@@ -84,6 +91,8 @@ export interface Registration {
   source: SipEndpointAddress;
   expiresAt: number;
   userAgent?: string;
+  /** Path URIs recorded by proxies on the way (RFC 3327), first first. */
+  path?: string[];
 }
 
 export interface Signalling {
@@ -91,8 +100,8 @@ export interface Signalling {
   stop(): Promise<void>;
   /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when no answer). */
   notify(target: NotifyTarget, event: string): Promise<number>;
-  /** The current registration of a device's SIP account, if any. */
-  registration(username: string): Registration | undefined;
+  /** The current registration of a device's SIP account, if any (from the shared store: any node's REGISTER counts). */
+  registration(username: string): Promise<Registration | undefined>;
   /** False while a remote SIP server (drachtio-server) is not connected; absent: always ready. */
   isReady?(): boolean;
 }

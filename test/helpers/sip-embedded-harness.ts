@@ -51,6 +51,8 @@ export interface HarnessOptions {
   address?: string;
   tcpLimits?: EmbeddedSignallingOptions['tcpLimits'];
   log?: Logger;
+  /** SIP proxies whose Vias tell the phone's address. */
+  trustedProxies?: string[];
   /** What to do with a call; by default dialled numbers starting with 9 ring forever, the rest are answered. */
   onCall?(seen: SeenCall): void;
 }
@@ -77,7 +79,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const sig = new EmbeddedSignalling({
     address: o.address ?? '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: o.log ?? silentLogger, clock,
     t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits,
+    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits, trustedProxies: o.trustedProxies,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {

@@ -32,6 +32,8 @@ export interface SippOptions {
   extraArgs?: string[];
   mediaPort?: number;
   controlPort?: number;
+  /** Local IP SIPp binds and puts in Via/Contact/SDP (default 127.0.0.1). */
+  localIp?: string;
 }
 
 export interface SippResult {
@@ -95,7 +97,7 @@ async function launch(opts: SippOptions): Promise<Launched> {
   const args = [
     ...(opts.mode === 'uas' ? [] : [opts.target]),
     '-sf', path.isAbsolute(opts.scenario) ? opts.scenario : path.join(SCENARIOS, opts.scenario),
-    '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-cp', String(controlPort),
+    '-i', opts.localIp ?? '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-cp', String(controlPort),
     '-t', opts.transport ?? 'u1',
     '-m', String(opts.calls ?? 1),
     '-timeout', `${timeoutSec}s`, '-timeout_error', '-nostdin',

@@ -92,7 +92,7 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const ok = await server.finalResponse(second);
     assert.equal(ok.status, 200);
     assert.match(header(ok, 'contact') ?? '', /expires=120/);
-    const reg = sig.registration('dev1');
+    const reg = await sig.registration('dev1');
     assert.equal(reg?.contact, 'sip:dev1@127.0.0.1:5062');
     assert.deepEqual(reg?.source, { address: '127.0.0.1', port: 5062, transport: 'udp' });
   });
@@ -111,9 +111,9 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.equal(header(brief, 'min-expires'), '60');
     assert.equal((await register('<sip:someone-else@127.0.0.1>', { Expires: '120' }, 3)).status, 403);
     assert.equal((await register('<sip:dev1@127.0.0.1>', { Expires: '120' }, 5)).status, 200);
-    assert.ok(sig.registration('dev1'));
+    assert.ok(await sig.registration('dev1'));
     assert.equal((await register('<sip:dev1@127.0.0.1>', { Expires: '0' }, 7)).status, 200);
-    assert.equal(sig.registration('dev1'), undefined);
+    assert.equal(await sig.registration('dev1'), undefined);
   });
 
   it('refuses a wrong password with 403 and never calls the handler', async () => {

@@ -46,19 +46,19 @@ describe('embedded SIP stack against SIPp', function () {
     const r = await sipp({ scenario: 'sip-register-digest.xml', ...asDev1, vars: { user: dev1.username } });
     passed(r);
     assert.match(r.logs, /min-expires=60/);
-    const reg = h.sig.registration(dev1.username);
+    const reg = await h.sig.registration(dev1.username);
     assert.ok(reg, 'the account is registered');
     assert.equal(reg.contact, `sip:${dev1.username}@127.0.0.1:${SIPP_PORT};transport=UDP`);
     assert.deepEqual(reg.source, { transport: 'udp', address: '127.0.0.1', port: SIPP_PORT });
     assert.equal(reg.userAgent, 'SIPp register test');
     assert.ok(reg.expiresAt >= before + 119_000 && reg.expiresAt <= Date.now() + 121_000, `expiresAt ${reg.expiresAt}`);
-    assert.equal(h.sig.registration(ACCOUNTS[1]!.username), undefined);
+    assert.equal(await h.sig.registration(ACCOUNTS[1]!.username), undefined);
   });
 
   it('registers over TCP and remembers the TCP flow as the source', async () => {
     const r = await sipp({ scenario: 'sip-register-digest.xml', transport: 't1', ...asDev1, vars: { user: dev1.username } });
     passed(r);
-    const reg = h.sig.registration(dev1.username);
+    const reg = await h.sig.registration(dev1.username);
     assert.equal(reg?.source.transport, 'tcp');
     assert.equal(reg?.source.address, '127.0.0.1');
   });
@@ -69,13 +69,13 @@ describe('embedded SIP stack against SIPp', function () {
       auth: { username: dev1.username, password: 'not-the-password' }, vars: { user: dev1.username },
     });
     passed(r);
-    assert.equal(h.sig.registration(dev1.username), undefined);
+    assert.equal(await h.sig.registration(dev1.username), undefined);
   });
 
   it('refuses a REGISTER for another account with 403 even with valid credentials', async () => {
     const r = await sipp({ scenario: 'sip-register-wrong-password-403.xml', ...asDev1, vars: { user: ACCOUNTS[1]!.username } });
     passed(r);
-    assert.equal(h.sig.registration(ACCOUNTS[1]!.username), undefined);
+    assert.equal(await h.sig.registration(ACCOUNTS[1]!.username), undefined);
   });
 
   it('answers an unsupported method with 405 and Allow', async () => {

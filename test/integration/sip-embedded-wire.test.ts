@@ -191,7 +191,7 @@ describe('embedded SIP stack on the wire', function () {
     clock.advance(60_001);
     phone.send(register(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce, uri, method: 'REGISTER' })]), PORT);
     assert.match(header(await phone.response(401, 'REGISTER'), 'WWW-Authenticate') ?? '', /stale=true/);
-    assert.equal(h!.sig.registration(dev1.username), undefined);
+    assert.equal(await h!.sig.registration(dev1.username), undefined);
   });
 
   it('sends NOTIFY with the Event header and returns the status the phone answers', async () => {

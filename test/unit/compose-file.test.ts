@@ -174,4 +174,41 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(list(svc('freeswitch').ports), [`${range}:${range}/udp`]);
     assert.ok(list(svc('papgate').ports).includes('127.0.0.1:8081:8081'), 'the admin API only on the host\'s loopback');
   });
+
+  describe('profile scale: two nodes on PostgreSQL behind Kamailio', () => {
+    const scale = ['postgres', 'papgate-migrate', 'kamailio', 'papgate-a', 'papgate-b'];
+    const ip = (s: string) => String(obj(obj(svc(s).networks).papgate).ipv4_address);
+
+    it('puts PostgreSQL, the migration, Kamailio and two nodes under the scale profile only', () => {
+      for (const s of scale) assert.deepEqual(list(svc(s).profiles), ['scale'], `${s} only with --profile scale`);
+      assert.match(String(svc('postgres').image), /^postgres:15\.\d+$/);
+      assert.ok(list(svc('postgres').volumes).some((v) => v.split(':')[0]! in obj(compose.volumes)), 'the database on a named volume');
+    });
+
+    it('migrates once before the nodes start, on the same database the nodes use', () => {
+      assert.deepEqual(list(svc('papgate-migrate').command).slice(-1), ['migrate']);
+      assert.equal(obj(obj(svc('papgate-migrate').depends_on).postgres).condition, 'service_healthy');
+      for (const n of ['papgate-a', 'papgate-b']) {
+        assert.match(String(env(n).PAPGATE_DB), /^postgres:\/\/[^@]+@postgres:5432\/papgate$/, `${n} uses the postgres service`);
+        assert.equal(env(n).PAPGATE_DB, env('papgate-migrate').PAPGATE_DB);
+        assert.equal(obj(obj(svc(n).depends_on)['papgate-migrate']).condition, 'service_completed_successfully');
+      }
+    });
+
+    it('Kamailio dispatches to exactly the nodes, which trust its Vias and name it to phones', () => {
+      const k = svc('kamailio');
+      const mount = list(k.volumes).find((v) => v.startsWith('./kamailio-conf:'))!.split(':')[1]!;
+      const args = list(k.command);
+      assert.equal(args[args.indexOf('-f') + 1], `${mount}/kamailio.cfg`);
+      assert.ok(args.includes(`DISPATCHER_LIST="${mount}/dispatcher.list"`));
+      const listed = read('kamailio-conf/dispatcher.list').split('\n').filter((l) => /^1\s/.test(l)).map((l) => l.split(/\s+/)[1]);
+      assert.deepEqual(listed, [`sip:${ip('papgate-a')}:5060`, `sip:${ip('papgate-b')}:5060`]);
+      for (const n of ['papgate-a', 'papgate-b']) {
+        assert.equal(env(n).PAPGATE_SIP_TRUSTED_PROXIES, ip('kamailio'));
+        assert.equal(env(n).PAPGATE_SIP_ADVERTISED_ADDRESS, ip(n));
+        assert.match(String(env(n).PAPGATE_SIP_PROXY), new RegExp(`${ip('kamailio').replace(/\./g, '\\.')}\\}:5060$`));
+      }
+      assert.match(read('kamailio-conf/Dockerfile'), /^FROM debian:12\.\d+-slim$/m);
+    });
+  });
 });

@@ -138,7 +138,7 @@ async function setup(opts: { vendor?: Vendor; device?: Partial<Device>; gateway?
     media,
     signalling: {
       async notify(target, event) { notifies.push({ target, event }); return 200; },
-      registration: (u) => registrations.get(u),
+      registration: async (u) => registrations.get(u),
     },
     gate: new SipGate({
       realm: 'papgate', emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS, nonceTtlMs: 60_000,

@@ -90,7 +90,7 @@ describe('lock-out end notifier', () => {
     const calls: [NotifyTarget, string][] = [];
     const reg: Registration = { username: d.sipUsername, contact: 'sip:u@10.0.0.7:5062', source: { address: '192.0.2.1', port: 5062, transport: 'udp' }, expiresAt: Date.now() + 60_000 };
     const signalling = (r: Registration | undefined) => ({
-      registration: () => r,
+      registration: async () => r,
       notify: async (t: NotifyTarget, e: string) => { calls.push([t, e]); return 200; },
     });
     assert.equal(await checkSyncToRegistration(signalling(undefined), d), false);

@@ -4,7 +4,7 @@ import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
-import { Registrar } from '../../app/registrar';
+import { InMemoryRegistrations, Registrar, type RegistrationStore } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
 
 export type { SipGateLike } from './register-handler';
@@ -36,6 +36,8 @@ export interface DrachtioSignallingOptions {
   maxRegisterExpiresS?: number;
   /** Per-source request rate for REGISTER and INVITE (drachtio-server answers the rest itself); none: unlimited. */
   limits?: Pick<SourceLimits, 'sipRequest'>;
+  /** Where bindings live: the shared store on a server (default: this process only). */
+  registrations?: RegistrationStore;
   /** Tests and main.ts may pass their own Srf; by default one is created. */
   srf?: SrfLike;
 }
@@ -52,7 +54,7 @@ export class DrachtioSignalling implements Signalling {
   constructor(private readonly o: DrachtioSignallingOptions) {
     this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
     this.registrations = new Registrar({
-      clock: o.clock, minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
+      store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
     });
   }
 
@@ -123,7 +125,7 @@ export class DrachtioSignalling implements Signalling {
     await closed;
   }
 
-  registration(username: string): Registration | undefined {
+  registration(username: string): Promise<Registration | undefined> {
     return this.registrations.lookup(username);
   }
 
@@ -136,7 +138,11 @@ export class DrachtioSignalling implements Signalling {
       'Content-Length': '0',
     };
     const opts = { method: 'NOTIFY', headers } as { method: string; headers: Record<string, string>; proxy?: string };
-    if (target.via) {
+    if (target.route?.length) {
+      // Path recorded at REGISTER: drachtio sends to the first hop, the Route headers take it on.
+      headers.Route = target.route.map((u) => `<${u}>`).join(', ');
+      opts.proxy = target.route[0]!;
+    } else if (target.via) {
       const v = target.via;
       const addr = v.address.includes(':') ? `[${v.address}]` : v.address;
       opts.proxy = `sip:${addr}:${v.port};transport=${v.transport}`;

@@ -31,7 +31,8 @@ export async function handleRegister(
   const rawContact = req.get('Contact')?.trim();
   const first = parsedContacts(req)[0];
   const expiresParam = first?.params?.expires;
-  const result = d.registrations.register({
+  const path = (req.get('Path')?.match(/<[^>]*>/g) ?? []).map((u) => u.slice(1, -1));
+  const result = await d.registrations.register({
     username: account.username,
     contact: rawContact === '*' ? '*' : first ? { uri: first.uri, expires: expiresParam == null ? undefined : String(expiresParam) } : undefined,
     expiresHeader: req.get('Expires'),
@@ -42,6 +43,7 @@ export async function handleRegister(
       transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
     },
     userAgent: req.get('User-Agent'),
+    path,
   });
   switch (result.kind) {
     case 'too-brief': return res.send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
@@ -49,7 +51,9 @@ export async function handleRegister(
     case 'out-of-order': return res.send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
     case 'ok': {
       d.log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
-      const headers: Record<string, string> = { Date: new Date(d.now()).toUTCString() };
+      const headers: Record<string, string> = { Date: new Date(d.now()).toUTCString(), Supported: 'path' };
+      // RFC 3327 5.3: repeat the stored Path when the phone said it supports path.
+      if (path.length && /(^|,)\s*path\s*(,|$)/i.test(req.get('Supported') ?? '')) headers.Path = path.map((u) => `<${u}>`).join(', ');
       if (result.binding) headers.Contact = `<${result.binding.contact}>;expires=${result.expiresSec}`;
       return res.send(200, { headers });
     }

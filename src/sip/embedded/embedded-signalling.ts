@@ -5,9 +5,10 @@ import type { Logger } from '../../ports/logger';
 import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
-import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, userOf } from './messages';
+import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
 import { sendNotify } from './notifier';
-import { Registrar, type RegisterRequest } from '../../app/registrar';
+import { SipProxies } from './proxy-client';
+import { InMemoryRegistrations, Registrar, type RegisterRequest, type RegistrationStore } from '../../app/registrar';
 import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
 import type { TcpLimits } from './tcp-limits';
 
@@ -39,6 +40,10 @@ export interface EmbeddedSignallingOptions {
   limits?: Pick<SourceLimits, 'sipRequest'>;
   /** SIP TCP connection limits and idle timeouts (defaults in tcp-limits.ts). */
   tcpLimits?: Partial<TcpLimits>;
+  /** Where bindings live: the shared store on a server (default: this process only). */
+  registrations?: RegistrationStore;
+  /** IPs/CIDRs of SIP proxies in front (Kamailio) whose Vias tell the phone's address. */
+  trustedProxies?: readonly string[];
 }
 
 /** An INVITE between its arrival and its call's end, found again by CANCEL (same branch and Call-ID). */
@@ -52,6 +57,7 @@ interface PendingInvite {
 export class EmbeddedSignalling implements Signalling {
   private readonly core: SipCore;
   private readonly registrar: Registrar;
+  private readonly proxies: SipProxies;
   private readonly pending = new Map<string, PendingInvite>();
   private readonly calls = new Set<EmbeddedInboundCall>();
   private handler: CallHandler | undefined;
@@ -63,7 +69,8 @@ export class EmbeddedSignalling implements Signalling {
       advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
-    this.registrar = new Registrar({ clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
+    this.proxies = new SipProxies(o.trustedProxies ?? []);
+    this.registrar = new Registrar({ store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
   }
 
   /** The port actually bound (useful when configured as 0). */
@@ -89,7 +96,7 @@ export class EmbeddedSignalling implements Signalling {
     return sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? 4000);
   }
 
-  registration(username: string): Registration | undefined {
+  registration(username: string): Promise<Registration | undefined> {
     return this.registrar.lookup(username);
   }
 
@@ -103,7 +110,8 @@ export class EmbeddedSignalling implements Signalling {
     // tel: is taken where a number is dialled (an emergency call may come as tel:112)
     if (!/^sips?:/i.test(rq.uri) && !(rq.method === 'INVITE' && /^tel:/i.test(rq.uri))) return reply(416);
     if (rq.method === 'REGISTER' && !/^sips?:/i.test(rq.headers.to!.uri)) return reply(400, { warning: '399 papgate "To must be a SIP URI"' });
-    const require = rq.method === 'CANCEL' ? undefined : headerText(rq, 'require');
+    // Path (RFC 3327) is the one extension a request may require of us.
+    const require = rq.method === 'CANCEL' ? undefined : withoutPath(headerText(rq, 'require'));
     if (require && !emergency) return reply(420, { unsupported: require });
     if (rq.method === 'CANCEL') return this.onCancel(rq, st);
 
@@ -175,7 +183,9 @@ export class EmbeddedSignalling implements Signalling {
       log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
       return reply(403);
     }
-    const result = this.registrar.register({
+    // The library parses Path like Route (a list of name-addrs with parsed URIs).
+    const path = routeUris(rq.headers.path as Parameters<typeof routeUris>[0]);
+    const result = await this.registrar.register({
       username: account.username,
       contact: contactOf(rq.headers.contact),
       expiresHeader: headerText(rq, 'expires'),
@@ -183,6 +193,7 @@ export class EmbeddedSignalling implements Signalling {
       cseq: rq.headers.cseq!.seq,
       source: peer,
       userAgent: headerText(rq, 'user-agent'),
+      path,
     });
     switch (result.kind) {
       case 'too-brief':
@@ -194,7 +205,7 @@ export class EmbeddedSignalling implements Signalling {
       case 'ok': {
         log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
         const b = result.binding;
-        return reply(200, { date: new Date(this.o.clock.now()).toUTCString() },
+        return reply(200, { date: new Date(this.o.clock.now()).toUTCString(), supported: 'path', ...pathEcho(rq, path) },
           b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined);
       }
     }
@@ -224,6 +235,7 @@ export class EmbeddedSignalling implements Signalling {
         this.calls.delete(call);
       },
     });
+    call.clientAddress = this.proxies.clientBehind(peer.address, rq.headers.via);
     entry.call = call;
     this.calls.add(call);
     // Only emergency numbers are logged: a phone may dial its PAP as digits, and PAPs never reach a log.
@@ -253,4 +265,17 @@ function contactOf(contacts: NameAddr[] | '*' | undefined): RegisterRequest['con
   if (contacts === '*') return '*';
   const first = contacts?.[0];
   return first ? { uri: first.uri, expires: first.params.expires ?? undefined } : undefined;
+}
+
+/** Require without `path`, which we support; undefined when nothing else is left. */
+function withoutPath(require: string | undefined): string | undefined {
+  const rest = require?.split(',').map((t) => t.trim()).filter((t) => t && t.toLowerCase() !== 'path');
+  return rest?.length ? rest.join(', ') : undefined;
+}
+
+/** RFC 3327 5.3: the 200 repeats the stored Path when the phone said it supports path. */
+function pathEcho(rq: SipRequest, path: string[]): Record<string, string> {
+  const supported = headerText(rq, 'supported')?.split(',').some((t) => t.trim().toLowerCase() === 'path');
+  const value = supported ? routeHeader(path) : undefined;
+  return value ? { path: value } : {};
 }

@@ -47,6 +47,8 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   readonly offerSdp: string | undefined;
   readonly remoteTag: string;
   readonly log: Logger;
+  /** Set by the router when a trusted SIP proxy relayed the call (see proxy-client.ts). */
+  clientAddress: string | undefined;
   private readonly localTag = newTag();
   private readonly dialog: Dialog;
   private state: State = 'pending';

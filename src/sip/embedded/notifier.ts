@@ -1,6 +1,6 @@
 import type { NotifyTarget } from '../../ports/signalling';
 import type { SipCore } from './core';
-import { contactFor, newCallId, newTag } from './messages';
+import { contactFor, newCallId, newTag, routeHeader } from './messages';
 import { parseUri } from './sip-lib';
 import type { SipRequest } from './sip-lib';
 
@@ -16,7 +16,8 @@ export async function sendNotify(core: SipCore, target: NotifyTarget, event: str
   const log = core.log.child({ notify: event, username: target.username });
   let peer;
   try {
-    peer = await core.resolve(target.uri, target.via);
+    // With a route set (Path), the first hop is the proxy the phone registered through.
+    peer = target.route?.length ? await core.resolve(target.route[0]!) : await core.resolve(target.uri, target.via);
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'NOTIFY target unreachable');
     return 0;
@@ -33,6 +34,7 @@ export async function sendNotify(core: SipCore, target: NotifyTarget, event: str
       contact: [contactFor(core.local, peer.transport)],
       event,
       'subscription-state': 'terminated',
+      ...(target.route?.length ? { route: routeHeader(target.route) } : {}),
     },
     content: '',
   };

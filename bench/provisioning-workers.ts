@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openSqliteStore } from '../src/store/sqlite';
+import { fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
+import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
+
+/**
+ * Provisioning throughput of `papgate serve` itself (built CLI, child
+ * processes) with 1 provisioning worker and with PAPGATE_WORKERS = the
+ * number of cores, side by side in one run, over one SQLite file of DEVICES
+ * phones. Beside req/s: CPU time per request, the user+system CPU of every
+ * papgate process (primary and workers, from /proc) over the measured
+ * seconds divided by the requests answered. wrk runs on the same machine
+ * and takes its share of the cores.
+ */
+
+const DEVICES = 100_000;
+const POLLED = 1_000;
+const SECONDS = 10;
+const WARMUP_SECONDS = 2;
+const THREADS = 2;
+const CONNECTIONS = 32;
+const PORT = 19418;
+const ADMIN_PORT = 19419;
+const CLI = resolve(__dirname, '..', 'dist', 'src', 'cli.js');
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+interface Row { workers: number; load: string; result: LoadResult; cpuMsPerRequest: number; cpuCores: number }
+
+export async function benchProvisioningWorkers(): Promise<void> {
+  if (!haveProgram('wrk', ['--version'])) {
+    console.log('provisioning workers benchmark skipped: wrk is not installed (apt-get install -y wrk)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdirFor(), 'papgate-bench-workers-'));
+  const db = join(dir, 'papgate.db');
+  try {
+    const store = await openSqliteStore(db);
+    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
+    await insertFleet(store, tenant.id, DEVICES);
+    await store.close();
+    const minimal = join(dir, 'minimal.txt');
+    const polled = join(dir, 'polled.txt');
+    const full = join(dir, 'full.txt');
+    writePaths(minimal, DEVICES, minimalPath);
+    writePaths(polled, POLLED, minimalPath);
+    writePaths(full, DEVICES, fullPath);
+
+    const counts = [...new Set([1, availableParallelism()])];
+    const rows: Row[] = [];
+    // Minimal first: the first full answer trusts 127.0.0.1 for the tenant from then on.
+    // Random MACs: nearly every request records the phone's address (a write).
+    // Polled again: seen during the warm-up, so within a minute: reads only.
+    const loads = [
+      [`minimal, ${DEVICES} random MACs`, minimal],
+      [`minimal, ${POLLED} MACs polled again`, polled],
+      [`full, per-device URL, ${DEVICES} random`, full],
+    ] as const;
+    for (const [load, paths] of loads) {
+      for (const workers of counts) rows.push(await measure(db, workers, load, paths));
+    }
+    printTable(rows);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(db: string, workers: number, load: string, pathsFile: string): Promise<Row> {
+  const server = await startServe(db, workers);
+  try {
+    const baseUrl = `http://127.0.0.1:${PORT}`;
+    await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
+    const pids = processTree(server.pid!);
+    const before = cpuTicks(pids);
+    const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
+    const cpuMs = ((cpuTicks(pids) - before) * 1000) / TICKS_PER_SECOND;
+    return { workers, load, result, cpuMsPerRequest: cpuMs / Math.max(1, result.requests), cpuCores: cpuMs / (SECONDS * 1000) };
+  } finally {
+    await stopServe(server);
+  }
+}
+
+function startServe(db: string, workers: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: {
+      ...process.env, PAPGATE_DB: db, PAPGATE_WORKERS: String(workers), PAPGATE_SIGNALLING: 'off', PAPGATE_LOG_LEVEL: 'warn',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: String(PORT), PAPGATE_ADMIN_PORT: String(ADMIN_PORT),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return new Promise((done, fail) => {
+    const deadline = Date.now() + 60_000;
+    const poll = () => {
+      if (child.exitCode !== null) return fail(new Error(`papgate serve exited with ${child.exitCode}`));
+      // Ready when the port answers and every worker is up (the primary has forked them all).
+      http.get(`http://127.0.0.1:${PORT}${minimalPath(0)}`, { agent: false }, (res) => {
+        res.resume();
+        if (res.statusCode === 200 && processTree(child.pid!).length >= (workers > 1 ? workers + 1 : 1)) return done(child);
+        retry();
+      }).on('error', retry);
+    };
+    const retry = () => (Date.now() > deadline ? fail(new Error('papgate serve did not start within 60 s')) : setTimeout(poll, 200));
+    poll();
+  });
+}
+
+async function stopServe(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** The process and its children (the cluster workers), from /proc. */
+function processTree(root: number): number[] {
+  const out = [root];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat && Number(stat[1]) === root) out.push(Number(name));
+  }
+  return out;
+}
+
+/** Fields of /proc/PID/stat after the command name (state is [0], ppid [1], utime [11], stime [12]). */
+function readStat(pid: number): string[] | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null; // the process ended meanwhile
+  }
+}
+
+function cpuTicks(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    const s = readStat(pid);
+    return sum + (s ? Number(s[11]) + Number(s[12]) : 0);
+  }, 0);
+}
+
+function tmpdirFor(): string {
+  return process.env.TMPDIR ?? '/tmp';
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['workers', 'load', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'cores busy', 'non-2xx'];
+  const cells = rows.map((r) => [
+    String(r.workers), r.load, r.result.requestsPerSecond.toFixed(0), r.result.p50Ms.toFixed(2), r.result.p99Ms.toFixed(2),
+    r.cpuMsPerRequest.toFixed(3), r.cpuCores.toFixed(2), String(r.result.non2xx),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(`\npapgate serve, 1 vs ${availableParallelism()} provisioning workers: wrk -t${THREADS} -c${CONNECTIONS} on the same machine, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) console.log(line(c));
+}
