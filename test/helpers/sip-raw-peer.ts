@@ -106,7 +106,7 @@ export function sipRequest(r: RequestSpec): string {
   const lines = [
     `${r.method} ${r.uri} SIP/2.0`,
     `Via: SIP/2.0/UDP ${r.viaHost};branch=${r.branch ?? `z9hG4bK${Math.random().toString(36).slice(2)}`};rport`,
-    `From: <${r.from ?? 'sip:dev1@papgate.test'}>;tag=${r.fromTag}`,
+    `From: ${nameAddr(r.from ?? 'sip:dev1@papgate.test')};tag=${r.fromTag}`,
     `To: <${r.to ?? r.uri}>${r.toTag ? `;tag=${r.toTag}` : ''}`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} ${r.method}`,
@@ -136,3 +136,8 @@ export const OFFER_SDP = [
   'v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
   'm=audio 15998 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', '',
 ].join('\r\n');
+
+/** A bare URI in angle brackets; a name-addr (display name and <URI>) as it is. */
+function nameAddr(from: string): string {
+  return from.includes('<') ? from : `<${from}>`;
+}
