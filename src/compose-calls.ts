@@ -17,6 +17,8 @@ export interface CallDeps {
   clock: Clock;
   log: Logger;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
+  /** Told when the media server refuses a call (FreeSWITCH media only). */
+  onMediaRefused?(reason: string): void;
 }
 
 export interface RunningCalls {
@@ -72,7 +74,7 @@ async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
       srf: signalling.srf, host: c.freeswitchHost, port: c.freeswitchPort, secret: c.freeswitchSecret,
       listenAddress: c.freeswitchListenAddress, listenPort: c.freeswitchListenPort,
       promptsDir: c.promptsDir ?? shippedPromptsDir(), freeswitchPromptsDir: c.freeswitchPrompts,
-      log: d.log.child({ part: 'media' }),
+      log: d.log.child({ part: 'media' }), onRefused: d.onMediaRefused,
     });
     await fs.start();
     media = fs;

@@ -87,7 +87,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
       const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
       const auth = new Authentication(deps, (outcome) => metrics.papAttempts.inc({ outcome }));
       calls = await startCalls(config, {
-        gate, clock, log,
+        gate, clock, log, onMediaRefused: (reason) => metrics.mediaRefusals.inc({ reason }),
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
           auth, media, signalling, gate, store, prompts,
           emergencyGateway: config.emergencyGateway ?? null,
