@@ -215,11 +215,17 @@ export function print(results: CallsStepResult[]): void {
   for (const r of rows) console.log(line(r));
 }
 
+/** Loaded on demand: it pulls in the real-stack server helpers (require: tsx/cjs does not resolve import() of a .ts). */
+function loadRealStackBench(): typeof import('./calls-real-stack') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./calls-real-stack') as typeof import('./calls-real-stack');
+}
+
 export async function benchCalls(): Promise<void> {
   const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))
     .split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
   if (process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch') {
-    const { benchCallsRealStack } = await import('./calls-real-stack');
+    const { benchCallsRealStack } = loadRealStackBench();
     return benchCallsRealStack(steps, []);
   }
   console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, RFC 4733 digits, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
@@ -246,7 +252,7 @@ export async function benchCalls(): Promise<void> {
   }
   // BENCH_CALLS_STACK=both: the same steps on drachtio-server + FreeSWITCH, beside these figures
   if (process.env.BENCH_CALLS_STACK === 'both') {
-    const { benchCallsRealStack } = await import('./calls-real-stack');
+    const { benchCallsRealStack } = loadRealStackBench();
     await benchCallsRealStack(steps, results);
   }
 }
