@@ -6,6 +6,10 @@
  *   {cmd: 'mark'}           -> starts a measurement window (media stats reset)
  *   {cmd: 'sample'}         -> {sessions, media stats, cpu and event-loop delay since the mark}
  *   {cmd: 'stop'}           -> stops papgate and exits
+ * With BENCH_CALLS_STACK=drachtio-freeswitch it runs papgate on the
+ * production stack instead (the driver starts the servers and passes the
+ * PAPGATE_* settings in the environment); `sessions` are then papgate's
+ * active calls and the media figures stay zero (FreeSWITCH sends the RTP).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,9 +59,10 @@ async function main(): Promise<void> {
     PAPGATE_RTP_PORT_MAX: String(BENCH_PORTS.rtpMax),
     PAPGATE_MAX_CALLS_PER_DEVICE: '10000', // every bench call uses one device
     PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from loopback
+    ...(process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch' ? papgateEnv() : {}),
   });
   const instance = await startPapgate(config);
-  const media = instance.media as unknown as { stats(): EmbeddedMediaStats; resetStats(): void };
+  const media = mediaStatsOf(instance);
   const tenant = 'bench';
   await instance.services.tenants.create(CLI_ACTOR, tenant, 'en');
   let macs = 0;
@@ -91,8 +96,9 @@ async function main(): Promise<void> {
       case 'sample': {
         const cpu = process.cpuUsage(cpuMark);
         const stats = media.stats();
+        const sessions = media.embedded ? stats.sessions : (await instance.metrics.activeCalls.get()).values[0]?.value ?? 0;
         const sample: BenchServerSample = {
-          sessions: stats.sessions, media: stats,
+          sessions, media: stats,
           cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wallMark,
           eventLoopDelayP50Ms: loop.percentile(50) / 1e6, eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
           eventLoopDelayMaxMs: loop.max / 1e6,
@@ -118,6 +124,27 @@ async function main(): Promise<void> {
     void shutdown().finally(() => process.exit(0));
   });
   process.send?.({ id: 0, result: { ready: true, sipPort: instance.sipPort } });
+}
+
+/** The PAPGATE_* settings the driver passed (production stack). */
+function papgateEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PAPGATE_') && !!e[1]));
+}
+
+const NO_MEDIA_STATS: EmbeddedMediaStats = {
+  sessions: 0, packetsSent: 0, packetsReceived: 0, framesSkipped: 0, jitterP50Ms: 0, jitterP99Ms: 0,
+  badPacketsReceived: 0, foreignPacketsReceived: 0,
+};
+
+/** The embedded engine's stats, or zeros for FreeSWITCH media. */
+function mediaStatsOf(instance: Awaited<ReturnType<typeof startPapgate>>) {
+  const m = instance.media as unknown as { stats?(): EmbeddedMediaStats; resetStats?(): void } | null;
+  const embedded = typeof m?.stats === 'function';
+  return {
+    embedded,
+    stats: (): EmbeddedMediaStats => (embedded ? m!.stats!() : { ...NO_MEDIA_STATS }),
+    resetStats: () => m?.resetStats?.(),
+  };
 }
 
 if (require.main === module) {

@@ -44,9 +44,17 @@ export interface CallsStepResult {
   packetsReceived: number;
   framesSkipped: number;
   eventLoopDelayP99Ms: number;
+  /** CPU of other processes over the same window (drachtio-server, FreeSWITCH), % of one core. */
+  otherCpuPercent?: Record<string, number>;
 }
 
-class BenchServer {
+/** CPU of processes besides papgate, measured over a step's window (see calls-real-stack.ts). */
+export interface OtherCpu {
+  mark(): void;
+  percent(): Record<string, number>;
+}
+
+export class BenchServer {
   private next = 1;
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   readonly ready: Promise<unknown>;
@@ -68,9 +76,9 @@ class BenchServer {
     });
   }
 
-  static start(): BenchServer {
+  static start(env: Record<string, string> = {}): BenchServer {
     const child = fork(path.join(__dirname, 'calls-server.ts'), [], {
-      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env },
     });
     return new BenchServer(child);
   }
@@ -93,7 +101,7 @@ class BenchServer {
   }
 }
 
-interface Account {
+export interface Account {
   user: string;
   password: string;
 }
@@ -140,7 +148,7 @@ function lastCount(screen: string, label: string): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function runStep(server: BenchServer, account: Account, concurrent: number): Promise<CallsStepResult> {
+export async function runStep(server: BenchServer, account: Account, concurrent: number, other?: OtherCpu): Promise<CallsStepResult> {
   const total = concurrent * ROUNDS;
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-sipp-'));
   try {
@@ -156,6 +164,7 @@ async function runStep(server: BenchServer, account: Account, concurrent: number
         await sleep(250);
       }
       await server.request({ cmd: 'mark' });
+      other?.mark();
       let heldMin = Infinity;
       let heldMax = 0;
       let sample: BenchServerSample | undefined;
@@ -166,6 +175,7 @@ async function runStep(server: BenchServer, account: Account, concurrent: number
         heldMax = Math.max(heldMax, sample.sessions);
       }
       sample ??= await server.request<BenchServerSample>({ cmd: 'sample' });
+      const otherCpuPercent = other?.percent();
       const result = await sipp.done;
       if (result.code !== 0 && result.errors) process.stderr.write(`SIPp (${concurrent} calls): ${result.errors.slice(0, 2000)}\n`);
       // wait until papgate has closed every call of this step
@@ -182,6 +192,7 @@ async function runStep(server: BenchServer, account: Account, concurrent: number
         packetsSent: sample.media.packetsSent, packetsReceived: sample.media.packetsReceived,
         framesSkipped: sample.media.framesSkipped,
         eventLoopDelayP99Ms: sample.eventLoopDelayP99Ms,
+        otherCpuPercent,
       };
     } finally {
       sipp.kill();
@@ -191,7 +202,7 @@ async function runStep(server: BenchServer, account: Account, concurrent: number
   }
 }
 
-function print(results: CallsStepResult[]): void {
+export function print(results: CallsStepResult[]): void {
   const rows = results.map((r) => [
     String(r.concurrent), `${r.heldMin}-${r.heldMax}`, `${r.callsPassed}/${r.callsPassed + r.callsFailed}`,
     String(r.callsFailed), r.cpuPercent.toFixed(0), r.jitterP50Ms.toFixed(1), r.jitterP99Ms.toFixed(1),
@@ -204,9 +215,19 @@ function print(results: CallsStepResult[]): void {
   for (const r of rows) console.log(line(r));
 }
 
+/** Loaded on demand: it pulls in the real-stack server helpers (require: tsx/cjs does not resolve import() of a .ts). */
+function loadRealStackBench(): typeof import('./calls-real-stack') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./calls-real-stack') as typeof import('./calls-real-stack');
+}
+
 export async function benchCalls(): Promise<void> {
   const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))
     .split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  if (process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch') {
+    const { benchCallsRealStack } = loadRealStackBench();
+    return benchCallsRealStack(steps, []);
+  }
   console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, RFC 4733 digits, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
   const server = BenchServer.start();
   const results: CallsStepResult[] = [];
@@ -228,6 +249,11 @@ export async function benchCalls(): Promise<void> {
   if (at200) {
     const ok = at200.callsFailed === 0 && at200.jitterP99Ms < 5;
     console.log(`aim (200 concurrent calls, no failed call, p99 jitter < 5 ms): ${ok ? 'met' : 'NOT met'}`);
+  }
+  // BENCH_CALLS_STACK=both: the same steps on drachtio-server + FreeSWITCH, beside these figures
+  if (process.env.BENCH_CALLS_STACK === 'both') {
+    const { benchCallsRealStack } = loadRealStackBench();
+    await benchCallsRealStack(steps, results);
   }
 }
 

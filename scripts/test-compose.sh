@@ -48,30 +48,32 @@ done
 cli() { "${DC[@]}" exec -T papgate node dist/src/cli.js "$@"; }
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 cli tenant add compose-test --json >/dev/null
+cli site add head-office --tenant compose-test --json >/dev/null
 
 serial=0
 new_device() { # $1: a serial number; prints "username password pap"
   local d
-  d=$(cli device add --tenant compose-test --mac "$(printf '02c0ffee%04x' "$1")" --vendor yealink --model T46U --json)
+  d=$(cli device add --tenant compose-test --site head-office --mac "$(printf '02c0ffee%04x' "$1")" --vendor yealink --model T46U --json)
   echo "$(json sipUsername <<<"$d") $(json sipPassword <<<"$d") $(json pap <<<"$d")"
 }
 
-# Scenarios that see only the wire and hold on both stacks. Not by default:
-# OPTIONS, 405 and 481 (drachtio-server answers those itself), CANCEL while
-# ringing (needs a test handler that never answers), in-band PAP (needs an
-# audio file the embedded test synthesises), calls in failed/blocked state and
-# parallel guesses (need the device driven into a state first).
+# Scenarios that see only the wire and hold on both stacks (npm run
+# test:real-stack runs these and more against drachtio-server + FreeSWITCH
+# without Docker). Not here: calls in failed/blocked state and parallel
+# guesses (need the device driven into a state first), in-band PAP (needs an
+# audio file the embedded test synthesises).
 default_scenarios() {
+  echo sip-options.xml sip-unknown-method-405.xml
   echo sip-register-digest.xml sip-register-wrong-password-403.xml sip-unauthenticated-invite-refused.xml
-  echo auth-success-rfc4733.xml auth-success-sip-info.xml wrong-pap-three-times.xml sip-info-dtmf.xml
-  echo sip-emergency-caller.xml sip-emergency-caller-cancels.xml sip-emergency-caller-remote-bye.xml
+  echo auth-success-rfc4733.xml auth-success-sip-info.xml wrong-pap-three-times.xml
+  echo emergency-passthrough.xml cancel-before-answer.xml sip-emergency-caller-remote-bye.xml
 }
-# The gateway side each emergency caller scenario needs.
+# The gateway side each emergency caller scenario needs (papgate sends X-Papgate-Mac/-Tenant/-Site).
 gateway_for() {
   case "$1" in
-    sip-emergency-caller.xml) echo sip-gateway-uas.xml ;;
-    sip-emergency-caller-cancels.xml) echo sip-gateway-uas-cancelled.xml ;;
-    sip-emergency-caller-remote-bye.xml) echo sip-gateway-uas-hangs-up.xml ;;
+    emergency-passthrough.xml) echo emergency-gateway-uas.xml ;;
+    cancel-before-answer.xml) echo emergency-gateway-rings.xml ;;
+    sip-emergency-caller-remote-bye.xml) echo emergency-gateway-hangs-up.xml ;;
   esac
 }
 
@@ -82,12 +84,16 @@ for scenario in ${SCENARIOS:-$(default_scenarios)}; do
   serial=$((serial + 1))
   read -r user password pap < <(new_device "$serial")
   case "$scenario" in *wrong-password*|*unauthenticated*) password="not-the-password" ;; esac
-  case "$scenario" in *emergency*) dial=112 ;; *) dial='*89' ;; esac
+  case "$scenario" in *emergency*|cancel-before-answer.xml) dial=112 ;; *) dial='*89' ;; esac
   wrong=0; [ "$pap" = 000000 ] && wrong=1
   # Each scenario runs from its own copy in /results/stage-N (SIPp finds pcaps next to it).
   stage="/results/stage-$serial"
   prep="mkdir -p $stage && cp /scenarios/*.xml $stage/ &&"
-  for i in 1 2 3 4 5 6; do prep+=" cp /usr/share/sip-tester/dtmf_2833_${pap:i-1:1}.pcap $stage/pap-$i.pcap &&"; done
+  # The PAP as RFC 4733 captures numbered as one stream (SIPp's shipped ones
+  # repeat sequence numbers; FreeSWITCH drops such digits), written on the host
+  # into the directory the sipp container sees as /results.
+  mkdir -p "$LOGS/stage-$serial"
+  node --require tsx/cjs test/helpers/rtp-event-pcap.ts "$LOGS/stage-$serial" "${pap}#"
   args=(-sf "$stage/$scenario" -i "$SIPP_IP" -p 5062 -mp 6000 -au "$user" -ap "$password")
   case "$scenario" in auth-success-*) args+=(-oocsf "$stage/check-sync-notify.xml") ;; esac
   for v in $(sed -n 's/.*<Global variables="\([^"]*\)".*/\1/p' "scenarios/$scenario" | tr ',' ' '); do

@@ -23,6 +23,8 @@ export interface CallDeps {
   /** The shared store's registrations: any node can reach any registered phone. */
   registrations: RegistrationStore;
   makeHandler(signalling: Signalling, media: MediaEngine): CallHandler;
+  /** Told when the media server refuses a call (FreeSWITCH media only). */
+  onMediaRefused?(reason: string): void;
 }
 
 export interface RunningCalls {
@@ -84,7 +86,7 @@ async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
       srf: signalling.srf, host: c.freeswitchHost, port: c.freeswitchPort, secret: c.freeswitchSecret,
       listenAddress: c.freeswitchListenAddress, listenPort: c.freeswitchListenPort,
       promptsDir: c.promptsDir ?? shippedPromptsDir(), freeswitchPromptsDir: c.freeswitchPrompts,
-      log: d.log.child({ part: 'media' }),
+      log: d.log.child({ part: 'media' }), onRefused: d.onMediaRefused,
     });
     await fs.start();
     media = fs;

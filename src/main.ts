@@ -96,7 +96,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         lockoutEnds.onAttempt(outcome, a);
       });
       calls = await startCalls(config, {
-        gate, clock, log, limits, registrations: store,
+        gate, clock, log, limits, registrations: store, onMediaRefused: (reason) => metrics.mediaRefusals.inc({ reason }),
         makeHandler: (signalling, media) => countCalls(metrics, gate, new AuthCallHandler({
           auth, media, signalling, gate, store, prompts,
           emergencyGateway: config.emergencyGateway ?? null,

@@ -49,6 +49,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mediaRefusals = new Counter({
+    name: 'papgate_media_refusals_total',
+    help: 'Calls the media server refused, by reason (no-rtp-ports, busy, no-common-codec, error)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly activeCalls = new Gauge({
     name: 'papgate_active_calls',
     help: 'Calls in progress',

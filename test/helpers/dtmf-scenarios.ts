@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toolProblem } from './required-tools';
+import { keyFileName, rtpEventPcaps } from './rtp-event-pcap';
 
 export const SCENARIOS_DIR = path.resolve(__dirname, '..', '..', 'scenarios');
 const SIPP_PCAPS = '/usr/share/sip-tester';
@@ -45,10 +46,14 @@ export function rfc4733PcapsAvailable(): boolean {
   return existsSync(rfc4733Pcap('0')) && existsSync(rfc4733Pcap('#'));
 }
 
-/** pap-1.pcap ... pap-6.pcap: the digits of `pap` as RFC 4733 captures. */
-export function papPcaps(pap: string): Record<string, { copyOf: string }> {
+/**
+ * pap-1.pcap ... pap-6.pcap (the digits of `pap`) and key-pound.pcap, as RFC
+ * 4733 captures numbered as one stream (rtp-event-pcap.ts: SIPp's shipped
+ * captures repeat their sequence numbers, and FreeSWITCH drops such digits).
+ */
+export function papPcaps(pap: string): Record<string, Buffer> {
   if (!/^\d{6}$/.test(pap)) throw new Error('a PAP has 6 digits');
-  return Object.fromEntries([...pap].map((d, i) => [`pap-${i + 1}.pcap`, { copyOf: rfc4733Pcap(d) }]));
+  return rtpEventPcaps(`${pap}#`, keyFileName);
 }
 
 /** Scenario variables d1..d6 holding the digits of `pap` (for SIP INFO). */

@@ -10,6 +10,14 @@ import net from 'node:net';
  * SIP requests "from the network", records every SIP message the app sends,
  * fills in what the real server fills in (To tag, Contact, Via...), and lets
  * tests answer the app's own requests (NOTIFY, fsmrf's INVITE to FreeSWITCH).
+ *
+ * What the real drachtio-server v0.9.4 was seen to do, and this fake does too:
+ * - a request whose method no app asked for (`route|<verb>`) is answered
+ *   `503 No providers available` by the server itself and never reaches the app;
+ * - a proxied INVITE with remainInDialog is relayed with a Record-Route of the
+ *   server's own SIP address (the far ends must send Route on ACK/BYE);
+ * - a CANCEL of a proxied INVITE is answered 200 and 487 upstream by the server
+ *   itself; the app sees the 487 as the proxy's final answer.
  */
 
 export interface SipMsg {
@@ -109,6 +117,11 @@ export class FakeDrachtioServer {
   onAppRequest: AppRequestHandler = (req) => ({ status: req.method === 'INVITE' ? 488 : 200 });
   /** Final status the "emergency gateway" gives a proxied INVITE. */
   proxyStatus = 200;
+  /** When true, a proxied INVITE rings (180) until cancelProxied() or answerProxied(). */
+  holdProxies = false;
+  /** Responses the server sent by itself, without the app (503 for unrouted methods, CANCEL's 200/487). */
+  readonly serverResponses: { txnId: string; msg: SipMsg }[] = [];
+  private readonly heldProxies = new Map<string, { socket: net.Socket; rId: string; invite: SipMsg }>();
   authentications = 0;
 
   private server: net.Server | undefined;
@@ -169,7 +182,10 @@ export class FakeDrachtioServer {
 
   /** The app's responses in one server transaction. */
   responsesTo(txnId: string): SipMsg[] {
-    return this.sent.filter((s) => s.txnId === txnId && s.msg.status !== undefined).map((s) => s.msg);
+    return [
+      ...this.sent.filter((s) => s.txnId === txnId && s.msg.status !== undefined).map((s) => s.msg),
+      ...this.serverResponses.filter((s) => s.txnId === txnId).map((s) => s.msg),
+    ];
   }
 
   async finalResponse(txnId: string, timeoutMs = 5000): Promise<SipMsg> {
@@ -191,6 +207,14 @@ export class FakeDrachtioServer {
   fromNetwork(msg: SipMsg, source: Source = { address: '127.0.0.1', port: 5062, protocol: 'udp' }): string {
     const txnId = randomUUID();
     if (msg.method === 'INVITE') this.inviteByTxn.set(txnId, msg);
+    const method = (msg.method ?? '').toLowerCase();
+    const outOfDialog = method !== 'cancel' && method !== 'ack' && !tagOf(header(msg, 'to'));
+    if (outOfDialog && !this.routes.includes(method)) {
+      // drachtio-server: no app asked for this method
+      this.serverResponses.push({ txnId, msg: responseTo(msg, { status: 503, reason: 'No providers available' }) });
+      this.wake();
+      return txnId;
+    }
     this.deliver(msg, source, txnId, '');
     return txnId;
   }
@@ -338,14 +362,51 @@ export class FakeDrachtioServer {
 
   private onProxy(socket: net.Socket, rId: string, t: string[], msg: SipMsg): void {
     const [txnId = '', remain, , , , , , ...destinations] = t;
-    this.proxied.push({ txnId, destinations, remainInDialog: remain === 'remainInDialog', headers: msg.headers });
+    const remainInDialog = remain === 'remainInDialog';
+    this.proxied.push({ txnId, destinations, remainInDialog, headers: msg.headers });
     const invite = this.inviteByTxn.get(txnId);
-    if (invite) {
-      const res = responseTo(invite, { status: this.proxyStatus });
-      const raw = serializeSip(res);
-      this.reply(socket, rId, `OK|network|${Buffer.byteLength(raw)}|udp|127.0.0.1|5070|${now()}|${txnId}||continue\r\n${raw}`);
+    if (!invite) return this.reply(socket, rId, 'OK|done');
+    if (this.holdProxies) {
+      this.heldProxies.set(txnId, { socket, rId, invite });
+      return this.relayProxyResponse(socket, rId, txnId, invite, 180, remainInDialog);
     }
+    this.relayProxyResponse(socket, rId, txnId, invite, this.proxyStatus, remainInDialog);
     this.reply(socket, rId, 'OK|done');
+  }
+
+  /** The gateway answers a held proxied INVITE. */
+  answerProxied(txnId: string, status = 200): void {
+    const held = this.heldProxies.get(txnId);
+    if (!held) throw new Error(`fake drachtio: no held proxy ${txnId}`);
+    this.heldProxies.delete(txnId);
+    const remain = this.proxied.find((p) => p.txnId === txnId)?.remainInDialog ?? false;
+    this.relayProxyResponse(held.socket, held.rId, txnId, held.invite, status, remain);
+    this.reply(held.socket, held.rId, 'OK|done');
+  }
+
+  /**
+   * The phone cancels a held proxied INVITE: like drachtio-server, answer the
+   * CANCEL 200 and the INVITE 487 upstream ourselves, and report 487 to the app.
+   */
+  cancelProxied(txnId: string): void {
+    const held = this.heldProxies.get(txnId);
+    if (!held) throw new Error(`fake drachtio: no held proxy ${txnId}`);
+    this.heldProxies.delete(txnId);
+    const cancel: SipMsg = { ...held.invite, method: 'CANCEL', headers: held.invite.headers.map(([n, v]) =>
+      [n, norm(n) === 'cseq' ? v.replace(/INVITE/i, 'CANCEL') : v] as [string, string]) };
+    this.serverResponses.push({ txnId, msg: responseTo(cancel, { status: 200 }) });
+    this.serverResponses.push({ txnId, msg: responseTo(held.invite, { status: 487, reason: 'Request Terminated' }) });
+    this.relayProxyResponse(held.socket, held.rId, txnId, held.invite, 487, false);
+    this.reply(held.socket, held.rId, 'OK|done');
+    this.wake();
+  }
+
+  private relayProxyResponse(socket: net.Socket, rId: string, txnId: string, invite: SipMsg, status: number, recordRoute: boolean): void {
+    const headers: Record<string, string> = {};
+    if (recordRoute && status < 300) headers['Record-Route'] = `<sip:${this.sipAddress}:${this.sipPort};lr>`;
+    const res = responseTo(invite, { status, headers });
+    const raw = serializeSip(res);
+    this.reply(socket, rId, `OK|network|${Buffer.byteLength(raw)}|udp|127.0.0.1|5070|${now()}|${txnId}||continue\r\n${raw}`);
   }
 
   private echo(socket: net.Socket, rId: string, source: string, txnId: string, dialogId: string, msg: SipMsg): void {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { header, type AppRequestHandler, type FakeDrachtioServer, type SipMsg } from './fake-drachtio-server';
 
@@ -13,6 +14,15 @@ import { header, type AppRequestHandler, type FakeDrachtioServer, type SipMsg } 
  *   data, `sendmsg` executes (answer, playback, set, start_dtmf, hangup...)
  *   run one after the other, `api uuid_break`, and json events
  *   (CHANNEL_EXECUTE_COMPLETE, DTMF, CHANNEL_CALLSTATE).
+ *
+ * What the real FreeSWITCH 1.10.12 was seen to do, and this fake does too:
+ * - RTP ports come from a range, two per call (RTP + RTCP; an odd end is
+ *   rounded down); when none is free the INVITE gets 488, exactly like a codec
+ *   mismatch ("No audio RTP ports available" in its log only);
+ * - with `listenRtp`, each channel's RTP port is bound and RFC 4733 events are
+ *   read with FreeSWITCH's sequence rule (switch_rtp.c): a packet counts only
+ *   when its sequence number is ahead of the last one taken, unless it went
+ *   back by more than 100 (a restart); a digit is reported at its end packet.
  */
 
 export interface FsCommand {
@@ -27,6 +37,8 @@ interface Execute { app: string; arg: string; eventUuid: string }
 interface Channel {
   uuid: string;
   callId: string;
+  rtpPort: number;
+  rtp?: dgram.Socket;
   socket?: net.Socket;
   running?: Execute;
   queue: Execute[];
@@ -43,9 +55,32 @@ export class FakeFreeswitch {
 
   private inbound: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
-  private rtpPort = 17400;
+  /** Digits detected on each channel's RTP port (listenRtp), by channel uuid. */
+  private readonly detected = new Map<string, string[]>();
+  /** INVITEs refused for want of an RTP port. */
+  rtpRefusals = 0;
+  private readonly rtpInUse = new Set<number>();
 
-  constructor(private readonly o: { secret?: string; sipAddress?: string; sipPort?: number; profile?: string } = {}) {}
+  constructor(private readonly o: {
+    secret?: string; sipAddress?: string; sipPort?: number; profile?: string;
+    /** switch.conf.xml rtp-start-port / rtp-end-port (default 17400-17999). */
+    rtpStartPort?: number; rtpEndPort?: number;
+    /** Bind each channel's RTP port and detect RFC 4733 digits there. */
+    listenRtp?: boolean;
+  } = {}) {}
+
+  /** A free RTP port pair like FreeSWITCH's allocator: even ports, start..end rounded down. */
+  private allocateRtpPort(): number | undefined {
+    const start = this.o.rtpStartPort ?? 17400;
+    const end = this.o.rtpEndPort ?? 17999;
+    for (let p = start + (start % 2); p + 1 <= end; p += 2) {
+      if (!this.rtpInUse.has(p)) {
+        this.rtpInUse.add(p);
+        return p;
+      }
+    }
+    return undefined;
+  }
 
   private get sipHostport(): string {
     return `${this.o.sipAddress ?? '127.0.0.1'}:${this.o.sipPort ?? 17080}`;
@@ -80,6 +115,10 @@ export class FakeFreeswitch {
   private drachtio: FakeDrachtioServer | undefined;
 
   async close(): Promise<void> {
+    for (const c of this.channels.values()) {
+      c.rtp?.close();
+      c.rtp = undefined;
+    }
     for (const s of this.sockets) s.destroy();
     const server = this.inbound;
     this.inbound = undefined;
@@ -110,6 +149,10 @@ export class FakeFreeswitch {
     this.endChannel(c, true);
   }
 
+  detectedDigits(uuid: string): string[] {
+    return this.detected.get(uuid) ?? [];
+  }
+
   playbacks(uuid?: string): string[] {
     return this.commands.filter((c) => c.app === 'playback' && (!uuid || c.uuid === uuid)).map((c) => c.arg);
   }
@@ -120,13 +163,18 @@ export class FakeFreeswitch {
     const codec = pt.find((p) => p === '0' || p === '8');
     if (!codec) return { status: 488, reason: 'Incompatible Destination' };
     const te = /^a=rtpmap:(\d+) telephone-event\/8000/m.exec(offer)?.[1];
-    const port = this.rtpPort++;
+    const port = this.allocateRtpPort();
+    if (port === undefined) {
+      this.rtpRefusals++; // FreeSWITCH logs "No audio RTP ports available!" and answers like a codec mismatch
+      return { status: 488, reason: 'Not Acceptable Here' };
+    }
     const answer = `v=0\r\no=FreeSWITCH 1 2 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
       `m=audio ${port} RTP/AVP ${codec}${te ? ` ${te}` : ''}\r\na=rtpmap:${codec} ${codec === '0' ? 'PCMU' : 'PCMA'}/8000\r\n` +
       (te ? `a=rtpmap:${te} telephone-event/8000\r\na=fmtp:${te} 0-16\r\n` : '') + 'a=ptime:20\r\n';
     const uuid = randomUUID();
-    const channel: Channel = { uuid, callId: header(req, 'call-id') ?? '', queue: [], ended: false };
+    const channel: Channel = { uuid, callId: header(req, 'call-id') ?? '', rtpPort: port, queue: [], ended: false };
     this.channels.set(uuid, channel);
+    if (this.o.listenRtp) this.listenRtp(channel, te ? Number(te) : undefined);
     const outbound = header(req, 'x-esl-outbound') ?? '';
     const data: Record<string, string> = {
       'Event-Name': 'CHANNEL_DATA', 'Unique-ID': uuid, 'Channel-Unique-ID': uuid, 'Channel-Call-State': 'ACTIVE',
@@ -206,11 +254,45 @@ export class FakeFreeswitch {
   private endChannel(c: Channel, byeToApp: boolean): void {
     if (c.ended) return;
     c.ended = true;
+    this.rtpInUse.delete(c.rtpPort);
+    c.rtp?.close();
+    c.rtp = undefined;
     if (byeToApp && this.drachtio) {
       const dialogId = this.drachtio.dialogOfCallId(c.callId);
       if (dialogId) this.drachtio.inDialog(dialogId, 'BYE');
     }
     setImmediate(() => c.socket?.end());
+  }
+
+  /** RFC 4733 on the channel's RTP port, with FreeSWITCH's sequence rule (see the class comment). */
+  private listenRtp(c: Channel, eventPt: number | undefined): void {
+    const sock = dgram.createSocket('udp4');
+    c.rtp = sock;
+    sock.on('error', () => undefined);
+    sock.bind(c.rtpPort, '127.0.0.1');
+    const state = { lastSeq: 0, digitTs: 0 };
+    sock.on('message', (pkt) => {
+      if (pkt.length < 16 || (pkt[1]! & 0x7f) !== eventPt) return;
+      const cc = pkt[0]! & 0x0f;
+      const seq = pkt.readUInt16BE(2);
+      const ts = pkt.readUInt32BE(4);
+      const payload = pkt.subarray(12 + cc * 4);
+      const key = '0123456789*#ABCD'[payload[0]!];
+      const end = (payload[1]! & 0x80) !== 0;
+      if (seq < state.lastSeq && state.lastSeq - seq > 100) state.lastSeq = 0;
+      if (seq <= state.lastSeq || !key) return; // FreeSWITCH drops it
+      state.lastSeq = seq;
+      if (state.digitTs && state.digitTs !== ts) state.digitTs = 0;
+      if (!end) {
+        if (!state.digitTs) state.digitTs = ts;
+        return;
+      }
+      if (state.digitTs === ts) {
+        state.digitTs = 0;
+        this.detected.set(c.uuid, [...this.detectedDigits(c.uuid), key]);
+        this.sendDtmf(c.uuid, key, 'RTP');
+      }
+    });
   }
 
   private event(uuid: string, fields: Record<string, string>): void {

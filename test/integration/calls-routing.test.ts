@@ -88,6 +88,17 @@ describe('calls: routing, refusals and hang-ups over SIPp (embedded stack)', fun
     assert.match(g.logs, /gateway: INVITE cancelled/);
   });
 
+  it('the gateway hangs up: its BYE, sent along the route set, reaches the phone (200)', async () => {
+    const d = await newDeviceAtSite();
+    const gw = await startGateway('emergency-gateway-hangs-up.xml');
+    const r = await phone('sip-emergency-caller-remote-bye.xml', d, { vars: { dial: '112' } });
+    passed(r, 'phone');
+    const g = await gw.done;
+    passed(g, 'gateway');
+    assert.match(g.logs, new RegExp(`gateway INVITE: number=112 mac= ?${d.mac}`));
+    assert.match(g.logs, /gateway hung up/);
+  });
+
   it('a wrong SIP password gets 403 after the challenge: no IVR, no RTP, no PAP attempt', async () => {
     const d = await h.addDevice();
     const r = await phone('unauthenticated-caller-refused.xml', d, { password: `${d.sipPassword}x` });

@@ -168,9 +168,10 @@ describe('docker-compose.yml', () => {
 
   it('publishes SIP on 5060 (UDP and TCP) and exactly the RTP range FreeSWITCH uses', () => {
     assert.deepEqual(list(svc('drachtio').ports).sort(), ['5060:5060/tcp', '5060:5060/udp']);
-    const sw = read('freeswitch-conf/autoload_configs/switch.conf.xml');
-    const port = (n: string) => new RegExp(`name="${n}" value="(\\d+)"`).exec(sw)?.[1];
-    const range = `${port('rtp-start-port')}-${port('rtp-end-port')}`;
+    // switch.conf.xml takes the range from vars.xml (rtp_start_port, rtp_end_port)
+    const vars = read('freeswitch-conf/vars.xml');
+    const port = (n: string) => new RegExp(`data="${n}=(\\d+)"`).exec(vars)?.[1];
+    const range = `${port('rtp_start_port')}-${port('rtp_end_port')}`;
     assert.deepEqual(list(svc('freeswitch').ports), [`${range}:${range}/udp`]);
     assert.ok(list(svc('papgate').ports).includes('127.0.0.1:8081:8081'), 'the admin API only on the host\'s loopback');
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../../src/config/config';
 
 /**
  * freeswitch-conf/ cannot be loaded by a FreeSWITCH here, so CI checks what
@@ -196,7 +197,39 @@ describe('freeswitch-conf/', () => {
     assert.match(read('vars.xml'), /data="papgate_prompts=\/usr\/share\/papgate\/prompts"/);
     assert.match(read('vars.xml'), /data="sound_prefix=\$\$\{papgate_prompts\}"/);
     const params = find(parseXml(read('autoload_configs/switch.conf.xml')), (e) => e.name === 'param');
-    const value = (n: string) => Number(params.find((p) => p.attrs.name === n)?.attrs.value);
+    const value = (n: string) => Number(expand(params.find((p) => p.attrs.name === n)?.attrs.value ?? ''));
     assert.ok(value('rtp-start-port') > 1024 && value('rtp-end-port') > value('rtp-start-port'));
   });
+
+  it('sizes the RTP range from max_media_calls with headroom (4 ports a call), and compose publishes exactly that range', () => {
+    const params = find(parseXml(read('autoload_configs/switch.conf.xml')), (e) => e.name === 'param');
+    const value = (n: string) => Number(expand(params.find((p) => p.attrs.name === n)?.attrs.value ?? ''));
+    const calls = Number(vars().max_media_calls);
+    assert.ok(calls > 0, 'max_media_calls is set');
+    assert.equal(value('max-sessions'), calls, 'FreeSWITCH refuses (503) beyond max_media_calls');
+    const start = value('rtp-start-port');
+    const end = value('rtp-end-port');
+    assert.equal(end - start + 1, 4 * calls, 'twice the 2 ports a call FreeSWITCH takes');
+    const compose = readFileSync(path.join(CONF, '..', 'docker-compose.yml'), 'utf8');
+    assert.ok(compose.includes(`"${start}-${end}:${start}-${end}/udp"`), `docker-compose.yml publishes ${start}-${end}/udp`);
+  });
+
+  it("keeps FreeSWITCH's media_timeout above papgate's longest call, so papgate's goodbye comes first", () => {
+    const setting = find(parseXml(read('dialplan/mrf.xml')), (e) => e.name === 'action' && /^media_timeout=/.test(e.attrs.data ?? ''))[0];
+    assert.ok(setting, 'the mrf dialplan sets media_timeout');
+    const ms = Number(expand(setting.attrs.data!.split('=')[1]!));
+    const maxCallMs = loadConfig({}).maxCallSeconds * 1000;
+    assert.ok(ms > maxCallMs, `media_timeout ${ms} ms > PAPGATE_MAX_CALL_SECONDS default (${maxCallMs} ms)`);
+  });
 });
+
+/** vars.xml's `set` variables. */
+function vars(): Record<string, string> {
+  return Object.fromEntries([...read('vars.xml').matchAll(/cmd="set"\s+data="([\w-]+)=([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** Replaces $${name} with vars.xml's value. */
+function expand(v: string): string {
+  const all = vars();
+  return v.replace(/\$\$\{([\w-]+)\}/g, (_, n: string) => all[n] ?? '');
+}

@@ -5,6 +5,7 @@ import { probeEventSocket } from './esl-probe';
 import type { FsEndpointLike, MediaServerLike, MrfConstructor, MrfLike } from './fsmrf-types';
 import { FreeswitchMediaSession } from './freeswitch-session';
 import { freeswitchPath } from './prompt-paths';
+import { classifyRefusal, type MediaRefusal } from './refusal';
 
 // fsmrf ships no types: fsmrf-types.ts declares the slice we use.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,6 +45,8 @@ export interface FreeswitchMediaOptions {
   createTimeoutMs?: number;
   /** sofia profile name (default drachtio_mrf). */
   profile?: string;
+  /** Told each time FreeSWITCH refuses a call (for a metric); never throws into us. */
+  onRefused?: (reason: MediaRefusal) => void;
 }
 
 /** MediaEngine over FreeSWITCH through drachtio-fsmrf (the production stack). */
@@ -135,13 +138,34 @@ export class FreeswitchMediaEngine implements MediaEngine {
         creating.then((ep) => ep.destroy(), () => undefined).catch(() => undefined);
         throw err;
       }
-      const status = (err as { status?: unknown }).status;
-      if (status === 488 || status === 415) throw new NoCommonCodec('no codec in common with the media server');
-      log.warn({ err: err instanceof Error ? err.message : String(err), status }, 'media server refused the call');
-      throw new PapgateError('unavailable', 'the media server refused the call');
+      throw this.refusal(err, offerSdp, log);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The error a refusal by FreeSWITCH becomes; logged and counted by what it really is. */
+  private refusal(err: unknown, offerSdp: string, log: Logger): Error {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : undefined;
+    const reason = classifyRefusal(status, offerSdp);
+    try {
+      this.o.onRefused?.(reason);
+    } catch (e) {
+      log.debug({ err: e instanceof Error ? e.message : String(e) }, 'refusal listener failed');
+    }
+    const detail = { status, err: err instanceof Error ? err.message : String(err) };
+    if (reason === 'no-common-codec') return new NoCommonCodec('no codec in common with the media server');
+    if (reason === 'no-rtp-ports') {
+      // FreeSWITCH says 488 but the offer has G.711: its RTP port range is used up (switch.conf.xml).
+      log.error(detail, 'FreeSWITCH has no RTP port free: raise rtp_end_port (freeswitch-conf/vars.xml)');
+      return new PapgateError('unavailable', 'the media server has no RTP port free');
+    }
+    if (reason === 'busy') {
+      log.error(detail, 'FreeSWITCH is at its session limit (max_media_calls)');
+      return new PapgateError('unavailable', 'the media server is at its session limit');
+    }
+    log.warn(detail, 'media server refused the call');
+    return new PapgateError('unavailable', 'the media server refused the call');
   }
 
   /** One connection attempt: probe the event socket, then let fsmrf connect. */

@@ -115,17 +115,18 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
   async forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void> {
     if (this.state !== 'offered') throw new Error(`cannot forward a call that is ${this.state}`);
     this.state = 'forwarded';
-    let connected = false;
+    let ending: CallEndReason = 'error';
     try {
       const result = await this.o.srf.proxyRequest(this.o.req, targetUri, {
         remainInDialog: true, headers: { ...extraHeaders, ...identityHeaders(caller, this.o.req) },
       });
-      connected = result.connected;
-      this.log.info({ finalStatus: result.finalStatus, connected }, 'emergency call proxied');
+      // drachtio-server answers the phone's CANCEL itself (200, then 487 upstream).
+      ending = result.connected ? 'remote-bye' : result.finalStatus === 487 ? 'remote-cancel' : 'error';
+      this.log.info({ finalStatus: result.finalStatus, connected: result.connected }, 'emergency call proxied');
     } catch (err) {
       this.log.error({ err: errText(err) }, 'emergency proxy failed');
     } finally {
-      this.end(connected ? 'remote-bye' : 'error');
+      this.end(ending);
     }
   }
 

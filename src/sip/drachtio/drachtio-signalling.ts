@@ -6,6 +6,7 @@ import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../
 import { DrachtioInboundCall } from './drachtio-call';
 import { InMemoryRegistrations, Registrar, type RegistrationStore } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
+import { answerOtherRequests } from './other-requests';
 
 export type { SipGateLike } from './register-handler';
 import { hostOfUri, userOfUri } from './sip-text';
@@ -89,6 +90,7 @@ export class DrachtioSignalling implements Signalling {
     this.srf.on('error', (err) => log.debug({ err: err.message }, 'drachtio connection error'));
     this.srf.register((req, res) => void this.onRegister(req, res));
     this.srf.invite((req, res) => void this.onInvite(req, res));
+    answerOtherRequests(this.srf, log.child({ part: 'sip-other' }));
     this.srf.connect({
       host: this.o.host, port: this.o.port, secret: this.o.secret,
       reconnect: { retryMaxDelay: this.o.reconnectMaxDelayMs ?? 3000 },

@@ -102,6 +102,12 @@ export interface SrfLike {
   disconnect(): void;
   invite(handler: SrfHandler): void;
   register(handler: SrfHandler): void;
+  options(handler: SrfHandler): void;
+  info(handler: SrfHandler): void;
+  message(handler: SrfHandler): void;
+  subscribe(handler: SrfHandler): void;
+  publish(handler: SrfHandler): void;
+  refer(handler: SrfHandler): void;
   /** `err` set when the secret was refused; `hostport` is the server's SIP address. */
   on(event: 'connect', listener: (err: Error | null | undefined, hostport?: string) => void): this;
   on(event: 'close' | 'reconnecting', listener: () => void): this;
