@@ -5,7 +5,7 @@ import { actorLabel, type Actor } from './actor';
 import type { AppDeps } from './deps';
 import type { Tenants } from './tenants';
 
-/** A tenant's trusted networks (SPEC section 6): the permanent list is edited, temporary windows are read-only. */
+/** A tenant's trusted networks (section 6 of docs/behaviour.md): the permanent list is edited, temporary windows are read-only. */
 export class AllowList {
   constructor(private readonly d: AppDeps, private readonly tenants: Tenants) {}
 

@@ -15,7 +15,7 @@ export interface DeviceStatus {
 }
 
 /**
- * The public IP a PAP success trusts (SPEC section 6): the source of the
+ * The public IP a PAP success trusts (section 6 of docs/behaviour.md): the source of the
  * device's last provisioning request, failing that, of the SIP call. Anyone
  * who knows the MAC can make provisioning requests, so the last one only
  * counts when it came from where the call that knew the PAP came from;
@@ -30,7 +30,7 @@ export function ipToTrust(lastProvisionedIp: string | null, sipSourceIp: string 
 /** Hears of each PAP attempt: its outcome, the device, and when a lock-out it caused ends. */
 export type AttemptListener = (outcome: AttemptResult['outcome'], attempt: { mac: string; lockedUntil: number | null }) => void;
 
-/** PAP attempts from the IVR (SPEC sections 4 and 8). */
+/** PAP attempts from the IVR (sections 4 and 8 of docs/behaviour.md). */
 export class Authentication {
   constructor(
     private readonly d: AppDeps,

@@ -57,7 +57,7 @@ interface Lifetime {
 }
 
 /**
- * Every call a phone in minimal configuration makes (SPEC section 8):
+ * Every call a phone in minimal configuration makes (section 8 of docs/behaviour.md):
  * emergency numbers go to the emergency gateway whatever happens; everything
  * else gets the PIN dialogue. `handle` resolves when the call is over,
  * including the check-sync NOTIFY that follows a success.

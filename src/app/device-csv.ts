@@ -9,7 +9,7 @@ import type { Tenants } from './tenants';
 import { parseInSlices } from './csv-slices';
 import { TimeSlicer } from './time-slicer';
 
-/** CSV export and batch import of SPEC sections 5 and 9. */
+/** CSV export and batch import of sections 5 and 9 of docs/behaviour.md. */
 
 export const EXPORT_COLUMNS = ['vendor', 'model', 'mac', 'created', 'site', 'state', 'pap'] as const;
 const IMPORT_COLUMNS = ['mac', 'vendor', 'model', 'site'];

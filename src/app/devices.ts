@@ -19,7 +19,7 @@ export interface NewDeviceInput {
 
 const ALNUM = 'abcdefghijkmnpqrstuvwxyz23456789';
 
-/** Devices: create (returns the PAP), list, show, reset, suspend, delete, lines. SPEC section 5. */
+/** Devices: create (returns the PAP), list, show, reset, suspend, delete, lines. Section 5 of docs/behaviour.md. */
 export class Devices {
   constructor(private readonly d: AppDeps, private readonly tenants: Tenants) {}
 

@@ -69,7 +69,7 @@ function lastSeenStale(d: Device, ip: string, now: number): boolean {
   return d.lastProvisionedIp !== ip || (d.lastProvisionedAt ?? 0) < now - LAST_SEEN_WRITE_MS;
 }
 
-/** SPEC section 7: decides and records what one provisioning request gets. */
+/** Section 7 of docs/behaviour.md: decides and records what one provisioning request gets. */
 export class Provisioning {
   /** Where phones in the minimal configuration fetch from (vendor file names appended by the phone). */
   private readonly minimalUrl: string;

@@ -3,7 +3,7 @@ import type { Policy } from './policy';
 import { papMatches } from './pap';
 
 /**
- * The authentication state machine of SPEC section 4, as pure functions of
+ * The authentication state machine of section 4 of docs/behaviour.md, as pure functions of
  * (record, now, policy). Timers are lazy: a lock-out that has ended reads as
  * `needed` without anything having run.
  */

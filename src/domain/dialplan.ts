@@ -1,4 +1,4 @@
-/** Dial-plan classification of SPEC section 8: emergency numbers pass, everything else goes to the IVR. */
+/** Dial-plan classification of section 8 of docs/behaviour.md: emergency numbers pass, everything else goes to the IVR. */
 
 export const DEFAULT_EMERGENCY_NUMBERS: readonly string[] = ['112', '110', '911', '999'];
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sameHex } from './digest';
 
 /**
- * The identity secret of SPEC section 10: handed to a phone with each full
+ * The identity secret of section 10 of docs/behaviour.md: handed to a phone with each full
  * configuration, stored only as a hash. The newest one and the one before it
  * are valid until the newest is first used (a phone that failed to apply a
  * configuration is not locked out).

@@ -1,6 +1,6 @@
 import { invalid } from './errors';
 
-/** What we tell a person whose MAC we could not read (SPEC section 2). */
+/** What we tell a person whose MAC we could not read (section 2 of docs/behaviour.md). */
 export const MAC_HELP =
   'a MAC address is 12 hexadecimal digits, e.g. 1a2b3c4d5e6f, 1a:2b:3c:4d:5e:6f, 1A-2B-3C-4D-5E-6F or 1a2b.3c4d.5e6f';
 

@@ -1,4 +1,4 @@
-/** Every number of SPEC.md sections 4-6, as settings with the spec's defaults. */
+/** Every number of sections 4-6 of docs/behaviour.md, as settings with the spec's defaults. */
 export interface Policy {
   /** Wrong PAPs in a row that lock the device. */
   maxFailures: number;

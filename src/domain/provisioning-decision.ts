@@ -1,7 +1,7 @@
 import { effectiveState, isSuspended } from './auth';
 import type { AuthRecord, AuthState } from './types';
 
-/** SPEC section 7, rules 2-5: what a provisioning request for a known device gets. */
+/** Section 7 of docs/behaviour.md, rules 2-5: what a provisioning request for a known device gets. */
 
 export type Decision =
   | { config: 'full'; reason: 'secret' | 'suspended' | 'trusted' }

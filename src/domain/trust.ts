@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { invalid } from './errors';
 import type { AllowEntry, TemporaryTrust } from './types';
 
-/** Trusted networks of SPEC section 6: permanent allow-list entries and temporary windows, per tenant. */
+/** Trusted networks of section 6 of docs/behaviour.md: permanent allow-list entries and temporary windows, per tenant. */
 
 export interface ParsedAllowEntry {
   /** Canonical CIDR (a single address becomes /32 or /128). */

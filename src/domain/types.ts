@@ -1,4 +1,4 @@
-/** The things of SPEC.md section 1, as plain data. Times are epoch milliseconds. */
+/** The things of section 1 of docs/behaviour.md, as plain data. Times are epoch milliseconds. */
 
 export const VENDORS = ['yealink', 'snom', 'poly', 'cisco', 'linksys', 'gigaset', 'patton', 'panasonic'] as const;
 export type Vendor = (typeof VENDORS)[number];
@@ -22,7 +22,7 @@ export interface Site {
   locale: Locale | null;
 }
 
-/** Authentication bookkeeping of one device (SPEC section 4). */
+/** Authentication bookkeeping of one device (section 4 of docs/behaviour.md). */
 export interface AuthRecord {
   /** Stored state; `failed` whose lock-out has ended reads as `needed` (see effectiveState). */
   state: AuthState;

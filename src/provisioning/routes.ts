@@ -87,7 +87,7 @@ export function routeRequest(target: string): Route {
     const m = p.re.exec(name);
     if (!m) continue;
     const mac = tryParseMac(m[1]!);
-    // Zero, broadcast and multicast addresses are never devices: unknown, like any MAC we do not have (SPEC 7.1).
+    // Zero, broadcast and multicast addresses are never devices: unknown, like any MAC we do not have (docs/behaviour.md section 7, rule 1).
     if (mac === null) return reject(404, 'not found');
     return { kind: 'device', mac, vendors: p.vendors, file: p.file, secret };
   }

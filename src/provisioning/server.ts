@@ -11,7 +11,7 @@ import { maskTarget, routeRequest } from './routes';
 import { renderCommonFile, renderDeviceFile } from './templates';
 
 /**
- * The HTTP service phones fetch their configuration from (SPEC section 7).
+ * The HTTP service phones fetch their configuration from (section 7 of docs/behaviour.md).
  * `main.ts` calls `listen` on what this returns. Only GET and HEAD of the
  * vendor file names exist; everything else is a short 4xx.
  */

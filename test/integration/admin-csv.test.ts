@@ -92,7 +92,7 @@ describe('admin REST API: CSV import and export', () => {
     assert.match(byMac.get('02dddddddd41')!.pap!, /^\d{6}$/);
     assert.equal(byMac.get('02dddddddd41')!.state, 'needed');
     assert.match(byMac.get('02dddddddd01')!.created!, /^\d{4}-\d\d-\d\dT/);
-    // The first success also trusted the phone's IP for the tenant (SPEC 6): visible, read-only.
+    // The first success also trusted the phone's IP for the tenant (docs/behaviour.md section 6): visible, read-only.
     const allow = (await h.req('GET', '/api/v1/tenants/acme/allow-list', { token })).json;
     assert.equal(allow.temporary[0].ip, '198.51.100.7');
     assert.ok(Date.parse(allow.temporary[0].until) > Date.now());

@@ -9,7 +9,7 @@ import {
 import { startSippUas, type SippResult, type SippUas } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
 
-// SPEC section 8 beyond the PIN dialogue: emergency pass-through (any state),
+// Section 8 of docs/behaviour.md beyond the PIN dialogue: emergency pass-through (any state),
 // refusals (wrong SIP password, no common codec), CANCEL before the answer,
 // and a caller hanging up mid-prompt. papgate in-process on 127.0.0.1:18000,
 // phones (SIPp UAC) on 18010, the emergency gateway (SIPp UAS) on 18030.

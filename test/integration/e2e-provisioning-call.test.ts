@@ -8,7 +8,7 @@ import {
 } from '../helpers/papgate-harness';
 import { requireTool } from '../helpers/required-tools';
 
-// The whole journey of one Yealink phone (SPEC sections 7 and 8): the admin
+// The whole journey of one Yealink phone (sections 7 and 8 of docs/behaviour.md): the admin
 // adds it; its first fetch gets the minimal configuration (papgate's SIP
 // account, "Authentication needed", hot-line *89); the phone calls the
 // hot-line with that account and types its PAP (RFC 4733) over the shipped

@@ -5,7 +5,7 @@ import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-har
 import { baresipMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
 import { requireTool } from '../helpers/required-tools';
 
-// SPEC section 8 against a real soft-phone instead of SIPp: baresip (Debian's
+// Section 8 of docs/behaviour.md against a real soft-phone instead of SIPp: baresip (Debian's
 // `baresip-core`), headless on 127.0.0.1, registers to papgate's embedded SIP
 // service with the device's digest credentials, dials *89 and types the PAP +
 // '#' as RFC 4733 telephone-events (baresip's `sndcode` command over its

@@ -19,7 +19,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { makeAudit, makeDevice, makeTenant, type DeviceOverrides } from '../helpers/store-fixtures';
 
 /**
- * SPEC section 7 over a real listener and a real SQLite file. Loopback
+ * Section 7 of docs/behaviour.md over a real listener and a real SQLite file. Loopback
  * source addresses (127.0.0.x, bound with `localAddress`) stand for the
  * phones' public IPs; 127.0.0.9 is the trusted reverse proxy.
  */

@@ -16,7 +16,7 @@ function wrongTimes(auth: AuthRecord, n: number, now: number) {
   return { auth, outcomes };
 }
 
-describe('authentication state machine (SPEC section 4)', () => {
+describe('authentication state machine (section 4 of docs/behaviour.md)', () => {
   const fresh = () => newAuthRecord('123456');
 
   it('1: needed -> successful on the right PAP, which is then cleared', () => {

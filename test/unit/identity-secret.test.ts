@@ -8,7 +8,7 @@ const A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const C = 'cccccccccccccccccccccccccccccccc';
 
-describe('identity secret rotation (SPEC sections 7 and 10)', () => {
+describe('identity secret rotation (sections 7 and 10 of docs/behaviour.md)', () => {
   it('the previous secret stays valid until the new one is first used', () => {
     // Full config #1 via trust hands out A.
     let s = rotate({ secretHash: null, prevSecretHash: null }, null, hashSecret(A));
@@ -40,7 +40,7 @@ describe('identity secret rotation (SPEC sections 7 and 10)', () => {
   });
 });
 
-describe('provisioning decision (SPEC section 7)', () => {
+describe('provisioning decision (section 7 of docs/behaviour.md)', () => {
   const auth = newAuthRecord('123456');
   it('follows rules 2 to 5 in order', () => {
     assert.deepEqual(decide({ auth, secretValid: true, trusted: false, now: 0 }), { config: 'full', reason: 'secret' });

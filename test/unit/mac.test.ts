@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { formatMac, parseMac, tryParseMac } from '../../src/domain/mac';
 import { PapgateError } from '../../src/domain/errors';
 
-describe('MAC addresses (SPEC section 2)', () => {
+describe('MAC addresses (section 2 of docs/behaviour.md)', () => {
   it('accepts every documented spelling and returns one canonical form', () => {
     for (const input of ['1a2b3c4d5e6f', '1a:2b:3c:4d:5e:6f', '1A-2B-3C-4D-5E-6F', '1a2b.3c4d.5e6f', '1A2B3C4D5E6F', '  1a:2B:3c:4D:5e:6F ']) {
       assert.equal(parseMac(input), '1a2b3c4d5e6f', input);

@@ -15,7 +15,7 @@ function replay(values: number[]) {
   };
 }
 
-describe('PAP (SPEC section 3)', () => {
+describe('PAP (section 3 of docs/behaviour.md)', () => {
   it('is 6 digits and keeps leading zeros', () => {
     assert.equal(drawPap(replay([42])), '000042');
     assert.equal(drawPap(replay([999_999])), '999999');

@@ -4,7 +4,7 @@ import type { AllowEntry } from '../../src/domain/types';
 
 const entry = (cidr: string): AllowEntry => ({ tenantId: 1, cidr: parseAllowEntry(cidr).cidr, createdAt: 0 });
 
-describe('trusted networks (SPEC section 6)', () => {
+describe('trusted networks (section 6 of docs/behaviour.md)', () => {
   it('accepts addresses and CIDR ranges in canonical form', () => {
     assert.deepEqual(parseAllowEntry('203.0.113.7'), { cidr: '203.0.113.7/32' });
     assert.deepEqual(parseAllowEntry(' 203.0.113.0/24 '), { cidr: '203.0.113.0/24' });

@@ -3,7 +3,7 @@ import { dirname, extname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /**
- * The admin web portal (issue #5): static HTML/CSS/JS served on the admin
+ * The admin web portal: static HTML/CSS/JS served on the admin
  * port next to the REST API it calls. No build step, no CDN. The page holds
  * no data itself; every request it makes carries the operator's token.
  */

@@ -3,7 +3,7 @@ import type { PromptName } from './prompts';
 import type { IvrSettings } from './settings';
 
 /**
- * The PIN dialogue of SPEC section 8 as a pure state machine:
+ * The PIN dialogue of section 8 of docs/behaviour.md as a pure state machine:
  * step(state, event) -> {state, commands}. The driver executes the commands
  * and feeds back what happened; nothing here does I/O or reads a clock.
  */

@@ -1,4 +1,4 @@
-/** The IVR's recorded prompts: files `prompts/<lang>/<name>.wav` (SPEC section 8). */
+/** The IVR's recorded prompts: files `prompts/<lang>/<name>.wav` (section 8 of docs/behaviour.md). */
 export const PROMPT_NAMES = [
   'enter-pin',
   'wrong-pin',

@@ -9,7 +9,7 @@ import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
  * provisioning servers ship them; not verified on hardware (in particular the
  * `every N minutes` timer). An ATA has no display, so the label is a comment
  * only, and no hot-line is configured: every number dialled on an FXS port
- * reaches papgate's SIP service (SPEC section 8), emergency numbers included.
+ * reaches papgate's SIP service (section 8 of docs/behaviour.md), emergency numbers included.
  */
 
 interface Identity {

@@ -9,7 +9,7 @@ import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
  * configuration does NOT enable Poly's hot-line (`call.autoOffHook`): it
  * dials the moment the handset is lifted, with no delay, which would keep a
  * person from dialling an emergency number by hand. Every number a minimal
- * phone dials reaches papgate's IVR anyway (SPEC section 8).
+ * phone dials reaches papgate's IVR anyway (section 8 of docs/behaviour.md).
  */
 
 /** Registrations cleared beyond the configured ones. */

@@ -9,7 +9,7 @@ import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
  * reference (user_host, user_pass, setting_server, ...). snom has no
  * off-hook auto-dial setting we could verify, so the minimal configuration
  * has no hot-line: every number a minimal phone dials reaches papgate's IVR
- * anyway (SPEC section 8).
+ * anyway (section 8 of docs/behaviour.md).
  */
 
 /** Identities on the largest snom desk phones; the rest are switched off. */

@@ -1,6 +1,6 @@
 import type { FullConfig, MinimalConfig } from '../../app/provisioning';
 
-/** One vendor's configuration format: both configurations of SPEC section 7, as pure functions. */
+/** One vendor's configuration format: both configurations of section 7 of docs/behaviour.md, as pure functions. */
 export interface VendorTemplate {
   /** Content-Type of the files this vendor fetches. */
   readonly contentType: string;

@@ -7,7 +7,7 @@
  * Times are epoch milliseconds (INTEGER).
  */
 export const MIGRATIONS: readonly string[] = [
-  // 1: the things of SPEC section 1.
+  // 1: the things of section 1 of docs/behaviour.md.
   `
   CREATE TABLE tenants (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { AllowEntry, TemporaryTrust } from '../../domain/types';
 
 /**
- * Per-tenant copies of the trust rows (SPEC section 6) that every
+ * Per-tenant copies of the trust rows (section 6 of docs/behaviour.md) that every
  * provisioning request reads and that change rarely: the permanent
  * allow-list and the temporary windows. Without it a request ran three
  * statements, each paying SQLite's read-lock round trip (three system calls).

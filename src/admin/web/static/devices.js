@@ -142,7 +142,7 @@ function showPap(text, pap) {
   box.focus();
 }
 
-/** Live MAC check: the same rule and words as the server (SPEC section 2). */
+/** Live MAC check: the same rule and words as the server (section 2 of docs/behaviour.md). */
 function checkMacInput({ submitting = false } = {}) {
   const input = $('add-mac');
   const text = input.value.trim();

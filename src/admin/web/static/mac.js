@@ -1,4 +1,4 @@
-// MAC addresses as SPEC section 2 (and src/domain/mac.ts) accept them; the
+// MAC addresses as section 2 of docs/behaviour.md (and src/domain/mac.ts) accept them; the
 // server checks again, this only answers while the operator types.
 
 export const MAC_HELP =
