@@ -31,7 +31,7 @@ export function provisioningService(
   });
   return createProvisioningServer({
     provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
-    https: httpsOptions(provisioningTls(config)),
+    https: httpsOptions(provisioningTls(config), config.tlsHandshakeSeconds * 1000),
   });
 }
 

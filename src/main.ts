@@ -133,7 +133,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
 
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
-      https: httpsOptions(adminTls(config)),
+      https: httpsOptions(adminTls(config), config.tlsHandshakeSeconds * 1000),
       readiness: async () => ({
         store: await storeWritable(store),
         ...(calls ? { sip: calls.signalling.isReady?.() ?? true, media: calls.media.isReady?.() ?? true } : {}),

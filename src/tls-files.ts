@@ -15,9 +15,6 @@ export interface TlsFiles {
   keyPath: string;
 }
 
-/** A client that opens a connection and never finishes its handshake is dropped after this long. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
-
 /** Reads the pair and proves that the key matches the certificate; throws with the file names otherwise. */
 export function readTlsPair(files: TlsFiles): { cert: Buffer; key: Buffer } {
   let cert: Buffer;
@@ -37,10 +34,14 @@ export function readTlsPair(files: TlsFiles): { cert: Buffer; key: Buffer } {
   return { cert, key };
 }
 
-/** Options for fastify's `https`, or undefined for plain HTTP. */
-export function httpsOptions(files: TlsFiles | undefined): HttpsOptions | undefined {
+/**
+ * Options for fastify's `https`, or undefined for plain HTTP. A client that
+ * opens a connection and does not finish its handshake within
+ * `handshakeMs` is dropped.
+ */
+export function httpsOptions(files: TlsFiles | undefined, handshakeMs: number): HttpsOptions | undefined {
   if (!files) return undefined;
-  return { ...readTlsPair(files), handshakeTimeout: HANDSHAKE_TIMEOUT_MS };
+  return { ...readTlsPair(files), handshakeTimeout: handshakeMs };
 }
 
 /**
@@ -51,7 +52,7 @@ export function httpsOptions(files: TlsFiles | undefined): HttpsOptions | undefi
 export function watchTlsPair(server: TlsServer, files: TlsFiles, intervalMs: number, log: Logger): () => void {
   let loadedFingerprint = '';
   const reload = (current: Stats, previous: Stats) => {
-    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return;
     let pair;
     try {
       pair = readTlsPair(files);

@@ -33,6 +33,7 @@ export const SETTINGS = {
   PAPGATE_ADMIN_TLS_CERT: ['adminTlsCert', z.string().min(1).optional(), undefined],
   PAPGATE_ADMIN_TLS_KEY: ['adminTlsKey', z.string().min(1).optional(), undefined],
   PAPGATE_TLS_RELOAD_SECONDS: ['tlsReloadSeconds', z.coerce.number().min(0.1).max(86400), '60'],
+  PAPGATE_TLS_HANDSHAKE_SECONDS: ['tlsHandshakeSeconds', z.coerce.number().min(0.1).max(600), '10'],
   PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_MAX_FAILURES: ['maxFailures', int(1, 100), '3'],
   PAPGATE_LOCKOUT_SECONDS: ['lockoutSeconds', int(1, 31 * 86400), '1800'],
