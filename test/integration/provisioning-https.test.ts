@@ -11,6 +11,7 @@ import { CLI_ACTOR } from '../../src/app/actor';
 import { loadConfig } from '../../src/config/config';
 import { startPapgate, type PapgateInstance } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
 
 /**
@@ -231,5 +232,47 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
     assert.equal(await halfClosed, true, 'a half handshake is dropped');
     assert.deepEqual(await Promise.all(stalledClosed), stalled.map(() => true), 'stalled handshakes are dropped');
     assert.equal((await httpsGet(`${app.provisioningUrl}/y000000000028.cfg`, ca.pem)).status, 200);
+  });
+});
+
+describe('HTTPS provisioning in worker processes (papgate serve)', function () {
+  this.timeout(120_000);
+  const PORT = 19380;
+  let dir: string;
+  let ca: TestCa;
+  let serve: ServeProcess | undefined;
+  let live: { certPath: string; keyPath: string };
+  let first: IssuedPair;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-tls-workers-'));
+    ca = makeCa(dir);
+    first = issue(ca, 'first');
+    live = { certPath: join(dir, 'live.crt'), keyPath: join(dir, 'live.key') };
+    copyFileSync(first.certPath, live.certPath);
+    copyFileSync(first.keyPath, live.keyPath);
+    serve = await startServe({
+      PAPGATE_DB: join(dir, 'papgate.db'), PAPGATE_DB_MIGRATE: 'auto', PAPGATE_WORKERS: '2', PAPGATE_SIGNALLING: 'off',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: String(PORT), PAPGATE_ADMIN_PORT: String(PORT + 1),
+      PAPGATE_PUBLIC_URL: `https://127.0.0.1:${PORT}`,
+      PAPGATE_TLS_CERT: live.certPath, PAPGATE_TLS_KEY: live.keyPath, PAPGATE_TLS_RELOAD_SECONDS: '0.2',
+    });
+  });
+
+  after(async () => {
+    await serve?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every worker speaks HTTPS and takes the renewed certificate', async () => {
+    for (let i = 0; i < 6; i++) assert.equal(await presented(PORT, ca.pem), first.fingerprint256);
+    assert.equal((await httpsGet(`https://127.0.0.1:${PORT}/y000000000028.cfg`, ca.pem)).status, 200);
+    const renewed = issue(ca, 'renewed');
+    replaceFile(live.keyPath, readFileSync(renewed.keyPath));
+    replaceFile(live.certPath, readFileSync(renewed.certPath));
+    const reloadedBy = () => new Set(serve!.logs().filter((l) => l.msg === 'TLS certificate reloaded').map((l) => l.worker));
+    assert.ok(await eventually(() => reloadedBy().size >= 2, 30_000), `both workers reload:\n${serve!.tail()}`);
+    // New connections are spread over the workers: all of them present the new certificate.
+    for (let i = 0; i < 6; i++) assert.equal(await presented(PORT, ca.pem), renewed.fingerprint256);
   });
 });
