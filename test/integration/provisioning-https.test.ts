@@ -276,3 +276,35 @@ describe('HTTPS provisioning in worker processes (papgate serve)', function () {
     for (let i = 0; i < 6; i++) assert.equal(await presented(PORT, ca.pem), renewed.fingerprint256);
   });
 });
+
+describe('HTTPS start-up with unusable certificate files', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let ca: TestCa;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-tls-bad-'));
+    ca = makeCa(dir);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (cert: string, key: string) => startPapgate(loadConfig({}, {
+    PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
+    PAPGATE_ADMIN_PORT: '0', PAPGATE_SIGNALLING: 'off', PAPGATE_DB_MIGRATE: 'auto',
+    PAPGATE_TLS_CERT: cert, PAPGATE_TLS_KEY: key,
+  }), { log: createLogger({ level: 'silent' }) });
+
+  it('refuses to start with a missing file or a key of another certificate, naming the files', async () => {
+    const a = issue(ca, 'a');
+    const b = issue(ca, 'b');
+    await assert.rejects(start(a.certPath, join(dir, 'missing.key')), /cannot read the TLS certificate or key.*missing\.key/);
+    await assert.rejects(start(a.certPath, b.keyPath), (e: Error) => {
+      assert.match(e.message, /unusable TLS certificate\/key pair/);
+      assert.ok(!e.message.includes('PRIVATE KEY'));
+      return true;
+    });
+    // The same files, matched, start: the failures above were about the files.
+    const ok = await start(a.certPath, a.keyPath);
+    await ok.stop();
+  });
+});
