@@ -126,6 +126,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     stops.push(lockoutEnds.stop);
 
     const tlsReload = (files: ReturnType<typeof adminTls>) => ({ files, intervalMs: config.tlsReloadSeconds * 1000, log });
+    // Workers read the certificate themselves; bad files must still stop start-up here, with their names.
+    if (opts.provisioning === false) httpsOptions(provisioningTls(config), 0);
     const provisioningUrl = opts.provisioning === false
       ? shownUrl(config.provisioningAddress, config.provisioningPort, provisioningTls(config) ? 'https' : 'http')
       : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits),
