@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from './app/deps';
 import { Provisioning } from './app/provisioning';
@@ -7,6 +8,7 @@ import type { Config } from './config/config';
 import type { Metrics } from './observability/metrics';
 import type { Logger } from './ports/logger';
 import { createProvisioningServer } from './provisioning/server';
+import { httpsOptions, watchTlsPair, type TlsFiles } from './tls-files';
 
 /**
  * The provisioning HTTP service as the composition root builds it, in the
@@ -29,17 +31,43 @@ export function provisioningService(
   });
   return createProvisioningServer({
     provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
+    https: httpsOptions(provisioningTls(config), config.tlsHandshakeSeconds * 1000),
   });
 }
 
-/** Listens, registers the close with `stops`, and says where it listens. */
-export async function listen(app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[]): Promise<string> {
-  await app.listen({ host, port });
-  stops.push(() => app.close());
-  return shownUrl(host, (app.server.address() as AddressInfo).port);
+/** The provisioning port's certificate files, when it speaks HTTPS. */
+export function provisioningTls(config: Config): TlsFiles | undefined {
+  return config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
 }
 
-export function shownUrl(host: string, port: number): string {
+/** The admin port's certificate files, when it speaks HTTPS. */
+export function adminTls(config: Config): TlsFiles | undefined {
+  return config.adminTlsCert && config.adminTlsKey ? { certPath: config.adminTlsCert, keyPath: config.adminTlsKey } : undefined;
+}
+
+export interface TlsReload {
+  files: TlsFiles | undefined;
+  intervalMs: number;
+  log: Logger;
+}
+
+/**
+ * Listens, registers the close with `stops`, and says where it listens.
+ * With certificate files, watches them for renewal until the close.
+ */
+export async function listen(
+  app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[], tls?: TlsReload,
+): Promise<string> {
+  await app.listen({ host, port });
+  stops.push(() => app.close());
+  if (tls?.files) {
+    const unwatch = watchTlsPair(app.server as unknown as TlsServer, tls.files, tls.intervalMs, tls.log);
+    stops.push(async () => unwatch());
+  }
+  return shownUrl(host, (app.server.address() as AddressInfo).port, tls?.files ? 'https' : 'http');
+}
+
+export function shownUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+  return `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }

@@ -20,7 +20,8 @@ import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
-import { listen, provisioningService, shownUrl } from './compose-provisioning';
+import { adminTls, listen, provisioningService, provisioningTls, shownUrl } from './compose-provisioning';
+import { httpsOptions } from './tls-files';
 
 /**
  * The composition root: picks the adapters the Config names, wires them to
@@ -124,19 +125,23 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
 
     stops.push(lockoutEnds.stop);
 
+    const tlsReload = (files: ReturnType<typeof adminTls>) => ({ files, intervalMs: config.tlsReloadSeconds * 1000, log });
+    // Workers read the certificate themselves; bad files must still stop start-up here, with their names.
+    if (opts.provisioning === false) httpsOptions(provisioningTls(config), 0);
     const provisioningUrl = opts.provisioning === false
-      ? shownUrl(config.provisioningAddress, config.provisioningPort)
+      ? shownUrl(config.provisioningAddress, config.provisioningPort, provisioningTls(config) ? 'https' : 'http')
       : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits),
-        config.provisioningAddress, config.provisioningPort, stops);
+        config.provisioningAddress, config.provisioningPort, stops, tlsReload(provisioningTls(config)));
 
     const adminServer = createAdminServer({
       services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
+      https: httpsOptions(adminTls(config), config.tlsHandshakeSeconds * 1000),
       readiness: async () => ({
         store: await storeWritable(store),
         ...(calls ? { sip: calls.signalling.isReady?.() ?? true, media: calls.media.isReady?.() ?? true } : {}),
       }),
     });
-    const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops);
+    const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops, tlsReload(adminTls(config)));
 
     log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: describeDb(config.db) }, 'papgate started');
     return {
@@ -222,7 +227,9 @@ export async function startProvisioningWorker(config: Config, sipPort: number, o
     const metrics = new Metrics();
     const limits = sourceLimitsFrom(config, clock, metrics);
     const server = provisioningService(config, deps, metrics, log, sipPort, limits);
-    const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops);
+    const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops, {
+      files: provisioningTls(config), intervalMs: config.tlsReloadSeconds * 1000, log,
+    });
     return { provisioningUrl, metrics, stop };
   } catch (e) {
     await stop();

@@ -27,6 +27,13 @@ export const SETTINGS = {
   PAPGATE_ADMIN_PORT: ['adminPort', port, '8081'],
   PAPGATE_ADMIN_TOKEN: ['adminToken', z.string().min(16, 'must be at least 16 characters').optional(), undefined],
   PAPGATE_PUBLIC_URL: ['publicUrl', z.url().transform((u) => u.replace(/\/+$/, '')), 'http://127.0.0.1:8080'],
+  // PEM files; both set: the port speaks HTTPS (docs/tls.md). Re-read when they change.
+  PAPGATE_TLS_CERT: ['tlsCert', z.string().min(1).optional(), undefined],
+  PAPGATE_TLS_KEY: ['tlsKey', z.string().min(1).optional(), undefined],
+  PAPGATE_ADMIN_TLS_CERT: ['adminTlsCert', z.string().min(1).optional(), undefined],
+  PAPGATE_ADMIN_TLS_KEY: ['adminTlsKey', z.string().min(1).optional(), undefined],
+  PAPGATE_TLS_RELOAD_SECONDS: ['tlsReloadSeconds', z.coerce.number().min(0.1).max(86400), '60'],
+  PAPGATE_TLS_HANDSHAKE_SECONDS: ['tlsHandshakeSeconds', z.coerce.number().min(0.1).max(600), '10'],
   PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_MAX_FAILURES: ['maxFailures', int(1, 100), '3'],
   PAPGATE_LOCKOUT_SECONDS: ['lockoutSeconds', int(1, 31 * 86400), '1800'],
@@ -138,6 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   }
   if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
     problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');
+  }
+  for (const [cert, key] of [['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'], ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY']] as const) {
+    if ((out[SETTINGS[cert][0]] === undefined) !== (out[SETTINGS[key][0]] === undefined)) problems.push(`${cert} and ${key} must be set together`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;

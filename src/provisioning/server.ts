@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Provisioning } from '../app/provisioning';
 import type { SourceLimits } from '../app/source-limits';
@@ -25,6 +26,8 @@ export interface ProvisioningServerOptions {
   bodyLimit?: number;
   /** 404s per client address (MAC enumeration); none: unlimited. */
   limits?: Pick<SourceLimits, 'provisioningWait' | 'provisioningNotFound'>;
+  /** Certificate and key: the service speaks HTTPS; none: plain HTTP. */
+  https?: HttpsOptions;
 }
 
 /** Headers beyond this many bytes get 431 from Node before we see the request. */
@@ -40,6 +43,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   const count = (vendor: string, decision: Decision) => o.metrics.provisioningRequests.inc({ vendor, decision });
 
   const app = Fastify({
+    ...(o.https ? { https: o.https } : {}),
     logger: false,
     bodyLimit: o.bodyLimit ?? 1024,
     http: { maxHeaderSize: MAX_HEADER_BYTES },

@@ -44,6 +44,15 @@ describe('configuration from the environment', () => {
     assert.throws(() => loadConfig({ PAPGATE_RTP_PORT_MIN: '30000', PAPGATE_RTP_PORT_MAX: '20000' }), /PAPGATE_RTP_PORT_MIN must be below/);
   });
 
+  it('takes a certificate only with its key, for either port', () => {
+    assert.throws(() => loadConfig({ PAPGATE_TLS_CERT: '/c.pem' }), /PAPGATE_TLS_CERT and PAPGATE_TLS_KEY must be set together/);
+    assert.throws(() => loadConfig({ PAPGATE_ADMIN_TLS_KEY: '/k.pem' }), /PAPGATE_ADMIN_TLS_CERT and PAPGATE_ADMIN_TLS_KEY/);
+    const c = loadConfig({ PAPGATE_TLS_CERT: '/c.pem', PAPGATE_TLS_KEY: '/k.pem' });
+    assert.equal(c.tlsCert, '/c.pem');
+    assert.equal(c.adminTlsCert, undefined);
+    assert.equal(loadConfig({}).tlsCert, undefined, 'plain HTTP by default');
+  });
+
   it('documents every variable in the README', async () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(require.resolve('../../README.md'), 'utf8');

@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { AdminServices } from '../../app/services';
 import { invalid, isPapgateError, notFound, type PapgateError } from '../../domain/errors';
@@ -12,6 +13,8 @@ import { tenantDataRoutes } from './routes-tenant-data';
 import { tenantRoutes } from './routes-tenants';
 
 export interface AdminServerOptions {
+  /** Certificate and key: the API and portal speak HTTPS; none: plain HTTP. */
+  https?: HttpsOptions;
   services: AdminServices;
   metrics: Metrics;
   log: Logger;
@@ -42,7 +45,7 @@ export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
  * (bearer tokens). Not listening yet: main.ts calls listen().
  */
 export function createAdminServer(o: AdminServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: true });
+  const app = Fastify({ ...(o.https ? { https: o.https } : {}), logger: false, bodyLimit: JSON_BODY_LIMIT, return503OnClosing: true }) as FastifyInstance;
   const routes: RegisteredRoute[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
