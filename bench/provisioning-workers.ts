@@ -18,9 +18,9 @@ import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
  * and takes its share of the cores.
  */
 
-const DEVICES = 100_000;
+const DEVICES = Number(process.env.BENCH_PROV_DEVICES ?? 100_000);
 const POLLED = 1_000;
-const SECONDS = 10;
+const SECONDS = Number(process.env.BENCH_PROV_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const THREADS = 2;
 const CONNECTIONS = 32;

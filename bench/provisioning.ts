@@ -20,12 +20,12 @@ import { haveProgram, NGINX, runWrk, startNginx, type LoadResult } from './provi
  * loopback, over a SQLite store of DEVICES phones) against Debian's nginx
  * (one worker) serving pre-rendered copies of STATIC_FILES phones' files.
  * The same wrk (separate process, random paths) drives both. Prints a table;
- * asserts nothing. Floor: 5,000 req/s from papgate; aim: half of nginx.
+ * asserts nothing. BENCH_PROV_DEVICES and BENCH_PROV_SECONDS shrink it for a smoke run. Floor: 5,000 req/s from papgate; aim: half of nginx.
  */
 
-const DEVICES = 100_000;
+const DEVICES = Number(process.env.BENCH_PROV_DEVICES ?? 100_000);
 const STATIC_FILES = 1_000;
-const SECONDS = 10;
+const SECONDS = Number(process.env.BENCH_PROV_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const THREADS = 2;
 const CONNECTIONS = 32;
