@@ -14,9 +14,10 @@ import { runRegisterStep, type RegisterStep } from './registers-sipp';
  * Digest REGISTERs (401, REGISTER with credentials, 200) from SIPp, the same
  * DEVICES devices (one digest user per call), against one papgate node and,
  * in the same run, Debian's Kamailio as a bare registrar (bench/kamailio/).
- * For each server, after a short warm-up, the offered rate steps up until a step fails a call or its
- * p99 passes P99_LIMIT_MS; the last clean step is its figure, with the CPU
- * time per registration of its processes. Then, as before, papgate behind
+ * For each server, after a short warm-up, the offered rate steps up until a
+ * step fails a call; its figures are the highest step with no failed call,
+ * and the highest with also p99 <= P99_LIMIT_MS, with the CPU time per
+ * registration of its processes. Then, as before, papgate behind
  * Kamailio's load balancer (kamailio-conf/) at one fixed rate. Loopback
  * addresses 127.0.0.10-12: run it in a network namespace of its own.
  * BENCH_REG_RATES=250,500 and BENCH_REG_STEP_SECONDS=2 change the steps.
@@ -70,24 +71,24 @@ export async function benchRegisters(): Promise<void> {
   }
 }
 
-/** Steps the offered rate up until a step is not clean (a failed call or p99 over the limit). */
+/** Steps the offered rate up until a step fails a call. */
 async function stepUp(server: string, target: string, pid: number, usersFile: string, rates: number[], seconds: number): Promise<Measured[]> {
   const steps: Measured[] = [];
   // Warm-up, not counted: the JIT, the store's page cache, the first bindings.
-  await runRegisterStep({ target, usersFile, rate: rates[0]!, seconds: 1, localPort: SIPP_PORT });
+  await runRegisterStep({ target, usersFile, rate: rates[0]!, seconds: 2, localPort: SIPP_PORT });
   for (const rate of rates) {
     const meter = meterTree(pid);
     const step = await runRegisterStep({ target, usersFile, rate, seconds, localPort: SIPP_PORT });
     steps.push({ ...step, server, cpuMs: meter.stop() });
     console.log(`  ${server} at ${rate}/s: ${step.passed} passed, ${step.failed} failed, p99 ${step.p99Ms} ms`);
-    if (!clean(step)) break;
+    if (step.failed > 0 || step.passed === 0) break;
     await new Promise((r) => setTimeout(r, 500)); // let retransmission timers of the step run out
   }
   return steps;
 }
 
-const clean = (s: RegisterStep) => s.failed === 0 && s.passed > 0 && s.p99Ms <= P99_LIMIT_MS;
-const best = (steps: Measured[]) => steps.filter(clean).pop();
+const noFailure = (s: RegisterStep) => s.failed === 0 && s.passed > 0;
+const fast = (s: RegisterStep) => noFailure(s) && s.p99Ms <= P99_LIMIT_MS;
 
 function printSteps(steps: Measured[], seconds: number): void {
   console.log(`\nREGISTER with digest, ${DEVICES} devices, ${seconds} s per step; CPU = the server's processes (/proc)`);
@@ -103,17 +104,19 @@ function printSteps(steps: Measured[], seconds: number): void {
 }
 
 function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
-  const say = (steps: Measured[]) => {
-    const m = best(steps);
-    if (!m) return 'no clean step';
-    const limit = m === steps[steps.length - 1] ? ', the top step: not pushed to its limit' : '';
-    return `${m.offered}/s (answered ${m.achieved.toFixed(0)}/s, p99 ${m.p99Ms} ms, ${microsPer(m.cpuMs, m.passed)} µs CPU per registration${limit})`;
-  };
-  console.log(`highest clean rate (0 failed, p99 <= ${P99_LIMIT_MS} ms): papgate ${say(papgate)}; kamailio ${say(kamailio)}`);
-  const [p, k] = [best(papgate), best(kamailio)];
-  if (p && k) {
-    const cpu = (m: Measured) => m.cpuMs / m.passed;
-    console.log(`papgate = ${((p.offered / k.offered) * 100).toFixed(0)} % of Kamailio's rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`);
+  for (const [what, ok] of [['0 failed', noFailure], [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast]] as const) {
+    const say = (steps: Measured[]) => {
+      const m = steps.filter(ok).pop();
+      if (!m) return 'none';
+      const top = m === steps[steps.length - 1] ? ', the top step: not pushed to its limit' : '';
+      return `${m.offered}/s (answered ${m.achieved.toFixed(0)}/s, p99 ${m.p99Ms} ms, ${microsPer(m.cpuMs, m.passed)} µs CPU/reg${top})`;
+    };
+    console.log(`highest rate with ${what}: papgate ${say(papgate)}; kamailio ${say(kamailio)}`);
+    const [p, k] = [papgate.filter(ok).pop(), kamailio.filter(ok).pop()];
+    if (p && k) {
+      const cpu = (m: Measured) => m.cpuMs / m.passed;
+      console.log(`  papgate = ${((p.offered / k.offered) * 100).toFixed(0)} % of Kamailio's rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`);
+    }
   }
 }
 
