@@ -15,7 +15,8 @@ import { runRegisterStep, type RegisterStep } from './registers-sipp';
  * DEVICES devices (one digest user per call), against one papgate node and,
  * in the same run, Debian's Kamailio as a bare registrar (bench/kamailio/).
  * For each server, after a short warm-up, the offered rate steps up until a
- * step fails a call (or its p99 is 10 x the limit: far behind); its figures are the highest step with no failed call,
+ * step fails a call or falls behind (p99 10 x the limit, or under 80 % of
+ * the offered rate answered: SIPp itself may be the limit on a busy machine); its figures are the highest step with no failed call,
  * and the highest with also p99 <= P99_LIMIT_MS, with the CPU time per
  * registration of its processes. Then, as before, papgate behind
  * Kamailio's load balancer (kamailio-conf/) at one fixed rate. Loopback
@@ -71,7 +72,7 @@ export async function benchRegisters(): Promise<void> {
   }
 }
 
-/** Steps the offered rate up until a step fails a call or falls far behind (p99 10 x the limit). */
+/** Steps the offered rate up until a step fails a call or falls behind (p99 10 x the limit, or under 80 % answered). */
 async function stepUp(server: string, target: string, pid: number, usersFile: string, rates: number[], seconds: number): Promise<Measured[]> {
   const steps: Measured[] = [];
   // Warm-up, not counted: the JIT, the store's page cache, the first bindings.
@@ -81,13 +82,15 @@ async function stepUp(server: string, target: string, pid: number, usersFile: st
     const step = await runRegisterStep({ target, usersFile, rate, seconds, localPort: SIPP_PORT });
     steps.push({ ...step, server, cpuMs: meter.stop() });
     console.log(`  ${server} at ${rate}/s: ${step.passed} passed, ${step.failed} failed, p99 ${step.p99Ms} ms`);
-    if (step.failed > 0 || step.passed === 0 || !(step.p99Ms <= 10 * P99_LIMIT_MS)) break;
+    if (!keptUp(step)) break;
     await new Promise((r) => setTimeout(r, 500)); // let retransmission timers of the step run out
   }
   return steps;
 }
 
 const noFailure = (s: RegisterStep) => s.failed === 0 && s.passed > 0;
+/** Answered (nearly) what was offered, without falling far behind: else the offered rate means nothing. */
+const keptUp = (s: RegisterStep) => noFailure(s) && s.p99Ms <= 10 * P99_LIMIT_MS && s.achieved >= 0.8 * s.offered;
 const fast = (s: RegisterStep) => noFailure(s) && s.p99Ms <= P99_LIMIT_MS;
 
 function printSteps(steps: Measured[], seconds: number): void {
@@ -104,7 +107,7 @@ function printSteps(steps: Measured[], seconds: number): void {
 }
 
 function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
-  for (const [what, ok] of [['0 failed', noFailure], [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast]] as const) {
+  for (const [what, ok] of [['0 failed', keptUp], [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast]] as const) {
     const say = (steps: Measured[]) => {
       const m = steps.filter(ok).pop();
       if (!m) return 'none';
@@ -115,7 +118,7 @@ function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
     const [p, k] = [papgate.filter(ok).pop(), kamailio.filter(ok).pop()];
     if (p && k) {
       const cpu = (m: Measured) => m.cpuMs / m.passed;
-      console.log(`  papgate = ${((p.offered / k.offered) * 100).toFixed(0)} % of Kamailio's rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`);
+      console.log(`  papgate = ${((p.achieved / k.achieved) * 100).toFixed(0)} % of Kamailio's answered rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`);
     }
   }
 }
