@@ -2,7 +2,8 @@
  * The papgate process of the call benchmark (bench/calls.ts forks it, so the
  * SIPp driver and papgate never share an event loop). It starts papgate with
  * the embedded stack on 127.0.0.1 and answers the driver over IPC:
- *   {cmd: 'devices', count} -> {devices: [[sipUsername, sipPassword], ...]}
+ *   {cmd: 'devices', count} -> {devices: [[sipUsername, sipPassword, pap], ...]}
+ *   {cmd: 'verdicts'}       -> {successful, withFailures}: devices that took a right PAP / counted a wrong one
  *   {cmd: 'mark'}           -> starts a measurement window (media stats reset)
  *   {cmd: 'sample'}         -> {sessions, media stats, cpu and event-loop delay since the mark}
  *   {cmd: 'stop'}           -> stops papgate and exits
@@ -33,13 +34,16 @@ export interface BenchServerSample {
 
 export type BenchCommand =
   | { cmd: 'devices'; count: number }
+  | { cmd: 'verdicts' }
   | { cmd: 'mark' }
   | { cmd: 'sample' }
   | { cmd: 'stop' };
 
 export type BenchRequest = BenchCommand & { id: number };
 
-export const BENCH_PORTS = Object.freeze({ sip: 18200, rtpMin: 18300, rtpMax: 18999 });
+/** RTP from 20000 up: 2 ports a call (RTP + RTCP) for BENCH_RTP_CALLS calls and some spare, below the ephemeral range. */
+const RTP_CALLS = Number(process.env.BENCH_RTP_CALLS ?? 350);
+export const BENCH_PORTS = Object.freeze({ sip: 18200, rtpMin: 20000, rtpMax: 20000 + 2 * RTP_CALLS + 199 });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-calls-'));
@@ -57,7 +61,6 @@ async function main(): Promise<void> {
     PAPGATE_RTP_ADDRESS: '127.0.0.1',
     PAPGATE_RTP_PORT_MIN: String(BENCH_PORTS.rtpMin),
     PAPGATE_RTP_PORT_MAX: String(BENCH_PORTS.rtpMax),
-    PAPGATE_MAX_CALLS_PER_DEVICE: '10000', // every bench call uses one device
     PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from loopback
     ...(process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch' ? papgateEnv() : {}),
   });
@@ -79,13 +82,17 @@ async function main(): Promise<void> {
   const handle = async (m: BenchRequest): Promise<unknown> => {
     switch (m.cmd) {
       case 'devices': {
-        const out: [string, string][] = [];
+        const out: [string, string, string][] = [];
         for (let i = 0; i < m.count; i++) {
           const mac = `02b0000${(++macs).toString(16).padStart(5, '0')}`; // locally administered
           const d = await instance.services.devices.create(CLI_ACTOR, { tenant, mac, vendor: 'yealink', model: 'T46S' });
-          out.push([d.sipUsername, d.sipPassword]);
+          out.push([d.sipUsername, d.sipPassword, d.pap ?? '']);
         }
         return { devices: out };
+      }
+      case 'verdicts': {
+        const all = await instance.services.devices.list(CLI_ACTOR, tenant);
+        return { successful: all.filter((d) => d.state === 'successful').length, withFailures: all.filter((d) => d.failures > 0).length };
       }
       case 'mark':
         media.resetStats();

@@ -1,21 +1,23 @@
 /**
  * Call benchmark: SIPp drives many concurrent IVR calls (digest auth, the
- * voice prompt, digits typed as RFC 4733 that cut it, `*` that starts it
- * again) against one papgate process with the embedded SIP + media stack.
- * All calls are one device (see scenarios/bench-ivr-call.xml for why), so no
- * PAP is submitted: the store is not part of this benchmark. For each
+ * voice prompt, a PIN and # as SIP INFO that cut it, the verdict) against
+ * one papgate process with the
+ * embedded SIP + media stack. Every call is a device of its own (its digest
+ * user from SIPp's injection file); every other call types its right PAP,
+ * the rest a wrong one, so the store checks and records each. For each
  * step of concurrent calls it reports whether every call passed, papgate's CPU
  * use, and how far RTP sends strayed from the 20 ms grid (p50 / p99).
  *
  * papgate runs in a child process (bench/calls-server.ts); SIPp runs with
  * -rtp_echo, so papgate also receives 50 packets per second per call, as it
- * would from phones. Ports: papgate SIP 18200, RTP 18300-18999, SIPp 18210-18215.
+ * would from phones. Ports: papgate SIP 18200, RTP from 20000 (2 per call of
+ * the largest step, plus spare), SIPp 18210-18215.
  *
  * `benchCalls()` is what `npm run bench` calls; `BENCH_CALLS_STEPS=50,100`
  * changes the steps. Run on its own: `node --require tsx/cjs bench/calls.ts`.
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchCommand, BenchServerSample } from './calls-server';
@@ -23,7 +25,7 @@ import type { BenchCommand, BenchServerSample } from './calls-server';
 const SIPP_PORT = 18210;
 const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
 const DEFAULT_STEPS = [50, 100, 200, 300];
-/** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s digits, 4 s prompt again, setup). */
+/** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s PIN and #, 4 s prompt again, setup). */
 const CALL_SECONDS = 7.5;
 /** Each step runs ROUNDS x N calls with at most N at once, so N are held for a while. */
 const ROUNDS = 3;
@@ -31,6 +33,12 @@ const WINDOW_MS = 8000;
 
 export interface CallsStepResult {
   concurrent: number;
+  /** Calls that type their device's PAP / a wrong PIN. */
+  rightPins: number;
+  wrongPins: number;
+  /** What the store recorded for this step's devices: a right PAP taken, a wrong one counted. */
+  verdictsRight: number;
+  verdictsWrong: number;
   /** Sessions papgate held during the measurement window (min / max of 2 samples per second). */
   heldMin: number;
   heldMax: number;
@@ -76,9 +84,10 @@ export class BenchServer {
     });
   }
 
-  static start(env: Record<string, string> = {}): BenchServer {
+  static start(maxCalls: number, env: Record<string, string> = {}): BenchServer {
     const child = fork(path.join(__dirname, 'calls-server.ts'), [], {
-      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env },
+      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, BENCH_RTP_CALLS: String(maxCalls), ...env },
     });
     return new BenchServer(child);
   }
@@ -101,9 +110,14 @@ export class BenchServer {
   }
 }
 
-export interface Account {
-  user: string;
-  password: string;
+interface Verdicts { successful: number; withFailures: number }
+
+/** One line of SIPp's injection file per call: user;password;the six digits it types. */
+function writeCalls(file: string, devices: [string, string, string][]): { right: number; wrong: number } {
+  const wrong = (pap: string) => pap.slice(0, 5) + String((Number(pap[5]) + 1) % 10);
+  const lines = devices.map(([user, password, pap], i) => [user, password, ...(i % 2 === 0 ? pap : wrong(pap))].join(';'));
+  writeFileSync(file, `SEQUENTIAL\n${lines.join('\n')}\n`);
+  return { right: Math.ceil(devices.length / 2), wrong: Math.floor(devices.length / 2) };
 }
 
 interface SippRun {
@@ -111,10 +125,10 @@ interface SippRun {
   kill(): void;
 }
 
-function startSipp(dir: string, account: Account, concurrent: number, total: number): SippRun {
+function startSipp(dir: string, callsFile: string, concurrent: number, total: number): SippRun {
   const errors = path.join(dir, 'errors.log');
   const args = [
-    `127.0.0.1:18200`, '-sf', SCENARIO, '-au', account.user, '-ap', account.password, '-set', 'user', account.user,
+    `127.0.0.1:18200`, '-sf', SCENARIO, '-inf', callsFile, '-au', '[field0]', '-ap', '[field1]',
     '-i', '127.0.0.1', '-p', String(SIPP_PORT), '-cp', String(SIPP_PORT + 1), '-mp', String(SIPP_PORT + 2),
     '-rtp_echo', '-l', String(concurrent), '-m', String(total),
     '-r', String(Math.ceil(concurrent / 4)), '-rp', '1000',
@@ -148,11 +162,16 @@ function lastCount(screen: string, label: string): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function runStep(server: BenchServer, account: Account, concurrent: number, other?: OtherCpu): Promise<CallsStepResult> {
+export async function runStep(server: BenchServer, concurrent: number, other?: OtherCpu): Promise<CallsStepResult> {
   const total = concurrent * ROUNDS;
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-sipp-'));
   try {
-    const sipp = startSipp(dir, account, concurrent, total);
+    // Fresh devices for every step: a right PAP ends a device's PIN phase.
+    const { devices } = await server.request<{ devices: [string, string, string][] }>({ cmd: 'devices', count: total });
+    const before = await server.request<Verdicts>({ cmd: 'verdicts' });
+    const callsFile = path.join(dir, 'calls.csv');
+    const mix = writeCalls(callsFile, devices);
+    const sipp = startSipp(dir, callsFile, concurrent, total);
     let finished = false;
     void sipp.done.then(() => { finished = true; });
     try {
@@ -183,8 +202,10 @@ export async function runStep(server: BenchServer, account: Account, concurrent:
         if ((await server.request<BenchServerSample>({ cmd: 'sample' })).sessions === 0) break;
         await sleep(100);
       }
+      const after = await server.request<Verdicts>({ cmd: 'verdicts' });
       return {
-        concurrent,
+        concurrent, rightPins: mix.right, wrongPins: mix.wrong,
+        verdictsRight: after.successful - before.successful, verdictsWrong: after.withFailures - before.withFailures,
         heldMin: Number.isFinite(heldMin) ? heldMin : 0, heldMax,
         callsPassed: result.passed, callsFailed: result.failed,
         cpuPercent: (sample.cpuMs / sample.wallMs) * 100,
@@ -207,8 +228,9 @@ export function print(results: CallsStepResult[]): void {
     String(r.concurrent), `${r.heldMin}-${r.heldMax}`, `${r.callsPassed}/${r.callsPassed + r.callsFailed}`,
     String(r.callsFailed), r.cpuPercent.toFixed(0), r.jitterP50Ms.toFixed(1), r.jitterP99Ms.toFixed(1),
     String(r.packetsSent), String(r.packetsReceived), String(r.framesSkipped), r.eventLoopDelayP99Ms.toFixed(1),
+    `${r.verdictsRight}/${r.rightPins}`, `${r.verdictsWrong}/${r.wrongPins}`,
   ]);
-  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'jitter p50 ms', 'jitter p99 ms', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms'];
+  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'jitter p50 ms', 'jitter p99 ms', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms', 'PAP taken', 'wrong counted'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(line(head));
@@ -228,17 +250,15 @@ export async function benchCalls(): Promise<void> {
     const { benchCallsRealStack } = loadRealStackBench();
     return benchCallsRealStack(steps, []);
   }
-  console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, RFC 4733 digits, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
-  const server = BenchServer.start();
+  console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, PIN + # as SIP INFO, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
+  const server = BenchServer.start(Math.max(...steps));
   const results: CallsStepResult[] = [];
   try {
     await server.ready;
-    const { devices } = await server.request<{ devices: [string, string][] }>({ cmd: 'devices', count: 1 });
-    const account = { user: devices[0]![0], password: devices[0]![1] };
     for (const n of steps) {
-      const r = await runStep(server, account, n);
+      const r = await runStep(server, n);
       results.push(r);
-      console.log(`  ${n} concurrent: ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, `
+      console.log(`  ${n} concurrent (${r.rightPins} right PINs, ${r.wrongPins} wrong; store: ${r.verdictsRight} taken, ${r.verdictsWrong} counted wrong): ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, `
         + `jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms`);
     }
   } finally {

@@ -53,6 +53,8 @@ export function runWrk(o: WrkOptions): Promise<LoadResult> {
 }
 
 export interface RunningNginx {
+  /** The master process (its worker is a child): for the CPU meter. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function startNginx(prefix: string, root: string, port: number): Pr
     throw new Error(`nginx did not start: ${(e as Error).message}\n${stderr}`);
   }
   return {
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGQUIT');

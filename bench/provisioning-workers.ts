@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite';
 import { fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
+import { meterTree, microsPer, processTree } from './cpu';
 import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
 
 /**
@@ -17,18 +18,17 @@ import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
  * and takes its share of the cores.
  */
 
-const DEVICES = 100_000;
+const DEVICES = Number(process.env.BENCH_PROV_DEVICES ?? 100_000);
 const POLLED = 1_000;
-const SECONDS = 10;
+const SECONDS = Number(process.env.BENCH_PROV_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const THREADS = 2;
 const CONNECTIONS = 32;
 const PORT = 19418;
 const ADMIN_PORT = 19419;
 const CLI = resolve(__dirname, '..', 'dist', 'src', 'cli.js');
-const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
-interface Row { workers: number; load: string; result: LoadResult; cpuMsPerRequest: number; cpuCores: number }
+interface Row { workers: number; load: string; result: LoadResult; cpuMs: number; cpuCores: number }
 
 export async function benchProvisioningWorkers(): Promise<void> {
   if (!haveProgram('wrk', ['--version'])) {
@@ -73,11 +73,10 @@ async function measure(db: string, workers: number, load: string, pathsFile: str
   try {
     const baseUrl = `http://127.0.0.1:${PORT}`;
     await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
-    const pids = processTree(server.pid!);
-    const before = cpuTicks(pids);
+    const meter = meterTree(server.pid!);
     const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
-    const cpuMs = ((cpuTicks(pids) - before) * 1000) / TICKS_PER_SECOND;
-    return { workers, load, result, cpuMsPerRequest: cpuMs / Math.max(1, result.requests), cpuCores: cpuMs / (SECONDS * 1000) };
+    const cpuMs = meter.stop();
+    return { workers, load, result, cpuMs, cpuCores: cpuMs / (SECONDS * 1000) };
   } finally {
     await stopServe(server);
   }
@@ -116,43 +115,15 @@ async function stopServe(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-/** The process and its children (the cluster workers), from /proc. */
-function processTree(root: number): number[] {
-  const out = [root];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
-    if (stat && Number(stat[1]) === root) out.push(Number(name));
-  }
-  return out;
-}
-
-/** Fields of /proc/PID/stat after the command name (state is [0], ppid [1], utime [11], stime [12]). */
-function readStat(pid: number): string[] | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null; // the process ended meanwhile
-  }
-}
-
-function cpuTicks(pids: number[]): number {
-  return pids.reduce((sum, pid) => {
-    const s = readStat(pid);
-    return sum + (s ? Number(s[11]) + Number(s[12]) : 0);
-  }, 0);
-}
-
 function tmpdirFor(): string {
   return process.env.TMPDIR ?? '/tmp';
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['workers', 'load', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'cores busy', 'non-2xx'];
+  const header = ['workers', 'load', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'cores busy', 'non-2xx'];
   const cells = rows.map((r) => [
     String(r.workers), r.load, r.result.requestsPerSecond.toFixed(0), r.result.p50Ms.toFixed(2), r.result.p99Ms.toFixed(2),
-    r.cpuMsPerRequest.toFixed(3), r.cpuCores.toFixed(2), String(r.result.non2xx),
+    microsPer(r.cpuMs, r.result.requests), r.cpuCores.toFixed(2), String(r.result.non2xx),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
