@@ -353,7 +353,9 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     s.packets++;
     s.payloadTypes.add(pt);
     if (s.lastSeq !== undefined && seq !== ((s.lastSeq + 1) & 0xffff)) s.sequenceBreaks++;
-    if (s.lastTs !== undefined && ((ts - s.lastTs) >>> 0) !== 160) s.timestampBreaks++;
+    // A frame the scheduler skipped under load keeps the media clock: the timestamp then
+    // advances by a whole number of 20 ms frames (RFC 3550), which is no break.
+    if (s.lastTs !== undefined && !isWholeFrameStep((ts - s.lastTs) >>> 0)) s.timestampBreaks++;
     s.lastSeq = seq;
     s.lastTs = ts;
     if (pt !== 0 && pt !== 8) return;
@@ -435,4 +437,9 @@ function recognise(samples: Int16Array): PromptName | null {
   });
   const minPower = (1000 * samples.length / 2) ** 2;
   return best >= 0 && bestPower > minPower && bestPower > 20 * second ? TONE_NAMES[best]! : null;
+}
+
+/** A timestamp step of one or a few whole 20 ms frames at 8 kHz (a second at most). */
+function isWholeFrameStep(step: number): boolean {
+  return step > 0 && step % 160 === 0 && step <= 8000;
 }
