@@ -15,9 +15,15 @@ const silentCatchHandler = {
     const isNothing = (body) =>
       (body.type === 'BlockStatement' && body.body.length === 0) ||
       (body.type === 'Identifier' && body.name === 'undefined');
+    const isStatement = (n) => /(Statement|Declaration)$/.test(n.type);
+    // The outermost statement that starts on the handler's line: a comment above that line is about it.
     const statementOf = (node) => {
       let n = node;
-      while (n.parent && !/(Statement|Declaration)$/.test(n.type)) n = n.parent;
+      while (n.parent && !isStatement(n)) n = n.parent;
+      for (let up = n.parent; up; up = up.parent) {
+        if (isStatement(up) && up.loc.start.line === n.loc.start.line) n = up;
+        else if (up.loc.start.line !== n.loc.start.line) break;
+      }
       return n;
     };
     // A comment inside the handler, just above its statement, or trailing on the statement's line explains it.
@@ -39,7 +45,7 @@ const silentCatchHandler = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/admin/web/static/**'] },
+  { ignores: ['dist/**', 'node_modules/**'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -57,7 +63,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts'],
+    // The admin portal's browser modules: plain ES modules served as they are.
+    files: ['src/admin/web/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob',
+        'Node', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'requestAnimationFrame', 'console']
+        .map((name) => [name, 'readonly'])),
+    },
+  },
+  {
+    files: ['src/**/*.ts', 'src/**/*.js'],
     plugins: { papgate: { rules: { 'no-silent-catch-handler': silentCatchHandler } } },
     rules: { 'papgate/no-silent-catch-handler': 'error' },
   },

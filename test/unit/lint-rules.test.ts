@@ -21,10 +21,16 @@ describe('lint rules: failures are not swallowed silently', function () {
       '  await p.catch(() => undefined);',
       '  p.catch(() => {});',
       '  p.catch(function () {});',
+      '  // a comment about the loop, not the handler on the next line',
+      '  for (;;) {',
+      '    p.catch(() => {});',
+      '    break;',
+      '  }',
       '}',
     ].join('\n');
     assert.deepEqual(await findings(code), [
       'no-empty', 'papgate/no-silent-catch-handler', 'papgate/no-silent-catch-handler', 'papgate/no-silent-catch-handler',
+      'papgate/no-silent-catch-handler',
     ]);
   });
 
@@ -40,6 +46,8 @@ describe('lint rules: failures are not swallowed silently', function () {
       '  // closing after a failure: the failure is what gets reported',
       '  await p.catch(() => undefined);',
       '  p.catch(() => { /* already reported */ });',
+      '  // a failed refresh is tried again at the next tick',
+      '  if (p) p.catch(() => {});',
       '}',
     ].join('\n');
     assert.deepEqual(await findings(code), []);
