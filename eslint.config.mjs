@@ -1,4 +1,4 @@
-// Lint rules for the TypeScript sources (src, test, bench).
+// Lint rules for src, test and bench (TypeScript) and the admin portal's browser modules.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
