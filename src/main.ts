@@ -86,6 +86,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         emergencyLookupMs: config.emergencyLookupMs,
         clock,
         random: cryptoRandom,
+        log: log.child({ part: 'sip-gate' }),
         lookupAccount: async (username) => {
           const d = await store.getDeviceBySipUsername(username);
           return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;

@@ -9,6 +9,7 @@ import { dumpSqliteFile } from './store/sqlite/dump';
 /** The PostgreSQL adapter and its driver load only when a URL asks for them: SQLite CLI commands start faster. */
 type PostgresAdapter = typeof import('./store/postgres');
 // A plain require: under tsx a dynamic import() of this directory would be loaded as ESM and fail.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const postgres = async (): Promise<PostgresAdapter> => require('./store/postgres') as PostgresAdapter;
 
 /**

@@ -257,7 +257,7 @@ export class AuthCallHandler implements CallHandler {
       await call.answer(session.answerSdp);
     } catch (err) {
       log.info({ err, reason: lifetime.reason }, 'call not established');
-      if (!lifetime.ended) await call.hangup().catch(() => undefined);
+      if (!lifetime.ended) await call.hangup().catch((e) => log.debug({ err: e }, 'hang-up after a failed answer failed'));
       return null;
     }
     if (lifetime.ended) return null; // ended between the ACK and now: the driver would never hear of it

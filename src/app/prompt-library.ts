@@ -12,7 +12,7 @@ function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch {
-    return false;
+    return false; // missing or unreadable: the next directory or locale is tried
   }
 }
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { parseDigest, expectedResponse, sameHex, type DigestCredentials } from '../domain/digest';
 import { isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
+import { silentLogger, type Logger } from '../ports/logger';
 import type { Random } from '../ports/random';
 import type { SipAccount } from '../ports/signalling';
 import { withTimeout } from './with-timeout';
@@ -36,6 +37,8 @@ export interface SipGateOptions {
   emergencyLookupMs?: number;
   clock: Clock;
   random: Random;
+  /** Where a store that cannot answer is reported (default: nowhere). */
+  log?: Logger;
 }
 
 export class SipGate {
@@ -61,7 +64,8 @@ export class SipGate {
     let account: SipAccount | null;
     try {
       account = await this.o.lookupAccount(creds.username);
-    } catch {
+    } catch (err) {
+      (this.o.log ?? silentLogger).warn({ err, method: req.method }, 'device lookup failed: answering 503');
       return { kind: 'reject', status: 503, reason: 'Service Unavailable' };
     }
     const verdict = this.check(req.method, creds, account);
@@ -81,7 +85,8 @@ export class SipGate {
     try {
       // Without credentials the lookup only asks whether the store can answer.
       account = await withTimeout(this.o.lookupAccount(creds?.username ?? '\u0000probe'), this.emergencyLookupMs);
-    } catch {
+    } catch (err) {
+      (this.o.log ?? silentLogger).warn({ err }, 'emergency call let through unproven: the store did not answer in time');
       return { kind: 'accept', account: null, emergency: true };
     }
     if (!creds) return this.challenge(false);

@@ -103,7 +103,7 @@ function isDbLocation(s: string): boolean {
   try {
     return new URL(s).hostname !== '';
   } catch {
-    return false;
+    return false; // not a URL: the caller reports the setting as invalid
   }
 }
 
@@ -115,7 +115,7 @@ function isCidr(s: string): boolean {
     parseAllowEntry(s);
     return true;
   } catch {
-    return false;
+    return false; // the caller reports the setting as invalid
   }
 }
 

@@ -159,5 +159,5 @@ export function userOfUri(text: string | undefined): string | undefined {
   const angle = /<([^>]*)>/.exec(text);
   const u = parseUri(angle ? angle[1] : text);
   if (!u || u.user === undefined || u.user === '') return undefined;
-  return unescapeUriPart(u.schema === 'tel' ? u.user.replace(/[\-.()]/g, '') : u.user);
+  return unescapeUriPart(u.schema === 'tel' ? u.user.replace(/[-.()]/g, '') : u.user);
 }

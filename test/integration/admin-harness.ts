@@ -16,6 +16,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 
 export const ADMIN_TOKEN = 'platform-admin-token-0123456789';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whatever fields the answer under test has
 export interface Answer { status: number; headers: Headers; text: string; json: any }
 
 export interface RequestOptions {

@@ -4,13 +4,14 @@ import { SipGate } from '../../src/app/sip-gate';
 import { buildAuthorization, parseDigest } from '../../src/domain/digest';
 import { isEmergencyNumber } from '../../src/domain/dialplan';
 import { unavailable } from '../../src/domain/errors';
+import type { Logger } from '../../src/ports/logger';
 
 const account = { username: 'pgabc', password: 's3cret', mac: '001565aabbcc', tenantId: 1 };
 
-function gate(opts: { down?: boolean; hang?: boolean } = {}) {
+function gate(opts: { down?: boolean; hang?: boolean; log?: Logger } = {}) {
   const clock = { t: 1_000_000, now() { return this.t; } };
   const g = new SipGate({
-    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock, emergencyLookupMs: 50,
+    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock, emergencyLookupMs: 50, log: opts.log,
     random: { bytes: (n) => randomBytes(n) },
     lookupAccount: async (u) => {
       if (opts.down) throw unavailable('store down');
@@ -75,6 +76,23 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce) }), { kind: 'accept', account: null, emergency: true });
     assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(nonce) }), { kind: 'reject', status: 503, reason: 'Service Unavailable' });
     assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined })).kind, 'challenge');
+  });
+
+  it('reports a store that cannot answer, without the credentials', async () => {
+    const warnings: string[] = [];
+    const log: Logger = {
+      debug() {}, info() {}, error() {},
+      warn(obj: object | string, msg?: string) { warnings.push(`${msg} ${JSON.stringify(obj)}`); },
+      child() { return log; },
+    };
+    const { g } = gate({ down: true, log });
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER' }) })).kind, 'reject');
+    assert.equal((await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined })).kind, 'accept');
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /device lookup failed: answering 503/);
+    assert.match(warnings[1]!, /emergency call let through unproven/);
+    for (const w of warnings) assert.ok(!w.includes(account.password) && !w.includes(nonce), w);
   });
 
   it('challenges an emergency call with forged or stale credentials while the store answers', async () => {

@@ -109,7 +109,7 @@ export class FreeswitchMediaEngine implements MediaEngine {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.wake?.();
-    await this.connecting?.catch(() => undefined);
+    await this.connecting?.catch(() => undefined); // a failed connect was logged where it failed; closing goes on
     const ms = this.ms;
     this.ms = undefined;
     try {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { isPapgateError, type PapgateError } from '../../domain/errors';
-import { silentLogger, type Logger } from '../../ports/logger';
+import { silentLogger } from '../../ports/logger';
 import { applyMigrations, requireCurrentSchema, type MigrationReport } from './migrate';
 import { describeUrl, translatePgError } from './pg-errors';
 import { createPool, type PostgresStoreOptions } from './pool';

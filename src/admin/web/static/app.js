@@ -118,6 +118,7 @@ function boot() {
   setupAllowList();
   setupCsv();
   setupAudit(showError);
+  // Refreshing the audit list is a side view: the change itself already said how it went.
   session.changed = () => { loadAudit().catch(() => {}); };
   whenUnauthorized(() => signOut('The server no longer accepts your token: sign in again.'));
 

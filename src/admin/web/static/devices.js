@@ -88,6 +88,7 @@ export function tickCountdowns() {
     if (text === 'ended') ended = true;
     span.textContent = text;
   }
+  // A failed reload is tried again at the next tick: the ended rows are still there.
   if (ended && session.tenant) loadDevices().catch(() => {});
 }
 

@@ -102,17 +102,17 @@ function buildHeaders(raw: Map<string, string[]>): SipHeaders | string {
 function setHeader(h: SipHeaders, name: string, values: string[]): string | undefined {
   const first = values[0]!;
   switch (name) {
-    case 'via': return (h.via = parseViaList(values)) ? undefined : 'malformed Via';
+    case 'via': return ((h.via = parseViaList(values))) ? undefined : 'malformed Via';
     case 'from':
-    case 'to': return (h[name] = parseNameAddr(first)) ? undefined : `malformed ${name === 'to' ? 'To' : 'From'}`;
+    case 'to': return ((h[name] = parseNameAddr(first))) ? undefined : `malformed ${name === 'to' ? 'To' : 'From'}`;
     case 'contact':
       if (values.length === 1 && first === '*') return void (h.contact = '*');
-      return (h.contact = parseNameAddrList(values)) ? undefined : 'malformed Contact';
+      return ((h.contact = parseNameAddrList(values))) ? undefined : 'malformed Contact';
     case 'route':
     case 'record-route':
-    case 'path': return (h[name] = parseRouteList(values)) ? undefined : `malformed ${name}`;
+    case 'path': return ((h[name] = parseRouteList(values))) ? undefined : `malformed ${name}`;
     case 'call-id': return /^[\x21-\x7e]+$/.test(first) ? void (h['call-id'] = first) : 'malformed Call-ID';
-    case 'cseq': return (h.cseq = parseCSeq(first)) ? undefined : 'malformed CSeq';
+    case 'cseq': return ((h.cseq = parseCSeq(first))) ? undefined : 'malformed CSeq';
     case 'content-length':
       if (!/^\d{1,10}$/.test(first)) return 'malformed Content-Length';
       return void (h['content-length'] = Number(first));
