@@ -147,6 +147,7 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
   (rfc4733PcapsAvailable() ? it : it.skip)("SIPp's shipped captures lose repeated digits at FreeSWITCH; numbered captures deliver the PAP", async () => {
     const shipped = await dialIn();
     const shippedChannel = fs.latestChannel()!;
+    await drachtio.until(() => fs.playbacks(shippedChannel.uuid).length > 0, 'the first prompt');
     for (const key of `${PAP}#`) await playPcap(readFileSync(rfc4733Pcap(key)), shippedChannel.rtpPort);
     await drachtio.until(() => fs.detectedDigits(shippedChannel.uuid).includes('#'), 'the # of the shipped captures');
     assert.deepEqual(fs.detectedDigits(shippedChannel.uuid), ['5', '1', '0', '#'], 'every repeated digit was dropped');
@@ -155,6 +156,8 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
 
     await dialIn();
     const channel = fs.latestChannel()!;
+    // Type only once the IVR listens: its first prompt is playing.
+    await drachtio.until(() => fs.playbacks(channel.uuid).length > 0, 'the first prompt');
     for (const pcap of Object.values(rtpEventPcaps(`${PAP}#`, (i) => `k${i}`))) await playPcap(pcap, channel.rtpPort);
     await drachtio.until(() => fs.detectedDigits(channel.uuid).length === 7, 'seven digits', 8000);
     assert.deepEqual(fs.detectedDigits(channel.uuid), [...`${PAP}#`]);
