@@ -180,6 +180,11 @@ export class IvrDriver {
         this.verifying--;
         this.d.log.info({ outcome }, 'PIN verified');
         this.dispatch({ type: 'verified', outcome });
+      })
+      // A throw while acting on the verdict must not become an unhandled rejection (it would end the process).
+      .catch((err: unknown) => {
+        this.d.log.error({ err }, 'IVR failed after the PIN check: hanging up');
+        this.sendHangup();
       });
   }
 
