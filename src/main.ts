@@ -20,6 +20,7 @@ import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
+import { TimedOut, withTimeout } from './app/with-timeout';
 import { adminTls, listen, provisioningService, provisioningTls, shownUrl } from './compose-provisioning';
 import { httpsOptions } from './tls-files';
 
@@ -189,15 +190,13 @@ const STORE_PING_TIMEOUT_MS = 2000;
 
 /** True when the store could take a write now; otherwise why not (for /readyz). */
 async function storeWritable(store: Store): Promise<true | string> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`the store did not answer a write probe within ${STORE_PING_TIMEOUT_MS} ms`), STORE_PING_TIMEOUT_MS);
-  });
-  const probe = store.ping().then(() => true as const, (e: Error) => `the store cannot write: ${e.message}`);
   try {
-    return await Promise.race([probe, late]);
-  } finally {
-    clearTimeout(timer);
+    await withTimeout(store.ping(), STORE_PING_TIMEOUT_MS);
+    return true;
+  } catch (e) {
+    return e instanceof TimedOut
+      ? `the store did not answer a write probe within ${STORE_PING_TIMEOUT_MS} ms`
+      : `the store cannot write: ${(e as Error).message}`;
   }
 }
 
