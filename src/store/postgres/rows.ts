@@ -1,19 +1,15 @@
 import { unavailable } from '../../domain/errors';
 import type {
-  AllowEntry, AuditEvent, AuthState, Device, Line, Locale, Site, Tenant, TemporaryTrust, Vendor,
+  AuditEvent, AuthState, Device, Line, Vendor,
 } from '../../domain/types';
 import type { StoredRegistration } from '../../ports/store';
 
 /** Rows as the pool returns them (snake_case, BIGINTs as numbers), and their mapping to domain values. */
 
-export interface TenantRow { id: number; name: string; locale: string; created_at: number }
-export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null }
-export interface AllowEntryRow { tenant_id: number; cidr: string; created_at: number }
-export interface TrustRow { tenant_id: number; ip: string; until: number }
-export interface AuditRow {
-  id: number; at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
-  actor: string; action: string; outcome: string;
-}
+export {
+  toAllowEntry, toAudit, toSite, toTenant, toTrust,
+  type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow,
+} from '../sql-rows';
 
 /** Device columns in the order devicesValues binds them. */
 export const DEVICE_COLUMNS = [
@@ -23,25 +19,6 @@ export const DEVICE_COLUMNS = [
 ] as const;
 
 export type DeviceRow = Record<(typeof DEVICE_COLUMNS)[number], unknown>;
-
-export const toTenant = (r: TenantRow): Tenant => ({
-  id: r.id, name: r.name, locale: r.locale as Locale, createdAt: r.created_at,
-});
-
-export const toSite = (r: SiteRow): Site => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, locale: r.locale as Locale | null,
-});
-
-export const toAllowEntry = (r: AllowEntryRow): AllowEntry => ({
-  tenantId: r.tenant_id, cidr: r.cidr, createdAt: r.created_at,
-});
-
-export const toTrust = (r: TrustRow): TemporaryTrust => ({ tenantId: r.tenant_id, ip: r.ip, until: r.until });
-
-export const toAudit = (r: AuditRow): AuditEvent => ({
-  id: r.id, at: r.at, tenantId: r.tenant_id, mac: r.mac, sourceIp: r.source_ip,
-  actor: r.actor, action: r.action, outcome: r.outcome,
-});
 
 /** Values of an audit INSERT ($1..$7). */
 export function auditValues(e: Omit<AuditEvent, 'id'>): unknown[] {

@@ -1,18 +1,14 @@
 import { unavailable } from '../../domain/errors';
 import type {
-  AllowEntry, AuditEvent, AuthState, Device, Line, Locale, Site, Tenant, TemporaryTrust, Vendor,
+  AuditEvent, AuthState, Device, Line, Vendor,
 } from '../../domain/types';
 
 /** Rows as SQLite returns them (snake_case columns), and their mapping to domain values. */
 
-export interface TenantRow { id: number; name: string; locale: string; created_at: number }
-export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null }
-export interface AllowEntryRow { tenant_id: number; cidr: string; created_at: number }
-export interface TrustRow { tenant_id: number; ip: string; until: number }
-export interface AuditRow {
-  id: number; at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
-  actor: string; action: string; outcome: string;
-}
+export {
+  toAllowEntry, toAudit, toSite, toTenant, toTrust,
+  type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow,
+} from '../sql-rows';
 
 export interface DeviceRow {
   mac: string;
@@ -56,25 +52,6 @@ export function deviceRowOf(v: readonly unknown[]): DeviceRow {
     last_provisioned_at: v[18],
   } as DeviceRow;
 }
-
-export const toTenant = (r: TenantRow): Tenant => ({
-  id: r.id, name: r.name, locale: r.locale as Locale, createdAt: r.created_at,
-});
-
-export const toSite = (r: SiteRow): Site => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, locale: r.locale as Locale | null,
-});
-
-export const toAllowEntry = (r: AllowEntryRow): AllowEntry => ({
-  tenantId: r.tenant_id, cidr: r.cidr, createdAt: r.created_at,
-});
-
-export const toTrust = (r: TrustRow): TemporaryTrust => ({ tenantId: r.tenant_id, ip: r.ip, until: r.until });
-
-export const toAudit = (r: AuditRow): AuditEvent => ({
-  id: r.id, at: r.at, tenantId: r.tenant_id, mac: r.mac, sourceIp: r.source_ip,
-  actor: r.actor, action: r.action, outcome: r.outcome,
-});
 
 export function auditParams(e: Omit<AuditEvent, 'id'>) {
   return {
