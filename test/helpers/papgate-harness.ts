@@ -26,24 +26,10 @@ import { createLogger } from '../../src/observability/logger';
 import type { Clock } from '../../src/ports/clock';
 import type { Store } from '../../src/ports/store';
 import { stageScenario } from './dtmf-scenarios';
+import { PORTS, reserveHarnessPorts } from './harness-ports';
 import { runSipp, type SippOptions, type SippResult } from './sipp';
 
-/**
- * Ports of this suite (all on 127.0.0.1, inside 18000-18999). A SIPp process
- * started with localPort L binds L (SIP), L+1 (control), L+2.. (media); the
- * scenarios offer `[media_port+10]`, so the phone's ear listens on L+12.
- */
-export const PORTS = Object.freeze({
-  sip: 18000,
-  rtpMin: 18100,
-  rtpMax: 18199,
-  /** The calling phone (SIPp UAC). */
-  phone: 18010,
-  /** A second phone, for tests that need two SIPp processes at once. */
-  phone2: 18050,
-  /** The emergency gateway (SIPp UAS). */
-  gateway: 18030,
-});
+export { PORTS, reserveHarnessPorts } from './harness-ports';
 
 /** The ear of a SIPp phone started with this localPort (see PORTS). */
 export const earPort = (sippLocalPort: number) => sippLocalPort + 12;
@@ -133,6 +119,7 @@ export function nextMac(): string {
 }
 
 export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promise<PapgateHarness> {
+  await reserveHarnessPorts();
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-calls-'));
   const logLines: string[] = [];
   try {
@@ -145,7 +132,7 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
       PAPGATE_PROVISIONING_PORT: '0',
       PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
       PAPGATE_ADMIN_PORT: '0',
-      PAPGATE_PUBLIC_URL: 'http://127.0.0.1:18080',
+      PAPGATE_PUBLIC_URL: 'http://127.0.0.1:8080', // only written into configurations; nothing listens there
       PAPGATE_SIGNALLING: 'embedded',
       PAPGATE_MEDIA: 'embedded',
       PAPGATE_SIP_ADDRESS: '127.0.0.1',

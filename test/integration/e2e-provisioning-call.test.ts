@@ -90,7 +90,7 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     assert.ok(!fullText.includes('Authentication needed'), 'no label of the minimal configuration');
     assert.ok(!fullText.includes(added.sipUsername), "no trace of papgate's own SIP account");
     const url = full.get('static.auto_provision.server.url') ?? '';
-    const secret = /^http:\/\/127\.0\.0\.1:18080\/p\/([A-Za-z0-9_-]{20,})\/$/.exec(url)?.[1];
+    const secret = /^http:\/\/127\.0\.0\.1:8080\/p\/([A-Za-z0-9_-]{20,})\/$/.exec(url)?.[1];
     assert.ok(secret, `per-device provisioning URL with the identity secret (${url})`);
 
     // 4. Later fetches through that URL keep getting the full configuration.

@@ -5,16 +5,13 @@ import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, tagOf }
 import { runSipp, startSippUas } from '../helpers/sipp';
 import type { SippResult, SippUas } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
+import { portLayout } from '../helpers/ports';
 
-// Emergency pass-through: a SIPp UAC (the phone) calls 112 on papgate (127.0.0.1:15200),
-// which relays to a SIPp UAS acting as the emergency gateway (15210-15215).
-// The caller SIPp uses 15220-15225. Nothing listens on 15299.
-// The late-offer cases use 15400 (papgate), 15410-15415 (gateway), 15420-15425 (caller).
-const PORT = 15200;
-const GATEWAY = 15210;
-const CALLER = 15220;
-const DEAD = 15299;
-const LATE = { port: 15400, gateway: 15410, caller: 15420 };
+// Emergency pass-through: a SIPp UAC (the phone) calls 112 on papgate (127.0.0.1,
+// PORT), which relays to a SIPp UAS acting as the emergency gateway (GATEWAY..+5).
+// The caller SIPp uses CALLER..+5. Nothing listens on DEAD. The late-offer
+// cases use a papgate, gateway and caller of their own (LATE). All ports are
+// one free block (portLayout).
 const dev1 = ACCOUNTS[0]!;
 const EXTRA = { Priority: 'emergency', 'X-Papgate-Device': dev1.mac };
 
@@ -28,7 +25,13 @@ function traceTime(trace: string, startLine: RegExp): number {
   throw new Error(`no ${startLine} in the SIPp trace:\n${trace.slice(-3000)}`);
 }
 
+let PORT = 0, GATEWAY = 0, CALLER = 0, DEAD = 0; // from portLayout() in the suite's first hook
+const LATE = { port: 0, gateway: 0, caller: 0 };
+
 describe('embedded SIP stack: emergency pass-through', function () {
+  before(async () => { ({ PORT, GATEWAY, CALLER, DEAD } = await portLayout({ PORT: 0, GATEWAY: 10, CALLER: 20, DEAD: 99 }));
+    Object.assign(LATE, await portLayout({ port: 0, gateway: 10, caller: 20 }));
+  });
   this.timeout(30_000);
   let h: Harness;
   let gateway: SippUas | undefined;

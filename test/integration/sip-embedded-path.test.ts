@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { ACCOUNTS, REALM, startHarness, type Harness } from '../helpers/sip-embedded-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest } from '../helpers/sip-raw-peer';
+import { portLayout } from '../helpers/ports';
 
 // The embedded stack behind a SIP proxy, on the wire: one raw UDP socket
 // plays the proxy (its Via on top, the phone's below, a Path it added), so
 // the test sees exactly what papgate sends back towards the proxy.
-const PORT = 15180;
 const PHONE = '192.0.2.50:5062'; // never reached directly: everything goes through the proxy
 const dev1 = ACCOUNTS[0]!;
 let seq = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('embedded SIP stack behind a proxy: Path and the phone address', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(15_000);
   let h: Harness | undefined;
   let proxy: RawPeer;

@@ -4,14 +4,16 @@ import type { Harness } from '../helpers/sip-embedded-harness';
 import { runSipp } from '../helpers/sipp';
 import type { SippOptions, SippResult } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
+import { portLayout } from '../helpers/ports';
 
-// Real SIPp against a real EmbeddedSignalling on 127.0.0.1:15000 (UDP and TCP).
-// SIPp uses 15010-15015.
-const PORT = 15000;
-const SIPP_PORT = 15010;
+// Real SIPp against a real EmbeddedSignalling on 127.0.0.1 (UDP and TCP, a
+// free port); SIPp uses the next ports of the same block.
 const dev1 = ACCOUNTS[0]!;
 
+let PORT = 0, SIPP_PORT = 0; // from portLayout() in the suite's first hook
+
 describe('embedded SIP stack against SIPp', function () {
+  before(async () => { ({ PORT, SIPP_PORT } = await portLayout({ PORT: 0, SIPP_PORT: 10 })); });
   this.timeout(30_000);
   let h: Harness;
 

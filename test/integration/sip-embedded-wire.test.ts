@@ -5,15 +5,18 @@ import { EmbeddedSignalling } from '../../src/sip/embedded';
 import { ACCOUNTS, ANSWER_SDP, FakeClock, REALM, startHarness } from '../helpers/sip-embedded-harness';
 import type { Harness, HarnessOptions, SeenCall } from '../helpers/sip-embedded-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
+import { portLayout } from '../helpers/ports';
 
-// What a raw UDP socket sees of the embedded stack on 127.0.0.1:15100:
+// What a raw UDP socket sees of the embedded stack (127.0.0.1, a free port):
 // robustness, 2xx retransmission, BYE routing, NAT, NOTIFY.
-const PORT = 15100;
 const dev1 = ACCOUNTS[0]!;
 let seq = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('embedded SIP stack on the wire', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(15_000);
   let h: Harness | undefined;
   let phone: RawPeer;
@@ -98,7 +101,7 @@ describe('embedded SIP stack on the wire', function () {
     const clash = new EmbeddedSignalling({
       address: '127.0.0.1', port: PORT, udp: true, tcp: false, gate: h!.gate, log: silentLogger, clock: { now: () => 0 },
     });
-    await assert.rejects(clash.start({ handle: async () => undefined }), /cannot listen on 127\.0\.0\.1:15100/);
+    await assert.rejects(clash.start({ handle: async () => undefined }), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${PORT}`));
   });
 
   it('retransmits the 200 OK until the ACK; answer() resolves on the ACK', async () => {
