@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
  * - `freePortBlock(n)` is n consecutive ports, all free for TCP and UDP on
  *   every address, from a random base below the kernel's ephemeral range
  *   (so port-0 binds elsewhere cannot land in it). Blocks handed out in this
- *   process never overlap.
+ *   process never overlap. The base is even.
  *
  * The race: a port is free when checked and released before its user binds
  * it; another process may bind it in between. The window is a few
@@ -42,7 +42,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function freePortBlock(size: number): Promise<number> {
   if (!Number.isInteger(size) || size < 1 || size > 2000) throw new RangeError(`block size ${size}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const base = BLOCK_LOW + Math.floor(Math.random() * (BLOCK_HIGH - BLOCK_LOW - size));
+    // even, as RTP wants its ports (RTCP would be the odd one above)
+    const base = BLOCK_LOW + 2 * Math.floor((Math.random() * (BLOCK_HIGH - BLOCK_LOW - size)) / 2);
     if (taken(base, size)) continue;
     if (await blockFree(base, size)) {
       handedOut.push([base, base + size - 1]);

@@ -6,13 +6,14 @@ import { EmbeddedMediaEngine } from '../../src/media/embedded';
 import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { FUZZ_SEED } from '../helpers/fuzz-sdp';
+import { freePortBlock } from '../helpers/ports';
 
 // Seeded fuzzing of a live RTP session over loopback UDP: garbage, broken RTP
 // headers and RFC 4733 packets that are not a valid key event, all sent from
 // the latched phone's own address (the one source the session listens to).
 // The session must never fail on a packet and must type no digit from them;
-// a real key press afterwards still counts. Engine on 127.0.0.1:16840-16859,
-// the phone on 16860.
+// a real key press afterwards still counts. Engine on 127.0.0.1, ports B..B+19
+// of this file's free block, the phone on B+20.
 
 const HOST = '127.0.0.1';
 const TE_PT = 101;
@@ -59,7 +60,11 @@ const garbage: fc.Arbitrary<Buffer> = fc.oneof(
   brokenKeyEvent,
 ).filter((b) => !isKeyEvent(b));
 
+/** Base of this file's free port block (freePortBlock in each suite's first hook). */
+let B = 0;
+
 describe('attack: RTP and RFC 4733 packets to a live session (seeded fuzzer)', function () {
+  before(async () => { B ||= await freePortBlock(40); });
   this.timeout(90_000);
   let engine: EmbeddedMediaEngine;
   let phone: dgram.Socket;
@@ -76,11 +81,11 @@ describe('attack: RTP and RFC 4733 packets to a live session (seeded fuzzer)', f
       warn(o, m) { if (/handling failed|listener threw/.test(String(m))) failures.push(`${JSON.stringify(o)} ${m ?? ''}`); },
       child() { return log; },
     };
-    engine = new EmbeddedMediaEngine({ bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16840, rtpPortMax: 16859, inactivityMs: 0, log });
+    engine = new EmbeddedMediaEngine({ bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 0, rtpPortMax: B + 19, inactivityMs: 0, log });
     phone = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => phone.bind(16860, HOST, () => resolve()));
+    await new Promise<void>((resolve) => phone.bind(B + 20, HOST, () => resolve()));
     const offer = ['v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-      'm=audio 16860 RTP/AVP 0 101', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      `m=audio ${B + 20} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
     const session = await engine.createSession({ callId: 'fuzz', offerSdp: offer, signallingAddress: HOST });
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
@@ -98,7 +103,7 @@ describe('attack: RTP and RFC 4733 packets to a live session (seeded fuzzer)', f
     }
     assert.deepEqual(digits, [], 'no digit from packets that are no key event');
     assert.deepEqual(failures, [], 'no packet made the session fail');
-    assert.deepEqual(session.remoteAddress, { address: HOST, port: 16860 });
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: B + 20 });
     // The session still works: one real key press types one digit.
     for (const [end, duration] of [[false, 160], [true, 480], [true, 480]] as const) {
       await send(encodeRtp(header({ pt: TE_PT, seq: 9000, ts: 777_000, marker: !end, ssrc: 7 }), encodeTelephoneEvent({ event: 5, end, volume: 10, duration })));

@@ -12,9 +12,11 @@ import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/rtp-packet';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 import { requireTool } from '../helpers/required-tools';
+import { freePortBlock } from '../helpers/ports';
 
-// Ports: engines 16100-16199, test "phones" 16500-16599; the latching suite: engines 16600-16619,
-// phones and off-path senders 16650-16699 (this file's share of 16000-16999).
+// Ports, as offsets into this file's free block B: engines B+100..199, test
+// "phones" B+500..599; the latching suite: engines B+600..619, phones and
+// off-path senders B+650..699.
 const HOST = '127.0.0.1';
 
 /** Polls until `check` returns a value (bounded), so nothing depends on exact timing. */
@@ -76,7 +78,11 @@ const offer = (port: number, formats = '0 8 101', extra: string[] = ['a=rtpmap:1
 
 const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.[1]);
 
+/** Base of this file's free port block (freePortBlock in each suite's first hook). */
+let B = 0;
+
 describe('media embedded engine over loopback UDP', function () {
+  before(async () => { B ||= await freePortBlock(1000); });
   this.timeout(15000);
   let engine: EmbeddedMediaEngine;
   let phones: FakePhone[];
@@ -89,7 +95,7 @@ describe('media embedded engine over loopback UDP', function () {
 
   beforeEach(() => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16100, rtpPortMax: 16119, inactivityMs: 0, log: silentLogger,
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 100, rtpPortMax: B + 119, inactivityMs: 0, log: silentLogger,
     });
     phones = [];
     dir = mkdtempSync(join(tmpdir(), 'papgate-media-'));
@@ -101,7 +107,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('plays a prompt as consecutive 20 ms packets and reports its end once', async () => {
-    const ph = await phone(16500);
+    const ph = await phone(B + 500);
     const samples = 4000; // 0.5 s = 25 frames
     const file = join(dir, 'p.wav');
     writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin(i / 3)))));
@@ -137,14 +143,14 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('sends silence when idle, PCMA when only PCMA is offered', async () => {
-    const ph = await phone(16501);
+    const ph = await phone(B + 501);
     await engine.createSession({ callId: 'alaw', offerSdp: offer(ph.port, '8', []) });
     await waitFor('silence packets', () => ph.packets.length >= 3);
     assert.ok(ph.packets.every(({ packet }) => packet.payloadType === 8 && packet.payload.every((b) => b === 0xd5)));
   });
 
   it('after an event-loop stall sends a few late frames, skips the rest, and keeps timestamps true', async () => {
-    const ph = await phone(16511);
+    const ph = await phone(B + 511);
     await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });
     await waitFor('packets', () => ph.packets.length >= 2);
     const busyUntil = Date.now() + 300; // 15 frames due at once; the catch-up limit is 5
@@ -160,7 +166,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('sends nothing to a phone that offered sendonly, yet finishes the prompt', async () => {
-    const ph = await phone(16512);
+    const ph = await phone(B + 512);
     const file = join(dir, 'short.wav');
     writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 800 }, () => 3000)));
     const sendonly = offer(ph.port).replace('a=sendrecv', 'a=sendonly');
@@ -175,7 +181,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('stopPlayback() cuts the prompt and reports interrupted', async () => {
-    const ph = await phone(16502);
+    const ph = await phone(B + 502);
     const file = join(dir, 'long.wav');
     writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 80000 }, () => 3000)));
     const session = await engine.createSession({ callId: 'stop', offerSdp: offer(ph.port) });
@@ -193,7 +199,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('turns RFC 4733 packets into exactly the digits pressed, on the negotiated payload type', async () => {
-    const ph = await phone(16503);
+    const ph = await phone(B + 503);
     const session = await engine.createSession({ callId: 'dtmf', offerSdp: offer(ph.port, '0 97', ['a=rtpmap:97 telephone-event/8000']) });
     const digits: [string, DtmfSource][] = [];
     session.on('digit', (d, s) => digits.push([d, s]));
@@ -212,7 +218,7 @@ describe('media embedded engine over loopback UDP', function () {
   it("counts a PIN with repeated digits sent from SIPp's dtmf_2833 captures, replayed unchanged", async function () {
     const dir = '/usr/share/sip-tester';
     requireTool(this, 'sipp-dtmf-pcaps', 'the digits are SIPp\'s RFC 4733 captures');
-    const ph = await phone(16510);
+    const ph = await phone(B + 510);
     const session = await engine.createSession({ callId: 'pcap', offerSdp: offer(ph.port) });
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
@@ -225,7 +231,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('detects in-band DTMF in the phone audio', async () => {
-    const ph = await phone(16504);
+    const ph = await phone(B + 504);
     const session = await engine.createSession({ callId: 'inband', offerSdp: offer(ph.port) });
     const digits: [string, DtmfSource][] = [];
     session.on('digit', (d, s) => digits.push([d, s]));
@@ -237,8 +243,8 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('follows the source of the phone packets (symmetric RTP)', async () => {
-    const sdpTarget = await phone(16505);
-    const natted = await phone(16506);
+    const sdpTarget = await phone(B + 505);
+    const natted = await phone(B + 506);
     const session = await engine.createSession({ callId: 'nat', offerSdp: offer(sdpTarget.port) });
     await waitFor('packets at the SDP address', () => sdpTarget.packets.length >= 2);
     natted.send(answerPort(session), 0, 0, Buffer.alloc(160, 0xff));
@@ -250,7 +256,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('drops garbage datagrams, counts them, and keeps working', async () => {
-    const ph = await phone(16507);
+    const ph = await phone(B + 507);
     const session = await engine.createSession({ callId: 'junk', offerSdp: offer(ph.port) });
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
@@ -269,10 +275,10 @@ describe('media embedded engine over loopback UDP', function () {
 
   it('reports inactivity when the phone sends nothing', async () => {
     const quiet = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16140, rtpPortMax: 16141, inactivityMs: 150, log: silentLogger,
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 140, rtpPortMax: B + 141, inactivityMs: 150, log: silentLogger,
     });
     try {
-      const session = await quiet.createSession({ callId: 'quiet', offerSdp: offer(16508) });
+      const session = await quiet.createSession({ callId: 'quiet', offerSdp: offer(B + 508) });
       let inactive = 0;
       session.on('inactive', () => inactive++);
       await waitFor('inactive', () => inactive > 0);
@@ -283,19 +289,19 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('frees the port at close, skips busy ports, and says when the range is exhausted', async () => {
-    const busy = await phone(16120); // someone else holds the first port
+    const busy = await phone(B + 120); // someone else holds the first port
     const small = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16120, rtpPortMax: 16123, inactivityMs: 0, log: silentLogger,
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 120, rtpPortMax: B + 123, inactivityMs: 0, log: silentLogger,
     });
     try {
-      const a = await small.createSession({ callId: 'a', offerSdp: offer(16509) });
-      assert.equal(answerPort(a), 16122);
-      await assert.rejects(small.createSession({ callId: 'b', offerSdp: offer(16509) }),
-        (e: unknown) => e instanceof PapgateError && e.code === 'unavailable' && /no free RTP port in 16120-16122/.test(e.message));
+      const a = await small.createSession({ callId: 'a', offerSdp: offer(B + 509) });
+      assert.equal(answerPort(a), B + 122);
+      await assert.rejects(small.createSession({ callId: 'b', offerSdp: offer(B + 509) }),
+        (e: unknown) => e instanceof PapgateError && e.code === 'unavailable' && e.message.includes(`no free RTP port in ${B + 120}-${B + 122}`));
       await a.close();
       await a.close(); // idempotent
-      const c = await small.createSession({ callId: 'c', offerSdp: offer(16509) });
-      assert.equal(answerPort(c), 16122);
+      const c = await small.createSession({ callId: 'c', offerSdp: offer(B + 509) });
+      assert.equal(answerPort(c), B + 122);
       assert.equal(small.stats().sessions, 1);
     } finally {
       await small.close();
@@ -306,12 +312,13 @@ describe('media embedded engine over loopback UDP', function () {
   it('rejects malformed offers and offers without a common codec before binding a port', async () => {
     await assert.rejects(engine.createSession({ callId: 'x', offerSdp: 'garbage' }),
       (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp');
-    await assert.rejects(engine.createSession({ callId: 'y', offerSdp: offer(16509, '9', ['a=rtpmap:9 G722/8000']) }), NoCommonCodec);
+    await assert.rejects(engine.createSession({ callId: 'y', offerSdp: offer(B + 509, '9', ['a=rtpmap:9 G722/8000']) }), NoCommonCodec);
     assert.equal(engine.stats().sessions, 0);
   });
 });
 
 describe('media embedded engine: symmetric RTP latches to one source', function () {
+  before(async () => { B ||= await freePortBlock(1000); });
   this.timeout(15000);
   let engine: EmbeddedMediaEngine;
   let phones: FakePhone[];
@@ -322,7 +329,7 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   };
   const newEngine = (inactivityMs: number) => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 16600, rtpPortMax: 16619, inactivityMs, log: silentLogger,
+      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 600, rtpPortMax: B + 619, inactivityMs, log: silentLogger,
     });
     return engine;
   };
@@ -343,9 +350,9 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it('latches to the first sender (behind NAT: not the SDP port), sends there, and no later sender moves it', async () => {
-    const sdpTarget = await phone(16650); // what the phone wrote into its SDP; never sends
-    const natted = await phone(16651); // where its packets really come from
-    const other = await phone(16652);
+    const sdpTarget = await phone(B + 650); // what the phone wrote into its SDP; never sends
+    const natted = await phone(B + 651); // where its packets really come from
+    const other = await phone(B + 652);
     const session = await newEngine(0).createSession({ callId: 'latch', offerSdp: offer(sdpTarget.port) });
     const to = answerPort(session);
     await waitFor('packets at the SDP address before anything arrived', () => sdpTarget.packets.length >= 1);
@@ -364,8 +371,8 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it('takes no digits from a second source after latching (RFC 4733 or in-band), yet takes them from the latched one', async () => {
-    const ph = await phone(16653);
-    const attacker = await phone(16654);
+    const ph = await phone(B + 653);
+    const attacker = await phone(B + 654);
     const session = await newEngine(0).createSession({ callId: 'spray', offerSdp: offer(ph.port) });
     const digits: [string, DtmfSource][] = [];
     session.on('digit', (d, s) => digits.push([d, s]));
@@ -385,8 +392,8 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it('a foreign sender spraying RTP and garbage does not keep the session from going inactive', async () => {
-    const ph = await phone(16655);
-    const attacker = await phone(16656);
+    const ph = await phone(B + 655);
+    const attacker = await phone(B + 656);
     const session = await newEngine(300).createSession({ callId: 'quiet', offerSdp: offer(ph.port) });
     let inactive = 0;
     session.on('inactive', () => inactive++);
@@ -409,8 +416,8 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it("the SDP's own address and port may take over once from a first source elsewhere, then nothing moves the peer", async () => {
-    const sdpTarget = await phone(16657);
-    const first = await phone(16658);
+    const sdpTarget = await phone(B + 657);
+    const first = await phone(B + 658);
     const session = await newEngine(0).createSession({ callId: 'prefer', offerSdp: offer(sdpTarget.port) });
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));

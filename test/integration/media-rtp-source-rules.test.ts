@@ -4,12 +4,13 @@ import { silentLogger } from '../../src/ports/logger';
 import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
 import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { encodeRtp } from '../../src/media/embedded/rtp-packet';
+import { freePortBlock } from '../helpers/ports';
 
 // Who may talk to a call's RTP port before the phone's first packet, where
 // papgate sends prompts, and how ports are chosen. The phone's SIP comes from
 // 127.0.0.1; the attacker sends from 127.0.0.2; a would-be reflection victim
-// listens on 127.0.0.3 (all on lo). Engines bind 127.0.0.1:16700-16799, peers
-// use 16800-16819.
+// listens on 127.0.0.3 (all on lo). Engines bind 127.0.0.1 ports B..B+99 of
+// this file's free block, peers B+100..119.
 
 const SIP_SOURCE = '127.0.0.1';
 
@@ -57,7 +58,11 @@ const offer = (address: string, port: number) => ['v=0', `o=phone 1 1 IN IP4 ${a
 const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.[1]);
 const silence = Buffer.alloc(160, 0xff);
 
+/** Base of this file's free port block (freePortBlock in each suite's first hook). */
+let B = 0;
+
 describe('embedded RTP: source rules, no reflection, random ports', function () {
+  before(async () => { B ||= await freePortBlock(200); });
   this.timeout(20_000);
   let engine: EmbeddedMediaEngine;
   const peers: Peer[] = [];
@@ -69,7 +74,7 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
 
   beforeEach(() => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: SIP_SOURCE, advertisedAddress: SIP_SOURCE, rtpPortMin: 16700, rtpPortMax: 16799, inactivityMs: 0, log: silentLogger,
+      bindAddress: SIP_SOURCE, advertisedAddress: SIP_SOURCE, rtpPortMin: B + 0, rtpPortMax: B + 99, inactivityMs: 0, log: silentLogger,
     });
   });
   afterEach(async () => {
@@ -78,8 +83,8 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
   });
 
   it('an attacker on another address typing RFC 4733 digits before the phone\'s first packet types nothing', async () => {
-    const phone = await peer(SIP_SOURCE, 16800);
-    const attacker = await peer('127.0.0.2', 16801);
+    const phone = await peer(SIP_SOURCE, B + 100);
+    const attacker = await peer('127.0.0.2', B + 101);
     const session = await engine.createSession({ callId: 'early', offerSdp: offer(SIP_SOURCE, phone.port), signallingAddress: SIP_SOURCE });
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
@@ -98,10 +103,10 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
   });
 
   it('sends nothing to an SDP address the SIP did not come from (no reflector), until the phone\'s RTP latches', async () => {
-    const victim = await peer('127.0.0.3', 16802);
-    const phone = await peer(SIP_SOURCE, 16803);
-    const attacker = await peer('127.0.0.2', 16804);
-    const witness = await peer(SIP_SOURCE, 16805);
+    const victim = await peer('127.0.0.3', B + 102);
+    const phone = await peer(SIP_SOURCE, B + 103);
+    const attacker = await peer('127.0.0.2', B + 104);
+    const witness = await peer(SIP_SOURCE, B + 105);
     const session = await engine.createSession({ callId: 'reflect', offerSdp: offer(victim.address, victim.port), signallingAddress: SIP_SOURCE });
     // A normal call on the same scheduler shows frames are being sent meanwhile.
     await engine.createSession({ callId: 'witness', offerSdp: offer(SIP_SOURCE, witness.port), signallingAddress: SIP_SOURCE });
@@ -118,7 +123,7 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
   });
 
   it('hands out ports at random over many calls, never one twice at once, and frees them at hang-up', async () => {
-    const offerTo = offer(SIP_SOURCE, 16819);
+    const offerTo = offer(SIP_SOURCE, B + 119);
     const sequential: number[] = [];
     for (let i = 0; i < 30; i++) {
       const s = await engine.createSession({ callId: `seq-${i}`, offerSdp: offerTo, signallingAddress: SIP_SOURCE });
@@ -135,6 +140,6 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     await Promise.all(open.map((s) => s.close()));
     assert.equal(engine.stats().sessions, 0);
     const again = await engine.createSession({ callId: 'after', offerSdp: offerTo });
-    assert.ok(again.port >= 16700 && again.port <= 16798 && again.port % 2 === 0);
+    assert.ok(again.port >= B + 0 && again.port <= B + 98 && again.port % 2 === 0);
   });
 });
