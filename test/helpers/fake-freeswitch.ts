@@ -47,6 +47,9 @@ interface Channel {
 
 const enc = (v: string) => encodeURIComponent(v);
 
+/** The SIP port the fake claims in its Contact and SDP (FreeSWITCH's external profile); nothing binds it. */
+export const FAKE_FREESWITCH_SIP_PORT = 5080;
+
 export class FakeFreeswitch {
   readonly commands: FsCommand[] = [];
   readonly channels = new Map<string, Channel>();
@@ -63,7 +66,10 @@ export class FakeFreeswitch {
 
   constructor(private readonly o: {
     secret?: string; sipAddress?: string; sipPort?: number; profile?: string;
-    /** switch.conf.xml rtp-start-port / rtp-end-port (default 17400-17999). */
+    /**
+     * switch.conf.xml rtp-start-port / rtp-end-port (default FreeSWITCH's own,
+     * 16384-32768). Only written into SDP, unless listenRtp: then pass a free range.
+     */
     rtpStartPort?: number; rtpEndPort?: number;
     /** Bind each channel's RTP port and detect RFC 4733 digits there. */
     listenRtp?: boolean;
@@ -71,8 +77,8 @@ export class FakeFreeswitch {
 
   /** A free RTP port pair like FreeSWITCH's allocator: even ports, start..end rounded down. */
   private allocateRtpPort(): number | undefined {
-    const start = this.o.rtpStartPort ?? 17400;
-    const end = this.o.rtpEndPort ?? 17999;
+    const start = this.o.rtpStartPort ?? 16384;
+    const end = this.o.rtpEndPort ?? 32768;
     for (let p = start + (start % 2); p + 1 <= end; p += 2) {
       if (!this.rtpInUse.has(p)) {
         this.rtpInUse.add(p);
@@ -83,7 +89,7 @@ export class FakeFreeswitch {
   }
 
   private get sipHostport(): string {
-    return `${this.o.sipAddress ?? '127.0.0.1'}:${this.o.sipPort ?? 17080}`;
+    return `${this.o.sipAddress ?? '127.0.0.1'}:${this.o.sipPort ?? FAKE_FREESWITCH_SIP_PORT}`;
   }
 
   listen(port: number): Promise<void> {

@@ -10,6 +10,7 @@ import { startPapgate, type PapgateInstance } from '../../src/main';
 import { silentLogger } from '../../src/ports/logger';
 import { FakeDrachtioServer, header, phoneRequest } from '../helpers/fake-drachtio-server';
 import { FakeFreeswitch } from '../helpers/fake-freeswitch';
+import { portLayout } from '../helpers/ports';
 
 /**
  * The composition root with PAPGATE_SIGNALLING=drachtio and
@@ -19,9 +20,6 @@ import { FakeFreeswitch } from '../helpers/fake-freeswitch';
  */
 describe('startPapgate on the production topology (fake drachtio-server and FreeSWITCH)', function () {
   this.timeout(30_000);
-  const DRACHTIO_PORT = 17301;
-  const ESL_PORT = 17302;
-  const LISTEN_PORT = 17303;
   const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
   let dir: string;
   let drachtio: FakeDrachtioServer;
@@ -30,10 +28,11 @@ describe('startPapgate on the production topology (fake drachtio-server and Free
   let device: DeviceView;
 
   before(async () => {
+    const { DRACHTIO_PORT, ESL_PORT, LISTEN_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2 });
     dir = mkdtempSync(join(tmpdir(), 'papgate-prod-'));
     drachtio = new FakeDrachtioServer();
     await drachtio.listen(DRACHTIO_PORT);
-    fs = new FakeFreeswitch({ sipPort: 17380 });
+    fs = new FakeFreeswitch();
     fs.playbackMs = 30;
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);

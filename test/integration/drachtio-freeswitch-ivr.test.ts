@@ -18,6 +18,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { FakeDrachtioServer, header, phoneRequest } from '../helpers/fake-drachtio-server';
 import { FakeFreeswitch } from '../helpers/fake-freeswitch';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { portLayout } from '../helpers/ports';
 
 /**
  * The IVR outcomes of the embedded stack, again over the production adapters:
@@ -26,14 +27,14 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
  * fake drachtio-server / FreeSWITCH at their wire protocols.
  */
 
-const DRACHTIO_PORT = 17201;
-const ESL_PORT = 17202;
-const LISTEN_PORT = 17203;
 const REALM = 'papgate';
 const FS_PROMPTS = '/usr/share/papgate/prompts';
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 
+let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0; // from portLayout() in the suite's first hook
+
 describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)', function () {
+  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2 })); });
   this.timeout(20_000);
   let store: Store;
   let device: Device;
@@ -50,7 +51,7 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     await store.insertDevices([device], []);
     drachtio = new FakeDrachtioServer();
     await drachtio.listen(DRACHTIO_PORT);
-    fs = new FakeFreeswitch({ sipPort: 17080 });
+    fs = new FakeFreeswitch();
     fs.playbackMs = 30;
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);
@@ -101,7 +102,7 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     const txn = drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
     const ok = await drachtio.finalResponse(txn);
     assert.equal(ok.status, 200, 'the IVR answers');
-    assert.match(ok.body, /^m=audio 174\d\d RTP\/AVP 0 101/m, 'with FreeSWITCH\'s SDP');
+    assert.match(ok.body, /^m=audio 16\d{3} RTP\/AVP 0 101/m, 'with FreeSWITCH\'s SDP');
     const dialogId = drachtio.dialogOfTxn(txn)!;
     drachtio.inDialog(dialogId, 'ACK');
     return { dialogId, callId };

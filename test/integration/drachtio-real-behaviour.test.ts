@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/ports/logger';
 import type { CallEndReason, InboundCall, SipAccount } from '../../src/ports/signalling';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer, header, phoneRequest, type SipMsg } from '../helpers/fake-drachtio-server';
+import { portLayout } from '../helpers/ports';
 
 /**
  * What the real drachtio-server v0.9.4 does that papgate must cope with,
@@ -14,7 +15,6 @@ import { FakeDrachtioServer, header, phoneRequest, type SipMsg } from '../helper
  * answered by the server itself.
  */
 
-const PORT = 17011;
 const REALM = 'papgate.test';
 const ACCOUNT: SipAccount = { username: 'dev1', password: 's3cret', mac: '001565aaaaaa', tenantId: 1 };
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n';
@@ -27,7 +27,10 @@ function makeGate(): SipGate {
   });
 }
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('drachtio stack: what the real drachtio-server does (fake drachtio-server)', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(15_000);
   let server: FakeDrachtioServer;
   let sig: DrachtioSignalling | undefined;

@@ -6,10 +6,10 @@ import { silentLogger } from '../../src/ports/logger';
 import type { CallEndReason, InboundCall, SipAccount } from '../../src/ports/signalling';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer, header, phoneRequest, type SipMsg } from '../helpers/fake-drachtio-server';
+import { portLayout } from '../helpers/ports';
 
 /** The drachtio adapter (real drachtio-srf) against a fake drachtio-server on the wire. */
 
-const PORT = 17001;
 const REALM = 'papgate.test';
 const ACCOUNT: SipAccount = { username: 'dev1', password: 's3cret', mac: '001565aaaaaa', tenantId: 1 };
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n';
@@ -33,7 +33,10 @@ function authFor(challenge: SipMsg, method: string, uri: string, password = ACCO
   return buildAuthorization({ username: ACCOUNT.username, password, realm: REALM, nonce, uri, method, cnonce: 'abc', nc: ++nc });
 }
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('drachtio signalling adapter (fake drachtio-server)', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(15_000);
   let server: FakeDrachtioServer;
   let sig: DrachtioSignalling;

@@ -9,13 +9,11 @@ import { FreeswitchMediaEngine } from '../../src/media/freeswitch/freeswitch-med
 import { freeswitchPath } from '../../src/media/freeswitch/prompt-paths';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer } from '../helpers/fake-drachtio-server';
-import { FakeFreeswitch } from '../helpers/fake-freeswitch';
+import { FAKE_FREESWITCH_SIP_PORT, FakeFreeswitch } from '../helpers/fake-freeswitch';
+import { portLayout } from '../helpers/ports';
 
 /** The FreeSWITCH media adapter (real drachtio-fsmrf and drachtio-srf) against fake servers on the wire. */
 
-const DRACHTIO_PORT = 17101;
-const ESL_PORT = 17102;
-const LISTEN_PORT = 17103;
 const PROMPTS = path.resolve(__dirname, '../../prompts');
 const FS_PROMPTS = '/usr/share/papgate/prompts';
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
@@ -28,7 +26,10 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
+let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0, BARE_PORT = 0, DEAD_PORT = 0; // from portLayout() in the suite's first hook
+
 describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', function () {
+  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, BARE_PORT, DEAD_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2, BARE_PORT: 3, DEAD_PORT: 9 })); });
   this.timeout(15_000);
   let drachtio: FakeDrachtioServer;
   let fs: FakeFreeswitch;
@@ -54,7 +55,7 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
     sessions = [];
     drachtio = new FakeDrachtioServer();
     await drachtio.listen(DRACHTIO_PORT);
-    fs = new FakeFreeswitch({ sipPort: 17080 });
+    fs = new FakeFreeswitch();
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);
     const gate = new SipGate({
@@ -81,9 +82,9 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
 
   it('creates a FreeSWITCH endpoint for the offer and returns its answer SDP', async () => {
     const s = await session();
-    assert.match(s.answerSdp, /^m=audio 174\d\d RTP\/AVP 0 101/m);
+    assert.match(s.answerSdp, /^m=audio 16\d{3} RTP\/AVP 0 101/m);
     const invite = drachtio.requestsFromApp('INVITE')[0]!;
-    assert.equal(invite.msg.uri, 'sip:drachtio@127.0.0.1:17080');
+    assert.equal(invite.msg.uri, `sip:drachtio@127.0.0.1:${FAKE_FREESWITCH_SIP_PORT}`);
     assert.equal(invite.msg.body, OFFER);
     assert.ok(!fs.commands.some((c) => c.app === 'start_dtmf'), 'RFC 4733 negotiated: no in-band detector');
   });
@@ -165,9 +166,9 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
 
   it('waits, not ready, for a FreeSWITCH without the drachtio_mrf profile (fsmrf itself would throw)', async () => {
     const bare = new FakeFreeswitch({ profile: 'internal' });
-    await bare.listen(17104);
+    await bare.listen(BARE_PORT);
     try {
-      const other = makeEngine({ port: 17104, connectTimeoutMs: 300 });
+      const other = makeEngine({ port: BARE_PORT, connectTimeoutMs: 300 });
       await other.start();
       assert.equal(other.isReady(), false);
       await other.close();
@@ -183,7 +184,7 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
   });
 
   it('starts not ready when FreeSWITCH is down and refuses sessions as unavailable', async () => {
-    const other = makeEngine({ port: 17199, connectTimeoutMs: 300 });
+    const other = makeEngine({ port: DEAD_PORT, connectTimeoutMs: 300 });
     await other.start();
     assert.equal(other.isReady(), false);
     await assert.rejects(other.createSession({ callId: 'x', offerSdp: OFFER }), (e: unknown) => e instanceof PapgateError && e.code === 'unavailable');

@@ -24,6 +24,7 @@ import { FakeDrachtioServer, header, phoneRequest } from '../helpers/fake-dracht
 import { FakeFreeswitch } from '../helpers/fake-freeswitch';
 import { rtpEventPcaps } from '../helpers/rtp-event-pcap';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { portLayout } from '../helpers/ports';
 
 /**
  * What the real FreeSWITCH 1.10.12 does that papgate must cope with, taught
@@ -31,16 +32,15 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
  * and RFC 4733 digits dropped unless their sequence numbers move forward.
  */
 
-const DRACHTIO_PORT = 17221;
-const ESL_PORT = 17222;
-const LISTEN_PORT = 17223;
-const RTP_START = 17460;
 const REALM = 'papgate';
 const PAP = '551100';
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 const G729_OFFER = OFFER.replace('RTP/AVP 0 101', 'RTP/AVP 18 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:18 G729/8000');
 
+let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0, RTP_START = 0; // from portLayout() in the suite's first hook
+
 describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on the wire)', function () {
+  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, RTP_START } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2, RTP_START: 10 })); });
   this.timeout(30_000);
   let store: Store;
   let device: Device;
@@ -61,8 +61,8 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
     await store.insertDevices([device, ...others], []);
     drachtio = new FakeDrachtioServer();
     await drachtio.listen(DRACHTIO_PORT);
-    // two calls' worth of RTP ports: 17460-17463 (FreeSWITCH takes an even port and the next)
-    fs = new FakeFreeswitch({ sipPort: 17080, rtpStartPort: RTP_START, rtpEndPort: RTP_START + 3, listenRtp: true });
+    // two calls' worth of RTP ports: RTP_START..+3 (FreeSWITCH takes an even port and the next)
+    fs = new FakeFreeswitch({ rtpStartPort: RTP_START, rtpEndPort: RTP_START + 3, listenRtp: true });
     fs.playbackMs = 30;
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);
