@@ -21,8 +21,10 @@ export function kamailioMissing(): string | null {
 }
 
 export interface KamailioOptions {
-  /** IP it listens on (UDP port 5060). */
+  /** IP it listens on. */
   address: string;
+  /** UDP port (default 5060). */
+  port?: number;
   /** SIP URIs of the papgate nodes (dispatcher set 1). */
   nodes: string[];
   dir: string;
@@ -38,10 +40,11 @@ export interface Kamailio {
 }
 
 export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
+  const port = o.port ?? 5060;
   const list = path.join(o.dir, 'dispatcher.list');
   writeFileSync(list, o.nodes.map((n) => `1 ${n} 0 0\n`).join(''));
   const child = spawn('kamailio', [
-    '-DD', '-E', '-f', KAMAILIO_CFG, '-l', `udp:${o.address}:5060`,
+    '-DD', '-E', '-f', KAMAILIO_CFG, '-l', `udp:${o.address}:${port}`,
     '-A', `DISPATCHER_LIST="${list}"`, '-A', `DS_PING_INTERVAL=${o.pingIntervalSec ?? 1}`,
     '-A', `FR_TIMER=${o.frTimerMs ?? 1500}`, '-A', 'CHILDREN=2',
     '-m', '64', '-M', '8', '-w', o.dir, '-Y', o.dir,
@@ -58,8 +61,8 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
     await exited;
     clearTimeout(t);
   };
-  // Bound when /proc/net/udp lists address:5060 (bounded poll).
-  const local = `${ipHex(o.address)}:13C4`;
+  // Bound when /proc/net/udp lists address:port (bounded poll).
+  const local = `${ipHex(o.address)}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`kamailio exited (${child.exitCode}):\n${out}`);
     if (readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1] === local)) {
@@ -68,7 +71,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();
-  throw new Error(`kamailio did not bind ${o.address}:5060 within 10 s:\n${out}`);
+  throw new Error(`kamailio did not bind ${o.address}:${port} within 10 s:\n${out}`);
 }
 
 /** 127.0.0.10 -> 0A00007F (/proc/net's little-endian hex). */

@@ -5,7 +5,7 @@ import { encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { PORTS, startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { RawPeer, authorization, header, nonceOf, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
 
-// A whole IVR call (papgate in-process, SIP on 127.0.0.1:18000/UDP) while an
+// A whole IVR call (papgate in-process, SIP on 127.0.0.1:PORTS.sip/UDP) while an
 // off-path attacker on 127.0.0.2 sprays three wrong PINs as RFC 4733 events at
 // the call's RTP port before the phone's first packet: none of them counts,
 // so the phone's own PIN, typed afterwards, is the one and only attempt.

@@ -6,7 +6,7 @@ import { FUZZ_SEED, fuzzedOffer } from '../helpers/fuzz-sdp';
 import { RawPeer, authorization, header, nonceOf, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
 
 // Fuzzed SDP offers in real, authenticated INVITEs to papgate (in-process, SIP
-// on 127.0.0.1:18000/UDP): every one gets 200 (then ACK and BYE), 400 or 488,
+// on 127.0.0.1:PORTS.sip/UDP): every one gets 200 (then ACK and BYE), 400 or 488,
 // never a crash or silence; afterwards papgate still answers OPTIONS and a
 // real REGISTER.
 

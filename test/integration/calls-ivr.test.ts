@@ -14,8 +14,8 @@ import type { SippResult } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
 
 // Section 8 of docs/behaviour.md, the PIN dialogue, end to end: papgate in-process (real
-// SQLite file, embedded SIP + media on 127.0.0.1:18000, RTP 18100-18199)
-// against SIPp phones on 18010 (ear on 18022). Prompts are test tones, one
+// SQLite file, embedded SIP + media on 127.0.0.1:PORTS.sip, RTP PORTS.rtpMin..rtpMax)
+// against SIPp phones on PORTS.phone (ear on earPort()). Prompts are test tones, one
 // frequency per prompt, so the ear can tell which announcement papgate played.
 
 const CHECK_SYNC_OOC = ['-oocsf', path.join(SCENARIOS_DIR, 'check-sync-notify.xml')];

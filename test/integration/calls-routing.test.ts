@@ -11,8 +11,8 @@ import { requireTool } from '../helpers/required-tools';
 
 // Section 8 of docs/behaviour.md beyond the PIN dialogue: emergency pass-through (any state),
 // refusals (wrong SIP password, no common codec), CANCEL before the answer,
-// and a caller hanging up mid-prompt. papgate in-process on 127.0.0.1:18000,
-// phones (SIPp UAC) on 18010, the emergency gateway (SIPp UAS) on 18030.
+// and a caller hanging up mid-prompt. papgate in-process on 127.0.0.1:PORTS.sip,
+// phones (SIPp UAC) on PORTS.phone, the emergency gateway (SIPp UAS) on PORTS.gateway.
 
 describe('calls: routing, refusals and hang-ups over SIPp (embedded stack)', function () {
   this.timeout(60_000);

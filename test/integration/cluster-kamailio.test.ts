@@ -7,6 +7,7 @@ import { kamailioMissing, startKamailio, type Kamailio } from '../helpers/kamail
 import { writeTonePrompts } from '../helpers/papgate-harness';
 import { httpGet, secretOf, startServe, yealinkCfg, type ServeProcess } from '../helpers/serve-process';
 import { runSipp, sippAvailable, type SippResult } from '../helpers/sipp';
+import { portLayout } from '../helpers/ports';
 
 // Two papgate nodes on one store behind Kamailio (kamailio-conf/kamailio.cfg),
 // all on loopback: Kamailio on 127.0.0.10, node A on .11, node B on .12,
@@ -21,7 +22,8 @@ import { runSipp, sippAvailable, type SippResult } from '../helpers/sipp';
 const LB = '127.0.0.10';
 const NODES = { A: '127.0.0.11', B: '127.0.0.12' } as const;
 type NodeName = keyof typeof NODES;
-const PHONE_PORT = 5070;
+/** The port numbers (the same on every address), from one free block in the suite's first hook. */
+const P = { lb: 0, sip: 0, provisioning: 0, admin: 0, phone: 0, rtpA: 0, rtpB: 0 };
 const ADMIN_TOKEN = 'cluster-admin-token-0123456789';
 
 describe('several papgate nodes behind Kamailio', function () {
@@ -37,6 +39,7 @@ describe('several papgate nodes behind Kamailio', function () {
       console.warn(`\n  SKIPPED: several papgate nodes behind Kamailio: ${missing}\n`);
       this.skip();
     }
+    Object.assign(P, await portLayout({ lb: 0, sip: 1, provisioning: 2, admin: 3, phone: 10, rtpA: 100, rtpB: 140 }, 60));
     dir = mkdtempSync(path.join(tmpdir(), 'papgate-cluster-'));
     const db = process.env.PAPGATE_TEST_PG_URL || path.join(dir, 'papgate.db');
     if (db.startsWith('postgres')) {
@@ -45,9 +48,9 @@ describe('several papgate nodes behind Kamailio', function () {
     }
     const prompts = writeTonePrompts(path.join(dir, 'prompts'));
     // One after the other: the first one creates the SQLite schema.
-    nodes.A = await startServe(nodeEnv('A', db, prompts, 19200));
-    nodes.B = await startServe(nodeEnv('B', db, prompts, 19240));
-    lb = await startKamailio({ address: LB, nodes: Object.values(NODES).map((ip) => `sip:${ip}:5060`), dir });
+    nodes.A = await startServe(nodeEnv('A', db, prompts, P.rtpA));
+    nodes.B = await startServe(nodeEnv('B', db, prompts, P.rtpB));
+    lb = await startKamailio({ address: LB, port: P.lb, nodes: Object.values(NODES).map((ip) => `sip:${ip}:${P.sip}`), dir });
   });
 
   after(async () => {
@@ -57,7 +60,7 @@ describe('several papgate nodes behind Kamailio', function () {
   });
 
   const admin = async (node: NodeName, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`http://${NODES[node]}:8081/api/v1${url}`, {
+    const res = await fetch(`http://${NODES[node]}:${P.admin}/api/v1${url}`, {
       method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
@@ -66,7 +69,7 @@ describe('several papgate nodes behind Kamailio', function () {
     return text ? JSON.parse(text) : null;
   };
   const fetchCfg = async (node: NodeName, urlPath: string, phoneIp: string) => {
-    const r = await httpGet(`http://${NODES[node]}:8080${urlPath}`, { localAddress: phoneIp });
+    const r = await httpGet(`http://${NODES[node]}:${P.provisioning}${urlPath}`, { localAddress: phoneIp });
     assert.equal(r.status, 200, `GET ${urlPath} from node ${node}`);
     return r.body;
   };
@@ -77,7 +80,7 @@ describe('several papgate nodes behind Kamailio', function () {
     return found;
   };
   const phone = (scenario: string, d: Device, ip: string, extra: { vars?: Record<string, string>; extraArgs?: string[] } = {}) => runSipp({
-    scenario, target: `${LB}:5060`, localIp: ip, localPort: PHONE_PORT, timeoutSec: 60,
+    scenario, target: `${LB}:${P.lb}`, localIp: ip, localPort: P.phone, timeoutSec: 60,
     auth: { username: d.sipUsername, password: d.sipPassword },
     vars: { user: d.sipUsername, ...extra.vars }, extraArgs: extra.extraArgs,
   });
@@ -100,7 +103,7 @@ describe('several papgate nodes behind Kamailio', function () {
     // 1. Minimal configuration: papgate's SIP account at Kamailio's address.
     const minimal = yealinkCfg(await fetchCfg('A', `/${d1.mac}.cfg`, '127.0.0.21'));
     assert.equal(minimal.get('account.1.sip_server.1.address'), LB);
-    assert.equal(minimal.get('account.1.sip_server.1.port'), '5060');
+    assert.equal(minimal.get('account.1.sip_server.1.port'), String(P.lb));
 
     // 2. REGISTER through Kamailio: Path stored, echoed.
     passed(await phone('cluster-register.xml', d1, '127.0.0.21'), 'REGISTER through Kamailio');
@@ -158,15 +161,15 @@ function nodeEnv(name: NodeName, db: string, prompts: string, rtpMin: number): R
     PAPGATE_LOG_LEVEL: 'info',
     PAPGATE_ADMIN_TOKEN: ADMIN_TOKEN,
     PAPGATE_PROVISIONING_ADDRESS: ip,
-    PAPGATE_PROVISIONING_PORT: '8080',
+    PAPGATE_PROVISIONING_PORT: String(P.provisioning),
     PAPGATE_ADMIN_ADDRESS: ip,
-    PAPGATE_ADMIN_PORT: '8081',
-    PAPGATE_PUBLIC_URL: `http://${ip}:8080`,
+    PAPGATE_ADMIN_PORT: String(P.admin),
+    PAPGATE_PUBLIC_URL: `http://${ip}:${P.provisioning}`,
     PAPGATE_SIP_ADDRESS: ip,
-    PAPGATE_SIP_PORT: '5060',
+    PAPGATE_SIP_PORT: String(P.sip),
     PAPGATE_SIP_TRANSPORTS: 'udp',
     PAPGATE_SIP_ADVERTISED_ADDRESS: ip,
-    PAPGATE_SIP_PROXY: `${LB}:5060`,
+    PAPGATE_SIP_PROXY: `${LB}:${P.lb}`,
     PAPGATE_SIP_TRUSTED_PROXIES: LB,
     PAPGATE_RTP_ADDRESS: ip,
     PAPGATE_RTP_PORT_MIN: String(rtpMin),

@@ -5,7 +5,7 @@ import type { Store } from '../../src/ports/store';
 import { startPapgateHarness, PORTS, type PapgateHarness } from '../helpers/papgate-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, statusOf } from '../helpers/sip-raw-peer';
 
-// The emergency gateway is for devices. papgate in-process (SIP on 127.0.0.1:18000,
+// The emergency gateway is for devices. papgate in-process (SIP on 127.0.0.1:PORTS.sip,
 // UDP) in front of a raw UDP "gateway" that records every INVITE; callers are raw
 // UDP peers that forge whatever they like. The store sits behind a wrapper the
 // test can make hang or fail, as a locked or broken database would.

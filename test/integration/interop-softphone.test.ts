@@ -4,6 +4,7 @@ import type { Registration } from '../../src/ports/signalling';
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { baresipMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
 import { requireTool } from '../helpers/required-tools';
+import { portLayout } from '../helpers/ports';
 
 // Section 8 of docs/behaviour.md against a real soft-phone instead of SIPp: baresip (Debian's
 // `baresip-core`), headless on 127.0.0.1, registers to papgate's embedded SIP
@@ -12,13 +13,9 @@ import { requireTool } from '../helpers/required-tools';
 // ctrl_tcp interface). What the phone sent and received is read from its own
 // SIP trace; what papgate made of it from papgate's registrar and store.
 //
-// Ports (127.0.0.1 only): papgate SIP 18500, papgate RTP 18580-18599; the
-// phones use 18510-18529, 18530-18549 and 18550-18569 (SIP, TLS, control, RTP).
+// Ports (127.0.0.1 only), offsets in one free block: papgate SIP +0, papgate
+// RTP +80..99; the phones use +10..29, +30..49 and +50..69 (SIP, TLS, control, RTP).
 
-const PAPGATE_SIP = 18500;
-const PHONE_A = 18510;
-const PHONE_B = 18530;
-const PHONE_C = 18550;
 
 /** Polls `probe` until it yields a value; bounded. */
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 10_000): Promise<T> {
@@ -34,7 +31,10 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, wha
 /** A PAP of the same length with every digit different from the right one. */
 const wrongPap = (pap: string) => [...pap].map((c) => String((Number(c) + 1) % 10)).join('');
 
+let PAPGATE_SIP = 0, PHONE_A = 0, PHONE_B = 0, PHONE_C = 0, RTP_MIN = 0, RTP_MAX = 0; // from portLayout() in the suite's first hook
+
 describe('interop: a real soft-phone (baresip) registers, calls *89 and types its PAP', function () {
+  before(async () => { ({ PAPGATE_SIP, PHONE_A, PHONE_B, PHONE_C, RTP_MIN, RTP_MAX } = await portLayout({ PAPGATE_SIP: 0, PHONE_A: 10, PHONE_B: 30, PHONE_C: 50, RTP_MIN: 80, RTP_MAX: 99 })); });
   this.timeout(90_000);
   let h: PapgateHarness | undefined;
   let phone: Baresip | undefined;
@@ -43,7 +43,7 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
     requireTool(this, 'baresip', 'a real soft-phone registers, calls *89 and types its PAP', baresipMissing());
     h = await startPapgateHarness({
       gatewayPort: null,
-      env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: '18580', PAPGATE_RTP_PORT_MAX: '18599' },
+      env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX) },
     });
   });
   afterEach(async () => {

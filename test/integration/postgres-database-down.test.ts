@@ -9,6 +9,7 @@ import { describePostgres } from '../helpers/postgres';
 import { runSipp, sippAvailable, startSippUas, type SippResult } from '../helpers/sipp';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { Relay } from '../helpers/tcp-relay';
+import { portLayout } from '../helpers/ports';
 
 /**
  * A papgate node whose PostgreSQL goes away (a TCP relay in front of it is
@@ -16,7 +17,13 @@ import { Relay } from '../helpers/tcp-relay';
  * still reach the gateway, and the node recovers on its own.
  */
 
-const PORT = { sip: 18740, admin: 18741, provisioning: 18742, rtp: [18790, 18799], phone: 18900, gateway: 18930 } as const;
+/** The node's and the SIPp peers' ports, from a free block (reservePorts, in the suite's first hook). */
+const PORT = { sip: 0, admin: 0, provisioning: 0, rtp: [0, 0], phone: 0, gateway: 0 };
+
+async function reservePorts(): Promise<void> {
+  const p = await portLayout({ sip: 0, admin: 1, provisioning: 2, rtpMin: 50, rtpMax: 59, phone: 160, gateway: 190 });
+  Object.assign(PORT, { sip: p.sip, admin: p.admin, provisioning: p.provisioning, rtp: [p.rtpMin, p.rtpMax], phone: p.phone, gateway: p.gateway });
+}
 
 async function status(url: string): Promise<number> {
   return fetch(url).then((r) => r.status, () => -1);
@@ -46,6 +53,7 @@ describePostgres('a papgate node whose PostgreSQL goes away', (pg) => {
   before(async function () {
     if (!sippAvailable()) this.skip();
     this.timeout(90_000);
+    await reservePorts();
     dir = mkdtempSync(join(tmpdir(), 'papgate-dbdown-'));
     const url = await pg().freshDatabase();
     store = await openPostgresStore(url);

@@ -12,6 +12,7 @@ import { PapgateNode } from '../helpers/papgate-node';
 import { describePostgres } from '../helpers/postgres';
 import { runSipp, sippAvailable, type SippResult } from '../helpers/sipp';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { freePortBlock } from '../helpers/ports';
 
 /**
  * Two papgate processes on one PostgreSQL database, each with its own SIP
@@ -21,10 +22,17 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
  * 9 (wrong, wrong, locked, x3, the last one blocking), never one more.
  */
 
-const NODES = [
-  { name: 'node-a', sip: 18700, admin: 18701, provisioning: 18702, rtp: [18710, 18749], phone: 18800 },
-  { name: 'node-b', sip: 18720, admin: 18721, provisioning: 18722, rtp: [18750, 18789], phone: 18850 },
-] as const;
+interface NodePorts { name: string; sip: number; admin: number; provisioning: number; rtp: [number, number]; phone: number }
+
+/** Both nodes' ports and their SIPp phones', offsets in one free block. */
+async function nodePorts(): Promise<NodePorts[]> {
+  const b = await freePortBlock(200);
+  return [
+    { name: 'node-a', sip: b, admin: b + 1, provisioning: b + 2, rtp: [b + 10, b + 49], phone: b + 100 },
+    { name: 'node-b', sip: b + 20, admin: b + 21, provisioning: b + 22, rtp: [b + 50, b + 89], phone: b + 150 },
+  ];
+}
+let NODES: NodePorts[] = [];
 const CALLS_PER_NODE = 4;
 const MAX_ROUNDS = 8;
 const COMPARED: ReadonlySet<AttemptOutcome> = new Set(['wrong', 'locked', 'blocked', 'success']);
@@ -52,6 +60,7 @@ describePostgres('two papgate nodes on one PostgreSQL database', (pg) => {
   before(async function () {
     if (!sippAvailable()) this.skip();
     this.timeout(120_000);
+    NODES = await nodePorts();
     dir = mkdtempSync(join(tmpdir(), 'papgate-nodes-'));
     const url = await pg().freshDatabase();
     store = await openPostgresStore(url);
