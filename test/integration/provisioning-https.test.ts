@@ -13,6 +13,7 @@ import { startPapgate, type PapgateInstance } from '../../src/main';
 import { createLogger } from '../../src/observability/logger';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
+import { freePortBlock } from '../helpers/ports';
 
 /**
  * papgate with PAPGATE_TLS_CERT/KEY and PAPGATE_ADMIN_TLS_CERT/KEY: phones
@@ -237,7 +238,7 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
 
 describe('HTTPS provisioning in worker processes (papgate serve)', function () {
   this.timeout(120_000);
-  const PORT = 19380;
+  let PORT = 0; // and PORT + 1: a free pair, in the first hook
   let dir: string;
   let ca: TestCa;
   let serve: ServeProcess | undefined;
@@ -245,6 +246,7 @@ describe('HTTPS provisioning in worker processes (papgate serve)', function () {
   let first: IssuedPair;
 
   before(async () => {
+    PORT = await freePortBlock(2);
     dir = mkdtempSync(join(tmpdir(), 'papgate-tls-workers-'));
     ca = makeCa(dir);
     first = issue(ca, 'first');

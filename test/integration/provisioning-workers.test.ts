@@ -10,6 +10,7 @@ import { writeTonePrompts } from '../helpers/papgate-harness';
 import { httpGet, secretOf, startServe, type LogLine, type ServeProcess } from '../helpers/serve-process';
 import { runSipp, sippAvailable } from '../helpers/sipp';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { portLayout } from '../helpers/ports';
 
 // `papgate serve` with two provisioning workers (node:cluster), as a real
 // child process on one SQLite file: what one worker decides is what the other
@@ -18,8 +19,9 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 // addresses (each its own client IP); the workers' debug log says which
 // worker served which request.
 
-const PORTS = { sip: 19100, rtpMin: 19110, rtpMax: 19149, phone: 19160, provisioning: 19180, admin: 19181 };
-const BASE = `http://127.0.0.1:${PORTS.provisioning}`;
+/** From a free block, in the suite's first hook. */
+const PORTS = { sip: 0, rtpMin: 0, rtpMax: 0, phone: 0, provisioning: 0, admin: 0 };
+let BASE = '';
 
 describe('provisioning workers: several processes on one port, exact across them', function () {
   this.timeout(120_000);
@@ -28,6 +30,8 @@ describe('provisioning workers: several processes on one port, exact across them
   let serve: ServeProcess | undefined;
 
   before(async () => {
+    Object.assign(PORTS, await portLayout({ sip: 0, rtpMin: 10, rtpMax: 49, phone: 60, provisioning: 80, admin: 81 }));
+    BASE = `http://127.0.0.1:${PORTS.provisioning}`;
     dir = mkdtempSync(path.join(tmpdir(), 'papgate-workers-'));
     store = await openSqliteStore(path.join(dir, 'papgate.db'));
     await makeTenant(store, 'workers');
