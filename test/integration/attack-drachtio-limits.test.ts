@@ -5,15 +5,18 @@ import { cryptoRandom } from '../../src/ports/random';
 import { silentLogger } from '../../src/ports/logger';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer, header, phoneRequest } from '../helpers/fake-drachtio-server';
+import { portLayout } from '../helpers/ports';
 
 /** The per-source SIP limit on the production stack (real drachtio-srf against a fake drachtio-server on the wire). */
 
-const PORT = 23420;
 type Source = NonNullable<Parameters<FakeDrachtioServer['fromNetwork']>[1]>;
 const ATTACKER: Source = { address: '198.51.100.1', port: 5062, protocol: 'udp' };
 const OTHER: Source = { address: '198.51.100.2', port: 5062, protocol: 'udp' };
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('attack: SIP request flood on the drachtio stack', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(15_000);
   let server: FakeDrachtioServer;
   let sig: DrachtioSignalling;

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { SourceLimits } from '../../src/app/source-limits';
 import { ACCOUNTS, FakeClock, REALM, startHarness, type Harness } from '../helpers/sip-embedded-harness';
 import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
+import { portLayout } from '../helpers/ports';
 
 /**
  * The per-source SIP limit of the embedded stack counts new requests only: a
@@ -9,9 +10,11 @@ import { OFFER_SDP, RawPeer, authorization, header, nonceOf, sipRequest, statusO
  * papgate's clock stands still, so nothing refills.
  */
 
-const PORT = 23430;
+
+let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('attack: SIP limit and calls in progress (embedded stack)', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(20_000);
   let h: Harness;
   let phone: RawPeer;

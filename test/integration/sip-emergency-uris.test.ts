@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { ACCOUNTS, REALM, startHarness, type Harness } from '../helpers/sip-embedded-harness';
 import { RawPeer, authorization, nonceOf, sipRequest, statusOf } from '../helpers/sip-raw-peer';
 import { registerOverTcp } from '../helpers/sip-tcp-client';
+import { portLayout } from '../helpers/ports';
 
 /**
  * An emergency number is the dialled number whatever the URI form: an IPv6
@@ -9,7 +10,6 @@ import { registerOverTcp } from '../helpers/sip-tcp-client';
  * over with `dialled` = 112; what is done with it is the gate's business.
  */
 
-const PORT = 25363;
 const dev = ACCOUNTS[0]!;
 
 /** INVITE, 401, INVITE with credentials; resolves with the dialled number of the call that arrives. */
@@ -21,7 +21,10 @@ async function dial(h: Harness, peer: RawPeer, ruri: string, viaHost: string, n:
   return (await h.nthCall(n)).call.dialled;
 }
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('emergency numbers in IPv6 and tel: Request-URIs (embedded stack)', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(30_000);
   let h: Harness | undefined;
   let peer: RawPeer | undefined;

@@ -6,6 +6,7 @@ import { ACCOUNTS, REALM, startHarness, type Harness } from '../helpers/sip-embe
 import { mutate, prng } from '../helpers/sip-mutator';
 import { OFFER_SDP, RawPeer, authorization, nonceOf, sipRequest } from '../helpers/sip-raw-peer';
 import { TcpSipClient, registerOverTcp } from '../helpers/sip-tcp-client';
+import { portLayout } from '../helpers/ports';
 
 /**
  * Seeded mutational fuzzing of the embedded stack's SIP input, over UDP and
@@ -16,7 +17,6 @@ import { TcpSipClient, registerOverTcp } from '../helpers/sip-tcp-client';
  * Replay a run with PAPGATE_FUZZ_SEED=<seed>.
  */
 
-const PORT = 25364;
 const BATCHES = 22;
 const PER_BATCH = 500; // half over UDP (those over 65,000 bytes are not datagrams: skipped), half over TCP: > 10,000 a run
 const SEED = Number(process.env.PAPGATE_FUZZ_SEED ?? 20260601);
@@ -46,7 +46,10 @@ function wrongAnswer(text: string): string | undefined {
   return undefined;
 }
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('SIP fuzzing (seeded, UDP and TCP)', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(180_000);
   let h: Harness;
   let fuzzPeer: RawPeer;

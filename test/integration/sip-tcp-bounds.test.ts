@@ -3,13 +3,14 @@ import type { Logger } from '../../src/ports/logger';
 import { ACCOUNTS, startHarness, type Harness } from '../helpers/sip-embedded-harness';
 import { statusOf } from '../helpers/sip-raw-peer';
 import { TcpSipClient, registerOverTcp } from '../helpers/sip-tcp-client';
+import { freePort } from '../helpers/ports';
 
 /**
  * Attacks on the SIP TCP listener: input that would make papgate buffer
  * without bound, connections that are never used, floods of broken input.
  */
 
-const PORT = 25362;
+let PORT = 0; // a free port, in each suite's first hook
 const HEAD = (extra: string[]) => [
   'OPTIONS sip:papgate@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/TCP 10.9.9.9:5060;branch=z9hG4bKattack', 'From: <sip:x@y>;tag=1', 'To: <sip:papgate@127.0.0.1>',
   'Call-ID: attack-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', ...extra,
@@ -18,6 +19,7 @@ const MiB = 1024 * 1024;
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('SIP TCP input bounds', function () {
+  before(async () => { PORT ||= await freePort(); });
   this.timeout(120_000);
   let h: Harness | undefined;
   afterEach(async () => {
@@ -104,6 +106,7 @@ describe('SIP TCP input bounds', function () {
 });
 
 describe('SIP TCP connection limits', function () {
+  before(async () => { PORT ||= await freePort(); });
   this.timeout(60_000);
   let h: Harness | undefined;
   const open: TcpSipClient[] = [];
