@@ -48,7 +48,7 @@ interface Channel {
 const enc = (v: string) => encodeURIComponent(v);
 
 /** The SIP port the fake claims in its Contact and SDP (FreeSWITCH's external profile); nothing binds it. */
-export const FAKE_FREESWITCH_SIP_PORT = 5080;
+export const FAKE_FREESWITCH_SIP_PORT = 5080; // not bound
 
 export class FakeFreeswitch {
   readonly commands: FsCommand[] = [];

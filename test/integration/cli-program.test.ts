@@ -95,7 +95,7 @@ describe('papgate CLI program (in-process)', () => {
     const r = await run('serve', '--admin-port', '19555', '--provisioning-port', '19556', '--sip-port', '19557', '--public-url', 'http://pbx.example.net:19556', '--db', '/tmp/x.db');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(served, [{
-      PAPGATE_ADMIN_PORT: '19555', PAPGATE_PROVISIONING_PORT: '19556', PAPGATE_SIP_PORT: '19557',
+      PAPGATE_ADMIN_PORT: '19555', PAPGATE_PROVISIONING_PORT: '19556', PAPGATE_SIP_PORT: '19557', // not bound: option parsing only
       PAPGATE_PUBLIC_URL: 'http://pbx.example.net:19556', PAPGATE_DB: '/tmp/x.db',
     }]);
     const config = loadConfig({}, served[0]);

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { ALL_CASES, wireText, type TortureCase } from '../fixtures/rfc4475/messages';
 import { startHarness, type Harness } from '../helpers/sip-embedded-harness';
 import { RawPeer, header, statusOf } from '../helpers/sip-raw-peer';
+import { portLayout } from '../helpers/ports';
 
 /**
  * Every message of RFC 4475 section 3, sent over UDP and over TCP to a real
@@ -10,7 +11,6 @@ import { RawPeer, header, statusOf } from '../helpers/sip-raw-peer';
  * challenges (see the fixtures for the expectations and why).
  */
 
-const PORT = 25361;
 /** How long "no answer" is listened for; a bound, not a timing assertion. */
 const QUIET_MS = 600;
 
@@ -49,7 +49,10 @@ function overTcp(c: TortureCase, suffix: string, expectSilence: boolean, untilCl
   });
 }
 
+let PORT = 0; // from portLayout() in the suite's first hook
+
 describe('RFC 4475 torture messages (section 3) against the embedded stack', function () {
+  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
   this.timeout(30_000);
   let h: Harness;
   let peer: RawPeer;

@@ -41,7 +41,7 @@ describe('configuration from the environment', () => {
       assert.doesNotMatch(e.message, /short/, 'a rejected token is not echoed');
       return true;
     });
-    assert.throws(() => loadConfig({ PAPGATE_RTP_PORT_MIN: '30000', PAPGATE_RTP_PORT_MAX: '20000' }), /PAPGATE_RTP_PORT_MIN must be below/);
+    assert.throws(() => loadConfig({ PAPGATE_RTP_PORT_MIN: '30000', PAPGATE_RTP_PORT_MAX: '20000' }), /PAPGATE_RTP_PORT_MIN must be below/); // not bound
   });
 
   it('takes a certificate only with its key, for either port', () => {
