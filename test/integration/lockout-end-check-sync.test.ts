@@ -14,7 +14,6 @@ import {
  */
 
 const LOCKOUT_SECONDS = 2;
-const SIP = PORTS.sip;
 let seq = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 
@@ -27,46 +26,46 @@ function ok200(req: string): string {
 /** A raw phone registered as a device's SIP account. */
 async function registeredPhone(h: PapgateHarness, d: DeviceView): Promise<RawPeer> {
   const phone = await RawPeer.open();
-  const uri = `sip:127.0.0.1:${SIP}`;
+  const uri = `sip:127.0.0.1:${PORTS.sip}`;
   const callId = uniq('reg');
   const aor = `sip:${d.sipUsername}@127.0.0.1`;
   const register = (cseq: number, extra: string[] = []) => sipRequest({
     method: 'REGISTER', uri, callId, fromTag: 'r1', cseq, from: aor, to: aor, viaHost: `127.0.0.1:${phone.port}`,
     contact: `sip:${d.sipUsername}@127.0.0.1:${phone.port}`, extra: ['Expires: 300', ...extra],
   });
-  phone.send(register(1), SIP);
+  phone.send(register(1), PORTS.sip);
   const nonce = nonceOf(await phone.response(401, 'REGISTER'));
   const auth = authorization({ username: d.sipUsername, password: d.sipPassword, realm: h.config.sipRealm, nonce, uri, method: 'REGISTER' });
-  phone.send(register(2, [auth]), SIP);
+  phone.send(register(2, [auth]), PORTS.sip);
   await phone.response(200, 'REGISTER');
   return phone;
 }
 
 /** Calls *89, types `keys` as SIP INFO (application/dtmf-relay), and answers papgate's BYE. */
 async function callAndType(h: PapgateHarness, phone: RawPeer, d: DeviceView, keys: string): Promise<void> {
-  const uri = `sip:*89@127.0.0.1:${SIP}`;
+  const uri = `sip:*89@127.0.0.1:${PORTS.sip}`;
   const callId = uniq('call');
   const viaHost = `127.0.0.1:${phone.port}`;
   const from = `sip:${d.sipUsername}@127.0.0.1`;
   const base = { method: 'INVITE', uri, callId, fromTag: 'c1', from, viaHost, contact: `sip:${d.sipUsername}@${viaHost}`, body: OFFER_SDP };
-  phone.send(sipRequest({ ...base, cseq: 1, branch: `z9hG4bK1${callId}` }), SIP);
+  phone.send(sipRequest({ ...base, cseq: 1, branch: `z9hG4bK1${callId}` }), PORTS.sip);
   const challenge = await phone.response(401, 'INVITE');
-  phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', from, toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost, branch: `z9hG4bK1${callId}` }), SIP);
+  phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', from, toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost, branch: `z9hG4bK1${callId}` }), PORTS.sip);
   const auth = authorization({ username: d.sipUsername, password: d.sipPassword, realm: h.config.sipRealm, nonce: nonceOf(challenge), uri, method: 'INVITE' });
-  phone.send(sipRequest({ ...base, cseq: 2, extra: [auth] }), SIP);
+  phone.send(sipRequest({ ...base, cseq: 2, extra: [auth] }), PORTS.sip);
   const answered = await phone.response(200, 'INVITE', 10_000);
   const toTag = tagOf(header(answered, 'To'));
   const inDialog = (method: string, cseq: number, body?: string) =>
     sipRequest({ method, uri, callId, fromTag: 'c1', from, toTag, cseq, viaHost, body, contentType: 'application/dtmf-relay' });
-  phone.send(inDialog('ACK', 2), SIP);
+  phone.send(inDialog('ACK', 2), PORTS.sip);
   let cseq = 3;
   for (const key of keys) {
-    phone.send(inDialog('INFO', cseq, `Signal=${key}\r\nDuration=160\r\n`), SIP);
+    phone.send(inDialog('INFO', cseq, `Signal=${key}\r\nDuration=160\r\n`), PORTS.sip);
     await phone.take((m) => statusOf(m) === 200 && header(m, 'CSeq') === `${cseq} INFO`, 5000, `200 for INFO ${cseq}`);
     cseq++;
   }
   const bye = await phone.take((m) => m.startsWith('BYE ') && header(m, 'Call-ID') === callId, 15_000, 'papgate\'s BYE');
-  phone.send(ok200(bye), SIP);
+  phone.send(ok200(bye), PORTS.sip);
 }
 
 describe('a lock-out ends with a check-sync NOTIFY to the registered phone (embedded stack)', function () {
@@ -106,7 +105,7 @@ describe('a lock-out ends with a check-sync NOTIFY to the registered phone (embe
 
     const notify = await phone.take(notifies, (LOCKOUT_SECONDS + 20) * 1000, 'the check-sync NOTIFY');
     assert.ok(Date.now() >= lockedUntil, 'not before the lock-out ends');
-    phone.send(ok200(notify), SIP);
+    phone.send(ok200(notify), PORTS.sip);
     assert.equal(header(notify, 'Event'), 'check-sync');
     assert.match(notify.split('\r\n')[0]!, new RegExp(`^NOTIFY sip:${locked.sipUsername}@127\\.0\\.0\\.1:${phone.port}\\b`));
     assert.equal((await h.device(locked.mac)).state, 'needed');
