@@ -4,6 +4,7 @@ import { SrtpReceiver } from '../../src/media/embedded/srtp';
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { dumpcapMissing, startLoopbackCapture, type CapturedDatagram, type LoopbackCapture } from '../helpers/loopback-capture';
 import { requireTool } from '../helpers/required-tools';
+import { RawPeer } from '../helpers/sip-raw-peer';
 import { baresipSrtpMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
 
 // A real soft-phone (baresip with its srtp module, `mediaenc=srtp-mand`: an
@@ -12,15 +13,44 @@ import { baresipSrtpMissing, startBaresip, type Baresip, type TracedSipMessage }
 // the call: the events cannot be read from the capture, yet the keys the two
 // sides exchanged in SIP open the very same packets and show the PAP, so the
 // capture did hold the key presses, encrypted. With PAPGATE_SRTP=required a
-// plain-RTP phone gets 488.
+// plain-RTP phone gets 488, while an emergency call, SRTP or not, still goes
+// to the gateway with its offer untouched (media flows phone <-> gateway).
 //
-// Ports (127.0.0.1): papgate SIP 20200, RTP 20320-20339; phones 20210-20229 and 20230-20249.
+// Ports (127.0.0.1): papgate SIP 20200, RTP 20320-20339; phones 20210-20229 and 20230-20249;
+// the gateway's SIP is OS-assigned, its SDP names 20398 (nothing listens there).
 const PAPGATE_SIP = 20200;
 const RTP_MIN = 20320;
 const RTP_MAX = 20339;
 const PHONE_SRTP = 20210;
 const PHONE_PLAIN = 20230;
 const EVENT_CODES = '0123456789*#';
+const GATEWAY_MEDIA = 20398;
+const GATEWAY_KEY = Buffer.alloc(30, 0x5a).toString('base64');
+
+/** The SDP lines of a SIP message's body, line ends normalised (baresip's trace may print its own log after it). */
+function bodyOf(text: string): string {
+  const lines = text.replace(/\r\n/g, '\n').split('\n\n').slice(1).join('\n\n').split('\n');
+  const end = lines.findIndex((l) => !/^[a-z]=/.test(l));
+  return (end < 0 ? lines : lines.slice(0, end)).join('\n');
+}
+
+/** A response to `rq` echoing its Vias, From, To (with our tag), Call-ID and CSeq. */
+function gatewayResponse(rq: string, status: string, gatewayPort: number, sdp = ''): string {
+  const head = rq.split('\r\n\r\n', 1)[0]!.split('\r\n');
+  const copied = head.filter((l) => /^(via|v|from|f|call-id|i|cseq)\s*:/i.test(l));
+  const to = head.find((l) => /^(to|t)\s*:/i.test(l))!;
+  return [`SIP/2.0 ${status}`, ...copied, /;tag=/.test(to) ? to : `${to};tag=gw1`, `Contact: <sip:gateway@127.0.0.1:${gatewayPort}>`,
+    ...(sdp ? ['Content-Type: application/sdp'] : []), `Content-Length: ${Buffer.byteLength(sdp)}`, '', sdp].join('\r\n');
+}
+
+/** The gateway's answer: the same transport the phone offered (RTP/SAVP with its own key, or plain). */
+function gatewayAnswer(offer: string): string {
+  const savp = /^m=audio \d+ RTP\/SAVP/m.test(offer);
+  const tag = /^a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 /m.exec(offer)?.[1] ?? '1';
+  return ['v=0', 'o=gateway 1 1 IN IP4 127.0.0.1', 's=emergency-gateway', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${GATEWAY_MEDIA} RTP/${savp ? 'SAVP' : 'AVP'} 0`, 'a=rtpmap:0 PCMU/8000',
+    ...(savp ? [`a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${GATEWAY_KEY}`] : []), ''].join('\r\n');
+}
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -50,7 +80,7 @@ function digitsOf(packets: Buffer[], eventPt: number): string {
   return [...seen.values()].join('');
 }
 
-describe('interop: baresip calls *89 with SRTP (SDES) and types its PAP; the capture shows no readable DTMF', function () {
+describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=required, emergency calls', function () {
   this.timeout(90_000);
   let h: PapgateHarness | undefined;
   let phone: Baresip | undefined;
@@ -60,7 +90,10 @@ describe('interop: baresip calls *89 with SRTP (SDES) and types its PAP; the cap
     requireTool(this, 'baresip', 'a real soft-phone speaks SRTP to papgate', baresipSrtpMissing());
     requireTool(this, 'tshark', 'the IVR call\'s RTP is captured on lo', dumpcapMissing());
   });
+  let gateway: RawPeer | undefined;
   afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
     await capture?.stop().catch(() => undefined); // already stopped by the test, or the test failed: nothing to read
     capture = undefined;
     await phone?.stop();
@@ -149,5 +182,41 @@ describe('interop: baresip calls *89 with SRTP (SDES) and types its PAP; the cap
     assert.match(rejected.headers.cseq ?? '', /INVITE/);
     assert.equal(harness.mediaStats().sessions, 0);
     assert.deepEqual(await harness.attempts(d.mac), []);
+  });
+
+  it('PAPGATE_SRTP=required never blocks an emergency call: SRTP and plain offers reach the gateway unchanged, answers come back unchanged', async () => {
+    gateway = await RawPeer.open();
+    const gw = gateway;
+    const harness = await startPapgateHarness({
+      gatewayPort: gw.port,
+      env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX), PAPGATE_SRTP: 'required' },
+    });
+    h = harness;
+    for (const [mediaenc, basePort] of [['srtp-mand', PHONE_SRTP], [undefined, PHONE_PLAIN]] as const) {
+      const { p } = await registered(harness, basePort, mediaenc);
+      const relayed = (async () => {
+        const invite = await gw.request('INVITE', 15_000);
+        const sdp = gatewayAnswer(invite.split('\r\n\r\n')[1] ?? '');
+        gw.send(gatewayResponse(invite, '200 OK', gw.port, sdp), PAPGATE_SIP);
+        await gw.request('ACK', 10_000);
+        return { invite, sdp };
+      })();
+      const callId = await p.dial('112');
+      const { invite, sdp } = await relayed;
+      const sent = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'out' && m.method === 'INVITE' && /m=audio/.test(m.text));
+      assert.ok(sent, 'the phone\'s INVITE with its offer');
+      assert.equal(bodyOf(invite), bodyOf(sent.text), `${mediaenc ?? 'plain'}: the gateway got the phone's offer byte for byte`);
+      assert.equal(/a=crypto:/.test(bodyOf(invite)), mediaenc !== undefined);
+      const answer = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
+      assert.ok(answer, 'the relayed 200 OK at the phone');
+      assert.equal(bodyOf(answer.text), sdp.replace(/\r\n/g, '\n').trim(), 'the gateway\'s answer reached the phone unchanged');
+      await p.command('hangup');
+      const bye = await gw.request('BYE', 10_000);
+      gw.send(gatewayResponse(bye, '200 OK', gw.port), PAPGATE_SIP);
+      await p.waitEvent('CALL_CLOSED', (e) => e.id === callId);
+      await phone?.stop();
+      phone = undefined;
+    }
+    assert.equal(harness.mediaStats().sessions, 0, 'no IVR media session for an emergency call');
   });
 });
