@@ -116,7 +116,10 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
   it('RTP/SAVP offer: SRTP answer, PAP typed inside SRTP authenticates; the captured events are unreadable without the keys', async () => {
     const harness = await startPapgateHarness({
       gatewayPort: null,
-      env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX), PAPGATE_SRTP: 'required' },
+      env: {
+        PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX), PAPGATE_SRTP: 'required',
+        PAPGATE_LOG_LEVEL: 'trace',
+      },
     });
     h = harness;
     const { d, p } = await registered(harness, PHONE_SRTP, 'srtp-mand');
@@ -168,6 +171,11 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     }
     assert.equal(harness.mediaStats().srtpRejected, 0, 'no packet of the phone was rejected');
     assert.deepEqual((await harness.attempts(d.mac)).map((e) => e.outcome), ['success']);
+    const log = harness.logTail(1_000_000);
+    assert.match(log, /AES_CM_128_HMAC_SHA1_80/, 'the log names the suite');
+    for (const key of [phoneKey.key, papgateKey.key]) {
+      for (const text of [key.toString('base64'), key.toString('base64').slice(0, 20), key.toString('hex')]) assert.ok(!log.includes(text), 'no SDES key in papgate\'s log (trace level)');
+    }
   });
 
   it('PAPGATE_SRTP=required: a plain RTP/AVP offer gets 488 and no PAP dialogue', async () => {
