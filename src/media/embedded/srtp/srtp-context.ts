@@ -6,7 +6,7 @@
  * a packet that fails any check is a reason string.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { aesCmXor, deriveSessionKeys, MASTER_KEY_BYTES, packetIv, type SessionKeys } from './aes-cm';
+import { AesCm, deriveSessionKeys, MASTER_KEY_BYTES, packetIv, type SessionKeys } from './aes-cm';
 import { ReplayWindow } from './replay-window';
 
 export type SrtpSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32';
@@ -37,11 +37,13 @@ export function rtpPayloadOffset(packet: Buffer, end: number): number {
 abstract class SrtpDirection {
   protected readonly keys: SessionKeys;
   protected readonly tagBytes: number;
+  protected readonly cipher: AesCm;
 
   /** `keyAndSalt`: the 30 bytes of an SDES inline key (16-byte master key, 14-byte salt). */
   constructor(readonly suite: SrtpSuite, keyAndSalt: Buffer) {
     this.keys = deriveSessionKeys(keyAndSalt.subarray(0, MASTER_KEY_BYTES), keyAndSalt.subarray(MASTER_KEY_BYTES));
     this.tagBytes = TAG_BYTES[suite];
+    this.cipher = new AesCm(this.keys.encryption);
   }
 
   /** HMAC-SHA1 over the authenticated portion followed by the ROC, truncated. */
@@ -70,7 +72,7 @@ export class SrtpSender extends SrtpDirection {
     const out = Buffer.alloc(rtp.length + this.tagBytes);
     rtp.copy(out);
     const body = out.subarray(0, rtp.length);
-    aesCmXor(this.keys.encryption, packetIv(this.keys.salt, rtp.readUInt32BE(8), this.roc * 0x10000 + seq), body.subarray(payloadOffset));
+    this.cipher.xor(packetIv(this.keys.salt, rtp.readUInt32BE(8), this.roc * 0x10000 + seq), body.subarray(payloadOffset));
     this.tag(body, this.roc).copy(out, rtp.length);
     return out;
   }
@@ -94,7 +96,7 @@ export class SrtpReceiver extends SrtpDirection {
     const expected = this.tag(srtp.subarray(0, end), roc);
     if (!timingSafeEqual(expected, srtp.subarray(end))) return { ok: false, reason: 'authentication tag mismatch' };
     const packet = Buffer.from(srtp.subarray(0, end));
-    aesCmXor(this.keys.encryption, packetIv(this.keys.salt, ssrc, index), packet.subarray(payloadOffset));
+    this.cipher.xor(packetIv(this.keys.salt, ssrc, index), packet.subarray(payloadOffset));
     this.remember(ssrc, index, window);
     return { ok: true, packet };
   }
