@@ -102,7 +102,7 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     h = undefined;
   });
 
-  async function registered(harness: PapgateHarness, basePort: number, mediaenc?: 'srtp-mand') {
+  async function registered(harness: PapgateHarness, basePort: number, mediaenc?: 'srtp' | 'srtp-mand') {
     const d = await harness.addDevice();
     const p = await startBaresip({
       username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${PAPGATE_SIP}`, basePort, ...(mediaenc ? { mediaenc } : {}),
@@ -176,6 +176,26 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     for (const key of [phoneKey.key, papgateKey.key]) {
       for (const text of [key.toString('base64'), key.toString('base64').slice(0, 20), key.toString('hex')]) assert.ok(!log.includes(text), 'no SDES key in papgate\'s log (trace level)');
     }
+  });
+
+  it('"SRTP if possible" (RTP/AVP with a=crypto, baresip mediaenc=srtp), default setting: SRTP on RTP/AVP, PAP accepted', async () => {
+    const harness = await startPapgateHarness({
+      gatewayPort: null,
+      env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX) },
+    });
+    h = harness;
+    const { d, p } = await registered(harness, PHONE_SRTP, 'srtp');
+    const callId = await p.dial('*89');
+    await p.waitEvent('CALL_RTPESTAB', (e) => e.id === callId);
+    await p.sendDigits(`${d.pap}#`);
+    await p.waitEvent('CALL_CLOSED', (e) => e.id === callId, 20_000);
+    await until(async () => ((await harness.device(d.mac)).state === 'successful' ? true : undefined), 'device successful', harness);
+    const ok = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
+    assert.ok(ok, 'papgate\'s 200 OK');
+    assert.match(ok.text, /^m=audio \d+ RTP\/AVP /m);
+    sdesKey(ok); // papgate answered with its own key
+    assert.match(p.output(100_000), /SRTP is Enabled/, 'baresip switched its stream to SRTP');
+    assert.equal(harness.mediaStats().srtpRejected, 0);
   });
 
   it('PAPGATE_SRTP=required: a plain RTP/AVP offer gets 488 and no PAP dialogue', async () => {
