@@ -140,7 +140,7 @@ function papgateEnv(): Record<string, string> {
 
 const NO_MEDIA_STATS: EmbeddedMediaStats = {
   sessions: 0, packetsSent: 0, packetsReceived: 0, framesSkipped: 0, jitterP50Ms: 0, jitterP99Ms: 0,
-  badPacketsReceived: 0, foreignPacketsReceived: 0,
+  badPacketsReceived: 0, foreignPacketsReceived: 0, srtpRejected: 0,
 };
 
 /** The embedded engine's stats, or zeros for FreeSWITCH media. */

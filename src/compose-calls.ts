@@ -52,7 +52,7 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
   return new EmbeddedMediaEngine({
     bindAddress: c.rtpAddress, advertisedAddress: advertisedAddress(c),
     rtpPortMin: c.rtpPortMin, rtpPortMax: c.rtpPortMax,
-    inactivityMs: c.rtpTimeoutSeconds * 1000, log: d.log.child({ part: 'media' }),
+    inactivityMs: c.rtpTimeoutSeconds * 1000, srtp: c.srtp, log: d.log.child({ part: 'media' }),
   });
 }
 

@@ -16,11 +16,15 @@ const BASE_OFFERS: readonly string[][] = [
   ['v=0', 'o=- 3 3 IN IP6 ::1', 's=-', 'c=IN IP6 ::1', 't=0 0', 'm=video 40010 RTP/AVP 96', 'a=rtpmap:96 H264/90000',
     'm=audio 40004 RTP/AVPF 9 0 97', 'a=rtpmap:97 telephone-event/8000', 'a=rtcp-fb:* nack'],
   ['v=0', 'o=- 4 4 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 224.2.1.1/127', 't=0 0', 'm=audio 40006/2 RTP/SAVP 0', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x'],
+  ['v=0', 'o=- 5 5 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40008 RTP/SAVP 0 101', 'a=rtpmap:101 telephone-event/8000',
+    `a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:${'A'.repeat(60)}`, `a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:${'QUJD'.repeat(10)}|2^31`,
+    `a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:${'QUJD'.repeat(10)}`],
 ];
 
 const token = fc.oneof(
   fc.constantFrom('0', '8', '101', '127', '128', '-1', '65535', '65536', '99999999999999999999', 'NaN', '', ' ', '/', '::', '\t'),
   fc.constantFrom('IN', 'IP4', 'IP6', 'IP5', 'RTP/AVP', 'RTP/SAVPF', 'UDP/TLS/RTP/SAVP', 'audio', 'video', 'PCMU/8000', 'PCMA/8000/2', 'telephone-event/8000', 'G722/8000'),
+  fc.constantFrom('AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32', `inline:${'QUJD'.repeat(10)}`, `inline:${'QUJD'.repeat(10)}|2^20|1:4`, '|2^10'),
   fc.constantFrom('127.0.0.1', '0.0.0.0', '::1', '::ffff:127.0.0.1', '999.1.1.1', '[::1]', 'example.com', '10.0.0.1/32/2'),
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
@@ -30,7 +34,7 @@ const token = fc.oneof(
 const sdpishLine = fc.oneof(
   fc.tuple(fc.constantFrom('v', 'o', 's', 'c', 't', 'm', 'a', 'b', 'k', 'z', 'V', '', 'ab'), fc.constantFrom('=', '= ', ':', ''),
     fc.array(token, { maxLength: 6 })).map(([t, eq, parts]) => `${t}${eq}${parts.join(' ')}`),
-  fc.tuple(fc.constantFrom('rtpmap', 'fmtp', 'ptime', 'sendrecv', 'sendonly', 'recvonly', 'inactive', 'maxptime', 'rtcp'), fc.array(token, { maxLength: 4 }))
+  fc.tuple(fc.constantFrom('rtpmap', 'fmtp', 'ptime', 'sendrecv', 'sendonly', 'recvonly', 'inactive', 'maxptime', 'rtcp', 'crypto'), fc.array(token, { maxLength: 4 }))
     .map(([name, parts]) => `a=${name}:${parts.join(' ')}`),
   fc.tuple(fc.integer({ min: -5, max: 70000 }), fc.constantFrom('RTP/AVP', 'RTP/AVPF', 'RTP/SAVP', 'TCP'), fc.array(fc.integer({ min: -2, max: 300 }), { maxLength: 40 }))
     .map(([port, proto, pts]) => `m=audio ${port} ${proto} ${pts.join(' ')}`),

@@ -51,6 +51,8 @@ export const TOOLS = {
     probe: () => (runs('initdb', ['--version']) || executable('/usr/lib/postgresql/15/bin/initdb') ? null : 'initdb is neither on PATH nor in /usr/lib/postgresql/15/bin'),
   },
   kamailio: { package: 'kamailio', probe: onPath('kamailio', ['-v']) },
+  /** dumpcap captures what crosses lo (shipped with tshark). */
+  tshark: { package: 'tshark', probe: onPath('dumpcap', ['-v']) },
 } satisfies Record<string, ToolSpec>;
 
 export type ToolName = keyof typeof TOOLS;

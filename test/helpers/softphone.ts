@@ -42,6 +42,13 @@ export function baresipMissing(): string | null {
   return null;
 }
 
+/** Why baresip cannot speak SRTP here (its `srtp` module is missing), or null when it can. */
+export function baresipSrtpMissing(): string | null {
+  const dir = moduleDir();
+  if (!dir) return baresipMissing();
+  return existsSync(path.join(dir, 'srtp.so')) ? null : `baresip's srtp module (srtp.so) is not in ${dir}`;
+}
+
 function moduleDir(): string | null {
   return MODULE_DIRS.find((d) => MODULES.every((m) => existsSync(path.join(d, `${m}.so`)))) ?? null;
 }
@@ -56,6 +63,8 @@ export interface BaresipOptions {
   basePort: number;
   /** How long to wait for the control interface (default 10 s). */
   startTimeoutMs?: number;
+  /** SDES SRTP: `srtp` offers RTP/AVP with a=crypto, `srtp-mand` RTP/SAVP (loads baresip's srtp module). */
+  mediaenc?: 'srtp' | 'srtp-mand';
 }
 
 /** An event pushed by ctrl_tcp, e.g. `{type: 'CALL_CLOSED', param: 'Connection reset by peer', id: '<Call-ID>'}`. */
@@ -142,12 +151,13 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
     'module_tmp\t\taccount.so',
     'module_app\t\tmenu.so',
     'module_app\t\tctrl_tcp.so',
+    ...(o.mediaenc ? ['module\t\t\tsrtp.so'] : []),
     `ctrl_tcp_listen\t\t127.0.0.1:${controlPort}`,
     '',
   ].join('\n'));
   // PCMU only, so that papgate's answer is predictable; regint is the REGISTER's Expires.
   writeFileSync(path.join(dir, 'accounts'),
-    `<sip:${o.username}@${o.registrar};transport=udp>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual\n`);
+    `<sip:${o.username}@${o.registrar};transport=udp>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ''}\n`);
 
   let out = '';
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,7 +16,7 @@ describe('attack: SDP offers (seeded mutational fuzzer)', function () {
   this.timeout(60_000);
 
   it(`refuses bad offers only with "invalid" or NoCommonCodec, and answers the rest well-formed (${RUNS} offers)`, () => {
-    const tally = { offers: 0, answered: 0, invalid: 0, noCodec: 0, crashes: 0 };
+    const tally = { offers: 0, answered: 0, srtp: 0, invalid: 0, noCodec: 0, crashes: 0 };
     fc.assert(fc.property(fuzzedOffer, (text) => {
       tally.offers++;
       let answer: string;
@@ -25,7 +25,9 @@ describe('attack: SDP offers (seeded mutational fuzzer)', function () {
         const offer = parseSdp(text);
         const negotiated = negotiate(offer);
         remote = { address: negotiated.remoteAddress, port: negotiated.remotePort };
-        answer = buildAnswer({ offer, negotiated, address: '127.0.0.1', port: 20000, sessionId: '1' });
+        const crypto = negotiated.srtp ? { crypto: `${negotiated.srtp.tag} ${negotiated.srtp.suite} inline:${'QUJD'.repeat(10)}` } : {};
+        answer = buildAnswer({ offer, negotiated, address: '127.0.0.1', port: 20000, sessionId: '1', ...crypto });
+        if (negotiated.srtp) tally.srtp++;
       } catch (err) {
         if (err instanceof PapgateError && err.code === 'invalid' && err.field === 'sdp') tally.invalid++;
         else if (err instanceof NoCommonCodec) tally.noCodec++;
@@ -45,6 +47,6 @@ describe('attack: SDP offers (seeded mutational fuzzer)', function () {
     }), { seed: FUZZ_SEED, numRuns: RUNS });
     console.log(`      SDP fuzzer (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}`);
     assert.equal(tally.crashes, 0);
-    assert.ok(tally.answered > 100 && tally.invalid > 100, `the mix covers both outcomes: ${JSON.stringify(tally)}`);
+    assert.ok(tally.answered > 100 && tally.invalid > 100 && tally.srtp > 10, `the mix covers both outcomes: ${JSON.stringify(tally)}`);
   });
 });

@@ -9,7 +9,9 @@ import { FrameScheduler } from './frame-scheduler';
 import { PromptCache } from './prompt-cache';
 import { RtpPortPool } from './rtp-port-pool';
 import { RtpSession, type SessionCounters } from './rtp-session';
-import { buildAnswer, negotiate, parseSdp } from './sdp';
+import { buildAnswer, negotiate, parseSdp, type Negotiated, type SrtpPolicy } from './sdp';
+import { formatCryptoAttribute, newKeyAndSalt, SrtpReceiver, SrtpSender } from './srtp';
+import type { SrtpContexts } from './rtp-session';
 
 export interface EmbeddedMediaEngineOptions {
   /** Local address the RTP sockets bind to (e.g. 0.0.0.0 or 127.0.0.1). */
@@ -20,6 +22,8 @@ export interface EmbeddedMediaEngineOptions {
   rtpPortMax: number;
   /** 'inactive' fires after this long without valid RTP; 0 disables it. */
   inactivityMs: number;
+  /** SRTP (SDES) on IVR calls: off, when the phone offers it (default), or required (plain RTP offers get 488). */
+  srtp?: SrtpPolicy;
   log: Logger;
 }
 
@@ -38,6 +42,8 @@ export interface EmbeddedMediaStats {
   badPacketsReceived: number;
   /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPacketsReceived: number;
+  /** SRTP packets dropped: failed authentication, replayed or unreadable. */
+  srtpRejected: number;
 }
 
 export class EmbeddedMediaEngine implements MediaEngine {
@@ -45,7 +51,9 @@ export class EmbeddedMediaEngine implements MediaEngine {
   private readonly prompts = new PromptCache();
   private readonly scheduler: FrameScheduler;
   private readonly sessions = new Set<RtpSession>();
-  private readonly counters: SessionCounters = { badPacketsReceived: 0, foreignPacketsReceived: 0, packetsReceived: 0 };
+  private readonly counters: SessionCounters = {
+    badPacketsReceived: 0, foreignPacketsReceived: 0, packetsReceived: 0, srtpRejected: 0,
+  };
   private closed = false;
 
   constructor(private readonly opts: EmbeddedMediaEngineOptions) {
@@ -62,14 +70,17 @@ export class EmbeddedMediaEngine implements MediaEngine {
   async createSession(opts: { callId: string; offerSdp: string; signallingAddress?: string }): Promise<RtpSession> {
     if (this.closed) throw new Error('media engine is closed');
     const offer = parseSdp(opts.offerSdp);
-    const negotiated = negotiate(offer);
+    const negotiated = negotiate(offer, this.opts.srtp ?? 'optional');
+    const keys = srtpFor(negotiated);
     const { socket, port } = await this.pool.bind();
     const answerSdp = buildAnswer({
       offer, negotiated, address: this.opts.advertisedAddress, port, sessionId: String(randomInt(1, 2 ** 47)),
+      ...(keys ? { crypto: keys.answerCrypto } : {}),
     });
     const log = this.opts.log.child({ callId: opts.callId, rtpPort: port });
     const session = new RtpSession({
       callId: opts.callId, socket, port, negotiated, answerSdp, log, signallingAddress: opts.signallingAddress,
+      ...(keys ? { srtp: keys.contexts } : {}),
       inactivityMs: this.opts.inactivityMs,
       scheduler: this.scheduler,
       prompts: this.prompts,
@@ -80,7 +91,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
       },
     });
     this.sessions.add(session);
-    log.debug({ codec: negotiated.codec, telephoneEventPt: negotiated.telephoneEventPt,
+    log.debug({ codec: negotiated.codec, telephoneEventPt: negotiated.telephoneEventPt, srtp: negotiated.srtp?.suite ?? 'off',
       remote: `${negotiated.remoteAddress}:${negotiated.remotePort}` }, 'media session started');
     return session;
   }
@@ -96,6 +107,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
       packetsReceived: this.counters.packetsReceived,
       badPacketsReceived: this.counters.badPacketsReceived,
       foreignPacketsReceived: this.counters.foreignPacketsReceived,
+      srtpRejected: this.counters.srtpRejected,
     };
   }
 
@@ -106,6 +118,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
     this.counters.packetsReceived = 0;
     this.counters.badPacketsReceived = 0;
     this.counters.foreignPacketsReceived = 0;
+    this.counters.srtpRejected = 0;
   }
 
   async close(): Promise<void> {
@@ -113,4 +126,13 @@ export class EmbeddedMediaEngine implements MediaEngine {
     await Promise.all([...this.sessions].map((s) => s.close()));
     this.scheduler.stop();
   }
+}
+
+/** The call's SRTP contexts and our answer's a=crypto value: a fresh key of ours, the phone's key for what it sends. */
+function srtpFor(n: Negotiated): { contexts: SrtpContexts; answerCrypto: string } | undefined {
+  if (!n.srtp) return undefined;
+  const { tag, suite, keyAndSalt } = n.srtp;
+  const ours = newKeyAndSalt();
+  const contexts = { sender: new SrtpSender(suite, ours), receiver: new SrtpReceiver(suite, keyAndSalt) };
+  return { contexts, answerCrypto: formatCryptoAttribute(tag, suite, ours) };
 }

@@ -17,6 +17,7 @@ import { PromptPlayout } from './prompt-playout';
 import { TelephoneEventTracker } from './rfc4733';
 import { decodeRtp, encodeRtp } from './rtp-packet';
 import type { Negotiated } from './sdp';
+import type { SrtpReceiver, SrtpSender } from './srtp';
 
 const COMFORT_NOISE_PT = 13;
 /** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
@@ -32,6 +33,13 @@ export interface SessionCounters {
   badPacketsReceived: number;
   foreignPacketsReceived: number;
   packetsReceived: number;
+  srtpRejected: number;
+}
+
+/** The two directions of an SRTP call: our key for what we send, the phone's for what it sends. */
+export interface SrtpContexts {
+  sender: SrtpSender;
+  receiver: SrtpReceiver;
 }
 
 export interface RtpSessionParams {
@@ -40,6 +48,8 @@ export interface RtpSessionParams {
   port: number;
   negotiated: Negotiated;
   answerSdp: string;
+  /** Present: the call is SRTP; every packet is protected and checked. */
+  srtp?: SrtpContexts;
   /** Where the call's SIP came from; absent: only the SDP's address is trusted. */
   signallingAddress?: string;
   inactivityMs: number;
@@ -59,6 +69,8 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   badPackets = 0;
   /** Datagrams dropped because they came from a source the session does not listen to (before or after latching). */
   foreignPackets = 0;
+  /** SRTP datagrams dropped: failed authentication, replayed or unreadable (also in badPackets). */
+  srtpRejected = 0;
   private readonly p: RtpSessionParams;
   private readonly playout: PromptPlayout;
   private readonly events = new TelephoneEventTracker();
@@ -161,13 +173,14 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
     if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     if (!this.latched && !this.sdpAddressTrusted) return false;
-    const packet = encodeRtp({
+    const plain = encodeRtp({
       payloadType: this.p.negotiated.payloadType,
       marker,
       sequenceNumber: this.sequence,
       timestamp,
       ssrc: this.ssrc,
     }, audio ?? silenceFrame(this.p.negotiated.codec));
+    const packet = this.p.srtp ? this.p.srtp.sender.protect(plain) : plain;
     this.sequence = (this.sequence + 1) & 0xffff;
     this.p.socket.send(packet, this.remote.port, this.remote.address, (err) => {
       if (err && this.sendErrors++ === 0) this.p.log.warn({ err: err.message, to: this.remote }, 'RTP send failed');
@@ -207,7 +220,9 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
       return;
     }
     const n = this.p.negotiated;
-    const decoded = decodeRtp(msg);
+    const clear = this.p.srtp ? this.unprotect(msg) : msg;
+    if (!clear) return;
+    const decoded = decodeRtp(clear);
     const pt = decoded.ok ? decoded.packet.payloadType : -1;
     if (!decoded.ok || (pt !== n.payloadType && pt !== n.telephoneEventPt && pt !== COMFORT_NOISE_PT)) {
       this.badPackets++;
@@ -228,6 +243,21 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
         this.safeEmit('digit', digit, 'inband');
       }
     }
+  }
+
+  /**
+   * The decrypted packet, or undefined when it fails SRTP's checks. Nothing
+   * of a failed packet is used: it neither latches nor counts as activity.
+   */
+  private unprotect(msg: Buffer): Buffer | undefined {
+    const r = this.p.srtp!.receiver.unprotect(msg);
+    if (r.ok) return r.packet;
+    this.badPackets++;
+    this.p.counters.badPacketsReceived++;
+    this.p.counters.srtpRejected++;
+    // Logged once per session: a forger could otherwise flood the log.
+    if (++this.srtpRejected === 1) this.p.log.debug({ reason: r.reason }, 'SRTP packet dropped');
+    return undefined;
   }
 
   /**

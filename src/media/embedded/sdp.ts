@@ -1,15 +1,19 @@
 /**
  * The slice of SDP (RFC 4566 / RFC 3264 offer-answer) the IVR needs: read an
- * audio offer, pick one G.711 codec plus telephone-event, write the answer.
+ * audio offer, pick one G.711 codec plus telephone-event, and SRTP keyed by
+ * SDES (RFC 4568) when the phone offers it, write the answer.
  */
 import { isIP } from 'node:net';
 import { PapgateError } from '../../domain/errors';
 import { NoCommonCodec } from '../../ports/media';
+import { chooseCrypto, type SdesOffer } from './srtp/sdes';
 
 export const MAX_SDP_BYTES = 8 * 1024;
 
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 export type Codec = 'PCMU' | 'PCMA';
+/** off: plain RTP only; optional: SRTP when the phone offers it; required: no plain RTP. */
+export type SrtpPolicy = 'off' | 'optional' | 'required';
 
 export interface RtpMap {
   encoding: string;
@@ -31,6 +35,8 @@ export interface MediaDescription {
   fmtp: Map<number, string>;
   ptime?: number;
   direction?: Direction;
+  /** The a=crypto values as written (SDES keys: never logged). */
+  crypto: string[];
 }
 
 export interface SessionDescription {
@@ -54,6 +60,8 @@ export interface Negotiated {
   remotePtime?: number;
   /** Index of the chosen m= line in the offer. */
   mediaIndex: number;
+  /** The phone's SDES line we accepted: the call uses SRTP. Holds key material: never logged. */
+  srtp?: SdesOffer;
 }
 
 const invalid = (message: string) => new PapgateError('invalid', `Malformed SDP: ${message}`, 'sdp');
@@ -107,7 +115,7 @@ function parseMediaLine(value: string): MediaDescription {
     if (!/^\d{1,3}$/.test(f) || pt > 127) throw invalid(`bad RTP payload type "${f}" in m= line`);
     return pt;
   }) : [];
-  return { media, port, proto, formats, formatTokens: fmts, rtpmap: new Map(), fmtp: new Map() };
+  return { media, port, proto, formats, formatTokens: fmts, rtpmap: new Map(), fmtp: new Map(), crypto: [] };
 }
 
 function parseConnection(value: string): string {
@@ -143,6 +151,8 @@ function parseAttribute(value: string, target: MediaDescription | SessionDescrip
   } else if (name === 'fmtp') {
     const m = /^(\d{1,3})\s+(.*)$/.exec(arg);
     if (m) target.fmtp.set(Number(m[1]), m[2] as string);
+  } else if (name === 'crypto') {
+    target.crypto.push(arg);
   } else if (name === 'ptime') {
     const ptime = Number(arg);
     if (Number.isFinite(ptime) && ptime > 0) target.ptime = ptime;
@@ -167,17 +177,16 @@ const ANSWER_DIRECTION: Record<Direction, Direction> = {
 
 /**
  * Chooses what to answer for an offer. Throws PapgateError('invalid') for a
- * malformed offer and NoCommonCodec when it shares no G.711 codec with us.
+ * malformed offer and NoCommonCodec when it shares no G.711 codec with us or
+ * its media security does not fit `srtp` (the caller answers 488).
  */
-export function negotiate(offer: SessionDescription): Negotiated {
-  const mediaIndex = offer.media.findIndex((m) => m.media === 'audio' && m.port !== 0);
+export function negotiate(offer: SessionDescription, srtp: SrtpPolicy = 'optional'): Negotiated {
+  const mediaIndex = chooseAudio(offer, srtp);
   const audio = offer.media[mediaIndex];
   if (!audio) throw invalid('no m=audio line with a non-zero port');
   const remoteAddress = audio.address ?? offer.address;
   if (!remoteAddress) throw invalid('no c= line for the audio stream');
-  if (!/^RTP\/AVPF?$/i.test(audio.proto)) {
-    throw new NoCommonCodec(`audio transport ${audio.proto} is not supported (only RTP/AVP)`);
-  }
+  const keying = mediaSecurity(audio, srtp);
   const pcmu = findPt(audio, 'PCMU', 8000);
   const pcma = findPt(audio, 'PCMA', 8000);
   const payloadType = pcmu ?? pcma;
@@ -195,7 +204,42 @@ export function negotiate(offer: SessionDescription): Negotiated {
     direction: ANSWER_DIRECTION[audio.direction ?? offer.direction ?? 'sendrecv'],
     ...(audio.ptime !== undefined ? { remotePtime: audio.ptime } : {}),
     mediaIndex,
+    ...(keying ? { srtp: keying } : {}),
   };
+}
+
+/**
+ * The m=audio line to answer: the first one with a port, or, when SRTP is
+ * allowed and the phone offers the stream twice (SRTP and plain), the first
+ * one whose SRTP we can honour.
+ */
+function chooseAudio(offer: SessionDescription, srtp: SrtpPolicy): number {
+  const candidates = offer.media.flatMap((m, i) => (m.media === 'audio' && m.port !== 0 ? [i] : []));
+  if (srtp === 'off' || candidates.length < 2) return candidates[0] ?? -1;
+  return candidates.find((i) => chooseCrypto(offer.media[i]!.crypto).offer !== undefined) ?? (candidates[0] as number);
+}
+
+/**
+ * The SDES key the stream will use, or undefined for plain RTP. RTP/SAVP
+ * needs a usable a=crypto line; RTP/AVP with a=crypto lines (what many phones
+ * send for "SRTP if possible") uses SRTP when one is usable.
+ */
+function mediaSecurity(audio: MediaDescription, srtp: SrtpPolicy): SdesOffer | undefined {
+  const proto = /^RTP\/(S?)AVPF?$/i.exec(audio.proto);
+  if (!proto) throw new NoCommonCodec(`audio transport ${audio.proto} is not supported (only RTP/AVP and RTP/SAVP)`);
+  const secure = proto[1] !== '';
+  if (srtp === 'off') {
+    if (secure) throw new NoCommonCodec('SRTP (RTP/SAVP) is turned off here');
+    return undefined;
+  }
+  const chosen = chooseCrypto(audio.crypto);
+  if (chosen.offer) return chosen.offer;
+  if (secure) {
+    const why = chosen.skipped.length > 0 ? chosen.skipped.join('; ') : 'no a=crypto line';
+    throw new NoCommonCodec(`RTP/SAVP offer without a usable SDES key (${why}); we speak AES_CM_128_HMAC_SHA1_80 and _32`);
+  }
+  if (srtp === 'required') throw new NoCommonCodec('SRTP is required here and the offer is plain RTP');
+  return undefined;
 }
 
 export interface AnswerParams {
@@ -204,6 +248,8 @@ export interface AnswerParams {
   address: string;
   port: number;
   sessionId: string;
+  /** Our a=crypto value (our SDES key) when the call uses SRTP. */
+  crypto?: string;
 }
 
 /** Writes the answer: the chosen audio stream, every other m= line rejected (port 0). */
@@ -228,6 +274,7 @@ export function buildAnswer(p: AnswerParams): string {
     if (n.telephoneEventPt !== undefined) {
       lines.push(`a=rtpmap:${n.telephoneEventPt} telephone-event/8000`, `a=fmtp:${n.telephoneEventPt} 0-15`);
     }
+    if (p.crypto !== undefined) lines.push(`a=crypto:${p.crypto}`);
     lines.push('a=ptime:20', `a=${n.direction}`);
   });
   return lines.join('\r\n') + '\r\n';
