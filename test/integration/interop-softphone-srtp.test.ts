@@ -6,6 +6,7 @@ import { dumpcapMissing, startLoopbackCapture, type CapturedDatagram, type Loopb
 import { requireTool } from '../helpers/required-tools';
 import { RawPeer } from '../helpers/sip-raw-peer';
 import { baresipSrtpMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
+import { portLayout } from '../helpers/ports';
 
 // A real soft-phone (baresip with its srtp module, `mediaenc=srtp-mand`: an
 // RTP/SAVP offer with SDES keys) calls *89 over UDP and types its PAP as RFC
@@ -16,15 +17,11 @@ import { baresipSrtpMissing, startBaresip, type Baresip, type TracedSipMessage }
 // plain-RTP phone gets 488, while an emergency call, SRTP or not, still goes
 // to the gateway with its offer untouched (media flows phone <-> gateway).
 //
-// Ports (127.0.0.1): papgate SIP 20200, RTP 20320-20339; phones 20210-20229 and 20230-20249;
-// the gateway's SIP is OS-assigned, its SDP names 20398 (nothing listens there).
-const PAPGATE_SIP = 20200;
-const RTP_MIN = 20320;
-const RTP_MAX = 20339;
-const PHONE_SRTP = 20210;
-const PHONE_PLAIN = 20230;
+// Ports (127.0.0.1), offsets in one free block: papgate SIP +0, RTP +120..139;
+// phones +10..29 and +30..49; the gateway's SIP is OS-assigned, its SDP names
+// port 9 (discard; nothing listens there).
 const EVENT_CODES = '0123456789*#';
-const GATEWAY_MEDIA = 20398;
+const GATEWAY_MEDIA = 9;
 const GATEWAY_KEY = Buffer.alloc(30, 0x5a).toString('base64');
 
 /** The SDP lines of a SIP message's body, line ends normalised (baresip's trace may print its own log after it). */
@@ -80,7 +77,10 @@ function digitsOf(packets: Buffer[], eventPt: number): string {
   return [...seen.values()].join('');
 }
 
+let PAPGATE_SIP = 0, PHONE_SRTP = 0, PHONE_PLAIN = 0, RTP_MIN = 0, RTP_MAX = 0; // from portLayout() in the suite's first hook
+
 describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=required, emergency calls', function () {
+  before(async () => { ({ PAPGATE_SIP, PHONE_SRTP, PHONE_PLAIN, RTP_MIN, RTP_MAX } = await portLayout({ PAPGATE_SIP: 0, PHONE_SRTP: 10, PHONE_PLAIN: 30, RTP_MIN: 120, RTP_MAX: 139 })); });
   this.timeout(90_000);
   let h: PapgateHarness | undefined;
   let phone: Baresip | undefined;

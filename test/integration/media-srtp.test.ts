@@ -7,10 +7,11 @@ import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { SrtpReceiver, SrtpSender } from '../../src/media/embedded/srtp';
 import type { SrtpPolicy } from '../../src/media/embedded/sdp';
+import { freePortBlock } from '../helpers/ports';
 
 // The embedded engine with SRTP over loopback UDP: a phone socket (OS-assigned
 // port) speaks SRTP with the key it offered and the key papgate answered.
-// Engine RTP ports: 20300-20319.
+// Engine RTP ports: a free block of 20.
 const HOST = '127.0.0.1';
 const PHONE_KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccdd', 'hex');
 const SUITE = 'AES_CM_128_HMAC_SHA1_80';
@@ -36,12 +37,16 @@ function answeredKey(s: RtpSession): Buffer {
   return Buffer.from(m[1]!, 'base64');
 }
 
+/** Base of this file's free port block (freePortBlock in each suite's first hook). */
+let B = 0;
+
 describe('media embedded engine: SRTP over loopback UDP', function () {
+  before(async () => { B ||= await freePortBlock(20); });
   this.timeout(20_000);
   const engines: EmbeddedMediaEngine[] = [];
   const sockets: dgram.Socket[] = [];
   const engine = (srtp: SrtpPolicy) => {
-    const e = new EmbeddedMediaEngine({ bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: 20300, rtpPortMax: 20319, inactivityMs: 0, srtp, log: silentLogger });
+    const e = new EmbeddedMediaEngine({ bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 0, rtpPortMax: B + 19, inactivityMs: 0, srtp, log: silentLogger });
     engines.push(e);
     return e;
   };
