@@ -6,7 +6,9 @@
  * user from SIPp's injection file); every other call types its right PAP,
  * the rest a wrong one, so the store checks and records each. For each
  * step of concurrent calls it reports whether every call passed, papgate's CPU
- * use, and how far RTP sends strayed from the 20 ms grid (p50 / p99).
+ * use, how far RTP sends strayed from the 20 ms grid (p50 / p99), and, from a
+ * tshark capture on loopback (rtp-capture.ts), what the phones received:
+ * RFC 3550 jitter, packet gaps, and the time from `#` to the verdict prompt.
  *
  * papgate runs in a child process (bench/calls-server.ts); SIPp runs with
  * -rtp_echo, so papgate also receives 50 packets per second per call, as it
