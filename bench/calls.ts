@@ -6,7 +6,9 @@
  * user from SIPp's injection file); every other call types its right PAP,
  * the rest a wrong one, so the store checks and records each. For each
  * step of concurrent calls it reports whether every call passed, papgate's CPU
- * use, and how far RTP sends strayed from the 20 ms grid (p50 / p99).
+ * use, how far RTP sends strayed from the 20 ms grid (p50 / p99), and, from a
+ * tshark capture on loopback (rtp-capture.ts), what the phones received:
+ * RFC 3550 jitter, packet gaps, and the time from `#` to the verdict prompt.
  *
  * papgate runs in a child process (bench/calls-server.ts); SIPp runs with
  * -rtp_echo, so papgate also receives 50 packets per second per call, as it
@@ -21,6 +23,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BenchCommand, BenchServerSample } from './calls-server';
+import { profileArgs, summariseProfiles } from './profile';
+import { analyse, captureMissing, startCapture, type ReceiverFigures } from './rtp-capture';
 
 const SIPP_PORT = 18210;
 const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
@@ -54,7 +58,15 @@ export interface CallsStepResult {
   eventLoopDelayP99Ms: number;
   /** CPU of other processes over the same window (drachtio-server, FreeSWITCH), % of one core. */
   otherCpuPercent?: Record<string, number>;
+  /** From a loopback capture of the whole step (tshark): what the phones received. */
+  receiver?: ReceiverFigures;
 }
+
+/** Where papgate's RTP and SIP are, for the receiver-side capture. */
+export interface CapturePorts { rtpMin: number; rtpMax: number; sipPort: number }
+
+/** papgate's RTP range for a server started for `maxCalls` (as calls-server.ts sizes it). */
+export const portsFor = (maxCalls: number): CapturePorts => ({ rtpMin: 20000, rtpMax: 20000 + 2 * maxCalls + 199, sipPort: 18200 });
 
 /** CPU of processes besides papgate, measured over a step's window (see calls-real-stack.ts). */
 export interface OtherCpu {
@@ -86,7 +98,7 @@ export class BenchServer {
 
   static start(maxCalls: number, env: Record<string, string> = {}): BenchServer {
     const child = fork(path.join(__dirname, 'calls-server.ts'), [], {
-      execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...profileArgs('calls'), '--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, BENCH_RTP_CALLS: String(maxCalls), ...env },
     });
     return new BenchServer(child);
@@ -162,10 +174,26 @@ function lastCount(screen: string, label: string): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function runStep(server: BenchServer, concurrent: number, other?: OtherCpu): Promise<CallsStepResult> {
-  const total = concurrent * ROUNDS;
+export async function runStep(server: BenchServer, concurrent: number, other?: OtherCpu, ports?: CapturePorts): Promise<CallsStepResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-sipp-'));
+  const files = { rtpFile: path.join(dir, 'rtp.pcap'), sipFile: path.join(dir, 'sip.pcap') };
   try {
+    const capture = ports ? await startCapture({ ...ports, ...files }) : undefined;
+    let result: CallsStepResult;
+    try {
+      result = await runCalls(server, concurrent, dir, other);
+    } finally {
+      await capture?.stop();
+    }
+    return ports ? { ...result, receiver: analyse({ ...ports, ...files }) } : result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runCalls(server: BenchServer, concurrent: number, dir: string, other?: OtherCpu): Promise<CallsStepResult> {
+  const total = concurrent * ROUNDS;
+  {
     // Fresh devices for every step: a right PAP ends a device's PIN phase.
     const { devices } = await server.request<{ devices: [string, string, string][] }>({ cmd: 'devices', count: total });
     const before = await server.request<Verdicts>({ cmd: 'verdicts' });
@@ -218,8 +246,6 @@ export async function runStep(server: BenchServer, concurrent: number, other?: O
     } finally {
       sipp.kill();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -229,12 +255,23 @@ export function print(results: CallsStepResult[]): void {
     String(r.callsFailed), r.cpuPercent.toFixed(0), r.jitterP50Ms.toFixed(1), r.jitterP99Ms.toFixed(1),
     String(r.packetsSent), String(r.packetsReceived), String(r.framesSkipped), r.eventLoopDelayP99Ms.toFixed(1),
     `${r.verdictsRight}/${r.rightPins}`, `${r.verdictsWrong}/${r.wrongPins}`,
+    ...receiverCells(r.receiver),
   ]);
-  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'jitter p50 ms', 'jitter p99 ms', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms', 'PAP taken', 'wrong counted'];
+  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'send jitter p50 ms', 'p99', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms', 'PAP taken', 'wrong counted',
+    'rx jitter p50 ms', 'p99', 'rx gap p50 ms', 'p99', 'max', '#->verdict p50 ms', 'p99', 'matched'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
+
+/** Receiver-side columns (RFC 3550 jitter, gaps, # to verdict), or dashes without a capture. */
+function receiverCells(x: ReceiverFigures | undefined): string[] {
+  if (!x) return Array(8).fill('-') as string[];
+  return [ms(x.jitterP50Ms), ms(x.jitterP99Ms), ms(x.gapP50Ms), ms(x.gapP99Ms), ms(x.gapMaxMs),
+    ms(x.hashToVerdictP50Ms), ms(x.hashToVerdictP99Ms), `${x.verdictsMatched}/${x.hashes}`];
 }
 
 /** Loaded on demand: it pulls in the real-stack server helpers (require: tsx/cjs does not resolve import() of a .ts). */
@@ -253,23 +290,29 @@ export async function benchCalls(): Promise<void> {
   console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, PIN + # as SIP INFO, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
   const server = BenchServer.start(Math.max(...steps));
   const results: CallsStepResult[] = [];
+  // Receiver-side figures need tshark (and the right to capture); BENCH_CALLS_CAPTURE=0 turns it off.
+  const noCapture = process.env.BENCH_CALLS_CAPTURE === '0' ? 'BENCH_CALLS_CAPTURE=0' : captureMissing();
+  if (noCapture) console.log(`  no receiver-side capture: ${noCapture}`);
   try {
     await server.ready;
     for (const n of steps) {
-      const r = await runStep(server, n);
+      const r = await runStep(server, n, undefined, noCapture ? undefined : portsFor(Math.max(...steps)));
       results.push(r);
       console.log(`  ${n} concurrent (${r.rightPins} right PINs, ${r.wrongPins} wrong; store: ${r.verdictsRight} taken, ${r.verdictsWrong} counted wrong): ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, `
-        + `jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms`);
+        + `send jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms`
+        + (r.receiver ? `; received: ${r.receiver.streams} streams, ${r.receiver.packets} packets, RFC 3550 jitter p99 ${ms(r.receiver.jitterP99Ms)} ms, `
+          + `gap p99 ${ms(r.receiver.gapP99Ms)} ms, # to verdict p99 ${ms(r.receiver.hashToVerdictP99Ms)} ms` : ''));
     }
   } finally {
     await server.stop();
   }
+  summariseProfiles('calls');
   print(results);
-  const at200 = results.find((r) => r.concurrent === 200);
-  if (at200) {
-    const ok = at200.callsFailed === 0 && at200.jitterP99Ms < 5;
-    console.log(`aim (200 concurrent calls, no failed call, p99 jitter < 5 ms): ${ok ? 'met' : 'NOT met'}`);
-  }
+  // The goal: 500 calls held with none failed, the phones receiving RTP with p99 jitter < 2 ms and the verdict < 50 ms after #.
+  const best = results.filter((r) => r.callsFailed === 0 && r.callsPassed > 0).pop();
+  const rx = best?.receiver;
+  console.log(`most concurrent calls with none failed: ${best ? best.concurrent : 'none'} (goal 500)`
+    + (rx ? `; there, received jitter p99 ${ms(rx.jitterP99Ms)} ms (goal < 2), # to verdict p99 ${ms(rx.hashToVerdictP99Ms)} ms (goal < 50)` : ''));
   // BENCH_CALLS_STACK=both: the same steps on drachtio-server + FreeSWITCH, beside these figures
   if (process.env.BENCH_CALLS_STACK === 'both') {
     const { benchCallsRealStack } = loadRealStackBench();

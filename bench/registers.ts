@@ -7,6 +7,7 @@ import { startServe, type ServeProcess } from '../test/helpers/serve-process';
 import { sippAvailable } from '../test/helpers/sipp';
 import { makeDevice, makeTenant } from '../test/helpers/store-fixtures';
 import { meterTree, microsPer } from './cpu';
+import { profileArgs, summariseProfiles } from './profile';
 import { freeUdpPort, startRegistrar } from './registers-kamailio';
 import { runRegisterStep, type RegisterStep } from './registers-sipp';
 
@@ -21,7 +22,9 @@ import { runRegisterStep, type RegisterStep } from './registers-sipp';
  * registration of its processes. Then, as before, papgate behind
  * Kamailio's load balancer (kamailio-conf/) at one fixed rate. Loopback
  * addresses 127.0.0.10-12: run it in a network namespace of its own.
- * BENCH_REG_RATES=250,500 and BENCH_REG_STEP_SECONDS=2 change the steps.
+ * BENCH_REG_RATES=250,500 and BENCH_REG_STEP_SECONDS=2 change the steps;
+ * BENCH_REG_PARTS=papgate,kamailio,lb picks what runs; BENCH_CPU_PROF=DIR
+ * profiles the measured papgate node and prints where its time went.
  */
 
 const DEVICES = 1_000;
@@ -41,6 +44,7 @@ export async function benchRegisters(): Promise<void> {
   }
   const rates = (process.env.BENCH_REG_RATES?.split(',').map(Number) ?? DEFAULT_RATES).filter((n) => n > 0);
   const seconds = Number(process.env.BENCH_REG_STEP_SECONDS ?? 3);
+  const parts = new Set((process.env.BENCH_REG_PARTS ?? 'papgate,kamailio,lb').split(','));
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-reg-'));
   const nodes: ServeProcess[] = [];
   try {
@@ -52,24 +56,28 @@ export async function benchRegisters(): Promise<void> {
     await store.close();
     const users = join(dir, 'users.csv');
     writeFileSync(users, `SEQUENTIAL\n${devices.map((d) => `${d.sipUsername};${d.sipPassword}`).join('\n')}\n`);
-    for (const ip of NODE_IPS) nodes.push(await startServe(nodeEnv(ip, db)));
+    // The measured node runs profiled when BENCH_CPU_PROF asks for it.
+    for (const ip of NODE_IPS) nodes.push(await startServe(nodeEnv(ip, db), 60_000, ip === NODE_IPS[0] ? profileArgs('registers') : []));
 
-    const papgate = await stepUp('papgate', `${NODE_IPS[0]}:5060`, nodes[0]!.child.pid!, users, rates, seconds);
-    const port = await freeUdpPort();
-    const registrar = await startRegistrar(dir, devices.map((d) => [d.sipUsername, d.sipPassword]), port);
-    let kamailio: Measured[];
-    try {
-      kamailio = await stepUp('kamailio', `127.0.0.1:${port}`, registrar.pid, users, rates, seconds);
-    } finally {
-      await registrar.stop();
+    const papgate = parts.has('papgate') ? await stepUp('papgate', `${NODE_IPS[0]}:5060`, nodes[0]!.child.pid!, users, rates, seconds) : [];
+    let kamailio: Measured[] = [];
+    if (parts.has('kamailio')) {
+      const port = await freeUdpPort();
+      const registrar = await startRegistrar(dir, devices.map((d) => [d.sipUsername, d.sipPassword]), port);
+      try {
+        kamailio = await stepUp('kamailio', `127.0.0.1:${port}`, registrar.pid, users, rates, seconds);
+      } finally {
+        await registrar.stop();
+      }
     }
     printSteps([...papgate, ...kamailio], seconds);
     printVerdict(papgate, kamailio);
-    await throughBalancer(dir, users, seconds);
+    if (parts.has('lb')) await throughBalancer(dir, users, seconds, nodes);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
+  summariseProfiles('registers');
 }
 
 /** Steps the offered rate up until a step fails a call or falls behind (p99 10 x the limit, or under 80 % answered). */
@@ -124,15 +132,25 @@ function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
 }
 
 /** papgate behind the load balancer of kamailio-conf/, one node and two, at one rate. */
-async function throughBalancer(dir: string, usersFile: string, seconds: number): Promise<void> {
+async function throughBalancer(dir: string, usersFile: string, seconds: number, nodes: ServeProcess[]): Promise<void> {
   const rate = Number(process.env.BENCH_REG_LB_RATE ?? 1000);
   console.log(`\nthrough Kamailio's load balancer (kamailio-conf/kamailio.cfg), ${rate}/s for ${seconds} s`);
   for (const count of [1, 2]) {
     const lb = await startKamailio({ address: LB, nodes: NODE_IPS.slice(0, count).map((ip) => `sip:${ip}:5060`), dir, frTimerMs: 3000 });
+    const meters = nodes.map((n) => meterTree(n.child.pid!));
+    const lbMeter = meterTree(lb.child.pid!);
+    const logged = nodes.map((n) => n.logs().length);
     try {
       await new Promise((r) => setTimeout(r, 1500)); // first OPTIONS probes
       const s = await runRegisterStep({ target: `${LB}:5060`, usersFile, rate, seconds, localPort: SIPP_PORT });
-      console.log(`  to ${count} node${count > 1 ? 's' : ''}: answered ${s.achieved.toFixed(0)}/s, failed ${s.failed}, p99 ${s.p99Ms} ms`);
+      const cpu = meters.reduce((sum, m) => sum + m.stop(), 0);
+      console.log(`  to ${count} node${count > 1 ? 's' : ''}: answered ${s.achieved.toFixed(0)}/s, failed ${s.failed}, p99 ${s.p99Ms} ms; `
+        + `CPU µs/reg: papgate nodes ${microsPer(cpu, s.passed)}, balancer ${microsPer(lbMeter.stop(), s.passed)}`);
+      // What the nodes complained about (warnings and errors) says why a step failed.
+      nodes.forEach((n, i) => {
+        const bad = n.logs().slice(logged[i]).filter((l) => (l.level ?? 0) >= 40);
+        if (bad.length) console.log(`    node ${NODE_IPS[i]}: ${bad.length} warnings/errors, first: ${JSON.stringify(bad[0])}`);
+      });
     } finally {
       await lb.stop();
     }

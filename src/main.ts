@@ -15,7 +15,7 @@ import { Metrics } from './observability/metrics';
 import { systemClock, type Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
-import { cryptoRandom } from './ports/random';
+import { cryptoRandom, pooledRandom } from './ports/random';
 import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { describeDb, openStore } from './open-store';
@@ -86,7 +86,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         nonceTtlMs: config.sipNonceSeconds * 1000,
         emergencyLookupMs: config.emergencyLookupMs,
         clock,
-        random: cryptoRandom,
+        random: pooledRandom(cryptoRandom),
         log: log.child({ part: 'sip-gate' }),
         lookupAccount: async (username) => {
           const d = await store.getDeviceBySipUsername(username);

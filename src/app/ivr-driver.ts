@@ -92,6 +92,7 @@ export class IvrDriver {
 
   private onDigit(digit: string, path: DigitPath): void {
     if (this.digitPath !== null && this.digitPath !== path) return; // the same key press, reported twice
+    if (this.digitPath === null && path === 'info') this.d.session.ignoreDigits?.(); // media digits would be dropped anyway
     this.digitPath = path;
     this.dispatch({ type: 'digit', digit });
   }

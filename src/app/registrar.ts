@@ -39,7 +39,8 @@ export interface RegisterRequest {
 }
 
 export type RegisterResult =
-  | { kind: 'ok'; binding: Registration | undefined; expiresSec: number }
+  /** `changed`: a new binding, a removed one, or one that moved (contact, source, Path); false for a plain refresh. */
+  | { kind: 'ok'; binding: Registration | undefined; expiresSec: number; changed: boolean }
   | { kind: 'too-brief'; minExpires: number }
   | { kind: 'bad'; reason: string }
   | { kind: 'out-of-order' };
@@ -62,19 +63,19 @@ export class Registrar {
     if (r.contact === '*') {
       if (headerExpires !== 0) return { kind: 'bad', reason: 'Contact: * requires Expires: 0' };
       if (current) await this.o.store.deleteRegistration(r.username);
-      return { kind: 'ok', binding: undefined, expiresSec: 0 };
+      return { kind: 'ok', binding: undefined, expiresSec: 0, changed: !!current };
     }
     if (!r.contact) {
       // a query: list what is bound
       const left = current ? Math.max(0, Math.ceil((current.expiresAt - now) / 1000)) : 0;
-      return { kind: 'ok', binding: current ? toRegistration(current) : undefined, expiresSec: left };
+      return { kind: 'ok', binding: current ? toRegistration(current) : undefined, expiresSec: left, changed: false };
     }
     const paramExpires = parseExpires(r.contact.expires);
     if (paramExpires === null) return { kind: 'bad', reason: 'malformed expires parameter in Contact' };
     const asked = paramExpires ?? headerExpires ?? this.o.defaultExpires;
     if (asked === 0) {
       if (current) await this.o.store.deleteRegistration(r.username);
-      return { kind: 'ok', binding: undefined, expiresSec: 0 };
+      return { kind: 'ok', binding: undefined, expiresSec: 0, changed: !!current };
     }
     if (asked < this.o.minExpires) return { kind: 'too-brief', minExpires: this.o.minExpires };
     const expiresSec = Math.min(asked, this.o.maxExpires);
@@ -87,15 +88,19 @@ export class Registrar {
     if (!current || !sameBinding(current, next) || current.expiresAt - now <= (expiresSec * 1000) / 2) {
       await this.o.store.saveRegistration(next, now);
     }
-    return { kind: 'ok', binding: toRegistration(next), expiresSec };
+    return { kind: 'ok', binding: toRegistration(next), expiresSec, changed: !current || !sameLocation(current, next) };
   }
 }
 
 /** Everything but the expiry and CSeq is what it was: a plain refresh. */
 function sameBinding(a: StoredRegistration, b: StoredRegistration): boolean {
-  return a.contact === b.contact && a.callId === b.callId
+  return a.callId === b.callId && sameLocation(a, b) && (a.userAgent ?? '') === (b.userAgent ?? '');
+}
+
+/** The phone is reached the same way: contact, source and Path. */
+function sameLocation(a: StoredRegistration, b: StoredRegistration): boolean {
+  return a.contact === b.contact
     && a.sourceAddress === b.sourceAddress && a.sourcePort === b.sourcePort && a.sourceTransport === b.sourceTransport
-    && (a.userAgent ?? '') === (b.userAgent ?? '')
     && a.path.length === b.path.length && a.path.every((p, i) => p === b.path[i]);
 }
 

@@ -138,13 +138,25 @@ export class SipGate {
   /** Records a use of the nonce; false when it replays one (same or lower nc, or a second use without qop). */
   private freshUse(nonce: string, nc: number): boolean {
     const now = this.o.clock.now();
-    if (this.seen.size > 10_000) {
-      for (const [k, v] of this.seen) if (v.expires <= now) this.seen.delete(k);
-    }
+    this.forgetExpired(now);
     const prev = this.seen.get(nonce);
     const count = Number.isFinite(nc) ? nc : Infinity; // without qop a nonce is good once
     if (prev && !(count > prev.nc)) return false;
+    // Re-inserted at the end, so the map stays in order of expiry (the TTL is the same for all).
+    this.seen.delete(nonce);
     this.seen.set(nonce, { nc: count, expires: now + this.o.nonceTtlMs });
     return true;
+  }
+
+  /**
+   * Drops the nonces past their TTL from the front of the map (oldest
+   * first), stopping at the first live one: the cost is the number dropped,
+   * not the map's size, however many registrations a TTL holds.
+   */
+  private forgetExpired(now: number): void {
+    for (const [k, v] of this.seen) {
+      if (v.expires > now) return;
+      this.seen.delete(k);
+    }
   }
 }

@@ -33,6 +33,11 @@ export interface MediaSession {
    */
   play(files: string[]): void;
   stopPlayback(): void;
+  /**
+   * The call's digits come another way (SIP INFO): the engine may stop
+   * looking for them in the media, which costs per packet. Optional.
+   */
+  ignoreDigits?(): void;
   /** A digit 0-9, *, #, A-D, once per key press whatever the transport. */
   on(event: 'digit', listener: (digit: string, source: DtmfSource) => void): this;
   on(event: 'playbackFinished', listener: (interrupted: boolean) => void): this;

@@ -27,6 +27,14 @@ export function registrationsContract(get: () => Store): void {
       assert.deepEqual(await store.getRegistration(moved.username, 2_000), moved);
     });
 
+    it('stores every one of many saves made at once, the later of two for one account winning', async () => {
+      const store = get();
+      const many = Array.from({ length: 200 }, (_, i) => reg({ username: `pgbatch${i}`, cseq: i }));
+      await Promise.all([...many.map((r) => store.saveRegistration(r, 1_000)), store.saveRegistration(reg({ username: 'pgbatch7', cseq: 999 }), 1_000)]);
+      for (const r of many.filter((x) => x.username !== 'pgbatch7')) assert.deepEqual(await store.getRegistration(r.username, 1_000), r);
+      assert.equal((await store.getRegistration('pgbatch7', 1_000))?.cseq, 999);
+    });
+
     it('deletes a binding, saying whether there was one', async () => {
       const store = get();
       await store.saveRegistration(reg(), 1_000);

@@ -28,8 +28,9 @@ export interface ServeProcess {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export async function startServe(env: Record<string, string>, readyTimeoutMs = 60_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli.ts', 'serve'], {
+/** `nodeArgs` go to node before the script (benchmarks: `--cpu-prof`). */
+export async function startServe(env: Record<string, string>, readyTimeoutMs = 60_000, nodeArgs: string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--require', 'tsx/cjs', 'src/cli.ts', 'serve'], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -242,6 +242,22 @@ describe('media embedded engine over loopback UDP', function () {
     assert.deepEqual(digits, [['8', 'inband']]);
   });
 
+  it('after ignoreDigits() (the call types its digits as SIP INFO) reports no digits from the media', async () => {
+    const ph = await phone(16513);
+    const session = await engine.createSession({ callId: 'ignored', offerSdp: offer(ph.port) });
+    const digits: string[] = [];
+    session.on('digit', (d) => digits.push(d));
+    const to = answerPort(session);
+    ph.press(to, 101, 1, 1000);
+    await waitFor('the first digit', () => digits.length > 0);
+    session.ignoreDigits?.();
+    const before = engine.stats().packetsReceived;
+    ph.press(to, 101, 2, 3000);
+    for (let i = 0; i < 6; i++) ph.send(to, 0, 5000 + i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i))));
+    await waitFor('the session to see the packets', () => engine.stats().packetsReceived >= before + 12);
+    assert.deepEqual(digits, ['1'], 'neither the RFC 4733 key nor the in-band tone after it');
+  });
+
   it('follows the source of the phone packets (symmetric RTP)', async () => {
     const sdpTarget = await phone(B + 505);
     const natted = await phone(B + 506);

@@ -60,6 +60,26 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER', nc: 2 }) })).kind, 'accept');
   });
 
+  it('still refuses a replay after many other nonces came and went, and forgets nonces past their TTL', async () => {
+    const { g, clock } = gate();
+    const register = (nonce: string, nc: number) => g.admit({ method: 'REGISTER', dialled: '', authorization: authFor(nonce, { method: 'REGISTER', nc }) });
+    const old = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.equal((await register(old, 1)).kind, 'accept');
+    clock.t += 30_000;
+    const kept = nonceOf(g.challenge(false).wwwAuthenticate);
+    assert.equal((await register(kept, 1)).kind, 'accept');
+    for (let i = 0; i < 20_000; i++) assert.equal((await register(nonceOf(g.challenge(false).wwwAuthenticate), 1)).kind, 'accept');
+    assert.equal((await register(old, 2)).kind, 'accept', 'a later use moves the nonce to the back');
+    clock.t += 40_000; // 70 s after the first use of `old`, 40 s after its second
+    assert.equal((await register(kept, 1)).kind, 'challenge', 'a replay of a nonce still remembered');
+    assert.equal((await register(old, 2)).kind, 'challenge', 'a replay of the moved nonce');
+    assert.equal((await register(old, 3)).kind, 'challenge', 'and past its TTL the nonce itself is stale');
+    clock.t += 25_000; // past the TTL of every use so far
+    assert.equal((await register(nonceOf(g.challenge(false).wwwAuthenticate), 1)).kind, 'accept');
+    const seen = (g as unknown as { seen: Map<string, unknown> }).seen;
+    assert.equal(seen.size, 1, 'the expired entries are dropped');
+  });
+
   it('answers an expired nonce with a stale challenge', async () => {
     const { g, clock } = gate();
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate);

@@ -13,6 +13,7 @@ class ScriptedSession extends EventEmitter implements MediaSession {
   readonly plays: string[][] = [];
   readonly files: string[] = [];
   stops = 0;
+  ignored = 0;
   private playing = false;
   constructor(private readonly reportStopSynchronously = false) { super(); }
   play(files: string[]): void {
@@ -36,6 +37,9 @@ class ScriptedSession extends EventEmitter implements MediaSession {
   }
   press(keys: string): void {
     for (const k of keys) this.emit('digit', k, 'rfc4733');
+  }
+  ignoreDigits(): void {
+    this.ignored++;
   }
   async close(): Promise<void> {}
 }
@@ -118,6 +122,19 @@ describe('IvrDriver', () => {
     call.info('3#');
     await waitFor(() => session.plays.length === 2, 'the confirmation');
     assert.deepEqual(pins, ['123']);
+    assert.equal(session.ignored, 1, 'the media is told once to stop looking for digits');
+    session.finishPrompt();
+    await done;
+  });
+
+  it('keeps the media looking for digits when they come from the media', async () => {
+    const { session, call, pins, driver } = setup();
+    const done = driver.run('needed');
+    session.press('123#');
+    call.info('4');
+    await waitFor(() => session.plays.length === 2, 'the confirmation');
+    assert.deepEqual(pins, ['123']);
+    assert.equal(session.ignored, 0);
     session.finishPrompt();
     await done;
   });

@@ -30,7 +30,7 @@ describe('registrar', () => {
 
   it('binds with the Expires header, the contact parameter winning, clamped to the maximum', async () => {
     const r = make();
-    assert.deepEqual(await r.register(req()), { kind: 'ok', binding: await r.lookup('dev1'), expiresSec: 300 });
+    assert.deepEqual(await r.register(req()), { kind: 'ok', binding: await r.lookup('dev1'), expiresSec: 300, changed: true });
     assert.equal((await r.lookup('dev1'))?.expiresAt, clock.now() + 300_000);
     assert.equal((await r.lookup('dev1'))?.source.address, '203.0.113.7');
     const res = await r.register(req({ contact: { uri: 'sip:dev1@10.0.0.5:5060', expires: '7200' } }));
@@ -42,13 +42,30 @@ describe('registrar', () => {
     assert.deepEqual(await r.register(req({ expiresHeader: '30' })), { kind: 'too-brief', minExpires: 60 });
     await r.register(req());
     assert.equal((await r.register(req({ cseq: 1 }))).kind, 'out-of-order');
-    assert.deepEqual(await r.register(req({ expiresHeader: '0' })), { kind: 'ok', binding: undefined, expiresSec: 0 });
+    assert.deepEqual(await r.register(req({ expiresHeader: '0' })), { kind: 'ok', binding: undefined, expiresSec: 0, changed: true });
     assert.equal(await r.lookup('dev1'), undefined);
     await r.register(req());
     assert.equal((await r.register(req({ contact: '*', expiresHeader: '60' }))).kind, 'bad');
     await r.register(req({ contact: '*', expiresHeader: '0' }));
     assert.equal(await r.lookup('dev1'), undefined);
     assert.equal((await r.register(req({ expiresHeader: 'soon' }))).kind, 'bad');
+  });
+
+  it('says whether the binding changed: new, moved or removed yes; a refresh, even with a new Call-ID, no', async () => {
+    const r = make();
+    const changed = async (o: Partial<RegisterRequest>) => {
+      const res = await r.register(req(o));
+      assert.equal(res.kind, 'ok');
+      return res.kind === 'ok' && res.changed;
+    };
+    assert.equal(await changed({}), true, 'first binding');
+    assert.equal(await changed({}), false, 'plain refresh');
+    assert.equal(await changed({ callId: 'c2', userAgent: 'other' }), false, 'a new Call-ID to the same place');
+    assert.equal(await changed({ source: { transport: 'udp', address: '203.0.113.8', port: 40000 } }), true, 'moved source');
+    assert.equal(await changed({ path: ['sip:10.0.0.1;lr'] }), true, 'now through a proxy');
+    assert.equal(await changed({ contact: undefined }), false, 'a query');
+    assert.equal(await changed({ expiresHeader: '0' }), true, 'removed');
+    assert.equal(await changed({ expiresHeader: '0' }), false, 'removing nothing');
   });
 
   it('lets a binding expire lazily by the clock', async () => {

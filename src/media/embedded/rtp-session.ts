@@ -99,6 +99,8 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   private lastRxMs = performance.now();
   private inactiveReported = false;
   private rfc4733Seen = false;
+  /** Digits come as SIP INFO (the IVR said so): the packets are not examined for them. */
+  private digitsIgnored = false;
   private sendErrors = 0;
   private closed: Promise<void> | undefined;
 
@@ -188,6 +190,11 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     return true;
   }
 
+  /** The call's digits come as SIP INFO: no RFC 4733 tracking nor in-band decoding of each packet any more. */
+  ignoreDigits(): void {
+    this.digitsIgnored = true;
+  }
+
   onSkippedFrame(): void {
     this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
   }
@@ -234,6 +241,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.p.counters.packetsReceived++;
     this.lastRxMs = performance.now();
     this.inactiveReported = false;
+    if (this.digitsIgnored) return;
     if (pt === n.telephoneEventPt) {
       this.rfc4733Seen = true; // from now on in-band detection would count presses twice
       const digit = this.events.accept(packet.timestamp, packet.marker, packet.payload);
@@ -304,7 +312,8 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
 
 /** A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; the SDP says a.b.c.d. */
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.port === b.port && unmapped(a.address) === unmapped(b.address);
+  // The plain comparison first: it decides every packet of a latched call, 50 a second per call.
+  return a.port === b.port && (a.address === b.address || unmapped(a.address) === unmapped(b.address));
 }
 
 function unmapped(address: string): string {

@@ -50,7 +50,8 @@ export async function handleRegister(
     case 'bad': return res.send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
     case 'out-of-order': return res.send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
     case 'ok': {
-      d.log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+      // A plain refresh is routine: only a new, moved or removed binding is info.
+      d.log[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
       const headers: Record<string, string> = { Date: new Date(d.now()).toUTCString(), Supported: 'path' };
       // RFC 3327 5.3: repeat the stored Path when the phone said it supports path.
       if (path.length && /(^|,)\s*path\s*(,|$)/i.test(req.get('Supported') ?? '')) headers.Path = path.map((u) => `<${u}>`).join(', ');

@@ -140,7 +140,8 @@ export class EmbeddedSignalling implements Signalling {
    */
   private withinRate(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): boolean {
     if (!this.o.limits || this.partOfCall(rq)) return true;
-    const verdict = this.o.limits.sipRequest(peer.address);
+    // Behind our own proxy every phone arrives from the proxy's address: count each phone, not the proxy.
+    const verdict = this.o.limits.sipRequest(this.proxies.clientBehind(peer.address, rq.headers.via) ?? peer.address);
     if (verdict.kind === 'pass') return true;
     if (verdict.kind === 'refuse') {
       st.send(responseTo(rq, 503, reasonPhrase(503), { toTag: newTag(), headers: { 'retry-after': String(verdict.retryAfterSeconds) } }));
@@ -169,7 +170,8 @@ export class EmbeddedSignalling implements Signalling {
   }
 
   private async onRegister(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): Promise<void> {
-    const log = this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
+    // Built only when something is logged: a child logger per REGISTER costs at thousands a second.
+    const log = () => this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
     const reply = (status: number, headers: Record<string, string> = {}, contact?: SipRequest['headers']['contact']) => {
       const rs = responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers });
       if (contact) rs.headers.contact = contact;
@@ -180,7 +182,7 @@ export class EmbeddedSignalling implements Signalling {
     if (admission.kind === 'reject') return reply(admission.status);
     const account = admission.account;
     if (!account || userOf(rq.headers.to!.uri) !== account.username) {
-      log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
+      log().info({ username: account?.username }, 'REGISTER for another address-of-record refused');
       return reply(403);
     }
     // The library parses Path like Route (a list of name-addrs with parsed URIs).
@@ -203,7 +205,8 @@ export class EmbeddedSignalling implements Signalling {
       case 'out-of-order':
         return reply(500, { warning: '399 papgate "CSeq out of order"' });
       case 'ok': {
-        log.info({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+        // A plain refresh is routine (thousands a second at scale): only a new, moved or removed binding is info.
+        log()[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
         const b = result.binding;
         return reply(200, { date: new Date(this.o.clock.now()).toUTCString(), supported: 'path', ...pathEcho(rq, path) },
           b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined);

@@ -28,6 +28,7 @@ export class SqliteRegistrations {
   private readonly byUsername: Statement<[string, number], RegistrationRow>;
   private readonly remove: Statement<[string]>;
   private readonly sweep: Statement<[number]>;
+  private readonly saveAllInOne: (batch: readonly SaveRequest[]) => void;
   private lastSweep = -Infinity;
 
   constructor(db: Database) {
@@ -40,6 +41,14 @@ export class SqliteRegistrations {
     this.byUsername = db.prepare('SELECT * FROM registrations WHERE username = ? AND expires_at > ?');
     this.remove = db.prepare('DELETE FROM registrations WHERE username = ?');
     this.sweep = db.prepare('DELETE FROM registrations WHERE expires_at <= ?');
+    this.saveAllInOne = db.transaction((batch: readonly SaveRequest[]) => {
+      for (const b of batch) this.save(b.registration, b.now);
+    });
+  }
+
+  /** Several saves in one transaction (in order: a later save of the same account wins). */
+  saveAll(batch: readonly SaveRequest[]): void {
+    this.saveAllInOne(batch);
   }
 
   save(r: StoredRegistration, now: number): void {
@@ -57,6 +66,41 @@ export class SqliteRegistrations {
 
   delete(username: string): boolean {
     return this.remove.run(username).changes > 0;
+  }
+}
+
+export interface SaveRequest {
+  registration: StoredRegistration;
+  now: number;
+}
+
+/**
+ * Coalesces the registration saves that arrive in one turn of the event
+ * loop into one transaction: under load (hundreds of REGISTERs a second,
+ * read in batches from the socket) a commit per REGISTER was the store's
+ * main cost. Each save's promise settles only once its transaction has
+ * committed (or failed), so the 200 still goes out after the binding is
+ * stored: nothing is acknowledged before it is written.
+ */
+export class RegistrationSaveBatcher {
+  private pending: { request: SaveRequest; resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly writeAll: (batch: readonly SaveRequest[]) => Promise<void>) {}
+
+  save(registration: StoredRegistration, now: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const first = this.pending.push({ request: { registration, now }, resolve, reject }) === 1;
+      if (first) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.writeAll(batch.map((b) => b.request)).then(
+      () => { for (const b of batch) b.resolve(); },
+      (e: unknown) => { for (const b of batch) b.reject(e); },
+    );
   }
 }
 

@@ -12,7 +12,7 @@ import { Checkpointer } from './checkpointer';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
-import { SqliteRegistrations } from './registrations';
+import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
 import { TrustCache } from './trust-cache';
 
@@ -45,6 +45,7 @@ export class SqliteStore implements Store {
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
+  private readonly registrationSaves = new RegistrationSaveBatcher((batch) => this.run('save the registrations', () => this.registrations.saveAll(batch)));
   private readonly bulkInserts = new Set<Promise<unknown>>();
 
   constructor(
@@ -252,7 +253,8 @@ export class SqliteStore implements Store {
   // registrations
 
   async saveRegistration(r: StoredRegistration, now: number): Promise<void> {
-    return this.run('save the registration', () => this.registrations.save(r, now));
+    if (this.closed) throw unavailable('cannot save the registration: the store is closed');
+    return this.registrationSaves.save(r, now);
   }
 
   async getRegistration(username: string, now: number): Promise<StoredRegistration | null> {
