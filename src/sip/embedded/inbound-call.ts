@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../ports/events';
 import type { Logger } from '../../ports/logger';
-import type { CallEndReason, ForwardedCaller, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import type { CallEndReason, CallEvents, ForwardedCaller, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
 import type { DialogUser, SipCore } from './core';
 import { inDialogRequest, withoutTag } from './dialog';
 import type { Dialog } from './dialog';
@@ -38,7 +38,7 @@ interface AwaitingAck {
   reject(e: Error): void;
 }
 
-export class EmbeddedInboundCall extends EventEmitter implements InboundCall, DialogUser, CallerSide {
+export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements InboundCall, DialogUser, CallerSide {
   readonly callId: string;
   readonly dialled: string;
   readonly fromUser: string;
@@ -70,7 +70,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     readonly account: SipAccount | null,
     private readonly settings: CallSettings,
   ) {
-    super();
+    super((event, err) => this.log.error({ err: (err as Error).message, event }, 'call event listener threw'));
     const h = invite.headers;
     this.callId = h['call-id']!;
     this.dialled = userOf(invite.uri);
@@ -283,11 +283,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     }
     if (got.kind === 'invalid') return st.send(responseTo(rq, 400, 'Bad Request', { headers: { warning: `399 papgate "${got.problem}"` } }));
     st.send(responseTo(rq, 200, 'OK'));
-    try {
-      this.emit('dtmf', got.digit);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'dtmf listener failed');
-    }
+    this.emit('dtmf', got.digit);
   }
 
   private onReInvite(rq: SipRequest, st: ServerTransaction): void {
@@ -307,11 +303,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     if (this.endedWith) return;
     this.endedWith = reason;
     this.log.info({ reason }, 'call ended');
-    try {
-      this.emit('ended', reason);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'ended listener failed');
-    }
+    this.emit('ended', reason);
   }
 
   private teardown(): void {
