@@ -69,7 +69,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
       maxConnections: c.sipTcpMaxConnections, maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
       idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
     },
-    registrations: d.registrations, trustedProxies: c.sipTrustedProxies,
+    registrations: d.registrations, trustedProxies: c.sipTrustedProxies, notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }
@@ -79,6 +79,7 @@ async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
     host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
     gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits, registrations: d.registrations,
+    notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {

@@ -10,6 +10,7 @@ import { SipGate } from './app/sip-gate';
 import { SourceLimits } from './app/source-limits';
 import type { Config } from './config/config';
 import type { Policy } from './domain/policy';
+import { DEFAULT_IVR_SETTINGS } from './domain/ivr/settings';
 import { createLogger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { systemClock, type Clock } from './ports/clock';
@@ -107,7 +108,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
             firstDigitMs: config.ivrFirstDigitSeconds * 1000,
             interDigitMs: config.ivrInterDigitSeconds * 1000,
             maxReprompts: config.ivrReprompts,
-            maxDigits: 12,
+            maxDigits: DEFAULT_IVR_SETTINGS.maxDigits,
           },
           maxCallMs: config.maxCallSeconds * 1000,
           maxCallsPerDevice: config.maxCallsPerDevice,

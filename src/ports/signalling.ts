@@ -123,10 +123,13 @@ export type SignallingEvents = {
   notify: [outcome: NotifyOutcome];
 };
 
+/** How long a check-sync NOTIFY waits for its final answer (either stack), unless configured. */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 8000;
+
 export interface Signalling extends EventSource<SignallingEvents> {
   start(handler: CallHandler): Promise<void>;
   stop(): Promise<void>;
-  /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when no answer). */
+  /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when none came in the NOTIFY timeout). */
   notify(target: NotifyTarget, event: string): Promise<number>;
   /** The current registration of a device's SIP account, if any (from the shared store: any node's REGISTER counts). */
   registration(username: string): Promise<Registration | undefined>;

@@ -3,7 +3,7 @@ import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { TypedEmitter } from '../../ports/events';
-import type { CallHandler, NotifyTarget, Registration, Signalling, SignallingEvents } from '../../ports/signalling';
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents } from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
 import { InMemoryRegistrations, Registrar, type RegistrationStore } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
@@ -28,7 +28,7 @@ export interface DrachtioSignallingOptions {
   connectTimeoutMs?: number;
   /** Upper bound of the reconnect back-off (default 3 s). */
   reconnectMaxDelayMs?: number;
-  /** NOTIFY without a final answer in this time resolves 0 (default 8 s). */
+  /** NOTIFY without a final answer in this time resolves 0 (default DEFAULT_NOTIFY_TIMEOUT_MS). */
   notifyTimeoutMs?: number;
   /** answer() gives up when no ACK arrives in this time (default 32 s, RFC 3261's 64*T1). */
   ackTimeoutMs?: number;
@@ -157,7 +157,7 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
       const addr = v.address.includes(':') ? `[${v.address}]` : v.address;
       opts.proxy = `sip:${addr}:${v.port};transport=${v.transport}`;
     }
-    const timeoutMs = this.o.notifyTimeoutMs ?? 8000;
+    const timeoutMs = this.o.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
     const log = this.o.log;
     return new Promise<number>((resolve) => {
       let settled = false;

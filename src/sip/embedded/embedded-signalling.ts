@@ -3,7 +3,7 @@ import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { TypedEmitter } from '../../ports/events';
-import type { CallHandler, NotifyTarget, Registration, Signalling, SignallingEvents, SipEndpointAddress } from '../../ports/signalling';
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents, type SipEndpointAddress } from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
 import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
@@ -30,6 +30,7 @@ export interface EmbeddedSignallingOptions {
   clock: Clock;
   /** Host put in Via and Contact when `address` is not what phones should use (0.0.0.0, NAT). */
   advertisedAddress?: string;
+  /** NOTIFY without a final answer in this time resolves 0 (default DEFAULT_NOTIFY_TIMEOUT_MS). */
   notifyTimeoutMs?: number;
   minExpires?: number;
   maxExpires?: number;
@@ -95,7 +96,7 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
   }
 
   async notify(target: NotifyTarget, event: string): Promise<number> {
-    const status = await sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? 4000);
+    const status = await sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS);
     this.emit('notify', { username: target.username, event, status });
     return status;
   }
