@@ -9,6 +9,7 @@ import { silentLogger } from './ports/logger';
 import { systemClock } from './ports/clock';
 import { cryptoRandom } from './ports/random';
 import { copyStore, migrateStore, openStore } from './open-store';
+import { shutdownOnce } from './shutdown';
 
 /** The `papgate` command: admin commands work on the database directly; `serve` starts everything. */
 
@@ -39,13 +40,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (isClusterWorker()) overrides = { ...flags, ...(await startMessageFromPrimary()).overrides };
   const config = configOrExit(overrides);
   const stops = isClusterWorker() ? await serveWorker(config) : await servePrimary(config);
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    for (const stop of stops) await stop();
-    process.exit(0);
-  };
+  const shutdown = shutdownOnce(stops, (code) => process.exit(code), (message) => process.stderr.write(`papgate: ${message}\n`));
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   // A worker whose primary is gone has nobody to hand it connections: it ends too.

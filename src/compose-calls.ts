@@ -1,5 +1,12 @@
-import type { SipGate } from './app/sip-gate';
+import type { Authentication } from './app/authentication';
+import { AuthCallHandler } from './app/call-handler';
+import type { AppDeps } from './app/deps';
+import { PromptLibrary } from './app/prompt-library';
+import { SipGate } from './app/sip-gate';
 import type { SourceLimits } from './app/source-limits';
+import { DEFAULT_IVR_SETTINGS } from './domain/ivr/settings';
+import type { Metrics } from './observability/metrics';
+import { cryptoRandom, pooledRandom } from './ports/random';
 import type { Config } from './config/config';
 import { EmbeddedMediaEngine } from './media/embedded';
 import type { Clock } from './ports/clock';
@@ -12,7 +19,75 @@ import { DrachtioSignalling } from './sip/drachtio/drachtio-signalling';
 import { FreeswitchMediaEngine } from './media/freeswitch/freeswitch-media';
 import { shippedPromptsDir } from './app/prompt-library';
 
-/** Part of the composition root: picks the signalling and media adapters the Config names. */
+/**
+ * Part of the composition root: the call service (SipGate, PIN dialogue,
+ * emergency routing) over the signalling and media adapters the Config names.
+ */
+
+export interface CallServiceDeps {
+  deps: AppDeps;
+  metrics: Metrics;
+  limits: SourceLimits;
+  /** The one Authentication of the process (services.ts), which the IVR's PAP attempts go through. */
+  auth: Authentication;
+}
+
+/** Builds the SipGate and the call handler and starts SIP and media with them. */
+export async function startCallService(config: Config, s: CallServiceDeps): Promise<RunningCalls> {
+  const { store, clock, log } = s.deps;
+  const gate = new SipGate({
+    realm: config.sipRealm,
+    emergencyNumbers: config.emergencyNumbers,
+    nonceTtlMs: config.sipNonceSeconds * 1000,
+    emergencyLookupMs: config.emergencyLookupMs,
+    clock,
+    random: pooledRandom(cryptoRandom),
+    log: log.child({ part: 'sip-gate' }),
+    lookupAccount: async (username) => {
+      const d = await store.getDeviceBySipUsername(username);
+      return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;
+    },
+  });
+  const prompts = new PromptLibrary([config.promptsDir, shippedPromptsDir()].filter((d): d is string => !!d));
+  if (!config.emergencyGateway) {
+    // Minimal configurations advertise the emergency numbers: say loudly that they lead nowhere yet.
+    log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
+  }
+  return startCalls(config, {
+    gate, clock, log, limits: s.limits, registrations: store, onMediaRefused: (reason) => s.metrics.mediaRefusals.inc({ reason }),
+    makeHandler: (signalling, media) => countCalls(s.metrics, gate, new AuthCallHandler({
+      auth: s.auth, media, signalling, gate, store, prompts,
+      emergencyGateway: config.emergencyGateway ?? null,
+      ivr: {
+        firstDigitMs: config.ivrFirstDigitSeconds * 1000,
+        interDigitMs: config.ivrInterDigitSeconds * 1000,
+        maxReprompts: config.ivrReprompts,
+        maxDigits: DEFAULT_IVR_SETTINGS.maxDigits,
+      },
+      maxCallMs: config.maxCallSeconds * 1000,
+      maxCallsPerDevice: config.maxCallsPerDevice,
+      limits: s.limits,
+      emergencyLookupMs: config.emergencyLookupMs,
+      unprovenEmergencyPerSource: config.emergencyUnprovenPerSource,
+      log: log.child({ part: 'calls' }),
+    })),
+  });
+}
+
+/** Counts calls by route and keeps the active-calls gauge around a handler. */
+function countCalls(metrics: Metrics, gate: SipGate, handler: CallHandler): CallHandler {
+  return {
+    async handle(call) {
+      metrics.calls.inc({ route: gate.isEmergency(call.dialled) ? 'emergency' : 'ivr' });
+      metrics.activeCalls.inc();
+      try {
+        await handler.handle(call);
+      } finally {
+        metrics.activeCalls.dec();
+      }
+    },
+  };
+}
 
 export interface CallDeps {
   gate: SipGate;
@@ -69,7 +144,7 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
       maxConnections: c.sipTcpMaxConnections, maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
       idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
     },
-    registrations: d.registrations, trustedProxies: c.sipTrustedProxies,
+    registrations: d.registrations, trustedProxies: c.sipTrustedProxies, notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
   });
   return startBoth(signalling, media, d, () => signalling.port);
 }
@@ -79,6 +154,7 @@ async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
     host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
     gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits, registrations: d.registrations,
+    notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {

@@ -1,4 +1,4 @@
-import { normaliseDialled } from '../domain/dialplan';
+import { DEFAULT_EMERGENCY_LOOKUP_MS, normaliseDialled } from '../domain/dialplan';
 import { invalid, isPapgateError } from '../domain/errors';
 import { checkSyncEvent, type IvrSettings, type StartState } from '../domain/ivr';
 import type { Locale, Vendor } from '../domain/types';
@@ -151,7 +151,7 @@ export class AuthCallHandler implements CallHandler {
   private async deviceHeaders(account: SipAccount, log: Logger): Promise<Record<string, string>> {
     const headers: Record<string, string> = { Priority: 'emergency', 'X-Papgate-Mac': account.mac };
     try {
-      const names = await withTimeout(this.lookupNames(account), this.d.emergencyLookupMs ?? 300);
+      const names = await withTimeout(this.lookupNames(account), this.d.emergencyLookupMs ?? DEFAULT_EMERGENCY_LOOKUP_MS);
       if (names.tenant) headers['X-Papgate-Tenant'] = headerText(names.tenant);
       if (names.site) headers['X-Papgate-Site'] = headerText(names.site);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { parseDigest, expectedResponse, sameHex, type DigestCredentials } from '../domain/digest';
-import { isEmergencyNumber } from '../domain/dialplan';
+import { DEFAULT_EMERGENCY_LOOKUP_MS, isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
 import { silentLogger, type Logger } from '../ports/logger';
 import type { Random } from '../ports/random';
@@ -50,7 +50,7 @@ export class SipGate {
 
   constructor(private readonly o: SipGateOptions) {
     this.key = Buffer.from(o.random.bytes(32));
-    this.emergencyLookupMs = o.emergencyLookupMs ?? 300;
+    this.emergencyLookupMs = o.emergencyLookupMs ?? DEFAULT_EMERGENCY_LOOKUP_MS;
   }
 
   isEmergency(dialled: string): boolean {

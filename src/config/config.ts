@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
+import { DEFAULT_EMERGENCY_LOOKUP_MS, DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
 import { parseAllowEntry } from '../domain/trust';
+import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../ports/signalling';
 
 /**
  * The only place that reads the environment. Every setting has a default that
@@ -52,13 +53,14 @@ export const SETTINGS = {
   PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
+  PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: ['sipNotifyTimeoutSeconds', z.coerce.number().min(0.5).max(64), String(DEFAULT_NOTIFY_TIMEOUT_MS / 1000)],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS: ['sipTcpMaxConnections', int(1, 1_000_000), '512'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: ['sipTcpMaxConnectionsPerSource', int(1, 1_000_000), '32'],
   PAPGATE_SIP_TCP_IDLE_NEW_SECONDS: ['sipTcpIdleNewSeconds', int(1, 3600), '20'],
   PAPGATE_SIP_TCP_IDLE_SECONDS: ['sipTcpIdleSeconds', int(10, 86400), '600'],
   PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => /^[0-9*#+]{1,15}$/.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
   PAPGATE_EMERGENCY_GATEWAY: ['emergencyGateway', z.string().regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060').optional(), undefined],
-  PAPGATE_EMERGENCY_LOOKUP_MS: ['emergencyLookupMs', int(10, 10_000), '300'],
+  PAPGATE_EMERGENCY_LOOKUP_MS: ['emergencyLookupMs', int(10, 10_000), String(DEFAULT_EMERGENCY_LOOKUP_MS)],
   PAPGATE_EMERGENCY_UNPROVEN_PER_SOURCE: ['emergencyUnprovenPerSource', int(0, 1000), '2'],
   PAPGATE_HOTLINE: ['hotline', z.string().regex(/^[0-9*#]{1,16}$/), '*89'],
   PAPGATE_RTP_ADDRESS: ['rtpAddress', z.string().min(1), '0.0.0.0'],

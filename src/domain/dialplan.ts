@@ -2,6 +2,9 @@
 
 export const DEFAULT_EMERGENCY_NUMBERS: readonly string[] = ['112', '110', '911', '999'];
 
+/** How long an emergency call waits for the store before going on without it (both stacks, both lookups). */
+export const DEFAULT_EMERGENCY_LOOKUP_MS = 300;
+
 /** Strips what phones and people put around digits (visual separators, a `tel:`/`sip:` wrapper). */
 export function normaliseDialled(dialled: string): string {
   let s = dialled.trim();

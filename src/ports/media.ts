@@ -4,7 +4,19 @@
  * drachtio-fsmrf (src/media/freeswitch).
  */
 
+import type { EventSource } from './events';
+
 export type DtmfSource = 'rfc4733' | 'info' | 'inband';
+
+/** What a MediaSession tells its user. */
+export type MediaSessionEvents = {
+  /** A digit 0-9, *, #, A-D, once per key press whatever the transport. */
+  digit: [digit: string, source: DtmfSource];
+  /** The last file of a play() ended, or stopPlayback() cut it. */
+  playbackFinished: [interrupted: boolean];
+  /** No RTP from the phone for the configured time (or the media server dropped the channel). */
+  inactive: [];
+};
 
 export interface MediaEngine {
   /**
@@ -25,7 +37,7 @@ export class NoCommonCodec extends Error {
   override readonly name = 'NoCommonCodec';
 }
 
-export interface MediaSession {
+export interface MediaSession extends EventSource<MediaSessionEvents> {
   readonly answerSdp: string;
   /**
    * Plays the files one after the other (absolute paths of 8 kHz mono WAV).
@@ -38,10 +50,5 @@ export interface MediaSession {
    * looking for them in the media, which costs per packet. Optional.
    */
   ignoreDigits?(): void;
-  /** A digit 0-9, *, #, A-D, once per key press whatever the transport. */
-  on(event: 'digit', listener: (digit: string, source: DtmfSource) => void): this;
-  on(event: 'playbackFinished', listener: (interrupted: boolean) => void): this;
-  /** No RTP from the phone for the configured time. */
-  on(event: 'inactive', listener: () => void): this;
   close(): Promise<void>;
 }

@@ -5,6 +5,8 @@
  * for digest authentication and emergency classification, so they behave alike.
  */
 
+import type { EventSource } from './events';
+
 export type Transport = 'udp' | 'tcp';
 
 export interface SipEndpointAddress {
@@ -29,8 +31,16 @@ export const UNVERIFIED_CALLER = 'unverified';
 
 export type CallEndReason = 'remote-bye' | 'remote-cancel' | 'local-hangup' | 'timeout' | 'error';
 
+/** What an InboundCall tells its user. */
+export type CallEvents = {
+  /** A digit that arrived as SIP INFO (application/dtmf-relay or application/dtmf). */
+  dtmf: [digit: string];
+  /** The call is over, whoever ended it. Fired once. */
+  ended: [reason: CallEndReason];
+};
+
 /** An INVITE that passed the SipGate, before any final response. */
-export interface InboundCall {
+export interface InboundCall extends EventSource<CallEvents> {
   readonly callId: string;
   /** User part of the Request-URI: the number the phone dialled. */
   readonly dialled: string;
@@ -59,11 +69,6 @@ export interface InboundCall {
    * the caller chose when it proved none.
    */
   forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void>;
-
-  /** Digits that arrive as SIP INFO (application/dtmf-relay or application/dtmf). */
-  on(event: 'dtmf', listener: (digit: string) => void): this;
-  /** The call is over, whoever ended it. Fired once. */
-  on(event: 'ended', listener: (reason: CallEndReason) => void): this;
 }
 
 export interface CallHandler {
@@ -95,10 +100,36 @@ export interface Registration {
   path?: string[];
 }
 
-export interface Signalling {
+/** A REGISTER that got its final answer from us (not from drachtio-server itself). */
+export interface RegisterOutcome {
+  /** The account it authenticated as; undefined before (401) or without one. */
+  username: string | undefined;
+  status: number;
+  source: SipEndpointAddress;
+}
+
+/** A check-sync NOTIFY that ended: its final status, 0 when none came in time. */
+export interface NotifyOutcome {
+  username: string;
+  event: string;
+  status: number;
+}
+
+/** What a Signalling stack tells whoever watches it (metrics, tests). */
+export type SignallingEvents = {
+  /** An INVITE passed the SipGate and goes to the call handler now. */
+  call: [call: InboundCall, emergency: boolean];
+  register: [outcome: RegisterOutcome];
+  notify: [outcome: NotifyOutcome];
+};
+
+/** How long a check-sync NOTIFY waits for its final answer (either stack), unless configured. */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 8000;
+
+export interface Signalling extends EventSource<SignallingEvents> {
   start(handler: CallHandler): Promise<void>;
   stop(): Promise<void>;
-  /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when no answer). */
+  /** Sends NOTIFY with the given Event header value; resolves with the final status (0 when none came in the NOTIFY timeout). */
   notify(target: NotifyTarget, event: string): Promise<number>;
   /** The current registration of a device's SIP account, if any (from the shared store: any node's REGISTER counts). */
   registration(username: string): Promise<Registration | undefined>;

@@ -29,6 +29,14 @@ describe('configuration from the environment', () => {
     assert.equal(c.db, '/flag.db');
   });
 
+  it('the NOTIFY timeout is one setting for both SIP stacks, seconds, bounded', () => {
+    assert.equal(loadConfig({}).sipNotifyTimeoutSeconds, 8);
+    assert.equal(loadConfig({ PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: '2.5' }).sipNotifyTimeoutSeconds, 2.5);
+    for (const bad of ['0', '65', 'soon']) {
+      assert.throws(() => loadConfig({ PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: bad }), /PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS/, bad);
+    }
+  });
+
   it('stops with a message naming each bad variable', () => {
     const bad = {
       PAPGATE_MAX_FAILURES: 'three', PAPGATE_LOCKOUT_SECONDS: '-1', PAPGATE_PUBLIC_URL: 'not a url',

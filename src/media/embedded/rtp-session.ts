@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
-import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../ports/logger';
-import type { DtmfSource, MediaSession } from '../../ports/media';
+import { TypedEmitter } from '../../ports/events';
+import type { MediaSession, MediaSessionEvents } from '../../ports/media';
 import { InbandDtmfDetector } from './dtmf-goertzel';
 import type { FrameClient, FrameScheduler } from './frame-scheduler';
 import { decodeG711, SAMPLES_PER_FRAME, silenceFrame } from './g711';
@@ -61,7 +61,7 @@ export interface RtpSessionParams {
   onClosed: (session: RtpSession) => void;
 }
 
-export class RtpSession extends EventEmitter implements MediaSession, FrameClient {
+export class RtpSession extends TypedEmitter<MediaSessionEvents> implements MediaSession, FrameClient {
   readonly answerSdp: string;
   readonly callId: string;
   readonly port: number;
@@ -105,7 +105,9 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
   private closed: Promise<void> | undefined;
 
   constructor(params: RtpSessionParams) {
-    super();
+    super((event, err) => {
+      params.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'media event listener threw');
+    });
     this.p = params;
     this.callId = params.callId;
     this.port = params.port;
@@ -122,18 +124,11 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     this.timestamp = rnd.readUInt32BE(2);
     this.ssrc = rnd.readUInt32BE(6);
     this.playout = new PromptPlayout(n.codec, params.prompts, params.log, (interrupted) => {
-      process.nextTick(() => this.safeEmit('playbackFinished', interrupted));
+      process.nextTick(() => this.emit('playbackFinished', interrupted));
     });
     params.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     params.socket.on('error', (err) => params.log.warn({ err: err.message }, 'RTP socket error'));
     params.scheduler.add(this);
-  }
-
-  override on(event: 'digit', listener: (digit: string, source: DtmfSource) => void): this;
-  override on(event: 'playbackFinished', listener: (interrupted: boolean) => void): this;
-  override on(event: 'inactive', listener: () => void): this;
-  override on(event: string, listener: (...args: never[]) => void): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
   }
 
   /** Where packets go now (the SDP address until the phone's packets arrive, if we may send there). */
@@ -204,7 +199,7 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     if (nowMs - this.lastRxMs >= this.p.inactivityMs) {
       this.inactiveReported = true;
       this.p.log.info({ inactivityMs: this.p.inactivityMs }, 'no RTP from the phone');
-      this.safeEmit('inactive');
+      this.emit('inactive');
     }
   }
 
@@ -245,10 +240,10 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     if (pt === n.telephoneEventPt) {
       this.rfc4733Seen = true; // from now on in-band detection would count presses twice
       const digit = this.events.accept(packet.timestamp, packet.marker, packet.payload);
-      if (digit) this.safeEmit('digit', digit, 'rfc4733');
+      if (digit) this.emit('digit', digit, 'rfc4733');
     } else if (pt === n.payloadType && !this.rfc4733Seen && packet.payload.length <= MAX_DECODED_PAYLOAD) {
       for (const digit of this.inband.push(decodeG711(n.codec, packet.payload))) {
-        this.safeEmit('digit', digit, 'inband');
+        this.emit('digit', digit, 'inband');
       }
     }
   }
@@ -299,14 +294,6 @@ export class RtpSession extends EventEmitter implements MediaSession, FrameClien
     if (this.foreignLogged) return;
     this.foreignLogged = true;
     this.p.log.debug({ from, latched: this.latched ? this.remote : null }, 'RTP from a source the session does not listen to dropped');
-  }
-
-  private safeEmit(event: string, ...args: unknown[]): void {
-    try {
-      this.emit(event, ...args);
-    } catch (err) {
-      this.p.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'media event listener threw');
-    }
   }
 }
 

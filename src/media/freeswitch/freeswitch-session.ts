@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../ports/events';
 import type { Logger } from '../../ports/logger';
-import type { DtmfSource, MediaSession } from '../../ports/media';
+import type { DtmfSource, MediaSession, MediaSessionEvents } from '../../ports/media';
 import type { FsDtmfEvent, FsEndpointLike } from './fsmrf-types';
 
 /** FreeSWITCH's DTMF-Source values, in our words. ENDPOINT: SIP INFO that reached FreeSWITCH. */
@@ -29,14 +29,14 @@ export interface FreeswitchSessionOptions {
  * play() gets exactly one 'playbackFinished', in order. stopPlayback() is
  * `uuid_break` on the channel; barge-in itself is the IVR driver's decision.
  */
-export class FreeswitchMediaSession extends EventEmitter implements MediaSession {
+export class FreeswitchMediaSession extends TypedEmitter<MediaSessionEvents> implements MediaSession {
   readonly answerSdp: string;
   /** Playbacks not yet finished, oldest first. */
   private readonly pending: { interrupted: boolean; done: boolean }[] = [];
   private closed = false;
 
   constructor(private readonly o: FreeswitchSessionOptions) {
-    super();
+    super((event, err) => o.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'media event listener threw'));
     this.answerSdp = o.endpoint.local.sdp;
     o.endpoint.on('dtmf', (evt: FsDtmfEvent) => {
       const key = String(evt.dtmf ?? '').toUpperCase();

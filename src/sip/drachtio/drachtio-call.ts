@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../ports/events';
 import type { Logger } from '../../ports/logger';
-import { UNVERIFIED_CALLER, type CallEndReason, type ForwardedCaller, type InboundCall, type SipAccount, type SipEndpointAddress } from '../../ports/signalling';
+import { UNVERIFIED_CALLER, type CallEndReason, type CallEvents, type ForwardedCaller, type InboundCall, type SipAccount, type SipEndpointAddress } from '../../ports/signalling';
 import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
-import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import { parsedContacts, parsedFrom, sourceOf, userOfUri } from './sip-text';
 import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 export interface DrachtioCallOptions {
@@ -18,7 +18,7 @@ export interface DrachtioCallOptions {
 type CallState = 'offered' | 'answering' | 'answered' | 'forwarded' | 'ended';
 
 /** An INVITE that passed the SipGate, over drachtio-srf's request, response and dialog. */
-export class DrachtioInboundCall extends EventEmitter implements InboundCall {
+export class DrachtioInboundCall extends TypedEmitter<CallEvents> implements InboundCall {
   readonly callId: string;
   readonly dialled: string;
   readonly fromUser: string;
@@ -33,16 +33,12 @@ export class DrachtioInboundCall extends EventEmitter implements InboundCall {
   private readonly log: Logger;
 
   constructor(private readonly o: DrachtioCallOptions) {
-    super();
+    super((event, err) => o.log.error({ err: errText(err), event }, 'call event listener threw'));
     const { req } = o;
     this.callId = req.get('Call-ID') ?? '';
     this.dialled = userOfUri(req.uri) ?? '';
     this.fromUser = userOfUri(parsedFrom(req, 'from')?.uri) ?? '';
-    this.source = {
-      address: req.source_address,
-      port: Number(req.source_port) || 5060,
-      transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
-    };
+    this.source = sourceOf(req);
     this.contact = parsedContacts(req)[0]?.uri;
     this.userAgent = req.get('User-Agent');
     this.offerSdp = req.body ? req.body : undefined;

@@ -2,14 +2,15 @@ import Srf = require('drachtio-srf');
 import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
-import type { CallHandler, NotifyTarget, Registration, Signalling } from '../../ports/signalling';
+import { TypedEmitter } from '../../ports/events';
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents } from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
 import { InMemoryRegistrations, Registrar, type RegistrationStore } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
 import { answerOtherRequests } from './other-requests';
 
 export type { SipGateLike } from './register-handler';
-import { hostOfUri, userOfUri } from './sip-text';
+import { hostOfUri, sourceOf, userOfUri } from './sip-text';
 import type { SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** Options the composition root passes (PAPGATE_DRACHTIO_*). */
@@ -27,7 +28,7 @@ export interface DrachtioSignallingOptions {
   connectTimeoutMs?: number;
   /** Upper bound of the reconnect back-off (default 3 s). */
   reconnectMaxDelayMs?: number;
-  /** NOTIFY without a final answer in this time resolves 0 (default 8 s). */
+  /** NOTIFY without a final answer in this time resolves 0 (default DEFAULT_NOTIFY_TIMEOUT_MS). */
   notifyTimeoutMs?: number;
   /** answer() gives up when no ACK arrives in this time (default 32 s, RFC 3261's 64*T1). */
   ackTimeoutMs?: number;
@@ -44,7 +45,7 @@ export interface DrachtioSignallingOptions {
 }
 
 /** Signalling over drachtio-srf and a drachtio-server (the production stack). */
-export class DrachtioSignalling implements Signalling {
+export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implements Signalling {
   readonly srf: SrfLike;
   private readonly registrations: Registrar;
   private handler: CallHandler | undefined;
@@ -53,6 +54,7 @@ export class DrachtioSignalling implements Signalling {
   private started = false;
 
   constructor(private readonly o: DrachtioSignallingOptions) {
+    super((event, err) => o.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'signalling event listener threw'));
     this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
     this.registrations = new Registrar({
       store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
@@ -132,6 +134,12 @@ export class DrachtioSignalling implements Signalling {
   }
 
   async notify(target: NotifyTarget, event: string): Promise<number> {
+    const status = await this.sendNotify(target, event);
+    this.emit('notify', { username: target.username, event, status });
+    return status;
+  }
+
+  private sendNotify(target: NotifyTarget, event: string): Promise<number> {
     const host = hostOfUri(target.uri) ?? 'invalid';
     const headers: Record<string, string> = {
       'Event': event,
@@ -149,7 +157,7 @@ export class DrachtioSignalling implements Signalling {
       const addr = v.address.includes(':') ? `[${v.address}]` : v.address;
       opts.proxy = `sip:${addr}:${v.port};transport=${v.transport}`;
     }
-    const timeoutMs = this.o.notifyTimeoutMs ?? 8000;
+    const timeoutMs = this.o.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
     const log = this.o.log;
     return new Promise<number>((resolve) => {
       let settled = false;
@@ -173,10 +181,11 @@ export class DrachtioSignalling implements Signalling {
   private async onRegister(req: SrfRequestLike, res: SrfResponseLike): Promise<void> {
     if (this.overRate(req, res)) return;
     try {
-      await handleRegister(req, res, {
+      const answer = await handleRegister(req, res, {
         gate: this.o.gate, registrations: this.registrations, log: this.o.log.child({ method: 'REGISTER' }),
         now: () => this.o.clock.now(),
       });
+      this.emit('register', { ...answer, source: sourceOf(req) });
     } catch (err) {
       this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'REGISTER failed');
       sendQuietly(res, 500);
@@ -203,6 +212,7 @@ export class DrachtioSignalling implements Signalling {
         srf: this.srf, req, res, account: admission.account, log,
         ackTimeoutMs: this.o.ackTimeoutMs ?? 32_000,
       });
+      this.emit('call', call, admission.emergency);
       await this.handler.handle(call);
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'INVITE handling failed');

@@ -1,7 +1,7 @@
 import type { Admission, AdmissionRequest } from '../../app/sip-gate';
 import type { Logger } from '../../ports/logger';
 import type { Registrar } from '../../app/registrar';
-import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import { parsedContacts, parsedFrom, sourceOf, userOfUri } from './sip-text';
 import type { SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** What the drachtio adapter needs of the shared SipGate (src/app/sip-gate.ts). */
@@ -9,6 +9,12 @@ export interface SipGateLike {
   admit(req: AdmissionRequest): Promise<Admission>;
   /** Emergency INVITEs bypass the per-source rate limit. */
   isEmergency?(dialled: string): boolean;
+}
+
+/** The final status sent, and the account the REGISTER authenticated as. */
+export interface RegisterAnswer {
+  status: number;
+  username: string | undefined;
 }
 
 /**
@@ -19,14 +25,21 @@ export interface SipGateLike {
  */
 export async function handleRegister(
   req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrar; log: Logger; now(): number },
-): Promise<void> {
+): Promise<RegisterAnswer> {
+  let username: string | undefined;
+  const send = (status: number, opts?: { headers: Record<string, string> }): RegisterAnswer => {
+    if (opts) res.send(status, opts);
+    else res.send(status);
+    return { status, username };
+  };
   const admission = await d.gate.admit({ method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization') });
-  if (admission.kind === 'challenge') return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
-  if (admission.kind === 'reject') return res.send(admission.status);
+  if (admission.kind === 'challenge') return send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+  if (admission.kind === 'reject') return send(admission.status);
   const account = admission.account;
+  username = account?.username;
   if (!account || userOfUri(parsedFrom(req, 'to')?.uri) !== account.username) {
     d.log.info({ username: account?.username }, 'REGISTER for another address-of-record refused');
-    return res.send(403);
+    return send(403);
   }
   const rawContact = req.get('Contact')?.trim();
   const first = parsedContacts(req)[0];
@@ -38,17 +51,14 @@ export async function handleRegister(
     expiresHeader: req.get('Expires'),
     callId: req.get('Call-ID') ?? '',
     cseq: Number.parseInt(req.get('CSeq') ?? '', 10) || 0,
-    source: {
-      address: req.source_address, port: Number(req.source_port) || 5060,
-      transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
-    },
+    source: sourceOf(req),
     userAgent: req.get('User-Agent'),
     path,
   });
   switch (result.kind) {
-    case 'too-brief': return res.send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
-    case 'bad': return res.send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
-    case 'out-of-order': return res.send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
+    case 'too-brief': return send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
+    case 'bad': return send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
+    case 'out-of-order': return send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
     case 'ok': {
       // A plain refresh is routine: only a new, moved or removed binding is info.
       d.log[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
@@ -56,7 +66,7 @@ export async function handleRegister(
       // RFC 3327 5.3: repeat the stored Path when the phone said it supports path.
       if (path.length && /(^|,)\s*path\s*(,|$)/i.test(req.get('Supported') ?? '')) headers.Path = path.map((u) => `<${u}>`).join(', ');
       if (result.binding) headers.Contact = `<${result.binding.contact}>;expires=${result.expiresSec}`;
-      return res.send(200, { headers });
+      return send(200, { headers });
     }
   }
 }

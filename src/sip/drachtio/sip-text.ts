@@ -1,4 +1,5 @@
 import { userOfUri as sharedUserOfUri } from '../../domain/sip-uri';
+import type { SipEndpointAddress } from '../../ports/signalling';
 import type { SrfNameAddr, SrfRequestLike } from './srf-types';
 
 /**
@@ -35,3 +36,11 @@ export function parsedContacts(req: SrfRequestLike): SrfNameAddr[] {
   }
 }
 
+
+/** Where drachtio-server says the request came from. */
+export function sourceOf(req: SrfRequestLike): SipEndpointAddress {
+  return {
+    address: req.source_address, port: Number(req.source_port) || 5060,
+    transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
+  };
+}

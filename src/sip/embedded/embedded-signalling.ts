@@ -2,7 +2,8 @@ import type { Admission, SipGate } from '../../app/sip-gate';
 import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
-import type { CallHandler, NotifyTarget, Registration, Signalling, SipEndpointAddress } from '../../ports/signalling';
+import { TypedEmitter } from '../../ports/events';
+import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents, type SipEndpointAddress } from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
 import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
@@ -29,6 +30,7 @@ export interface EmbeddedSignallingOptions {
   clock: Clock;
   /** Host put in Via and Contact when `address` is not what phones should use (0.0.0.0, NAT). */
   advertisedAddress?: string;
+  /** NOTIFY without a final answer in this time resolves 0 (default DEFAULT_NOTIFY_TIMEOUT_MS). */
   notifyTimeoutMs?: number;
   minExpires?: number;
   maxExpires?: number;
@@ -54,7 +56,7 @@ interface PendingInvite {
   call?: EmbeddedInboundCall;
 }
 
-export class EmbeddedSignalling implements Signalling {
+export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implements Signalling {
   private readonly core: SipCore;
   private readonly registrar: Registrar;
   private readonly proxies: SipProxies;
@@ -64,6 +66,7 @@ export class EmbeddedSignalling implements Signalling {
   private stopping = false;
 
   constructor(private readonly o: EmbeddedSignallingOptions) {
+    super((event, err) => o.log.error({ err: (err as Error).message, event }, 'signalling event listener threw'));
     this.core = new SipCore({
       address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
       advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits,
@@ -92,8 +95,10 @@ export class EmbeddedSignalling implements Signalling {
     await this.core.stop();
   }
 
-  notify(target: NotifyTarget, event: string): Promise<number> {
-    return sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? 4000);
+  async notify(target: NotifyTarget, event: string): Promise<number> {
+    const status = await sendNotify(this.core, target, event, this.o.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS);
+    this.emit('notify', { username: target.username, event, status });
+    return status;
   }
 
   registration(username: string): Promise<Registration | undefined> {
@@ -172,15 +177,18 @@ export class EmbeddedSignalling implements Signalling {
   private async onRegister(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): Promise<void> {
     // Built only when something is logged: a child logger per REGISTER costs at thousands a second.
     const log = () => this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
+    let username: string | undefined;
     const reply = (status: number, headers: Record<string, string> = {}, contact?: SipRequest['headers']['contact']) => {
       const rs = responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers });
       if (contact) rs.headers.contact = contact;
       st.send(rs);
+      this.emit('register', { username, status, source: peer });
     };
     const admission = await this.admit(rq);
     if (admission.kind === 'challenge') return reply(401, { 'WWW-Authenticate': admission.wwwAuthenticate });
     if (admission.kind === 'reject') return reply(admission.status);
     const account = admission.account;
+    username = account?.username;
     if (!account || userOf(rq.headers.to!.uri) !== account.username) {
       log().info({ username: account?.username }, 'REGISTER for another address-of-record refused');
       return reply(403);
@@ -243,6 +251,7 @@ export class EmbeddedSignalling implements Signalling {
     this.calls.add(call);
     // Only emergency numbers are logged: a phone may dial its PAP as digits, and PAPs never reach a log.
     call.log.info({ emergency: admission.emergency, ...(admission.emergency ? { dialled: call.dialled } : {}), source: `${peer.address}:${peer.port}` }, 'call admitted');
+    this.emit('call', call, admission.emergency);
     handler.handle(call).catch((e: Error) => {
       call.log.error({ err: e.message }, 'call handler failed');
       void call.hangup();

@@ -45,6 +45,15 @@ export interface EmergencyLegOptions {
   byeTimeoutMs: number;
 }
 
+/**
+ * Where the leg stands. `calling`: INVITE sent, nothing heard; `trying`: 100
+ * heard; `early`: a provisional response came (a CANCEL may go now);
+ * `answered`: the gateway's 2xx made a dialog; `cancel-pending`: the caller
+ * is gone before any provisional response, so the CANCEL waits for one;
+ * `over`: the call is over on the caller's side (a late 2xx still gets a BYE).
+ */
+type LegState = 'calling' | 'trying' | 'early' | 'answered' | 'cancel-pending' | 'over';
+
 export class EmergencyLeg implements DialogUser {
   private readonly callId: string;
   private readonly localTag = newTag();
@@ -52,10 +61,7 @@ export class EmergencyLeg implements DialogUser {
   private inviteVia: ViaHeader | undefined;
   private tx: ClientTransaction | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
-  private heard = false;
-  private provisional = false;
-  private cancelWanted = false;
-  private done = false;
+  private state: LegState = 'calling';
   private dialog: Dialog | undefined;
   private ack: SipRequest | undefined;
 
@@ -88,19 +94,18 @@ export class EmergencyLeg implements DialogUser {
 
   /** The caller cancelled before the answer: 487 to them, CANCEL (or BYE) to the gateway. */
   callerCancelled(): void {
-    if (this.done) return;
-    this.done = true;
+    if (this.isOver()) return;
+    const was = this.state;
+    this.state = 'over';
     this.caller.relayFailure(487, 'Request Terminated', 'remote-cancel');
-    if (this.dialog) void this.byeGateway();
-    else if (this.provisional) this.sendCancel();
-    else this.cancelWanted = true; // CANCEL may only follow a provisional response (RFC 3261 9.1)
+    this.releaseGateway(was);
   }
 
   /** An in-dialog request from the caller. */
   fromCaller(rq: SipRequest, st: ServerTransaction): void {
     if (rq.method === 'BYE') {
       st.send(responseTo(rq, 200, 'OK'));
-      this.done = true;
+      this.state = 'over';
       void this.byeGateway();
       this.caller.finish('remote-bye');
     } else if (rq.method === 'INFO' && this.dialog) {
@@ -116,8 +121,8 @@ export class EmergencyLeg implements DialogUser {
   onRequest(rq: SipRequest, st: ServerTransaction): void {
     if (rq.method === 'BYE') {
       st.send(responseTo(rq, 200, 'OK'));
-      if (this.done) return;
-      this.done = true;
+      if (this.isOver()) return;
+      this.state = 'over';
       void this.caller.byeToCaller();
       this.caller.finish('remote-bye');
     } else if (rq.method === 'INVITE') {
@@ -133,12 +138,12 @@ export class EmergencyLeg implements DialogUser {
 
   /** Local hangup (shutdown): end both sides. */
   async hangup(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
+    if (this.isOver()) return;
+    const was = this.state;
+    this.state = 'over';
     if (this.dialog) await Promise.all([this.byeGateway(), this.caller.byeToCaller()]);
     else {
-      if (this.provisional) this.sendCancel();
-      else this.cancelWanted = true;
+      this.releaseGateway(was);
       this.caller.relayFailure(480, 'Temporarily Unavailable', 'local-hangup');
     }
     this.caller.finish('local-hangup');
@@ -150,22 +155,33 @@ export class EmergencyLeg implements DialogUser {
     if (this.dialog) this.core.removeDialog(this.callId, this.localTag);
   }
 
+  private isOver(): boolean {
+    return this.state === 'over' || this.state === 'cancel-pending';
+  }
+
+  /** The caller is gone (state already `over`): end what the gateway holds, as far as it has got (`was`). */
+  private releaseGateway(was: LegState): void {
+    if (this.dialog) void this.byeGateway();
+    else if (was === 'early') this.sendCancel();
+    else this.state = 'cancel-pending'; // CANCEL may only follow a provisional response (RFC 3261 9.1)
+  }
+
   private onResponse(rs: SipResponse): void {
-    this.heard = true;
+    if (this.state === 'calling') this.state = 'trying';
     clearTimeout(this.silenceTimer);
     if (rs.status < 200) return this.onProvisional(rs);
     if (rs.status < 300) return this.onAnswer(rs);
-    if (this.done) return; // the caller already has its final response (487 / 480)
-    this.done = true;
+    if (this.isOver()) return; // the caller already has its final response (487 / 480)
+    this.state = 'over';
     this.caller.log.info({ status: rs.status }, 'emergency gateway refused the call');
     this.caller.relayFailure(rs.status, rs.reason || 'Error', 'error');
   }
 
   private onProvisional(rs: SipResponse): void {
     if (rs.status === 100) return;
-    this.provisional = true;
-    if (this.cancelWanted) return this.sendCancel();
-    if (this.done) return;
+    if (this.state === 'cancel-pending') return this.sendCancel();
+    if (this.isOver()) return;
+    if (this.state !== 'answered') this.state = 'early'; // a late 18x after the 2xx changes nothing
     const sdp = contentType(rs) === 'application/sdp' && rs.content ? rs.content : undefined;
     this.caller.relayProvisional(rs.status, rs.reason || 'Session Progress', sdp);
   }
@@ -189,10 +205,12 @@ export class EmergencyLeg implements DialogUser {
       peer: this.o.target,
     };
     this.core.addDialog(this.callId, this.localTag, this);
-    if (this.done) {
+    if (this.isOver()) {
+      this.state = 'over';
       void this.byeGateway(); // answered after the caller gave up
       return;
     }
+    this.state = 'answered';
     const lateOffer = !this.caller.offerSdp;
     if (!lateOffer) this.sendAck();
     const sdp = contentType(rs) === 'application/sdp' ? rs.content : undefined;
@@ -203,7 +221,7 @@ export class EmergencyLeg implements DialogUser {
       this.sendAck(answer);
     }, () => {
       // the caller never ACKed our 2xx: the call side ends itself; release the gateway too
-      this.done = true;
+      this.state = 'over';
       void this.byeGateway();
     });
   }
@@ -218,15 +236,15 @@ export class EmergencyLeg implements DialogUser {
   }
 
   private gatewaySilent(): void {
-    if (this.heard || this.done) return;
-    this.done = true;
+    if (this.state !== 'calling') return; // heard from, or the caller is gone
+    this.state = 'over';
     this.tx?.shutdown();
     this.caller.log.warn({ gateway: `${this.o.target.address}:${this.o.target.port}` }, 'emergency gateway did not answer');
     this.caller.relayFailure(503, 'Service Unavailable', 'error');
   }
 
   private sendCancel(): void {
-    this.cancelWanted = false;
+    this.state = 'over';
     const inv = this.invite!;
     const cancel: SipRequest = {
       method: 'CANCEL',

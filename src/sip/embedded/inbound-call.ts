@@ -1,14 +1,14 @@
-import { EventEmitter } from 'node:events';
+import { TypedEmitter } from '../../ports/events';
 import type { Logger } from '../../ports/logger';
-import type { CallEndReason, ForwardedCaller, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
+import type { CallEndReason, CallEvents, ForwardedCaller, InboundCall, SipAccount, SipEndpointAddress } from '../../ports/signalling';
 import type { DialogUser, SipCore } from './core';
 import { inDialogRequest, withoutTag } from './dialog';
 import type { Dialog } from './dialog';
 import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
-import { EmergencyLeg } from './emergency-leg';
 import type { CallerSide } from './emergency-leg';
+import { EmergencyRelay } from './emergency-relay';
 import {
-  ALLOW, checkExtraHeader, contactFor, contactUri, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
+  ALLOW, contactFor, contactUri, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
   userOf,
 } from './messages';
 import { Retransmit2xx } from './retransmit-2xx';
@@ -16,8 +16,10 @@ import type { SipRequest, SipResponse, ServerTransaction } from './sip-lib';
 
 /**
  * One INVITE that passed the SipGate, from our side as UAS: answer (2xx
- * retransmitted until ACK), reject, hang up, INFO DTMF, and the emergency
- * pass-through, which hands the call to an EmergencyLeg.
+ * retransmitted until ACK), reject, hang up, INFO DTMF: the IVR call. The
+ * emergency pass-through is another role: forward() hands the call to an
+ * EmergencyRelay (emergency-relay.ts), and this class then only serves it
+ * the caller's transaction (CallerSide).
  */
 
 export interface CallSettings {
@@ -27,8 +29,13 @@ export interface CallSettings {
   onGone(): void;
 }
 
-/** Signalling state: before the final response, 2xx sent and awaiting ACK, confirmed, or closed. */
-type State = 'pending' | 'answering' | 'confirmed' | 'closed';
+/**
+ * The caller's side of the call: `offered` (no final response yet),
+ * `answering` (2xx sent, awaiting its ACK), `bye-after-ack` (hung up while
+ * answering: the BYE follows the ACK, RFC 3261 15), `confirmed`, `closed`
+ * (over, dialog still held), `released` (dialog and router entry gone).
+ */
+type State = 'offered' | 'answering' | 'bye-after-ack' | 'confirmed' | 'closed' | 'released';
 
 interface AwaitingAck {
   seq: number;
@@ -38,7 +45,7 @@ interface AwaitingAck {
   reject(e: Error): void;
 }
 
-export class EmbeddedInboundCall extends EventEmitter implements InboundCall, DialogUser, CallerSide {
+export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements InboundCall, DialogUser, CallerSide {
   readonly callId: string;
   readonly dialled: string;
   readonly fromUser: string;
@@ -51,14 +58,12 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   clientAddress: string | undefined;
   private readonly localTag = newTag();
   private readonly dialog: Dialog;
-  private state: State = 'pending';
+  private state: State = 'offered';
   private endedWith: CallEndReason | undefined;
   private awaiting: AwaitingAck | undefined;
-  private byeAfterAck = false;
   private localSdp: string | undefined;
-  private forwarding = false;
-  private leg: EmergencyLeg | undefined;
-  private teardownDone = false;
+  /** Set by forward(): the call is an emergency pass-through from then on. */
+  private relay: EmergencyRelay | undefined;
   private markClosed!: () => void;
   private readonly closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
 
@@ -70,7 +75,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     readonly account: SipAccount | null,
     private readonly settings: CallSettings,
   ) {
-    super();
+    super((event, err) => this.log.error({ err: (err as Error).message, event }, 'call event listener threw'));
     const h = invite.headers;
     this.callId = h['call-id']!;
     this.dialled = userOf(invite.uri);
@@ -95,8 +100,8 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   }
 
   answer(localSdp: string): Promise<void> {
-    if (this.state !== 'pending' || this.forwarding) {
-      return Promise.reject(new Error(`cannot answer call ${this.callId}: it is ${this.forwarding ? 'forwarded' : this.state}`));
+    if (this.state !== 'offered' || this.relay) {
+      return Promise.reject(new Error(`cannot answer call ${this.callId}: it is ${this.relay ? 'forwarded' : this.state}`));
     }
     this.localSdp = localSdp;
     return this.send2xx(this.invite, this.st, localSdp, true).then(() => undefined);
@@ -104,12 +109,12 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
 
   reject(status: number, reason?: string): void {
     if (!Number.isInteger(status) || status < 300 || status > 699) throw new Error(`reject needs a final non-2xx status, got ${status}`);
-    if (this.state === 'closed') return;
-    if (this.leg) {
-      void this.leg.hangup();
+    if (this.over) return;
+    if (this.relay?.relaying) {
+      void this.relay.hangup();
       return;
     }
-    if (this.state !== 'pending') {
+    if (this.state !== 'offered') {
       this.log.warn({ status, state: this.state }, 'reject() on a call past its offer: hanging up instead');
       void this.hangup();
       return;
@@ -119,16 +124,19 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   }
 
   async hangup(): Promise<void> {
-    if (this.leg) return this.leg.hangup();
+    if (this.relay?.relaying) return this.relay.hangup();
     switch (this.state) {
       case 'closed':
+      case 'released':
         return;
-      case 'pending':
+      case 'offered':
         return this.reject(480);
       case 'answering':
         // RFC 3261 15: no BYE before the ACK arrives (or we give up waiting for it)
         this.emitEnded('local-hangup');
-        this.byeAfterAck = true;
+        this.state = 'bye-after-ack';
+        return this.closed;
+      case 'bye-after-ack':
         return this.closed;
       case 'confirmed':
         this.emitEnded('local-hangup');
@@ -139,31 +147,22 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   }
 
   forward(targetUri: string, extraHeaders: Record<string, string>, caller: ForwardedCaller): Promise<void> {
-    if (this.state !== 'pending' || this.forwarding) return Promise.reject(new Error(`cannot forward call ${this.callId}: it is ${this.state}`));
+    if (this.state !== 'offered' || this.relay) return Promise.reject(new Error(`cannot forward call ${this.callId}: it is ${this.state}`));
     try {
-      for (const [k, v] of Object.entries(extraHeaders)) checkExtraHeader(k, v);
+      this.relay = new EmergencyRelay(this.core, this, {
+        targetUri, extraHeaders, caller, noResponseMs: this.settings.forwardNoResponseMs, byeTimeoutMs: this.settings.byeTimeoutMs,
+      });
     } catch (e) {
       return Promise.reject(e);
     }
-    this.forwarding = true;
-    this.core.resolve(targetUri).then((target) => {
-      if (this.state !== 'pending') return;
-      this.leg = new EmergencyLeg(this.core, this, {
-        caller, target, targetUri, extraHeaders,
-        noResponseMs: this.settings.forwardNoResponseMs, byeTimeoutMs: this.settings.byeTimeoutMs,
-      });
-      this.leg.start();
-    }, (e: Error) => {
-      this.log.error({ err: e.message, targetUri }, 'emergency target unusable');
-      this.relayFailure(503, 'Service Unavailable', 'error');
-    });
+    this.relay.start();
     return this.closed;
   }
 
   // ---- from the router ----
 
   onRequest(rq: SipRequest, st: ServerTransaction): void {
-    if (this.leg) return this.leg.fromCaller(rq, st);
+    if (this.relay?.relaying) return this.relay.fromCaller(rq, st);
     switch (rq.method) {
       case 'BYE':
         st.send(responseTo(rq, 200, 'OK'));
@@ -186,32 +185,38 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     if (!a || rq.headers.cseq!.seq !== a.seq) return;
     a.rtx.stop();
     this.awaiting = undefined;
-    if (this.state === 'answering') this.state = 'confirmed';
+    const byeNow = this.state === 'bye-after-ack';
+    if (this.state === 'answering' || byeNow) this.state = 'confirmed';
     a.resolve(rq);
-    if (this.byeAfterAck) this.closeWithBye();
+    if (byeNow) this.closeWithBye();
   }
 
   onCancel(rq: SipRequest, st: ServerTransaction): void {
     st.send(responseTo(rq, 200, 'OK'));
-    if (this.state !== 'pending') return; // too late: the INVITE has its final response
-    if (this.leg) return this.leg.callerCancelled();
+    if (this.state !== 'offered') return; // too late: the INVITE has its final response
+    if (this.relay?.relaying) return this.relay.callerCancelled();
     this.sendFinal(487, 'Request Terminated');
     this.finish('remote-cancel');
   }
 
   /** Server shutdown: end the call as gracefully as closing sockets allow. */
   shutdown(): void {
-    if (this.state === 'closed') return;
-    if (this.leg) void this.leg.hangup();
-    else if (this.state === 'pending') this.sendFinal(503, 'Service Unavailable');
+    if (this.over) return;
+    if (this.relay?.relaying) void this.relay.hangup();
+    else if (this.state === 'offered') this.sendFinal(503, 'Service Unavailable');
     else void this.byeToCaller();
     this.finish('local-hangup');
   }
 
-  // ---- CallerSide, for the emergency leg ----
+  // ---- CallerSide, for the emergency relay and its leg ----
+
+  /** No final response yet: the relay may still start its leg. */
+  stillOffered(): boolean {
+    return this.state === 'offered';
+  }
 
   relayProvisional(status: number, reason: string, sdp: string | undefined): void {
-    if (this.state !== 'pending') return;
+    if (this.state !== 'offered') return;
     const rs = responseTo(this.invite, status, reason, { toTag: this.localTag, content: sdp });
     if (sdp) rs.headers['content-type'] = 'application/sdp';
     rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
@@ -219,12 +224,12 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
   }
 
   relayFailure(status: number, reason: string, end: CallEndReason): void {
-    if (this.state === 'pending') this.sendFinal(status, reason);
+    if (this.state === 'offered') this.sendFinal(status, reason);
     this.finish(end);
   }
 
   relayAnswer(sdp: string | undefined): Promise<string | undefined> {
-    if (this.state !== 'pending') return Promise.reject(new Error('the caller is gone'));
+    if (this.state !== 'offered') return Promise.reject(new Error('the caller is gone'));
     return this.send2xx(this.invite, this.st, sdp, true)
       .then((ack) => (contentType(ack) === 'application/sdp' && ack.content ? ack.content : undefined));
   }
@@ -242,11 +247,16 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
 
   finish(reason: CallEndReason): void {
     this.emitEnded(reason);
-    this.state = 'closed';
+    if (this.state !== 'released') this.state = 'closed';
     this.teardown();
   }
 
   // ---- internals ----
+
+  /** Closed or released: nothing more is sent to the caller. */
+  private get over(): boolean {
+    return this.state === 'closed' || this.state === 'released';
+  }
 
   /** Resolves with the ACK. */
   private send2xx(rq: SipRequest, st: ServerTransaction, sdp: string | undefined, initial: boolean): Promise<SipRequest> {
@@ -283,11 +293,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     }
     if (got.kind === 'invalid') return st.send(responseTo(rq, 400, 'Bad Request', { headers: { warning: `399 papgate "${got.problem}"` } }));
     st.send(responseTo(rq, 200, 'OK'));
-    try {
-      this.emit('dtmf', got.digit);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'dtmf listener failed');
-    }
+    this.emit('dtmf', got.digit);
   }
 
   private onReInvite(rq: SipRequest, st: ServerTransaction): void {
@@ -298,7 +304,7 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
 
   /** Confirmed (or given up) dialog that we end: BYE, then release. */
   private closeWithBye(): void {
-    if (this.state === 'closed') return;
+    if (this.over) return;
     this.state = 'closed';
     void this.byeToCaller().then(() => this.teardown());
   }
@@ -307,18 +313,14 @@ export class EmbeddedInboundCall extends EventEmitter implements InboundCall, Di
     if (this.endedWith) return;
     this.endedWith = reason;
     this.log.info({ reason }, 'call ended');
-    try {
-      this.emit('ended', reason);
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, 'ended listener failed');
-    }
+    this.emit('ended', reason);
   }
 
   private teardown(): void {
-    if (this.teardownDone) return;
-    this.teardownDone = true;
+    if (this.state === 'released') return;
+    this.state = 'released';
     this.awaiting?.rtx.stop();
-    this.leg?.teardown();
+    this.relay?.teardown();
     this.core.removeDialog(this.callId, this.localTag);
     this.settings.onGone();
     this.markClosed();
