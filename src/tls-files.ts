@@ -1,6 +1,6 @@
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { ServerOptions as HttpsOptions } from 'node:https';
-import { createSecureContext, type Server as TlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from './ports/logger';
 
 /**
