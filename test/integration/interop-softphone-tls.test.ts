@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { requireTool } from '../helpers/required-tools';
+import { RawPeer } from '../helpers/sip-raw-peer';
 import { baresipMissing, startBaresip, type Baresip } from '../helpers/softphone';
 import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
 
@@ -55,6 +56,8 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
   let first: IssuedPair;
   let live: { certPath: string; keyPath: string };
   let tlsPort = 0;
+  /** The emergency gateway: a bare UDP socket that only records what papgate forwards. */
+  let gateway: RawPeer | undefined;
 
   before(async function () {
     requireTool(this, 'baresip', 'a real soft-phone authenticates over SIP TLS', baresipMissing());
@@ -63,8 +66,9 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     live = { certPath: join(ca.dir, 'live.crt'), keyPath: join(ca.dir, 'live.key') };
     copyFileSync(first.certPath, live.certPath);
     copyFileSync(first.keyPath, live.keyPath);
+    gateway = await RawPeer.open();
     h = await startPapgateHarness({
-      gatewayPort: null,
+      gatewayPort: gateway.port,
       env: {
         PAPGATE_SIP_PORT: '0', PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX),
         PAPGATE_SIP_TLS_PORT: '0', PAPGATE_SIP_TLS_CERT: live.certPath, PAPGATE_SIP_TLS_KEY: live.keyPath,
@@ -77,6 +81,7 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
   after(async () => {
     await phone?.stop();
     await h?.stop();
+    await gateway?.close();
     if (ca) rmSync(ca.dir, { recursive: true, force: true });
   });
 
@@ -89,7 +94,7 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     assert.match(body, new RegExp(`^account\\.1\\.sip_server\\.1\\.port = ${tlsPort}$`, 'm'), body);
   });
 
-  it('right PAP over TLS: the device is successful; BYE and check-sync come back over the phone\'s TLS connection', async () => {
+  it('right PAP over TLS: the device is successful; BYE and check-sync come back over the phone\'s TLS connection; 112 reaches the gateway', async () => {
     const harness = h!;
     const d = await harness.addDevice();
     phone = await startBaresip({
@@ -117,6 +122,11 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     assert.equal(notify.headers.event, 'check-sync');
     assert.equal(notify.from, `127.0.0.1:${tlsPort}`);
     assert.match(notify.headers.via ?? '', new RegExp(`^SIP/2\\.0/TLS 127\\.0\\.0\\.1:${tlsPort};`));
+
+    // An emergency call over the same TLS registration reaches the gateway.
+    await p.command('dial', '112');
+    const forwarded = await gateway!.take((m) => m.startsWith('INVITE '), 15_000, 'the emergency INVITE at the gateway');
+    assert.match(forwarded, /^INVITE sip:112@127\.0\.0\.1:\d+ SIP\/2\.0/);
   });
 
   it('picks up a renewed certificate for new connections without a restart', async () => {
