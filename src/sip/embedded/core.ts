@@ -138,9 +138,9 @@ export class SipCore {
     const u = parseUri(uri);
     if (!u) throw new Error(`not a SIP URI: ${uri}`);
     const transport = transportOf(u.params.transport);
-    if (!{ udp: this.o.udp, tcp: this.o.tcp, tls: !!this.o.tls }[transport]) throw new Error(`${transport.toUpperCase()} is not enabled: cannot reach ${uri}`);
+    if (!(transport === 'tcp' ? this.o.tcp : this.o.udp)) throw new Error(`${transport.toUpperCase()} is not enabled: cannot reach ${uri}`);
     const address = net.isIP(u.host) ? u.host : (await lookup(u.host)).address;
-    return { transport, address, port: Number.isFinite(u.port) && u.port > 0 ? u.port : transport === 'tls' ? 5061 : 5060 };
+    return { transport, address, port: Number.isFinite(u.port) && u.port > 0 ? u.port : 5060 };
   }
 
   private onMessage(m: SipMessage, peer: SipEndpointAddress): void {
@@ -167,13 +167,12 @@ export class SipCore {
 }
 
 /**
- * The transport a URI names. Only `;transport=tls` means TLS here: we open no
- * TLS connections (transport.ts), and a sips: emergency gateway must keep
- * working as it did (over UDP) rather than become unreachable.
+ * The transport we open towards a URI: TCP when it says so, else UDP. We open
+ * no TLS connections (transport.ts): a `;transport=tls` or sips: target (an
+ * emergency gateway, say) is reached over UDP as before rather than not at all.
  */
 function transportOf(param: unknown): Transport {
-  const named = String(param ?? '').toLowerCase();
-  return named === 'tls' || named === 'tcp' ? named : 'udp';
+  return String(param ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
 }
 
 const dialogKey = (callId: string, localTag: string) => `${callId}\n${localTag}`;
