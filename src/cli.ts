@@ -55,7 +55,10 @@ async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
   if (!pooled) return [app.stop];
   const pool = new WorkerPool({
     count: config.workers, log: log.child({ part: 'workers' }),
-    overrides: app.sipPort === null ? {} : { PAPGATE_SIP_PORT: String(app.sipPort) },
+    overrides: {
+      ...(app.sipPort === null ? {} : { PAPGATE_SIP_PORT: String(app.sipPort) }),
+      ...(app.sipTlsPort === null ? {} : { PAPGATE_SIP_TLS_PORT: String(app.sipTlsPort) }),
+    },
   });
   try {
     await pool.start();

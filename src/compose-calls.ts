@@ -18,6 +18,7 @@ import { EmbeddedSignalling } from './sip/embedded';
 import { DrachtioSignalling } from './sip/drachtio/drachtio-signalling';
 import { FreeswitchMediaEngine } from './media/freeswitch/freeswitch-media';
 import { shippedPromptsDir } from './app/prompt-library';
+import { readTlsPair, watchTlsPair, type TlsFiles } from './tls-files';
 
 /**
  * Part of the composition root: the call service (SipGate, PIN dialogue,
@@ -106,6 +107,8 @@ export interface RunningCalls {
   signalling: Signalling;
   media: MediaEngine;
   sipPort: number;
+  /** The SIP over TLS port in use (embedded stack), or undefined without TLS. */
+  sipTlsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -131,9 +134,18 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
   });
 }
 
+/** The certificate of SIP over TLS: its own pair, else the provisioning one; undefined when SIP TLS is off. */
+export function sipTlsFiles(c: Config): TlsFiles | undefined {
+  if (c.sipTlsPort === undefined) return undefined;
+  const certPath = c.sipTlsCert ?? c.tlsCert;
+  const keyPath = c.sipTlsCert ? c.sipTlsKey : c.tlsKey;
+  return certPath && keyPath ? { certPath, keyPath } : undefined;
+}
+
 const advertisedAddress = (c: Config) => c.sipAdvertisedAddress ?? new URL(c.publicUrl).hostname;
 
 async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
+  const tlsFiles = sipTlsFiles(c);
   const media = embeddedMedia(c, d);
   const signalling = new EmbeddedSignalling({
     address: c.sipAddress, port: c.sipPort,
@@ -145,8 +157,18 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
       idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
     },
     registrations: d.registrations, trustedProxies: c.sipTrustedProxies, notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
+    tls: tlsFiles && { port: c.sipTlsPort!, ...readTlsPair(tlsFiles), handshakeMs: c.tlsHandshakeSeconds * 1000 },
   });
-  return startBoth(signalling, media, d, () => signalling.port);
+  const running = await startBoth(signalling, media, d, () => signalling.port);
+  if (!tlsFiles) return running;
+  const unwatch = watchTlsPair({ setSecureContext: (pair) => signalling.setTlsCertificate(pair) }, tlsFiles, c.tlsReloadSeconds * 1000, d.log.child({ part: 'sip' }));
+  return {
+    ...running, sipTlsPort: signalling.tlsPort,
+    async stop() {
+      unwatch();
+      await running.stop();
+    },
+  };
 }
 
 /** Production topology: drachtio-server for SIP, FreeSWITCH (or embedded RTP) for media. */

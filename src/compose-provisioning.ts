@@ -17,13 +17,18 @@ import { httpsOptions, watchTlsPair, type TlsFiles } from './tls-files';
 
 export function provisioningService(
   config: Config, deps: AppDeps, metrics: Metrics, log: Logger, sipPort: number, limits: SourceLimits | undefined,
+  sipTlsPort = config.sipTlsPort,
 ): FastifyInstance {
   // Behind a SIP proxy (Kamailio), phones are told the proxy, not this node.
   const [proxyHost, proxyPort] = config.sipProxy?.split(':') ?? [];
   const sipHost = proxyHost ?? config.sipAdvertisedAddress ?? new URL(config.publicUrl).hostname;
   const provisioning = new Provisioning(deps, {
     publicUrl: config.publicUrl,
-    sip: { server: sipHost, port: proxyHost ? Number(proxyPort ?? 5060) : sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp' },
+    sip: {
+      server: sipHost, port: proxyHost ? Number(proxyPort ?? 5060) : sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp',
+      // A SIP proxy in front speaks to phones on its own terms: TLS only when phones reach papgate directly.
+      tlsPort: proxyHost ? undefined : sipTlsPort,
+    },
     emergencyNumbers: config.emergencyNumbers,
     hotline: config.hotline,
     minimalResyncSeconds: config.minimalResyncSeconds,

@@ -44,6 +44,8 @@ export interface PapgateInstance {
   adminUrl: string;
   /** The SIP port in use, or null when signalling is off. */
   sipPort: number | null;
+  /** The SIP over TLS port in use, or null when it is off. */
+  sipTlsPort: number | null;
   signalling: Signalling | null;
   media: MediaEngine | null;
   stop(): Promise<void>;
@@ -83,7 +85,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     if (opts.provisioning === false) httpsOptions(provisioningTls(config), 0);
     const provisioningUrl = opts.provisioning === false
       ? shownUrl(config.provisioningAddress, config.provisioningPort, provisioningTls(config) ? 'https' : 'http')
-      : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits),
+      : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits, calls?.sipTlsPort),
         config.provisioningAddress, config.provisioningPort, stops, tlsReload(provisioningTls(config)));
 
     const adminServer = createAdminServer({
@@ -96,10 +98,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops, tlsReload(adminTls(config)));
 
-    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, db: describeDb(config.db) }, 'papgate started');
+    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, sipTlsPort: calls?.sipTlsPort ?? null, db: describeDb(config.db) }, 'papgate started');
     return {
       config, store, services, metrics, provisioningUrl, adminUrl,
-      sipPort: calls?.sipPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,
+      sipPort: calls?.sipPort ?? null, sipTlsPort: calls?.sipTlsPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,
     };
   } catch (e) {
     await stop();

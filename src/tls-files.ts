@@ -1,6 +1,6 @@
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { ServerOptions as HttpsOptions } from 'node:https';
-import { createSecureContext, type Server as TlsServer } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from './ports/logger';
 
 /**
@@ -44,12 +44,17 @@ export function httpsOptions(files: TlsFiles | undefined, handshakeMs: number): 
   return { ...readTlsPair(files), handshakeTimeout: handshakeMs };
 }
 
+/** What takes a renewed pair: an HTTPS server, or the embedded SIP stack's TLS listener. */
+export interface TlsTarget {
+  setSecureContext(pair: { cert: Buffer; key: Buffer }): void;
+}
+
 /**
  * Polls both files' mtimes (a renewal often replaces a file by rename, which
  * fs.watch loses track of) and loads the pair again when either changes.
  * Returns the stop function.
  */
-export function watchTlsPair(server: TlsServer, files: TlsFiles, intervalMs: number, log: Logger): () => void {
+export function watchTlsPair(server: TlsTarget, files: TlsFiles, intervalMs: number, log: Logger): () => void {
   let loadedFingerprint = '';
   const reload = (current: Stats, previous: Stats) => {
     if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return;

@@ -10,8 +10,11 @@ import type { AppDeps } from './deps';
 export interface ProvisioningSettings {
   /** Public base URL phones reach papgate's provisioning service at, without trailing slash. */
   publicUrl: string;
-  /** papgate's own SIP service as phones must reach it. */
-  sip: { server: string; port: number; transport: 'udp' | 'tcp' };
+  /**
+   * papgate's own SIP service as phones must reach it. `tlsPort`: SIP over
+   * TLS is on there, and phones whose template can say so use it instead.
+   */
+  sip: { server: string; port: number; transport: 'udp' | 'tcp'; tlsPort?: number | undefined };
   emergencyNumbers: readonly string[];
   /** Number a phone dials on off-hook in the minimal configuration. */
   hotline: string;
@@ -147,10 +150,10 @@ export class Provisioning {
 
   private minimal(device: Device, state: AuthState): MinimalConfig {
     // Field by field: spreading the settings into a new object with more keys took V8's slow path (~0.8 us).
-    const { server, port, transport } = this.s.sip;
+    const { server, port, transport, tlsPort } = this.s.sip;
     return {
       kind: 'minimal', device, state, label: minimalLabel(state),
-      sip: { server, port, transport, username: device.sipUsername, password: device.sipPassword },
+      sip: { server, port, transport, tlsPort, username: device.sipUsername, password: device.sipPassword },
       emergencyNumbers: this.s.emergencyNumbers,
       hotline: this.s.hotline,
       resyncSeconds: this.s.minimalResyncSeconds,

@@ -48,6 +48,10 @@ export const SETTINGS = {
   PAPGATE_SIP_ADDRESS: ['sipAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_SIP_PORT: ['sipPort', port, '5060'],
   PAPGATE_SIP_TRANSPORTS: ['sipTransports', list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'), 'udp,tcp'],
+  // SIP over TLS (embedded stack): its own port, the provisioning certificate unless it has its own (docs/tls.md).
+  PAPGATE_SIP_TLS_PORT: ['sipTlsPort', port.optional(), undefined],
+  PAPGATE_SIP_TLS_CERT: ['sipTlsCert', z.string().min(1).optional(), undefined],
+  PAPGATE_SIP_TLS_KEY: ['sipTlsKey', z.string().min(1).optional(), undefined],
   PAPGATE_SIP_ADVERTISED_ADDRESS: ['sipAdvertisedAddress', z.string().min(1).optional(), undefined],
   PAPGATE_SIP_PROXY: ['sipProxy', z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(), undefined],
   PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
@@ -129,6 +133,17 @@ function shown(name: string, raw: string | undefined): string {
   return (/TOKEN|SECRET/.test(name) || SECRET_SETTINGS.has(name)) && raw !== undefined ? '(hidden)' : JSON.stringify(raw);
 }
 
+/** SIP over TLS needs a certificate, and only the embedded stack has it. */
+function sipTlsProblems(out: Record<string, unknown>): string[] {
+  if (out.sipTlsPort === undefined) return [];
+  if (out.signalling === 'drachtio') return ['PAPGATE_SIP_TLS_PORT is for the embedded SIP stack, not drachtio'];
+  // With signalling off it only tells phones (minimal configuration) where another node listens.
+  if (out.signalling === 'embedded' && out.sipTlsCert === undefined && out.tlsCert === undefined) {
+    return ['PAPGATE_SIP_TLS_PORT needs a certificate: PAPGATE_SIP_TLS_CERT and PAPGATE_SIP_TLS_KEY, or PAPGATE_TLS_CERT and PAPGATE_TLS_KEY'];
+  }
+  return [];
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -150,9 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
     problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');
   }
-  for (const [cert, key] of [['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'], ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY']] as const) {
+  for (const [cert, key] of [['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'], ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY'], ['PAPGATE_SIP_TLS_CERT', 'PAPGATE_SIP_TLS_KEY']] as const) {
     if ((out[SETTINGS[cert][0]] === undefined) !== (out[SETTINGS[key][0]] === undefined)) problems.push(`${cert} and ${key} must be set together`);
   }
+  problems.push(...sipTlsProblems(out));
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;
 }

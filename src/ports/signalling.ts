@@ -7,7 +7,8 @@
 
 import type { EventSource } from './events';
 
-export type Transport = 'udp' | 'tcp';
+/** 'tls' is SIP over TLS (RFC 3261 26.2, RFC 5630): requests to such a phone go back over its own connection. */
+export type Transport = 'udp' | 'tcp' | 'tls';
 
 export interface SipEndpointAddress {
   address: string;

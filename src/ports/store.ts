@@ -37,7 +37,7 @@ export interface StoredRegistration {
   /** Where the REGISTER came from (a proxy's address when one is in front). */
   sourceAddress: string;
   sourcePort: number;
-  sourceTransport: 'udp' | 'tcp';
+  sourceTransport: 'udp' | 'tcp' | 'tls';
   /** Path header URIs (RFC 3327) a proxy inserted: requests to the phone are routed through them. */
   path: string[];
   /** Call-ID and CSeq of the REGISTER that wrote it (RFC 3261 10.3 ordering). */

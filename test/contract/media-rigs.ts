@@ -13,6 +13,7 @@ import { cryptoRandom } from '../../src/ports/random';
 import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { FakeDrachtioServer } from '../helpers/fake-drachtio-server';
 import { FakeFreeswitch } from '../helpers/fake-freeswitch';
+import { freePortBlock, portLayout } from '../helpers/ports';
 import { until, type MediaRig, type RtpPhone } from './media-rig';
 
 /**
@@ -21,13 +22,6 @@ import { until, type MediaRig, type RtpPhone } from './media-rig';
  * fake drachtio-server, which reads RFC 4733 on the channel's RTP port.
  */
 
-// Fixed ports from this suite's range (the fakes and the RTP range cannot be OS-assigned yet).
-const EMBEDDED_RTP = { min: 21300, max: 21339 };
-const DRACHTIO_PORT = 21220;
-const ESL_PORT = 21221;
-const FS_LISTEN_PORT = 21222;
-const FS_SIP_PORT = 21223;
-const FS_RTP = { min: 21340, max: 21379 };
 
 /** A tone of `seconds` as an 8 kHz mono WAV in `dir`. */
 function prompt(dir: string, name: string, seconds: number): string {
@@ -43,9 +37,10 @@ function offerFor(phone: RtpPhone, kind: 'pcmu' | 'no-common-codec'): string {
 }
 
 export async function embeddedMediaRig(phone: RtpPhone): Promise<MediaRig> {
+  const rtpMin = await freePortBlock(40);
   const dir = mkdtempSync(join(tmpdir(), 'papgate-media-contract-'));
   const engine = new EmbeddedMediaEngine({
-    bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1', rtpPortMin: EMBEDDED_RTP.min, rtpPortMax: EMBEDDED_RTP.max,
+    bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1', rtpPortMin: rtpMin, rtpPortMax: rtpMin + 39,
     inactivityMs: 400, log: silentLogger,
   });
   const heard = () => phone.audioPackets.length;
@@ -74,10 +69,11 @@ export async function embeddedMediaRig(phone: RtpPhone): Promise<MediaRig> {
 }
 
 export async function freeswitchMediaRig(phone: RtpPhone): Promise<MediaRig> {
+  const { DRACHTIO_PORT, ESL_PORT, FS_LISTEN_PORT, rtpMin } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, FS_LISTEN_PORT: 2, rtpMin: 10 }, 40);
   const dir = mkdtempSync(join(tmpdir(), 'papgate-media-contract-'));
   const drachtio = new FakeDrachtioServer();
   await drachtio.listen(DRACHTIO_PORT);
-  const fs = new FakeFreeswitch({ sipPort: FS_SIP_PORT, rtpStartPort: FS_RTP.min, rtpEndPort: FS_RTP.max, listenRtp: true });
+  const fs = new FakeFreeswitch({ rtpStartPort: rtpMin, rtpEndPort: rtpMin + 39, listenRtp: true });
   await fs.listen(ESL_PORT);
   fs.attachTo(drachtio);
   const gate = new SipGate({ realm: 'r', emergencyNumbers: [], nonceTtlMs: 1000, lookupAccount: async () => null, clock: systemClock, random: cryptoRandom });

@@ -5,18 +5,18 @@ import { DrachtioSignalling } from '../../src/sip/drachtio/drachtio-signalling';
 import { buildAuthorization } from '../../src/domain/digest';
 import { FakeDrachtioServer, header, phoneRequest, type SipMsg } from '../helpers/fake-drachtio-server';
 import { ACCOUNT, OFFER, REALM, contractGate, type GatewaySaw, type PhoneCall, type SignallingRig } from './signalling-rig';
+import { freePort } from '../helpers/ports';
 
 /**
  * The drachtio stack (real drachtio-srf) against the fake drachtio-server on
  * its wire protocol; the phone and the gateway are what that server reports.
  */
 
-// The fake server cannot report an OS-assigned port yet: a fixed one from this suite's range.
-const PORT = 21210;
 let counter = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${++counter}`;
 
 export async function drachtioRig(): Promise<SignallingRig> {
+  const PORT = await freePort();
   const server = new FakeDrachtioServer();
   await server.listen(PORT);
   server.proxyStatus = 503;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../../src/ports/logger';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { applyMigrations } from '../../src/store/sqlite/migrate';
 import { DEVICE_COLUMNS, deviceRowOf } from '../../src/store/sqlite/rows';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { expectError } from './expect-error';
@@ -85,6 +86,23 @@ describe('SQLite store specifics', () => {
     raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(MIGRATIONS.length + 1);
     raw.close();
     await expectError(openSqliteStore(path), 'unavailable', /newer/);
+  });
+
+  it('keeps the registrations of a version-2 file when it adds TLS to the allowed transports', async () => {
+    const path = join(dir, 'papgate.db');
+    const raw = new BetterSqlite3(path);
+    applyMigrations(raw, 0, MIGRATIONS.slice(0, 2));
+    raw.prepare(`INSERT INTO registrations (username, contact, source_address, source_port, source_transport, call_id, cseq, expires_at)
+      VALUES ('pg1', 'sip:pg1@192.0.2.7:5060', '192.0.2.7', 5060, 'udp', 'c1', 3, 9000)`).run();
+    assert.throws(() => raw.prepare("UPDATE registrations SET source_transport = 'tls'").run(), /CHECK/);
+    raw.close();
+    const store = await openSqliteStore(path);
+    const kept = await store.getRegistration('pg1', 1000);
+    assert.equal(kept?.sourceTransport, 'udp');
+    assert.equal(kept?.cseq, 3);
+    await store.saveRegistration({ ...kept, sourceTransport: 'tls', sourcePort: 40000 }, 1000);
+    assert.equal((await store.getRegistration('pg1', 1000))?.sourceTransport, 'tls');
+    await store.close();
   });
 
   it('deletes expired trust windows lazily, without touching live ones', async () => {

@@ -35,6 +35,13 @@ export function registrationsContract(get: () => Store): void {
       assert.equal((await store.getRegistration('pgbatch7', 1_000))?.cseq, 999);
     });
 
+    it('keeps a binding made over SIP over TLS as TLS (requests to the phone must use its TLS connection)', async () => {
+      const store = get();
+      const r = reg({ contact: 'sip:pg001122334455@198.51.100.7:5061;transport=tls', sourcePort: 40112, sourceTransport: 'tls' });
+      await store.saveRegistration(r, 1_000);
+      assert.deepEqual(await store.getRegistration(r.username, 1_000), r);
+    });
+
     it('deletes a binding, saying whether there was one', async () => {
       const store = get();
       await store.saveRegistration(reg(), 1_000);

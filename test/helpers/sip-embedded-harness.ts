@@ -50,6 +50,8 @@ export interface HarnessOptions {
   /** Listen address (default 127.0.0.1). */
   address?: string;
   tcpLimits?: EmbeddedSignallingOptions['tcpLimits'];
+  /** SIP over TLS listener (port 0: any free one, read back from sig.tlsPort). */
+  tls?: EmbeddedSignallingOptions['tls'];
   log?: Logger;
   /** SIP proxies whose Vias tell the phone's address. */
   trustedProxies?: string[];
@@ -79,7 +81,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const sig = new EmbeddedSignalling({
     address: o.address ?? '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: o.log ?? silentLogger, clock,
     t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits, trustedProxies: o.trustedProxies,
+    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits, tls: o.tls, trustedProxies: o.trustedProxies,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {

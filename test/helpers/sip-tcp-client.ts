@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { REALM } from './sip-embedded-harness';
 import { authorization, nonceOf, sipRequest, statusOf } from './sip-raw-peer';
 
@@ -22,6 +23,18 @@ export class TcpSipClient {
       const s = net.connect({ port, host, localAddress });
       s.once('error', reject);
       s.once('connect', () => { s.off('error', reject); resolve(new TcpSipClient(s)); });
+    });
+  }
+
+  /** A TLS connection that trusts only `ca`; rejects when the handshake fails. */
+  static connectTls(port: number, ca: string | Buffer, o: { localAddress?: string; host?: string; servername?: string } = {}): Promise<TcpSipClient> {
+    return new Promise((resolve, reject) => {
+      const host = o.host ?? '127.0.0.1';
+      // node:tls takes no local address: bind the TCP connection first
+      const socket = o.localAddress ? net.connect({ port, host, localAddress: o.localAddress }) : undefined;
+      const s = tls.connect({ port, host, socket, ca, servername: o.servername ?? 'sip.test' });
+      s.once('error', reject);
+      s.once('secureConnect', () => { s.off('error', reject); resolve(new TcpSipClient(s)); });
     });
   }
 

@@ -65,6 +65,10 @@ export interface BaresipOptions {
   startTimeoutMs?: number;
   /** SDES SRTP: `srtp` offers RTP/AVP with a=crypto, `srtp-mand` RTP/SAVP (loads baresip's srtp module). */
   mediaenc?: 'srtp' | 'srtp-mand';
+  /** 'tls': the account registers over SIP over TLS (`;transport=tls`), trusting only `caFile`. */
+  transport?: 'udp' | 'tls';
+  /** PEM file of the CA that signed papgate's SIP certificate (with transport 'tls'). */
+  caFile?: string;
 }
 
 /** An event pushed by ctrl_tcp, e.g. `{type: 'CALL_CLOSED', param: 'Connection reset by peer', id: '<Call-ID>'}`. */
@@ -145,6 +149,7 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
     `rtp_ports\t\t${rtpMin}-${rtpMax}`,
     'rtp_timeout\t\t0',
     'ringback_disabled\tyes',
+    ...(o.caFile ? [`sip_cafile\t\t${o.caFile}`] : []),
     'module\t\t\tg711.so',
     'module\t\t\tausine.so',
     'module\t\t\taubridge.so',
@@ -157,7 +162,7 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   ].join('\n'));
   // PCMU only, so that papgate's answer is predictable; regint is the REGISTER's Expires.
   writeFileSync(path.join(dir, 'accounts'),
-    `<sip:${o.username}@${o.registrar};transport=udp>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ''}\n`);
+    `<sip:${o.username}@${o.registrar};transport=${o.transport ?? 'udp'}>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ''}\n`);
 
   let out = '';
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -299,7 +304,8 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   const waitEvent = (type: string, match: (e: BaresipEvent) => boolean = () => true, timeoutMs = 15_000) =>
     waitFor(() => events.find((e) => e.type === type && match(e)), `${type} event from baresip`, timeoutMs);
 
-  const sipTrace = () => parseTrace(clean(out), sipPort);
+  // Over TLS baresip talks from a port of its own choosing: tell directions by papgate's address instead.
+  const sipTrace = () => parseTrace(clean(out), sipPort, o.transport === 'tls' ? o.registrar : undefined);
 
   return {
     sipPort, controlPort, dir, events, command, waitEvent, output, stop, sipTrace,
@@ -329,9 +335,10 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
 
 /**
  * baresip's `-s` trace: each message is printed as `#`, then
- * `UDP a:p -> b:p`, then the message. Messages it sent come from its own port.
+ * `UDP a:p -> b:p`, then the message. Messages it sent come from its own port
+ * (or, when `peer` is given, do not come from that address).
  */
-export function parseTrace(text: string, ownPort: number): TracedSipMessage[] {
+export function parseTrace(text: string, ownPort: number, peer?: string): TracedSipMessage[] {
   const messages: TracedSipMessage[] = [];
   const re = /^(?:UDP|TCP|TLS) (\S+) -> (\S+)\n([\s\S]*?)(?=\n#\n|\n(?:UDP|TCP|TLS) \S+ -> \S+\n|(?![\s\S]))/gm;
   for (const m of text.matchAll(re)) {
@@ -351,7 +358,7 @@ export function parseTrace(text: string, ownPort: number): TracedSipMessage[] {
     const request = /^([A-Z]+) \S+ SIP\/2\.0$/.exec(firstLine);
     if (!status && !request) continue;
     messages.push({
-      direction: from.endsWith(`:${ownPort}`) ? 'out' : 'in',
+      direction: (peer ? from !== peer : from.endsWith(`:${ownPort}`)) ? 'out' : 'in',
       from, to, firstLine, headers, text: body,
       method: request ? request[1]! : null,
       status: status ? Number(status[1]) : null,

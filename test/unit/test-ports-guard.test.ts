@@ -57,7 +57,8 @@ describe('tests take their ports from the OS', () => {
     const offenders: string[] = [];
     for (const file of testSources(TEST_ROOT)) {
       const rel = path.relative(TEST_ROOT, file);
-      if (EXEMPT.has(rel) || rel.startsWith(path.join('fixtures', ''))) continue;
+      // settings parsed, never bound: the config tests are full of port values
+      if (EXEMPT.has(rel) || rel.startsWith(path.join('fixtures', '')) || /^unit[/\\]config.*\.test\.ts$/.test(rel)) continue;
       for (const hit of fixedPortUses(readFileSync(file, 'utf8'))) offenders.push(`${rel}:${hit}`);
     }
     assert.deepEqual(offenders, [], 'use freePort()/freePortBlock()/portLayout() from test/helpers/ports.ts');

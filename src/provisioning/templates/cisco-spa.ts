@@ -1,4 +1,5 @@
 import { splitHostPort, xml } from './escape';
+import { sipTarget } from './sip-target';
 import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
 
 /**
@@ -37,7 +38,7 @@ interface SpaLine {
   user: string;
   authName: string;
   password: string;
-  transport: 'UDP' | 'TCP';
+  transport: 'UDP' | 'TCP' | 'TLS';
   dialPlan: string;
 }
 
@@ -76,10 +77,11 @@ export const ciscoSpa: VendorTemplate = {
     const hotline = cfg.hotline.replace(/[^0-9*#]/g, '');
     // Warm line: after WARM_LINE_SECONDS without a digit the hot-line is dialled; emergency numbers go at once.
     const dialPlan = `(P${WARM_LINE_SECONDS} <:${hotline}> | ${emergency.map((n) => `${n}S0`).join(' | ')}${emergency.length ? ' | ' : ''}[x*].)`;
+    const target = sipTarget(cfg.sip);
     line(p, 1, {
-      displayName: cfg.label, proxy: `${cfg.sip.server}:${cfg.sip.port}`, user: cfg.sip.username,
+      displayName: cfg.label, proxy: `${cfg.sip.server}:${target.port}`, user: cfg.sip.username,
       authName: cfg.sip.username, password: cfg.sip.password,
-      transport: cfg.sip.transport === 'tcp' ? 'TCP' : 'UDP', dialPlan,
+      transport: target.transport === 'tls' ? 'TLS' : target.transport === 'tcp' ? 'TCP' : 'UDP', dialPlan,
     });
     disableLines(p, 2);
     p.set('Station_Display_Name', cfg.label).set('Emergency_Number', emergency.join(','));

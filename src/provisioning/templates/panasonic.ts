@@ -1,5 +1,6 @@
 import { formatMac } from '../../domain/mac';
 import { dialString, minutes, quotedValue, splitHostPort } from './escape';
+import { sipTarget, type SipTransportName } from './sip-target';
 import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
 
 /**
@@ -33,7 +34,7 @@ interface PanasonicLine {
   password: string;
   host: string;
   port: number;
-  transport: 'udp' | 'tcp';
+  transport: SipTransportName;
 }
 
 function line(f: StandardFile, n: number, l: PanasonicLine): void {
@@ -47,7 +48,7 @@ function line(f: StandardFile, n: number, l: PanasonicLine): void {
     .set(`SIP_PRXY_ADDR_${n}`, l.host)
     .set(`SIP_PRXY_PORT_${n}`, l.port)
     .set(`SIP_SVCDOMAIN_${n}`, l.host)
-    .set(`SIP_TRANSPORT_${n}`, l.transport === 'tcp' ? 1 : 0);
+    .set(`SIP_TRANSPORT_${n}`, { udp: 0, tcp: 1, tls: 2 }[l.transport]);
 }
 
 function disableLines(f: StandardFile, from: number): void {
@@ -69,7 +70,7 @@ export const panasonic: VendorTemplate = {
     provisioning(f, cfg.provisioningUrl, cfg.device.mac, cfg.resyncSeconds);
     line(f, 1, {
       displayName: cfg.label, user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: cfg.sip.port, transport: cfg.sip.transport,
+      host: cfg.sip.server, ...sipTarget(cfg.sip),
     });
     disableLines(f, 2);
     f.set('HOTLINE_ENABLE', 'Y').set('HOTLINE_NUMBER', dialString(cfg.hotline)).set('HOTLINE_DELAY', HOTLINE_DELAY_SECONDS);

@@ -1,4 +1,5 @@
 import { dialString, splitHostPort, xml } from './escape';
+import { sipTarget } from './sip-target';
 import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
 
 /**
@@ -41,8 +42,10 @@ interface Registration {
   password: string;
   host: string;
   port: number;
-  transport: 'UDPOnly' | 'TCPOnly';
+  transport: 'UDPOnly' | 'TCPOnly' | 'TLS';
 }
+
+const POLY_TRANSPORT = { udp: 'UDPOnly', tcp: 'TCPOnly', tls: 'TLS' } as const;
 
 function registration(p: PhoneConfig, n: number, r: Registration): void {
   p.set(`reg.${n}.address`, r.address)
@@ -75,9 +78,10 @@ export const poly: VendorTemplate = {
 
   minimal(cfg: MinimalConfig): string {
     const p = new PhoneConfig();
+    const target = sipTarget(cfg.sip);
     registration(p, 1, {
       label: cfg.label, address: cfg.sip.username, authUser: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: cfg.sip.port, transport: cfg.sip.transport === 'tcp' ? 'TCPOnly' : 'UDPOnly',
+      host: cfg.sip.server, port: target.port, transport: POLY_TRANSPORT[target.transport],
     });
     clearRegistrations(p, 2);
     provisioning(p, cfg.provisioningUrl, cfg.resyncSeconds);

@@ -1,5 +1,6 @@
 import { formatMac } from '../../domain/mac';
 import { dialString, xml } from './escape';
+import { sipTarget } from './sip-target';
 import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
 
 /**
@@ -41,7 +42,7 @@ interface Identity {
   authName: string;
   password: string;
   host: string;
-  /** `host:port;transport=tcp` when the registrar needs TCP, else empty. */
+  /** `host:port;transport=tcp` (or `tls`) when the registrar needs TCP or TLS, else empty. */
   outbound: string;
   idleText: string;
 }
@@ -72,10 +73,11 @@ export const snom: VendorTemplate = {
 
   minimal(cfg: MinimalConfig): string {
     const s = new SettingsXml();
-    const hostPort = `${cfg.sip.server}:${cfg.sip.port}`;
+    const target = sipTarget(cfg.sip);
+    const hostPort = `${cfg.sip.server}:${target.port}`;
     identity(s, 1, {
       realName: cfg.label, user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: hostPort, outbound: cfg.sip.transport === 'tcp' ? `${hostPort};transport=tcp` : '',
+      host: hostPort, outbound: target.transport === 'udp' ? '' : `${hostPort};transport=${target.transport}`,
       idleText: cfg.label,
     });
     switchOff(s, 2);

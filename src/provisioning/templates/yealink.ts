@@ -1,5 +1,6 @@
 import { formatMac } from '../../domain/mac';
 import { cfgValue, dialString, minutes, splitHostPort } from './escape';
+import { sipTarget } from './sip-target';
 import type { FullConfig, MinimalConfig, VendorTemplate } from './types';
 
 /**
@@ -21,9 +22,11 @@ interface Account {
   password: string;
   host: string;
   port: number;
-  /** 0 = UDP, 1 = TCP (Yealink's transport_type). */
-  transport: 0 | 1;
+  /** 0 = UDP, 1 = TCP, 2 = TLS (Yealink's transport_type). */
+  transport: 0 | 1 | 2;
 }
+
+const YEALINK_TRANSPORT = { udp: 0, tcp: 1, tls: 2 } as const;
 
 const line = (key: string, value: string | number) => `${key} = ${cfgValue(value)}`;
 
@@ -85,10 +88,11 @@ export const yealink: VendorTemplate = {
 
   minimal(cfg: MinimalConfig): string {
     const f = new CfgFile().comment(`papgate minimal configuration for ${formatMac(cfg.device.mac)}`);
+    const target = sipTarget(cfg.sip);
     account(f, 1, {
       label: cfg.label, displayName: cfg.label,
       user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: cfg.sip.port, transport: cfg.sip.transport === 'tcp' ? 1 : 0,
+      host: cfg.sip.server, port: target.port, transport: YEALINK_TRANSPORT[target.transport],
     });
     disableAccounts(f, 2);
     provisioning(f, cfg.provisioningUrl, cfg.resyncSeconds);

@@ -7,7 +7,7 @@ import type { LocalAddress } from './messages';
 import { createTransactionLayer, makeResponse, parseUri } from './sip-lib';
 import type { ClientTransaction, SipMessage, SipRequest, SipResponse, ServerTransaction, ViaHeader } from './sip-lib';
 import type { TcpLimits } from './tcp-limits';
-import { SipTransport } from './transport';
+import { SipTransport, type SipTlsOptions } from './transport';
 
 /**
  * The shared machinery of the embedded stack: sockets, the `sip` package's
@@ -34,6 +34,8 @@ export interface CoreOptions {
   /** RFC 3261 T1 (default 500 ms); T2 is 8 * T1. */
   t1Ms: number;
   tcpLimits?: Partial<TcpLimits>;
+  /** SIP over TLS on its own port; absent: none. */
+  tls?: SipTlsOptions;
   onRequest(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void;
 }
 
@@ -54,7 +56,7 @@ export class SipCore {
     // an IPv6 literal goes into URIs, Vias and Call-IDs in brackets
     this.localAddr = { host: net.isIPv6(host) ? `[${host}]` : host, port: o.port };
     this.transport = new SipTransport({
-      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log, tcpLimits: o.tcpLimits,
+      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log, tcpLimits: o.tcpLimits, tls: o.tls,
       onMessage: (m, peer) => this.onMessage(m, peer),
     });
   }
@@ -66,7 +68,7 @@ export class SipCore {
 
   async start(): Promise<void> {
     await this.transport.start();
-    this.localAddr = { host: this.localAddr.host, port: this.transport.port };
+    this.localAddr = { host: this.localAddr.host, port: this.transport.port, ...(this.o.tls ? { tlsPort: this.transport.tlsPort } : {}) };
   }
 
   get stopped(): boolean {
@@ -135,7 +137,7 @@ export class SipCore {
     if (via) return via;
     const u = parseUri(uri);
     if (!u) throw new Error(`not a SIP URI: ${uri}`);
-    const transport: Transport = String(u.params.transport ?? 'udp').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+    const transport = transportOf(u.params.transport);
     if (!(transport === 'tcp' ? this.o.tcp : this.o.udp)) throw new Error(`${transport.toUpperCase()} is not enabled: cannot reach ${uri}`);
     const address = net.isIP(u.host) ? u.host : (await lookup(u.host)).address;
     return { transport, address, port: Number.isFinite(u.port) && u.port > 0 ? u.port : 5060 };
@@ -162,6 +164,15 @@ export class SipCore {
       st.send(makeResponse(rq, 500, 'Server Internal Error'));
     }
   }
+}
+
+/**
+ * The transport we open towards a URI: TCP when it says so, else UDP. We open
+ * no TLS connections (transport.ts): a `;transport=tls` or sips: target (an
+ * emergency gateway, say) is reached over UDP as before rather than not at all.
+ */
+function transportOf(param: unknown): Transport {
+  return String(param ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
 }
 
 const dialogKey = (callId: string, localTag: string) => `${callId}\n${localTag}`;

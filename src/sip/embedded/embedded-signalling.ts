@@ -12,6 +12,7 @@ import { SipProxies } from './proxy-client';
 import { InMemoryRegistrations, Registrar, type RegisterRequest, type RegistrationStore } from '../../app/registrar';
 import type { SipRequest, ServerTransaction, NameAddr } from './sip-lib';
 import type { TcpLimits } from './tcp-limits';
+import type { SipTlsOptions } from './transport';
 
 /**
  * The embedded SIP stack behind the Signalling port: routes each new request
@@ -42,6 +43,8 @@ export interface EmbeddedSignallingOptions {
   limits?: Pick<SourceLimits, 'sipRequest'>;
   /** SIP TCP connection limits and idle timeouts (defaults in tcp-limits.ts). */
   tcpLimits?: Partial<TcpLimits>;
+  /** SIP over TLS on its own port with this certificate (shares the TCP limits); absent: none. */
+  tls?: SipTlsOptions;
   /** Where bindings live: the shared store on a server (default: this process only). */
   registrations?: RegistrationStore;
   /** IPs/CIDRs of SIP proxies in front (Kamailio) whose Vias tell the phone's address. */
@@ -69,7 +72,7 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     super((event, err) => o.log.error({ err: (err as Error).message, event }, 'signalling event listener threw'));
     this.core = new SipCore({
       address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
-      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits,
+      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits, tls: o.tls,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
     this.proxies = new SipProxies(o.trustedProxies ?? []);
@@ -81,11 +84,21 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     return this.core.local.port;
   }
 
+  /** The TLS port actually bound; undefined without TLS. */
+  get tlsPort(): number | undefined {
+    return this.core.local.tlsPort;
+  }
+
+  /** Takes a renewed certificate for new TLS connections. */
+  setTlsCertificate(pair: { cert: Buffer; key: Buffer }): void {
+    this.core.transport.setSecureContext(pair);
+  }
+
   async start(handler: CallHandler): Promise<void> {
     if (this.handler) throw new Error('EmbeddedSignalling already started');
     this.handler = handler;
     await this.core.start();
-    this.o.log.info({ address: this.o.address, port: this.core.local.port, udp: this.o.udp, tcp: this.o.tcp }, 'SIP listening');
+    this.o.log.info({ address: this.o.address, port: this.core.local.port, udp: this.o.udp, tcp: this.o.tcp, tlsPort: this.core.local.tlsPort ?? null }, 'SIP listening');
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@ import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
 import type { CallerSide } from './emergency-leg';
 import { EmergencyRelay } from './emergency-relay';
 import {
-  ALLOW, contactFor, contactUri, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
+  ALLOW, contactFor, contactUri, isSips, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
   userOf,
 } from './messages';
 import { Retransmit2xx } from './retransmit-2xx';
@@ -219,7 +219,7 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
     if (this.state !== 'offered') return;
     const rs = responseTo(this.invite, status, reason, { toTag: this.localTag, content: sdp });
     if (sdp) rs.headers['content-type'] = 'application/sdp';
-    rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
+    rs.headers.contact = [contactFor(this.core.local, this.source.transport, undefined, isSips(this.invite.uri))];
     this.st.send(rs);
   }
 
@@ -261,7 +261,7 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
   /** Resolves with the ACK. */
   private send2xx(rq: SipRequest, st: ServerTransaction, sdp: string | undefined, initial: boolean): Promise<SipRequest> {
     const rs: SipResponse = responseTo(rq, 200, 'OK', { toTag: this.localTag, content: sdp, headers: { allow: ALLOW } });
-    rs.headers.contact = [contactFor(this.core.local, this.source.transport)];
+    rs.headers.contact = [contactFor(this.core.local, this.source.transport, undefined, isSips(this.invite.uri))];
     if (sdp) rs.headers['content-type'] = 'application/sdp';
     const recordRoute = routeHeader(routeUris(rq.headers['record-route']));
     if (recordRoute) rs.headers['record-route'] = recordRoute;

@@ -16,6 +16,8 @@ export const USER_AGENT = 'papgate';
 export interface LocalAddress {
   host: string;
   port: number;
+  /** The TLS listener's port, when there is one. */
+  tlsPort?: number;
 }
 
 // Tags, branches and Call-IDs are drawn from a pool filled by one CSPRNG call per 4 KiB:
@@ -82,18 +84,31 @@ export function routeUris(entries: RouteEntry[] | string | undefined): string[] 
 export const routeHeader = (uris: readonly string[]): string | undefined =>
   uris.length ? uris.map((u) => `<${u}>`).join(', ') : undefined;
 
-/** Our Contact for this transport. */
-export function contactFor(local: LocalAddress, transport: Transport, user = 'papgate'): NameAddr {
-  const tp = transport === 'tcp' ? ';transport=tcp' : '';
-  return { uri: `sip:${user}@${local.host}:${local.port}${tp}`, params: {} };
+/** The port we listen on for this transport. */
+export const portFor = (local: LocalAddress, transport: Transport): number =>
+  transport === 'tls' ? local.tlsPort ?? local.port : local.port;
+
+/**
+ * Our Contact for this transport. Over TLS it is `sips:` when the dialog is
+ * (RFC 3261 8.1.1.8: a sips Request-URI asks for a sips Contact), else
+ * `sip:...;transport=tls`, which is what phones configured for TLS use.
+ */
+export function contactFor(local: LocalAddress, transport: Transport, user = 'papgate', sips = false): NameAddr {
+  const hostPort = `${local.host}:${portFor(local, transport)}`;
+  if (transport === 'tls' && sips) return { uri: `sips:${user}@${hostPort}`, params: {} };
+  const tp = transport === 'udp' ? '' : `;transport=${transport}`;
+  return { uri: `sip:${user}@${hostPort}${tp}`, params: {} };
 }
 
 /** A Via for a request we originate; the transaction layer sets a fresh branch. */
 export function viaFor(local: LocalAddress, transport: Transport, branch = newBranch()): ViaHeader {
   const params: ViaHeader['params'] = { branch };
   if (transport === 'udp') params.rport = null;
-  return { version: '2.0', protocol: transport.toUpperCase(), host: local.host, port: local.port, params };
+  return { version: '2.0', protocol: transport.toUpperCase(), host: local.host, port: portFor(local, transport), params };
 }
+
+/** Whether a URI is a sips: one. */
+export const isSips = (uri: string | undefined): boolean => /^sips:/i.test(uri ?? '');
 
 export interface ResponseExtras {
   /** Tag for To when the request has none (dialog-creating or final responses). */

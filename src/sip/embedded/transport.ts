@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../../ports/logger';
 import type { SipEndpointAddress } from '../../ports/signalling';
 import { RateLimitedLog } from './log-limit';
@@ -12,12 +13,26 @@ import type { LibConnection, SipMessage } from './sip-lib';
 import { TcpAdmission, type TcpLimits } from './tcp-limits';
 
 /**
- * UDP and TCP sockets for SIP, with our own parser and TCP framer. Only
+ * UDP, TCP and TLS sockets for SIP, with our own parser and stream framer. Only
  * well-formed messages are delivered; broken requests get a 400 (505, 513)
  * when they can be answered, and on TCP the connection is then closed.
  * Input is bounded: one message's worth per connection, a capped number of
  * connections, idle ones closed. Nothing here throws to a socket.
+ *
+ * TLS connections share the TCP limits and framing. We never open a TLS
+ * connection ourselves: a phone on TLS is reached over the connection it
+ * opened (RFC 5923's idea), since it is usually behind NAT and has no
+ * certificate we could verify.
  */
+
+export interface SipTlsOptions {
+  /** Port of the TLS listener (5061 by convention; 0: any free port). */
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  /** A client that has not finished its handshake by then is dropped. */
+  handshakeMs: number;
+}
 
 export interface TransportOptions {
   address: string;
@@ -27,6 +42,8 @@ export interface TransportOptions {
   log: Logger;
   /** TCP connection limits and idle timeouts; defaults in tcp-limits.ts. */
   tcpLimits?: Partial<TcpLimits>;
+  /** SIP over TLS on its own port; absent: no TLS listener. */
+  tls?: SipTlsOptions;
   onMessage(m: SipMessage, peer: SipEndpointAddress): void;
 }
 
@@ -36,6 +53,8 @@ const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
 export class SipTransport {
   private udp: dgram.Socket | undefined;
   private tcpServer: net.Server | undefined;
+  private tlsServer: tls.Server | undefined;
+  private boundTlsPort = 0;
   private readonly streams = new Map<string, net.Socket>();
   private boundPort = 0;
   private readonly noisy: RateLimitedLog;
@@ -50,8 +69,18 @@ export class SipTransport {
     return this.boundPort;
   }
 
+  /** The TLS listener's bound port, 0 when there is none. */
+  get tlsPort(): number {
+    return this.boundTlsPort;
+  }
+
+  /** Uses a renewed certificate for the next TLS handshakes (open connections keep theirs). */
+  setSecureContext(pair: { cert: Buffer; key: Buffer }): void {
+    this.tlsServer?.setSecureContext(pair);
+  }
+
   async start(): Promise<void> {
-    if (!this.o.udp && !this.o.tcp) throw new Error('SIP transport: enable UDP, TCP or both');
+    if (!this.o.udp && !this.o.tcp && !this.o.tls) throw new Error('SIP transport: enable UDP, TCP or TLS');
     let port = this.o.port;
     try {
       if (this.o.udp) port = await this.bindUdp(port);
@@ -61,11 +90,18 @@ export class SipTransport {
       throw new Error(`SIP transport cannot listen on ${this.o.address}:${this.o.port}: ${(e as Error).message}`);
     }
     this.boundPort = port;
+    if (!this.o.tls) return;
+    try {
+      this.boundTlsPort = await this.listenTls(this.o.tls);
+    } catch (e) {
+      await this.stop();
+      throw new Error(`SIP TLS cannot listen on ${this.o.address}:${this.o.tls.port}: ${(e as Error).message}`);
+    }
   }
 
   /** A sender towards a peer, for the transaction layer and for stateless sends (ACK, 2xx retransmission). */
   connection(peer: SipEndpointAddress, onError?: (e: Error) => void): LibConnection {
-    if (peer.transport === 'tcp') return this.tcpConnection(peer, onError);
+    if (peer.transport !== 'udp') return this.streamConnection(peer, onError);
     return {
       protocol: 'UDP',
       release() {},
@@ -82,13 +118,14 @@ export class SipTransport {
   async stop(): Promise<void> {
     const udp = this.udp;
     this.udp = undefined;
-    const server = this.tcpServer;
+    const servers = [this.tcpServer, this.tlsServer];
     this.tcpServer = undefined;
+    this.tlsServer = undefined;
     for (const s of this.streams.values()) s.destroy();
     this.streams.clear();
     await Promise.all([
       udp ? new Promise<void>((res) => udp.close(() => res())) : undefined,
-      server ? new Promise<void>((res) => server.close(() => res())) : undefined,
+      ...servers.map((server) => server ? new Promise<void>((res) => server.close(() => res())) : undefined),
     ]);
   }
 
@@ -108,12 +145,41 @@ export class SipTransport {
 
   private listenTcp(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer((s) => this.accept(s));
+      const server = net.createServer((s) => {
+        const peer = this.admit(s, 'tcp');
+        if (peer) this.adopt(s, peer);
+      });
       server.once('error', reject);
       server.listen(port, this.o.address, () => {
         server.off('error', reject);
         server.on('error', (e) => this.o.log.warn({ err: e.message }, 'SIP TCP server error'));
         this.tcpServer = server;
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /**
+   * The raw connection is counted against the TCP limits before its
+   * handshake; a handshake that stalls or fails ends with the server's
+   * handshake timeout or at once, and is logged (rate-limited).
+   */
+  private listenTls(t: SipTlsOptions): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = tls.createServer({ cert: t.cert, key: t.key, handshakeTimeout: t.handshakeMs, minVersion: 'TLSv1.2' }, (s) => {
+        const peer: SipEndpointAddress = { transport: 'tls', address: s.remoteAddress ?? '', port: s.remotePort ?? 0 };
+        if (!s.destroyed) this.adopt(s, peer);
+      });
+      server.on('connection', (raw: net.Socket) => this.admit(raw, 'tls'));
+      server.on('tlsClientError', (e, s) => {
+        this.noisy.info({ peer: `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, err: e.message }, 'SIP TLS handshake failed');
+        s.destroy();
+      });
+      server.once('error', reject);
+      server.listen(t.port, this.o.address, () => {
+        server.off('error', reject);
+        server.on('error', (e) => this.o.log.warn({ err: e.message }, 'SIP TLS server error'));
+        this.tlsServer = server;
         resolve((server.address() as net.AddressInfo).port);
       });
     });
@@ -157,17 +223,18 @@ export class SipTransport {
     socket.setTimeout(2000, () => socket.destroy());
   }
 
-  /** Takes an accepted connection, or closes it at once when over a connection limit. */
-  private accept(socket: net.Socket): void {
-    const peer: SipEndpointAddress = { transport: 'tcp', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  /** Counts an accepted connection in (until it closes), or closes it at once when over a connection limit. */
+  private admit(socket: net.Socket, transport: 'tcp' | 'tls'): SipEndpointAddress | undefined {
+    const peer: SipEndpointAddress = { transport, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const over = this.admission.admit(peer.address);
     if (over) {
-      this.noisy.info({ peer: `${peer.address}:${peer.port}`, limit: over }, 'SIP TCP connection refused: over the limit');
+      this.noisy.info({ peer: `${peer.address}:${peer.port}`, transport, limit: over }, 'SIP TCP connection refused: over the limit');
       socket.on('error', () => undefined); // it is being destroyed; a reset is expected
-      return void socket.destroy();
+      socket.destroy();
+      return undefined;
     }
     socket.once('close', () => this.admission.release(peer.address));
-    this.adopt(socket, peer);
+    return peer;
   }
 
   /** Frames and delivers what arrives on a TCP connection, which is kept (keyed by peer) for responses and requests. */
@@ -215,16 +282,17 @@ export class SipTransport {
     return false;
   }
 
-  private tcpConnection(peer: SipEndpointAddress, onError?: (e: Error) => void): LibConnection {
+  private streamConnection(peer: SipEndpointAddress, onError?: (e: Error) => void): LibConnection {
     let socket = this.streams.get(key(peer));
     if (!socket || socket.destroyed) {
+      if (peer.transport === 'tls') return this.noTlsConnection(peer, onError);
       socket = net.connect(peer.port, peer.address);
       this.adopt(socket, peer, true);
     }
     const s = socket;
     if (onError) s.once('error', onError);
     return {
-      protocol: 'TCP',
+      protocol: peer.transport.toUpperCase(),
       release: () => {
         if (onError) s.off('error', onError);
       },
@@ -240,6 +308,13 @@ export class SipTransport {
     };
   }
 
+  /** A TLS peer whose connection is gone cannot be reached: the sender is told so, once its transaction exists. */
+  private noTlsConnection(peer: SipEndpointAddress, onError?: (e: Error) => void): LibConnection {
+    const e = new Error(`no open TLS connection from ${peer.address}:${peer.port}`);
+    if (onError) setImmediate(() => onError(e));
+    return { protocol: 'TLS', release() {}, send: () => undefined };
+  }
+
   private serialize(m: SipMessage): string | undefined {
     try {
       return stringify(m);
@@ -250,4 +325,4 @@ export class SipTransport {
   }
 }
 
-const key = (p: SipEndpointAddress) => `${p.address}|${p.port}`;
+const key = (p: SipEndpointAddress) => `${p.transport}|${p.address}|${p.port}`;

@@ -98,4 +98,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX registrations_by_expiry ON registrations (expires_at);
   `,
+  // 3: registrations may come over SIP over TLS.
+  `
+  ALTER TABLE registrations DROP CONSTRAINT registrations_source_transport_check;
+  ALTER TABLE registrations ADD CONSTRAINT registrations_source_transport_check CHECK (source_transport IN ('udp', 'tcp', 'tls'));
+  `,
 ];

@@ -85,8 +85,13 @@ export function registrationValues(r: StoredRegistration): unknown[] {
 export function toRegistration(row: RegistrationRow): StoredRegistration {
   return {
     username: row.username, contact: row.contact, sourceAddress: row.source_address, sourcePort: row.source_port,
-    sourceTransport: row.source_transport === 'tcp' ? 'tcp' : 'udp', path: JSON.parse(row.path) as string[],
+    sourceTransport: transportOf(row.source_transport), path: JSON.parse(row.path) as string[],
     callId: row.call_id, cseq: row.cseq, expiresAt: row.expires_at,
     ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
   };
+}
+
+/** A stored transport name; anything unknown reads as UDP, SIP's default. */
+function transportOf(text: string): StoredRegistration['sourceTransport'] {
+  return text === 'tcp' || text === 'tls' ? text : 'udp';
 }

@@ -96,4 +96,22 @@ export const MIGRATIONS: readonly string[] = [
     user_agent        TEXT
   ) STRICT;
   `,
+  // 3: registrations may come over SIP over TLS. SQLite cannot change a CHECK in place: rebuild the table.
+  `
+  CREATE TABLE registrations_v3 (
+    username          TEXT    PRIMARY KEY,
+    contact           TEXT    NOT NULL,
+    source_address    TEXT    NOT NULL,
+    source_port       INTEGER NOT NULL,
+    source_transport  TEXT    NOT NULL CHECK (source_transport IN ('udp', 'tcp', 'tls')),
+    path              TEXT    NOT NULL DEFAULT '[]',
+    call_id           TEXT    NOT NULL,
+    cseq              INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    user_agent        TEXT
+  ) STRICT;
+  INSERT INTO registrations_v3 SELECT username, contact, source_address, source_port, source_transport, path, call_id, cseq, expires_at, user_agent FROM registrations;
+  DROP TABLE registrations;
+  ALTER TABLE registrations_v3 RENAME TO registrations;
+  `,
 ];

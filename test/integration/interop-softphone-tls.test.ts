@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
+import { requireTool } from '../helpers/required-tools';
+import { RawPeer } from '../helpers/sip-raw-peer';
+import { baresipMissing, startBaresip, type Baresip } from '../helpers/softphone';
+import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
+
+// papgate with SIP over TLS (PAPGATE_SIP_TLS_PORT, its own certificate from a
+// CA made here) and a real soft-phone: baresip registers over TLS, dials *89
+// and types its PAP; papgate's BYE and check-sync NOTIFY reach it over the
+// same TLS connection. baresip 1.0 loads `sip_cafile` but does not refuse a
+// server certificate from another CA (tried), so certificate checking is
+// proven by the node:tls clients here and in sip-tls.test.ts. Also what the minimal
+// configuration tells a phone, and a certificate renewal picked up by the
+// SIP TLS listener without a restart.
+//
+// Ports: papgate's SIP UDP and TLS ports are chosen by the OS; papgate RTP
+// 20100-20139; the phone 20140-20159 (SIP, TLS, control, RTP).
+
+const RTP_MIN = 20100;
+const RTP_MAX = 20139;
+const PHONE = 20140;
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms\n--- papgate log ---\n${h.logTail(40)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The fingerprint of the certificate the SIP TLS port presents now, checked against the CA. */
+function presented(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ port, host: '127.0.0.1', ca, servername: 'sip.test', timeout: 10_000 }, () => {
+      const fp = s.getPeerCertificate().fingerprint256;
+      s.destroy();
+      resolve(fp);
+    });
+    s.once('error', reject);
+    s.once('timeout', () => { s.destroy(); reject(new Error('TLS handshake timed out')); });
+  });
+}
+
+describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP', function () {
+  this.timeout(120_000);
+  let h: PapgateHarness | undefined;
+  let phone: Baresip | undefined;
+  let ca: TestCa;
+  let first: IssuedPair;
+  let live: { certPath: string; keyPath: string };
+  let tlsPort = 0;
+  /** The emergency gateway: a bare UDP socket that only records what papgate forwards. */
+  let gateway: RawPeer | undefined;
+
+  before(async function () {
+    requireTool(this, 'baresip', 'a real soft-phone authenticates over SIP TLS', baresipMissing());
+    ca = makeCa(mkdtempSync(join(tmpdir(), 'papgate-sip-tls-')));
+    first = issue(ca, 'first', 'sip.test');
+    live = { certPath: join(ca.dir, 'live.crt'), keyPath: join(ca.dir, 'live.key') };
+    copyFileSync(first.certPath, live.certPath);
+    copyFileSync(first.keyPath, live.keyPath);
+    gateway = await RawPeer.open();
+    h = await startPapgateHarness({
+      gatewayPort: gateway.port,
+      env: {
+        PAPGATE_SIP_PORT: '0', PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX),
+        PAPGATE_SIP_TLS_PORT: '0', PAPGATE_SIP_TLS_CERT: live.certPath, PAPGATE_SIP_TLS_KEY: live.keyPath,
+        PAPGATE_TLS_RELOAD_SECONDS: '0.2', PAPGATE_TLS_HANDSHAKE_SECONDS: '5',
+      },
+    });
+    tlsPort = h.instance.sipTlsPort ?? 0;
+    assert.ok(tlsPort > 0, 'papgate listens for SIP over TLS');
+  });
+  after(async () => {
+    await phone?.stop();
+    await h?.stop();
+    await gateway?.close();
+    if (ca) rmSync(ca.dir, { recursive: true, force: true });
+  });
+
+  it('the minimal configuration points a Yealink at TLS on the SIP TLS port', async () => {
+    const d = await h!.addDevice({ vendor: 'yealink', model: 'T46S' });
+    const res = await fetch(`${h!.instance.provisioningUrl}/${d.mac}.cfg`);
+    const body = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(body, /^account\.1\.sip_server\.1\.transport_type = 2$/m, body);
+    assert.match(body, new RegExp(`^account\\.1\\.sip_server\\.1\\.port = ${tlsPort}$`, 'm'), body);
+  });
+
+  it('right PAP over TLS: the device is successful; BYE and check-sync come back over the phone\'s TLS connection; 112 reaches the gateway', async () => {
+    const harness = h!;
+    const d = await harness.addDevice();
+    phone = await startBaresip({
+      username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${tlsPort}`, basePort: PHONE,
+      transport: 'tls', caFile: ca.certPath,
+    });
+    const p = phone;
+    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness)
+      .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+    assert.equal(reg.source.transport, 'tls');
+    await p.waitSip((m) => m.direction === 'in' && m.status === 200 && /REGISTER/.test(m.headers.cseq ?? ''), '200 OK to the REGISTER at the phone');
+    assert.ok(p.sipTrace().every((m) => /^SIP\/2\.0\/TLS /.test(m.headers.via ?? 'SIP/2.0/TLS')), 'every message went over TLS');
+
+    const callId = await p.dial('*89');
+    await p.waitEvent('CALL_RTPESTAB', (e) => e.id === callId);
+    await p.sendDigits(`${d.pap}#`);
+    await p.waitEvent('CALL_CLOSED', (e) => e.id === callId, 30_000);
+    const bye = await p.waitSip((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.method === 'BYE', 'BYE from papgate');
+    assert.equal(bye.from, `127.0.0.1:${tlsPort}`);
+    assert.match(bye.headers.via ?? '', /^SIP\/2\.0\/TLS /);
+
+    const state = await until(async () => ((await harness.device(d.mac)).state === 'successful' ? 'successful' : undefined), 'device successful', harness);
+    assert.equal(state, 'successful');
+    const notify = await p.waitSip((m) => m.direction === 'in' && m.method === 'NOTIFY', 'check-sync NOTIFY over TLS');
+    assert.equal(notify.headers.event, 'check-sync');
+    assert.equal(notify.from, `127.0.0.1:${tlsPort}`);
+    assert.match(notify.headers.via ?? '', new RegExp(`^SIP/2\\.0/TLS 127\\.0\\.0\\.1:${tlsPort};`));
+
+    // An emergency call over the same TLS registration reaches the gateway.
+    await p.command('dial', '112');
+    const forwarded = await gateway!.take((m) => m.startsWith('INVITE '), 15_000, 'the emergency INVITE at the gateway');
+    assert.match(forwarded, /^INVITE sip:112@127\.0\.0\.1:\d+ SIP\/2\.0/);
+  });
+
+  it('picks up a renewed certificate for new connections without a restart', async () => {
+    assert.equal(await presented(tlsPort, ca.pem), first.fingerprint256);
+    const second = issue(ca, 'second', 'sip.test');
+    replaceFile(live.keyPath, readFileSync(second.keyPath));
+    replaceFile(live.certPath, readFileSync(second.certPath));
+    const seen = await until(async () => {
+      const fp = await presented(tlsPort, ca.pem).catch(() => undefined);
+      return fp === second.fingerprint256 ? fp : undefined;
+    }, 'the renewed certificate on the SIP TLS port', h!);
+    assert.equal(seen, second.fingerprint256);
+  });
+});
