@@ -9,6 +9,7 @@ import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
+import { LastSeenQueue } from './last-seen';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
@@ -46,6 +47,8 @@ export class SqliteStore implements Store {
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
   private readonly bulkInserts = new Set<Promise<unknown>>();
+  /** Phones' last addresses, written behind (last-seen.ts). */
+  private readonly lastSeen: LastSeenQueue;
 
   constructor(
     private readonly db: Database,
@@ -58,6 +61,7 @@ export class SqliteStore implements Store {
     this.registrations = new SqliteRegistrations(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
     this.tx = buildTransactions(db, this.q, this.trust);
+    this.lastSeen = new LastSeenQueue((values) => this.tx.writeLastSeen.immediate(values), log);
   }
 
   /** The schema version recorded in the file (a read: under WAL it never waits for a writer). */
@@ -173,12 +177,12 @@ export class SqliteStore implements Store {
       const values = this.q.deviceByMacSeen.get(mac);
       if (values === undefined) return null;
       this.trust.observe(values[DEVICE_COLUMNS.length] as number);
-      return toDevice(deviceRowOf(values));
+      return this.lastSeen.overlay(toDevice(deviceRowOf(values)));
     });
   }
 
   async getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => toDevice(deviceRowOf(v))));
+    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => this.lastSeen.overlay(toDevice(deviceRowOf(v)))));
   }
 
   async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {
@@ -190,7 +194,7 @@ export class SqliteStore implements Store {
       const rows = filter.siteId === undefined
         ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
         : this.q.devicesBySite.all({ tenant_id: tenantId, site_id: filter.siteId, ...page });
-      return rows.map(toDevice);
+      return rows.map((r) => this.lastSeen.overlay(toDevice(r)));
     });
   }
 
@@ -211,7 +215,15 @@ export class SqliteStore implements Store {
    * If `mutate` throws, nothing is written and the same error is rethrown.
    */
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
-    return this.run('update the device', () => this.tx.mutateDevice.immediate(mac, mutate) as T);
+    // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
+    const withLastSeen = (device: Device | null) => mutate(device && this.lastSeen.overlay(device));
+    return this.run('update the device', () => this.tx.mutateDevice.immediate(mac, withLastSeen) as T);
+  }
+
+  /** Written behind, in batches (last-seen.ts); waits only when too many are pending. */
+  async recordLastSeen(mac: string, ip: string, at: number): Promise<void> {
+    if (this.closed) throw unavailable('cannot record where the phone was seen: the store is closed');
+    if (this.lastSeen.add(mac, ip, at)) await this.run('record where phones were seen', () => this.lastSeen.flush());
   }
 
   // trust
@@ -301,8 +313,20 @@ export class SqliteStore implements Store {
     this.closed = true;
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
+    await this.flushLastSeen();
     await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  /** On close: what is pending is written (waiting for a lock up to the usual deadline), or logged as lost. */
+  private async flushLastSeen(): Promise<void> {
+    this.lastSeen.stop();
+    if (this.lastSeen.size === 0) return;
+    try {
+      await retryWhileLocked(() => this.lastSeen.flush(), { deadlineMs: this.busyTimeoutMs });
+    } catch (e) {
+      this.log.warn({ error: e instanceof Error ? e.message : String(e), lost: this.lastSeen.size }, 'last-seen values not written at close');
+    }
   }
 
   /** Best effort, never waits for the write lock: a busy database just defers it. */
