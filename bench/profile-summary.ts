@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Where a .cpuprofile's time went, as text: self time by function and by
+ * file (node_modules packages folded into one line each), largest first.
+ * Usage: node --require tsx/cjs bench/profile-summary.ts FILE [TOP]
+ */
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+/** The package a node_modules path belongs to, else the file under the repo, else V8's name for it. */
+export function placeOf(url: string): string {
+  if (url === '') return '(native/V8)';
+  const path = url.replace(/^file:\/\//, '');
+  const nm = path.lastIndexOf('node_modules/');
+  if (nm !== -1) {
+    const parts = path.slice(nm + 'node_modules/'.length).split('/');
+    return `npm:${parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]}`;
+  }
+  const src = path.search(/\/(src|bench)\//);
+  if (src !== -1) return path.slice(src + 1);
+  return path.startsWith('node:') ? path : path.split('/').slice(-2).join('/');
+}
+
+export function summarise(profile: Profile): { total: number; byFunction: Map<string, number>; byPlace: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byFunction = new Map<string, number>();
+  const byPlace = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const us = profile.timeDeltas[i] ?? 0;
+    const node = byId.get(id);
+    if (!node) return;
+    const f = node.callFrame;
+    const place = placeOf(f.url);
+    const fn = `${f.functionName || '(anonymous)'} ${place}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+    total += us;
+  });
+  return { total, byFunction, byPlace };
+}
+
+function print(title: string, m: Map<string, number>, total: number, top: number): void {
+  console.log(`\n${title}`);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}`);
+  }
+}
+
+if (require.main === module) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: profile-summary.ts FILE.cpuprofile [TOP]');
+    process.exit(2);
+  }
+  const top = Number(process.argv[3] ?? 25);
+  const { total, byFunction, byPlace } = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
+  print('self time by file / package', byPlace, total, top);
+  print('self time by function', byFunction, total, top);
+}
