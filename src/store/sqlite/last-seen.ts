@@ -1,6 +1,6 @@
 import type { Device } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
-import { isLockError } from './lock-retry';
+import { isLockError, retryWhileLocked } from './lock-retry';
 
 /**
  * Write-behind for "where and when did this phone last fetch its
@@ -37,10 +37,6 @@ export class LastSeenQueue {
   /** `write` runs every value in one transaction (synchronous); it throws SQLITE_BUSY while another connection writes. */
   constructor(private readonly write: (values: ReadonlyMap<string, LastSeen>) => void, private readonly log: Logger) {}
 
-  get size(): number {
-    return this.pending.size;
-  }
-
   /** Queues the value (a newer one for the same device replaces it); true when the queue is full and wants a flush now. */
   add(mac: string, ip: string, at: number): boolean {
     const queued = this.pending.get(mac);
@@ -75,10 +71,16 @@ export class LastSeenQueue {
     }
   }
 
-  /** Stops the timer; what is pending stays (the store flushes it on close). */
-  stop(): void {
+  /** Stops the timer and writes what is pending, waiting for a lock up to `deadlineMs`; what cannot be written is logged as lost. */
+  async close(deadlineMs: number): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.pending.size === 0) return;
+    try {
+      await retryWhileLocked(() => this.flush(), { deadlineMs });
+    } catch (e) {
+      this.log.warn({ error: e instanceof Error ? e.message : String(e), lost: this.pending.size }, 'last-seen values not written at close');
+    }
   }
 
   private onTimer(): void {

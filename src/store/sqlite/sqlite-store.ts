@@ -9,6 +9,7 @@ import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
+import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
@@ -49,6 +50,8 @@ export class SqliteStore implements Store {
   private readonly bulkInserts = new Set<Promise<unknown>>();
   /** Phones' last addresses, written behind (last-seen.ts). */
   private readonly lastSeen: LastSeenQueue;
+  /** Devices polled again; exact, see device-cache.ts. */
+  private readonly devices = new DeviceCache();
 
   constructor(
     private readonly db: Database,
@@ -61,7 +64,10 @@ export class SqliteStore implements Store {
     this.registrations = new SqliteRegistrations(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
     this.tx = buildTransactions(db, this.q, this.trust);
-    this.lastSeen = new LastSeenQueue((values) => this.tx.writeLastSeen.immediate(values), log);
+    this.lastSeen = new LastSeenQueue((values) => {
+      this.tx.writeLastSeen.immediate(values);
+      for (const mac of values.keys()) this.devices.forget(mac);
+    }, log);
   }
 
   /** The schema version recorded in the file (a read: under WAL it never waits for a writer). */
@@ -152,6 +158,7 @@ export class SqliteStore implements Store {
   /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
     if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
+      for (const d of devices) this.devices.forget(d.mac);
       return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
     }
     if (this.closed) throw unavailable('cannot save the devices: the store is closed');
@@ -174,10 +181,19 @@ export class SqliteStore implements Store {
 
   async getDevice(mac: string): Promise<Device | null> {
     return this.run('read the device', () => {
+      if (this.devices.has(mac)) {
+        const version = this.q.dataVersion.get()!;
+        this.trust.observe(version);
+        const copy = this.devices.get(mac, version);
+        if (copy !== undefined) return this.lastSeen.overlay(copy);
+      }
       const values = this.q.deviceByMacSeen.get(mac);
       if (values === undefined) return null;
-      this.trust.observe(values[DEVICE_COLUMNS.length] as number);
-      return this.lastSeen.overlay(toDevice(deviceRowOf(values)));
+      const version = values[DEVICE_COLUMNS.length] as number;
+      this.trust.observe(version);
+      const device = toDevice(deviceRowOf(values));
+      this.devices.put(device, version);
+      return this.lastSeen.overlay(device);
     });
   }
 
@@ -206,6 +222,7 @@ export class SqliteStore implements Store {
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
+    this.devices.forget(mac);
     return this.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
   }
 
@@ -217,7 +234,10 @@ export class SqliteStore implements Store {
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
     // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
     const withLastSeen = (device: Device | null) => mutate(device && this.lastSeen.overlay(device));
-    return this.run('update the device', () => this.tx.mutateDevice.immediate(mac, withLastSeen) as T);
+    return this.run('update the device', () => {
+      this.devices.forget(mac); // before the transaction: a copy may not outlive a write, committed or not
+      return this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
+    });
   }
 
   /** Written behind, in batches (last-seen.ts); waits only when too many are pending. */
@@ -313,20 +333,9 @@ export class SqliteStore implements Store {
     this.closed = true;
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
-    await this.flushLastSeen();
+    await this.lastSeen.close(this.busyTimeoutMs);
     await this.checkpointer?.stop();
     this.db.close();
-  }
-
-  /** On close: what is pending is written (waiting for a lock up to the usual deadline), or logged as lost. */
-  private async flushLastSeen(): Promise<void> {
-    this.lastSeen.stop();
-    if (this.lastSeen.size === 0) return;
-    try {
-      await retryWhileLocked(() => this.lastSeen.flush(), { deadlineMs: this.busyTimeoutMs });
-    } catch (e) {
-      this.log.warn({ error: e instanceof Error ? e.message : String(e), lost: this.lastSeen.size }, 'last-seen values not written at close');
-    }
   }
 
   /** Best effort, never waits for the write lock: a busy database just defers it. */
