@@ -2,13 +2,16 @@ import { readFileSync } from 'node:fs';
 
 /**
  * Where a .cpuprofile's time went, as text: self time by function and by
- * file (node_modules packages folded into one line each), largest first.
+ * file (node_modules packages folded into one line each), largest first, as
+ * a share of the busy time: idle samples and the profiler's own (anything
+ * under node:inspector) are left out.
  * Usage: node --require tsx/cjs bench/profile-summary.ts FILE [TOP]
  */
 
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
@@ -28,13 +31,14 @@ export function placeOf(url: string): string {
 
 export function summarise(profile: Profile): { total: number; byFunction: Map<string, number>; byPlace: Map<string, number> } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const skipped = skippedNodes(profile.nodes);
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
   let total = 0;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
     const node = byId.get(id);
-    if (!node) return;
+    if (!node || skipped.has(id)) return;
     const f = node.callFrame;
     const place = placeOf(f.url);
     const fn = `${f.functionName || '(anonymous)'} ${place}${f.url ? `:${f.lineNumber + 1}` : ''}`;
@@ -43,6 +47,20 @@ export function summarise(profile: Profile): { total: number; byFunction: Map<st
     total += us;
   });
   return { total, byFunction, byPlace };
+}
+
+/** Idle samples, and the profiler's own work with everything it called. */
+function skippedNodes(nodes: ProfileNode[]): Set<number> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const skipped = new Set<number>();
+  const skip = (id: number) => {
+    skipped.add(id);
+    for (const c of byId.get(id)?.children ?? []) skip(c);
+  };
+  for (const n of nodes) {
+    if (n.callFrame.url === 'node:inspector' || n.callFrame.functionName === '(idle)') skip(n.id);
+  }
+  return skipped;
 }
 
 function print(title: string, m: Map<string, number>, total: number, top: number): void {
@@ -60,7 +78,7 @@ if (require.main === module) {
   }
   const top = Number(process.argv[3] ?? 25);
   const { total, byFunction, byPlace } = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
-  console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
+  console.log(`${file}: ${(total / 1e6).toFixed(1)} s busy sampled`);
   print('self time by file / package', byPlace, total, top);
   print('self time by function', byFunction, total, top);
 }

@@ -83,11 +83,11 @@ export async function benchProvisioning(): Promise<void> {
 
     const rows: Row[] = [];
     const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
+      // BENCH_PROFILE_DIR: a CPU profile of each papgate row, warm-up included (starting the profiler stalls the process for a while).
+      const profile = target === 'papgate' ? await profileRow(load) : undefined;
       await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
       // papgate serves from this process (wrk is a child of its own); nginx from its worker.
       const meter: CpuMeter = target === 'nginx' ? meterTree(nginx!.pid) : meterSelf();
-      // BENCH_PROFILE_DIR: a CPU profile of each papgate row (profile.ts).
-      const profile = target === 'papgate' ? await profileRow(load) : undefined;
       const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
       const cpuMs = meter.stop();
       await profile?.stop();
