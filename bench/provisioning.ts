@@ -14,6 +14,7 @@ import { openSqliteStore } from '../src/store/sqlite';
 import { BENCH_SETTINGS, fullPath, insertFleet, minimalPath, writePaths, writeStaticFiles } from './provisioning-fleet';
 import { meterSelf, meterTree, microsPer, type CpuMeter } from './cpu';
 import { haveProgram, NGINX, runWrk, startNginx, type LoadResult } from './provisioning-load';
+import { profileRow } from './profile-row';
 
 /**
  * Provisioning throughput: papgate's provisioning server (this process, on
@@ -82,11 +83,15 @@ export async function benchProvisioning(): Promise<void> {
 
     const rows: Row[] = [];
     const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
+      // BENCH_PROFILE_DIR: a CPU profile of each papgate row, warm-up included (starting the profiler stalls the process for a while).
+      const profile = target === 'papgate' ? await profileRow(load) : undefined;
       await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
       // papgate serves from this process (wrk is a child of its own); nginx from its worker.
       const meter: CpuMeter = target === 'nginx' ? meterTree(nginx!.pid) : meterSelf();
       const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
-      rows.push({ target, load, result, cpuMs: meter.stop() });
+      const cpuMs = meter.stop();
+      await profile?.stop();
+      rows.push({ target, load, result, cpuMs });
     };
     await measure('papgate', `minimal, ${DEVICES} random MACs`, papgate, paths.minimalAll);
     await measure('papgate', `minimal, ${STATIC_FILES} MACs polled again`, papgate, paths.minimalSample);

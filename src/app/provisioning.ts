@@ -1,4 +1,4 @@
-import { effectiveState, markSuccessful } from '../domain/auth';
+import { markSuccessful } from '../domain/auth';
 import { encodeSecret, hashSecret, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
 import { decide, minimalLabel } from '../domain/provisioning-decision';
 import { canonicalIp, isTrusted } from '../domain/trust';
@@ -94,20 +94,22 @@ export class Provisioning {
     const trusted = isTrusted(ip, permanent, temporary, now);
     const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, trusted, now });
     if (decision.config === 'minimal') {
-      // Polling phones: a read, no transaction, unless last-seen needs recording.
-      if (req.readOnly || !lastSeenStale(first, ip, now)) return this.minimal(first, decision.state);
-    } else if (req.readOnly) {
+      // Polling phones: a read, no transaction. Only last-seen may change: the store writes it behind, batched.
+      if (!req.readOnly && lastSeenStale(first, ip, now)) await store.recordLastSeen(first.mac, ip, now);
+      return this.minimal(first, decision.state);
+    }
+    if (req.readOnly) {
       return this.fullResult(first, decision.reason, '');
     }
-    const newSecret = decision.config === 'full' ? encodeSecret(this.d.random.bytes(SECRET_BYTES)) : null;
+    const newSecret = encodeSecret(this.d.random.bytes(SECRET_BYTES));
     return store.mutateDevice<ProvisioningResult>(req.mac, (device) => {
       if (!device) return { result: { kind: 'unknown' } };
       // Decide again on what the transaction read: the device may have changed since.
       const matched = matchSecret(device, req.secret);
       const current = decide({ auth: device.auth, secretValid: matched !== null, trusted, now });
-      if (current.config === 'minimal' || newSecret === null) {
+      if (current.config === 'minimal') {
         const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
-        return { next, result: this.minimal(next, current.config === 'minimal' ? current.state : effectiveState(device.auth, now)) };
+        return { next, result: this.minimal(next, current.state) };
       }
       return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
     });

@@ -37,7 +37,9 @@ export function tryParseMac(input: string): string | null {
   }
 }
 
+/** `mac` (canonical) in pairs of digits; slices, not a regular expression: templates call it on every request. */
 export function formatMac(mac: string, separator: ':' | '-' | '' = ':', upper = false): string {
-  const s = mac.match(/.{2}/g)!.join(separator);
+  const s = separator === '' ? mac : `${mac.slice(0, 2)}${separator}${mac.slice(2, 4)}${separator}${mac.slice(4, 6)}${separator}`
+    + `${mac.slice(6, 8)}${separator}${mac.slice(8, 10)}${separator}${mac.slice(10, 12)}`;
   return upper ? s.toUpperCase() : s;
 }

@@ -88,6 +88,13 @@ export interface Store {
   deleteDevice(mac: string, audit: Omit<AuditEvent, 'id'>): Promise<boolean>;
   /** One atomic read-check-write; `mutate` gets null for an unknown MAC. */
   mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T>;
+  /**
+   * Records where and when a phone last fetched its configuration (an unknown
+   * MAC is ignored; an older time never replaces a newer one). An adapter may
+   * write it a few milliseconds later, batched with others: its own reads
+   * show it at once, a crash may lose the last few milliseconds of them.
+   */
+  recordLastSeen(mac: string, ip: string, at: number): Promise<void>;
 
   // trust
   addAllowEntry(e: AllowEntry, audit: Omit<AuditEvent, 'id'>): Promise<AllowEntry>;

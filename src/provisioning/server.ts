@@ -160,8 +160,7 @@ function limitNotFound(
 
 /** False only when the logger can tell that `level` is off. */
 function mayLog(log: Logger, level: string): boolean {
-  const pinoLike = log as Logger & { isLevelEnabled?: (level: string) => boolean };
-  return typeof pinoLike.isLevelEnabled !== 'function' || pinoLike.isLevelEnabled(level);
+  return log.isLevelEnabled?.(level) ?? true;
 }
 
 function text(reply: FastifyReply, status: number, body: string): FastifyReply {

@@ -176,4 +176,55 @@ export function deviceContract(store: () => Store): void {
       assert.equal((await store().getDevice(d.mac))?.auth.failures, 25);
     });
   });
+
+  describe('recordLastSeen', () => {
+    it("shows in the store's own reads at once, by MAC, by SIP username and in lists", async () => {
+      const t = await makeTenant(store(), 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store().insertDevices([d], []);
+      await store().recordLastSeen(d.mac, '198.51.100.7', 1_700_000_000_000);
+      const seen = { ...d, lastProvisionedIp: '198.51.100.7', lastProvisionedAt: 1_700_000_000_000 };
+      assert.deepEqual(await store().getDevice(d.mac), seen);
+      assert.deepEqual(await store().getDeviceBySipUsername(d.sipUsername), seen);
+      assert.deepEqual(await store().listDevices(t.id), [seen]);
+    });
+
+    it('never replaces a newer time with an older one; an unknown MAC is ignored', async () => {
+      const t = await makeTenant(store(), 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store().insertDevices([d], []);
+      await store().recordLastSeen(d.mac, '198.51.100.2', 2_000);
+      await store().recordLastSeen(d.mac, '198.51.100.1', 1_000);
+      await store().recordLastSeen('02eeeeeeeeee', '198.51.100.3', 3_000);
+      const got = await store().getDevice(d.mac);
+      assert.equal(got?.lastProvisionedIp, '198.51.100.2');
+      assert.equal(got?.lastProvisionedAt, 2_000);
+      assert.equal(await store().getDevice('02eeeeeeeeee'), null);
+      assert.equal(await store().countDevices(), 1);
+    });
+
+    it('is what a mutation sees, and is kept by the change it writes', async () => {
+      const t = await makeTenant(store(), 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store().insertDevices([d], []);
+      await store().recordLastSeen(d.mac, '198.51.100.9', 5_000);
+      const ipSeen = await store().mutateDevice(d.mac, (cur) => ({
+        next: { ...cur!, auth: { ...cur!.auth, failures: 1 } }, result: cur!.lastProvisionedIp,
+      }));
+      assert.equal(ipSeen, '198.51.100.9');
+      const got = await store().getDevice(d.mac);
+      assert.equal(got?.auth.failures, 1);
+      assert.equal(got?.lastProvisionedIp, '198.51.100.9');
+    });
+
+    it('a mutation that sets a newer value wins over an older one recorded before it', async () => {
+      const t = await makeTenant(store(), 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store().insertDevices([d], []);
+      await store().recordLastSeen(d.mac, '198.51.100.1', 1_000);
+      await store().mutateDevice(d.mac, (cur) => ({ next: { ...cur!, lastProvisionedIp: '198.51.100.2', lastProvisionedAt: 2_000 }, result: 0 }));
+      await store().recordLastSeen(d.mac, '198.51.100.1', 1_500);
+      assert.equal((await store().getDevice(d.mac))?.lastProvisionedIp, '198.51.100.2');
+    });
+  });
 }

@@ -28,6 +28,8 @@ describe('MAC addresses (section 2 of docs/behaviour.md)', () => {
   it('formats for display and tries without throwing', () => {
     assert.equal(formatMac('1a2b3c4d5e6f'), '1a:2b:3c:4d:5e:6f');
     assert.equal(formatMac('1a2b3c4d5e6f', '-', true), '1A-2B-3C-4D-5E-6F');
+    assert.equal(formatMac('1a2b3c4d5e6f', '', true), '1A2B3C4D5E6F');
+    assert.equal(formatMac('1a2b3c4d5e6f', '-'), '1a-2b-3c-4d-5e-6f');
     assert.equal(tryParseMac('nonsense'), null);
     assert.equal(tryParseMac('001565AABBCC'), '001565aabbcc');
   });

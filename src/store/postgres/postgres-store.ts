@@ -177,6 +177,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** One UPDATE on the pool: last-seen is written at once, no transaction or row lock. */
+  async recordLastSeen(mac: string, ip: string, at: number): Promise<void> {
+    await this.call('record where the phone was seen', () => run(this.pool, 'touchDevice', [mac, ip, at]));
+  }
+
   // trust
 
   /** Adds the entry; the audit event is written in the same transaction. */

@@ -39,6 +39,9 @@ export const SQL = {
   countAllDevices: 'SELECT count(*) AS n FROM devices',
   countTenantDevices: 'SELECT count(*) AS n FROM devices WHERE tenant_id = $1',
   deleteDevice: 'DELETE FROM devices WHERE mac = $1',
+  // One round trip, no row lock held across statements; never moves the time backwards.
+  touchDevice: `UPDATE devices SET last_provisioned_ip = $2, last_provisioned_at = $3
+    WHERE mac = $1 AND (last_provisioned_at IS NULL OR last_provisioned_at <= $3)`,
 
   insertAllowEntry: 'INSERT INTO allow_entries (tenant_id, cidr, created_at) VALUES ($1, $2, $3)',
   deleteAllowEntry: 'DELETE FROM allow_entries WHERE tenant_id = $1 AND cidr = $2',

@@ -9,6 +9,8 @@ import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
+import { DeviceCache } from './device-cache';
+import { LastSeenQueue } from './last-seen';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
@@ -47,6 +49,10 @@ export class SqliteStore implements Store {
   private readonly registrations: SqliteRegistrations;
   private readonly registrationSaves = new RegistrationSaveBatcher((batch) => this.run('save the registrations', () => this.registrations.saveAll(batch)));
   private readonly bulkInserts = new Set<Promise<unknown>>();
+  /** Phones' last addresses, written behind (last-seen.ts). */
+  private readonly lastSeen: LastSeenQueue;
+  /** Devices polled again; exact, see device-cache.ts. */
+  private readonly devices = new DeviceCache();
 
   constructor(
     private readonly db: Database,
@@ -59,6 +65,10 @@ export class SqliteStore implements Store {
     this.registrations = new SqliteRegistrations(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
     this.tx = buildTransactions(db, this.q, this.trust);
+    this.lastSeen = new LastSeenQueue((values) => {
+      this.tx.writeLastSeen.immediate(values);
+      for (const mac of values.keys()) this.devices.forget(mac);
+    }, log);
   }
 
   /** The schema version recorded in the file (a read: under WAL it never waits for a writer). */
@@ -149,6 +159,7 @@ export class SqliteStore implements Store {
   /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
     if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
+      for (const d of devices) this.devices.forget(d.mac);
       return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
     }
     if (this.closed) throw unavailable('cannot save the devices: the store is closed');
@@ -171,15 +182,24 @@ export class SqliteStore implements Store {
 
   async getDevice(mac: string): Promise<Device | null> {
     return this.run('read the device', () => {
+      if (this.devices.has(mac)) {
+        const version = this.q.dataVersion.get()!;
+        this.trust.observe(version);
+        const copy = this.devices.get(mac, version);
+        if (copy !== undefined) return this.lastSeen.overlay(copy);
+      }
       const values = this.q.deviceByMacSeen.get(mac);
       if (values === undefined) return null;
-      this.trust.observe(values[DEVICE_COLUMNS.length] as number);
-      return toDevice(deviceRowOf(values));
+      const version = values[DEVICE_COLUMNS.length] as number;
+      this.trust.observe(version);
+      const device = toDevice(deviceRowOf(values));
+      this.devices.put(device, version);
+      return this.lastSeen.overlay(device);
     });
   }
 
   async getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => toDevice(deviceRowOf(v))));
+    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => this.lastSeen.overlay(toDevice(deviceRowOf(v)))));
   }
 
   async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {
@@ -191,7 +211,7 @@ export class SqliteStore implements Store {
       const rows = filter.siteId === undefined
         ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
         : this.q.devicesBySite.all({ tenant_id: tenantId, site_id: filter.siteId, ...page });
-      return rows.map(toDevice);
+      return rows.map((r) => this.lastSeen.overlay(toDevice(r)));
     });
   }
 
@@ -203,6 +223,7 @@ export class SqliteStore implements Store {
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
+    this.devices.forget(mac);
     return this.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
   }
 
@@ -212,7 +233,18 @@ export class SqliteStore implements Store {
    * If `mutate` throws, nothing is written and the same error is rethrown.
    */
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
-    return this.run('update the device', () => this.tx.mutateDevice.immediate(mac, mutate) as T);
+    // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
+    const withLastSeen = (device: Device | null) => mutate(device && this.lastSeen.overlay(device));
+    return this.run('update the device', () => {
+      this.devices.forget(mac); // before the transaction: a copy may not outlive a write, committed or not
+      return this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
+    });
+  }
+
+  /** Written behind, in batches (last-seen.ts); waits only when too many are pending. */
+  async recordLastSeen(mac: string, ip: string, at: number): Promise<void> {
+    if (this.closed) throw unavailable('cannot record where the phone was seen: the store is closed');
+    if (this.lastSeen.add(mac, ip, at)) await this.run('record where phones were seen', () => this.lastSeen.flush());
   }
 
   // trust
@@ -303,6 +335,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
+    await this.lastSeen.close(this.busyTimeoutMs);
     await this.checkpointer?.stop();
     this.db.close();
   }

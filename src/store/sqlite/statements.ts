@@ -61,6 +61,9 @@ export function prepareStatements(db: Database) {
     countAllDevices: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM devices'),
     countTenantDevices: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM devices WHERE tenant_id = ?'),
     deleteDevice: db.prepare<[string]>('DELETE FROM devices WHERE mac = ?'),
+    touchDevice: db.prepare<[string, number, string, number]>(
+      `UPDATE devices SET last_provisioned_ip = ?, last_provisioned_at = ?
+       WHERE mac = ? AND (last_provisioned_at IS NULL OR last_provisioned_at <= ?)`),
 
     insertAllowEntry: db.prepare<[number, string, number]>(
       'INSERT INTO allow_entries (tenant_id, cidr, created_at) VALUES (?, ?, ?)'),

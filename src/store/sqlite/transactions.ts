@@ -7,6 +7,7 @@ import { auditParams, deviceParams, deviceRowOf, toAllowEntry, toDevice, toTrust
 import { isForeignKey, isUnique } from './sqlite-errors';
 import type { Statements } from './statements';
 import type { TrustCache, TrustRows } from './trust-cache';
+import type { LastSeen } from './last-seen';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -42,6 +43,10 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
       for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
       for (const t of change.trust ?? []) w.upsertTrust(t);
       return change.result;
+    }),
+    /** Phones' last addresses (last-seen.ts), never moving a time backwards. */
+    writeLastSeen: db.transaction((values: ReadonlyMap<string, LastSeen>) => {
+      for (const [mac, v] of values) q.touchDevice.run(v.ip, v.at, mac, v.at);
     }),
     /** One tenant's trust rows in one read transaction, with the data_version they go with. */
     readTrust: db.transaction((tenantId: number): TrustRows => ({

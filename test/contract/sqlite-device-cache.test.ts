@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
+
+/**
+ * The SQLite store keeps devices that are read again (src/store/sqlite/device-cache.ts):
+ * every change, by this store or by another connection, shows on the next read.
+ */
+describe('SQLite store: devices read again come from memory, never stale', () => {
+  let dir: string;
+  let path: string;
+  let store: SqliteStore;
+  let other: BetterSqlite3.Database;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-device-cache-'));
+    path = join(dir, 'papgate.db');
+    store = await openSqliteStore(path);
+    other = new BetterSqlite3(path);
+  });
+  afterEach(async () => {
+    other.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A device read often enough to be kept. */
+  async function polledDevice() {
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await store.getDevice(d.mac), d);
+    return { t, d };
+  }
+
+  it('a change by another connection (the CLI, another process) shows on the next read', async () => {
+    const { d } = await polledDevice();
+    other.prepare("UPDATE devices SET auth_state = 'blocked', pap = NULL WHERE mac = ?").run(d.mac);
+    assert.equal((await store.getDevice(d.mac))?.auth.state, 'blocked');
+    other.prepare('DELETE FROM devices WHERE mac = ?').run(d.mac);
+    assert.equal(await store.getDevice(d.mac), null);
+  });
+
+  it("this store's own mutation, deletion and last-seen writes show on the next read", async () => {
+    const { t, d } = await polledDevice();
+    await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: 2 } }, result: 0 }));
+    assert.equal((await store.getDevice(d.mac))?.auth.failures, 2);
+    await store.recordLastSeen(d.mac, '198.51.100.8', 8_000);
+    await store.close(); // writes the pending value
+    store = await openSqliteStore(path);
+    assert.equal((await store.getDevice(d.mac))?.lastProvisionedIp, '198.51.100.8');
+    for (let i = 0; i < 3; i++) await store.getDevice(d.mac);
+    assert.equal(await store.deleteDevice(d.mac, makeAudit({ tenantId: t.id })), true);
+    assert.equal(await store.getDevice(d.mac), null);
+  });
+
+  it('a mutation that fails leaves the stored device as it was', async () => {
+    const { d } = await polledDevice();
+    await assert.rejects(store.mutateDevice(d.mac, () => { throw new Error('refused'); }), /refused/);
+    assert.deepEqual(await store.getDevice(d.mac), d);
+  });
+
+  it('a caller cannot change the kept copy', async () => {
+    const { d } = await polledDevice();
+    const got = (await store.getDevice(d.mac))!;
+    assert.throws(() => { (got.auth as { failures: number }).failures = 99; }, TypeError);
+    assert.throws(() => { got.lines.push({ ...got.lines[0]! }); }, TypeError);
+    assert.deepEqual(await store.getDevice(d.mac), d);
+  });
+});
