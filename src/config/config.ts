@@ -32,6 +32,8 @@ export const SETTINGS = {
   PAPGATE_TLS_KEY: ['tlsKey', z.string().min(1).optional(), undefined],
   PAPGATE_ADMIN_TLS_CERT: ['adminTlsCert', z.string().min(1).optional(), undefined],
   PAPGATE_ADMIN_TLS_KEY: ['adminTlsKey', z.string().min(1).optional(), undefined],
+  // PEM CA bundle: the HTTPS provisioning port asks phones for a device certificate (mutual TLS) and believes it for the MAC it names.
+  PAPGATE_DEVICE_CA: ['deviceCa', z.string().min(1).optional(), undefined],
   PAPGATE_TLS_RELOAD_SECONDS: ['tlsReloadSeconds', z.coerce.number().min(0.1).max(86400), '60'],
   PAPGATE_TLS_HANDSHAKE_SECONDS: ['tlsHandshakeSeconds', z.coerce.number().min(0.1).max(600), '10'],
   PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
@@ -149,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   for (const [cert, key] of [['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'], ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY']] as const) {
     if ((out[SETTINGS[cert][0]] === undefined) !== (out[SETTINGS[key][0]] === undefined)) problems.push(`${cert} and ${key} must be set together`);
   }
+  if (out.deviceCa !== undefined && out.tlsCert === undefined) problems.push('PAPGATE_DEVICE_CA needs PAPGATE_TLS_CERT and PAPGATE_TLS_KEY (device certificates need HTTPS)');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;
 }
