@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { parseDigest, expectedResponse, sameHex, type DigestCredentials } from '../domain/digest';
+import { digestAlgorithm, expectedResponse, OFFERED_ALGORITHMS, parseDigest, sameHex, type DigestCredentials } from '../domain/digest';
 import { isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
 import { silentLogger, type Logger } from '../ports/logger';
@@ -24,7 +24,7 @@ export interface AdmissionRequest {
 
 export type Admission =
   | { kind: 'accept'; account: SipAccount | null; emergency: boolean }
-  | { kind: 'challenge'; status: 401; wwwAuthenticate: string }
+  | { kind: 'challenge'; status: 401; wwwAuthenticate: string[] }
   | { kind: 'reject'; status: 403 | 503; reason: string };
 
 export interface SipGateOptions {
@@ -97,7 +97,8 @@ export class SipGate {
 
   /** Digest verification against the account the store named (null: no such user). */
   private check(method: string, creds: DigestCredentials, account: SipAccount | null): Admission {
-    if (!account || creds.realm !== this.o.realm) return { kind: 'reject', status: 403, reason: 'Forbidden' };
+    // An algorithm we did not offer (MD5-sess, SHA-512-256, a typo) cannot be checked: refused like a wrong password.
+    if (!account || creds.realm !== this.o.realm || digestAlgorithm(creds) === null) return { kind: 'reject', status: 403, reason: 'Forbidden' };
     const nonceAge = this.nonceAge(creds.nonce);
     if (nonceAge === null) return this.challenge(false);
     if (nonceAge > this.o.nonceTtlMs) return this.challenge(true);
@@ -108,12 +109,16 @@ export class SipGate {
     return { kind: 'accept', account, emergency: false };
   }
 
-  /** A fresh challenge (WWW-Authenticate value). */
-  challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string } {
+  /**
+   * A fresh challenge: one WWW-Authenticate value per algorithm, SHA-256
+   * first (RFC 8760), with the same nonce; each goes in its own header line.
+   */
+  challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string[] } {
     const nonce = this.makeNonce();
     return {
       kind: 'challenge', status: 401,
-      wwwAuthenticate: `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`,
+      wwwAuthenticate: OFFERED_ALGORITHMS.map((algorithm) =>
+        `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`),
     };
   }
 

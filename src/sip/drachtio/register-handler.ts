@@ -1,7 +1,7 @@
 import type { Admission, AdmissionRequest } from '../../app/sip-gate';
 import type { Logger } from '../../ports/logger';
 import type { Registrar } from '../../app/registrar';
-import { parsedContacts, parsedFrom, userOfUri } from './sip-text';
+import { challengeHeaders, parsedContacts, parsedFrom, userOfUri } from './sip-text';
 import type { SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** What the drachtio adapter needs of the shared SipGate (src/app/sip-gate.ts). */
@@ -21,7 +21,7 @@ export async function handleRegister(
   req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrar; log: Logger; now(): number },
 ): Promise<void> {
   const admission = await d.gate.admit({ method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization') });
-  if (admission.kind === 'challenge') return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+  if (admission.kind === 'challenge') return res.send(401, challengeHeaders(admission.wwwAuthenticate));
   if (admission.kind === 'reject') return res.send(admission.status);
   const account = admission.account;
   if (!account || userOfUri(parsedFrom(req, 'to')?.uri) !== account.username) {

@@ -170,7 +170,7 @@ export class EmbeddedSignalling implements Signalling {
 
   private async onRegister(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): Promise<void> {
     const log = this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
-    const reply = (status: number, headers: Record<string, string> = {}, contact?: SipRequest['headers']['contact']) => {
+    const reply = (status: number, headers: Record<string, string | string[]> = {}, contact?: SipRequest['headers']['contact']) => {
       const rs = responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers });
       if (contact) rs.headers.contact = contact;
       st.send(rs);
@@ -216,7 +216,7 @@ export class EmbeddedSignalling implements Signalling {
     const key = inviteKey(rq);
     const entry: PendingInvite = { st, rq, cancelled: false };
     this.pending.set(key, entry);
-    const fail = (status: number, headers: Record<string, string> = {}) => {
+    const fail = (status: number, headers: Record<string, string | string[]> = {}) => {
       this.pending.delete(key);
       st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
     };

@@ -86,7 +86,8 @@ export function viaFor(local: LocalAddress, transport: Transport, branch = newBr
 export interface ResponseExtras {
   /** Tag for To when the request has none (dialog-creating or final responses). */
   toTag?: string;
-  headers?: Record<string, string | NameAddr[] | undefined>;
+  /** A string[] value goes out as one header line per entry (several WWW-Authenticate challenges). */
+  headers?: Record<string, string | string[] | NameAddr[] | undefined>;
   content?: string;
 }
 
