@@ -84,6 +84,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         realm: config.sipRealm,
         emergencyNumbers: config.emergencyNumbers,
         nonceTtlMs: config.sipNonceSeconds * 1000,
+        digestAlgorithms: config.sipDigestAlgorithms,
         emergencyLookupMs: config.emergencyLookupMs,
         clock,
         random: cryptoRandom,

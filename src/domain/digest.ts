@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 
 export type DigestAlgorithm = 'SHA-256' | 'MD5';
 
-/** What a challenge offers, strongest first: a phone takes the first it knows (RFC 8760 section 2.4). */
-export const OFFERED_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
+const KNOWN: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
 
 export interface DigestCredentials {
   username: string;
@@ -30,7 +29,7 @@ const HASH_NAMES: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 
 export function digestAlgorithm(c: Pick<DigestCredentials, 'algorithm'>): DigestAlgorithm | null {
   if (c.algorithm === undefined) return 'MD5';
   const named = c.algorithm.toUpperCase();
-  return OFFERED_ALGORITHMS.find((a) => a === named) ?? null;
+  return KNOWN.find((a) => a === named) ?? null;
 }
 
 /** Parses the value of an Authorization / Proxy-Authorization header; null if it is not Digest or lacks a field. */

@@ -85,6 +85,9 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const challenge = await server.finalResponse(first);
     assert.equal(challenge.status, 401);
     assert.match(header(challenge, 'www-authenticate') ?? '', /Digest realm="papgate.test"/);
+    // One header line per algorithm (never comma-joined), in the gate's order.
+    const challenges = challenge.headers.filter(([n]) => n.toLowerCase() === 'www-authenticate').map(([, v]) => v);
+    assert.deepEqual(challenges.map((c) => /algorithm=([^,]+)/.exec(c)?.[1]), ['MD5', 'SHA-256'], challenges.join('\n'));
     const second = server.fromNetwork(phoneRequest('REGISTER', uri, {
       user: 'dev1', to: '<sip:dev1@127.0.0.1>', callId: 'reg1', cseq: 2,
       headers: { Authorization: authFor(challenge, 'REGISTER', uri), Expires: '120' },

@@ -4,8 +4,8 @@ import { buildAuthorization, type DigestAlgorithm } from '../../src/domain/diges
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { OFFER_SDP, RawPeer, header, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
 
-// Digest with SHA-256 on the wire (SIPp only speaks MD5): papgate in-process
-// with the embedded stack on an OS-assigned UDP port; a raw UDP phone reads
+// Digest with SHA-256 on the wire (SIPp only speaks MD5): papgate in-process,
+// PAPGATE_SIP_DIGEST_ALGORITHMS=SHA-256,MD5, with the embedded stack on an OS-assigned UDP port; a raw UDP phone reads
 // both challenges and answers the SHA-256 one for REGISTER, the IVR call
 // and an emergency call (forwarded to a raw UDP "gateway").
 
@@ -26,7 +26,7 @@ describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
     gateway = await RawPeer.open();
     h = await startPapgateHarness({
       gatewayPort: gateway.port,
-      env: { PAPGATE_SIP_PORT: '0', PAPGATE_RTP_PORT_MIN: '20500', PAPGATE_RTP_PORT_MAX: '20599' },
+      env: { PAPGATE_SIP_DIGEST_ALGORITHMS: 'SHA-256,MD5', PAPGATE_SIP_PORT: '0', PAPGATE_RTP_PORT_MIN: '20500', PAPGATE_RTP_PORT_MAX: '20599' },
     });
     port = h.instance.sipPort!;
     device = await h.addDevice();

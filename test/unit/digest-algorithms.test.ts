@@ -1,15 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { SipGate } from '../../src/app/sip-gate';
-import { buildAuthorization, digestAlgorithm, expectedResponse, type DigestCredentials } from '../../src/domain/digest';
+import { loadConfig } from '../../src/config/config';
+import { buildAuthorization, digestAlgorithm, expectedResponse, type DigestAlgorithm, type DigestCredentials } from '../../src/domain/digest';
 
 /** Digest with SHA-256 beside MD5 (RFC 7616, RFC 8760): the challenge offers both, either response is checked. */
 
 const account = { username: 'pgsha', password: 's3cret', mac: '001565aabbcc', tenantId: 1 };
 
-function gate() {
+function gate(digestAlgorithms?: DigestAlgorithm[]) {
   return new SipGate({
-    realm: 'papgate', emergencyNumbers: ['112'], nonceTtlMs: 60_000, clock: { now: () => 1_000_000 },
+    realm: 'papgate', emergencyNumbers: ['112'], nonceTtlMs: 60_000, clock: { now: () => 1_000_000 }, digestAlgorithms,
     random: { bytes: (n) => randomBytes(n) },
     lookupAccount: async (u) => (u === account.username ? account : null),
   });
@@ -37,12 +38,30 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     for (const other of ['MD5-sess', 'SHA-256-sess', 'SHA-512-256', 'SHA256', '']) assert.equal(digestAlgorithm({ algorithm: other }), null, other);
   });
 
-  it('challenges with SHA-256 first, then MD5, on one nonce', () => {
-    const challenge = gate().challenge(false).wwwAuthenticate;
+  it('challenges with SHA-256 first, then MD5, on one nonce, when configured so', () => {
+    const challenge = gate(['SHA-256', 'MD5']).challenge(false).wwwAuthenticate;
     assert.equal(challenge.length, 2);
     assert.match(challenge[0]!, /^Digest realm="papgate", nonce="[^"]+", algorithm=SHA-256, qop="auth"$/);
     assert.match(challenge[1]!, /^Digest realm="papgate", nonce="[^"]+", algorithm=MD5, qop="auth"$/);
     assert.equal(nonceOf(challenge[0]!), nonceOf(challenge[1]!));
+  });
+
+  it('by default offers MD5 first (phones that read only the first challenge), then SHA-256', () => {
+    const challenge = gate().challenge(true).wwwAuthenticate;
+    assert.deepEqual(challenge.map((c) => /algorithm=([^,]+)/.exec(c)![1]), ['MD5', 'SHA-256']);
+    assert.ok(challenge.every((c) => c.endsWith(', stale=true')));
+  });
+
+  it('accepts only the configured algorithms: MD5 alone refuses a SHA-256 response', async () => {
+    const g = gate(['MD5']);
+    const challenge = g.challenge(false).wwwAuthenticate;
+    assert.equal(challenge.length, 1);
+    const auth = (algorithm: DigestAlgorithm, nc: number) => buildAuthorization({
+      username: account.username, password: account.password, realm: 'papgate', nonce: nonceOf(challenge[0]!),
+      uri: 'sip:papgate', method: 'REGISTER', cnonce: 'c', nc, algorithm,
+    });
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth('SHA-256', 1) })).kind, 'reject');
+    assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth('MD5', 2) })).kind, 'accept');
   });
 
   it('accepts a SHA-256 response and an MD5 one, each only with the right password', async () => {
@@ -70,5 +89,15 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     // An emergency call with such credentials is challenged again, never refused outright.
     assert.equal((await g.admit({ method: 'INVITE', dialled: '112', authorization: renamed('MD5-sess') })).kind, 'challenge');
     assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: sha })).kind, 'accept');
+  });
+});
+
+describe('PAPGATE_SIP_DIGEST_ALGORITHMS', () => {
+  it('defaults to MD5,SHA-256, keeps the order given, and refuses anything else', () => {
+    assert.deepEqual(loadConfig({}).sipDigestAlgorithms, ['MD5', 'SHA-256']);
+    assert.deepEqual(loadConfig({ PAPGATE_SIP_DIGEST_ALGORITHMS: 'SHA-256, MD5' }).sipDigestAlgorithms, ['SHA-256', 'MD5']);
+    for (const bad of ['SHA-512-256', 'MD5,MD5', 'md5', ' , ']) {
+      assert.throws(() => loadConfig({ PAPGATE_SIP_DIGEST_ALGORITHMS: bad }), /PAPGATE_SIP_DIGEST_ALGORITHMS/, bad);
+    }
   });
 });
