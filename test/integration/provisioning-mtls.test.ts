@@ -242,7 +242,9 @@ describe('Mutual TLS in the provisioning worker processes', function () {
     const cert = issueClient(deviceCa, 'worker-1', { cn: '00:15:65:0D:00:01' });
     assert.equal(await fetchConfig(base, '0015650d0002', serverCa.pem, cert), 'minimal');
     assert.equal(await fetchConfig(base, '0015650d0001', serverCa.pem, cert), 'full');
-    const proved = serve!.logs().find((l) => l.msg === 'device proved by its certificate');
-    assert.ok(proved && typeof proved.worker === 'number', `proved in a worker:\n${serve!.tail()}`);
+    // The worker's log line may arrive a moment after the answer.
+    const proved = await serve!.waitForLog((l) => l.msg === 'device proved by its certificate', 20_000, 'the proof in the log');
+    assert.equal(typeof proved.worker, 'number', `proved in a worker:\n${serve!.tail()}`);
+    assert.equal(proved.mac, '0015650d0001');
   });
 });
