@@ -32,7 +32,7 @@ export interface SipGateOptions {
   emergencyNumbers: readonly string[];
   /** How long a nonce may be used. */
   nonceTtlMs: number;
-  /** The algorithms challenged with, in this order, and the only ones accepted (default MD5, then SHA-256). */
+  /** The algorithms challenged with, in this order, and the only ones accepted (default MD5 only). */
   digestAlgorithms?: readonly DigestAlgorithm[];
   lookupAccount(username: string): Promise<SipAccount | null>;
   /** How long an emergency INVITE waits for the store before it goes through unproven (default 300 ms). */
@@ -44,11 +44,11 @@ export interface SipGateOptions {
 }
 
 /**
- * MD5 first: a phone answers the topmost challenge it knows, and some read
- * only the first one (SIPp 3.6 gives up on a first SHA-256 one), so SHA-256
- * leads only where the operator knows the phones (PAPGATE_SIP_DIGEST_ALGORITHMS).
+ * MD5 alone unless configured: phones answer the topmost challenge they know,
+ * some read only the first one (SIPp 3.6 gives up on SHA-256), and some fail
+ * on a second one whatever the order (baresip 1.0 with libre 1.1).
  */
-const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5', 'SHA-256'];
+const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
 
 export class SipGate {
   private readonly key: Buffer;

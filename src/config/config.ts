@@ -54,8 +54,8 @@ export const SETTINGS = {
   PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
-  // Challenge order matters: phones answer the topmost they know, and some (SIPp 3.6) read only the first.
-  PAPGATE_SIP_DIGEST_ALGORITHMS: ['sipDigestAlgorithms', list.refine((l) => l.length > 0 && new Set(l).size === l.length && l.every((a) => a === 'MD5' || a === 'SHA-256'), 'must be MD5 and/or SHA-256, in the order offered, e.g. MD5,SHA-256') as z.ZodType<('MD5' | 'SHA-256')[]>, 'MD5,SHA-256'],
+  // Order matters: phones answer the topmost challenge they know; some read only the first, some fail on a second (docs/behaviour.md).
+  PAPGATE_SIP_DIGEST_ALGORITHMS: ['sipDigestAlgorithms', list.refine((l) => l.length > 0 && new Set(l).size === l.length && l.every((a) => a === 'MD5' || a === 'SHA-256'), 'must be MD5 and/or SHA-256, in the order offered, e.g. SHA-256,MD5') as z.ZodType<('MD5' | 'SHA-256')[]>, 'MD5'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS: ['sipTcpMaxConnections', int(1, 1_000_000), '512'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: ['sipTcpMaxConnectionsPerSource', int(1, 1_000_000), '32'],
   PAPGATE_SIP_TCP_IDLE_NEW_SECONDS: ['sipTcpIdleNewSeconds', int(1, 3600), '20'],

@@ -17,7 +17,7 @@ const ANSWER = OFFER.replace('40000', '41000');
 
 function makeGate(storeDown = false): SipGate {
   return new SipGate({
-    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000,
+    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000, digestAlgorithms: ['MD5', 'SHA-256'],
     lookupAccount: async (u) => {
       if (storeDown) throw new Error('store down');
       return u === ACCOUNT.username ? ACCOUNT : null;

@@ -46,8 +46,9 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     assert.equal(nonceOf(challenge[0]!), nonceOf(challenge[1]!));
   });
 
-  it('by default offers MD5 first (phones that read only the first challenge), then SHA-256', () => {
-    const challenge = gate().challenge(true).wwwAuthenticate;
+  it('by default offers MD5 alone (phones that fail on a second challenge); any order configured is kept', () => {
+    assert.deepEqual(gate().challenge(false).wwwAuthenticate.map((c) => /algorithm=([^,]+)/.exec(c)![1]), ['MD5']);
+    const challenge = gate(['MD5', 'SHA-256']).challenge(true).wwwAuthenticate;
     assert.deepEqual(challenge.map((c) => /algorithm=([^,]+)/.exec(c)![1]), ['MD5', 'SHA-256']);
     assert.ok(challenge.every((c) => c.endsWith(', stale=true')));
   });
@@ -65,7 +66,7 @@ describe('digest algorithms: SHA-256 and MD5', () => {
   });
 
   it('accepts a SHA-256 response and an MD5 one, each only with the right password', async () => {
-    const g = gate();
+    const g = gate(['SHA-256', 'MD5']);
     for (const algorithm of ['SHA-256', 'MD5'] as const) {
       const nonce = nonceOf(g.challenge(false).wwwAuthenticate[0]!);
       const auth = (password: string, nc: number) => buildAuthorization({
@@ -77,7 +78,7 @@ describe('digest algorithms: SHA-256 and MD5', () => {
   });
 
   it('refuses an algorithm it did not offer, and a response computed with another algorithm than it names', async () => {
-    const g = gate();
+    const g = gate(['SHA-256', 'MD5']);
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate[0]!);
     const sha = buildAuthorization({
       username: account.username, password: account.password, realm: 'papgate', nonce, uri: 'sip:*89@papgate', method: 'INVITE', cnonce: 'x', nc: 1, algorithm: 'SHA-256',
@@ -93,8 +94,8 @@ describe('digest algorithms: SHA-256 and MD5', () => {
 });
 
 describe('PAPGATE_SIP_DIGEST_ALGORITHMS', () => {
-  it('defaults to MD5,SHA-256, keeps the order given, and refuses anything else', () => {
-    assert.deepEqual(loadConfig({}).sipDigestAlgorithms, ['MD5', 'SHA-256']);
+  it('defaults to MD5, keeps the order given, and refuses anything else', () => {
+    assert.deepEqual(loadConfig({}).sipDigestAlgorithms, ['MD5']);
     assert.deepEqual(loadConfig({ PAPGATE_SIP_DIGEST_ALGORITHMS: 'SHA-256, MD5' }).sipDigestAlgorithms, ['SHA-256', 'MD5']);
     for (const bad of ['SHA-512-256', 'MD5,MD5', 'md5', ' , ']) {
       assert.throws(() => loadConfig({ PAPGATE_SIP_DIGEST_ALGORITHMS: bad }), /PAPGATE_SIP_DIGEST_ALGORITHMS/, bad);
