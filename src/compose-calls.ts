@@ -40,6 +40,7 @@ export async function startCallService(config: Config, s: CallServiceDeps): Prom
     realm: config.sipRealm,
     emergencyNumbers: config.emergencyNumbers,
     nonceTtlMs: config.sipNonceSeconds * 1000,
+    digestAlgorithms: config.sipDigestAlgorithms,
     emergencyLookupMs: config.emergencyLookupMs,
     clock,
     random: pooledRandom(cryptoRandom),

@@ -37,12 +37,14 @@ export function provisioningService(
   return createProvisioningServer({
     provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
     https: httpsOptions(provisioningTls(config), config.tlsHandshakeSeconds * 1000),
+    deviceCertificates: provisioningTls(config)?.caPath !== undefined,
   });
 }
 
-/** The provisioning port's certificate files, when it speaks HTTPS. */
+/** The provisioning port's certificate files, when it speaks HTTPS, with the device CA for mutual TLS if set. */
 export function provisioningTls(config: Config): TlsFiles | undefined {
-  return config.tlsCert && config.tlsKey ? { certPath: config.tlsCert, keyPath: config.tlsKey } : undefined;
+  if (!config.tlsCert || !config.tlsKey) return undefined;
+  return { certPath: config.tlsCert, keyPath: config.tlsKey, ...(config.deviceCa ? { caPath: config.deviceCa } : {}) };
 }
 
 /** The admin port's certificate files, when it speaks HTTPS. */

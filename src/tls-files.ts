@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
@@ -7,16 +8,20 @@ import type { Logger } from './ports/logger';
  * Certificate files for an HTTPS listener, part of the composition root:
  * read and checked at start-up, and watched so that a renewed pair is used
  * for the next handshake without a restart. A broken new pair is logged and
- * the old one kept.
+ * the old one kept. The device CA bundle (mutual TLS) is watched the same way.
  */
 
 export interface TlsFiles {
   certPath: string;
   keyPath: string;
+  /** CA bundle that client (device) certificates are verified against: mutual TLS, asked for but not required. */
+  caPath?: string;
 }
 
+interface TlsMaterial { cert: Buffer; key: Buffer; ca?: Buffer }
+
 /** Reads the pair and proves that the key matches the certificate; throws with the file names otherwise. */
-export function readTlsPair(files: TlsFiles): { cert: Buffer; key: Buffer } {
+export function readTlsPair(files: TlsFiles): TlsMaterial {
   let cert: Buffer;
   let key: Buffer;
   try {
@@ -31,7 +36,30 @@ export function readTlsPair(files: TlsFiles): { cert: Buffer; key: Buffer } {
     // The message says what is wrong (no PEM, key mismatch); it never holds the key itself.
     throw new Error(`unusable TLS certificate/key pair (${files.certPath}, ${files.keyPath}): ${(e as Error).message}`);
   }
-  return { cert, key };
+  return files.caPath ? { cert, key, ca: readCaBundle(files.caPath) } : { cert, key };
+}
+
+/** Reads a PEM bundle of CA certificates; throws with the file name when it holds none that parse. */
+export function readCaBundle(caPath: string): Buffer {
+  let ca: Buffer;
+  try {
+    ca = readFileSync(caPath);
+  } catch (e) {
+    throw new Error(`cannot read the device CA bundle (${caPath}): ${(e as Error).message}`);
+  }
+  const pems = ca.toString('utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (pems.length === 0) throw new Error('no PEM certificate in it');
+    for (const pem of pems) new X509Certificate(pem);
+  } catch (e) {
+    throw new Error(`unusable device CA bundle (${caPath}): ${(e as Error).message}`);
+  }
+  return ca;
+}
+
+/** Server options for the material: with a CA, a client certificate is asked for, and checked by us, not refused. */
+function contextOptions(m: TlsMaterial): HttpsOptions {
+  return m.ca ? { ...m, requestCert: true, rejectUnauthorized: false } : m;
 }
 
 /**
@@ -41,7 +69,7 @@ export function readTlsPair(files: TlsFiles): { cert: Buffer; key: Buffer } {
  */
 export function httpsOptions(files: TlsFiles | undefined, handshakeMs: number): HttpsOptions | undefined {
   if (!files) return undefined;
-  return { ...readTlsPair(files), handshakeTimeout: handshakeMs };
+  return { ...contextOptions(readTlsPair(files)), handshakeTimeout: handshakeMs };
 }
 
 /** What takes a renewed pair: an HTTPS server, or the embedded SIP stack's TLS listener. */
@@ -66,17 +94,16 @@ export function watchTlsPair(server: TlsTarget, files: TlsFiles, intervalMs: num
       log.error({ error: (e as Error).message }, 'new TLS certificate not loaded: keeping the current one');
       return;
     }
-    const fingerprint = pair.cert.toString('base64');
+    const fingerprint = pair.cert.toString('base64') + (pair.ca?.toString('base64') ?? '');
     if (fingerprint === loadedFingerprint) return;
-    server.setSecureContext({ cert: pair.cert, key: pair.key });
+    server.setSecureContext(pair);
     loadedFingerprint = fingerprint;
-    log.info({ cert: files.certPath }, 'TLS certificate reloaded');
+    log.info({ cert: files.certPath, ...(files.caPath ? { deviceCa: files.caPath } : {}) }, 'TLS certificate reloaded');
   };
   const options = { interval: intervalMs, persistent: false };
-  watchFile(files.certPath, options, reload);
-  watchFile(files.keyPath, options, reload);
+  const paths = [files.certPath, files.keyPath, ...(files.caPath ? [files.caPath] : [])];
+  for (const path of paths) watchFile(path, options, reload);
   return () => {
-    unwatchFile(files.certPath, reload);
-    unwatchFile(files.keyPath, reload);
+    for (const path of paths) unwatchFile(path, reload);
   };
 }

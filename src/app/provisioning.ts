@@ -1,6 +1,6 @@
 import { markSuccessful } from '../domain/auth';
 import { encodeSecret, hashSecret, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
-import { decide, minimalLabel } from '../domain/provisioning-decision';
+import { decide, minimalLabel, type FullReason } from '../domain/provisioning-decision';
 import { canonicalIp, isTrusted } from '../domain/trust';
 import type { AuthState, Device, Line, TemporaryTrust, Vendor } from '../domain/types';
 import type { DeviceChange } from '../ports/store';
@@ -29,6 +29,11 @@ export interface ProvisioningRequest {
   ip: string;
   /** The identity secret from the per-device URL, if the request came that way. */
   secret: string | null;
+  /**
+   * The MACs a client certificate names, once verified against the device CA
+   * (mutual TLS); naming this request's MAC proves the device like the secret.
+   */
+  certificateMacs?: readonly string[];
   /** The vendors whose file format the request asked for: another vendor's device reads as unknown. */
   vendors?: readonly Vendor[];
   /** Decide only, write nothing (HEAD requests): no secret is minted, nothing is recorded. */
@@ -56,7 +61,7 @@ export interface MinimalConfig {
 export interface FullConfig {
   kind: 'full';
   device: Device;
-  reason: 'secret' | 'suspended' | 'trusted';
+  reason: FullReason;
   lines: Line[];
   resyncSeconds: number;
   /** Per-device provisioning URL embedding the new identity secret (ends with '/'). */
@@ -92,7 +97,8 @@ export class Provisioning {
       store.listTemporaryTrust(first.tenantId, now),
     ]);
     const trusted = isTrusted(ip, permanent, temporary, now);
-    const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, trusted, now });
+    const certificateValid = req.certificateMacs?.includes(first.mac) ?? false;
+    const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, certificateValid, trusted, now });
     if (decision.config === 'minimal') {
       // Polling phones: a read, no transaction. Only last-seen may change: the store writes it behind, batched.
       if (!req.readOnly && lastSeenStale(first, ip, now)) await store.recordLastSeen(first.mac, ip, now);
@@ -106,7 +112,7 @@ export class Provisioning {
       if (!device) return { result: { kind: 'unknown' } };
       // Decide again on what the transaction read: the device may have changed since.
       const matched = matchSecret(device, req.secret);
-      const current = decide({ auth: device.auth, secretValid: matched !== null, trusted, now });
+      const current = decide({ auth: device.auth, secretValid: matched !== null, certificateValid, trusted, now });
       if (current.config === 'minimal') {
         const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
         return { next, result: this.minimal(next, current.state) };
@@ -132,7 +138,8 @@ export class Provisioning {
     const fresh = temporary.some((t) => t.ip === ip && t.until >= until - LAST_SEEN_WRITE_MS);
     // A suspension opens one device, not a network: a configuration it alone earned trusts no IP.
     const earnsTrust = reason !== 'suspended';
-    const quiet = device.auth.state === 'successful' && reason === 'secret';
+    // A device that proves itself again on its routine resync is not news.
+    const quiet = device.auth.state === 'successful' && (reason === 'secret' || reason === 'certificate');
     return {
       next,
       result: this.fullResult(next, reason, newSecret),

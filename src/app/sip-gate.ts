@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { parseDigest, expectedResponse, sameHex, type DigestCredentials } from '../domain/digest';
+import { digestAlgorithm, expectedResponse, parseDigest, sameHex, type DigestAlgorithm, type DigestCredentials } from '../domain/digest';
 import { DEFAULT_EMERGENCY_LOOKUP_MS, isEmergencyNumber } from '../domain/dialplan';
 import type { Clock } from '../ports/clock';
 import { silentLogger, type Logger } from '../ports/logger';
@@ -24,7 +24,7 @@ export interface AdmissionRequest {
 
 export type Admission =
   | { kind: 'accept'; account: SipAccount | null; emergency: boolean }
-  | { kind: 'challenge'; status: 401; wwwAuthenticate: string }
+  | { kind: 'challenge'; status: 401; wwwAuthenticate: string[] }
   | { kind: 'reject'; status: 403 | 503; reason: string };
 
 export interface SipGateOptions {
@@ -32,6 +32,8 @@ export interface SipGateOptions {
   emergencyNumbers: readonly string[];
   /** How long a nonce may be used. */
   nonceTtlMs: number;
+  /** The algorithms challenged with, in this order, and the only ones accepted (default MD5 only). */
+  digestAlgorithms?: readonly DigestAlgorithm[];
   lookupAccount(username: string): Promise<SipAccount | null>;
   /** How long an emergency INVITE waits for the store before it goes through unproven (default 300 ms). */
   emergencyLookupMs?: number;
@@ -41,15 +43,24 @@ export interface SipGateOptions {
   log?: Logger;
 }
 
+/**
+ * MD5 alone unless configured: phones answer the topmost challenge they know,
+ * some read only the first one (SIPp 3.6 gives up on SHA-256), and some fail
+ * on a second one whatever the order (baresip 1.0 with libre 1.1).
+ */
+const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['MD5'];
+
 export class SipGate {
   private readonly key: Buffer;
   /** Highest nonce-count seen per nonce: a request must bring a higher one. */
   private readonly seen = new Map<string, { nc: number; expires: number }>();
 
   private readonly emergencyLookupMs: number;
+  private readonly algorithms: readonly DigestAlgorithm[];
 
   constructor(private readonly o: SipGateOptions) {
     this.key = Buffer.from(o.random.bytes(32));
+    this.algorithms = o.digestAlgorithms?.length ? o.digestAlgorithms : DEFAULT_ALGORITHMS;
     this.emergencyLookupMs = o.emergencyLookupMs ?? DEFAULT_EMERGENCY_LOOKUP_MS;
   }
 
@@ -97,7 +108,8 @@ export class SipGate {
 
   /** Digest verification against the account the store named (null: no such user). */
   private check(method: string, creds: DigestCredentials, account: SipAccount | null): Admission {
-    if (!account || creds.realm !== this.o.realm) return { kind: 'reject', status: 403, reason: 'Forbidden' };
+    // An algorithm we did not offer (MD5-sess, SHA-512-256, a typo) is refused like a wrong password.
+    if (!account || creds.realm !== this.o.realm || !this.offered(creds)) return { kind: 'reject', status: 403, reason: 'Forbidden' };
     const nonceAge = this.nonceAge(creds.nonce);
     if (nonceAge === null) return this.challenge(false);
     if (nonceAge > this.o.nonceTtlMs) return this.challenge(true);
@@ -108,12 +120,21 @@ export class SipGate {
     return { kind: 'accept', account, emergency: false };
   }
 
-  /** A fresh challenge (WWW-Authenticate value). */
-  challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string } {
+  private offered(creds: DigestCredentials): boolean {
+    const algorithm = digestAlgorithm(creds);
+    return algorithm !== null && this.algorithms.includes(algorithm);
+  }
+
+  /**
+   * A fresh challenge: one WWW-Authenticate value per configured algorithm
+   * (RFC 8760), in order, with the same nonce; each goes in its own header line.
+   */
+  challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string[] } {
     const nonce = this.makeNonce();
     return {
       kind: 'challenge', status: 401,
-      wwwAuthenticate: `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=MD5, qop="auth"${stale ? ', stale=true' : ''}`,
+      wwwAuthenticate: this.algorithms.map((algorithm) =>
+        `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`),
     };
   }
 

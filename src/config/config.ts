@@ -33,6 +33,8 @@ export const SETTINGS = {
   PAPGATE_TLS_KEY: ['tlsKey', z.string().min(1).optional(), undefined],
   PAPGATE_ADMIN_TLS_CERT: ['adminTlsCert', z.string().min(1).optional(), undefined],
   PAPGATE_ADMIN_TLS_KEY: ['adminTlsKey', z.string().min(1).optional(), undefined],
+  // PEM CA bundle: the HTTPS provisioning port asks phones for a device certificate (mutual TLS) and believes it for the MAC it names.
+  PAPGATE_DEVICE_CA: ['deviceCa', z.string().min(1).optional(), undefined],
   PAPGATE_TLS_RELOAD_SECONDS: ['tlsReloadSeconds', z.coerce.number().min(0.1).max(86400), '60'],
   PAPGATE_TLS_HANDSHAKE_SECONDS: ['tlsHandshakeSeconds', z.coerce.number().min(0.1).max(600), '10'],
   PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
@@ -58,6 +60,8 @@ export const SETTINGS = {
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
   PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: ['sipNotifyTimeoutSeconds', z.coerce.number().min(0.5).max(64), String(DEFAULT_NOTIFY_TIMEOUT_MS / 1000)],
+  // Order matters: phones answer the topmost challenge they know; some read only the first, some fail on a second (docs/behaviour.md).
+  PAPGATE_SIP_DIGEST_ALGORITHMS: ['sipDigestAlgorithms', list.refine((l) => l.length > 0 && new Set(l).size === l.length && l.every((a) => a === 'MD5' || a === 'SHA-256'), 'must be MD5 and/or SHA-256, in the order offered, e.g. SHA-256,MD5') as z.ZodType<('MD5' | 'SHA-256')[]>, 'MD5'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS: ['sipTcpMaxConnections', int(1, 1_000_000), '512'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: ['sipTcpMaxConnectionsPerSource', int(1, 1_000_000), '32'],
   PAPGATE_SIP_TCP_IDLE_NEW_SECONDS: ['sipTcpIdleNewSeconds', int(1, 3600), '20'],
@@ -169,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     if ((out[SETTINGS[cert][0]] === undefined) !== (out[SETTINGS[key][0]] === undefined)) problems.push(`${cert} and ${key} must be set together`);
   }
   problems.push(...sipTlsProblems(out));
+  if (out.deviceCa !== undefined && out.tlsCert === undefined) problems.push('PAPGATE_DEVICE_CA needs PAPGATE_TLS_CERT and PAPGATE_TLS_KEY (device certificates need HTTPS)');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;
 }

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 
-/** SIP digest authentication (RFC 3261 section 22, RFC 2617 MD5 with qop=auth), pure parts. */
+/**
+ * SIP digest authentication (RFC 3261 section 22 with qop=auth), pure parts:
+ * MD5 (RFC 2617) and SHA-256 (RFC 7616, for SIP RFC 8760). The `-sess`
+ * variants and SHA-512-256 are not offered, so not accepted either.
+ */
+
+export type DigestAlgorithm = 'SHA-256' | 'MD5';
+
+const KNOWN: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
 
 export interface DigestCredentials {
   username: string;
@@ -15,7 +23,14 @@ export interface DigestCredentials {
   opaque?: string;
 }
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+const HASH_NAMES: Record<DigestAlgorithm, string> = { 'SHA-256': 'sha256', MD5: 'md5' };
+
+/** The algorithm the credentials were computed with (none named: MD5, RFC 2617), or null for one we do not offer. */
+export function digestAlgorithm(c: Pick<DigestCredentials, 'algorithm'>): DigestAlgorithm | null {
+  if (c.algorithm === undefined) return 'MD5';
+  const named = c.algorithm.toUpperCase();
+  return KNOWN.find((a) => a === named) ?? null;
+}
 
 /** Parses the value of an Authorization / Proxy-Authorization header; null if it is not Digest or lacks a field. */
 export function parseDigest(header: string | undefined): DigestCredentials | null {
@@ -36,12 +51,14 @@ export function parseDigest(header: string | undefined): DigestCredentials | nul
   };
 }
 
-/** The response a client with this password must send. */
+/** The response a client with this password must send (the algorithm the credentials name; call digestAlgorithm first). */
 export function expectedResponse(c: DigestCredentials, method: string, password: string): string {
-  const ha1 = md5(`${c.username}:${c.realm}:${password}`);
-  const ha2 = md5(`${method}:${c.uri}`);
-  if (c.qop) return md5(`${ha1}:${c.nonce}:${c.nc ?? ''}:${c.cnonce ?? ''}:${c.qop}:${ha2}`);
-  return md5(`${ha1}:${c.nonce}:${ha2}`);
+  const hashName = HASH_NAMES[digestAlgorithm(c) ?? 'MD5'];
+  const h = (s: string) => createHash(hashName).update(s).digest('hex');
+  const ha1 = h(`${c.username}:${c.realm}:${password}`);
+  const ha2 = h(`${method}:${c.uri}`);
+  if (c.qop) return h(`${ha1}:${c.nonce}:${c.nc ?? ''}:${c.cnonce ?? ''}:${c.qop}:${ha2}`);
+  return h(`${ha1}:${c.nonce}:${ha2}`);
 }
 
 /** Constant-time comparison of two hex strings. */
@@ -53,13 +70,17 @@ export function sameHex(a: string, b: string): boolean {
 
 /** Builds the Authorization header a client would send (used by tests and the NOTIFY client side). */
 export function buildAuthorization(
-  o: { username: string; password: string; realm: string; nonce: string; uri: string; method: string; cnonce: string; nc: number },
+  o: {
+    username: string; password: string; realm: string; nonce: string; uri: string; method: string; cnonce: string; nc: number;
+    algorithm?: DigestAlgorithm;
+  },
 ): string {
+  const algorithm = o.algorithm ?? 'MD5';
   const c: DigestCredentials = {
-    username: o.username, realm: o.realm, nonce: o.nonce, uri: o.uri, response: '',
+    username: o.username, realm: o.realm, nonce: o.nonce, uri: o.uri, response: '', algorithm,
     qop: 'auth', nc: o.nc.toString(16).padStart(8, '0'), cnonce: o.cnonce,
   };
   c.response = expectedResponse(c, o.method, o.password);
   return `Digest username="${c.username}", realm="${c.realm}", nonce="${c.nonce}", uri="${c.uri}", ` +
-    `response="${c.response}", algorithm=MD5, cnonce="${c.cnonce}", qop=auth, nc=${c.nc}`;
+    `response="${c.response}", algorithm=${algorithm}, cnonce="${c.cnonce}", qop=auth, nc=${c.nc}`;
 }

@@ -6,6 +6,7 @@ import type { SourceLimits } from '../app/source-limits';
 import { isPapgateError } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
+import { verifiedClientCertificate } from './client-certificate';
 import { ClientAddress } from './client-ip';
 import { MinimalFiles } from './minimal-files';
 import { maskTarget, routeRequest } from './routes';
@@ -28,6 +29,8 @@ export interface ProvisioningServerOptions {
   limits?: Pick<SourceLimits, 'provisioningWait' | 'provisioningNotFound'>;
   /** Certificate and key: the service speaks HTTPS; none: plain HTTP. */
   https?: HttpsOptions;
+  /** The HTTPS options ask for a client certificate (a device CA is set): a verified one can prove the device. */
+  deviceCertificates?: boolean;
 }
 
 /** Headers beyond this many bytes get 431 from Node before we see the request. */
@@ -105,10 +108,11 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
       return text(reply, 400, 'cannot tell the client address (X-Forwarded-For)');
     }
 
+    const certificate = o.deviceCertificates ? verifiedClientCertificate(request.socket) : null;
     let result;
     try {
       result = await o.provisioning.handle({
-        mac: route.mac, ip, secret: route.secret, vendors: route.vendors,
+        mac: route.mac, ip, secret: route.secret, vendors: route.vendors, certificateMacs: certificate?.macs,
         readOnly: request.method === 'HEAD', // HEAD must not mint a secret or mark the device
       });
     } catch (e) {
@@ -125,6 +129,9 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
     if (result.kind === 'unknown' || !route.vendors.includes(result.device.vendor)) {
       count('unknown', 'unknown');
       return text(reply, 404, NOT_FOUND);
+    }
+    if (result.kind === 'full' && result.reason === 'certificate') {
+      log.info({ mac: route.mac, ip, subject: certificate?.subject, fingerprint256: certificate?.fingerprint256 }, 'device proved by its certificate');
     }
     const file = result.kind === 'minimal' ? minimalFiles.render(route.file, result) : renderDeviceFile(route.file, result);
     count(result.device.vendor, result.kind);

@@ -51,3 +51,27 @@ export function replaceFile(target: string, content: Buffer | string): void {
   writeFileSync(temp, content);
   renameSync(temp, target);
 }
+
+export interface ClientCertificateSpec {
+  /** Subject CN, e.g. a phone's MAC as its factory certificate carries it. */
+  cn: string;
+  /** subjectAltName value for openssl, e.g. `URI:urn:dev:mac:001565aabbcc`. */
+  san?: string;
+  /** Issued already expired (valid until yesterday). */
+  expired?: boolean;
+}
+
+/** A client (device) certificate signed by the CA, written as `<stem>.crt` / `<stem>.key`. */
+export function issueClient(ca: TestCa, stem: string, spec: ClientCertificateSpec): { cert: string; key: string; fingerprint256: string } {
+  writeFileSync(join(ca.dir, `${stem}.ext`), `extendedKeyUsage=clientAuth\n${spec.san ? `subjectAltName=${spec.san}\n` : ''}`);
+  openssl(ca.dir, [
+    'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${stem}.key`, '-out', `${stem}.csr`, '-subj', `/O=Phone Vendor/CN=${spec.cn}`,
+  ]);
+  openssl(ca.dir, [
+    'x509', '-req', '-in', `${stem}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-out', `${stem}.crt`, '-days', spec.expired ? '-1' : '2', '-extfile', `${stem}.ext`,
+  ]);
+  const certPath = join(ca.dir, `${stem}.crt`);
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(join(ca.dir, `${stem}.key`), 'utf8'), fingerprint256: fingerprintOfFile(certPath) };
+}

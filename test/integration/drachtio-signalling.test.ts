@@ -17,7 +17,7 @@ const ANSWER = OFFER.replace('40000', '41000');
 
 function makeGate(storeDown = false): SipGate {
   return new SipGate({
-    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000,
+    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000, digestAlgorithms: ['MD5', 'SHA-256'],
     lookupAccount: async (u) => {
       if (storeDown) throw new Error('store down');
       return u === ACCOUNT.username ? ACCOUNT : null;
@@ -88,6 +88,9 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const challenge = await server.finalResponse(first);
     assert.equal(challenge.status, 401);
     assert.match(header(challenge, 'www-authenticate') ?? '', /Digest realm="papgate.test"/);
+    // One header line per algorithm (never comma-joined), in the gate's order.
+    const challenges = challenge.headers.filter(([n]) => n.toLowerCase() === 'www-authenticate').map(([, v]) => v);
+    assert.deepEqual(challenges.map((c) => /algorithm=([^,]+)/.exec(c)?.[1]), ['MD5', 'SHA-256'], challenges.join('\n'));
     const second = server.fromNetwork(phoneRequest('REGISTER', uri, {
       user: 'dev1', to: '<sip:dev1@127.0.0.1>', callId: 'reg1', cseq: 2,
       headers: { Authorization: authFor(challenge, 'REGISTER', uri), Expires: '120' },

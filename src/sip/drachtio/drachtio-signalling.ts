@@ -10,7 +10,7 @@ import { handleRegister, type SipGateLike } from './register-handler';
 import { answerOtherRequests } from './other-requests';
 
 export type { SipGateLike } from './register-handler';
-import { hostOfUri, sourceOf, userOfUri } from './sip-text';
+import { challengeHeaders, hostOfUri, sourceOf, userOfUri } from './sip-text';
 import type { SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** Options the composition root passes (PAPGATE_DRACHTIO_*). */
@@ -204,7 +204,7 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
         authorization: req.get('Authorization') ?? req.get('Proxy-Authorization'),
       });
       if (admission.kind === 'challenge') {
-        return res.send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+        return res.send(401, challengeHeaders(admission.wwwAuthenticate));
       }
       if (admission.kind === 'reject') return res.send(admission.status, admission.reason);
       if (!this.handler) return res.send(503);

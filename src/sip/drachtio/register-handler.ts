@@ -1,7 +1,7 @@
 import type { Admission, AdmissionRequest } from '../../app/sip-gate';
 import type { Logger } from '../../ports/logger';
 import type { Registrar } from '../../app/registrar';
-import { parsedContacts, parsedFrom, sourceOf, userOfUri } from './sip-text';
+import { challengeHeaders, parsedContacts, parsedFrom, sourceOf, userOfUri } from './sip-text';
 import type { SrfRequestLike, SrfResponseLike } from './srf-types';
 
 /** What the drachtio adapter needs of the shared SipGate (src/app/sip-gate.ts). */
@@ -33,7 +33,7 @@ export async function handleRegister(
     return { status, username };
   };
   const admission = await d.gate.admit({ method: 'REGISTER', dialled: userOfUri(req.uri) ?? '', authorization: req.get('Authorization') });
-  if (admission.kind === 'challenge') return send(401, { headers: { 'WWW-Authenticate': admission.wwwAuthenticate } });
+  if (admission.kind === 'challenge') return send(401, challengeHeaders(admission.wwwAuthenticate));
   if (admission.kind === 'reject') return send(admission.status);
   const account = admission.account;
   username = account?.username;

@@ -44,3 +44,15 @@ export function sourceOf(req: SrfRequestLike): SipEndpointAddress {
     transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
   };
 }
+
+/**
+ * Header options for a 401 carrying several digest challenges. drachtio-srf
+ * joins repeated values with commas, which RFC 3261 section 7.3.1 forbids for
+ * WWW-Authenticate; each challenge must be a header line of its own, so the
+ * later ones ride in the first value after a line break (drachtio-server
+ * parses the text we send as a whole message).
+ */
+export function challengeHeaders(challenges: readonly string[]): { headers: Record<string, string> } {
+  const safe = challenges.map((c) => c.replace(/[\r\n]+/g, ' '));
+  return { headers: { 'WWW-Authenticate': safe.join('\r\nWWW-Authenticate: ') } };
+}

@@ -191,7 +191,7 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     // Built only when something is logged: a child logger per REGISTER costs at thousands a second.
     const log = () => this.o.log.child({ method: 'REGISTER', source: `${peer.address}:${peer.port}` });
     let username: string | undefined;
-    const reply = (status: number, headers: Record<string, string> = {}, contact?: SipRequest['headers']['contact']) => {
+    const reply = (status: number, headers: Record<string, string | string[]> = {}, contact?: SipRequest['headers']['contact']) => {
       const rs = responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers });
       if (contact) rs.headers.contact = contact;
       st.send(rs);
@@ -240,7 +240,7 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     const key = inviteKey(rq);
     const entry: PendingInvite = { st, rq, cancelled: false };
     this.pending.set(key, entry);
-    const fail = (status: number, headers: Record<string, string> = {}) => {
+    const fail = (status: number, headers: Record<string, string | string[]> = {}) => {
       this.pending.delete(key);
       st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
     };

@@ -113,7 +113,8 @@ export const isSips = (uri: string | undefined): boolean => /^sips:/i.test(uri ?
 export interface ResponseExtras {
   /** Tag for To when the request has none (dialog-creating or final responses). */
   toTag?: string;
-  headers?: Record<string, string | NameAddr[] | undefined>;
+  /** A string[] value goes out as one header line per entry (several WWW-Authenticate challenges). */
+  headers?: Record<string, string | string[] | NameAddr[] | undefined>;
   content?: string;
 }
 
