@@ -11,22 +11,25 @@ import { createServer } from 'node:net';
  * - `freePort()` is a port the OS handed out for TCP that is also free for
  *   UDP (SIP listens on both with one number).
  * - `freePortBlock(n)` is n consecutive ports, all free for TCP and UDP on
- *   every address, from a random base below the kernel's ephemeral range
- *   (so port-0 binds elsewhere cannot land in it). Blocks handed out in this
- *   process never overlap. The base is even.
+ *   every address, below the kernel's ephemeral range (so port-0 binds
+ *   elsewhere cannot land in it). Each process starts at a random even port
+ *   and hands out blocks one after the other from there (packed, so a big
+ *   block late in a run still fits); blocks handed out in this process never
+ *   overlap. The base is even.
  *
  * The race: a port is free when checked and released before its user binds
  * it; another process may bind it in between. The window is a few
- * milliseconds and blocks are drawn at random from ~10,000 numbers, so a
- * collision is rare, and it shows as a clear "address in use", not a wrong
- * result.
+ * milliseconds and two runs start at random places among ~22,000 numbers,
+ * so a collision is rare, and it shows as a clear "address in use", not a
+ * wrong result.
  */
 
-const BLOCK_LOW = 22_000;
+const BLOCK_LOW = 10_000;
 const BLOCK_HIGH = 32_700; // Linux's default ephemeral range starts at 32768
 const ATTEMPTS = 200;
 
 const handedOut: Array<[number, number]> = [];
+let cursor = BLOCK_LOW + 2 * Math.floor((Math.random() * (BLOCK_HIGH - BLOCK_LOW)) / 2);
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -42,8 +45,9 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function freePortBlock(size: number): Promise<number> {
   if (!Number.isInteger(size) || size < 1 || size > 2000) throw new RangeError(`block size ${size}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    // even, as RTP wants its ports (RTCP would be the odd one above)
-    const base = BLOCK_LOW + 2 * Math.floor((Math.random() * (BLOCK_HIGH - BLOCK_LOW - size)) / 2);
+    if (cursor + size > BLOCK_HIGH) cursor = BLOCK_LOW;
+    const base = cursor;
+    cursor += size + (size % 2); // the next base stays even, as RTP wants its ports
     if (taken(base, size)) continue;
     if (await blockFree(base, size)) {
       handedOut.push([base, base + size - 1]);
