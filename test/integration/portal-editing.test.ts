@@ -120,7 +120,7 @@ describe('admin portal: editing (browser)', function () {
     assert.equal(await whoami(tenantToken), 200, 'cancelled: the token still works');
 
     await page.getByRole('button', { name: 'Rotate admin token…' }).click();
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'token-rotation.png') });
+    await page.locator('#settings').screenshot({ path: join(SCREENSHOT_DIR, 'token-rotation.png') });
     await page.getByRole('button', { name: 'Rotate now' }).click();
     const shown = page.locator('#token-new .token');
     await shown.waitFor();
