@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describeError, errorBody, exitCodeOf, httpStatusOf } from '../../src/admin/errors';
 import { bearerToken, tokensEqual } from '../../src/admin/rest/auth';
 import { parseLimit, parseStateFilter } from '../../src/admin/rest/params';
-import { AllowRemoveQuery, LinesBody, TenantPatchBody } from '../../src/admin/rest/schemas';
+import { AllowRemoveQuery, DeviceListQuery, LinesBody, TenantPatchBody } from '../../src/admin/rest/schemas';
 import { zodValidatorCompiler } from '../../src/admin/rest/zod-validation';
 import { ImportRejected } from '../../src/app/device-csv';
 import { PapgateError, type ErrorCode } from '../../src/domain/errors';
@@ -78,6 +78,8 @@ describe('admin request helpers', () => {
     assert.doesNotMatch(lines({ lines: [{ ...line, password: 'secret"' }] }).error!.message, /secret/, 'no input in messages');
     const query = check(AllowRemoveQuery, 'querystring');
     assert.match(query({ cidr: ['a', 'b'] }).error!.message, /cidr must be given once/);
+    assert.match(query({ cidr: '' }).error!.message, /cidr is missing/, 'an empty parameter is not given');
+    assert.deepEqual(check(DeviceListQuery, 'querystring')({ state: '', site: '' }).value, {});
   });
 
   it('parses limits and states (the CLI\'s options)', () => {

@@ -10,13 +10,21 @@ import { invalid, type PapgateError } from '../../domain/errors';
  * the use cases do.
  */
 export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data: unknown) => {
-  // A missing body reads as {}, so the message is about the missing field, not the body.
-  const input = httpPart === 'body' && (data === undefined || data === null) ? {} : data;
+  const input = httpPart === 'body' ? bodyOf(data) : httpPart === 'querystring' ? withoutEmpty(data) : data;
   // reportInput lets the mapping tell a missing field from a wrong one; inputs never reach a message or log.
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return { value: result.data };
   return { error: toInvalid(result.error.issues[0]!, httpPart ?? 'body', schema) };
 };
+
+/** A missing body reads as {}, so the message is about the missing field, not the body. */
+const bodyOf = (data: unknown) => (data === undefined || data === null ? {} : data);
+
+/** `?state=&site=` means no filter: an empty query parameter counts as not given. */
+function withoutEmpty(query: unknown): unknown {
+  if (typeof query !== 'object' || query === null) return query;
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+}
 
 function toInvalid(issue: z.core.$ZodIssue, part: string, root: z.ZodType): PapgateError {
   const where = fieldName(issue.path);
