@@ -50,7 +50,8 @@ function routeOf(routes: readonly ApiRoute[], c: Call): ApiRoute | undefined {
 
 /**
  * Values that break a documented constraint (empty when none is documented).
- * Path and query values are text: only JSON bodies get wrong types, and a path segment is never empty.
+ * Path and query values are text: only JSON bodies get wrong types; a path segment is never empty, and an
+ * empty query parameter counts as not given.
  */
 function breakers(schema: Json, doc: Json, where: 'body' | 'path' | 'query' = 'body'): unknown[] {
   const s = (typeof schema.$ref === 'string' ? resolveRef(doc, schema.$ref) : schema) as Json;
@@ -66,7 +67,7 @@ function breakers(schema: Json, doc: Json, where: 'body' | 'path' | 'query' = 'b
   if (typeof s.minimum === 'number') out.push(s.minimum - 1);
   if (typeof s.maximum === 'number') out.push(s.maximum + 1);
   if (s.type === 'integer') out.push(1.5);
-  if (where !== 'body') return out.filter((v) => !(where === 'path' && v === '')).map(String);
+  if (where !== 'body') return out.filter((v) => v !== '').map(String);
   if (s.type === 'string' || Array.isArray(s.enum) || patterns.length) out.push(12345);
   if (s.type === 'array') out.push('not a list');
   return out;

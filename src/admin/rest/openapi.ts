@@ -103,7 +103,7 @@ export function openApiDocument(routes: readonly ApiRoute[]): Json {
       title: 'papgate admin API',
       version: '1',
       description: 'Tenants, devices, trusted networks, CSV and audit of papgate. Authenticate with "Authorization: Bearer <token>": '
-        + 'the platform admin token or a tenant\'s token (which sees only its own tenant). Request bodies are strict: unknown fields are refused.',
+        + 'the platform admin token or a tenant\'s token (which sees only its own tenant). Request bodies are strict: unknown fields are refused. An empty query parameter counts as not given.',
     },
     security: [{ bearer: [] }],
     paths,
