@@ -1,4 +1,5 @@
 import { invalid } from '../domain/errors';
+import { MAX_LINE_FIELD_LENGTH, MAX_LINES, MODEL_PATTERN, MODEL_RULE, NO_CONTROL_CHARS, QUOTABLE_VALUE } from '../domain/input-rules';
 import { VENDORS, type Line, type Vendor } from '../domain/types';
 
 /** Validation of admin input about devices; messages name the field. */
@@ -11,8 +12,8 @@ export function parseVendor(input: unknown, field = 'vendor'): Vendor {
 
 export function parseModel(input: unknown, field = 'model'): string {
   const m = typeof input === 'string' ? input.trim() : '';
-  if (!/^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,39}$/.test(m)) {
-    throw invalid(field, `${field} must be 1-40 characters: letters, digits, space, '.', '_', '+' or '-' (e.g. T46S)`);
+  if (!MODEL_PATTERN.test(m)) {
+    throw invalid(field, `${field} must be ${MODEL_RULE}`);
   }
   return m;
 }
@@ -27,12 +28,11 @@ export function parseLine(input: unknown, index: number): Line {
   const out = {} as Line;
   for (const k of LINE_FIELDS) {
     const v = o[k] ?? (k === 'authName' ? o.user : k === 'displayName' ? '' : undefined);
-    if (typeof v !== 'string' || v.length > 128 || /[\u0000-\u001f\u007f]/.test(v)) {
-      throw invalid(`${field}.${k}`, `${field}.${k} must be text of at most 128 characters without control characters`);
+    if (typeof v !== 'string' || v.length > MAX_LINE_FIELD_LENGTH || !NO_CONTROL_CHARS.test(v)) {
+      throw invalid(`${field}.${k}`, `${field}.${k} must be text of at most ${MAX_LINE_FIELD_LENGTH} characters without control characters`);
     }
     if (k !== 'displayName' && v === '') throw invalid(`${field}.${k}`, `${field}.${k} must not be empty`);
-    // Vendor formats quote these values; a quote or an outer blank would reach the phone altered.
-    if (k !== 'displayName' && (v.includes('"') || v.trim() !== v)) {
+    if (k !== 'displayName' && !QUOTABLE_VALUE.test(v)) {
       throw invalid(`${field}.${k}`, `${field}.${k} must not contain a double quote or start or end with a blank`);
     }
     out[k] = v;
@@ -42,7 +42,7 @@ export function parseLine(input: unknown, index: number): Line {
 
 export function parseLines(input: unknown): Line[] {
   if (!Array.isArray(input)) throw invalid('lines', 'lines must be a list of lines');
-  if (input.length > 16) throw invalid('lines', 'at most 16 lines per device');
+  if (input.length > MAX_LINES) throw invalid('lines', `at most ${MAX_LINES} lines per device`);
   return input.map((l, i) => parseLine(l, i));
 }
 

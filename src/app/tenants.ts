@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { invalid, notFound } from '../domain/errors';
+import { NAME_PATTERN, NAME_RULE } from '../domain/input-rules';
 import { LOCALES, type Locale, type Site, type Tenant } from '../domain/types';
 import { actorLabel, assertMayAccess, assertPlatform, type Actor } from './actor';
 import type { AppDeps } from './deps';
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
-const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-
 export function parseName(input: unknown, field: string): string {
-  if (typeof input !== 'string' || !NAME.test(input.trim().toLowerCase())) {
-    throw invalid(field, `${field} must be 1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (typeof input !== 'string' || !NAME_PATTERN.test(input.trim())) {
+    throw invalid(field, `${field} must be ${NAME_RULE}`);
   }
   return input.trim().toLowerCase();
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createServices, type AdminServices } from '../../src/app/services';
 import { createAdminServer } from '../../src/admin/rest/server';
-import { registerPortal } from '../../src/admin/web/portal';
+import { portalPlugin } from '../../src/admin/web/portal';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
 import { Metrics } from '../../src/observability/metrics';
 import { systemClock } from '../../src/ports/clock';
@@ -35,7 +35,7 @@ export async function startPortalServer(): Promise<PortalServer> {
   const adminToken = randomBytes(24).toString('base64url');
   const app = createAdminServer({
     services, metrics: new Metrics({ defaultMetrics: false }), log: silentLogger, adminToken,
-    extraRoutes: (a) => registerPortal(a),
+    extraRoutes: (a) => { a.register(portalPlugin); },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { registeredRoutes } from '../../src/admin/rest/server';
-import { OPENAPI_DOCUMENT } from '../../src/admin/rest/openapi';
 import { startAdmin, type AdminHarness } from './admin-harness';
 
 /** Every admin route on a real listener over a real SQLite file, as the platform admin and as a tenant. */
@@ -233,7 +232,6 @@ describe('admin REST API', () => {
     const doc = await h.req('GET', '/api/v1/openapi.json', { token: null });
     assert.equal(doc.status, 200);
     assert.equal(doc.json.openapi, '3.1.0');
-    assert.deepEqual(doc.json, JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
     const routes = registeredRoutes(h.app).filter((r) => r.url.startsWith('/api/'));
     assert.ok(routes.length >= 20, `only ${routes.length} routes`);
     const documented = new Set<string>();

@@ -57,6 +57,18 @@ describe('admin portal: serving the page', function () {
     }
   });
 
+  it('keeps its headers to itself: a registered, encapsulated plugin', async () => {
+    const missing = await rawGet(server.url, '/static/nope.js');
+    assert.equal(missing.status, 404);
+    assert.ok(missing.headers['content-security-policy'], 'the portal\'s own 404 carries its headers');
+    for (const path of ['/api/v1/openapi.json', '/healthz']) {
+      const r = await rawGet(server.url, path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers['content-security-policy'], undefined, path);
+      assert.equal(r.headers['x-frame-options'], undefined, path);
+    }
+  });
+
   it('has no inline script, inline style or event-handler attribute, and loads nothing from elsewhere', () => {
     const html = readFileSync(join(staticDir, 'index.html'), 'utf8');
     for (const tag of html.match(/<script\b[^>]*>/g) ?? []) assert.match(tag, /\ssrc="\/static\/[\w.-]+\.js"/, tag);

@@ -6,8 +6,8 @@ import type { Metrics } from '../../observability/metrics';
 import type { Logger } from '../../ports/logger';
 import { describeError, errorBody, httpStatusOf, type AdminErrorCode } from '../errors';
 import { bearerToken, resolveActor } from './auth';
-import { OPENAPI_DOCUMENT } from './openapi';
-import { actionOf, registerRoutes, setActor } from './route';
+import { API_PREFIX, openApiDocument } from './openapi';
+import { actionOf, registerRoutes, type ApiRoute } from './route';
 import { deviceRoutes } from './routes-devices';
 import { tenantDataRoutes } from './routes-tenant-data';
 import { tenantRoutes } from './routes-tenants';
@@ -32,6 +32,18 @@ export interface AdminServerOptions {
 /** JSON bodies are small (a device, 16 lines at most); CSV imports have their own limit. */
 export const JSON_BODY_LIMIT = 64 * 1024;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** How a failed request failed (the metric's outcome label); null while it has not. */
+    adminErrorCode: AdminErrorCode | null;
+  }
+}
+
+/** The API's route table: registered under /api/v1 and described by /api/v1/openapi.json. */
+export function apiRoutes(services: AdminServices): ApiRoute[] {
+  return [...tenantRoutes(services), ...deviceRoutes(services), ...tenantDataRoutes(services)];
+}
+
 export interface RegisteredRoute { method: string; url: string }
 const routeTables = new WeakMap<FastifyInstance, RegisteredRoute[]>();
 
@@ -53,11 +65,13 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
   });
 
   registerBodyParsers(app);
-  const outcomes = new WeakMap<FastifyRequest, AdminErrorCode>();
+  app.decorateRequest('adminErrorCode', null);
+  const routeTable = apiRoutes(o.services);
+  const document = openApiDocument(routeTable);
 
   app.setErrorHandler((err: FastifyError | PapgateError, req, reply) => {
     const report = describeError(isPapgateError(err) ? err : fromFramework(err, req));
-    outcomes.set(req, report.code);
+    req.adminErrorCode = report.code;
     if (report.code === 'unavailable') o.metrics.storeErrors.inc({ surface: 'admin' });
     if (report.code === 'internal') {
       o.log.error({ method: req.method, url: pathOf(req), error: { name: err.name, message: err.message, stack: err.stack } }, 'admin request failed');
@@ -75,7 +89,7 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     const action = actionOf(req);
     if (action) {
-      const outcome = reply.statusCode < 400 ? 'ok' : outcomes.get(req) ?? String(reply.statusCode);
+      const outcome = reply.statusCode < 400 ? 'ok' : req.adminErrorCode ?? String(reply.statusCode);
       o.metrics.adminActions.inc({ action, outcome });
     }
     // Method, path and status only: never headers (Authorization) or bodies (PAPs, passwords).
@@ -96,19 +110,19 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
     const m = await o.metrics.render();
     return reply.type(m.contentType).send(m.body);
   });
-  app.get('/api/v1/openapi.json', async () => OPENAPI_DOCUMENT);
+  app.get(`${API_PREFIX}/openapi.json`, async () => document);
 
   app.register(async (api) => {
     api.addHook('onRequest', async (req) => {
-      setActor(req, { ...(await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization))), sourceIp: req.ip });
+      req.adminActor = { ...(await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization))), sourceIp: req.ip };
     });
     // Answers carry PAPs, tokens and SIP passwords: no cache may keep them.
     api.addHook('onSend', async (_req, reply, payload) => {
       reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
       return payload;
     });
-    registerRoutes(api, [...tenantRoutes(o.services), ...deviceRoutes(o.services), ...tenantDataRoutes(o.services)]);
-  }, { prefix: '/api/v1' });
+    registerRoutes(api, routeTable);
+  }, { prefix: API_PREFIX });
 
   o.extraRoutes?.(app);
   return app;

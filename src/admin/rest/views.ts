@@ -1,4 +1,4 @@
-import type { AllowEntry, AuditEvent, Site, Tenant, TemporaryTrust } from '../../domain/types';
+import type { AllowEntry, AuditEvent, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 
 /**
  * The JSON shapes of admin answers (REST and `papgate ... --json`): names
@@ -7,8 +7,8 @@ import type { AllowEntry, AuditEvent, Site, Tenant, TemporaryTrust } from '../..
 
 const iso = (t: number) => new Date(t).toISOString();
 
-export interface TenantJson { name: string; locale: string; createdAt: string }
-export interface SiteJson { name: string; locale: string | null }
+export interface TenantJson { name: string; locale: Locale; createdAt: string }
+export interface SiteJson { name: string; locale: Locale | null }
 export interface AllowEntryJson { cidr: string; createdAt: string }
 export interface TemporaryTrustJson { ip: string; until: string }
 export interface AllowListJson { permanent: AllowEntryJson[]; temporary: TemporaryTrustJson[] }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 
 /**
  * The admin web portal: static HTML/CSS/JS served on the admin
@@ -60,23 +60,38 @@ function loadStaticFiles(dir: string): Map<string, StaticFile> {
   return files;
 }
 
-function send(reply: FastifyReply, file: StaticFile): FastifyReply {
-  return reply
-    .header('content-type', file.contentType)
+/** Headers of every answer of the portal, its 404s included (an onSend hook of the plugin's own context). */
+function portalHeaders(reply: FastifyReply): void {
+  reply
     .header('content-security-policy', PORTAL_CSP)
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'no-referrer')
     // Small files, rarely changed; revalidating keeps an upgraded papgate's page and script in step.
-    .header('cache-control', 'no-cache')
-    .send(file.body);
+    .header('cache-control', 'no-cache');
 }
 
-export function registerPortal(app: FastifyInstance, staticDir: string = findStaticDir()): void {
+export interface PortalOptions {
+  /** Where index.html and the scripts are (default: found above this file). */
+  staticDir?: string;
+}
+
+/**
+ * The portal as a fastify plugin. Encapsulated (not wrapped with
+ * fastify-plugin): its headers hook applies to its own routes only, never to
+ * the API's JSON answers beside it.
+ */
+export const portalPlugin: FastifyPluginAsync<PortalOptions> = async (app, opts) => {
+  const staticDir = opts.staticDir ?? findStaticDir();
   const files = loadStaticFiles(staticDir);
   const index = files.get('index.html');
   if (!index) throw new Error(`${staticDir} has no index.html`);
 
+  app.addHook('onSend', async (_req, reply, payload) => {
+    portalHeaders(reply);
+    return payload;
+  });
+  const send = (reply: FastifyReply, file: StaticFile) => reply.header('content-type', file.contentType).send(file.body);
   app.get('/', (_req, reply) => send(reply, index));
   app.get('/index.html', (_req, reply) => send(reply, index));
   app.get<{ Params: { file: string } }>('/static/:file', (req, reply) => {
@@ -84,4 +99,9 @@ export function registerPortal(app: FastifyInstance, staticDir: string = findSta
     if (!file) return reply.code(404).send({ error: 'not_found', message: 'no such file' });
     return send(reply, file);
   });
+};
+
+/** Mounts the portal on the admin server (the `extraRoutes` hook of createAdminServer). */
+export function registerPortal(app: FastifyInstance, staticDir?: string): void {
+  app.register(portalPlugin, staticDir === undefined ? {} : { staticDir });
 }

@@ -1,12 +1,14 @@
 // Boot of the admin portal: sign-in with a token, choice of tenant, and the
-// sections (devices, trusted networks, CSV, audit) for that tenant.
+// sections (devices, trusted networks, CSV, audit, settings) for that tenant.
 import { api, token, whenUnauthorized } from './api.js';
 import { $, el, fieldError, say, sayError } from './dom.js';
 import { clearAllowList, loadAllowList, setupAllowList } from './allow-list.js';
 import { clearAudit, loadAudit, setupAudit } from './audit.js';
 import { clearCsv, setupCsv } from './csv.js';
 import { clearDevices, loadDevices, loadSites, setupDevices } from './devices.js';
+import { clearLines, setupLines } from './lines.js';
 import { session } from './session.js';
+import { clearSettings, fillLocales, loadSettings, setupSettings } from './tenant-settings.js';
 
 const TENANT_KEY = 'papgate.tenant';
 const tenantName = (t) => (typeof t === 'string' ? t : t?.name);
@@ -36,6 +38,7 @@ async function signIn(candidate, { restoring = false } = {}) {
   } else {
     $('session-who').textContent = 'Platform admin';
     show('tenant-picker', true);
+    fillLocales($('tenant-locale')).catch(showError);
     await loadTenants();
     const last = sessionStorage.getItem(TENANT_KEY);
     if (last && [...$('tenant-select').options].some((o) => o.value === last)) await openTenant(last);
@@ -52,6 +55,8 @@ function signOut(message) {
   clearAllowList();
   clearCsv();
   clearAudit();
+  clearLines();
+  clearSettings();
   $('tenant-token').hidden = true;
   $('tenant-token').replaceChildren();
   show('workspace', false);
@@ -80,10 +85,12 @@ async function openTenant(name) {
   clearAllowList();
   clearCsv();
   clearAudit();
+  clearLines();
+  clearSettings();
   for (const span of document.querySelectorAll('.tenant-name')) span.textContent = name;
   show('workspace', true);
   try {
-    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit()]);
+    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit(), loadSettings()]);
   } catch (e) {
     showError(e);
   }
@@ -118,6 +125,8 @@ function boot() {
   setupAllowList();
   setupCsv();
   setupAudit(showError);
+  setupLines();
+  setupSettings();
   // Refreshing the audit list is a side view: the change itself already said how it went.
   session.changed = () => { loadAudit().catch(() => {}); };
   whenUnauthorized(() => signOut('The server no longer accepts your token: sign in again.'));

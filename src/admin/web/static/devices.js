@@ -1,7 +1,8 @@
 // Devices: the table with state badges, filters and MAC search, adding a
-// device (MAC checked as it is typed), suspend, reset and delete.
+// device (MAC checked as it is typed), SIP lines, suspend, reset and delete.
 import { api, serverNow } from './api.js';
 import { $, el, fieldError, fillRows, formatTime, say, sayError, timeLeft, toDate } from './dom.js';
+import { editLines } from './lines.js';
 import { checkMac, formatMac, MAC_HELP, macSearchKey } from './mac.js';
 import { session } from './session.js';
 
@@ -59,6 +60,8 @@ function row(d) {
       ? [el('code', {}, d.lastProvisionedIp), el('br'), el('span', { className: 'muted' }, formatTime(d.lastProvisionedAt))]
       : el('span', { className: 'muted' }, 'never')),
     el('td', { className: 'actions' },
+      el('button', { type: 'button', className: 'small', 'aria-label': `Edit SIP lines of ${label}`, onclick: () => openLines(d) },
+        `Lines (${d.lines?.length ?? 0})`),
       el('button', { type: 'button', className: 'small', 'aria-label': `Suspend authentication of ${label}`, onclick: () => suspend(d) }, 'Suspend'),
       el('button', { type: 'button', className: 'small', 'aria-label': `Reset authentication of ${label}`, onclick: () => reset(d) }, 'Reset'),
       el('button', { type: 'button', className: 'small danger', 'aria-label': `Delete ${label}`, onclick: () => remove(d) }, 'Delete')),
@@ -90,6 +93,10 @@ export function tickCountdowns() {
   }
   // A failed reload is tried again at the next tick: the ended rows are still there.
   if (ended && session.tenant) loadDevices().catch(() => {});
+}
+
+function openLines(d) {
+  editLines(d, () => loadDevices()).catch((e) => sayError(e, `Could not open the lines of ${formatMac(d.mac)}`));
 }
 
 async function suspend(d) {
