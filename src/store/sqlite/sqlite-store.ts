@@ -5,6 +5,7 @@ import { conflict, invalid, isPapgateError, unavailable } from '../../domain/err
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
+import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
 import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
@@ -15,6 +16,7 @@ import { prepareStatements, type Statements } from './statements';
 import { SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
 import { TrustCache } from './trust-cache';
+import { SqliteWebhooks } from './webhooks';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -45,6 +47,7 @@ export class SqliteStore implements Store {
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
+  private readonly webhooks: SqliteWebhooks;
   private readonly bulkInserts = new Set<Promise<unknown>>();
 
   constructor(
@@ -56,8 +59,9 @@ export class SqliteStore implements Store {
   ) {
     this.q = prepareStatements(db);
     this.registrations = new SqliteRegistrations(db);
+    this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
-    this.tx = buildTransactions(db, this.q, this.trust);
+    this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
   }
 
   /** The schema version recorded in the file (a read: under WAL it never waits for a writer). */
@@ -261,6 +265,33 @@ export class SqliteStore implements Store {
 
   async deleteRegistration(username: string): Promise<boolean> {
     return this.run('delete the registration', () => this.registrations.delete(username));
+  }
+
+  // webhooks
+
+  async setWebhook(w: WebhookConfig): Promise<void> {
+    return this.run('save the webhook', () => this.webhooks.set(w));
+  }
+
+  async getWebhook(tenantId: number): Promise<WebhookConfig | null> {
+    return this.run('read the webhook', () => this.webhooks.get(tenantId));
+  }
+
+  async deleteWebhook(tenantId: number): Promise<boolean> {
+    return this.run('delete the webhook', () => this.webhooks.deleteTx(tenantId));
+  }
+
+  async claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]> {
+    return this.run('claim webhook deliveries', () => this.webhooks.claimTx(now, limits));
+  }
+
+  async finishWebhookDelivery(o: DeliveryOutcome): Promise<void> {
+    return this.run('record the webhook delivery', () => this.webhooks.finished(o));
+  }
+
+  async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
+    const n = count('limit', limit);
+    return this.run('list webhook deliveries', () => this.webhooks.list(tenantId, n));
   }
 
   // audit
