@@ -20,6 +20,7 @@ import type { CallHandler, Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { describeDb, openStore } from './open-store';
 import { startCalls } from './compose-calls';
+import { startWebhooks } from './compose-webhooks';
 import { TimedOut, withTimeout } from './app/with-timeout';
 import { adminTls, listen, provisioningService, provisioningTls, shownUrl } from './compose-provisioning';
 import { httpsOptions } from './tls-files';
@@ -126,6 +127,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     }
 
     stops.push(lockoutEnds.stop);
+    const webhooks = startWebhooks(config, deps);
+    stops.push(() => webhooks.stop());
 
     const tlsReload = (files: ReturnType<typeof adminTls>) => ({ files, intervalMs: config.tlsReloadSeconds * 1000, log });
     // Workers read the certificate themselves; bad files must still stop start-up here, with their names.

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { invalid } from './errors';
 import type { AuthState } from './types';
 
 /** The device states a tenant's webhook hears of. */
@@ -51,4 +52,27 @@ export function nextAttemptAt(
   if (attempts >= p.maxAttempts || now - createdAt >= p.maxAgeMs) return null;
   const base = Math.min(p.maxDelayMs, p.firstDelayMs * 2 ** Math.min(30, attempts - 1));
   return now + Math.round(base / 2 + (base / 2) * random01);
+}
+
+const MAX_URL_LENGTH = 2048;
+
+/**
+ * A webhook URL as an operator may set it: http or https, a host, no
+ * user:password part (it would be shown wherever the URL is). Returns the
+ * normalised URL or throws 'invalid' naming the field `url`.
+ */
+export function parseWebhookUrl(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw invalid('url', 'url is required (an http:// or https:// URL)');
+  if (raw.length > MAX_URL_LENGTH) throw invalid('url', `url must be at most ${MAX_URL_LENGTH} characters`);
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw invalid('url', `${JSON.stringify(raw)} is not a URL`); // the parser's own message says less
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('url', `url must use http or https, not ${url.protocol.replace(/:$/, '')}`);
+  if (url.hostname === '') throw invalid('url', 'url must name a host');
+  if (url.username !== '' || url.password !== '') throw invalid('url', 'url must not carry a user name or password: receivers check the signature instead');
+  url.hash = '';
+  return url.toString();
 }
