@@ -1,4 +1,5 @@
 import { VENDORS } from '../../domain/types';
+import { webhookPaths, webhookSchemas } from './openapi-webhooks';
 
 /**
  * The OpenAPI 3.1 description of the admin API, written by hand. A test
@@ -92,6 +93,7 @@ const schemas = {
       sourceIp: { type: ['string', 'null'] }, actor: { type: 'string' }, action: { type: 'string' }, outcome: { type: 'string' },
     },
   },
+  ...webhookSchemas,
 };
 
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
@@ -223,6 +225,7 @@ const paths = {
       responses: { 200: ok('events, newest first', { type: 'array', items: ref('AuditEvent') }), ...errors(400, 401, 403, 503) },
     },
   },
+  ...webhookPaths,
 };
 
 export const OPENAPI_DOCUMENT = Object.freeze({

@@ -11,6 +11,7 @@ import { actionOf, registerRoutes, setActor } from './route';
 import { deviceRoutes } from './routes-devices';
 import { tenantDataRoutes } from './routes-tenant-data';
 import { tenantRoutes } from './routes-tenants';
+import { webhookRoutes } from './routes-webhooks';
 
 export interface AdminServerOptions {
   /** Certificate and key: the API and portal speak HTTPS; none: plain HTTP. */
@@ -107,7 +108,7 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
       reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
       return payload;
     });
-    registerRoutes(api, [...tenantRoutes(o.services), ...deviceRoutes(o.services), ...tenantDataRoutes(o.services)]);
+    registerRoutes(api, [...tenantRoutes(o.services), ...deviceRoutes(o.services), ...tenantDataRoutes(o.services), ...webhookRoutes(o.services)]);
   }, { prefix: '/api/v1' });
 
   o.extraRoutes?.(app);
