@@ -7,6 +7,7 @@ import { clearAudit, loadAudit, setupAudit } from './audit.js';
 import { clearCsv, setupCsv } from './csv.js';
 import { clearDevices, loadDevices, loadSites, setupDevices } from './devices.js';
 import { session } from './session.js';
+import { clearWebhook, loadWebhook, setupWebhook } from './webhooks.js';
 
 const TENANT_KEY = 'papgate.tenant';
 const tenantName = (t) => (typeof t === 'string' ? t : t?.name);
@@ -52,6 +53,7 @@ function signOut(message) {
   clearAllowList();
   clearCsv();
   clearAudit();
+  clearWebhook();
   $('tenant-token').hidden = true;
   $('tenant-token').replaceChildren();
   show('workspace', false);
@@ -80,10 +82,11 @@ async function openTenant(name) {
   clearAllowList();
   clearCsv();
   clearAudit();
+  clearWebhook();
   for (const span of document.querySelectorAll('.tenant-name')) span.textContent = name;
   show('workspace', true);
   try {
-    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit()]);
+    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit(), loadWebhook()]);
   } catch (e) {
     showError(e);
   }
@@ -118,6 +121,7 @@ function boot() {
   setupAllowList();
   setupCsv();
   setupAudit(showError);
+  setupWebhook(showError);
   // Refreshing the audit list is a side view: the change itself already said how it went.
   session.changed = () => { loadAudit().catch(() => {}); };
   whenUnauthorized(() => signOut('The server no longer accepts your token: sign in again.'));
