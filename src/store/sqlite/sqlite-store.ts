@@ -282,7 +282,7 @@ export class SqliteStore implements Store {
   }
 
   async claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]> {
-    return this.run('claim webhook deliveries', () => this.webhooks.claimTx(now, limits));
+    return this.run('claim webhook deliveries', () => this.webhooks.claim(now, limits));
   }
 
   async finishWebhookDelivery(o: DeliveryOutcome): Promise<void> {

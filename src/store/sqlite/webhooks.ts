@@ -21,12 +21,13 @@ export class SqliteWebhooks {
   private readonly dropPending: Statement<[number]>;
   /** Enqueues an event only when its tenant has a webhook (read in the same transaction). */
   readonly enqueue: Statement<[string, number, string, number | null, string, number, number, number]>;
-  private readonly claim: Statement<{ now: number; per_tenant: number; lim: number; lease: number }, DeliveryRow>;
+  private readonly claimRows: Statement<{ now: number; per_tenant: number; lim: number; lease: number }, DeliveryRow>;
   private readonly finish: Statement<{ seq: number; status: string; last_result: string; next: number | null; finished: number | null }>;
   private readonly recent: Statement<[number, number], DeliveryRow>;
   private readonly prune: Statement<[number]>;
+  private readonly anyDue: Statement<[number, number], { one: number }>;
   private lastPrune = -Infinity;
-  readonly claimTx: (now: number, l: ClaimLimits) => WebhookDelivery[];
+  private readonly claimTx: (now: number, l: ClaimLimits) => WebhookDelivery[];
   readonly deleteTx: (tenantId: number) => boolean;
 
   constructor(db: Database) {
@@ -37,18 +38,19 @@ export class SqliteWebhooks {
     this.dropPending = db.prepare("DELETE FROM webhook_deliveries WHERE tenant_id = ? AND status = 'pending'");
     this.enqueue = db.prepare(`INSERT INTO webhook_deliveries (id, tenant_id, mac, site_id, state, at, next_attempt_at)
       SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ?)`);
-    this.claim = db.prepare(`UPDATE webhook_deliveries SET lease_until = @lease, attempts = attempts + 1
+    this.claimRows = db.prepare(`UPDATE webhook_deliveries SET lease_until = @lease, attempts = attempts + 1
       WHERE seq IN (${claimableSeqsSql('@now', '@per_tenant', '@lim')}) RETURNING *`);
     this.finish = db.prepare(`UPDATE webhook_deliveries SET status = @status, last_result = @last_result, lease_until = 0,
       next_attempt_at = COALESCE(@next, next_attempt_at), finished_at = @finished WHERE seq = @seq`);
     this.recent = db.prepare('SELECT * FROM webhook_deliveries WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?');
     this.prune = db.prepare("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < ?");
+    this.anyDue = db.prepare("SELECT 1 AS one FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1");
     this.claimTx = db.transaction((now: number, l: ClaimLimits) => {
       if (now - this.lastPrune >= PRUNE_INTERVAL_MS) {
         this.lastPrune = now;
         this.prune.run(now - DELIVERY_RETENTION_MS);
       }
-      const rows = this.claim.all({ now, per_tenant: l.perTenant, lim: l.limit, lease: l.leaseUntil });
+      const rows = this.claimRows.all({ now, per_tenant: l.perTenant, lim: l.limit, lease: l.leaseUntil });
       return rows.map(toDelivery).sort((a, b) => a.seq - b.seq);
     }).immediate;
     this.deleteTx = db.transaction((tenantId: number) => {
@@ -56,6 +58,16 @@ export class SqliteWebhooks {
       this.dropPending.run(tenantId);
       return true;
     }).immediate;
+  }
+
+  /**
+   * Claims due deliveries. A plain read first: under WAL it takes no lock, so
+   * an idle outbox polled every second never takes the write lock away from
+   * other processes (the CLI, provisioning workers).
+   */
+  claim(now: number, l: ClaimLimits): WebhookDelivery[] {
+    if (!this.anyDue.get(now, now)) return [];
+    return this.claimTx(now, l);
   }
 
   set(w: WebhookConfig): void {
