@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { WebhookDispatcher } from './app/webhook-dispatcher';
 import type { AppDeps } from './app/deps';
 import type { Config } from './config/config';
@@ -13,6 +14,7 @@ export function startWebhooks(config: Config, deps: AppDeps): WebhookDispatcher 
     totalTimeoutMs: config.webhookTimeoutSeconds * 1000,
     maxResponseBytes: MAX_RESPONSE_BYTES,
     allowPrivateTargets: config.webhookPrivateTargets === 'allow',
+    extraCaPem: config.webhookCa ? readCa(config.webhookCa) : undefined,
   });
   const dispatcher = new WebhookDispatcher({ ...deps, log: deps.log.child({ part: 'webhooks' }), sender }, {
     backoff: {
@@ -29,4 +31,13 @@ export function startWebhooks(config: Config, deps: AppDeps): WebhookDispatcher 
   });
   dispatcher.start();
   return dispatcher;
+}
+
+/** The CA bundle file; a file that cannot be read stops start-up with its name. */
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`PAPGATE_WEBHOOK_CA=${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

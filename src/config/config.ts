@@ -91,6 +91,7 @@ export const SETTINGS = {
   PAPGATE_WEBHOOK_PER_TENANT: ['webhookPerTenant', int(1, 1000), '4'],
   PAPGATE_WEBHOOK_POLL_SECONDS: ['webhookPollSeconds', z.coerce.number().min(0.01).max(3600), '1'],
   PAPGATE_WEBHOOK_PRIVATE_TARGETS: ['webhookPrivateTargets', z.enum(['allow', 'deny']), 'allow'],
+  PAPGATE_WEBHOOK_CA: ['webhookCa', z.string().min(1).optional(), undefined],
   PAPGATE_DRACHTIO_HOST: ['drachtioHost', z.string().min(1), '127.0.0.1'],
   PAPGATE_DRACHTIO_PORT: ['drachtioPort', port, '9022'],
   PAPGATE_DRACHTIO_SECRET: ['drachtioSecret', z.string().min(1), 'cymru'],

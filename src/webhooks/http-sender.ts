@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import ipaddr from 'ipaddr.js';
 import type { WebhookRequest, WebhookResponse, WebhookSender } from '../ports/webhooks';
 
@@ -14,6 +15,8 @@ export interface HttpSenderOptions {
   maxResponseBytes: number;
   /** False: refuse targets that resolve to loopback, private, link-local or other non-public addresses. */
   allowPrivateTargets: boolean;
+  /** PEM of extra CAs trusted for https receivers, beside the public ones (a receiver with a private CA). */
+  extraCaPem?: string;
 }
 
 /**
@@ -22,10 +25,11 @@ export interface HttpSenderOptions {
  * (node's client does not follow them), bounded in time and in what it reads.
  */
 export function createHttpSender(o: HttpSenderOptions): WebhookSender {
-  return { post: (req) => post(req, o) };
+  const ca = o.extraCaPem ? [...rootCertificates, o.extraCaPem] : undefined;
+  return { post: (req) => post(req, o, ca) };
 }
 
-function post(req: WebhookRequest, o: HttpSenderOptions): Promise<WebhookResponse> {
+function post(req: WebhookRequest, o: HttpSenderOptions, ca: string[] | undefined): Promise<WebhookResponse> {
   return new Promise((resolve) => {
     let url: URL;
     try {
@@ -58,6 +62,7 @@ function post(req: WebhookRequest, o: HttpSenderOptions): Promise<WebhookRespons
       agent: false,
       headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
       ...(o.allowPrivateTargets ? {} : { lookup: publicOnlyLookup }),
+      ...(ca && url.protocol === 'https:' ? { ca } : {}),
     });
     client.on('socket', (socket) => {
       if (!socket.connecting) clearTimeout(connectTimer);

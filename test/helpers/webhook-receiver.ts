@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** One POST as the receiver got it, with what it answered. */
@@ -21,12 +22,14 @@ export class WebhookReceiver {
   readonly received: Received[] = [];
   private constructor(private readonly server: Server, readonly url: string, public behaviour: Behaviour) {}
 
-  static async start(behaviour: Behaviour = () => ({ status: 204 }), path = '/hook'): Promise<WebhookReceiver> {
+  /** `tls`: PEM certificate and key, and the receiver speaks https. */
+  static async start(behaviour: Behaviour = () => ({ status: 204 }), path = '/hook', tls?: { cert: string; key: string }): Promise<WebhookReceiver> {
     let self: WebhookReceiver | null = null;
-    const server = createServer((req, res) => self!.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => self!.handle(req, res);
+    const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new WebhookReceiver(server, `http://127.0.0.1:${port}${path}`, behaviour);
+    self = new WebhookReceiver(server, `${tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`, behaviour);
     return self;
   }
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_ACTOR } from '../../src/app/actor';
@@ -13,6 +13,7 @@ import { cryptoRandom } from '../../src/ports/random';
 import type { Store } from '../../src/ports/store';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { createHttpSender } from '../../src/webhooks/http-sender';
+import { issue, makeCa } from '../helpers/test-certificates';
 import { signatureValid, WebhookReceiver } from '../helpers/webhook-receiver';
 
 /** Real time plus an offset the test moves forward (lock-outs end without waiting). */
@@ -43,7 +44,9 @@ async function openWorld(dir = mkdtempSync(join(tmpdir(), 'papgate-webhooks-')))
   return { dir, store, deps, s: createServices(deps), provisioning, dispatchers: [], receivers: [] };
 }
 
-function dispatch(w: World, over: Partial<DispatcherSettings> = {}, sender = { connectTimeoutMs: 2000, totalTimeoutMs: 5000, allowPrivateTargets: true }) {
+type SenderSettings = { connectTimeoutMs: number; totalTimeoutMs: number; allowPrivateTargets: boolean; extraCaPem?: string };
+
+function dispatch(w: World, over: Partial<DispatcherSettings> = {}, sender: SenderSettings = { connectTimeoutMs: 2000, totalTimeoutMs: 5000, allowPrivateTargets: true }) {
   const d = new WebhookDispatcher(
     { ...w.deps, sender: createHttpSender({ ...sender, maxResponseBytes: 4096 }) },
     { ...SETTINGS, ...over },
@@ -228,6 +231,31 @@ describe('webhooks: deliveries to a real receiver', function () {
     assert.match((await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]!.lastResult!, /refused: 127\.0\.0\.1 is not a public address/);
     assert.match((await w.s.webhooks.deliveries(CLI_ACTOR, 'other', 1))[0]!.lastResult!, /refused/);
     assert.equal(r.received.length, 0);
+  });
+
+  it('verifies an https receiver\'s certificate: an unknown CA is refused, a configured one is trusted', async () => {
+    const ca = makeCa(w.dir);
+    const pair = issue(ca, 'receiver');
+    const tls = { cert: readFileSync(pair.certPath, 'utf8'), key: readFileSync(pair.keyPath, 'utf8') };
+    const untrusted = await receiver(w, undefined, '/hook', tls);
+    const trusted = await receiver(w, undefined, '/hook', tls);
+    await w.s.webhooks.set(CLI_ACTOR, 'acme', untrusted.url);
+    await w.s.webhooks.set(CLI_ACTOR, 'other', trusted.url);
+    const a = await device(w, 'acme');
+    const b = await device(w, 'other');
+    const base = { connectTimeoutMs: 2000, totalTimeoutMs: 5000, allowPrivateTargets: true };
+    const slow = { backoff: { ...SETTINGS.backoff, firstDelayMs: 60_000 } };
+    dispatch(w, slow, base);
+    await lockOut(w, a.mac, a.pap!);
+    await waitUntil(async () => (await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]?.lastResult != null);
+    assert.match((await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]!.lastResult!, /CERT|VERIFY|SELF_SIGNED/);
+    assert.equal(untrusted.received.length, 0, 'nothing was sent to a receiver whose certificate did not verify');
+    for (const d of w.dispatchers.splice(0)) await d.stop();
+
+    dispatch(w, slow, { ...base, extraCaPem: ca.pem });
+    await lockOut(w, b.mac, b.pap!);
+    await trusted.waitFor(() => trusted.accepted().length === 1);
+    assert.equal(trusted.accepted()[0]!.state, 'failed');
   });
 
   it('delivers what was pending before a restart', async () => {
