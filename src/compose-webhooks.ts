@@ -28,6 +28,7 @@ export function startWebhooks(config: Config, deps: AppDeps): WebhookDispatcher 
     pollMs: config.webhookPollSeconds * 1000,
     // Past the sender's own deadline with room to record the outcome: another node takes over only after that.
     leaseMs: (config.webhookTimeoutSeconds + config.webhookConnectTimeoutSeconds) * 1000 + 30_000,
+    stopWaitMs: 5000,
   });
   dispatcher.start();
   return dispatcher;

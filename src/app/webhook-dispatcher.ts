@@ -4,6 +4,9 @@ import type { Logger } from '../ports/logger';
 import type { Random } from '../ports/random';
 import type { Store } from '../ports/store';
 import type { DeliveryOutcome, WebhookDelivery, WebhookResponse, WebhookSender } from '../ports/webhooks';
+import { withTimeout } from './with-timeout';
+
+const DEFAULT_STOP_WAIT_MS = 5000;
 
 export interface DispatcherSettings {
   backoff: BackoffPolicy;
@@ -15,6 +18,8 @@ export interface DispatcherSettings {
   pollMs: number;
   /** How long a claimed delivery stays ours; longer than the sender's total timeout. */
   leaseMs: number;
+  /** stop() waits this long at most for a store call or POST still running (a hung store must not hang shutdown). */
+  stopWaitMs?: number;
 }
 
 export interface DispatcherDeps {
@@ -63,12 +68,20 @@ export class WebhookDispatcher {
     else this.schedule(0);
   }
 
-  /** Stops claiming and waits for the deliveries in flight (each bounded by the sender's timeout). */
+  /**
+   * Stops claiming and waits, for a bounded time, for the claim and the
+   * deliveries in flight. What is still running then is left: its lease runs
+   * out and the delivery is tried again (by this node after a restart, or another).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
-    await Promise.allSettled([...this.inFlight]);
+    const running = Promise.allSettled([this.ticking, ...this.inFlight]);
+    try {
+      await withTimeout(running, this.s.stopWaitMs ?? DEFAULT_STOP_WAIT_MS);
+    } catch {
+      this.d.log.warn({ inFlight: this.inFlight.size }, 'webhook work still running at stop was left; its leases run out and it is tried again');
+    }
   }
 
   private schedule(ms: number): void {

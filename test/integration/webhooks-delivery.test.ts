@@ -258,6 +258,25 @@ describe('webhooks: deliveries to a real receiver', function () {
     assert.equal(trusted.accepted()[0]!.state, 'failed');
   });
 
+  it('stops even when the store never answers a claim', async () => {
+    let claims = 0;
+    const hung = new Proxy(w.store, {
+      get(target, key) {
+        if (key === 'claimWebhookDeliveries') return () => { claims += 1; return new Promise<never>(() => undefined); };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const d = new WebhookDispatcher(
+      { ...w.deps, store: hung, sender: createHttpSender({ connectTimeoutMs: 1000, totalTimeoutMs: 1000, allowPrivateTargets: true, maxResponseBytes: 1024 }) },
+      { ...SETTINGS, stopWaitMs: 200 },
+    );
+    d.start();
+    await waitUntil(async () => claims > 0);
+    await d.stop(); // resolves: a hung store call does not hang shutdown
+    assert.equal(claims, 1, 'one claim, still hanging; none after stop');
+  });
+
   it('delivers what was pending before a restart', async () => {
     const down = await receiver(w, () => ({ status: 503 }));
     await w.s.webhooks.set(CLI_ACTOR, 'acme', down.url);
