@@ -1,6 +1,6 @@
 // Keeps the layers of docs/architecture.md true: imports point inward only
 // (domain <- ports <- app <- adapters <- main), and adapters never import each other.
-const adapters = '^src/(store|sip|media|provisioning|admin|config|observability)/|^src/(main|cli|compose-calls)[.]ts$';
+const adapters = '^src/(store|sip|media|provisioning|admin|config|observability|webhooks)/|^src/(main|cli|compose-calls)[.]ts$';
 module.exports = {
   forbidden: [
     { name: 'domain-is-pure', severity: 'error',
@@ -16,8 +16,8 @@ module.exports = {
       from: { path: '^src/app/' },
       to: { path: adapters } },
     { name: 'adapters-do-not-import-each-other', severity: 'error',
-      from: { path: '^src/(store|sip/[^/]+|media/[^/]+|provisioning|admin)/' },
-      to: { path: '^src/(store|sip|media|provisioning|admin)/', pathNot: '^src/$1/' } },
+      from: { path: '^src/(store|sip/[^/]+|media/[^/]+|provisioning|admin|webhooks)/' },
+      to: { path: '^src/(store|sip|media|provisioning|admin|webhooks)/', pathNot: '^src/$1/' } },
     { name: 'only-the-composition-root-imports-it', severity: 'error',
       from: { pathNot: '^src/(cli|main)[.]ts$' }, to: { path: '^src/(main|compose-calls)[.]ts$' } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },

@@ -5,6 +5,7 @@ import { benchProvisioningStores } from './provisioning-stores';
 import { cpus, loadavg } from 'node:os';
 import { benchProvisioningWorkers } from './provisioning-workers';
 import { benchRegisters } from './registers';
+import { benchWebhooks } from './webhooks';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     ['calls', benchCalls],
     ['limits', benchLimits],
     ['provisioning-stores', benchProvisioningStores],
+    ['webhooks', benchWebhooks],
   ];
   for (const [name, run] of benches) {
     if (only && only !== name) continue;

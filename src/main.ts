@@ -16,6 +16,7 @@ import { startCallService, type RunningCalls } from './compose-calls';
 import { lockoutEndAnnouncer } from './compose-lockout';
 import { policyFrom, sourceLimitsFrom } from './compose-policy';
 import { storeWritable } from './compose-readiness';
+import { startWebhooks } from './compose-webhooks';
 import { adminTls, listen, provisioningService, provisioningTls, shownUrl } from './compose-provisioning';
 import { httpsOptions } from './tls-files';
 
@@ -79,6 +80,8 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     }
 
     stops.push(lockoutEnds.stop);
+    const webhooks = startWebhooks(config, deps);
+    stops.push(() => webhooks.stop());
 
     const tlsReload = (files: ReturnType<typeof adminTls>) => ({ files, intervalMs: config.tlsReloadSeconds * 1000, log });
     // Workers read the certificate themselves; bad files must still stop start-up here, with their names.

@@ -3,6 +3,7 @@ import { notFound } from '../domain/errors';
 import { canonicalIp } from '../domain/trust';
 import type { AuthState, Device, Locale } from '../domain/types';
 import type { AppDeps } from './deps';
+import { announcingStateChanges } from './webhook-events';
 
 export interface DeviceStatus {
   device: Device;
@@ -60,7 +61,7 @@ export class Authentication {
   async attempt(mac: string, entered: string, sourceIp: string | null): Promise<AttemptResult> {
     const now = this.d.clock.now();
     const { policy } = this.d;
-    const result = await this.d.store.mutateDevice(mac, (device) => {
+    const result = await this.d.store.mutateDevice(mac, announcingStateChanges(this.d.random, now, (device) => {
       if (!device) throw notFound(`no device ${mac}`);
       const r = attempt(device.auth, entered, now, policy);
       const trustIp = r.outcome === 'success' ? ipToTrust(device.lastProvisionedIp, sourceIp) : null;
@@ -72,7 +73,7 @@ export class Authentication {
         }],
         trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
       };
-    });
+    }));
     this.onAttempt(result.outcome, { mac, lockedUntil: result.lockedUntil });
     return result;
   }

@@ -5,6 +5,7 @@ import { drawPap } from '../domain/pap';
 import type { AuditEvent, Device, Line, Site, Tenant } from '../domain/types';
 import { actorLabel, assertMayAccess, type Actor } from './actor';
 import type { AppDeps } from './deps';
+import { announcingStateChanges } from './webhook-events';
 import { parseLines, parseModel, parseVendor } from './device-input';
 import type { Tenants } from './tenants';
 import { toDeviceView, type DeviceView } from './device-view';
@@ -118,11 +119,11 @@ export class Devices {
   private async mutate(actor: Actor, mac: unknown, action: string, change: (d: Device) => Device): Promise<DeviceView> {
     const device = await this.get(actor, mac);
     assertMayAccess(actor, device.tenantId);
-    const next = await this.d.store.mutateDevice(device.mac, (current) => {
+    const next = await this.d.store.mutateDevice(device.mac, announcingStateChanges(this.d.random, this.d.clock.now(), (current) => {
       if (!current) throw notFound(`no device with MAC ${device.mac}`);
       const updated = change(current);
       return { next: updated, result: updated, audit: [this.event(actor, current, action, 'ok')] };
-    });
+    }));
     return this.view(next);
   }
 

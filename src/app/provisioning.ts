@@ -5,6 +5,7 @@ import { canonicalIp, isTrusted } from '../domain/trust';
 import type { AuthState, Device, Line, TemporaryTrust, Vendor } from '../domain/types';
 import type { DeviceChange } from '../ports/store';
 import type { AppDeps } from './deps';
+import { announcingStateChanges } from './webhook-events';
 
 /** Settings the provisioning use case needs (from Config). */
 export interface ProvisioningSettings {
@@ -108,7 +109,7 @@ export class Provisioning {
       return this.fullResult(first, decision.reason, '');
     }
     const newSecret = encodeSecret(this.d.random.bytes(SECRET_BYTES));
-    return store.mutateDevice<ProvisioningResult>(req.mac, (device) => {
+    return store.mutateDevice<ProvisioningResult>(req.mac, announcingStateChanges(this.d.random, now, (device) => {
       if (!device) return { result: { kind: 'unknown' } };
       // Decide again on what the transaction read: the device may have changed since.
       const matched = matchSecret(device, req.secret);
@@ -118,7 +119,7 @@ export class Provisioning {
         return { next, result: this.minimal(next, current.state) };
       }
       return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
-    });
+    }));
   }
 
   /** The change a full configuration makes: new secret, device successful, trust window for the IP. */

@@ -5,6 +5,7 @@ import type { AppDeps } from './deps';
 import { DeviceCsv } from './device-csv';
 import { Devices } from './devices';
 import { Tenants } from './tenants';
+import { Webhooks } from './webhooks';
 
 /** Every admin use case, built once over the same deps (REST, CLI and web portal share them). */
 export interface AdminServices {
@@ -14,6 +15,7 @@ export interface AdminServices {
   csv: DeviceCsv;
   audit: AuditLog;
   authentication: Authentication;
+  webhooks: Webhooks;
 }
 
 export function createServices(d: AppDeps, onAttempt?: AttemptListener): AdminServices {
@@ -26,5 +28,6 @@ export function createServices(d: AppDeps, onAttempt?: AttemptListener): AdminSe
     csv: new DeviceCsv(d, tenants, devices),
     audit: new AuditLog(d, tenants),
     authentication: new Authentication(d, onAttempt),
+    webhooks: new Webhooks(d, tenants),
   };
 }

@@ -1,6 +1,7 @@
 import type {
   AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust,
 } from '../domain/types';
+import type { NewWebhookEvent, WebhookStore } from './webhooks';
 
 /**
  * What a read-modify-write on one device decides. `mutate` is a pure function
@@ -16,6 +17,8 @@ export interface DeviceChange<T> {
   audit?: Omit<AuditEvent, 'id'>[];
   /** Temporary trust windows to open or extend in the same transaction. */
   trust?: TemporaryTrust[];
+  /** Webhook events to enqueue in the same transaction; dropped for tenants without a webhook. */
+  webhookEvents?: NewWebhookEvent[];
 }
 
 export interface DeviceFilter {
@@ -62,7 +65,7 @@ export interface NewTenant {
  * touching callers. Errors: PapgateError 'conflict' for duplicates,
  * 'not_found' for unknown keys, 'unavailable' when the database cannot be used.
  */
-export interface Store {
+export interface Store extends WebhookStore {
   // tenants
   createTenant(t: NewTenant): Promise<Tenant>;
   getTenantByName(name: string): Promise<Tenant | null>;

@@ -1,4 +1,6 @@
 import type { AllowEntry, AuditEvent, Locale, Site, Tenant, TemporaryTrust } from '../domain/types';
+import type { WebhookState } from '../domain/webhook';
+import type { DeliveryStatus, WebhookConfig, WebhookDelivery } from '../ports/webhooks';
 
 /**
  * The rows both SQL stores share (the same snake_case columns in both
@@ -33,3 +35,43 @@ export const toAudit = (r: AuditRow): AuditEvent => ({
   id: r.id, at: r.at, tenantId: r.tenant_id, mac: r.mac, sourceIp: r.source_ip,
   actor: r.actor, action: r.action, outcome: r.outcome,
 });
+
+export interface WebhookRow { tenant_id: number; url: string; secret: string; updated_at: number }
+export interface DeliveryRow {
+  seq: number; id: string; tenant_id: number; mac: string; site_id: number | null; state: string; at: number;
+  status: string; attempts: number; next_attempt_at: number; last_result: string | null; finished_at: number | null;
+}
+
+export const toWebhook = (r: WebhookRow): WebhookConfig => ({
+  tenantId: r.tenant_id, url: r.url, secret: r.secret, updatedAt: r.updated_at,
+});
+
+export const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
+  seq: r.seq, id: r.id, tenantId: r.tenant_id, mac: r.mac, siteId: r.site_id, state: r.state as WebhookState, at: r.at,
+  status: r.status as DeliveryStatus, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
+  lastResult: r.last_result, finishedAt: r.finished_at,
+});
+
+/** Finished deliveries are kept this long for the tenant's history, then deleted. */
+export const DELIVERY_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * The deliveries a claim may take, in one statement both dialects run (only
+ * the parameter markers differ): the oldest pending event of each device
+ * (per-device order), due or leased, ranked per tenant with the leased ones
+ * first so in-flight deliveries use up the tenant's share; of those, the
+ * unleased ones within the share. Markers: now, per-tenant share, limit.
+ */
+export function claimableSeqsSql(now: string, perTenant: string, limit: string): string {
+  return `WITH heads AS (
+    SELECT o.seq, o.tenant_id, o.next_attempt_at, o.lease_until FROM webhook_deliveries o
+    WHERE o.status = 'pending' AND NOT EXISTS (
+      SELECT 1 FROM webhook_deliveries e
+      WHERE e.status = 'pending' AND e.tenant_id = o.tenant_id AND e.mac = o.mac AND e.seq < o.seq)
+  ), ranked AS (
+    SELECT seq, lease_until,
+      row_number() OVER (PARTITION BY tenant_id ORDER BY CASE WHEN lease_until > ${now} THEN 0 ELSE 1 END, seq) AS rn
+    FROM heads WHERE lease_until > ${now} OR next_attempt_at <= ${now}
+  )
+  SELECT seq FROM ranked WHERE rn <= ${perTenant} AND lease_until <= ${now} ORDER BY seq LIMIT ${limit}`;
+}

@@ -5,6 +5,7 @@ import { deviceContract } from './store-devices.contract';
 import { expectError } from './expect-error';
 import { trustAuditContract } from './store-trust-audit.contract';
 import { registrationsContract } from './store-registrations.contract';
+import { webhooksContract } from './store-webhooks.contract';
 
 /**
  * The behaviour every Store adapter must show. `open` returns a fresh, empty
@@ -103,6 +104,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     deviceContract(get);
     trustAuditContract(get);
     registrationsContract(get);
+    webhooksContract(get);
 
     describe('close', () => {
       it('refuses calls after close with unavailable; closing twice is fine', async () => {

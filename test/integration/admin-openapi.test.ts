@@ -40,6 +40,11 @@ const CALLS: Call[] = [
   { method: 'GET', path: '/tenants/zeta/export.csv' },
   { method: 'GET', path: '/tenants/zeta/audit?limit=5' },
   { method: 'GET', path: '/audit?limit=5' },
+  { method: 'PUT', path: '/tenants/zeta/webhook', o: { body: { url: 'https://hooks.example.com/papgate' } } },
+  { method: 'GET', path: '/tenants/zeta/webhook' },
+  { method: 'POST', path: '/tenants/zeta/webhook/secret' },
+  { method: 'GET', path: '/tenants/zeta/webhook/deliveries?limit=5' },
+  { method: 'DELETE', path: '/tenants/zeta/webhook' },
   { method: 'DELETE', path: '/devices/02dd00000002' },
 ];
 

@@ -5,6 +5,7 @@ import { addDataCommands } from './commands-data';
 import { addDeviceCommands } from './commands-devices';
 import { addStoreCommands } from './commands-store';
 import { addTenantCommands } from './commands-tenants';
+import { addWebhookCommands } from './commands-webhooks';
 import type { CliContext, ServeFlags } from './context';
 
 export type { CliContext, ServeFlags } from './context';
@@ -43,6 +44,7 @@ ${EXIT_CODES_HELP}`);
   addDeviceCommands(program, ctx);
   addDataCommands(program, ctx);
   addStoreCommands(program, ctx);
+  addWebhookCommands(program, ctx);
 
   const serve = program.command('serve')
     .description('run papgate: provisioning, SIP authentication service and admin API (flags override PAPGATE_* variables)');

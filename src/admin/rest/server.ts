@@ -11,6 +11,7 @@ import { actionOf, registerRoutes, type ApiRoute } from './route';
 import { deviceRoutes } from './routes-devices';
 import { tenantDataRoutes } from './routes-tenant-data';
 import { tenantRoutes } from './routes-tenants';
+import { webhookRoutes } from './routes-webhooks';
 
 export interface AdminServerOptions {
   /** Certificate and key: the API and portal speak HTTPS; none: plain HTTP. */
@@ -41,7 +42,7 @@ declare module 'fastify' {
 
 /** The API's route table: registered under /api/v1 and described by /api/v1/openapi.json. */
 export function apiRoutes(services: AdminServices): ApiRoute[] {
-  return [...tenantRoutes(services), ...deviceRoutes(services), ...tenantDataRoutes(services)];
+  return [...tenantRoutes(services), ...deviceRoutes(services), ...tenantDataRoutes(services), ...webhookRoutes(services)];
 }
 
 export interface RegisteredRoute { method: string; url: string }

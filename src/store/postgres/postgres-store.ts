@@ -3,6 +3,7 @@ import { conflict, invalid, isPapgateError, unavailable } from '../../domain/err
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
+import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
 import { CallerError, inTransaction, run } from './db';
 import { DeviceWriteError, deviceWriteError, insertDevice, noTenant, updateDevice } from './device-writes';
 import { isForeignKey, isPgServerError, isUnique, translatePgError } from './pg-errors';
@@ -10,6 +11,7 @@ import {
   auditValues, registrationValues, toAllowEntry, toAudit, toDevice, toRegistration, toSite, toTenant, toTrust,
   type AllowEntryRow, type AuditRow, type DeviceRow, type RegistrationRow, type SiteRow, type TenantRow, type TrustRow,
 } from './rows';
+import { PostgresWebhooks } from './webhooks';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -28,7 +30,11 @@ export class PostgresStore implements Store {
   private lastTrustPurge = -Infinity;
   private lastRegistrationSweep = -Infinity;
 
-  constructor(private readonly pool: Pool, private readonly log: Logger) {}
+  private readonly webhooks: PostgresWebhooks;
+
+  constructor(private readonly pool: Pool, private readonly log: Logger) {
+    this.webhooks = new PostgresWebhooks(pool);
+  }
 
   // tenants
 
@@ -173,6 +179,7 @@ export class PostgresStore implements Store {
       }
       for (const a of change.audit ?? []) await run(c, 'insertAudit', auditValues(a));
       for (const t of change.trust ?? []) await this.upsertTrust(c, t);
+      for (const e of change.webhookEvents ?? []) await this.webhooks.add(c, e);
       return change.result;
     });
   }
@@ -252,6 +259,33 @@ export class PostgresStore implements Store {
   }
 
   /** Proves a write could happen now: the server answers and is not a read-only standby. */
+  // webhooks
+
+  async setWebhook(w: WebhookConfig): Promise<void> {
+    await this.call('save the webhook', () => this.webhooks.set(w));
+  }
+
+  async getWebhook(tenantId: number): Promise<WebhookConfig | null> {
+    return this.call('read the webhook', () => this.webhooks.get(tenantId));
+  }
+
+  async deleteWebhook(tenantId: number): Promise<boolean> {
+    return this.call('delete the webhook', () => this.webhooks.delete(tenantId));
+  }
+
+  async claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]> {
+    return this.call('claim webhook deliveries', () => this.webhooks.claim(now, limits));
+  }
+
+  async finishWebhookDelivery(o: DeliveryOutcome): Promise<void> {
+    await this.call('record the webhook delivery', () => this.webhooks.finish(o));
+  }
+
+  async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
+    const n = count('limit', limit);
+    return this.call('list webhook deliveries', () => this.webhooks.list(tenantId, n));
+  }
+
   async ping(): Promise<void> {
     const ok = await this.one('reach the database', 'writable', [], (r: { ok: boolean }) => r.ok);
     if (!ok) throw unavailable('cannot take writes: the database is read-only (a standby?)');

@@ -114,4 +114,32 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE registrations;
   ALTER TABLE registrations_v3 RENAME TO registrations;
   `,
+  // 4: per-tenant webhooks and the outbox of their deliveries (see docs/webhooks.md).
+  `
+  CREATE TABLE webhooks (
+    tenant_id   INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    url         TEXT    NOT NULL,
+    secret      TEXT    NOT NULL,
+    updated_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE webhook_deliveries (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT    NOT NULL UNIQUE,
+    tenant_id        INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    mac              TEXT    NOT NULL,
+    site_id          INTEGER,
+    state            TEXT    NOT NULL CHECK (state IN ('blocked', 'failed', 'successful')),
+    at               INTEGER NOT NULL,
+    status           TEXT    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_until      INTEGER NOT NULL DEFAULT 0,
+    last_result      TEXT,
+    finished_at      INTEGER
+  ) STRICT;
+  CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (tenant_id, mac, seq) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries (tenant_id, seq);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
+  `,
 ];

@@ -5,6 +5,7 @@ import { conflict, invalid, isPapgateError, unavailable } from '../../domain/err
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
 import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
+import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
 import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
@@ -17,6 +18,7 @@ import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
 import { TrustCache } from './trust-cache';
+import { SqliteWebhooks } from './webhooks';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -48,6 +50,7 @@ export class SqliteStore implements Store {
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
   private readonly registrationSaves = new RegistrationSaveBatcher((batch) => this.run('save the registrations', () => this.registrations.saveAll(batch)));
+  private readonly webhooks: SqliteWebhooks;
   private readonly bulkInserts = new Set<Promise<unknown>>();
   /** Phones' last addresses, written behind (last-seen.ts). */
   private readonly lastSeen: LastSeenQueue;
@@ -63,8 +66,9 @@ export class SqliteStore implements Store {
   ) {
     this.q = prepareStatements(db);
     this.registrations = new SqliteRegistrations(db);
+    this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
-    this.tx = buildTransactions(db, this.q, this.trust);
+    this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);
       for (const mac of values.keys()) this.devices.forget(mac);
@@ -295,6 +299,33 @@ export class SqliteStore implements Store {
 
   async deleteRegistration(username: string): Promise<boolean> {
     return this.run('delete the registration', () => this.registrations.delete(username));
+  }
+
+  // webhooks
+
+  async setWebhook(w: WebhookConfig): Promise<void> {
+    return this.run('save the webhook', () => this.webhooks.set(w));
+  }
+
+  async getWebhook(tenantId: number): Promise<WebhookConfig | null> {
+    return this.run('read the webhook', () => this.webhooks.get(tenantId));
+  }
+
+  async deleteWebhook(tenantId: number): Promise<boolean> {
+    return this.run('delete the webhook', () => this.webhooks.deleteTx(tenantId));
+  }
+
+  async claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]> {
+    return this.run('claim webhook deliveries', () => this.webhooks.claim(now, limits));
+  }
+
+  async finishWebhookDelivery(o: DeliveryOutcome): Promise<void> {
+    return this.run('record the webhook delivery', () => this.webhooks.finished(o));
+  }
+
+  async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
+    const n = count('limit', limit);
+    return this.run('list webhook deliveries', () => this.webhooks.list(tenantId, n));
   }
 
   // audit

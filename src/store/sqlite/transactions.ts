@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { conflict, invalid, notFound } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, TemporaryTrust } from '../../domain/types';
 import type { DeviceChange } from '../../ports/store';
+import type { NewWebhookEvent } from '../../ports/webhooks';
 import { DeviceUpdates } from './device-update';
 import { auditParams, deviceParams, deviceRowOf, toAllowEntry, toDevice, toTrust, type DeviceRow } from './rows';
 import { isForeignKey, isUnique } from './sqlite-errors';
@@ -18,7 +19,7 @@ type NewAudit = Omit<AuditEvent, 'id'>;
  * interleave with another connection's. Each one is synchronous from BEGIN to
  * COMMIT: no other request's statement can join it on the shared connection.
  */
-export function buildTransactions(db: Database, q: Statements, trust: TrustCache) {
+export function buildTransactions(db: Database, q: Statements, trust: TrustCache, enqueue: (e: NewWebhookEvent) => void) {
   const w = new RowWrites(db, q, trust);
   return {
     insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
@@ -42,6 +43,7 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
       }
       for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
       for (const t of change.trust ?? []) w.upsertTrust(t);
+      for (const e of change.webhookEvents ?? []) enqueue(e);
       return change.result;
     }),
     /** Phones' last addresses (last-seen.ts), never moving a time backwards. */

@@ -90,4 +90,9 @@ export const api = {
   exportCsv: (tenant) => call('GET', `${t(tenant)}/export.csv`, { accept: 'text' }),
   importCsv: (tenant, text) => call('POST', `${t(tenant)}/import`, { csv: text }),
   audit: (tenant, limit = 50) => call('GET', `${t(tenant)}/audit${query({ limit })}`),
+  webhook: (tenant) => call('GET', `${t(tenant)}/webhook`),
+  setWebhook: (tenant, url) => call('PUT', `${t(tenant)}/webhook`, { json: { url } }),
+  removeWebhook: (tenant) => call('DELETE', `${t(tenant)}/webhook`),
+  rotateWebhookSecret: (tenant) => call('POST', `${t(tenant)}/webhook/secret`),
+  webhookDeliveries: (tenant, limit = 20) => call('GET', `${t(tenant)}/webhook/deliveries${query({ limit })}`),
 };

@@ -9,6 +9,7 @@ import { clearDevices, loadDevices, loadSites, setupDevices } from './devices.js
 import { clearLines, setupLines } from './lines.js';
 import { session } from './session.js';
 import { clearSettings, fillLocales, loadSettings, setupSettings } from './tenant-settings.js';
+import { clearWebhook, loadWebhook, setupWebhook } from './webhooks.js';
 
 const TENANT_KEY = 'papgate.tenant';
 const tenantName = (t) => (typeof t === 'string' ? t : t?.name);
@@ -57,6 +58,7 @@ function signOut(message) {
   clearAudit();
   clearLines();
   clearSettings();
+  clearWebhook();
   $('tenant-token').hidden = true;
   $('tenant-token').replaceChildren();
   show('workspace', false);
@@ -87,10 +89,11 @@ async function openTenant(name) {
   clearAudit();
   clearLines();
   clearSettings();
+  clearWebhook();
   for (const span of document.querySelectorAll('.tenant-name')) span.textContent = name;
   show('workspace', true);
   try {
-    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit(), loadSettings()]);
+    await Promise.all([loadSites(), loadDevices(), loadAllowList(), loadAudit(), loadSettings(), loadWebhook()]);
   } catch (e) {
     showError(e);
   }
@@ -127,6 +130,7 @@ function boot() {
   setupAudit(showError);
   setupLines();
   setupSettings();
+  setupWebhook(showError);
   // Refreshing the audit list is a side view: the change itself already said how it went.
   session.changed = () => { loadAudit().catch(() => {}); };
   whenUnauthorized(() => signOut('The server no longer accepts your token: sign in again.'));
