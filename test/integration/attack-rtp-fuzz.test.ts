@@ -17,7 +17,7 @@ import { freePortBlock } from '../helpers/ports';
 
 const HOST = '127.0.0.1';
 const TE_PT = 101;
-const DATAGRAMS = 6000;
+const DATAGRAMS = 6000; // not a port
 const BATCH = 200;
 
 /** What the session would take as an RFC 4733 key event (the one thing that may type a digit). */

@@ -6,7 +6,11 @@ import tls from 'node:tls';
 import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
 import { requireTool } from '../helpers/required-tools';
 import { RawPeer } from '../helpers/sip-raw-peer';
-import { baresipMissing, startBaresip, type Baresip } from '../helpers/softphone';
+import { decodeRtp } from '../../src/media/embedded/rtp-packet';
+import { SrtpReceiver } from '../../src/media/embedded/srtp';
+import { dumpcapMissing, startLoopbackCapture, type CapturedDatagram } from '../helpers/loopback-capture';
+import { portLayout } from '../helpers/ports';
+import { baresipMissing, baresipSrtpMissing, startBaresip, type Baresip } from '../helpers/softphone';
 import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
 
 // papgate with SIP over TLS (PAPGATE_SIP_TLS_PORT, its own certificate from a
@@ -18,12 +22,26 @@ import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../hel
 // configuration tells a phone, and a certificate renewal picked up by the
 // SIP TLS listener without a restart.
 //
+// Then both at once, as a deployment that encrypts end to end would run:
+// SIP over TLS and SRTP (baresip `mediaenc=srtp-mand`); a capture of every
+// UDP datagram on lo during that call shows neither SIP nor the SDES keys,
+// and the PAP cannot be read from its RTP events.
+//
 // Ports: papgate's SIP UDP and TLS ports are chosen by the OS; papgate RTP
-// 20100-20139; the phone 20140-20159 (SIP, TLS, control, RTP).
+// and the phones' ports are offsets in one free block (portLayout).
+const EVENT_CODES = '0123456789*#';
+let RTP_MIN = 0, RTP_MAX = 0, PHONE = 0, PHONE_SRTP = 0; // from portLayout() in the suite's first hook
 
-const RTP_MIN = 20100;
-const RTP_MAX = 20139;
-const PHONE = 20140;
+/** Key presses read from RFC 4733 packets: one digit per event timestamp (first packet of each). */
+function digitsOf(packets: Buffer[], eventPt: number): string {
+  const seen = new Map<number, string>();
+  for (const p of packets) {
+    const d = decodeRtp(p);
+    if (!d.ok || d.packet.payloadType !== eventPt || d.packet.payload.length < 4) continue;
+    if (!seen.has(d.packet.timestamp)) seen.set(d.packet.timestamp, EVENT_CODES[d.packet.payload[0]!] ?? '?');
+  }
+  return [...seen.values()].join('');
+}
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -61,6 +79,7 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
 
   before(async function () {
     requireTool(this, 'baresip', 'a real soft-phone authenticates over SIP TLS', baresipMissing());
+    ({ RTP_MIN, RTP_MAX, PHONE, PHONE_SRTP } = await portLayout({ RTP_MIN: 0, RTP_MAX: 39, PHONE: 40, PHONE_SRTP: 60 }));
     ca = makeCa(mkdtempSync(join(tmpdir(), 'papgate-sip-tls-')));
     first = issue(ca, 'first', 'sip.test');
     live = { certPath: join(ca.dir, 'live.crt'), keyPath: join(ca.dir, 'live.key') };
@@ -127,6 +146,56 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     await p.command('dial', '112');
     const forwarded = await gateway!.take((m) => m.startsWith('INVITE '), 15_000, 'the emergency INVITE at the gateway');
     assert.match(forwarded, /^INVITE sip:112@127\.0\.0\.1:\d+ SIP\/2\.0/);
+  });
+
+  it('SIP over TLS and SRTP together: the PAP authenticates; on the wire neither SIP, nor the keys, nor the PAP is readable', async function () {
+    if (baresipSrtpMissing() || dumpcapMissing()) {
+      requireTool(this, 'baresip', 'baresip speaks SRTP over SIP TLS', baresipSrtpMissing());
+      requireTool(this, 'tshark', 'the call\'s UDP is captured on lo', dumpcapMissing());
+    }
+    const harness = h!;
+    const d = await harness.addDevice();
+    const p = await startBaresip({
+      username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${tlsPort}`, basePort: PHONE_SRTP,
+      transport: 'tls', caFile: ca.certPath, mediaenc: 'srtp-mand',
+    });
+    try {
+      await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness)
+        .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+      const capture = await startLoopbackCapture('udp');
+      let datagrams: CapturedDatagram[];
+      let callId: string;
+      try {
+        callId = await p.dial('*89');
+        await p.waitEvent('CALL_RTPESTAB', (e) => e.id === callId);
+        await p.sendDigits(`${d.pap}#`);
+        await p.waitEvent('CALL_CLOSED', (e) => e.id === callId, 30_000);
+        await until(async () => ((await harness.device(d.mac)).state === 'successful' ? true : undefined), 'device successful', harness);
+      } finally {
+        datagrams = await capture.stop();
+      }
+      const invite = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'out' && m.method === 'INVITE' && /a=crypto:/.test(m.text));
+      assert.ok(invite, 'the phone offered SDES keys (inside TLS)');
+      assert.match(invite.text, /^m=audio \d+ RTP\/SAVP /m);
+      const line = /^a=crypto:\d+ (AES_CM_128_HMAC_SHA1_(?:80|32)) inline:([A-Za-z0-9+/]{40})/m.exec(invite.text)!;
+      const phoneKey = Buffer.from(line[2]!, 'base64');
+      const eventPt = Number(/^a=rtpmap:(\d+) telephone-event\/8000/m.exec(invite.text)?.[1]);
+
+      // This phone's datagrams (its ports, papgate's RTP range); the earlier test's emergency call may still be retrying to its gateway.
+      const ours = (port: number) => (port >= PHONE_SRTP && port < PHONE_SRTP + 20) || (port >= RTP_MIN && port <= RTP_MAX);
+      const all = Buffer.concat(datagrams.filter((g) => ours(g.srcPort) || ours(g.dstPort)).map((g) => g.payload));
+      assert.ok(!all.includes('SIP/2.0'), 'no SIP message of this phone crossed lo as UDP: signalling went over TLS');
+      for (const text of [line[2]!, phoneKey.toString('hex')]) assert.ok(!all.includes(text), 'the SDES key is nowhere in the captured UDP');
+      const fromPhone = datagrams.filter((g) => g.dstPort >= RTP_MIN && g.dstPort <= RTP_MAX).map((g) => g.payload);
+      assert.ok(fromPhone.length > 20, `the phone's RTP was captured (${fromPhone.length} packets)`);
+      const naive = digitsOf(fromPhone, eventPt);
+      assert.ok(naive.length > 0 && !naive.includes(d.pap!), `the PAP cannot be read from the RTP events (read as "${naive}")`);
+      const rx = new SrtpReceiver(line[1] as 'AES_CM_128_HMAC_SHA1_80', phoneKey);
+      const opened = fromPhone.map((w) => rx.unprotect(w)).flatMap((r) => (r.ok ? [r.packet] : []));
+      assert.equal(digitsOf(opened, eventPt), `${d.pap}#`, 'the same packets, opened with the key from inside TLS, hold the PAP');
+    } finally {
+      await p.stop();
+    }
   });
 
   it('picks up a renewed certificate for new connections without a restart', async () => {

@@ -16,6 +16,7 @@ const BINDING_PATTERNS: readonly RegExp[] = [
   /\b[A-Z_]*PORT[A-Z_]*\s*[=:]\s*(?:String\()?'?(\d{4,5})\b/, // const PORT = 15000; PAPGATE_SIP_PORT: '19557'
   /\b(?:localPort|basePort|rtpPortMin|rtpPortMax|rtpStartPort|rtpEndPort)\s*:\s*(\d{4,5})\b/, // runSipp({ localPort: 18010 })
   /\b(?:startHarness|startPapgateHarness|listen)\(\{[^)]*\bport\s*:\s*(\d{4,5})\b/, // startHarness({ port: 15180 })
+  /^\s*(?:const|let) [A-Z][A-Z_0-9]* = (\d{4,5});/, // const RTP_MIN = 20100; (a count that is no port says `// not a port`)
 ];
 
 function testSources(dir: string): string[] {
@@ -32,7 +33,7 @@ function testSources(dir: string): string[] {
 export function fixedPortUses(source: string): string[] {
   const found: string[] = [];
   source.split('\n').forEach((line, i) => {
-    if (/\/\/ not bound\b/.test(line) || /^\s*(\/\/|\*)/.test(line)) return;
+    if (/\/\/ not (?:bound|a port)\b/.test(line) || /^\s*(\/\/|\*)/.test(line)) return;
     for (const re of BINDING_PATTERNS) {
       const m = re.exec(line);
       if (m && Number(m[1]) >= 1024 && Number(m[1]) <= 65535) found.push(`${i + 1}: ${line.trim()}`);
@@ -44,11 +45,11 @@ export function fixedPortUses(source: string): string[] {
 describe('tests take their ports from the OS', () => {
   it('the guard sees the forms a fixed port takes', () => {
     for (const bad of ['const PORT = 15000;', 'await server.listen(17001);', "env: { PAPGATE_SIP_PORT: '19557' }",
-      'startHarness({ port: 15180 })', 'runSipp({ localPort: 18010 })', 'rtpPortMin: 16100, rtpPortMax: 16119']) {
+      'startHarness({ port: 15180 })', 'runSipp({ localPort: 18010 })', 'rtpPortMin: 16100, rtpPortMax: 16119', 'const PHONE = 20140;']) {
       assert.equal(fixedPortUses(bad).length, 1, bad);
     }
     for (const ok of ['const PORT = await freePort();', "sip: { server: 'sip.example', port: 5060 } // not bound",
-      'this.timeout(15000);', 'port: 80', "'m=audio 15998 RTP/AVP 0'"]) {
+      'this.timeout(15000);', 'port: 80', "'m=audio 15998 RTP/AVP 0'", 'const DATAGRAMS = 6000; // not a port']) {
       assert.deepEqual(fixedPortUses(ok), [], ok);
     }
   });
