@@ -36,7 +36,10 @@ export function fixedPortUses(source: string): string[] {
     if (/\/\/ not (?:bound|a port)\b/.test(line) || /^\s*(\/\/|\*)/.test(line)) return;
     for (const re of BINDING_PATTERNS) {
       const m = re.exec(line);
-      if (m && Number(m[1]) >= 1024 && Number(m[1]) <= 65535) found.push(`${i + 1}: ${line.trim()}`);
+      if (m && Number(m[1]) >= 1024 && Number(m[1]) <= 65535) {
+        found.push(`${i + 1}: ${line.trim()}`);
+        break; // one finding per line
+      }
     }
   });
   return found;
