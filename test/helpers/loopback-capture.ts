@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { decodeRtp } from '../../src/media/embedded/rtp-packet';
 
 export interface CapturedDatagram {
   srcPort: number;
@@ -94,4 +95,17 @@ export function udpDatagrams(pcap: Buffer): CapturedDatagram[] {
     out.push({ srcPort: udp.readUInt16BE(0), dstPort: udp.readUInt16BE(2), payload: Buffer.from(udp.subarray(8, udp.readUInt16BE(4))) });
   }
   return out;
+}
+
+const EVENT_CODES = '0123456789*#';
+
+/** Key presses read from RFC 4733 packets: one digit per event timestamp (its first packet). */
+export function eventDigits(packets: Buffer[], eventPt: number): string {
+  const seen = new Map<number, string>();
+  for (const p of packets) {
+    const d = decodeRtp(p);
+    if (!d.ok || d.packet.payloadType !== eventPt || d.packet.payload.length < 4) continue;
+    if (!seen.has(d.packet.timestamp)) seen.set(d.packet.timestamp, EVENT_CODES[d.packet.payload[0]!] ?? '?');
+  }
+  return [...seen.values()].join('');
 }

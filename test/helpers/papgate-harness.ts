@@ -269,6 +269,17 @@ export async function runPhone(
 }
 
 /** Fails with SIPp's error trace, its last messages and papgate's log. */
+/** Polls `probe` until it yields a value (bounded); the error carries papgate's log. */
+export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms\n--- papgate log ---\n${h.logTail(40)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export function sippPassed(h: PapgateHarness, r: SippResult, who = 'SIPp'): void {
   if (r.code === 0) return;
   throw new Error(`${who} failed (exit ${r.code}):\n${r.errors}\n--- ${who}: last messages ---\n`

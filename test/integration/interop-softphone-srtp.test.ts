@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { decodeRtp } from '../../src/media/embedded/rtp-packet';
 import { SrtpReceiver } from '../../src/media/embedded/srtp';
-import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
-import { dumpcapMissing, startLoopbackCapture, type CapturedDatagram, type LoopbackCapture } from '../helpers/loopback-capture';
+import { startPapgateHarness, until, type PapgateHarness } from '../helpers/papgate-harness';
+import { dumpcapMissing, eventDigits, startLoopbackCapture, type CapturedDatagram, type LoopbackCapture } from '../helpers/loopback-capture';
 import { requireTool } from '../helpers/required-tools';
 import { RawPeer } from '../helpers/sip-raw-peer';
 import { baresipSrtpMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
@@ -20,7 +20,6 @@ import { portLayout } from '../helpers/ports';
 // Ports (127.0.0.1), offsets in one free block: papgate SIP +0, RTP +120..139;
 // phones +10..29 and +30..49; the gateway's SIP is OS-assigned, its SDP names
 // port 9 (discard; nothing listens there).
-const EVENT_CODES = '0123456789*#';
 const GATEWAY_MEDIA = 9;
 const GATEWAY_KEY = Buffer.alloc(30, 0x5a).toString('base64');
 
@@ -49,15 +48,6 @@ function gatewayAnswer(offer: string): string {
     ...(savp ? [`a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${GATEWAY_KEY}`] : []), ''].join('\r\n');
 }
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms\n--- papgate log ---\n${h.logTail(40)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The SDES key (30 bytes) and suite of the one a=crypto line in a traced SIP message's SDP. */
 function sdesKey(m: TracedSipMessage): { suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32'; key: Buffer } {
@@ -66,16 +56,6 @@ function sdesKey(m: TracedSipMessage): { suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES
   return { suite: line[1] as 'AES_CM_128_HMAC_SHA1_80', key: Buffer.from(line[2]!, 'base64') };
 }
 
-/** Key presses read from RFC 4733 packets: one digit per event timestamp (first packet of each). */
-function digitsOf(packets: Buffer[], eventPt: number): string {
-  const seen = new Map<number, string>();
-  for (const p of packets) {
-    const d = decodeRtp(p);
-    if (!d.ok || d.packet.payloadType !== eventPt || d.packet.payload.length < 4) continue;
-    if (!seen.has(d.packet.timestamp)) seen.set(d.packet.timestamp, EVENT_CODES[d.packet.payload[0]!] ?? '?');
-  }
-  return [...seen.values()].join('');
-}
 
 let PAPGATE_SIP = 0, PHONE_SRTP = 0, PHONE_PLAIN = 0, RTP_MIN = 0, RTP_MAX = 0; // from portLayout() in the suite's first hook
 
@@ -151,14 +131,14 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     assert.ok(fromPhone.length > 20 && toPhone.length > 20, `RTP both ways captured (${fromPhone.length} in, ${toPhone.length} out)`);
 
     // Read naively, as anyone on the path would: no PAP.
-    const naive = digitsOf(fromPhone, eventPt);
+    const naive = eventDigits(fromPhone, eventPt);
     assert.ok(naive.length > 0, 'telephone-event packets were captured (their RTP header is clear)');
     assert.ok(!naive.includes(d.pap!), `the PAP cannot be read from the capture (${naive.length} events, read as "${naive}")`);
     // With the phone's key from its offer, the same packets give the PAP: the capture held it, encrypted.
     const rx = new SrtpReceiver(phoneKey.suite, phoneKey.key);
     const opened = fromPhone.map((w) => rx.unprotect(w)).flatMap((r) => (r.ok ? [r.packet] : []));
     assert.equal(opened.length, fromPhone.length, 'every captured packet from the phone is SRTP under its offered key');
-    assert.equal(digitsOf(opened, eventPt), `${d.pap}#`);
+    assert.equal(eventDigits(opened, eventPt), `${d.pap}#`);
     // Audio both ways: what crossed the wire is not the plain payload.
     const audio = opened.filter((o) => decodeRtp(o).ok && (decodeRtp(o) as { packet: { payloadType: number } }).packet.payloadType === 0);
     assert.ok(audio.length > 0, 'the phone\'s audio was captured');

@@ -3,12 +3,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
+import { startPapgateHarness, until, type PapgateHarness } from '../helpers/papgate-harness';
 import { requireTool } from '../helpers/required-tools';
 import { RawPeer } from '../helpers/sip-raw-peer';
-import { decodeRtp } from '../../src/media/embedded/rtp-packet';
 import { SrtpReceiver } from '../../src/media/embedded/srtp';
-import { dumpcapMissing, startLoopbackCapture, type CapturedDatagram } from '../helpers/loopback-capture';
+import { dumpcapMissing, eventDigits, startLoopbackCapture, type CapturedDatagram } from '../helpers/loopback-capture';
 import { portLayout } from '../helpers/ports';
 import { baresipMissing, baresipSrtpMissing, startBaresip, type Baresip } from '../helpers/softphone';
 import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../helpers/test-certificates';
@@ -29,29 +28,9 @@ import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../hel
 //
 // Ports: papgate's SIP UDP and TLS ports are chosen by the OS; papgate RTP
 // and the phones' ports are offsets in one free block (portLayout).
-const EVENT_CODES = '0123456789*#';
 let RTP_MIN = 0, RTP_MAX = 0, PHONE = 0, PHONE_SRTP = 0; // from portLayout() in the suite's first hook
 
-/** Key presses read from RFC 4733 packets: one digit per event timestamp (first packet of each). */
-function digitsOf(packets: Buffer[], eventPt: number): string {
-  const seen = new Map<number, string>();
-  for (const p of packets) {
-    const d = decodeRtp(p);
-    if (!d.ok || d.packet.payloadType !== eventPt || d.packet.payload.length < 4) continue;
-    if (!seen.has(d.packet.timestamp)) seen.set(d.packet.timestamp, EVENT_CODES[d.packet.payload[0]!] ?? '?');
-  }
-  return [...seen.values()].join('');
-}
 
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms\n--- papgate log ---\n${h.logTail(40)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The fingerprint of the certificate the SIP TLS port presents now, checked against the CA. */
 function presented(port: number, ca: string): Promise<string> {
@@ -121,7 +100,7 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
       transport: 'tls', caFile: ca.certPath,
     });
     const p = phone;
-    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness)
+    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000)
       .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
     assert.equal(reg.source.transport, 'tls');
     await p.waitSip((m) => m.direction === 'in' && m.status === 200 && /REGISTER/.test(m.headers.cseq ?? ''), '200 OK to the REGISTER at the phone');
@@ -160,7 +139,7 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
       transport: 'tls', caFile: ca.certPath, mediaenc: 'srtp-mand',
     });
     try {
-      await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness)
+      await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000)
         .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
       const capture = await startLoopbackCapture('udp');
       let datagrams: CapturedDatagram[];
@@ -188,11 +167,11 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
       for (const text of [line[2]!, phoneKey.toString('hex')]) assert.ok(!all.includes(text), 'the SDES key is nowhere in the captured UDP');
       const fromPhone = datagrams.filter((g) => g.dstPort >= RTP_MIN && g.dstPort <= RTP_MAX).map((g) => g.payload);
       assert.ok(fromPhone.length > 20, `the phone's RTP was captured (${fromPhone.length} packets)`);
-      const naive = digitsOf(fromPhone, eventPt);
+      const naive = eventDigits(fromPhone, eventPt);
       assert.ok(naive.length > 0 && !naive.includes(d.pap!), `the PAP cannot be read from the RTP events (read as "${naive}")`);
       const rx = new SrtpReceiver(line[1] as 'AES_CM_128_HMAC_SHA1_80', phoneKey);
       const opened = fromPhone.map((w) => rx.unprotect(w)).flatMap((r) => (r.ok ? [r.packet] : []));
-      assert.equal(digitsOf(opened, eventPt), `${d.pap}#`, 'the same packets, opened with the key from inside TLS, hold the PAP');
+      assert.equal(eventDigits(opened, eventPt), `${d.pap}#`, 'the same packets, opened with the key from inside TLS, hold the PAP');
     } finally {
       await p.stop();
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { DeviceView } from '../../src/app/device-view';
 import type { Registration } from '../../src/ports/signalling';
-import { startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
+import { startPapgateHarness, until, type PapgateHarness } from '../helpers/papgate-harness';
 import { baresipMissing, startBaresip, type Baresip, type TracedSipMessage } from '../helpers/softphone';
 import { requireTool } from '../helpers/required-tools';
 import { portLayout } from '../helpers/ports';
@@ -17,16 +17,6 @@ import { portLayout } from '../helpers/ports';
 // RTP +80..99; the phones use +10..29, +30..49 and +50..69 (SIP, TLS, control, RTP).
 
 
-/** Polls `probe` until it yields a value; bounded. */
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, h: PapgateHarness, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms\n--- papgate log ---\n${h.logTail(40)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A PAP of the same length with every digit different from the right one. */
 const wrongPap = (pap: string) => [...pap].map((c) => String((Number(c) + 1) % 10)).join('');
