@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Provisioning } from '../src/app/provisioning';
 import { DEFAULT_POLICY } from '../src/domain/policy';
 import { Metrics } from '../src/observability/metrics';
@@ -32,6 +34,8 @@ const THREADS = 2;
 const CONNECTIONS = 32;
 /** In the test port range; nginx needs a fixed one. */
 const NGINX_PORT = 19417;
+/** The fixed rate of the latency rows (the p99 goal is stated at 1,000 req/s). */
+const FIXED_RATE = Number(process.env.BENCH_PROV_FIXED_RATE ?? 1000);
 
 interface Row { target: string; load: string; result: LoadResult; cpuMs: number }
 
@@ -100,11 +104,29 @@ export async function benchProvisioning(): Promise<void> {
     await measure('papgate', `full, per-device URL, ${DEVICES} random`, papgate, paths.fullAll);
     await measure('nginx', `full, ${STATIC_FILES} static files`, nginxUrl, paths.fullSample);
     printTable(rows);
+    await printFixedRate([
+      ['minimal, random MACs', papgate, paths.minimalAll],
+      ['minimal, polled again', papgate, paths.minimalSample],
+      ['full, per-device URL', papgate, paths.fullAll],
+    ]);
   } finally {
     await nginx?.stop();
     await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** papgate's latency at a fixed rate (bench/fixed-rate.ts in a child process), per load. */
+async function printFixedRate(loads: Array<[string, string, string]>): Promise<void> {
+  console.log(`\nprovisioning latency at a fixed ${FIXED_RATE} req/s (${SECONDS} s, 16 keep-alive connections; latency from when each request was due)`);
+  console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
+  for (const [load, baseUrl, pathsFile] of loads) {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile,
+      String(FIXED_RATE), String(SECONDS), '16'], { timeout: (SECONDS + 60) * 1000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { due: number; ok: number; non2xx: number; errors: number; p50: number; p99: number; max: number };
+    console.log(`${load.padEnd(22)} ${String(r.due).padStart(5)} ${String(r.ok).padStart(6)} ${String(r.non2xx).padStart(8)} ${String(r.errors).padStart(7)}`
+      + ` ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} ${r.max.toFixed(1).padStart(7)}`);
   }
 }
 

@@ -42,6 +42,24 @@ describe('SQLite store: last-seen written behind', () => {
     return false;
   }
 
+  it('a change written in the same moment as a queued address wins over it, also after the batch is written', async () => {
+    const store = await openSqliteStore(path);
+    try {
+      const t = await makeTenant(store, 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store.insertDevices([d], []);
+      const at = Date.now();
+      await store.recordLastSeen(d.mac, '203.0.113.7', at); // a minimal answer, queued
+      // a full answer in the same millisecond, from another address, decided later
+      await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, lastProvisionedIp: '198.51.100.5', lastProvisionedAt: at }, result: null }));
+      await sleep(100); // the queue's batch (every ~10 ms) has been written by now
+      assert.equal((await store.getDevice(d.mac))?.lastProvisionedIp, '198.51.100.5');
+      assert.equal(readFromFile(d.mac)?.ip, '198.51.100.5');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reaches the file for other connections soon after, without a call to flush it', async () => {
     const store = await openSqliteStore(path);
     try {

@@ -46,6 +46,16 @@ export class LastSeenQueue {
     return false;
   }
 
+  /**
+   * A transaction wrote the device with the address seen at `at` (the pending
+   * value, overlaid, or a later one): a pending value no newer is superseded
+   * and must not overwrite it when the batch is written.
+   */
+  supersede(mac: string, at: number): void {
+    const queued = this.pending.get(mac);
+    if (queued !== undefined && queued.at <= at) this.pending.delete(mac);
+  }
+
   /** The device as this process knows it: with the pending address and time, when they are newer. */
   overlay(device: Device): Device {
     if (this.pending.size === 0) return device;

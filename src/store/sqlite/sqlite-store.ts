@@ -238,10 +238,18 @@ export class SqliteStore implements Store {
    */
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
     // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
-    const withLastSeen = (device: Device | null) => mutate(device && this.lastSeen.overlay(device));
+    let writtenAt: number | null | undefined;
+    const withLastSeen = (device: Device | null) => {
+      const change = mutate(device && this.lastSeen.overlay(device));
+      writtenAt = change.next?.lastProvisionedAt;
+      return change;
+    };
     return this.run('update the device', () => {
       this.devices.forget(mac); // before the transaction: a copy may not outlive a write, committed or not
-      return this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
+      const result = this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
+      // Committed: an older (or same-moment) address still queued must not overwrite what was just written.
+      if (writtenAt !== null && writtenAt !== undefined) this.lastSeen.supersede(mac, writtenAt);
+      return result;
     });
   }
 
