@@ -108,6 +108,7 @@ export async function benchProvisioning(): Promise<void> {
       ['minimal, random MACs', papgate, paths.minimalAll],
       ['minimal, polled again', papgate, paths.minimalSample],
       ['full, per-device URL', papgate, paths.fullAll],
+      ['nginx, static files', nginxUrl, paths.minimalSample],
     ]);
   } finally {
     await nginx?.stop();
@@ -117,7 +118,7 @@ export async function benchProvisioning(): Promise<void> {
   }
 }
 
-/** papgate's latency at a fixed rate (bench/fixed-rate.ts in a child process), per load. */
+/** papgate's latency at a fixed rate (bench/fixed-rate.ts in a child process), per load; nginx's beside it. */
 async function printFixedRate(loads: Array<[string, string, string]>): Promise<void> {
   console.log(`\nprovisioning latency at a fixed ${FIXED_RATE} req/s (${SECONDS} s, 16 keep-alive connections; latency from when each request was due)`);
   console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
