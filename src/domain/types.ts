@@ -3,7 +3,7 @@
 export const VENDORS = ['yealink', 'snom', 'poly', 'cisco', 'linksys', 'gigaset', 'patton', 'panasonic'] as const;
 export type Vendor = (typeof VENDORS)[number];
 
-export const LOCALES = ['en', 'de'] as const;
+export const LOCALES = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'] as const;
 export type Locale = (typeof LOCALES)[number];
 
 export type AuthState = 'needed' | 'failed' | 'blocked' | 'successful';

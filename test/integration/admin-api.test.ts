@@ -27,8 +27,9 @@ describe('admin REST API', () => {
   });
 
   it('tells who a token belongs to, and refuses missing or unknown tokens with 401', async () => {
-    assert.deepEqual((await h.req('GET', '/api/v1/whoami')).json, { kind: 'platform' });
-    assert.deepEqual((await h.req('GET', '/api/v1/whoami', { token: acmeToken })).json, { kind: 'tenant', tenant: 'acme' });
+    const locales = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'];
+    assert.deepEqual((await h.req('GET', '/api/v1/whoami')).json, { kind: 'platform', locales });
+    assert.deepEqual((await h.req('GET', '/api/v1/whoami', { token: acmeToken })).json, { kind: 'tenant', tenant: 'acme', locales });
     for (const token of [null, 'not-a-token', `${acmeToken}x`, '']) {
       const r = await h.req('GET', '/api/v1/whoami', { token });
       assert.equal(r.status, 401, `token ${String(token)}`);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../app/actor';
+import { LOCALES } from '../../domain/types';
 import { siteJson, tenantJson } from '../rest/views';
 import { common, serviceAction } from './action';
 import type { CliContext } from './context';
@@ -11,7 +12,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
 
   common(tenant.command('add').argument('<name>', 'tenant name: letters, digits, . _ -'), ctx)
     .description('create a tenant and print its admin token (shown once)')
-    .option('--locale <locale>', 'prompt language: en or de', 'en')
+    .option('--locale <locale>', `prompt language: ${LOCALES.join(', ')}`, 'en')
     .action(serviceAction(ctx, async (io, [name], opts) => {
       const { tenant: t, token } = await io.services.tenants.create(CLI_ACTOR, name, opts.locale);
       io.emit(
@@ -34,7 +35,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
       io.emit(keyValues([['tenant', t.name], ['token', token]]), { tenant: t.name, token });
     }));
 
-  common(tenant.command('locale').argument('<name>', 'tenant name').argument('<locale>', 'en or de'), ctx)
+  common(tenant.command('locale').argument('<name>', 'tenant name').argument('<locale>', LOCALES.join(', ')), ctx)
     .description('change the tenant\'s prompt language')
     .action(serviceAction(ctx, async (io, [name, locale]) => {
       const t = tenantJson(await io.services.tenants.setLocale(CLI_ACTOR, name, locale));
@@ -46,7 +47,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
   common(site.command('add').argument('<name>', 'site name: letters, digits, . _ -'), ctx)
     .description('add a site to a tenant')
     .requiredOption('--tenant <tenant>', 'tenant name')
-    .option('--locale <locale>', 'prompt language for this site: en or de (default: the tenant\'s)')
+    .option('--locale <locale>', `prompt language for this site: ${LOCALES.join(', ')} (default: the tenant's)`)
     .action(serviceAction(ctx, async (io, [name], opts) => {
       const s = siteJson(await io.services.tenants.addSite(CLI_ACTOR, opts.tenant, name, opts.locale));
       io.emit(keyValues([['site', s.name], ['tenant', String(opts.tenant).toLowerCase()], ['locale', s.locale ?? '(tenant\'s)']]), s);

@@ -1,4 +1,4 @@
-import { VENDORS } from '../../domain/types';
+import { LOCALES, VENDORS } from '../../domain/types';
 
 /**
  * The OpenAPI 3.1 description of the admin API, written by hand. A test
@@ -34,7 +34,7 @@ const schemas = {
     type: 'object', required: ['line', 'message'],
     properties: { line: { type: 'integer' }, field: { type: ['string', 'null'] }, message: { type: 'string' } },
   },
-  Locale: { enum: ['en', 'de'] },
+  Locale: { enum: [...LOCALES] },
   Tenant: {
     type: 'object', required: ['name', 'locale', 'createdAt'],
     properties: { name: { type: 'string' }, locale: ref('Locale'), createdAt: { type: 'string', format: 'date-time' } },
@@ -107,7 +107,7 @@ const paths = {
   '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
   '/api/v1/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: ok('OpenAPI 3.1', { type: 'object' }) } } },
   '/api/v1/whoami': {
-    get: { summary: 'Who the token belongs to', responses: { 200: ok('the actor', { type: 'object', properties: { kind: { enum: ['platform', 'tenant'] }, tenant: { type: 'string' } } }), ...errors(401) } },
+    get: { summary: 'Who the token belongs to', responses: { 200: ok('the actor', { type: 'object', properties: { kind: { enum: ['platform', 'tenant'] }, tenant: { type: 'string' }, locales: { type: 'array', description: 'the prompt languages papgate ships', items: ref('Locale') } } }), ...errors(401) } },
   },
   '/api/v1/tenants': {
     get: { summary: 'Tenants the token may see', responses: { 200: ok('tenants', { type: 'array', items: ref('Tenant') }), ...errors(401, 503) } },

@@ -1,4 +1,5 @@
 import { assertPlatform } from '../../app/actor';
+import { LOCALES } from '../../domain/types';
 import type { AdminServices } from '../../app/services';
 import { bodyObject } from './params';
 import { param, type ApiRoute } from './route';
@@ -9,7 +10,11 @@ export function tenantRoutes(s: AdminServices): ApiRoute[] {
   return [
     {
       method: 'GET', url: '/whoami',
-      handler: async (_req, actor) => (actor.kind === 'platform' ? { kind: 'platform' } : { kind: 'tenant', tenant: actor.tenantName }),
+      // locales: the portal offers the prompt languages from here, not from a list of its own.
+      handler: async (_req, actor) => ({
+        ...(actor.kind === 'platform' ? { kind: 'platform' } : { kind: 'tenant', tenant: actor.tenantName }),
+        locales: [...LOCALES],
+      }),
     },
     {
       method: 'GET', url: '/tenants',
