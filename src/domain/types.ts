@@ -20,6 +20,8 @@ export interface Site {
   tenantId: number;
   name: string;
   locale: Locale | null;
+  /** Emergency numbers of this site, on top of the global ones (never instead of them). */
+  emergencyNumbers: string[];
 }
 
 /** Authentication bookkeeping of one device (section 4 of docs/behaviour.md). */

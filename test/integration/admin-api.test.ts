@@ -83,10 +83,23 @@ describe('admin REST API', () => {
   it('adds and lists sites', async () => {
     const site = await h.req('POST', '/api/v1/tenants/acme/sites', { token: acmeToken, body: { name: 'berlin', locale: 'de' } });
     assert.equal(site.status, 201);
-    assert.deepEqual(site.json, { name: 'berlin', locale: 'de' });
+    assert.deepEqual(site.json, { name: 'berlin', locale: 'de', emergencyNumbers: [] });
     assert.equal((await h.req('POST', '/api/v1/tenants/acme/sites', { body: { name: 'hq' } })).status, 201);
     const sites = await h.req('GET', '/api/v1/tenants/acme/sites', { token: acmeToken });
     assert.deepEqual(sites.json.map((s: { name: string }) => s.name).sort(), ['berlin', 'hq']);
+  });
+
+  it('keeps emergency numbers per site and changes a site\'s numbers and locale', async () => {
+    const paris = await h.req('POST', '/api/v1/tenants/acme/sites', { token: acmeToken, body: { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] } });
+    assert.equal(paris.status, 201);
+    assert.deepEqual(paris.json, { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] });
+    const patched = await h.req('PATCH', '/api/v1/tenants/acme/sites/paris', { token: acmeToken, body: { emergencyNumbers: ['17', '112'] } });
+    assert.deepEqual(patched.json, { name: 'paris', locale: 'fr', emergencyNumbers: ['17', '112'] });
+    const relocated = await h.req('PATCH', '/api/v1/tenants/acme/sites/paris', { body: { locale: null } });
+    assert.deepEqual(relocated.json, { name: 'paris', locale: null, emergencyNumbers: ['17', '112'] });
+    const listed = (await h.req('GET', '/api/v1/tenants/acme/sites')).json.find((s: { name: string }) => s.name === 'paris');
+    assert.deepEqual(listed, relocated.json);
+    assert.equal((await h.req('PATCH', '/api/v1/tenants/acme/sites/nowhere', { body: { emergencyNumbers: [] } })).status, 404);
   });
 
   it('creates a device with its PAP, shows, filters, resets, suspends, sets lines and deletes it', async () => {

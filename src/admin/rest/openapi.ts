@@ -40,8 +40,12 @@ const schemas = {
     properties: { name: { type: 'string' }, locale: ref('Locale'), createdAt: { type: 'string', format: 'date-time' } },
   },
   Site: {
-    type: 'object', required: ['name', 'locale'],
-    properties: { name: { type: 'string' }, locale: { oneOf: [ref('Locale'), { type: 'null' }] } },
+    type: 'object', required: ['name', 'locale', 'emergencyNumbers'],
+    properties: { name: { type: 'string' }, locale: { oneOf: [ref('Locale'), { type: 'null' }] }, emergencyNumbers: ref('SiteEmergencyNumbers') },
+  },
+  SiteEmergencyNumbers: {
+    type: 'array', maxItems: 20, items: { type: 'string', pattern: '^[0-9*#+]{1,15}$' },
+    description: 'emergency numbers of the site\'s devices on top of the global ones (which always apply)',
   },
   LineInput: {
     type: 'object', required: ['server', 'user', 'password'],
@@ -135,8 +139,16 @@ const paths = {
     get: { summary: 'Sites of the tenant', responses: { 200: ok('sites', { type: 'array', items: ref('Site') }), ...errors(...STD) } },
     post: {
       summary: 'Add a site',
-      requestBody: body({ type: 'object', required: ['name'], properties: { name: { type: 'string' }, locale: ref('Locale') } }),
+      requestBody: body({ type: 'object', required: ['name'], properties: { name: { type: 'string' }, locale: ref('Locale'), emergencyNumbers: ref('SiteEmergencyNumbers') } }),
       responses: { 201: ok('created', ref('Site')), ...errors(...STD, 409) },
+    },
+  },
+  '/api/v1/tenants/{tenant}/sites/{site}': {
+    parameters: [TENANT, pathParam('site', 'site name')],
+    patch: {
+      summary: 'Change a site\'s locale (null: the tenant\'s) or emergency numbers; absent fields stay as they are',
+      requestBody: body({ type: 'object', properties: { locale: { oneOf: [ref('Locale'), { type: 'null' }] }, emergencyNumbers: ref('SiteEmergencyNumbers') } }),
+      responses: { 200: ok('site', ref('Site')), ...errors(...STD) },
     },
   },
   '/api/v1/tenants/{tenant}/devices': {

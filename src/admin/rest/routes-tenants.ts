@@ -55,8 +55,15 @@ export function tenantRoutes(s: AdminServices): ApiRoute[] {
     {
       method: 'POST', url: '/tenants/:tenant/sites', action: 'site-add', status: 201,
       handler: async (req, actor) => {
-        const b = bodyObject(req.body, ['name', 'locale']);
-        return siteJson(await s.tenants.addSite(actor, param(req, 'tenant'), b.name, b.locale));
+        const b = bodyObject(req.body, ['name', 'locale', 'emergencyNumbers']);
+        return siteJson(await s.tenants.addSite(actor, param(req, 'tenant'), b.name, b.locale, b.emergencyNumbers));
+      },
+    },
+    {
+      method: 'PATCH', url: '/tenants/:tenant/sites/:site', action: 'site-update',
+      handler: async (req, actor) => {
+        const b = bodyObject(req.body, ['locale', 'emergencyNumbers']);
+        return siteJson(await s.tenants.updateSite(actor, param(req, 'tenant'), param(req, 'site'), b));
       },
     },
   ];

@@ -98,4 +98,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX registrations_by_expiry ON registrations (expires_at);
   `,
+  // 3: a site's own emergency numbers (comma-separated; '' = none), added to the global ones.
+  `
+  ALTER TABLE sites ADD COLUMN emergency_numbers TEXT NOT NULL DEFAULT '';
+  `,
 ];

@@ -96,4 +96,8 @@ export const MIGRATIONS: readonly string[] = [
     user_agent        TEXT
   ) STRICT;
   `,
+  // 3: a site's own emergency numbers (comma-separated; '' = none), added to the global ones.
+  `
+  ALTER TABLE sites ADD COLUMN emergency_numbers TEXT NOT NULL DEFAULT '';
+  `,
 ];
