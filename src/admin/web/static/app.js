@@ -6,6 +6,7 @@ import { clearAllowList, loadAllowList, setupAllowList } from './allow-list.js';
 import { clearAudit, loadAudit, setupAudit } from './audit.js';
 import { clearCsv, setupCsv } from './csv.js';
 import { clearDevices, loadDevices, loadSites, setupDevices } from './devices.js';
+import { fillLocales } from './locales.js';
 import { session } from './session.js';
 
 const TENANT_KEY = 'papgate.tenant';
@@ -28,6 +29,8 @@ async function signIn(candidate, { restoring = false } = {}) {
   $('token').value = '';
   fieldError($('sign-in-error'), $('token'), '');
   session.who = who;
+  fillLocales($('tenant-locale'), who.locales);
+  fillLocales($('site-locale'), who.locales, 'the tenant\'s');
   show('sign-in', false);
   show('session', true);
   if (who.kind === 'tenant') {
