@@ -31,7 +31,7 @@ describe('admin portal: languages and sites (browser)', function () {
     page = await signIn(browser, server.url, server.adminToken);
     page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()); });
-    const values = await page.locator('#tenant-locale option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const values = await optionValues(page, '#tenant-locale');
     assert.deepEqual(values, [...LOCALES]);
     assert.ok((await page.locator('#tenant-locale option').allTextContents()).includes('Polish (pl)'));
     await page.getByLabel('Name', { exact: true }).fill('acme');
@@ -47,7 +47,7 @@ describe('admin portal: languages and sites (browser)', function () {
 
   it('adds a site with its language and extra emergency numbers; refuses bad numbers and adds nothing', async () => {
     await page.locator('#site-add summary').click();
-    const siteLocales = await page.locator('#site-locale option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    const siteLocales = await optionValues(page, '#site-locale');
     assert.deepEqual(siteLocales, ['', ...LOCALES], 'the tenant\'s language first, then every shipped one');
 
     await page.getByLabel('Site name').fill('lyon');
@@ -75,3 +75,11 @@ describe('admin portal: languages and sites (browser)', function () {
     assert.deepEqual(problems, []);
   });
 });
+
+/** The values of a <select>'s options, in order. */
+async function optionValues(page: Page, select: string): Promise<(string | null)[]> {
+  const options = page.locator(`${select} option`);
+  const values: (string | null)[] = [];
+  for (let i = 0; i < await options.count(); i++) values.push(await options.nth(i).getAttribute('value'));
+  return values;
+}
