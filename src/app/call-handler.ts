@@ -13,6 +13,7 @@ import { IvrDriver, verifyWith, type IvrRunResult } from './ivr-driver';
 import type { PromptLibrary } from './prompt-library';
 import { notifyTargetOf } from './notify-target';
 import type { SipGate } from './sip-gate';
+import { isSiteEmergency } from './site-emergency';
 import type { SourceLimits } from './source-limits';
 import { withTimeout } from './with-timeout';
 
@@ -76,7 +77,9 @@ export class AuthCallHandler implements CallHandler {
     const log = this.d.log.child({
       callId: call.callId, mac: call.account?.mac ?? null, tenant: call.account?.tenantId ?? null,
     });
-    const emergency = this.d.gate.isEmergency(call.dialled);
+    // The global list first, for every caller; then the proven device's own site numbers on top.
+    const emergency = this.d.gate.isEmergency(call.dialled)
+      || (await isSiteEmergency(this.d.store, call.account, call.dialled, this.d.emergencyLookupMs ?? 300, log));
     // Only emergency numbers are logged: a phone may dial its PAP as the number, and PAPs never reach a log.
     log.info({ emergency, ...(emergency ? { dialled: call.dialled } : {}), source: call.source.address, userAgent: call.userAgent }, 'call');
     if (emergency) return this.emergency(call, log, lifetime);

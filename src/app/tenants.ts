@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseEmergencyNumbers } from '../domain/dialplan';
 import { invalid, notFound } from '../domain/errors';
 import { NAME_PATTERN, NAME_RULE } from '../domain/input-rules';
 import { LOCALES, type Locale, type Site, type Tenant } from '../domain/types';
@@ -18,6 +19,8 @@ export function parseLocale(input: unknown, field = 'locale'): Locale {
   if (typeof input === 'string' && (LOCALES as readonly string[]).includes(input)) return input as Locale;
   throw invalid(field, `${field} must be one of: ${LOCALES.join(', ')}`);
 }
+
+const siteLocale = (locale: unknown): Locale | null => (locale === undefined || locale === null ? null : parseLocale(locale));
 
 /** Tenants, their admin tokens and sites. */
 export class Tenants {
@@ -69,13 +72,32 @@ export class Tenants {
     return this.d.store.getTenantByTokenHash(hashToken(token));
   }
 
-  async addSite(actor: Actor, tenantName: unknown, name: unknown, locale?: unknown): Promise<Site> {
+  /** A new site; its emergency numbers (none when absent) add to the global ones for its devices. */
+  async addSite(actor: Actor, tenantName: unknown, name: unknown, locale?: unknown, emergencyNumbers?: unknown): Promise<Site> {
     const tenant = await this.get(actor, tenantName);
     const site = await this.d.store.createSite({
-      tenantId: tenant.id, name: parseName(name, 'name'), locale: locale === undefined || locale === null ? null : parseLocale(locale),
+      tenantId: tenant.id, name: parseName(name, 'name'), locale: siteLocale(locale),
+      emergencyNumbers: emergencyNumbers === undefined || emergencyNumbers === null ? [] : parseEmergencyNumbers(emergencyNumbers),
     });
     await this.audit(actor, tenant.id, 'site-add', site.name);
     return site;
+  }
+
+  /** Changes what is given of a site's locale (null: the tenant's) and emergency numbers. */
+  async updateSite(actor: Actor, tenantName: unknown, name: unknown, change: { locale?: unknown; emergencyNumbers?: unknown }): Promise<Site> {
+    const tenant = await this.get(actor, tenantName);
+    const siteName = parseName(name, 'site');
+    const site = await this.d.store.getSite(tenant.id, siteName);
+    if (!site) throw notFound(`no site named ${siteName} in tenant ${tenant.name}`);
+    // Everything is checked before anything is written.
+    const updated: Site = {
+      ...site,
+      locale: change.locale === undefined ? site.locale : siteLocale(change.locale),
+      emergencyNumbers: change.emergencyNumbers === undefined ? site.emergencyNumbers : parseEmergencyNumbers(change.emergencyNumbers ?? []),
+    };
+    await this.d.store.updateSite(site.id, { locale: updated.locale, emergencyNumbers: updated.emergencyNumbers });
+    await this.audit(actor, tenant.id, 'site-update', `${site.name}: locale ${updated.locale ?? '(tenant)'}, emergency numbers ${updated.emergencyNumbers.join(',') || '(none)'}`);
+    return updated;
   }
 
   async listSites(actor: Actor, tenantName: unknown): Promise<Site[]> {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_EMERGENCY_LOOKUP_MS, DEFAULT_EMERGENCY_NUMBERS } from '../domain/dialplan';
+import { DEFAULT_EMERGENCY_LOOKUP_MS, DEFAULT_EMERGENCY_NUMBERS, EMERGENCY_NUMBER } from '../domain/dialplan';
 import { parseAllowEntry } from '../domain/trust';
 import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../ports/signalling';
 
@@ -66,7 +66,7 @@ export const SETTINGS = {
   PAPGATE_SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: ['sipTcpMaxConnectionsPerSource', int(1, 1_000_000), '32'],
   PAPGATE_SIP_TCP_IDLE_NEW_SECONDS: ['sipTcpIdleNewSeconds', int(1, 3600), '20'],
   PAPGATE_SIP_TCP_IDLE_SECONDS: ['sipTcpIdleSeconds', int(10, 86400), '600'],
-  PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => /^[0-9*#+]{1,15}$/.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
+  PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => EMERGENCY_NUMBER.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
   PAPGATE_EMERGENCY_GATEWAY: ['emergencyGateway', z.string().regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060').optional(), undefined],
   PAPGATE_EMERGENCY_LOOKUP_MS: ['emergencyLookupMs', int(10, 10_000), String(DEFAULT_EMERGENCY_LOOKUP_MS)],
   PAPGATE_EMERGENCY_UNPROVEN_PER_SOURCE: ['emergencyUnprovenPerSource', int(0, 1000), '2'],

@@ -1,3 +1,5 @@
+import { invalid } from './errors';
+
 /** Dial-plan classification of section 8 of docs/behaviour.md: emergency numbers pass, everything else goes to the IVR. */
 
 export const DEFAULT_EMERGENCY_NUMBERS: readonly string[] = ['112', '110', '911', '999'];
@@ -17,6 +19,35 @@ export function normaliseDialled(dialled: string): string {
   // Visual separators, a leading '+' and the '#' some phones append to send at once.
   return s.replace(/[\s().-]/g, '').replace(/^\+/, '').replace(/#$/, '');
 }
+
+/** What an emergency number may look like, in the global setting and on a site: 1-15 of 0-9 * # +. */
+export const EMERGENCY_NUMBER = /^[0-9*#+]{1,15}$/;
+
+/** A comma-separated list as people type it (CLI, forms): blanks around and empty entries are dropped. */
+export const splitNumberList = (text: string): string[] => text.split(',').map((n) => n.trim()).filter((n) => n !== '');
+
+/** At most this many numbers on one site. */
+export const MAX_SITE_EMERGENCY_NUMBERS = 20;
+
+/**
+ * A site's own emergency numbers from an array of strings; empty clears them.
+ * Duplicates are dropped. Bad input is an `invalid` error on the field
+ * emergencyNumbers naming the bad entry.
+ */
+export function parseEmergencyNumbers(input: unknown): string[] {
+  if (!Array.isArray(input)) throw bad('must be a list of numbers');
+  const numbers: string[] = [];
+  for (const item of input) {
+    if (typeof item !== 'string') throw bad('must be a list of numbers');
+    const n = item.trim();
+    if (!EMERGENCY_NUMBER.test(n)) throw bad(`"${n.slice(0, 20)}" is not an emergency number (1 to 15 of 0-9 * # +)`);
+    if (!numbers.includes(n)) numbers.push(n);
+  }
+  if (numbers.length > MAX_SITE_EMERGENCY_NUMBERS) throw bad(`at most ${MAX_SITE_EMERGENCY_NUMBERS} numbers`);
+  return numbers;
+}
+
+const bad = (message: string) => invalid('emergencyNumbers', `emergencyNumbers ${message}`);
 
 export function isEmergencyNumber(dialled: string, emergencyNumbers: readonly string[]): boolean {
   const n = normaliseDialled(dialled);

@@ -3,7 +3,7 @@
 export const VENDORS = ['yealink', 'snom', 'poly', 'cisco', 'linksys', 'gigaset', 'patton', 'panasonic'] as const;
 export type Vendor = (typeof VENDORS)[number];
 
-export const LOCALES = ['en', 'de'] as const;
+export const LOCALES = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'] as const;
 export type Locale = (typeof LOCALES)[number];
 
 export type AuthState = 'needed' | 'failed' | 'blocked' | 'successful';
@@ -20,6 +20,8 @@ export interface Site {
   tenantId: number;
   name: string;
   locale: Locale | null;
+  /** Emergency numbers of this site, on top of the global ones (never instead of them). */
+  emergencyNumbers: string[];
 }
 
 /** Authentication bookkeeping of one device (section 4 of docs/behaviour.md). */

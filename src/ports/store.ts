@@ -60,6 +60,9 @@ export interface NewTenant {
 }
 
 
+export type NewSite = Omit<Site, 'id' | 'emergencyNumbers'> & { emergencyNumbers?: readonly string[] };
+export type SiteChange = Pick<Site, 'locale' | 'emergencyNumbers'>;
+
 /**
  * The Store port. Async on purpose: a PostgreSQL adapter must fit without
  * touching callers. Errors: PapgateError 'conflict' for duplicates,
@@ -76,7 +79,9 @@ export interface Store extends WebhookStore {
   listTenants(): Promise<Tenant[]>;
 
   // sites
-  createSite(s: Omit<Site, 'id'>): Promise<Site>;
+  createSite(s: NewSite): Promise<Site>;
+  /** Changes a site's locale and emergency numbers; 'not_found' for an unknown id. */
+  updateSite(id: number, change: SiteChange): Promise<void>;
   getSite(tenantId: number, name: string): Promise<Site | null>;
   getSiteById(id: number): Promise<Site | null>;
   listSites(tenantId: number): Promise<Site[]>;

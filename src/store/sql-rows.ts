@@ -9,7 +9,7 @@ import type { DeliveryStatus, WebhookConfig, WebhookDelivery } from '../ports/we
  */
 
 export interface TenantRow { id: number; name: string; locale: string; created_at: number }
-export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null }
+export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null; emergency_numbers: string }
 export interface AllowEntryRow { tenant_id: number; cidr: string; created_at: number }
 export interface TrustRow { tenant_id: number; ip: string; until: number }
 export interface AuditRow {
@@ -23,7 +23,11 @@ export const toTenant = (r: TenantRow): Tenant => ({
 
 export const toSite = (r: SiteRow): Site => ({
   id: r.id, tenantId: r.tenant_id, name: r.name, locale: r.locale as Locale | null,
+  emergencyNumbers: r.emergency_numbers === '' ? [] : r.emergency_numbers.split(','),
 });
+
+/** The emergency_numbers column of a site (numbers never contain a comma). */
+export const emergencyNumbersColumn = (numbers: readonly string[] | undefined): string => (numbers ?? []).join(',');
 
 export const toAllowEntry = (r: AllowEntryRow): AllowEntry => ({
   tenantId: r.tenant_id, cidr: r.cidr, createdAt: r.created_at,

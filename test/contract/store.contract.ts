@@ -76,7 +76,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('creates sites and finds them by tenant+name and by id', async () => {
         const t = await makeTenant(store, 'acme');
         const s = await store.createSite({ tenantId: t.id, name: 'Berlin', locale: 'de' });
-        assert.deepEqual(s, { id: s.id, tenantId: t.id, name: 'Berlin', locale: 'de' });
+        assert.deepEqual(s, { id: s.id, tenantId: t.id, name: 'Berlin', locale: 'de', emergencyNumbers: [] });
         const n = await store.createSite({ tenantId: t.id, name: 'Hamburg', locale: null });
         assert.equal(n.locale, null);
         assert.deepEqual(await store.getSite(t.id, 'Berlin'), s);
@@ -98,6 +98,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('refuses a site of an unknown tenant', async () => {
         await expectError(store.createSite({ tenantId: 999_999, name: 'x', locale: null }), 'not_found', /tenant/);
+      });
+
+      it('keeps a site\'s own emergency numbers, in order, and changes them with its locale', async () => {
+        const t = await makeTenant(store, 'acme');
+        const paris = await store.createSite({ tenantId: t.id, name: 'Paris', locale: 'fr', emergencyNumbers: ['15', '17', '18', '*112#'] });
+        assert.deepEqual(paris.emergencyNumbers, ['15', '17', '18', '*112#']);
+        assert.deepEqual((await store.getSiteById(paris.id))?.emergencyNumbers, ['15', '17', '18', '*112#']);
+        await store.updateSite(paris.id, { locale: null, emergencyNumbers: ['17'] });
+        assert.deepEqual(await store.getSite(t.id, 'Paris'), { ...paris, locale: null, emergencyNumbers: ['17'] });
+        await store.updateSite(paris.id, { locale: 'pl', emergencyNumbers: [] });
+        assert.deepEqual((await store.listSites(t.id))[0], { ...paris, locale: 'pl', emergencyNumbers: [] });
+        await expectError(store.updateSite(999_999, { locale: null, emergencyNumbers: ['17'] }), 'not_found', /site/);
       });
     });
 

@@ -26,8 +26,9 @@ describe('admin REST API', () => {
   });
 
   it('tells who a token belongs to, and refuses missing or unknown tokens with 401', async () => {
-    assert.deepEqual((await h.req('GET', '/api/v1/whoami')).json, { kind: 'platform' });
-    assert.deepEqual((await h.req('GET', '/api/v1/whoami', { token: acmeToken })).json, { kind: 'tenant', tenant: 'acme' });
+    const locales = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pl'];
+    assert.deepEqual((await h.req('GET', '/api/v1/whoami')).json, { kind: 'platform', locales });
+    assert.deepEqual((await h.req('GET', '/api/v1/whoami', { token: acmeToken })).json, { kind: 'tenant', tenant: 'acme', locales });
     for (const token of [null, 'not-a-token', `${acmeToken}x`, '']) {
       const r = await h.req('GET', '/api/v1/whoami', { token });
       assert.equal(r.status, 401, `token ${String(token)}`);
@@ -81,10 +82,23 @@ describe('admin REST API', () => {
   it('adds and lists sites', async () => {
     const site = await h.req('POST', '/api/v1/tenants/acme/sites', { token: acmeToken, body: { name: 'berlin', locale: 'de' } });
     assert.equal(site.status, 201);
-    assert.deepEqual(site.json, { name: 'berlin', locale: 'de' });
+    assert.deepEqual(site.json, { name: 'berlin', locale: 'de', emergencyNumbers: [] });
     assert.equal((await h.req('POST', '/api/v1/tenants/acme/sites', { body: { name: 'hq' } })).status, 201);
     const sites = await h.req('GET', '/api/v1/tenants/acme/sites', { token: acmeToken });
     assert.deepEqual(sites.json.map((s: { name: string }) => s.name).sort(), ['berlin', 'hq']);
+  });
+
+  it('keeps emergency numbers per site and changes a site\'s numbers and locale', async () => {
+    const paris = await h.req('POST', '/api/v1/tenants/acme/sites', { token: acmeToken, body: { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] } });
+    assert.equal(paris.status, 201);
+    assert.deepEqual(paris.json, { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] });
+    const patched = await h.req('PATCH', '/api/v1/tenants/acme/sites/paris', { token: acmeToken, body: { emergencyNumbers: ['17', '112'] } });
+    assert.deepEqual(patched.json, { name: 'paris', locale: 'fr', emergencyNumbers: ['17', '112'] });
+    const relocated = await h.req('PATCH', '/api/v1/tenants/acme/sites/paris', { body: { locale: null } });
+    assert.deepEqual(relocated.json, { name: 'paris', locale: null, emergencyNumbers: ['17', '112'] });
+    const listed = (await h.req('GET', '/api/v1/tenants/acme/sites')).json.find((s: { name: string }) => s.name === 'paris');
+    assert.deepEqual(listed, relocated.json);
+    assert.equal((await h.req('PATCH', '/api/v1/tenants/acme/sites/nowhere', { body: { emergencyNumbers: [] } })).status, 404);
   });
 
   it('creates a device with its PAP, shows, filters, resets, suspends, sets lines and deletes it', async () => {

@@ -27,6 +27,7 @@ const CALLS: Call[] = [
   { method: 'POST', path: '/tenants/zeta/token' },
   { method: 'POST', path: '/tenants/zeta/sites', o: { body: { name: 'hq', locale: 'de' } } },
   { method: 'GET', path: '/tenants/zeta/sites' },
+  { method: 'PATCH', path: '/tenants/zeta/sites/hq', o: { body: { locale: 'fr', emergencyNumbers: ['17', '18'] } } },
   { method: 'POST', path: '/tenants/zeta/devices', o: { body: { mac: MAC, vendor: 'snom', model: 'D785', site: 'hq' } } },
   { method: 'GET', path: '/tenants/zeta/devices?state=needed&site=hq' },
   { method: 'GET', path: `/devices/${MAC}` },

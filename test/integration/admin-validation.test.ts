@@ -101,11 +101,15 @@ describe('admin REST API: validation', () => {
 
   it('rejects bad locales and tenant or site names', async () => {
     const before = await snapshot();
-    assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 'initech', locale: 'fr' } }), 'locale', /en, de/);
+    assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 'initech', locale: 'fy' } }), 'locale', /en, de, fr/);
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 'initech', locale: 1 } }), 'locale');
     assertInvalid(await h.req('PATCH', '/api/v1/tenants/acme', { body: { locale: 'EN-us' } }), 'locale');
     assertInvalid(await h.req('PATCH', '/api/v1/tenants/acme', { body: {} }), 'locale');
     assertInvalid(await h.req('POST', '/api/v1/tenants/acme/sites', { body: { name: 'berlin', locale: 'xx' } }), 'locale');
+    for (const bad of [['17a'], ['1234567890123456'], [''], '17', [17], Array.from({ length: 21 }, (_, i) => String(100 + i))]) {
+      assertInvalid(await h.req('POST', '/api/v1/tenants/acme/sites', { body: { name: 'lyon', emergencyNumbers: bad } }), 'emergencyNumbers');
+    }
+    assert.equal((await h.req('GET', '/api/v1/tenants/acme/sites')).json.some((s: { name: string }) => s.name === 'lyon'), false, 'nothing half-written');
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: '-bad' } }), 'name', /1-63 characters/);
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 'a b' } }), 'name');
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 42 } }), 'name');

@@ -75,7 +75,7 @@ describe('papgate CLI program (in-process)', () => {
 
   it('maps errors to exit codes: invalid 2, not found 3, conflict 1', async () => {
     assert.equal((await run('site', 'add', '--tenant', 'acme', 'bad name!')).code, 2);
-    assert.equal((await run('tenant', 'add', 'x', '--locale', 'fr')).code, 2);
+    assert.equal((await run('tenant', 'add', 'x', '--locale', 'fy')).code, 2);
     assert.equal((await run('site', 'add', '--tenant', 'nobody', 'hq')).code, 3);
     const dup = await run('device', 'add', '--tenant', 'acme', '--mac', '02-EF-00-00-00-01', '--vendor', 'snom', '--model', 'D785');
     assert.equal(dup.code, 1);

@@ -120,6 +120,20 @@ describe('papgate CLI: operator session (child process)', function () {
     assert.equal((await cli('device', 'show', '02abcd000010')).code, 3);
   });
 
+  it('keeps a site\'s language and extra emergency numbers, changes and clears them, and refuses bad ones', async () => {
+    const added = await cli('site', 'add', '--tenant', 'acme', 'paris', '--locale', 'fr', '--emergency-numbers', '15, 17,18');
+    ok(added, 'site add');
+    assert.match(added.stdout, /^emergency numbers\s+15,17,18 \(plus the global ones\)$/m);
+    assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', '17'), { name: 'paris', locale: 'fr', emergencyNumbers: ['17'] });
+    assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--locale', 'tenant'), { name: 'paris', locale: null, emergencyNumbers: ['17'] });
+    const bad = await cli('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', '17,1-7');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"1-7" is not an emergency number/);
+    assert.match((await cli('site', 'list', '--tenant', 'acme')).stdout, /^paris\s+\S+\s+17$/m, 'nothing half-written');
+    assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', ''), { name: 'paris', locale: null, emergencyNumbers: [] });
+    assert.equal((await cli('site', 'add', '--tenant', 'acme', 'rome', '--locale', 'xx')).code, 2);
+  });
+
   it('rotates a tenant token and refuses a second tenant of the same name', async () => {
     const rotated = await cli('tenant', 'token', 'acme');
     ok(rotated, 'tenant token');

@@ -7,7 +7,7 @@ import { DEFAULT_EMERGENCY_NUMBERS } from '../../src/domain/dialplan';
 import { buildAuthorization } from '../../src/domain/digest';
 import { DEFAULT_IVR_SETTINGS } from '../../src/domain/ivr';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
-import type { Device } from '../../src/domain/types';
+import type { Device, Locale } from '../../src/domain/types';
 import { FreeswitchMediaEngine } from '../../src/media/freeswitch/freeswitch-media';
 import { systemClock } from '../../src/ports/clock';
 import { silentLogger } from '../../src/ports/logger';
@@ -88,24 +88,37 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     await store.close();
   });
 
-  /** Dials *89 as the device (with the digest round) and ACKs the 200 OK. */
-  async function dialIn(): Promise<{ dialogId: string; callId: string }> {
-    const uri = 'sip:*89@127.0.0.1';
+  /** Dials *89 (or `number`) as the device (with the digest round) and ACKs the 200 OK. */
+  async function dialIn(d = device, number = '*89'): Promise<{ dialogId: string; callId: string }> {
+    const uri = `sip:${number}@127.0.0.1`;
     const callId = `ivr-${Math.random().toString(36).slice(2)}`;
-    const base = { user: device.sipUsername, callId, body: OFFER, headers: { 'Content-Type': 'application/sdp' } };
-    const challenge = await drachtio.finalResponse(drachtio.fromNetwork(phoneRequest('INVITE', uri, base)));
-    assert.equal(challenge.status, 401);
-    const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
-    const authorization = buildAuthorization({
-      username: device.sipUsername, password: device.sipPassword, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc: 1,
-    });
-    const txn = drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
+    const txn = await provenInvite(d, uri, callId);
     const ok = await drachtio.finalResponse(txn);
     assert.equal(ok.status, 200, 'the IVR answers');
     assert.match(ok.body, /^m=audio 16\d{3} RTP\/AVP 0 101/m, 'with FreeSWITCH\'s SDP');
     const dialogId = drachtio.dialogOfTxn(txn)!;
     drachtio.inDialog(dialogId, 'ACK');
     return { dialogId, callId };
+  }
+
+  /** An INVITE to `uri` as device `d` with good credentials (after the challenge); its transaction. */
+  async function provenInvite(d: Device, uri: string, callId: string) {
+    const base = { user: d.sipUsername, callId, body: OFFER, headers: { 'Content-Type': 'application/sdp' } };
+    const challenge = await drachtio.finalResponse(drachtio.fromNetwork(phoneRequest('INVITE', uri, base)));
+    assert.equal(challenge.status, 401);
+    const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
+    const authorization = buildAuthorization({
+      username: d.sipUsername, password: d.sipPassword, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc: 1,
+    });
+    return drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
+  }
+
+  /** A device of a new site of the tenant, with that site's locale and emergency numbers. */
+  async function deviceAtSite(name: string, locale: Locale | null, emergencyNumbers: string[]): Promise<Device> {
+    const site = await store.createSite({ tenantId: device.tenantId, name, locale, emergencyNumbers });
+    const d = makeDevice({ tenantId: device.tenantId, siteId: site.id });
+    await store.insertDevices([d], []);
+    return d;
   }
 
   const prompt = (name: string) => `${FS_PROMPTS}/en/${name}.wav`;
@@ -135,6 +148,33 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     assert.equal(headers.get('x-papgate-tenant'), 'acme');
     assert.equal(headers.get('p-asserted-identity'), `<sip:${device.sipUsername}@papgate.invalid>`);
     assert.equal(headers.get('x-papgate-source'), undefined);
+  });
+
+  it('a site number (17) of the device\'s own site is proxied to the gateway; a device of another site dialling 17 gets the IVR', async () => {
+    const paris = await deviceAtSite('paris', 'fr', ['15', '17']);
+    const berlin = await deviceAtSite('berlin', 'de', []);
+    const unproven = drachtio.fromNetwork(phoneRequest('INVITE', 'sip:17@127.0.0.1', { user: paris.sipUsername, callId: 'site-sos-0', body: OFFER }));
+    assert.equal((await drachtio.finalResponse(unproven)).status, 401, 'without credentials 17 is no emergency number');
+    assert.equal(drachtio.proxied.length, 0);
+    await provenInvite(paris, 'sip:17@127.0.0.1', 'site-sos-1');
+    await drachtio.until(() => drachtio.proxied.length === 1, 'the proxied site emergency call');
+    assert.deepEqual(drachtio.proxied[0]!.destinations, ['sip:17@gw.example.net']);
+    const headers = new Map(drachtio.proxied[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
+    assert.equal(headers.get('x-papgate-mac'), paris.mac);
+    assert.equal(headers.get('x-papgate-site'), 'paris');
+    const { dialogId } = await dialIn(berlin, '17');
+    await drachtio.until(() => playbackCount() === 1, 'the PIN prompt');
+    assert.deepEqual(fs.playbacks(), [`${FS_PROMPTS}/de/enter-pin.wav`], 'the IVR, in the site\'s language');
+    drachtio.inDialog(dialogId, 'BYE');
+    assert.equal(drachtio.proxied.length, 1, 'only the Paris device\'s call reached the gateway');
+  });
+
+  it('a device of a French site hears the French prompt from FreeSWITCH\'s prompts directory', async () => {
+    const lyon = await deviceAtSite('lyon', 'fr', []);
+    const { dialogId } = await dialIn(lyon);
+    await drachtio.until(() => playbackCount() === 1, 'the PIN prompt');
+    assert.deepEqual(fs.playbacks(), [`${FS_PROMPTS}/fr/enter-pin.wav`]);
+    drachtio.inDialog(dialogId, 'BYE');
   });
 
   it('a right PIN (RFC 4733 via FreeSWITCH) leads to success, a BYE to the phone and a check-sync NOTIFY', async () => {

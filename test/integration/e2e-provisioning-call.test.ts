@@ -110,4 +110,16 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     assert.ok(heard.audio.includes(shippedPromptExcerpt('de', 'enter-pin')), 'prompts/de/enter-pin.wav');
     assert.ok(!heard.audio.includes(shippedPromptExcerpt('en', 'enter-pin')), 'not the English one');
   });
+
+  it('a phone at a site whose locale is French hears the French prompt, not the tenant\'s', async () => {
+    await h.instance.services.tenants.addSite(CLI_ACTOR, h.tenant, 'paris', 'fr');
+    const d = await h.addDevice({ site: 'paris' });
+    const r = await runPhone('caller-hangs-up-mid-prompt.xml', d);
+    sippPassed(h, r);
+    const heard = ear.streams().at(-1)!;
+    assert.ok(heard.audio.includes(shippedPromptExcerpt('fr', 'enter-pin')), 'prompts/fr/enter-pin.wav');
+    for (const other of ['en', 'de', 'es', 'it', 'nl', 'pl'] as const) {
+      assert.ok(!heard.audio.includes(shippedPromptExcerpt(other, 'enter-pin')), `not prompts/${other}/enter-pin.wav`);
+    }
+  });
 });

@@ -30,7 +30,7 @@ async function contents(store: Store) {
 async function fill(store: Store): Promise<void> {
   const acme = await makeTenant(store, 'acme', { locale: 'de' });
   const other = await makeTenant(store, 'other');
-  const hq = await store.createSite({ tenantId: acme.id, name: 'HQ', locale: 'en' });
+  const hq = await store.createSite({ tenantId: acme.id, name: 'HQ', locale: 'en', emergencyNumbers: ['15', '17'] });
   await store.createSite({ tenantId: other.id, name: 'Süd', locale: null });
   const full = makeDevice({
     tenantId: acme.id, siteId: hq.id, vendor: 'snom', model: 'D785', createdAt: 1_700_000_000_123,

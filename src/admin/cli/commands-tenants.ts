@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { CLI_ACTOR } from '../../app/actor';
-import { siteJson, tenantJson } from '../rest/views';
+import { splitNumberList } from '../../domain/dialplan';
+import { LOCALES } from '../../domain/types';
+import { siteJson, tenantJson, type SiteJson } from '../rest/views';
 import { common, serviceAction } from './action';
 import type { CliContext } from './context';
 import { keyValues, table } from './format';
@@ -11,7 +13,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
 
   common(tenant.command('add').argument('<name>', 'tenant name: letters, digits, . _ -'), ctx)
     .description('create a tenant and print its admin token (shown once)')
-    .option('--locale <locale>', 'prompt language: en or de', 'en')
+    .option('--locale <locale>', `prompt language: ${LOCALES.join(', ')}`, 'en')
     .action(serviceAction(ctx, async (io, [name], opts) => {
       const { tenant: t, token } = await io.services.tenants.create(CLI_ACTOR, name, opts.locale);
       io.emit(
@@ -34,7 +36,7 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
       io.emit(keyValues([['tenant', t.name], ['token', token]]), { tenant: t.name, token });
     }));
 
-  common(tenant.command('locale').argument('<name>', 'tenant name').argument('<locale>', 'en or de'), ctx)
+  common(tenant.command('locale').argument('<name>', 'tenant name').argument('<locale>', LOCALES.join(', ')), ctx)
     .description('change the tenant\'s prompt language')
     .action(serviceAction(ctx, async (io, [name, locale]) => {
       const t = tenantJson(await io.services.tenants.setLocale(CLI_ACTOR, name, locale));
@@ -46,10 +48,22 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
   common(site.command('add').argument('<name>', 'site name: letters, digits, . _ -'), ctx)
     .description('add a site to a tenant')
     .requiredOption('--tenant <tenant>', 'tenant name')
-    .option('--locale <locale>', 'prompt language for this site: en or de (default: the tenant\'s)')
+    .option('--locale <locale>', `prompt language for this site: ${LOCALES.join(', ')} (default: the tenant's)`)
+    .option('--emergency-numbers <list>', EMERGENCY_HELP)
     .action(serviceAction(ctx, async (io, [name], opts) => {
-      const s = siteJson(await io.services.tenants.addSite(CLI_ACTOR, opts.tenant, name, opts.locale));
-      io.emit(keyValues([['site', s.name], ['tenant', String(opts.tenant).toLowerCase()], ['locale', s.locale ?? '(tenant\'s)']]), s);
+      const s = siteJson(await io.services.tenants.addSite(CLI_ACTOR, opts.tenant, name, opts.locale, numberList(opts.emergencyNumbers)));
+      io.emit(siteLines(s, opts.tenant), s);
+    }));
+
+  common(site.command('set').argument('<name>', 'site name'), ctx)
+    .description('change a site\'s prompt language or emergency numbers (what is not given stays)')
+    .requiredOption('--tenant <tenant>', 'tenant name')
+    .option('--locale <locale>', `prompt language for this site: ${LOCALES.join(', ')}, or "tenant" for the tenant's`)
+    .option('--emergency-numbers <list>', `${EMERGENCY_HELP}; "" removes them`)
+    .action(serviceAction(ctx, async (io, [name], opts) => {
+      const change = { locale: opts.locale === 'tenant' ? null : opts.locale, emergencyNumbers: numberList(opts.emergencyNumbers) };
+      const s = siteJson(await io.services.tenants.updateSite(CLI_ACTOR, opts.tenant, name, change));
+      io.emit(siteLines(s, opts.tenant), s);
     }));
 
   common(site.command('list'), ctx)
@@ -57,6 +71,17 @@ export function addTenantCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--tenant <tenant>', 'tenant name')
     .action(serviceAction(ctx, async (io, _args, opts) => {
       const all = (await io.services.tenants.listSites(CLI_ACTOR, opts.tenant)).map(siteJson);
-      io.emit(all.length === 0 ? '(no sites)' : table(['NAME', 'LOCALE'], all.map((s) => [s.name, s.locale])), all);
+      io.emit(all.length === 0 ? '(no sites)' : table(['NAME', 'LOCALE', 'EMERGENCY'], all.map((s) => [s.name, s.locale, s.emergencyNumbers.join(',')])), all);
     }));
+}
+
+const numberList = (text: unknown) => (typeof text === 'string' ? splitNumberList(text) : undefined);
+
+const EMERGENCY_HELP = 'comma-separated emergency numbers of this site, on top of the global ones (e.g. 15,17,18)';
+
+function siteLines(s: SiteJson, tenant: unknown): string {
+  return keyValues([
+    ['site', s.name], ['tenant', String(tenant).toLowerCase()], ['locale', s.locale ?? '(tenant\'s)'],
+    ['emergency numbers', s.emergencyNumbers.length > 0 ? `${s.emergencyNumbers.join(',')} (plus the global ones)` : '(the global ones only)'],
+  ]);
 }

@@ -1,8 +1,9 @@
 import { assertPlatform } from '../../app/actor';
 import type { AdminServices } from '../../app/services';
+import { LOCALES } from '../../domain/types';
 import { route, type ApiRoute } from './route';
 import { SiteSchema, TenantCreatedSchema, TenantSchema, TokenSchema, WhoamiSchema } from './schemas-answers';
-import { SiteCreateBody, TenantCreateBody, TenantParams, TenantPatchBody } from './schemas';
+import { SiteCreateBody, SiteParams, SitePatchBody, TenantCreateBody, TenantParams, TenantPatchBody } from './schemas';
 import { siteJson, tenantJson } from './views';
 
 const STD = [400, 403, 404, 503] as const;
@@ -12,7 +13,11 @@ export function tenantRoutes(s: AdminServices): ApiRoute[] {
   return [
     route({
       method: 'GET', url: '/whoami', summary: 'Who the token belongs to', response: WhoamiSchema, errors: [],
-      handler: async ({ actor }) => (actor.kind === 'platform' ? { kind: 'platform' } : { kind: 'tenant', tenant: actor.tenantName }),
+      // locales: the portal offers the prompt languages from here, not from a list of its own.
+      handler: async ({ actor }) => ({
+        ...(actor.kind === 'platform' ? { kind: 'platform' as const } : { kind: 'tenant' as const, tenant: actor.tenantName }),
+        locales: [...LOCALES],
+      }),
     }),
     route({
       method: 'GET', url: '/tenants', summary: 'Tenants the token may see', response: TenantSchema.array(), errors: [503],
@@ -52,7 +57,12 @@ export function tenantRoutes(s: AdminServices): ApiRoute[] {
     route({
       method: 'POST', url: '/tenants/:tenant/sites', summary: 'Add a site',
       action: 'site-add', status: 201, params: TenantParams, body: SiteCreateBody, response: SiteSchema, errors: [...STD, 409],
-      handler: async ({ params, body, actor }) => siteJson(await s.tenants.addSite(actor, params.tenant, body.name, body.locale)),
+      handler: async ({ params, body, actor }) => siteJson(await s.tenants.addSite(actor, params.tenant, body.name, body.locale, body.emergencyNumbers)),
+    }),
+    route({
+      method: 'PATCH', url: '/tenants/:tenant/sites/:site', summary: 'Change a site\'s prompt language (null: the tenant\'s) or its extra emergency numbers',
+      action: 'site-update', params: SiteParams, body: SitePatchBody, response: SiteSchema, errors: STD,
+      handler: async ({ params, body, actor }) => siteJson(await s.tenants.updateSite(actor, params.tenant, params.site, body)),
     }),
   ];
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { DeviceView } from '../../app/device-view';
 import { PAP_DIGITS } from '../../domain/pap';
-import { LocaleSchema, StateSchema, VendorSchema } from './schemas';
+import { LocaleSchema, SiteEmergencyNumbersSchema, StateSchema, VendorSchema } from './schemas';
 import type { AllowListJson, AuditEventJson, SiteJson, TenantJson } from './views';
 
 /**
@@ -23,7 +23,7 @@ export const ErrorSchema = z.strictObject({
 }).meta({ id: 'Error' });
 
 export const TenantSchema = z.strictObject({ name: z.string(), locale: LocaleSchema, createdAt: time }).meta({ id: 'Tenant' });
-export const SiteSchema = z.strictObject({ name: z.string(), locale: LocaleSchema.nullable() }).meta({ id: 'Site' });
+export const SiteSchema = z.strictObject({ name: z.string(), locale: LocaleSchema.nullable(), emergencyNumbers: SiteEmergencyNumbersSchema }).meta({ id: 'Site' });
 
 export const DeviceSchema = z.strictObject({
   mac: z.string().regex(/^[0-9a-f]{12}$/),
@@ -46,9 +46,10 @@ export const DeviceSchema = z.strictObject({
     .describe('line passwords are never returned'),
 }).meta({ id: 'Device', description: 'a device as admins see it; never its identity secret' });
 
+const LocalesSchema = z.array(LocaleSchema).describe('the prompt languages papgate ships');
 export const WhoamiSchema = z.union([
-  z.strictObject({ kind: z.literal('platform') }),
-  z.strictObject({ kind: z.literal('tenant'), tenant: z.string() }),
+  z.strictObject({ kind: z.literal('platform'), locales: LocalesSchema }),
+  z.strictObject({ kind: z.literal('tenant'), tenant: z.string(), locales: LocalesSchema }),
 ]);
 export const TenantCreatedSchema = z.strictObject({ tenant: TenantSchema, token: z.string().describe('shown only now') });
 export const TokenSchema = z.strictObject({ token: z.string().describe('the new token, shown only now; the old one stops working') });

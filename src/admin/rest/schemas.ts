@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EMERGENCY_NUMBER, MAX_SITE_EMERGENCY_NUMBERS } from '../../domain/dialplan';
 import { MAC_HELP, MAC_PATTERN } from '../../domain/mac';
 import {
   AUDIT_LIMIT, MAX_LINE_FIELD_LENGTH, MAX_LINES, MODEL_PATTERN, MODEL_RULE, NAME_PATTERN, NAME_RULE, NO_CONTROL_CHARS, QUOTABLE_VALUE,
@@ -49,8 +50,17 @@ export const MacParams = z.strictObject({ mac: MacInputSchema });
 export const TenantCreateBody = z.strictObject({ name: NameSchema, locale: LocaleSchema.optional().describe('default: en') })
   .meta({ id: 'TenantCreate' });
 export const TenantPatchBody = z.strictObject({ locale: LocaleSchema }).meta({ id: 'TenantPatch' });
-export const SiteCreateBody = z.strictObject({ name: NameSchema, locale: LocaleSchema.optional().describe('default: the tenant\'s') })
-  .meta({ id: 'SiteCreate' });
+const emergencyRule = `must be a list of at most ${MAX_SITE_EMERGENCY_NUMBERS} emergency numbers (1 to 15 of 0-9 * # +)`;
+export const SiteEmergencyNumbersSchema = z.array(z.string({ error: emergencyRule }).regex(EMERGENCY_NUMBER, emergencyRule), { error: emergencyRule })
+  .max(MAX_SITE_EMERGENCY_NUMBERS, emergencyRule)
+  .meta({ id: 'SiteEmergencyNumbers', description: 'emergency numbers of the site\'s devices on top of the global ones (which always apply)' });
+export const SiteParams = z.strictObject({ tenant: NameSchema.describe('tenant name'), site: NameSchema.describe('site name') });
+export const SiteCreateBody = z.strictObject({
+  name: NameSchema, locale: LocaleSchema.optional().describe('default: the tenant\'s'), emergencyNumbers: SiteEmergencyNumbersSchema.optional(),
+}).meta({ id: 'SiteCreate' });
+export const SitePatchBody = z.strictObject({
+  locale: LocaleSchema.nullable().optional().describe('null: the tenant\'s'), emergencyNumbers: SiteEmergencyNumbersSchema.optional(),
+}).meta({ id: 'SitePatch' });
 export const DeviceCreateBody = z.strictObject({
   mac: MacInputSchema, vendor: VendorInputSchema, model: ModelSchema, site: NameSchema.optional().describe('an existing site of the tenant'),
 }).meta({ id: 'DeviceCreate' });

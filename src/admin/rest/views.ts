@@ -8,7 +8,7 @@ import type { AllowEntry, AuditEvent, Locale, Site, Tenant, TemporaryTrust } fro
 const iso = (t: number) => new Date(t).toISOString();
 
 export interface TenantJson { name: string; locale: Locale; createdAt: string }
-export interface SiteJson { name: string; locale: Locale | null }
+export interface SiteJson { name: string; locale: Locale | null; emergencyNumbers: string[] }
 export interface AllowEntryJson { cidr: string; createdAt: string }
 export interface TemporaryTrustJson { ip: string; until: string }
 export interface AllowListJson { permanent: AllowEntryJson[]; temporary: TemporaryTrustJson[] }
@@ -24,7 +24,7 @@ export interface AuditEventJson {
 
 export const tenantJson = (t: Tenant): TenantJson => ({ name: t.name, locale: t.locale, createdAt: iso(t.createdAt) });
 
-export const siteJson = (s: Site): SiteJson => ({ name: s.name, locale: s.locale });
+export const siteJson = (s: Site): SiteJson => ({ name: s.name, locale: s.locale, emergencyNumbers: s.emergencyNumbers });
 
 export const allowEntryJson = (e: AllowEntry): AllowEntryJson => ({ cidr: e.cidr, createdAt: iso(e.createdAt) });
 

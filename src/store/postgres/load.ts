@@ -4,6 +4,7 @@ import { countDump, type StoreDump, type StoreDumpCounts } from '../../ports/sto
 import { inTransaction } from './db';
 import { applyMigrations } from './migrate';
 import { DEVICE_COLUMNS, deviceValues } from './rows';
+import { emergencyNumbersColumn } from '../sql-rows';
 
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters per statement at 19 columns. */
 const ROWS_PER_INSERT = 1000;
@@ -25,7 +26,8 @@ export async function loadIntoEmptyDatabase(pool: Pool, dump: StoreDump, now: nu
     await refuseNonEmpty(c);
     await insertRows(c, 'tenants', ['id', 'name', 'locale', 'token_hash', 'created_at'],
       dump.tenants.map((t) => [t.id, t.name, t.locale, t.tokenHash, t.createdAt]));
-    await insertRows(c, 'sites', ['id', 'tenant_id', 'name', 'locale'], dump.sites.map((s) => [s.id, s.tenantId, s.name, s.locale]));
+    await insertRows(c, 'sites', ['id', 'tenant_id', 'name', 'locale', 'emergency_numbers'],
+      dump.sites.map((s) => [s.id, s.tenantId, s.name, s.locale, emergencyNumbersColumn(s.emergencyNumbers)]));
     await insertRows(c, 'devices', [...DEVICE_COLUMNS], dump.devices.map(deviceValues));
     await insertRows(c, 'allow_entries', ['tenant_id', 'cidr', 'created_at'],
       dump.allowEntries.map((e) => [e.tenantId, e.cidr, e.createdAt]));

@@ -131,4 +131,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_deliveries_by_tenant ON webhook_deliveries (tenant_id, seq);
   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE status <> 'pending';
   `,
+  // 5: a site's own emergency numbers (comma-separated; '' = none), added to the global ones.
+  `
+  ALTER TABLE sites ADD COLUMN emergency_numbers TEXT NOT NULL DEFAULT '';
+  `,
 ];

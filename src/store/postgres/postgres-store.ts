@@ -1,9 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import { conflict, invalid, isPapgateError, unavailable } from '../../domain/errors';
+import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
-import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
+import type { DeviceChange, DeviceFilter, NewSite, NewTenant, SiteChange, Store, StoredRegistration } from '../../ports/store';
 import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
+import { emergencyNumbersColumn } from '../sql-rows';
 import { CallerError, inTransaction, run } from './db';
 import { DeviceWriteError, deviceWriteError, insertDevice, noTenant, updateDevice } from './device-writes';
 import { isForeignKey, isPgServerError, isUnique, translatePgError } from './pg-errors';
@@ -88,15 +89,22 @@ export class PostgresStore implements Store {
 
   // sites
 
-  async createSite(s: Omit<Site, 'id'>): Promise<Site> {
+  async createSite(s: NewSite): Promise<Site> {
     return this.call('create the site', async () => {
       try {
-        return toSite((await run<SiteRow>(this.pool, 'insertSite', [s.tenantId, s.name, s.locale])).rows[0]!);
+        return toSite((await run<SiteRow>(this.pool, 'insertSite', [s.tenantId, s.name, s.locale, emergencyNumbersColumn(s.emergencyNumbers)])).rows[0]!);
       } catch (e) {
         if (isUnique(e, 'sites_tenant_name_key')) throw conflict(`site ${s.name} already exists for ${await this.tenantName(s.tenantId)}`, 'name');
         if (isForeignKey(e)) throw noTenant(s.tenantId);
         throw e;
       }
+    });
+  }
+
+  async updateSite(id: number, change: SiteChange): Promise<void> {
+    await this.call('change the site', async () => {
+      const r = await run(this.pool, 'updateSite', [change.locale, emergencyNumbersColumn(change.emergencyNumbers), id]);
+      if (r.rowCount === 0) throw notFound(`no site with id ${id}`);
     });
   }
 

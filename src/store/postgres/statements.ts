@@ -6,7 +6,7 @@ import { DEVICE_COLUMNS } from './rows';
  */
 
 const TENANT = 'id, name, locale, created_at';
-const SITE = 'id, tenant_id, name, locale';
+const SITE = 'id, tenant_id, name, locale, emergency_numbers';
 const DEVICE = DEVICE_COLUMNS.join(', ');
 const DEVICE_PARAMS = DEVICE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
 const AUDIT = 'id, at, tenant_id, mac, source_ip, actor, action, outcome';
@@ -20,7 +20,8 @@ export const SQL = {
   setTenantLocale: 'UPDATE tenants SET locale = $1 WHERE id = $2',
   listTenants: `SELECT ${TENANT} FROM tenants ORDER BY id`,
 
-  insertSite: `INSERT INTO sites (tenant_id, name, locale) VALUES ($1, $2, $3) RETURNING ${SITE}`,
+  insertSite: `INSERT INTO sites (tenant_id, name, locale, emergency_numbers) VALUES ($1, $2, $3, $4) RETURNING ${SITE}`,
+  updateSite: 'UPDATE sites SET locale = $1, emergency_numbers = $2 WHERE id = $3',
   siteByName: `SELECT ${SITE} FROM sites WHERE tenant_id = $1 AND name = $2`,
   siteById: `SELECT ${SITE} FROM sites WHERE id = $1`,
   listSites: `SELECT ${SITE} FROM sites WHERE tenant_id = $1 ORDER BY name, id`,

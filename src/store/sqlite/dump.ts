@@ -41,7 +41,7 @@ function readAll(db: BetterSqlite3.Database, now: number): StoreDump {
   return {
     tenants: all<TenantRow & { token_hash: string }>('SELECT id, name, locale, created_at, token_hash FROM tenants ORDER BY id')
       .map((r) => ({ ...toTenant(r), tokenHash: r.token_hash })),
-    sites: all<SiteRow>('SELECT id, tenant_id, name, locale FROM sites ORDER BY id').map(toSite),
+    sites: all<SiteRow>('SELECT id, tenant_id, name, locale, emergency_numbers FROM sites ORDER BY id').map(toSite),
     devices: db.prepare(`SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices ORDER BY tenant_id, created_at, mac`).raw()
       .all().map((v) => toDevice(deviceRowOf(v as unknown[]))),
     allowEntries: all<AllowEntryRow>('SELECT tenant_id, cidr, created_at FROM allow_entries ORDER BY tenant_id, created_at, cidr')

@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
-import { conflict, invalid, isPapgateError, unavailable } from '../../domain/errors';
+import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
-import type { DeviceChange, DeviceFilter, NewTenant, Store, StoredRegistration } from '../../ports/store';
+import type { DeviceChange, DeviceFilter, NewSite, NewTenant, SiteChange, Store, StoredRegistration } from '../../ports/store';
 import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
+import { emergencyNumbersColumn } from '../sql-rows';
 import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
@@ -134,15 +135,23 @@ export class SqliteStore implements Store {
 
   // sites
 
-  async createSite(s: Omit<Site, 'id'>): Promise<Site> {
+  async createSite(s: NewSite): Promise<Site> {
     return this.run('create the site', () => {
       try {
-        return toSite(this.q.insertSite.get({ tenant_id: s.tenantId, name: s.name, locale: s.locale })!);
+        return toSite(this.q.insertSite.get({
+          tenant_id: s.tenantId, name: s.name, locale: s.locale, emergency_numbers: emergencyNumbersColumn(s.emergencyNumbers),
+        })!);
       } catch (e) {
         if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${tenantName(this.q, s.tenantId)}`, 'name');
         if (isForeignKey(e)) throw noTenant(s.tenantId);
         throw e;
       }
+    });
+  }
+
+  async updateSite(id: number, change: SiteChange): Promise<void> {
+    await this.run('change the site', () => {
+      if (this.q.updateSite.run(change.locale, emergencyNumbersColumn(change.emergencyNumbers), id).changes === 0) throw notFound(`no site with id ${id}`);
     });
   }
 

@@ -9,7 +9,7 @@ import {
  */
 
 const TENANT = 'id, name, locale, created_at';
-const SITE = 'id, tenant_id, name, locale';
+const SITE = 'id, tenant_id, name, locale, emergency_numbers';
 const DEVICE = DEVICE_COLUMNS.join(', ');
 const DEVICE_VALUES = DEVICE_COLUMNS.map((c) => `@${c}`).join(', ');
 const AUDIT = 'id, at, tenant_id, mac, source_ip, actor, action, outcome';
@@ -37,8 +37,9 @@ export function prepareStatements(db: Database) {
     setTenantLocale: db.prepare<[string, number]>('UPDATE tenants SET locale = ? WHERE id = ?'),
     listTenants: db.prepare<[], TenantRow>(`SELECT ${TENANT} FROM tenants ORDER BY id`),
 
-    insertSite: db.prepare<{ tenant_id: number; name: string; locale: string | null }, SiteRow>(
-      `INSERT INTO sites (tenant_id, name, locale) VALUES (@tenant_id, @name, @locale) RETURNING ${SITE}`),
+    insertSite: db.prepare<{ tenant_id: number; name: string; locale: string | null; emergency_numbers: string }, SiteRow>(
+      `INSERT INTO sites (tenant_id, name, locale, emergency_numbers) VALUES (@tenant_id, @name, @locale, @emergency_numbers) RETURNING ${SITE}`),
+    updateSite: db.prepare<[string | null, string, number]>('UPDATE sites SET locale = ?, emergency_numbers = ? WHERE id = ?'),
     siteByName: db.prepare<[number, string], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? AND name = ?`),
     siteById: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE id = ?`),
     listSites: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? ORDER BY name, id`),

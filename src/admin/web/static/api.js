@@ -77,7 +77,7 @@ export const api = {
   setLocale: (tenant, locale) => call('PATCH', t(tenant), { json: { locale } }),
   rotateToken: (tenant) => call('POST', `${t(tenant)}/token`),
   sites: (tenant) => call('GET', `${t(tenant)}/sites`),
-  addSite: (tenant, name) => call('POST', `${t(tenant)}/sites`, { json: { name } }),
+  addSite: (tenant, name, more = {}) => call('POST', `${t(tenant)}/sites`, { json: { name, ...more } }),
   devices: (tenant, filter = {}) => call('GET', `${t(tenant)}/devices${query(filter)}`),
   addDevice: (tenant, device) => call('POST', `${t(tenant)}/devices`, { json: device }),
   deleteDevice: (mac) => call('DELETE', m(mac)),

@@ -7,8 +7,9 @@ import { clearAudit, loadAudit, setupAudit } from './audit.js';
 import { clearCsv, setupCsv } from './csv.js';
 import { clearDevices, loadDevices, loadSites, setupDevices } from './devices.js';
 import { clearLines, setupLines } from './lines.js';
+import { fillLocales } from './locales.js';
 import { session } from './session.js';
-import { clearSettings, fillLocales, loadSettings, setupSettings } from './tenant-settings.js';
+import { clearSettings, loadSettings, setupSettings } from './tenant-settings.js';
 import { clearWebhook, loadWebhook, setupWebhook } from './webhooks.js';
 
 const TENANT_KEY = 'papgate.tenant';
@@ -31,6 +32,8 @@ async function signIn(candidate, { restoring = false } = {}) {
   $('token').value = '';
   fieldError($('sign-in-error'), $('token'), '');
   session.who = who;
+  fillLocales($('tenant-locale'), who.locales);
+  fillLocales($('site-locale'), who.locales, 'the tenant\'s');
   show('sign-in', false);
   show('session', true);
   if (who.kind === 'tenant') {
@@ -39,7 +42,6 @@ async function signIn(candidate, { restoring = false } = {}) {
   } else {
     $('session-who').textContent = 'Platform admin';
     show('tenant-picker', true);
-    fillLocales($('tenant-locale')).catch(showError);
     await loadTenants();
     const last = sessionStorage.getItem(TENANT_KEY);
     if (last && [...$('tenant-select').options].some((o) => o.value === last)) await openTenant(last);

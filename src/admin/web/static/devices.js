@@ -193,14 +193,24 @@ async function addDevice(ev) {
 async function addSite(ev) {
   ev.preventDefault();
   const input = $('site-name');
+  const numbers = $('site-emergency');
+  const more = {
+    locale: $('site-locale').value || undefined,
+    emergencyNumbers: numbers.value.split(',').map((n) => n.trim()).filter((n) => n !== ''),
+  };
   try {
-    const site = await api.addSite(session.tenant, input.value.trim());
+    const site = await api.addSite(session.tenant, input.value.trim(), more);
     fieldError($('site-add-error'), input, '');
+    fieldError($('site-add-error'), numbers, '');
     input.value = '';
-    say(`Site ${site.name} added.`, 'ok');
+    numbers.value = '';
+    $('site-locale').value = '';
+    const extra = site.emergencyNumbers.length ? ` with emergency numbers ${site.emergencyNumbers.join(', ')}` : '';
+    say(`Site ${site.name} added${extra}.`, 'ok');
     await loadSites();
   } catch (e) {
-    fieldError($('site-add-error'), input, e.message);
+    for (const i of [input, numbers]) i.removeAttribute('aria-invalid');
+    fieldError($('site-add-error'), e.field === 'emergencyNumbers' ? numbers : input, e.message);
   }
 }
 

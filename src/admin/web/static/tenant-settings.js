@@ -2,22 +2,18 @@
 // admins), and its admin token, rotated by the platform admin only after a
 // confirmation; the new token is shown once.
 import { api } from './api.js';
-import { loadContract, localeLabel } from './contract.js';
+import { localeLabel } from './contract.js';
 import { $, el, fieldError, say, sayError } from './dom.js';
+import { fillLocales } from './locales.js';
 import { session } from './session.js';
 
-/** Fills a language <select> with the server's list; `selected` or the first entry is chosen. */
-export async function fillLocales(select, selected) {
-  const { locales } = await loadContract();
-  select.replaceChildren(...locales.map((code) => el('option', { value: code }, localeLabel(code))));
-  select.value = locales.includes(selected) ? selected : locales[0];
-}
 
 export async function loadSettings() {
   const tenant = session.tenant;
   const t = await api.tenant(tenant);
   if (tenant !== session.tenant) return;
-  await fillLocales($('settings-locale'), t.locale);
+  fillLocales($('settings-locale'), session.who?.locales);
+  $('settings-locale').value = t.locale;
   $('settings-locale').dataset.saved = t.locale;
   $('token-rotation').hidden = session.who?.kind !== 'platform';
 }
