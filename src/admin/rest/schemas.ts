@@ -50,9 +50,14 @@ export const MacParams = z.strictObject({ mac: MacInputSchema });
 export const TenantCreateBody = z.strictObject({ name: NameSchema, locale: LocaleSchema.optional().describe('default: en') })
   .meta({ id: 'TenantCreate' });
 export const TenantPatchBody = z.strictObject({ locale: LocaleSchema }).meta({ id: 'TenantPatch' });
-const emergencyRule = `must be a list of at most ${MAX_SITE_EMERGENCY_NUMBERS} emergency numbers (1 to 15 of 0-9 * # +)`;
-export const SiteEmergencyNumbersSchema = z.array(z.string({ error: emergencyRule }).regex(EMERGENCY_NUMBER, emergencyRule), { error: emergencyRule })
-  .max(MAX_SITE_EMERGENCY_NUMBERS, emergencyRule)
+const emergencyRule = `must be a list of at most ${MAX_SITE_EMERGENCY_NUMBERS} emergency numbers`;
+const emergencyItemRule = 'must be an emergency number (1 to 15 of 0-9 * # +)';
+export const SiteEmergencyNumbersSchema = z.array(
+  z.string({ error: emergencyItemRule })
+    // the number in the message: a portal user sees which entry of the list is wrong
+    .regex(EMERGENCY_NUMBER, { error: (iss) => `${emergencyItemRule}, not "${String(iss.input).slice(0, 20)}"` }),
+  { error: emergencyRule },
+).max(MAX_SITE_EMERGENCY_NUMBERS, emergencyRule)
   .meta({ id: 'SiteEmergencyNumbers', description: 'emergency numbers of the site\'s devices on top of the global ones (which always apply)' });
 export const SiteParams = z.strictObject({ tenant: NameSchema.describe('tenant name'), site: NameSchema.describe('site name') });
 export const SiteCreateBody = z.strictObject({

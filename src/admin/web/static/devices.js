@@ -210,7 +210,7 @@ async function addSite(ev) {
     await loadSites();
   } catch (e) {
     for (const i of [input, numbers]) i.removeAttribute('aria-invalid');
-    fieldError($('site-add-error'), e.field === 'emergencyNumbers' ? numbers : input, e.message);
+    fieldError($('site-add-error'), /^emergencyNumbers\b/.test(e.field ?? '') ? numbers : input, e.message);
   }
 }
 
