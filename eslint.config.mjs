@@ -12,9 +12,7 @@ const silentCatchHandler = {
   },
   create(context) {
     const sourceCode = context.sourceCode;
-    const isNothing = (body) =>
-      (body.type === 'BlockStatement' && body.body.length === 0) ||
-      (body.type === 'Identifier' && body.name === 'undefined');
+    const isNothing = (body) => (body.type === 'BlockStatement' && body.body.length === 0) || (body.type === 'Identifier' && body.name === 'undefined');
     const isStatement = (n) => /(Statement|Declaration)$/.test(n.type);
     // The outermost statement that starts on the handler's line: a comment above that line is about it.
     const statementOf = (node) => {
@@ -67,9 +65,24 @@ export default tseslint.config(
     files: ['src/admin/web/static/**/*.js'],
     languageOptions: {
       sourceType: 'module',
-      globals: Object.fromEntries(['window', 'document', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'Blob',
-        'Node', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'requestAnimationFrame', 'console']
-        .map((name) => [name, 'readonly'])),
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'sessionStorage',
+          'fetch',
+          'URL',
+          'URLSearchParams',
+          'Blob',
+          'Node',
+          'setTimeout',
+          'setInterval',
+          'clearTimeout',
+          'clearInterval',
+          'requestAnimationFrame',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
     },
   },
   {

@@ -40,11 +40,17 @@ export async function benchCallsRealStack(steps: number[], embedded: CallsStepRe
     servers.push(freeswitch);
     server = BenchServer.start(Math.max(...steps), {
       BENCH_CALLS_STACK: 'drachtio-freeswitch',
-      PAPGATE_SIGNALLING: 'drachtio', PAPGATE_MEDIA: 'freeswitch',
-      PAPGATE_DRACHTIO_HOST: '127.0.0.1', PAPGATE_DRACHTIO_PORT: String(PORTS.drachtioAdmin), PAPGATE_DRACHTIO_SECRET: 'cymru',
-      PAPGATE_FREESWITCH_HOST: '127.0.0.1', PAPGATE_FREESWITCH_PORT: String(PORTS.esl), PAPGATE_FREESWITCH_SECRET: 'ClueCon',
+      PAPGATE_SIGNALLING: 'drachtio',
+      PAPGATE_MEDIA: 'freeswitch',
+      PAPGATE_DRACHTIO_HOST: '127.0.0.1',
+      PAPGATE_DRACHTIO_PORT: String(PORTS.drachtioAdmin),
+      PAPGATE_DRACHTIO_SECRET: 'cymru',
+      PAPGATE_FREESWITCH_HOST: '127.0.0.1',
+      PAPGATE_FREESWITCH_PORT: String(PORTS.esl),
+      PAPGATE_FREESWITCH_SECRET: 'ClueCon',
       PAPGATE_FREESWITCH_PROMPTS: shippedPromptsDir(),
-      PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1', PAPGATE_FREESWITCH_LISTEN_PORT: '18086',
+      PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1',
+      PAPGATE_FREESWITCH_LISTEN_PORT: '18086',
     });
     await server.ready;
     const other = processCpu({ 'drachtio-server': drachtio.proc.pid!, FreeSWITCH: freeswitch.proc.pid! });
@@ -77,8 +83,7 @@ function processCpu(pids: Record<string, number>): OtherCpu {
     },
     percent() {
       const seconds = (performance.now() - at) / 1000;
-      return Object.fromEntries(Object.entries(pids).map(([name, pid]) =>
-        [name, ((ticks(pid) - (marks[name] ?? 0)) / CLOCK_TICKS / seconds) * 100]));
+      return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, ((ticks(pid) - (marks[name] ?? 0)) / CLOCK_TICKS / seconds) * 100]));
     },
   };
 }
@@ -88,14 +93,32 @@ function printPerCall(embedded: CallsStepResult[], real: CallsStepResult[]): voi
   const head = ['stack', 'calls', 'held', 'passed', 'failed', 'papgate %/call', 'drachtio %/call', 'FreeSWITCH %/call', 'total %/call'];
   const rows: string[][] = [];
   for (const r of embedded) {
-    rows.push(['embedded', String(r.concurrent), `${r.heldMin}-${r.heldMax}`, String(r.callsPassed), String(r.callsFailed),
-      perCall(r.cpuPercent, r.heldMax), '-', '-', perCall(r.cpuPercent, r.heldMax)]);
+    rows.push([
+      'embedded',
+      String(r.concurrent),
+      `${r.heldMin}-${r.heldMax}`,
+      String(r.callsPassed),
+      String(r.callsFailed),
+      perCall(r.cpuPercent, r.heldMax),
+      '-',
+      '-',
+      perCall(r.cpuPercent, r.heldMax),
+    ]);
   }
   for (const r of real) {
     const d = r.otherCpuPercent?.['drachtio-server'] ?? 0;
     const f = r.otherCpuPercent?.FreeSWITCH ?? 0;
-    rows.push(['drachtio+FS', String(r.concurrent), `${r.heldMin}-${r.heldMax}`, String(r.callsPassed), String(r.callsFailed),
-      perCall(r.cpuPercent, r.heldMax), perCall(d, r.heldMax), perCall(f, r.heldMax), perCall(r.cpuPercent + d + f, r.heldMax)]);
+    rows.push([
+      'drachtio+FS',
+      String(r.concurrent),
+      `${r.heldMin}-${r.heldMax}`,
+      String(r.callsPassed),
+      String(r.callsFailed),
+      perCall(r.cpuPercent, r.heldMax),
+      perCall(d, r.heldMax),
+      perCall(f, r.heldMax),
+      perCall(r.cpuPercent + d + f, r.heldMax),
+    ]);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');

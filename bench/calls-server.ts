@@ -32,12 +32,7 @@ export interface BenchServerSample {
   eventLoopDelayMaxMs: number;
 }
 
-export type BenchCommand =
-  | { cmd: 'devices'; count: number }
-  | { cmd: 'verdicts' }
-  | { cmd: 'mark' }
-  | { cmd: 'sample' }
-  | { cmd: 'stop' };
+export type BenchCommand = { cmd: 'devices'; count: number } | { cmd: 'verdicts' } | { cmd: 'mark' } | { cmd: 'sample' } | { cmd: 'stop' };
 
 export type BenchRequest = BenchCommand & { id: number };
 
@@ -103,11 +98,14 @@ async function main(): Promise<void> {
       case 'sample': {
         const cpu = process.cpuUsage(cpuMark);
         const stats = media.stats();
-        const sessions = media.embedded ? stats.sessions : (await instance.metrics.activeCalls.get()).values[0]?.value ?? 0;
+        const sessions = media.embedded ? stats.sessions : ((await instance.metrics.activeCalls.get()).values[0]?.value ?? 0);
         const sample: BenchServerSample = {
-          sessions, media: stats,
-          cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wallMark,
-          eventLoopDelayP50Ms: loop.percentile(50) / 1e6, eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+          sessions,
+          media: stats,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          wallMs: performance.now() - wallMark,
+          eventLoopDelayP50Ms: loop.percentile(50) / 1e6,
+          eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
           eventLoopDelayMaxMs: loop.max / 1e6,
         };
         return sample;
@@ -139,8 +137,15 @@ function papgateEnv(): Record<string, string> {
 }
 
 const NO_MEDIA_STATS: EmbeddedMediaStats = {
-  sessions: 0, packetsSent: 0, packetsReceived: 0, framesSkipped: 0, jitterP50Ms: 0, jitterP99Ms: 0,
-  badPacketsReceived: 0, foreignPacketsReceived: 0, srtpRejected: 0,
+  sessions: 0,
+  packetsSent: 0,
+  packetsReceived: 0,
+  framesSkipped: 0,
+  jitterP50Ms: 0,
+  jitterP99Ms: 0,
+  badPacketsReceived: 0,
+  foreignPacketsReceived: 0,
+  srtpRejected: 0,
 };
 
 /** The embedded engine's stats, or zeros for FreeSWITCH media. */

@@ -63,7 +63,11 @@ export interface CallsStepResult {
 }
 
 /** Where papgate's RTP and SIP are, for the receiver-side capture. */
-export interface CapturePorts { rtpMin: number; rtpMax: number; sipPort: number }
+export interface CapturePorts {
+  rtpMin: number;
+  rtpMax: number;
+  sipPort: number;
+}
 
 /** papgate's RTP range for a server started for `maxCalls` (as calls-server.ts sizes it). */
 export const portsFor = (maxCalls: number): CapturePorts => ({ rtpMin: 20000, rtpMax: 20000 + 2 * maxCalls + 199, sipPort: 18200 });
@@ -82,7 +86,10 @@ export class BenchServer {
   private constructor(private readonly child: ChildProcess) {
     let readyResolve!: (v: unknown) => void;
     let readyReject!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
     this.waiting.set(0, { resolve: readyResolve, reject: readyReject });
     child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const w = this.waiting.get(m.id);
@@ -98,7 +105,8 @@ export class BenchServer {
 
   static start(maxCalls: number, env: Record<string, string> = {}): BenchServer {
     const child = fork(path.join(__dirname, 'calls-server.ts'), [], {
-      execArgv: [...profileArgs('calls'), '--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [...profileArgs('calls'), '--require', 'tsx/cjs'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, BENCH_RTP_CALLS: String(maxCalls), ...env },
     });
     return new BenchServer(child);
@@ -122,7 +130,10 @@ export class BenchServer {
   }
 }
 
-interface Verdicts { successful: number; withFailures: number }
+interface Verdicts {
+  successful: number;
+  withFailures: number;
+}
 
 /** One line of SIPp's injection file per call: user;password;the six digits it types. */
 function writeCalls(file: string, devices: [string, string, string][]): { right: number; wrong: number } {
@@ -140,17 +151,48 @@ interface SippRun {
 function startSipp(dir: string, callsFile: string, concurrent: number, total: number): SippRun {
   const errors = path.join(dir, 'errors.log');
   const args = [
-    `127.0.0.1:18200`, '-sf', SCENARIO, '-inf', callsFile, '-au', '[field0]', '-ap', '[field1]',
-    '-i', '127.0.0.1', '-p', String(SIPP_PORT), '-cp', String(SIPP_PORT + 1), '-mp', String(SIPP_PORT + 2),
-    '-rtp_echo', '-l', String(concurrent), '-m', String(total),
-    '-r', String(Math.ceil(concurrent / 4)), '-rp', '1000',
-    '-timeout', `${Math.ceil((total / concurrent) * CALL_SECONDS * 3 + 60)}s`, '-timeout_error', '-nostdin',
-    '-trace_err', '-error_file', errors,
+    `127.0.0.1:18200`,
+    '-sf',
+    SCENARIO,
+    '-inf',
+    callsFile,
+    '-au',
+    '[field0]',
+    '-ap',
+    '[field1]',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(SIPP_PORT),
+    '-cp',
+    String(SIPP_PORT + 1),
+    '-mp',
+    String(SIPP_PORT + 2),
+    '-rtp_echo',
+    '-l',
+    String(concurrent),
+    '-m',
+    String(total),
+    '-r',
+    String(Math.ceil(concurrent / 4)),
+    '-rp',
+    '1000',
+    '-timeout',
+    `${Math.ceil((total / concurrent) * CALL_SECONDS * 3 + 60)}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+    '-error_file',
+    errors,
   ];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out = (out + d.toString('utf8')).slice(-64 * 1024); });
-  child.stderr.on('data', (d: Buffer) => { out = (out + d.toString('utf8')).slice(-64 * 1024); });
+  child.stdout.on('data', (d: Buffer) => {
+    out = (out + d.toString('utf8')).slice(-64 * 1024);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out = (out + d.toString('utf8')).slice(-64 * 1024);
+  });
   const done = new Promise<{ code: number; passed: number; failed: number; errors: string }>((resolve) => {
     child.on('close', (code) => {
       let errText = '';
@@ -201,7 +243,9 @@ async function runCalls(server: BenchServer, concurrent: number, dir: string, ot
     const mix = writeCalls(callsFile, devices);
     const sipp = startSipp(dir, callsFile, concurrent, total);
     let finished = false;
-    void sipp.done.then(() => { finished = true; });
+    void sipp.done.then(() => {
+      finished = true;
+    });
     try {
       // Wait until papgate holds (nearly) all N calls, then measure for a window.
       const rampUntil = Date.now() + CALL_SECONDS * 1000 * 2;
@@ -232,13 +276,20 @@ async function runCalls(server: BenchServer, concurrent: number, dir: string, ot
       }
       const after = await server.request<Verdicts>({ cmd: 'verdicts' });
       return {
-        concurrent, rightPins: mix.right, wrongPins: mix.wrong,
-        verdictsRight: after.successful - before.successful, verdictsWrong: after.withFailures - before.withFailures,
-        heldMin: Number.isFinite(heldMin) ? heldMin : 0, heldMax,
-        callsPassed: result.passed, callsFailed: result.failed,
+        concurrent,
+        rightPins: mix.right,
+        wrongPins: mix.wrong,
+        verdictsRight: after.successful - before.successful,
+        verdictsWrong: after.withFailures - before.withFailures,
+        heldMin: Number.isFinite(heldMin) ? heldMin : 0,
+        heldMax,
+        callsPassed: result.passed,
+        callsFailed: result.failed,
         cpuPercent: (sample.cpuMs / sample.wallMs) * 100,
-        jitterP50Ms: sample.media.jitterP50Ms, jitterP99Ms: sample.media.jitterP99Ms,
-        packetsSent: sample.media.packetsSent, packetsReceived: sample.media.packetsReceived,
+        jitterP50Ms: sample.media.jitterP50Ms,
+        jitterP99Ms: sample.media.jitterP99Ms,
+        packetsSent: sample.media.packetsSent,
+        packetsReceived: sample.media.packetsReceived,
         framesSkipped: sample.media.framesSkipped,
         eventLoopDelayP99Ms: sample.eventLoopDelayP99Ms,
         otherCpuPercent,
@@ -251,14 +302,44 @@ async function runCalls(server: BenchServer, concurrent: number, dir: string, ot
 
 export function print(results: CallsStepResult[]): void {
   const rows = results.map((r) => [
-    String(r.concurrent), `${r.heldMin}-${r.heldMax}`, `${r.callsPassed}/${r.callsPassed + r.callsFailed}`,
-    String(r.callsFailed), r.cpuPercent.toFixed(0), r.jitterP50Ms.toFixed(1), r.jitterP99Ms.toFixed(1),
-    String(r.packetsSent), String(r.packetsReceived), String(r.framesSkipped), r.eventLoopDelayP99Ms.toFixed(1),
-    `${r.verdictsRight}/${r.rightPins}`, `${r.verdictsWrong}/${r.wrongPins}`,
+    String(r.concurrent),
+    `${r.heldMin}-${r.heldMax}`,
+    `${r.callsPassed}/${r.callsPassed + r.callsFailed}`,
+    String(r.callsFailed),
+    r.cpuPercent.toFixed(0),
+    r.jitterP50Ms.toFixed(1),
+    r.jitterP99Ms.toFixed(1),
+    String(r.packetsSent),
+    String(r.packetsReceived),
+    String(r.framesSkipped),
+    r.eventLoopDelayP99Ms.toFixed(1),
+    `${r.verdictsRight}/${r.rightPins}`,
+    `${r.verdictsWrong}/${r.wrongPins}`,
     ...receiverCells(r.receiver),
   ]);
-  const head = ['calls', 'held', 'passed', 'failed', 'cpu %', 'send jitter p50 ms', 'p99', 'rtp sent', 'rtp recv', 'skipped', 'loop p99 ms', 'PAP taken', 'wrong counted',
-    'rx jitter p50 ms', 'p99', 'rx gap p50 ms', 'p99', 'max', '#->verdict p50 ms', 'p99', 'matched'];
+  const head = [
+    'calls',
+    'held',
+    'passed',
+    'failed',
+    'cpu %',
+    'send jitter p50 ms',
+    'p99',
+    'rtp sent',
+    'rtp recv',
+    'skipped',
+    'loop p99 ms',
+    'PAP taken',
+    'wrong counted',
+    'rx jitter p50 ms',
+    'p99',
+    'rx gap p50 ms',
+    'p99',
+    'max',
+    '#->verdict p50 ms',
+    'p99',
+    'matched',
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(line(head));
@@ -270,8 +351,16 @@ const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
 /** Receiver-side columns (RFC 3550 jitter, gaps, # to verdict), or dashes without a capture. */
 function receiverCells(x: ReceiverFigures | undefined): string[] {
   if (!x) return Array(8).fill('-') as string[];
-  return [ms(x.jitterP50Ms), ms(x.jitterP99Ms), ms(x.gapP50Ms), ms(x.gapP99Ms), ms(x.gapMaxMs),
-    ms(x.hashToVerdictP50Ms), ms(x.hashToVerdictP99Ms), `${x.verdictsMatched}/${x.hashes}`];
+  return [
+    ms(x.jitterP50Ms),
+    ms(x.jitterP99Ms),
+    ms(x.gapP50Ms),
+    ms(x.gapP99Ms),
+    ms(x.gapMaxMs),
+    ms(x.hashToVerdictP50Ms),
+    ms(x.hashToVerdictP99Ms),
+    `${x.verdictsMatched}/${x.hashes}`,
+  ];
 }
 
 /** Loaded on demand: it pulls in the real-stack server helpers (require: tsx/cjs does not resolve import() of a .ts). */
@@ -282,7 +371,9 @@ function loadRealStackBench(): typeof import('./calls-real-stack') {
 
 export async function benchCalls(): Promise<void> {
   const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))
-    .split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
   if (process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch') {
     const { benchCallsRealStack } = loadRealStackBench();
     return benchCallsRealStack(steps, []);
@@ -298,10 +389,14 @@ export async function benchCalls(): Promise<void> {
     for (const n of steps) {
       const r = await runStep(server, n, undefined, noCapture ? undefined : portsFor(Math.max(...steps)));
       results.push(r);
-      console.log(`  ${n} concurrent (${r.rightPins} right PINs, ${r.wrongPins} wrong; store: ${r.verdictsRight} taken, ${r.verdictsWrong} counted wrong): ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, `
-        + `send jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms`
-        + (r.receiver ? `; received: ${r.receiver.streams} streams, ${r.receiver.packets} packets, RFC 3550 jitter p99 ${ms(r.receiver.jitterP99Ms)} ms, `
-          + `gap p99 ${ms(r.receiver.gapP99Ms)} ms, # to verdict p99 ${ms(r.receiver.hashToVerdictP99Ms)} ms` : ''));
+      console.log(
+        `  ${n} concurrent (${r.rightPins} right PINs, ${r.wrongPins} wrong; store: ${r.verdictsRight} taken, ${r.verdictsWrong} counted wrong): ${r.callsPassed} passed, ${r.callsFailed} failed, cpu ${r.cpuPercent.toFixed(0)} %, ` +
+          `send jitter p50 ${r.jitterP50Ms.toFixed(1)} ms p99 ${r.jitterP99Ms.toFixed(1)} ms` +
+          (r.receiver
+            ? `; received: ${r.receiver.streams} streams, ${r.receiver.packets} packets, RFC 3550 jitter p99 ${ms(r.receiver.jitterP99Ms)} ms, ` +
+              `gap p99 ${ms(r.receiver.gapP99Ms)} ms, # to verdict p99 ${ms(r.receiver.hashToVerdictP99Ms)} ms`
+            : ''),
+      );
     }
   } finally {
     await server.stop();
@@ -311,8 +406,10 @@ export async function benchCalls(): Promise<void> {
   // The goal: 500 calls held with none failed, the phones receiving RTP with p99 jitter < 2 ms and the verdict < 50 ms after #.
   const best = results.filter((r) => r.callsFailed === 0 && r.callsPassed > 0).pop();
   const rx = best?.receiver;
-  console.log(`most concurrent calls with none failed: ${best ? best.concurrent : 'none'} (goal 500)`
-    + (rx ? `; there, received jitter p99 ${ms(rx.jitterP99Ms)} ms (goal < 2), # to verdict p99 ${ms(rx.hashToVerdictP99Ms)} ms (goal < 50)` : ''));
+  console.log(
+    `most concurrent calls with none failed: ${best ? best.concurrent : 'none'} (goal 500)` +
+      (rx ? `; there, received jitter p99 ${ms(rx.jitterP99Ms)} ms (goal < 2), # to verdict p99 ${ms(rx.hashToVerdictP99Ms)} ms (goal < 50)` : ''),
+  );
   // BENCH_CALLS_STACK=both: the same steps on drachtio-server + FreeSWITCH, beside these figures
   if (process.env.BENCH_CALLS_STACK === 'both') {
     const { benchCallsRealStack } = loadRealStackBench();

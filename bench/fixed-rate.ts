@@ -10,7 +10,15 @@ import http from 'node:http';
  * Usage: fixed-rate.ts BASE_URL PATHS_FILE RATE SECONDS CONNECTIONS
  */
 
-interface Result { due: number; ok: number; non2xx: number; errors: number; p50: number; p99: number; max: number }
+interface Result {
+  due: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 function percentile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -40,7 +48,10 @@ async function run(base: string, pathsFile: string, rate: number, seconds: numbe
         });
       });
       rq.setTimeout(10_000, () => rq.destroy(new Error('timeout')));
-      rq.on('error', () => { errors++; resolve(); });
+      rq.on('error', () => {
+        errors++;
+        resolve();
+      });
     });
     inFlight.add(p);
     void p.then(() => inFlight.delete(p));

@@ -19,10 +19,17 @@ const STEP_MS = 5000;
 
 async function withPapgate<T>(env: Record<string, string>, run: (p: PapgateInstance) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-limits-'));
-  const p = await startPapgate(loadConfig({
-    PAPGATE_DB: path.join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
-    PAPGATE_ADMIN_ADDRESS: '127.0.0.1', PAPGATE_ADMIN_PORT: '0', ...env,
-  }), { log: silentLogger });
+  const p = await startPapgate(
+    loadConfig({
+      PAPGATE_DB: path.join(dir, 'p.db'),
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: '0',
+      PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
+      PAPGATE_ADMIN_PORT: '0',
+      ...env,
+    }),
+    { log: silentLogger },
+  );
   try {
     return await run(p);
   } finally {
@@ -48,11 +55,24 @@ async function offer(rate: number, from: string): Promise<{ ok: number; refused:
   while (Date.now() - start < STEP_MS) {
     const due = Math.floor(((Date.now() - start) / 1000) * rate);
     for (; sent < due; sent++) {
-      socket.send(Buffer.from([
-        `OPTIONS sip:papgate@127.0.0.1:${SIP_PORT} SIP/2.0`, `Via: SIP/2.0/UDP ${via};branch=z9hG4bK${from}-${sent}`,
-        `From: <sip:bench@${from}>;tag=b`, `To: <sip:papgate@127.0.0.1>`, `Call-ID: ${from}-${sent}`, 'CSeq: 1 OPTIONS',
-        'Max-Forwards: 70', 'Content-Length: 0', '', '',
-      ].join('\r\n')), SIP_PORT, '127.0.0.1');
+      socket.send(
+        Buffer.from(
+          [
+            `OPTIONS sip:papgate@127.0.0.1:${SIP_PORT} SIP/2.0`,
+            `Via: SIP/2.0/UDP ${via};branch=z9hG4bK${from}-${sent}`,
+            `From: <sip:bench@${from}>;tag=b`,
+            `To: <sip:papgate@127.0.0.1>`,
+            `Call-ID: ${from}-${sent}`,
+            'CSeq: 1 OPTIONS',
+            'Max-Forwards: 70',
+            'Content-Length: 0',
+            '',
+            '',
+          ].join('\r\n'),
+        ),
+        SIP_PORT,
+        '127.0.0.1',
+      );
     }
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -62,27 +82,36 @@ async function offer(rate: number, from: string): Promise<{ ok: number; refused:
 }
 
 async function sipRates(): Promise<void> {
-  await withPapgate({
-    PAPGATE_SIP_ADDRESS: '127.0.0.1', PAPGATE_SIP_PORT: String(SIP_PORT), PAPGATE_SIP_TRANSPORTS: 'udp', PAPGATE_RTP_ADDRESS: '127.0.0.1',
-    PAPGATE_LIMIT_SIP_PER_SECOND: String(SIP_RATE), PAPGATE_LIMIT_SIP_BURST: String(SIP_RATE),
-  }, async () => {
-    console.log(`SIP OPTIONS from one source, limit ${SIP_RATE}/s (burst ${SIP_RATE}), ${STEP_MS / 1000} s per step`);
-    console.log('offered/s  served/s  503/s  silent/s');
-    const rates = [50, 90, 110, 150, 200, 400, 1000];
-    for (const [i, rate] of rates.entries()) {
-      const r = await offer(rate, `127.0.0.${40 + i}`); // a fresh source per step: a full bucket
-      const per = (n: number) => (n / (STEP_MS / 1000)).toFixed(0).padStart(8);
-      console.log(`${String(rate).padStart(9)} ${per(r.ok)} ${per(r.refused)} ${per(r.silent)}`);
-    }
-  });
+  await withPapgate(
+    {
+      PAPGATE_SIP_ADDRESS: '127.0.0.1',
+      PAPGATE_SIP_PORT: String(SIP_PORT),
+      PAPGATE_SIP_TRANSPORTS: 'udp',
+      PAPGATE_RTP_ADDRESS: '127.0.0.1',
+      PAPGATE_LIMIT_SIP_PER_SECOND: String(SIP_RATE),
+      PAPGATE_LIMIT_SIP_BURST: String(SIP_RATE),
+    },
+    async () => {
+      console.log(`SIP OPTIONS from one source, limit ${SIP_RATE}/s (burst ${SIP_RATE}), ${STEP_MS / 1000} s per step`);
+      console.log('offered/s  served/s  503/s  silent/s');
+      const rates = [50, 90, 110, 150, 200, 400, 1000];
+      for (const [i, rate] of rates.entries()) {
+        const r = await offer(rate, `127.0.0.${40 + i}`); // a fresh source per step: a full bucket
+        const per = (n: number) => (n / (STEP_MS / 1000)).toFixed(0).padStart(8);
+        console.log(`${String(rate).padStart(9)} ${per(r.ok)} ${per(r.refused)} ${per(r.silent)}`);
+      }
+    },
+  );
 }
 
 function status(port: number, p: string, agent: http.Agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, agent, localAddress: '127.0.0.60' }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: p, agent, localAddress: '127.0.0.60' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      })
+      .on('error', reject);
   });
 }
 
@@ -99,8 +128,10 @@ async function provisioningScan(): Promise<void> {
     }
     const secs = (Date.now() - start) / 1000;
     agent.destroy();
-    console.log(`provisioning scan, default limits, one keep-alive connection: ${notFound} 404s before the first 429 `
-      + `(${secs.toFixed(1)} s, ${(notFound / secs).toFixed(0)} requests/s)`);
+    console.log(
+      `provisioning scan, default limits, one keep-alive connection: ${notFound} 404s before the first 429 ` +
+        `(${secs.toFixed(1)} s, ${(notFound / secs).toFixed(0)} requests/s)`,
+    );
   });
 }
 

@@ -23,9 +23,10 @@ export async function profileRow(name: string): Promise<RowProfiler> {
   mkdirSync(dir, { recursive: true });
   const session = new Session();
   session.connect();
-  const post = <T>(method: string, params?: object) => new Promise<T>((resolve, reject) => {
-    session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
-  });
+  const post = <T>(method: string, params?: object) =>
+    new Promise<T>((resolve, reject) => {
+      session.post(method, params ?? {}, (err, result) => (err ? reject(err) : resolve(result as T)));
+    });
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 200 });
   await post('Profiler.start');

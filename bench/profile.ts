@@ -10,7 +10,6 @@ import { summariseFile } from './profile-summary';
  * Also runnable alone: `node --require tsx/cjs bench/profile.ts FILE|DIR`.
  */
 
-
 /** The node arguments for a profiled server, or none when BENCH_CPU_PROF is unset. */
 export function profileArgs(name: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
@@ -30,7 +29,11 @@ export function summariseProfiles(name: string, top = 25): void {
 
 if (require.main === module) {
   for (const arg of process.argv.slice(2)) {
-    const files = arg.endsWith('.cpuprofile') ? [arg] : readdirSync(arg).filter((n) => n.endsWith('.cpuprofile')).map((n) => join(arg, n));
+    const files = arg.endsWith('.cpuprofile')
+      ? [arg]
+      : readdirSync(arg)
+          .filter((n) => n.endsWith('.cpuprofile'))
+          .map((n) => join(arg, n));
     for (const f of files) summariseFile(f);
   }
 }

@@ -26,12 +26,20 @@ export const secretOf = (i: number) => `bench-${i.toString(36).padStart(16, '0')
 function deviceOf(i: number, tenantId: number): Device {
   const mac = macOf(i);
   return {
-    mac, tenantId, siteId: null, vendor: 'yealink', model: 'T46U', createdAt: 1_700_000_000_000,
+    mac,
+    tenantId,
+    siteId: null,
+    vendor: 'yealink',
+    model: 'T46U',
+    createdAt: 1_700_000_000_000,
     auth: newAuthRecord(String(i % 1_000_000).padStart(6, '0')),
-    secretHash: hashSecret(secretOf(i)), prevSecretHash: null,
-    sipUsername: `pg-${mac}`, sipPassword: `sip-pw-${mac}`,
+    secretHash: hashSecret(secretOf(i)),
+    prevSecretHash: null,
+    sipUsername: `pg-${mac}`,
+    sipPassword: `sip-pw-${mac}`,
     lines: [{ server: 'pbx.bench.example', user: `1${i}`, authName: `1${i}`, password: `line-pw-${i}`, displayName: `Desk ${i}` }],
-    lastProvisionedIp: null, lastProvisionedAt: null,
+    lastProvisionedIp: null,
+    lastProvisionedAt: null,
   };
 }
 
@@ -56,13 +64,22 @@ export function writeStaticFiles(root: string, count: number): void {
   for (let i = 0; i < count; i++) {
     const device = deviceOf(i, 1);
     const minimal: MinimalConfig = {
-      kind: 'minimal', device, state: 'needed', label: 'Authentication needed',
+      kind: 'minimal',
+      device,
+      state: 'needed',
+      label: 'Authentication needed',
       sip: { ...s.sip, username: device.sipUsername, password: device.sipPassword },
-      emergencyNumbers: s.emergencyNumbers, hotline: s.hotline, resyncSeconds: s.minimalResyncSeconds,
+      emergencyNumbers: s.emergencyNumbers,
+      hotline: s.hotline,
+      resyncSeconds: s.minimalResyncSeconds,
       provisioningUrl: `${s.publicUrl}/`,
     };
     const full: FullConfig = {
-      kind: 'full', device, reason: 'secret', lines: device.lines, resyncSeconds: s.fullResyncSeconds,
+      kind: 'full',
+      device,
+      reason: 'secret',
+      lines: device.lines,
+      resyncSeconds: s.fullResyncSeconds,
       provisioningUrl: `${s.publicUrl}/p/${secretOf(i)}/`,
     };
     write(join(root, minimalPath(i)), TEMPLATES.yealink.minimal(minimal));

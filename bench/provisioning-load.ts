@@ -37,16 +37,24 @@ export function runWrk(o: WrkOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { env: { ...process.env, PATHS_FILE: o.pathsFile }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const m = /RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) non2xx=(\d+) socket_errors=(\d+)/.exec(out);
       if (code !== 0 || !m) return reject(new Error(`wrk exited ${code}:\n${out}`));
       const [requests, durationUs, p50, p99, non2xx, socketErrors] = m.slice(1).map(Number) as [number, number, number, number, number, number];
       resolve({
-        requestsPerSecond: requests / (durationUs / 1e6), p50Ms: p50 / 1000, p99Ms: p99 / 1000,
-        requests, non2xx, socketErrors,
+        requestsPerSecond: requests / (durationUs / 1e6),
+        p50Ms: p50 / 1000,
+        p99Ms: p99 / 1000,
+        requests,
+        non2xx,
+        socketErrors,
       });
     });
   });
@@ -64,11 +72,19 @@ export async function startNginx(prefix: string, root: string, port: number): Pr
   const conf = join(prefix, 'nginx.conf');
   // Workers drop to `nobody` unless told otherwise when started as root; the files are ours.
   const user = process.getuid?.() === 0 ? 'user root;' : '';
-  writeFileSync(conf, readFileSync(NGINX_TEMPLATE, 'utf8')
-    .replaceAll('@USER@', user).replaceAll('@PREFIX@', prefix).replaceAll('@ROOT@', root).replaceAll('@PORT@', String(port)));
+  writeFileSync(
+    conf,
+    readFileSync(NGINX_TEMPLATE, 'utf8')
+      .replaceAll('@USER@', user)
+      .replaceAll('@PREFIX@', prefix)
+      .replaceAll('@ROOT@', root)
+      .replaceAll('@PORT@', String(port)),
+  );
   const child = spawn(NGINX, ['-c', conf, '-p', prefix], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitForPort(port, child, 5000);
@@ -94,7 +110,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
     const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (open) return;

@@ -44,11 +44,11 @@ export async function benchProvisioningStores(): Promise<void> {
     writePaths(paths.full, DEVICES, fullPath);
     const sqlite = await openSqliteStore(join(dir, 'papgate.db'));
     sqlite.startCheckpoints(2000);
-    rows.push(...await measure('SQLite', sqlite, paths));
+    rows.push(...(await measure('SQLite', sqlite, paths)));
     await admin(pgUrl, `CREATE DATABASE ${database}`);
     const u = new URL(pgUrl);
     u.pathname = `/${database}`;
-    rows.push(...await measure('PostgreSQL', await openPostgresStore(u.toString(), { migrate: 'auto' }), paths));
+    rows.push(...(await measure('PostgreSQL', await openPostgresStore(u.toString(), { migrate: 'auto' }), paths)));
   } finally {
     await admin(pgUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -56,8 +56,10 @@ export async function benchProvisioningStores(): Promise<void> {
   console.log(`\nprovisioning over each store: ${DEVICES} devices, wrk -t${THREADS} -c${CONNECTIONS}, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up`);
   console.log('store       load                 req/s   p50 ms   p99 ms  non-2xx');
   for (const [store, load, r] of rows) {
-    console.log(`${store.padEnd(10)}  ${load.padEnd(18)} ${r.requestsPerSecond.toFixed(0).padStart(7)} ${r.p50Ms.toFixed(2).padStart(8)} `
-      + `${r.p99Ms.toFixed(2).padStart(8)} ${String(r.non2xx).padStart(8)}`);
+    console.log(
+      `${store.padEnd(10)}  ${load.padEnd(18)} ${r.requestsPerSecond.toFixed(0).padStart(7)} ${r.p50Ms.toFixed(2).padStart(8)} ` +
+        `${r.p99Ms.toFixed(2).padStart(8)} ${String(r.non2xx).padStart(8)}`,
+    );
   }
 }
 
@@ -65,7 +67,9 @@ export async function benchProvisioningStores(): Promise<void> {
 async function measure(name: string, store: Store, paths: { minimal: string; full: string }): Promise<[string, string, LoadResult][]> {
   const app = createProvisioningServer({
     provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
-    log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [],
+    log: silentLogger,
+    metrics: new Metrics({ defaultMetrics: false }),
+    trustedProxies: [],
   });
   try {
     const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
@@ -80,7 +84,10 @@ async function measure(name: string, store: Store, paths: { minimal: string; ful
     };
     const minimal = await load(paths.minimal);
     const full = await load(paths.full);
-    return [[name, 'minimal, random', minimal], [name, 'full, random', full]];
+    return [
+      [name, 'minimal, random', minimal],
+      [name, 'full, random', full],
+    ];
   } finally {
     await app.close();
     await store.close();

@@ -28,7 +28,13 @@ const PORT = 19418;
 const ADMIN_PORT = 19419;
 const CLI = resolve(__dirname, '..', 'dist', 'src', 'cli.js');
 
-interface Row { workers: number; load: string; result: LoadResult; cpuMs: number; cpuCores: number }
+interface Row {
+  workers: number;
+  load: string;
+  result: LoadResult;
+  cpuMs: number;
+  cpuCores: number;
+}
 
 export async function benchProvisioningWorkers(): Promise<void> {
   if (!haveProgram('wrk', ['--version'])) {
@@ -85,8 +91,14 @@ async function measure(db: string, workers: number, load: string, pathsFile: str
 function startServe(db: string, workers: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: {
-      ...process.env, PAPGATE_DB: db, PAPGATE_WORKERS: String(workers), PAPGATE_SIGNALLING: 'off', PAPGATE_LOG_LEVEL: 'warn',
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: String(PORT), PAPGATE_ADMIN_PORT: String(ADMIN_PORT),
+      ...process.env,
+      PAPGATE_DB: db,
+      PAPGATE_WORKERS: String(workers),
+      PAPGATE_SIGNALLING: 'off',
+      PAPGATE_LOG_LEVEL: 'warn',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: String(PORT),
+      PAPGATE_ADMIN_PORT: String(ADMIN_PORT),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -95,11 +107,13 @@ function startServe(db: string, workers: number): Promise<ChildProcess> {
     const poll = () => {
       if (child.exitCode !== null) return fail(new Error(`papgate serve exited with ${child.exitCode}`));
       // Ready when the port answers and every worker is up (the primary has forked them all).
-      http.get(`http://127.0.0.1:${PORT}${minimalPath(0)}`, { agent: false }, (res) => {
-        res.resume();
-        if (res.statusCode === 200 && processTree(child.pid!).length >= (workers > 1 ? workers + 1 : 1)) return done(child);
-        retry();
-      }).on('error', retry);
+      http
+        .get(`http://127.0.0.1:${PORT}${minimalPath(0)}`, { agent: false }, (res) => {
+          res.resume();
+          if (res.statusCode === 200 && processTree(child.pid!).length >= (workers > 1 ? workers + 1 : 1)) return done(child);
+          retry();
+        })
+        .on('error', retry);
     };
     const retry = () => (Date.now() > deadline ? fail(new Error('papgate serve did not start within 60 s')) : setTimeout(poll, 200));
     poll();
@@ -122,12 +136,20 @@ function tmpdirFor(): string {
 function printTable(rows: Row[]): void {
   const header = ['workers', 'load', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'cores busy', 'non-2xx'];
   const cells = rows.map((r) => [
-    String(r.workers), r.load, r.result.requestsPerSecond.toFixed(0), r.result.p50Ms.toFixed(2), r.result.p99Ms.toFixed(2),
-    microsPer(r.cpuMs, r.result.requests), r.cpuCores.toFixed(2), String(r.result.non2xx),
+    String(r.workers),
+    r.load,
+    r.result.requestsPerSecond.toFixed(0),
+    r.result.p50Ms.toFixed(2),
+    r.result.p99Ms.toFixed(2),
+    microsPer(r.cpuMs, r.result.requests),
+    r.cpuCores.toFixed(2),
+    String(r.result.non2xx),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 1 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
-  console.log(`\npapgate serve, 1 vs ${availableParallelism()} provisioning workers: wrk -t${THREADS} -c${CONNECTIONS} on the same machine, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up`);
+  console.log(
+    `\npapgate serve, 1 vs ${availableParallelism()} provisioning workers: wrk -t${THREADS} -c${CONNECTIONS} on the same machine, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up`,
+  );
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));

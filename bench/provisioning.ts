@@ -37,7 +37,12 @@ const NGINX_PORT = 19417;
 /** The fixed rate of the latency rows (the p99 goal is stated at 1,000 req/s). */
 const FIXED_RATE = Number(process.env.BENCH_PROV_FIXED_RATE ?? 1000);
 
-interface Row { target: string; load: string; result: LoadResult; cpuMs: number }
+interface Row {
+  target: string;
+  load: string;
+  result: LoadResult;
+  cpuMs: number;
+}
 
 export async function benchProvisioning(): Promise<void> {
   if (!haveProgram('wrk', ['--version'])) {
@@ -53,7 +58,9 @@ export async function benchProvisioning(): Promise<void> {
   store.startCheckpoints(2000); // as papgate serve does (src/main.ts)
   const app = createProvisioningServer({
     provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
-    log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [],
+    log: silentLogger,
+    metrics: new Metrics({ defaultMetrics: false }),
+    trustedProxies: [],
   });
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
@@ -72,8 +79,10 @@ export async function benchProvisioning(): Promise<void> {
     const nginxUrl = `http://127.0.0.1:${NGINX_PORT}`;
 
     const paths = {
-      minimalAll: join(dir, 'minimal-all.txt'), minimalSample: join(dir, 'minimal-sample.txt'),
-      fullAll: join(dir, 'full-all.txt'), fullSample: join(dir, 'full-sample.txt'),
+      minimalAll: join(dir, 'minimal-all.txt'),
+      minimalSample: join(dir, 'minimal-sample.txt'),
+      fullAll: join(dir, 'full-all.txt'),
+      fullSample: join(dir, 'full-sample.txt'),
     };
     writePaths(paths.minimalAll, DEVICES, minimalPath);
     writePaths(paths.minimalSample, STATIC_FILES, minimalPath);
@@ -123,21 +132,38 @@ async function printFixedRate(loads: Array<[string, string, string]>): Promise<v
   console.log(`\nprovisioning latency at a fixed ${FIXED_RATE} req/s (${SECONDS} s, 16 keep-alive connections; latency from when each request was due)`);
   console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
   for (const [load, baseUrl, pathsFile] of loads) {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile,
-      String(FIXED_RATE), String(SECONDS), '16'], { timeout: (SECONDS + 60) * 1000 });
-    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as { due: number; ok: number; non2xx: number; errors: number; p50: number; p99: number; max: number };
-    console.log(`${load.padEnd(22)} ${String(r.due).padStart(5)} ${String(r.ok).padStart(6)} ${String(r.non2xx).padStart(8)} ${String(r.errors).padStart(7)}`
-      + ` ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} ${r.max.toFixed(1).padStart(7)}`);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile, String(FIXED_RATE), String(SECONDS), '16'],
+      { timeout: (SECONDS + 60) * 1000 },
+    );
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      due: number;
+      ok: number;
+      non2xx: number;
+      errors: number;
+      p50: number;
+      p99: number;
+      max: number;
+    };
+    console.log(
+      `${load.padEnd(22)} ${String(r.due).padStart(5)} ${String(r.ok).padStart(6)} ${String(r.non2xx).padStart(8)} ${String(r.errors).padStart(7)}` +
+        ` ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} ${r.max.toFixed(1).padStart(7)}`,
+    );
   }
 }
 
 async function expect(url: string, text: string): Promise<void> {
   const body = await new Promise<string>((resolve, reject) => {
-    http.get(url, { agent: false, timeout: 5000 }, (res) => {
-      let b = '';
-      res.on('data', (c: Buffer) => { b += c.toString(); });
-      res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`${url}: ${res.statusCode}`))));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false, timeout: 5000 }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => {
+          b += c.toString();
+        });
+        res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`${url}: ${res.statusCode}`))));
+      })
+      .on('error', reject);
   });
   if (!body.includes(text)) throw new Error(`${url} does not contain "${text}"`);
 }
@@ -145,9 +171,16 @@ async function expect(url: string, text: string): Promise<void> {
 function printTable(rows: Row[]): void {
   const header = ['target', 'load', 'req/s', 'CPU µs/req', 'cores busy', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'sock err'];
   const cells = rows.map(({ target, load, result: r, cpuMs }) => [
-    target, load, r.requestsPerSecond.toFixed(0), microsPer(cpuMs, r.requests), (cpuMs / (SECONDS * 1000)).toFixed(2),
-    r.p50Ms.toFixed(2), r.p99Ms.toFixed(2),
-    String(r.requests), String(r.non2xx), String(r.socketErrors),
+    target,
+    load,
+    r.requestsPerSecond.toFixed(0),
+    microsPer(cpuMs, r.requests),
+    (cpuMs / (SECONDS * 1000)).toFixed(2),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    String(r.requests),
+    String(r.non2xx),
+    String(r.socketErrors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
@@ -160,8 +193,10 @@ function printTable(rows: Row[]): void {
   for (const p of rows.filter((r) => r.target === 'papgate')) {
     const n = rows.find((r) => r.target === 'nginx' && r.load.split(',')[0] === p.load.split(',')[0]);
     if (!n) continue;
-    console.log(`${p.load}: papgate ${p.result.requestsPerSecond.toFixed(0)} req/s = ${((p.result.requestsPerSecond / n.result.requestsPerSecond) * 100).toFixed(0)} % of nginx; `
-      + `CPU per request ${(cpuPer(p) / cpuPer(n)).toFixed(1)} x nginx's`);
+    console.log(
+      `${p.load}: papgate ${p.result.requestsPerSecond.toFixed(0)} req/s = ${((p.result.requestsPerSecond / n.result.requestsPerSecond) * 100).toFixed(0)} % of nginx; ` +
+        `CPU per request ${(cpuPer(p) / cpuPer(n)).toFixed(1)} x nginx's`,
+    );
   }
 }
 

@@ -30,11 +30,14 @@ export async function startRegistrar(dir: string, users: [string, string][], por
   copyFileSync(CFG, join(dir, 'registrar.cfg'));
   // One htable assignment per user; the names and passwords are ours (hex), nothing to escape.
   writeFileSync(join(dir, 'users.cfg'), users.map(([u, p]) => `$sht(users=>${u}) = "${p}";\n`).join(''));
-  const child = spawn('kamailio', [
-    '-DD', '-E', '-f', join(dir, 'registrar.cfg'), '-l', `udp:127.0.0.1:${port}`, '-m', '64', '-M', '8', '-w', dir, '-Y', dir,
-  ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('kamailio', ['-DD', '-E', '-f', join(dir, 'registrar.cfg'), '-l', `udp:127.0.0.1:${port}`, '-m', '64', '-M', '8', '-w', dir, '-Y', dir], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  const keep = (c: Buffer) => { out = (out + c.toString('utf8')).slice(-64 * 1024); };
+  const keep = (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-64 * 1024);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -48,7 +51,11 @@ export async function startRegistrar(dir: string, users: [string, string][], por
   const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`kamailio exited (${child.exitCode}):\n${out}`);
-    if (readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1] === local)) {
+    if (
+      readFileSync('/proc/net/udp', 'utf8')
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/)[1] === local)
+    ) {
       return { pid: child.pid!, stop };
     }
     await new Promise((r) => setTimeout(r, 50));

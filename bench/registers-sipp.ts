@@ -35,17 +35,47 @@ export async function runRegisterStep(o: RegisterLoad): Promise<RegisterStep> {
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-sipp-'));
   const calls = Math.max(1, Math.round(o.rate * o.seconds));
   const args = [
-    o.target, '-sf', SCENARIO, '-inf', o.usersFile, '-au', '[field0]', '-ap', '[field1]',
-    '-i', '127.0.0.1', '-p', String(o.localPort), '-cp', String(o.localPort + 1), '-mp', String(o.localPort + 2),
-    '-r', String(o.rate), '-rp', '1000', '-m', String(calls), '-l', String(Math.max(100, o.rate)),
-    '-timeout', `${Math.ceil(o.seconds * 4 + 20)}s`, '-timeout_error', '-nostdin', '-trace_rtt', '-rtt_freq', '1',
+    o.target,
+    '-sf',
+    SCENARIO,
+    '-inf',
+    o.usersFile,
+    '-au',
+    '[field0]',
+    '-ap',
+    '[field1]',
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(o.localPort),
+    '-cp',
+    String(o.localPort + 1),
+    '-mp',
+    String(o.localPort + 2),
+    '-r',
+    String(o.rate),
+    '-rp',
+    '1000',
+    '-m',
+    String(calls),
+    '-l',
+    String(Math.max(100, o.rate)),
+    '-timeout',
+    `${Math.ceil(o.seconds * 4 + 20)}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_rtt',
+    '-rtt_freq',
+    '1',
   ];
   try {
     const started = Date.now();
     const out = await new Promise<string>((done) => {
       const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
-      const keep = (c: Buffer) => { text = (text + c.toString('utf8')).slice(-64 * 1024); };
+      const keep = (c: Buffer) => {
+        text = (text + c.toString('utf8')).slice(-64 * 1024);
+      };
       child.stdout.on('data', keep);
       child.stderr.on('data', keep);
       child.on('error', (e) => done(`${text}\n${e.message}`));
@@ -72,7 +102,11 @@ function lastCount(screen: string, label: string): number {
 function p99(dir: string): number {
   const file = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
   if (!file) return NaN;
-  const times = readFileSync(join(dir, file), 'utf8').split('\n').slice(1)
-    .map((l) => Number(l.split(';')[1])).filter((n) => Number.isFinite(n)).sort((a, b) => a - b);
+  const times = readFileSync(join(dir, file), 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.split(';')[1]))
+    .filter((n) => Number.isFinite(n))
+    .sort((a, b) => a - b);
   return times.length ? times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]! : NaN;
 }

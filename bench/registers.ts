@@ -34,7 +34,10 @@ const LB = '127.0.0.10';
 const NODE_IPS = ['127.0.0.11', '127.0.0.12'];
 const SIPP_PORT = 5090;
 
-interface Measured extends RegisterStep { server: string; cpuMs: number }
+interface Measured extends RegisterStep {
+  server: string;
+  cpuMs: number;
+}
 
 export async function benchRegisters(): Promise<void> {
   const missing = kamailioMissing() ?? (sippAvailable() ? null : 'sipp is not installed');
@@ -63,7 +66,11 @@ export async function benchRegisters(): Promise<void> {
     let kamailio: Measured[] = [];
     if (parts.has('kamailio')) {
       const port = await freeUdpPort();
-      const registrar = await startRegistrar(dir, devices.map((d) => [d.sipUsername, d.sipPassword]), port);
+      const registrar = await startRegistrar(
+        dir,
+        devices.map((d) => [d.sipUsername, d.sipPassword]),
+        port,
+      );
       try {
         kamailio = await stepUp('kamailio', `127.0.0.1:${port}`, registrar.pid, users, rates, seconds);
       } finally {
@@ -105,8 +112,13 @@ function printSteps(steps: Measured[], seconds: number): void {
   console.log(`\nREGISTER with digest, ${DEVICES} devices, ${seconds} s per step; CPU = the server's processes (/proc)`);
   const head = ['server', 'offered/s', 'answered/s', 'failed', 'p99 ms', 'CPU µs/reg', 'cores busy'];
   const rows = steps.map((s) => [
-    s.server, String(s.offered), s.achieved.toFixed(0), String(s.failed), String(s.p99Ms),
-    microsPer(s.cpuMs, s.passed), (s.cpuMs / (s.seconds * 1000)).toFixed(2),
+    s.server,
+    String(s.offered),
+    s.achieved.toFixed(0),
+    String(s.failed),
+    String(s.p99Ms),
+    microsPer(s.cpuMs, s.passed),
+    (s.cpuMs / (s.seconds * 1000)).toFixed(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
@@ -115,7 +127,10 @@ function printSteps(steps: Measured[], seconds: number): void {
 }
 
 function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
-  for (const [what, ok] of [['0 failed', keptUp], [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast]] as const) {
+  for (const [what, ok] of [
+    ['0 failed', keptUp],
+    [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast],
+  ] as const) {
     const say = (steps: Measured[]) => {
       const m = steps.filter(ok).pop();
       if (!m) return 'none';
@@ -126,7 +141,9 @@ function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
     const [p, k] = [papgate.filter(ok).pop(), kamailio.filter(ok).pop()];
     if (p && k) {
       const cpu = (m: Measured) => m.cpuMs / m.passed;
-      console.log(`  papgate = ${((p.achieved / k.achieved) * 100).toFixed(0)} % of Kamailio's answered rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`);
+      console.log(
+        `  papgate = ${((p.achieved / k.achieved) * 100).toFixed(0)} % of Kamailio's answered rate; CPU per registration ${(cpu(p) / cpu(k)).toFixed(1)} x Kamailio's`,
+      );
     }
   }
 }
@@ -144,11 +161,16 @@ async function throughBalancer(dir: string, usersFile: string, seconds: number, 
       await new Promise((r) => setTimeout(r, 1500)); // first OPTIONS probes
       const s = await runRegisterStep({ target: `${LB}:5060`, usersFile, rate, seconds, localPort: SIPP_PORT });
       const cpu = meters.reduce((sum, m) => sum + m.stop(), 0);
-      console.log(`  to ${count} node${count > 1 ? 's' : ''}: answered ${s.achieved.toFixed(0)}/s, failed ${s.failed}, p99 ${s.p99Ms} ms; `
-        + `CPU µs/reg: papgate nodes ${microsPer(cpu, s.passed)}, balancer ${microsPer(lbMeter.stop(), s.passed)}`);
+      console.log(
+        `  to ${count} node${count > 1 ? 's' : ''}: answered ${s.achieved.toFixed(0)}/s, failed ${s.failed}, p99 ${s.p99Ms} ms; ` +
+          `CPU µs/reg: papgate nodes ${microsPer(cpu, s.passed)}, balancer ${microsPer(lbMeter.stop(), s.passed)}`,
+      );
       // What the nodes complained about (warnings and errors) says why a step failed.
       nodes.forEach((n, i) => {
-        const bad = n.logs().slice(logged[i]).filter((l) => (l.level ?? 0) >= 40);
+        const bad = n
+          .logs()
+          .slice(logged[i])
+          .filter((l) => (l.level ?? 0) >= 40);
         if (bad.length) console.log(`    node ${NODE_IPS[i]}: ${bad.length} warnings/errors, first: ${JSON.stringify(bad[0])}`);
       });
     } finally {
@@ -159,10 +181,19 @@ async function throughBalancer(dir: string, usersFile: string, seconds: number, 
 
 function nodeEnv(ip: string, db: string): Record<string, string> {
   return {
-    PAPGATE_DB: db, PAPGATE_WORKERS: '1', PAPGATE_LOG_LEVEL: 'info', // as deployed; the start-up line is info
-    PAPGATE_PROVISIONING_ADDRESS: ip, PAPGATE_ADMIN_ADDRESS: ip, PAPGATE_PUBLIC_URL: `http://${ip}:8080`,
-    PAPGATE_SIP_ADDRESS: ip, PAPGATE_SIP_PORT: '5060', PAPGATE_SIP_TRANSPORTS: 'udp', PAPGATE_SIP_ADVERTISED_ADDRESS: ip,
-    PAPGATE_SIP_PROXY: `${LB}:5060`, PAPGATE_SIP_TRUSTED_PROXIES: LB, PAPGATE_RTP_ADDRESS: ip,
+    PAPGATE_DB: db,
+    PAPGATE_WORKERS: '1',
+    PAPGATE_LOG_LEVEL: 'info', // as deployed; the start-up line is info
+    PAPGATE_PROVISIONING_ADDRESS: ip,
+    PAPGATE_ADMIN_ADDRESS: ip,
+    PAPGATE_PUBLIC_URL: `http://${ip}:8080`,
+    PAPGATE_SIP_ADDRESS: ip,
+    PAPGATE_SIP_PORT: '5060',
+    PAPGATE_SIP_TRANSPORTS: 'udp',
+    PAPGATE_SIP_ADVERTISED_ADDRESS: ip,
+    PAPGATE_SIP_PROXY: `${LB}:5060`,
+    PAPGATE_SIP_TRUSTED_PROXIES: LB,
+    PAPGATE_RTP_ADDRESS: ip,
     PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from one loopback source
   };
 }

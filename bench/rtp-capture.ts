@@ -95,7 +95,12 @@ function capture(args: string[]): { started: Promise<void>; stop(): Promise<void
   };
 }
 
-interface Datagram { timeMs: number; srcPort: number; dstPort: number; payload: Buffer }
+interface Datagram {
+  timeMs: number;
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+}
 
 /** UDP over IPv4 datagrams of a classic pcap file (Ethernet or Linux cooked link). */
 export function readPcap(file: string): Datagram[] {
@@ -124,9 +129,16 @@ export function readPcap(file: string): Datagram[] {
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! : NaN);
 
-interface RtpPacket { timeMs: number; timestamp: number; marker: boolean }
+interface RtpPacket {
+  timeMs: number;
+  timestamp: number;
+  marker: boolean;
+}
 /** One call's stream: ports are reused by later calls, so a stream is a port and an SSRC. */
-interface Stream { port: number; packets: RtpPacket[] }
+interface Stream {
+  port: number;
+  packets: RtpPacket[];
+}
 
 export function analyse(o: CaptureOptions): ReceiverFigures {
   const streams = new Map<string, Stream>();
@@ -156,11 +168,17 @@ export function analyse(o: CaptureOptions): ReceiverFigures {
   const delays = hashToVerdict(o, [...streams.values()]);
   for (const a of [jitters, gaps, delays.ms]) a.sort((x, y) => x - y);
   return {
-    streams: streams.size, packets,
-    jitterP50Ms: percentile(jitters, 0.5), jitterP99Ms: percentile(jitters, 0.99),
-    gapP50Ms: percentile(gaps, 0.5), gapP99Ms: percentile(gaps, 0.99), gapMaxMs: gaps.length ? gaps[gaps.length - 1]! : NaN,
-    verdictsMatched: delays.ms.length, hashes: delays.hashes,
-    hashToVerdictP50Ms: percentile(delays.ms, 0.5), hashToVerdictP99Ms: percentile(delays.ms, 0.99),
+    streams: streams.size,
+    packets,
+    jitterP50Ms: percentile(jitters, 0.5),
+    jitterP99Ms: percentile(jitters, 0.99),
+    gapP50Ms: percentile(gaps, 0.5),
+    gapP99Ms: percentile(gaps, 0.99),
+    gapMaxMs: gaps.length ? gaps[gaps.length - 1]! : NaN,
+    verdictsMatched: delays.ms.length,
+    hashes: delays.hashes,
+    hashToVerdictP50Ms: percentile(delays.ms, 0.5),
+    hashToVerdictP99Ms: percentile(delays.ms, 0.99),
   };
 }
 

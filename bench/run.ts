@@ -15,7 +15,11 @@ import { benchWebhooks } from './webhooks';
 async function main(): Promise<void> {
   const only = process.argv[2];
   // Shared machines: say what ran the numbers and how busy it was before.
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}; load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}; load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
     ['workers', benchProvisioningWorkers],

@@ -54,7 +54,10 @@ export async function benchWebhooks(): Promise<void> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests += 1;
-      if (coin() < 0.5) { res.writeHead(500).end(); return; }
+      if (coin() < 0.5) {
+        res.writeHead(500).end();
+        return;
+      }
       const { id } = JSON.parse(Buffer.concat(chunks).toString()) as { id: string };
       if (acceptedAt.has(id)) duplicates += 1;
       else acceptedAt.set(id, Date.now());
@@ -63,13 +66,22 @@ export async function benchWebhooks(): Promise<void> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  const dispatcher = new WebhookDispatcher({
-    store, clock: systemClock, random: cryptoRandom, log: silentLogger,
-    sender: createHttpSender({ connectTimeoutMs: 5000, totalTimeoutMs: 10_000, maxResponseBytes: 4096, allowPrivateTargets: true }),
-  }, {
-    backoff: { firstDelayMs: 1000, maxDelayMs: MAX_DELAY_S * 1000, maxAttempts: 20, maxAgeMs: 24 * 3600_000 },
-    concurrency: 16, perTenant: 4, pollMs: 1000, leaseMs: 45_000,
-  });
+  const dispatcher = new WebhookDispatcher(
+    {
+      store,
+      clock: systemClock,
+      random: cryptoRandom,
+      log: silentLogger,
+      sender: createHttpSender({ connectTimeoutMs: 5000, totalTimeoutMs: 10_000, maxResponseBytes: 4096, allowPrivateTargets: true }),
+    },
+    {
+      backoff: { firstDelayMs: 1000, maxDelayMs: MAX_DELAY_S * 1000, maxAttempts: 20, maxAgeMs: 24 * 3600_000 },
+      concurrency: 16,
+      perTenant: 4,
+      pollMs: 1000,
+      leaseMs: 45_000,
+    },
+  );
   try {
     const total = await enqueue(store, url, enqueuedAt);
     const started = Date.now();
@@ -77,11 +89,17 @@ export async function benchWebhooks(): Promise<void> {
     while (acceptedAt.size < total && Date.now() - started < DEADLINE_MS) await new Promise((r) => setTimeout(r, 50));
     const latencies = [...acceptedAt].map(([id, at]) => at - enqueuedAt.get(id)!).sort((a, b) => a - b);
     const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-    console.log(`${TENANTS} tenants x ${DEVICES} devices x ${EVENTS} events = ${total} events; receiver answers 500 to half the requests (seeded), back-off 1 s doubling up to ${MAX_DELAY_S} s`);
-    console.log(`delivered ${acceptedAt.size}/${total}, duplicates accepted ${duplicates}, requests ${requests} `
-      + `(${(requests / total).toFixed(2)} attempts per event)`);
-    console.log(`enqueue -> accepted: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${latencies.at(-1)} ms; `
-      + `all delivered after ${Date.now() - started} ms`);
+    console.log(
+      `${TENANTS} tenants x ${DEVICES} devices x ${EVENTS} events = ${total} events; receiver answers 500 to half the requests (seeded), back-off 1 s doubling up to ${MAX_DELAY_S} s`,
+    );
+    console.log(
+      `delivered ${acceptedAt.size}/${total}, duplicates accepted ${duplicates}, requests ${requests} ` +
+        `(${(requests / total).toFixed(2)} attempts per event)`,
+    );
+    console.log(
+      `enqueue -> accepted: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${latencies.at(-1)} ms; ` +
+        `all delivered after ${Date.now() - started} ms`,
+    );
   } finally {
     await dispatcher.stop();
     server.closeAllConnections();
@@ -99,8 +117,20 @@ async function enqueue(store: Awaited<ReturnType<typeof openSqliteStore>>, url: 
     const devices: Device[] = Array.from({ length: DEVICES }, (_, i) => {
       const mac = `02${t.toString(16).padStart(4, '0')}${i.toString(16).padStart(6, '0')}`;
       return {
-        mac, tenantId: tenant.id, siteId: null, vendor: 'yealink', model: 'T46U', createdAt: Date.now(), auth: newAuthRecord('123456'),
-        secretHash: null, prevSecretHash: null, sipUsername: `u${mac}`, sipPassword: `p${mac}`, lines: [], lastProvisionedIp: null, lastProvisionedAt: null,
+        mac,
+        tenantId: tenant.id,
+        siteId: null,
+        vendor: 'yealink',
+        model: 'T46U',
+        createdAt: Date.now(),
+        auth: newAuthRecord('123456'),
+        secretHash: null,
+        prevSecretHash: null,
+        sipUsername: `u${mac}`,
+        sipPassword: `p${mac}`,
+        lines: [],
+        lastProvisionedIp: null,
+        lastProvisionedAt: null,
       };
     });
     await store.insertDevices(devices, []);
@@ -109,7 +139,11 @@ async function enqueue(store: Awaited<ReturnType<typeof openSqliteStore>>, url: 
         const id = `evt_bench_${++n}`;
         const at = Date.now();
         enqueuedAt.set(id, at);
-        await store.mutateDevice(d.mac, (x) => ({ next: x!, result: null, webhookEvents: [{ id, tenantId: tenant.id, mac: d.mac, siteId: null, state: 'failed', at }] }));
+        await store.mutateDevice(d.mac, (x) => ({
+          next: x!,
+          result: null,
+          webhookEvents: [{ id, tenantId: tenant.id, mac: d.mac, siteId: null, state: 'failed', at }],
+        }));
       }
     }
   }
@@ -117,5 +151,11 @@ async function enqueue(store: Awaited<ReturnType<typeof openSqliteStore>>, url: 
 }
 
 if (require.main === module) {
-  benchWebhooks().then(() => process.exit(0), (e: Error) => { console.error(e.stack); process.exit(1); });
+  benchWebhooks().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.stack);
+      process.exit(1);
+    },
+  );
 }

@@ -40,7 +40,11 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (isClusterWorker()) overrides = { ...flags, ...(await startMessageFromPrimary()).overrides };
   const config = configOrExit(overrides);
   const stops = isClusterWorker() ? await serveWorker(config) : await servePrimary(config);
-  const shutdown = shutdownOnce(stops, (code) => process.exit(code), (message) => process.stderr.write(`papgate: ${message}\n`));
+  const shutdown = shutdownOnce(
+    stops,
+    (code) => process.exit(code),
+    (message) => process.stderr.write(`papgate: ${message}\n`),
+  );
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
   // A worker whose primary is gone has nobody to hand it connections: it ends too.
@@ -54,7 +58,8 @@ async function servePrimary(config: Config): Promise<(() => Promise<void>)[]> {
   const app = await startPapgate(config, { log, provisioning: !pooled });
   if (!pooled) return [app.stop];
   const pool = new WorkerPool({
-    count: config.workers, log: log.child({ part: 'workers' }),
+    count: config.workers,
+    log: log.child({ part: 'workers' }),
     overrides: {
       ...(app.sipPort === null ? {} : { PAPGATE_SIP_PORT: String(app.sipPort) }),
       ...(app.sipTlsPort === null ? {} : { PAPGATE_SIP_TLS_PORT: String(app.sipTlsPort) }),

@@ -77,38 +77,48 @@ export class WorkerPool {
   async collectMetrics(timeoutMs = 1000): Promise<MetricsJson[]> {
     const id = ++this.metricsRequests;
     const live = this.slots.flatMap((s) => (s.worker && !s.worker.isDead() ? [s.worker] : []));
-    const answers = await Promise.all(live.map((w) => new Promise<MetricsJson | null>((resolve) => {
-      const timer = setTimeout(() => done(null), timeoutMs);
-      const onMessage = (m: { kind?: string; id?: number; metrics?: MetricsJson } | null) => {
-        if (m?.kind === 'papgate-metrics' && m.id === id) done(m.metrics ?? null);
-      };
-      const done = (v: MetricsJson | null) => {
-        clearTimeout(timer);
-        w.off('message', onMessage);
-        resolve(v);
-      };
-      w.on('message', onMessage);
-      try {
-        w.send({ kind: 'papgate-metrics-request', id });
-      } catch {
-        done(null); // the worker died between the check and the send
-      }
-    })));
+    const answers = await Promise.all(
+      live.map(
+        (w) =>
+          new Promise<MetricsJson | null>((resolve) => {
+            const timer = setTimeout(() => done(null), timeoutMs);
+            const onMessage = (m: { kind?: string; id?: number; metrics?: MetricsJson } | null) => {
+              if (m?.kind === 'papgate-metrics' && m.id === id) done(m.metrics ?? null);
+            };
+            const done = (v: MetricsJson | null) => {
+              clearTimeout(timer);
+              w.off('message', onMessage);
+              resolve(v);
+            };
+            w.on('message', onMessage);
+            try {
+              w.send({ kind: 'papgate-metrics-request', id });
+            } catch {
+              done(null); // the worker died between the check and the send
+            }
+          }),
+      ),
+    );
     return answers.filter((a): a is MetricsJson => a !== null);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.slots.map((slot) => {
-      clearTimeout(slot.timer);
-      const w = slot.worker;
-      if (!w || w.isDead()) return undefined;
-      return new Promise<void>((resolve) => {
-        const kill = setTimeout(() => w.process.kill('SIGKILL'), this.o.stopTimeoutMs ?? 10_000);
-        w.once('exit', () => { clearTimeout(kill); resolve(); });
-        w.process.kill('SIGTERM');
-      });
-    }));
+    await Promise.all(
+      this.slots.map((slot) => {
+        clearTimeout(slot.timer);
+        const w = slot.worker;
+        if (!w || w.isDead()) return undefined;
+        return new Promise<void>((resolve) => {
+          const kill = setTimeout(() => w.process.kill('SIGKILL'), this.o.stopTimeoutMs ?? 10_000);
+          w.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          w.process.kill('SIGTERM');
+        });
+      }),
+    );
   }
 
   private fork(slot: Slot): Promise<void> {

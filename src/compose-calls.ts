@@ -56,23 +56,38 @@ export async function startCallService(config: Config, s: CallServiceDeps): Prom
     log.warn({ emergencyNumbers: config.emergencyNumbers }, 'PAPGATE_EMERGENCY_GATEWAY is not set: emergency calls from phones are refused with 503');
   }
   return startCalls(config, {
-    gate, clock, log, limits: s.limits, registrations: store, onMediaRefused: (reason) => s.metrics.mediaRefusals.inc({ reason }),
-    makeHandler: (signalling, media) => countCalls(s.metrics, gate, new AuthCallHandler({
-      auth: s.auth, media, signalling, gate, store, prompts,
-      emergencyGateway: config.emergencyGateway ?? null,
-      ivr: {
-        firstDigitMs: config.ivrFirstDigitSeconds * 1000,
-        interDigitMs: config.ivrInterDigitSeconds * 1000,
-        maxReprompts: config.ivrReprompts,
-        maxDigits: DEFAULT_IVR_SETTINGS.maxDigits,
-      },
-      maxCallMs: config.maxCallSeconds * 1000,
-      maxCallsPerDevice: config.maxCallsPerDevice,
-      limits: s.limits,
-      emergencyLookupMs: config.emergencyLookupMs,
-      unprovenEmergencyPerSource: config.emergencyUnprovenPerSource,
-      log: log.child({ part: 'calls' }),
-    })),
+    gate,
+    clock,
+    log,
+    limits: s.limits,
+    registrations: store,
+    onMediaRefused: (reason) => s.metrics.mediaRefusals.inc({ reason }),
+    makeHandler: (signalling, media) =>
+      countCalls(
+        s.metrics,
+        gate,
+        new AuthCallHandler({
+          auth: s.auth,
+          media,
+          signalling,
+          gate,
+          store,
+          prompts,
+          emergencyGateway: config.emergencyGateway ?? null,
+          ivr: {
+            firstDigitMs: config.ivrFirstDigitSeconds * 1000,
+            interDigitMs: config.ivrInterDigitSeconds * 1000,
+            maxReprompts: config.ivrReprompts,
+            maxDigits: DEFAULT_IVR_SETTINGS.maxDigits,
+          },
+          maxCallMs: config.maxCallSeconds * 1000,
+          maxCallsPerDevice: config.maxCallsPerDevice,
+          limits: s.limits,
+          emergencyLookupMs: config.emergencyLookupMs,
+          unprovenEmergencyPerSource: config.emergencyUnprovenPerSource,
+          log: log.child({ part: 'calls' }),
+        }),
+      ),
   });
 }
 
@@ -129,9 +144,13 @@ export async function startCalls(c: Config, d: CallDeps): Promise<RunningCalls> 
 
 function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
   return new EmbeddedMediaEngine({
-    bindAddress: c.rtpAddress, advertisedAddress: advertisedAddress(c),
-    rtpPortMin: c.rtpPortMin, rtpPortMax: c.rtpPortMax,
-    inactivityMs: c.rtpTimeoutSeconds * 1000, srtp: c.srtp, log: d.log.child({ part: 'media' }),
+    bindAddress: c.rtpAddress,
+    advertisedAddress: advertisedAddress(c),
+    rtpPortMin: c.rtpPortMin,
+    rtpPortMax: c.rtpPortMax,
+    inactivityMs: c.rtpTimeoutSeconds * 1000,
+    srtp: c.srtp,
+    log: d.log.child({ part: 'media' }),
   });
 }
 
@@ -149,22 +168,37 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
   const tlsFiles = sipTlsFiles(c);
   const media = embeddedMedia(c, d);
   const signalling = new EmbeddedSignalling({
-    address: c.sipAddress, port: c.sipPort,
-    udp: c.sipTransports.includes('udp'), tcp: c.sipTransports.includes('tcp'),
-    gate: d.gate, log: d.log.child({ part: 'sip' }), clock: d.clock, advertisedAddress: advertisedAddress(c),
+    address: c.sipAddress,
+    port: c.sipPort,
+    udp: c.sipTransports.includes('udp'),
+    tcp: c.sipTransports.includes('tcp'),
+    gate: d.gate,
+    log: d.log.child({ part: 'sip' }),
+    clock: d.clock,
+    advertisedAddress: advertisedAddress(c),
     limits: d.limits,
     tcpLimits: {
-      maxConnections: c.sipTcpMaxConnections, maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
-      idleNewMs: c.sipTcpIdleNewSeconds * 1000, idleMs: c.sipTcpIdleSeconds * 1000,
+      maxConnections: c.sipTcpMaxConnections,
+      maxConnectionsPerSource: c.sipTcpMaxConnectionsPerSource,
+      idleNewMs: c.sipTcpIdleNewSeconds * 1000,
+      idleMs: c.sipTcpIdleSeconds * 1000,
     },
-    registrations: d.registrations, trustedProxies: c.sipTrustedProxies, notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
+    registrations: d.registrations,
+    trustedProxies: c.sipTrustedProxies,
+    notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
     tls: tlsFiles && { port: c.sipTlsPort!, ...readTlsPair(tlsFiles), handshakeMs: c.tlsHandshakeSeconds * 1000 },
   });
   const running = await startBoth(signalling, media, d, () => signalling.port);
   if (!tlsFiles) return running;
-  const unwatch = watchTlsPair({ setSecureContext: (pair) => signalling.setTlsCertificate(pair) }, tlsFiles, c.tlsReloadSeconds * 1000, d.log.child({ part: 'sip' }));
+  const unwatch = watchTlsPair(
+    { setSecureContext: (pair) => signalling.setTlsCertificate(pair) },
+    tlsFiles,
+    c.tlsReloadSeconds * 1000,
+    d.log.child({ part: 'sip' }),
+  );
   return {
-    ...running, sipTlsPort: signalling.tlsPort,
+    ...running,
+    sipTlsPort: signalling.tlsPort,
     async stop() {
       unwatch();
       await running.stop();
@@ -175,17 +209,29 @@ async function startEmbedded(c: Config, d: CallDeps): Promise<RunningCalls> {
 /** Production topology: drachtio-server for SIP, FreeSWITCH (or embedded RTP) for media. */
 async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
   const signalling = new DrachtioSignalling({
-    host: c.drachtioHost, port: c.drachtioPort, secret: c.drachtioSecret,
-    gate: d.gate, clock: d.clock, log: d.log.child({ part: 'sip' }), limits: d.limits, registrations: d.registrations,
+    host: c.drachtioHost,
+    port: c.drachtioPort,
+    secret: c.drachtioSecret,
+    gate: d.gate,
+    clock: d.clock,
+    log: d.log.child({ part: 'sip' }),
+    limits: d.limits,
+    registrations: d.registrations,
     notifyTimeoutMs: c.sipNotifyTimeoutSeconds * 1000,
   });
   let media: MediaEngine;
   if (c.media === 'freeswitch') {
     const fs = new FreeswitchMediaEngine({
-      srf: signalling.srf, host: c.freeswitchHost, port: c.freeswitchPort, secret: c.freeswitchSecret,
-      listenAddress: c.freeswitchListenAddress, listenPort: c.freeswitchListenPort,
-      promptsDir: c.promptsDir ?? shippedPromptsDir(), freeswitchPromptsDir: c.freeswitchPrompts,
-      log: d.log.child({ part: 'media' }), onRefused: d.onMediaRefused,
+      srf: signalling.srf,
+      host: c.freeswitchHost,
+      port: c.freeswitchPort,
+      secret: c.freeswitchSecret,
+      listenAddress: c.freeswitchListenAddress,
+      listenPort: c.freeswitchListenPort,
+      promptsDir: c.promptsDir ?? shippedPromptsDir(),
+      freeswitchPromptsDir: c.freeswitchPrompts,
+      log: d.log.child({ part: 'media' }),
+      onRefused: d.onMediaRefused,
     });
     await fs.start();
     media = fs;
@@ -196,9 +242,7 @@ async function startDrachtio(c: Config, d: CallDeps): Promise<RunningCalls> {
 }
 
 /** Starts SIP with the call handler; media is closed again if SIP cannot start. */
-async function startBoth(
-  signalling: Signalling, media: MediaEngine, d: CallDeps, sipPort: () => number,
-): Promise<RunningCalls> {
+async function startBoth(signalling: Signalling, media: MediaEngine, d: CallDeps, sipPort: () => number): Promise<RunningCalls> {
   try {
     await signalling.start(d.makeHandler(signalling, media));
   } catch (e) {
@@ -206,7 +250,9 @@ async function startBoth(
     throw e;
   }
   return {
-    signalling, media, sipPort: sipPort(),
+    signalling,
+    media,
+    sipPort: sipPort(),
     async stop() {
       await signalling.stop();
       await media.close();

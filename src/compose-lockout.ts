@@ -22,14 +22,18 @@ export interface LockoutEndAnnouncer {
 export function lockoutEndAnnouncer(store: Store, clock: Clock, log: Logger): LockoutEndAnnouncer {
   let sipStack: Signalling | null = null;
   const notifier = new LockoutEndNotifier({
-    store, clock, log: log.child({ part: 'lockout-end' }),
+    store,
+    clock,
+    log: log.child({ part: 'lockout-end' }),
     sendCheckSync: async (device) => sipStack !== null && checkSyncToRegistration(sipStack, device),
   });
   return {
     onAttempt: (outcome, a) => {
       if (outcome === 'locked' && a.lockedUntil !== null) notifier.lockedOut(a.mac, a.lockedUntil);
     },
-    attach: (signalling) => { sipStack = signalling; },
+    attach: (signalling) => {
+      sipStack = signalling;
+    },
     stop: async () => notifier.stop(),
   };
 }

@@ -17,10 +17,18 @@ export function policyFrom(c: Config): Policy {
 }
 
 export function sourceLimitsFrom(c: Config, clock: Clock, metrics: Metrics): SourceLimits {
-  return new SourceLimits({
-    sipRequestsPerSecond: c.limitSipPerSecond, sipRequestsBurst: c.limitSipBurst,
-    ivrCallsPerMinutePerSource: c.limitIvrCallsPerMinute, ivrCallsPerMinutePerDevice: c.limitIvrCallsPerDevicePerMinute,
-    provisioning404PerMinute: c.limitProvisioning404PerMinute, provisioning404Burst: c.limitProvisioning404Burst,
-    maxSources: c.limitMaxSources, exempt: c.limitExempt,
-  }, clock, (limit, action) => metrics.rateLimited.inc({ limit, action }));
+  return new SourceLimits(
+    {
+      sipRequestsPerSecond: c.limitSipPerSecond,
+      sipRequestsBurst: c.limitSipBurst,
+      ivrCallsPerMinutePerSource: c.limitIvrCallsPerMinute,
+      ivrCallsPerMinutePerDevice: c.limitIvrCallsPerDevicePerMinute,
+      provisioning404PerMinute: c.limitProvisioning404PerMinute,
+      provisioning404Burst: c.limitProvisioning404Burst,
+      maxSources: c.limitMaxSources,
+      exempt: c.limitExempt,
+    },
+    clock,
+    (limit, action) => metrics.rateLimited.inc({ limit, action }),
+  );
 }

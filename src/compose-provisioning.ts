@@ -16,7 +16,12 @@ import { httpsOptions, watchTlsPair, type TlsFiles } from './tls-files';
  */
 
 export function provisioningService(
-  config: Config, deps: AppDeps, metrics: Metrics, log: Logger, sipPort: number, limits: SourceLimits | undefined,
+  config: Config,
+  deps: AppDeps,
+  metrics: Metrics,
+  log: Logger,
+  sipPort: number,
+  limits: SourceLimits | undefined,
   sipTlsPort = config.sipTlsPort,
 ): FastifyInstance {
   // Behind a SIP proxy (Kamailio), phones are told the proxy, not this node.
@@ -25,7 +30,9 @@ export function provisioningService(
   const provisioning = new Provisioning(deps, {
     publicUrl: config.publicUrl,
     sip: {
-      server: sipHost, port: proxyHost ? Number(proxyPort ?? 5060) : sipPort, transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp',
+      server: sipHost,
+      port: proxyHost ? Number(proxyPort ?? 5060) : sipPort,
+      transport: config.sipTransports.includes('udp') ? 'udp' : 'tcp',
       // A SIP proxy in front speaks to phones on its own terms: TLS only when phones reach papgate directly.
       tlsPort: proxyHost ? undefined : sipTlsPort,
     },
@@ -35,7 +42,11 @@ export function provisioningService(
     fullResyncSeconds: config.fullResyncSeconds,
   });
   return createProvisioningServer({
-    provisioning, log: log.child({ part: 'provisioning' }), metrics, trustedProxies: config.trustedProxies, limits,
+    provisioning,
+    log: log.child({ part: 'provisioning' }),
+    metrics,
+    trustedProxies: config.trustedProxies,
+    limits,
     https: httpsOptions(provisioningTls(config), config.tlsHandshakeSeconds * 1000),
     deviceCertificates: provisioningTls(config)?.caPath !== undefined,
   });
@@ -62,9 +73,7 @@ export interface TlsReload {
  * Listens, registers the close with `stops`, and says where it listens.
  * With certificate files, watches them for renewal until the close.
  */
-export async function listen(
-  app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[], tls?: TlsReload,
-): Promise<string> {
+export async function listen(app: FastifyInstance, host: string, port: number, stops: (() => Promise<unknown>)[], tls?: TlsReload): Promise<string> {
   await app.listen({ host, port });
   stops.push(() => app.close());
   if (tls?.files) {

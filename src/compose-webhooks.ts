@@ -16,20 +16,23 @@ export function startWebhooks(config: Config, deps: AppDeps): WebhookDispatcher 
     allowPrivateTargets: config.webhookPrivateTargets === 'allow',
     extraCaPem: config.webhookCa ? readCa(config.webhookCa) : undefined,
   });
-  const dispatcher = new WebhookDispatcher({ ...deps, log: deps.log.child({ part: 'webhooks' }), sender }, {
-    backoff: {
-      firstDelayMs: config.webhookRetrySeconds * 1000,
-      maxDelayMs: config.webhookRetryMaxSeconds * 1000,
-      maxAttempts: config.webhookMaxAttempts,
-      maxAgeMs: config.webhookMaxAgeHours * 3600_000,
+  const dispatcher = new WebhookDispatcher(
+    { ...deps, log: deps.log.child({ part: 'webhooks' }), sender },
+    {
+      backoff: {
+        firstDelayMs: config.webhookRetrySeconds * 1000,
+        maxDelayMs: config.webhookRetryMaxSeconds * 1000,
+        maxAttempts: config.webhookMaxAttempts,
+        maxAgeMs: config.webhookMaxAgeHours * 3600_000,
+      },
+      concurrency: config.webhookConcurrency,
+      perTenant: config.webhookPerTenant,
+      pollMs: config.webhookPollSeconds * 1000,
+      // Past the sender's own deadline with room to record the outcome: another node takes over only after that.
+      leaseMs: (config.webhookTimeoutSeconds + config.webhookConnectTimeoutSeconds) * 1000 + 30_000,
+      stopWaitMs: 5000,
     },
-    concurrency: config.webhookConcurrency,
-    perTenant: config.webhookPerTenant,
-    pollMs: config.webhookPollSeconds * 1000,
-    // Past the sender's own deadline with room to record the outcome: another node takes over only after that.
-    leaseMs: (config.webhookTimeoutSeconds + config.webhookConnectTimeoutSeconds) * 1000 + 30_000,
-    stopWaitMs: 5000,
-  });
+  );
   dispatcher.start();
   return dispatcher;
 }

@@ -86,13 +86,23 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     const tlsReload = (files: ReturnType<typeof adminTls>) => ({ files, intervalMs: config.tlsReloadSeconds * 1000, log });
     // Workers read the certificate themselves; bad files must still stop start-up here, with their names.
     if (opts.provisioning === false) httpsOptions(provisioningTls(config), 0);
-    const provisioningUrl = opts.provisioning === false
-      ? shownUrl(config.provisioningAddress, config.provisioningPort, provisioningTls(config) ? 'https' : 'http')
-      : await listen(provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits, calls?.sipTlsPort),
-        config.provisioningAddress, config.provisioningPort, stops, tlsReload(provisioningTls(config)));
+    const provisioningUrl =
+      opts.provisioning === false
+        ? shownUrl(config.provisioningAddress, config.provisioningPort, provisioningTls(config) ? 'https' : 'http')
+        : await listen(
+            provisioningService(config, deps, metrics, log, calls?.sipPort ?? config.sipPort, limits, calls?.sipTlsPort),
+            config.provisioningAddress,
+            config.provisioningPort,
+            stops,
+            tlsReload(provisioningTls(config)),
+          );
 
     const adminServer = createAdminServer({
-      services, metrics, log: log.child({ part: 'admin' }), adminToken: config.adminToken ?? null, extraRoutes: registerPortal,
+      services,
+      metrics,
+      log: log.child({ part: 'admin' }),
+      adminToken: config.adminToken ?? null,
+      extraRoutes: registerPortal,
       https: httpsOptions(adminTls(config), config.tlsHandshakeSeconds * 1000),
       readiness: async () => ({
         store: await storeWritable(store),
@@ -101,10 +111,22 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
     });
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops, tlsReload(adminTls(config)));
 
-    log.info({ provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, sipTlsPort: calls?.sipTlsPort ?? null, db: describeDb(config.db) }, 'papgate started');
+    log.info(
+      { provisioningUrl, adminUrl, sipPort: calls?.sipPort ?? null, sipTlsPort: calls?.sipTlsPort ?? null, db: describeDb(config.db) },
+      'papgate started',
+    );
     return {
-      config, store, services, metrics, provisioningUrl, adminUrl,
-      sipPort: calls?.sipPort ?? null, sipTlsPort: calls?.sipTlsPort ?? null, signalling: calls?.signalling ?? null, media: calls?.media ?? null, stop,
+      config,
+      store,
+      services,
+      metrics,
+      provisioningUrl,
+      adminUrl,
+      sipPort: calls?.sipPort ?? null,
+      sipTlsPort: calls?.sipTlsPort ?? null,
+      signalling: calls?.signalling ?? null,
+      media: calls?.media ?? null,
+      stop,
     };
   } catch (e) {
     await stop();
@@ -140,7 +162,9 @@ export async function startProvisioningWorker(config: Config, sipPort: number, o
     const limits = sourceLimitsFrom(config, clock, metrics);
     const server = provisioningService(config, deps, metrics, log, sipPort, limits);
     const provisioningUrl = await listen(server, config.provisioningAddress, config.provisioningPort, stops, {
-      files: provisioningTls(config), intervalMs: config.tlsReloadSeconds * 1000, log,
+      files: provisioningTls(config),
+      intervalMs: config.tlsReloadSeconds * 1000,
+      log,
     });
     return { provisioningUrl, metrics, stop };
   } catch (e) {

@@ -55,7 +55,11 @@ export async function openStore(s: StoreSettings, opts: OpenStoreOptions = {}): 
   return store;
 }
 
-export interface MigrateResult { store: 'sqlite' | 'postgres'; from: number; to: number }
+export interface MigrateResult {
+  store: 'sqlite' | 'postgres';
+  from: number;
+  to: number;
+}
 
 /** `papgate migrate`: applies pending migrations and says from which version to which. */
 export async function migrateStore(s: StoreSettings, log: Logger = silentLogger): Promise<MigrateResult> {

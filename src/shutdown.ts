@@ -4,18 +4,15 @@
  * cannot await, so nothing here may reject: a failure is reported, never an
  * unhandled rejection.
  */
-export function shutdownOnce(
-  stops: readonly (() => Promise<void>)[],
-  exit: (code: number) => void,
-  report: (message: string) => void,
-): () => void {
+export function shutdownOnce(stops: readonly (() => Promise<void>)[], exit: (code: number) => void, report: (message: string) => void): () => void {
   let stopping = false;
   return () => {
     if (stopping) return;
     stopping = true;
     void runStops(stops, report).then(
       (failed) => exit(failed ? 1 : 0),
-      (e: unknown) => { // runStops catches each stop's failure; this is for a report that throws
+      (e: unknown) => {
+        // runStops catches each stop's failure; this is for a report that throws
         report(`shutdown failed: ${e instanceof Error ? e.message : String(e)}`);
         exit(1);
       },

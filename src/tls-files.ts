@@ -18,7 +18,11 @@ export interface TlsFiles {
   caPath?: string;
 }
 
-interface TlsMaterial { cert: Buffer; key: Buffer; ca?: Buffer }
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
 
 /** Reads the pair and proves that the key matches the certificate; throws with the file names otherwise. */
 export function readTlsPair(files: TlsFiles): TlsMaterial {

@@ -42,10 +42,14 @@ async function main(): Promise<number> {
     console.error('test:real-stack needs SIPp (Debian: apt-get install -y sip-tester)');
     return 2;
   }
-  const only = process.env.REAL_STACK_CASES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.REAL_STACK_CASES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cases = only ? SUITE.filter((c) => only.includes(c.name)) : SUITE;
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-real-stack-'));
-  console.log(`drachtio-server: ${found.drachtio}\nFreeSWITCH:      ${drachtioOnly ? '(not used: REAL_STACK_MEDIA=embedded)' : found.freeswitch}\nlogs:            ${dir}`);
+  console.log(
+    `drachtio-server: ${found.drachtio}\nFreeSWITCH:      ${drachtioOnly ? '(not used: REAL_STACK_MEDIA=embedded)' : found.freeswitch}\nlogs:            ${dir}`,
+  );
 
   const results = new Map<string, { embedded?: Outcome; real?: Outcome }>();
   const record = (stack: 'embedded' | 'real', name: string, o: Outcome) => {
@@ -67,7 +71,13 @@ async function main(): Promise<number> {
     servers.push(await startDrachtio(found.drachtio, dir, PORTS_REAL, SECRET));
     if (!drachtioOnly) servers.push(await startFreeswitch(found.freeswitch, dir, PORTS_REAL, shippedPromptsDir()));
     const env = drachtioOnly
-      ? { ...realStackEnv(), PAPGATE_MEDIA: 'embedded', PAPGATE_RTP_ADDRESS: '127.0.0.1', PAPGATE_RTP_PORT_MIN: String(PORTS.rtpMin), PAPGATE_RTP_PORT_MAX: String(PORTS.rtpMax) }
+      ? {
+          ...realStackEnv(),
+          PAPGATE_MEDIA: 'embedded',
+          PAPGATE_RTP_ADDRESS: '127.0.0.1',
+          PAPGATE_RTP_PORT_MIN: String(PORTS.rtpMin),
+          PAPGATE_RTP_PORT_MAX: String(PORTS.rtpMax),
+        }
       : realStackEnv();
     const h = await startPapgateHarness({ prompts: 'shipped', env });
     try {
@@ -85,17 +95,25 @@ async function main(): Promise<number> {
 
   printTable(cases, results);
   const failed = cases.filter((c) => !results.get(c.name)?.real?.ok).length;
-  console.log(failed ? `${failed} case(s) failed on drachtio-server + FreeSWITCH; logs in ${dir}` : `every case passed on drachtio-server + FreeSWITCH (logs in ${dir})`);
+  console.log(
+    failed ? `${failed} case(s) failed on drachtio-server + FreeSWITCH; logs in ${dir}` : `every case passed on drachtio-server + FreeSWITCH (logs in ${dir})`,
+  );
   return failed ? 1 : 0;
 }
 
 export function realStackEnv(): Record<string, string> {
   return {
-    PAPGATE_SIGNALLING: 'drachtio', PAPGATE_MEDIA: 'freeswitch',
-    PAPGATE_DRACHTIO_HOST: '127.0.0.1', PAPGATE_DRACHTIO_PORT: String(PORTS_REAL.drachtioAdmin), PAPGATE_DRACHTIO_SECRET: SECRET,
-    PAPGATE_FREESWITCH_HOST: '127.0.0.1', PAPGATE_FREESWITCH_PORT: String(PORTS_REAL.esl), PAPGATE_FREESWITCH_SECRET: 'ClueCon',
+    PAPGATE_SIGNALLING: 'drachtio',
+    PAPGATE_MEDIA: 'freeswitch',
+    PAPGATE_DRACHTIO_HOST: '127.0.0.1',
+    PAPGATE_DRACHTIO_PORT: String(PORTS_REAL.drachtioAdmin),
+    PAPGATE_DRACHTIO_SECRET: SECRET,
+    PAPGATE_FREESWITCH_HOST: '127.0.0.1',
+    PAPGATE_FREESWITCH_PORT: String(PORTS_REAL.esl),
+    PAPGATE_FREESWITCH_SECRET: 'ClueCon',
     PAPGATE_FREESWITCH_PROMPTS: shippedPromptsDir(),
-    PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1', PAPGATE_FREESWITCH_LISTEN_PORT: '18085',
+    PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1',
+    PAPGATE_FREESWITCH_LISTEN_PORT: '18085',
     PAPGATE_MAX_CALLS_PER_DEVICE: '10',
   };
 }
@@ -117,7 +135,9 @@ async function runCase(c: SuiteCase, h: PapgateHarness): Promise<Outcome> {
   try {
     await Promise.race([
       c.run(h),
-      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no result in ${CASE_TIMEOUT_MS / 1000} s`)), CASE_TIMEOUT_MS); }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no result in ${CASE_TIMEOUT_MS / 1000} s`)), CASE_TIMEOUT_MS);
+      }),
     ]);
     return { ok: true, ms: Date.now() - start };
   } catch (e) {
@@ -139,11 +159,19 @@ function printTable(cases: SuiteCase[], results: Map<string, { embedded?: Outcom
   }
 }
 
-const indent = (t: string) => t.split('\n').slice(0, 40).map((l) => `    ${l}`).join('\n');
+const indent = (t: string) =>
+  t
+    .split('\n')
+    .slice(0, 40)
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (e: Error) => {
-    console.error(`test:real-stack failed: ${e.stack ?? e.message}`);
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      console.error(`test:real-stack failed: ${e.stack ?? e.message}`);
+      process.exit(1);
+    },
+  );
 }

@@ -13,7 +13,10 @@ import path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
-export interface Binaries { drachtio: string; freeswitch: string }
+export interface Binaries {
+  drachtio: string;
+  freeswitch: string;
+}
 
 /** Binaries from PAPGATE_DRACHTIO_BIN / PAPGATE_FREESWITCH_BIN or PATH; `missing` says what is not there. */
 export function findBinaries(env: NodeJS.ProcessEnv = process.env): { found?: Binaries; missing: string[] } {
@@ -108,10 +111,24 @@ export async function startFreeswitch(bin: string, dir: string, ports: StackPort
   const conf = freeswitchConfCopy(dir, promptsDir, '127.0.0.1');
   for (const d of ['log', 'db', 'run']) mkdirSync(path.join(dir, `freeswitch-${d}`), { recursive: true });
   // -nf -nc: in the foreground, without the interactive console (which needs a terminal)
-  const server = launch('freeswitch', bin, [
-    '-nonat', '-nf', '-nc', '-conf', conf,
-    '-log', path.join(dir, 'freeswitch-log'), '-db', path.join(dir, 'freeswitch-db'), '-run', path.join(dir, 'freeswitch-run'),
-  ], dir);
+  const server = launch(
+    'freeswitch',
+    bin,
+    [
+      '-nonat',
+      '-nf',
+      '-nc',
+      '-conf',
+      conf,
+      '-log',
+      path.join(dir, 'freeswitch-log'),
+      '-db',
+      path.join(dir, 'freeswitch-db'),
+      '-run',
+      path.join(dir, 'freeswitch-run'),
+    ],
+    dir,
+  );
   await waitForPort(ports.esl, server, 60_000);
   return server;
 }
@@ -123,9 +140,13 @@ function launch(name: string, bin: string, args: string[], dir: string): Server 
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
   let exited = false;
-  proc.on('exit', () => { exited = true; });
+  proc.on('exit', () => {
+    exited = true;
+  });
   return {
-    name, proc, logFile,
+    name,
+    proc,
+    logFile,
     async stop() {
       if (exited) return;
       const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -151,7 +172,10 @@ export async function waitForPort(port: number, server: Server, timeoutMs: numbe
 function connects(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

@@ -1,10 +1,7 @@
 import { forbidden } from '../domain/errors';
 
 /** Who performs an admin action: the platform operator (admin token, CLI) or one tenant's admin. */
-export type Actor = (
-  | { kind: 'platform'; label: 'cli' | 'admin-token' | 'web' }
-  | { kind: 'tenant'; tenantId: number; tenantName: string }
-) & {
+export type Actor = ({ kind: 'platform'; label: 'cli' | 'admin-token' | 'web' } | { kind: 'tenant'; tenantId: number; tenantName: string }) & {
   /** Where the request came from (REST), for the audit log. */
   sourceIp?: string;
 };

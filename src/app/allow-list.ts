@@ -7,7 +7,10 @@ import type { Tenants } from './tenants';
 
 /** A tenant's trusted networks (section 6 of docs/behaviour.md): the permanent list is edited, temporary windows are read-only. */
 export class AllowList {
-  constructor(private readonly d: AppDeps, private readonly tenants: Tenants) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly tenants: Tenants,
+  ) {}
 
   async add(actor: Actor, tenantName: unknown, cidr: unknown): Promise<{ entry: AllowEntry; warning?: string }> {
     const tenant = await this.tenants.get(actor, tenantName);

@@ -61,19 +61,30 @@ export class Authentication {
   async attempt(mac: string, entered: string, sourceIp: string | null): Promise<AttemptResult> {
     const now = this.d.clock.now();
     const { policy } = this.d;
-    const result = await this.d.store.mutateDevice(mac, announcingStateChanges(this.d.random, now, (device) => {
-      if (!device) throw notFound(`no device ${mac}`);
-      const r = attempt(device.auth, entered, now, policy);
-      const trustIp = r.outcome === 'success' ? ipToTrust(device.lastProvisionedIp, sourceIp) : null;
-      return {
-        next: { ...device, auth: r.auth },
-        result: r,
-        audit: [{
-          at: now, tenantId: device.tenantId, mac, sourceIp, actor: 'phone', action: 'pap-attempt', outcome: r.outcome,
-        }],
-        trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
-      };
-    }));
+    const result = await this.d.store.mutateDevice(
+      mac,
+      announcingStateChanges(this.d.random, now, (device) => {
+        if (!device) throw notFound(`no device ${mac}`);
+        const r = attempt(device.auth, entered, now, policy);
+        const trustIp = r.outcome === 'success' ? ipToTrust(device.lastProvisionedIp, sourceIp) : null;
+        return {
+          next: { ...device, auth: r.auth },
+          result: r,
+          audit: [
+            {
+              at: now,
+              tenantId: device.tenantId,
+              mac,
+              sourceIp,
+              actor: 'phone',
+              action: 'pap-attempt',
+              outcome: r.outcome,
+            },
+          ],
+          trust: trustIp ? [{ tenantId: device.tenantId, ip: trustIp, until: now + policy.trustMs }] : [],
+        };
+      }),
+    );
     this.onAttempt(result.outcome, { mac, lockedUntil: result.lockedUntil });
     return result;
   }

@@ -4,9 +4,7 @@ import { checkSyncEvent, type IvrSettings, type StartState } from '../domain/ivr
 import type { Locale, Vendor } from '../domain/types';
 import type { Logger } from '../ports/logger';
 import { NoCommonCodec, type MediaEngine, type MediaSession } from '../ports/media';
-import type {
-  CallEndReason, CallHandler, ForwardedCaller, InboundCall, NotifyTarget, SipAccount, Signalling,
-} from '../ports/signalling';
+import type { CallEndReason, CallHandler, ForwardedCaller, InboundCall, NotifyTarget, SipAccount, Signalling } from '../ports/signalling';
 import type { Store } from '../ports/store';
 import type { Authentication, DeviceStatus } from './authentication';
 import { IvrDriver, verifyWith, type IvrRunResult } from './ivr-driver';
@@ -73,13 +71,18 @@ export class AuthCallHandler implements CallHandler {
 
   async handle(call: InboundCall): Promise<void> {
     const lifetime: Lifetime = { ended: false };
-    call.on('ended', (reason) => { lifetime.ended = true; lifetime.reason = reason; });
+    call.on('ended', (reason) => {
+      lifetime.ended = true;
+      lifetime.reason = reason;
+    });
     const log = this.d.log.child({
-      callId: call.callId, mac: call.account?.mac ?? null, tenant: call.account?.tenantId ?? null,
+      callId: call.callId,
+      mac: call.account?.mac ?? null,
+      tenant: call.account?.tenantId ?? null,
     });
     // The global list first, for every caller; then the proven device's own site numbers on top.
-    const emergency = this.d.gate.isEmergency(call.dialled)
-      || (await isSiteEmergency(this.d.store, call.account, call.dialled, this.d.emergencyLookupMs ?? 300, log));
+    const emergency =
+      this.d.gate.isEmergency(call.dialled) || (await isSiteEmergency(this.d.store, call.account, call.dialled, this.d.emergencyLookupMs ?? 300, log));
     // Only emergency numbers are logged: a phone may dial its PAP as the number, and PAPs never reach a log.
     log.info({ emergency, ...(emergency ? { dialled: call.dialled } : {}), source: call.source.address, userAgent: call.userAgent }, 'call');
     if (emergency) return this.emergency(call, log, lifetime);
@@ -118,7 +121,12 @@ export class AuthCallHandler implements CallHandler {
   }
 
   private async forwardEmergency(
-    call: InboundCall, account: SipAccount | null, number: string, target: string, log: Logger, lifetime: Lifetime,
+    call: InboundCall,
+    account: SipAccount | null,
+    number: string,
+    target: string,
+    log: Logger,
+    lifetime: Lifetime,
   ): Promise<void> {
     const headers = account ? await this.deviceHeaders(account, log) : unprovenHeaders(call);
     if (lifetime.ended) {
@@ -164,9 +172,7 @@ export class AuthCallHandler implements CallHandler {
   }
 
   private async lookupNames(account: SipAccount): Promise<{ tenant?: string; site?: string }> {
-    const [tenant, device] = await Promise.all([
-      this.d.store.getTenantById(account.tenantId), this.d.store.getDevice(account.mac),
-    ]);
+    const [tenant, device] = await Promise.all([this.d.store.getTenantById(account.tenantId), this.d.store.getDevice(account.mac)]);
     const site = device?.siteId != null ? await this.d.store.getSiteById(device.siteId) : null;
     return { tenant: tenant?.name, site: site?.name };
   }
@@ -252,8 +258,12 @@ export class AuthCallHandler implements CallHandler {
   }
 
   private async answerAndRun(
-    call: InboundCall, session: MediaSession, status: DeviceStatus | 'unavailable', account: SipAccount,
-    log: Logger, lifetime: Lifetime,
+    call: InboundCall,
+    session: MediaSession,
+    status: DeviceStatus | 'unavailable',
+    account: SipAccount,
+    log: Logger,
+    lifetime: Lifetime,
   ): Promise<IvrRunResult | null> {
     if (lifetime.ended) return null;
     try {
@@ -268,7 +278,12 @@ export class AuthCallHandler implements CallHandler {
     const start: StartState = status === 'unavailable' ? 'unavailable' : status.suspended ? 'successful' : status.state;
     const locale: Locale = status === 'unavailable' ? 'en' : status.locale;
     const driver = new IvrDriver({
-      call, session, prompts: this.d.prompts, locale, settings: this.d.ivr, log,
+      call,
+      session,
+      prompts: this.d.prompts,
+      locale,
+      settings: this.d.ivr,
+      log,
       verify: verifyWith(this.d.auth, account.mac, call.clientAddress ?? call.source.address, log),
     });
     const maxCall = setTimeout(() => driver.end('maximum call time reached'), this.d.maxCallMs);
@@ -316,7 +331,10 @@ export function emergencyTarget(gatewayUri: string, number: string): string {
 
 /** Header values from the database: no line breaks or control characters, bounded length. */
 function headerText(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 200);
+  return value
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 function rejectQuietly(call: InboundCall, status: number, reason: string, log: Logger): void {

@@ -14,7 +14,10 @@ export async function parseInSlices(csv: string, slicer: TimeSlicer): Promise<st
   const ended = new Promise<void>((resolve) => {
     parser.once('end', resolve);
     // `on`, not `once`: a write after the first error reports another one, which must not go unheard.
-    parser.on('error', (e: Error) => { failure ??= e; resolve(); });
+    parser.on('error', (e: Error) => {
+      failure ??= e;
+      resolve();
+    });
   });
   // Bytes, not string slices: a piece boundary may fall inside a character, the parser joins the bytes.
   const bytes = Buffer.from(csv, 'utf8');

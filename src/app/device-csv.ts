@@ -35,13 +35,21 @@ export interface ImportError {
 /** Raised when any row is bad: nothing was written. */
 export class ImportRejected extends PapgateError {
   constructor(readonly errors: ImportError[]) {
-    super('invalid', `the file has ${errors.length} bad row${errors.length === 1 ? '' : 's'}; nothing was imported:\n` +
-      errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n'), 'file');
+    super(
+      'invalid',
+      `the file has ${errors.length} bad row${errors.length === 1 ? '' : 's'}; nothing was imported:\n` +
+        errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n'),
+      'file',
+    );
   }
 }
 
 export class DeviceCsv {
-  constructor(private readonly d: AppDeps, private readonly tenants: Tenants, private readonly devices: Devices) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly tenants: Tenants,
+    private readonly devices: Devices,
+  ) {}
 
   async export(actor: Actor, tenantName: unknown): Promise<string> {
     return devicesToCsv(await this.devices.list(actor, tenantName));
@@ -63,7 +71,8 @@ export class DeviceCsv {
     const header = records[0]!.map((h) => h.toLowerCase());
     const col = (name: string) => header.indexOf(name);
     for (const required of ['mac', 'vendor', 'model']) {
-      if (col(required) < 0) throw invalid('file', `line 1: the header must name the columns ${IMPORT_COLUMNS.join(', ')} (site is optional); "${required}" is missing`);
+      if (col(required) < 0)
+        throw invalid('file', `line 1: the header must name the columns ${IMPORT_COLUMNS.join(', ')} (site is optional); "${required}" is missing`);
     }
     const siteList = await this.d.store.listSites(tenant.id);
     const sites = new Map(siteList.map((s) => [s.name, s]));
@@ -75,10 +84,17 @@ export class DeviceCsv {
       const r = records[i]!;
       const line = i + 1;
       try {
-        const { device } = await this.devices.build(actor, {
-          tenant: tenant.name, mac: r[col('mac')], vendor: r[col('vendor')], model: r[col('model')],
-          site: col('site') >= 0 ? r[col('site')] : undefined,
-        }, sites);
+        const { device } = await this.devices.build(
+          actor,
+          {
+            tenant: tenant.name,
+            mac: r[col('mac')],
+            vendor: r[col('vendor')],
+            model: r[col('model')],
+            site: col('site') >= 0 ? r[col('site')] : undefined,
+          },
+          sites,
+        );
         const dup = seen.get(device.mac);
         if (dup !== undefined) throw invalid('mac', `MAC ${device.mac} is also on line ${dup}`);
         if (await this.d.store.getDevice(device.mac)) throw invalid('mac', `a device with MAC ${device.mac} already exists`);
@@ -101,7 +117,7 @@ export class DeviceCsv {
     const views: DeviceView[] = [];
     for (const dv of built) {
       await slicer.pause();
-      views.push(toDeviceView(dv, tenant, dv.siteId !== null ? sitesById.get(dv.siteId) ?? null : null, now));
+      views.push(toDeviceView(dv, tenant, dv.siteId !== null ? (sitesById.get(dv.siteId) ?? null) : null, now));
     }
     return views;
   }

@@ -22,7 +22,10 @@ const ALNUM = 'abcdefghijkmnpqrstuvwxyz23456789';
 
 /** Devices: create (returns the PAP), list, show, reset, suspend, delete, lines. Section 5 of docs/behaviour.md. */
 export class Devices {
-  constructor(private readonly d: AppDeps, private readonly tenants: Tenants) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly tenants: Tenants,
+  ) {}
 
   /** Validates one new device without writing (used by create and CSV import). */
   async build(actor: Actor, input: NewDeviceInput, sites?: Map<string, Site>): Promise<{ device: Device; tenant: Tenant }> {
@@ -32,18 +35,27 @@ export class Devices {
     const model = parseModel(input.model);
     let siteId: number | null = null;
     if (input.site !== undefined && input.site !== null && input.site !== '') {
-      if (typeof input.site !== 'string') throw invalid('site', 'site must be the name of one of the tenant\'s sites');
+      if (typeof input.site !== 'string') throw invalid('site', "site must be the name of one of the tenant's sites");
       const name = input.site.trim().toLowerCase();
       const site = sites?.get(name) ?? (await this.d.store.getSite(tenant.id, name));
       if (!site) throw invalid('site', `tenant ${tenant.name} has no site named ${name} (add it first: papgate site add)`);
       siteId = site.id;
     }
     const device: Device = {
-      mac, tenantId: tenant.id, siteId, vendor, model, createdAt: this.d.clock.now(),
+      mac,
+      tenantId: tenant.id,
+      siteId,
+      vendor,
+      model,
+      createdAt: this.d.clock.now(),
       auth: newAuthRecord(drawPap(this.d.random)),
-      secretHash: null, prevSecretHash: null,
-      sipUsername: `pg${this.token(14)}`, sipPassword: this.token(24),
-      lines: [], lastProvisionedIp: null, lastProvisionedAt: null,
+      secretHash: null,
+      prevSecretHash: null,
+      sipUsername: `pg${this.token(14)}`,
+      sipPassword: this.token(24),
+      lines: [],
+      lastProvisionedIp: null,
+      lastProvisionedAt: null,
     };
     return { device, tenant };
   }
@@ -62,7 +74,7 @@ export class Devices {
     return devices
       .filter((dv) => filter.site === undefined || (dv.siteId !== null && sites.get(dv.siteId)?.name === String(filter.site).toLowerCase()))
       .filter((dv) => filter.state === undefined || effectiveState(dv.auth, now) === filter.state)
-      .map((dv) => toDeviceView(dv, tenant, dv.siteId !== null ? sites.get(dv.siteId) ?? null : null, now));
+      .map((dv) => toDeviceView(dv, tenant, dv.siteId !== null ? (sites.get(dv.siteId) ?? null) : null, now));
   }
 
   async show(actor: Actor, mac: unknown): Promise<DeviceView> {
@@ -73,7 +85,10 @@ export class Devices {
   /** Transition 5: new PAP, counters cleared, identity secret revoked. */
   async reset(actor: Actor, mac: unknown): Promise<DeviceView> {
     return this.mutate(actor, mac, 'device-reset', (dv) => ({
-      ...dv, auth: resetAuth(dv.auth, drawPap(this.d.random)), secretHash: null, prevSecretHash: null,
+      ...dv,
+      auth: resetAuth(dv.auth, drawPap(this.d.random)),
+      secretHash: null,
+      prevSecretHash: null,
     }));
   }
 
@@ -111,19 +126,27 @@ export class Devices {
 
   event(actor: Actor, device: Device, action: string, outcome: string): Omit<AuditEvent, 'id'> {
     return {
-      at: this.d.clock.now(), tenantId: device.tenantId, mac: device.mac, sourceIp: actor.sourceIp ?? null,
-      actor: actorLabel(actor), action, outcome,
+      at: this.d.clock.now(),
+      tenantId: device.tenantId,
+      mac: device.mac,
+      sourceIp: actor.sourceIp ?? null,
+      actor: actorLabel(actor),
+      action,
+      outcome,
     };
   }
 
   private async mutate(actor: Actor, mac: unknown, action: string, change: (d: Device) => Device): Promise<DeviceView> {
     const device = await this.get(actor, mac);
     assertMayAccess(actor, device.tenantId);
-    const next = await this.d.store.mutateDevice(device.mac, announcingStateChanges(this.d.random, this.d.clock.now(), (current) => {
-      if (!current) throw notFound(`no device with MAC ${device.mac}`);
-      const updated = change(current);
-      return { next: updated, result: updated, audit: [this.event(actor, current, action, 'ok')] };
-    }));
+    const next = await this.d.store.mutateDevice(
+      device.mac,
+      announcingStateChanges(this.d.random, this.d.clock.now(), (current) => {
+        if (!current) throw notFound(`no device with MAC ${device.mac}`);
+        const updated = change(current);
+        return { next: updated, result: updated, audit: [this.event(actor, current, action, 'ok')] };
+      }),
+    );
     return this.view(next);
   }
 

@@ -1,6 +1,13 @@
 import {
-  initialIvrState, step,
-  type IvrCommand, type IvrEvent, type IvrSettings, type IvrState, type StartState, type TimerName, type VerifyOutcome,
+  initialIvrState,
+  step,
+  type IvrCommand,
+  type IvrEvent,
+  type IvrSettings,
+  type IvrState,
+  type StartState,
+  type TimerName,
+  type VerifyOutcome,
 } from '../domain/ivr';
 import type { Locale } from '../domain/types';
 import type { Logger } from '../ports/logger';
@@ -61,7 +68,9 @@ export class IvrDriver {
   /** Starts the dialogue; resolves when the call is over and no verification is out. */
   run(start: StartState): Promise<IvrRunResult> {
     if (this.resolveRun) throw new Error('IvrDriver.run called twice');
-    const done = new Promise<IvrRunResult>((resolve) => { this.resolveRun = resolve; });
+    const done = new Promise<IvrRunResult>((resolve) => {
+      this.resolveRun = resolve;
+    });
     const { session, call } = this.d;
     session.on('digit', (digit) => this.onDigit(digit, 'media'));
     session.on('playbackFinished', () => this.onPlaybackFinished());
@@ -143,9 +152,12 @@ export class IvrDriver {
         for (const p of this.playbacks) p.stale = true; // before stopping: the engine may report synchronously
         this.d.session.stopPlayback();
         return;
-      case 'startTimer': return this.startTimer(c.timer, c.ms);
-      case 'cancelTimer': return this.cancelTimer(c.timer);
-      case 'verify': return this.startVerify(c.pin);
+      case 'startTimer':
+        return this.startTimer(c.timer, c.ms);
+      case 'cancelTimer':
+        return this.cancelTimer(c.timer);
+      case 'verify':
+        return this.startVerify(c.pin);
       case 'hangup':
         this.endedBy ??= 'dialogue';
         this.sendHangup();
@@ -158,10 +170,13 @@ export class IvrDriver {
 
   private startTimer(name: TimerName, ms: number): void {
     this.cancelTimer(name);
-    this.timers.set(name, setTimeout(() => {
-      this.timers.delete(name);
-      this.dispatch({ type: 'timeout', timer: name });
-    }, ms));
+    this.timers.set(
+      name,
+      setTimeout(() => {
+        this.timers.delete(name);
+        this.dispatch({ type: 'timeout', timer: name });
+      }, ms),
+    );
   }
 
   private cancelTimer(name: TimerName): void {
@@ -172,7 +187,8 @@ export class IvrDriver {
 
   private startVerify(pin: string): void {
     this.verifying++;
-    this.d.verify(pin)
+    this.d
+      .verify(pin)
       .catch((err: unknown): VerifyOutcome => {
         this.d.log.error({ err }, 'PIN verification failed');
         return 'unavailable';
@@ -211,9 +227,7 @@ export class IvrDriver {
  * A `verify` for the driver over the Authentication use case. Fails closed:
  * any error (store down, device deleted mid-call) reads as 'unavailable'.
  */
-export function verifyWith(
-  auth: Pick<Authentication, 'attempt'>, mac: string, sourceIp: string | null, log: Logger,
-): (pin: string) => Promise<VerifyOutcome> {
+export function verifyWith(auth: Pick<Authentication, 'attempt'>, mac: string, sourceIp: string | null, log: Logger): (pin: string) => Promise<VerifyOutcome> {
   return async (pin) => {
     try {
       return (await auth.attempt(mac, pin, sourceIp)).outcome;

@@ -92,9 +92,7 @@ export class LockoutEndNotifier {
 }
 
 /** Sends a device's check-sync to its current registration through the Signalling port. */
-export async function checkSyncToRegistration(
-  signalling: Pick<Signalling, 'notify' | 'registration'>, device: Device,
-): Promise<boolean> {
+export async function checkSyncToRegistration(signalling: Pick<Signalling, 'notify' | 'registration'>, device: Device): Promise<boolean> {
   const reg = await signalling.registration(device.sipUsername);
   if (!reg) return false;
   await signalling.notify(notifyTargetOf(reg, device.sipUsername), checkSyncEvent(device.vendor));

@@ -33,8 +33,7 @@ export class PromptLibrary {
     if (missing.length > 0) {
       throw new PapgateError(
         'invalid',
-        `the English prompt set is incomplete: ${missing.map((n) => `${FALLBACK_LOCALE}/${n}.wav`).join(', ')} `
-          + `missing in all of ${this.dirs.join(', ')}`,
+        `the English prompt set is incomplete: ${missing.map((n) => `${FALLBACK_LOCALE}/${n}.wav`).join(', ')} ` + `missing in all of ${this.dirs.join(', ')}`,
         'prompts',
       );
     }

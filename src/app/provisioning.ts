@@ -83,7 +83,10 @@ export class Provisioning {
   /** Where phones in the minimal configuration fetch from (vendor file names appended by the phone). */
   private readonly minimalUrl: string;
 
-  constructor(private readonly d: AppDeps, private readonly s: ProvisioningSettings) {
+  constructor(
+    private readonly d: AppDeps,
+    private readonly s: ProvisioningSettings,
+  ) {
     this.minimalUrl = `${s.publicUrl}/`;
   }
 
@@ -93,10 +96,7 @@ export class Provisioning {
     if (!first || (req.vendors && !req.vendors.includes(first.vendor))) return { kind: 'unknown' };
     const ip = canonicalIp(req.ip) ?? req.ip;
     const now = clock.now();
-    const [permanent, temporary] = await Promise.all([
-      store.listAllowEntries(first.tenantId),
-      store.listTemporaryTrust(first.tenantId, now),
-    ]);
+    const [permanent, temporary] = await Promise.all([store.listAllowEntries(first.tenantId), store.listTemporaryTrust(first.tenantId, now)]);
     const trusted = isTrusted(ip, permanent, temporary, now);
     const certificateValid = req.certificateMacs?.includes(first.mac) ?? false;
     const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, certificateValid, trusted, now });
@@ -109,23 +109,31 @@ export class Provisioning {
       return this.fullResult(first, decision.reason, '');
     }
     const newSecret = encodeSecret(this.d.random.bytes(SECRET_BYTES));
-    return store.mutateDevice<ProvisioningResult>(req.mac, announcingStateChanges(this.d.random, now, (device) => {
-      if (!device) return { result: { kind: 'unknown' } };
-      // Decide again on what the transaction read: the device may have changed since.
-      const matched = matchSecret(device, req.secret);
-      const current = decide({ auth: device.auth, secretValid: matched !== null, certificateValid, trusted, now });
-      if (current.config === 'minimal') {
-        const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
-        return { next, result: this.minimal(next, current.state) };
-      }
-      return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
-    }));
+    return store.mutateDevice<ProvisioningResult>(
+      req.mac,
+      announcingStateChanges(this.d.random, now, (device) => {
+        if (!device) return { result: { kind: 'unknown' } };
+        // Decide again on what the transaction read: the device may have changed since.
+        const matched = matchSecret(device, req.secret);
+        const current = decide({ auth: device.auth, secretValid: matched !== null, certificateValid, trusted, now });
+        if (current.config === 'minimal') {
+          const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
+          return { next, result: this.minimal(next, current.state) };
+        }
+        return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
+      }),
+    );
   }
 
   /** The change a full configuration makes: new secret, device successful, trust window for the IP. */
   private full(
-    device: Device, reason: FullConfig['reason'], presentedHash: string | null, newSecret: string,
-    ip: string, now: number, temporary: readonly TemporaryTrust[],
+    device: Device,
+    reason: FullConfig['reason'],
+    presentedHash: string | null,
+    newSecret: string,
+    ip: string,
+    now: number,
+    temporary: readonly TemporaryTrust[],
   ): DeviceChange<ProvisioningResult> {
     const next: Device = {
       ...device,
@@ -144,16 +152,30 @@ export class Provisioning {
     return {
       next,
       result: this.fullResult(next, reason, newSecret),
-      audit: quiet ? [] : [{
-        at: now, tenantId: device.tenantId, mac: device.mac, sourceIp: ip, actor: 'phone', action: 'provision-full', outcome: reason,
-      }],
+      audit: quiet
+        ? []
+        : [
+            {
+              at: now,
+              tenantId: device.tenantId,
+              mac: device.mac,
+              sourceIp: ip,
+              actor: 'phone',
+              action: 'provision-full',
+              outcome: reason,
+            },
+          ],
       trust: fresh || !earnsTrust ? [] : [{ tenantId: device.tenantId, ip, until }],
     };
   }
 
   private fullResult(device: Device, reason: FullConfig['reason'], secret: string): FullConfig {
     return {
-      kind: 'full', device, reason, lines: device.lines, resyncSeconds: this.s.fullResyncSeconds,
+      kind: 'full',
+      device,
+      reason,
+      lines: device.lines,
+      resyncSeconds: this.s.fullResyncSeconds,
       provisioningUrl: `${this.s.publicUrl}/p/${secret}/`,
     };
   }
@@ -162,7 +184,10 @@ export class Provisioning {
     // Field by field: spreading the settings into a new object with more keys took V8's slow path (~0.8 us).
     const { server, port, transport, tlsPort } = this.s.sip;
     return {
-      kind: 'minimal', device, state, label: minimalLabel(state),
+      kind: 'minimal',
+      device,
+      state,
+      label: minimalLabel(state),
       sip: { server, port, transport, tlsPort, username: device.sipUsername, password: device.sipPassword },
       emergencyNumbers: this.s.emergencyNumbers,
       hotline: this.s.hotline,

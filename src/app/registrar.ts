@@ -80,9 +80,15 @@ export class Registrar {
     if (asked < this.o.minExpires) return { kind: 'too-brief', minExpires: this.o.minExpires };
     const expiresSec = Math.min(asked, this.o.maxExpires);
     const next: StoredRegistration = {
-      username: r.username, contact: r.contact.uri,
-      sourceAddress: r.source.address, sourcePort: r.source.port, sourceTransport: r.source.transport,
-      path: [...r.path], callId: r.callId, cseq: r.cseq, expiresAt: now + expiresSec * 1000,
+      username: r.username,
+      contact: r.contact.uri,
+      sourceAddress: r.source.address,
+      sourcePort: r.source.port,
+      sourceTransport: r.source.transport,
+      path: [...r.path],
+      callId: r.callId,
+      cseq: r.cseq,
+      expiresAt: now + expiresSec * 1000,
       ...(r.userAgent ? { userAgent: r.userAgent } : {}),
     };
     if (!current || !sameBinding(current, next) || current.expiresAt - now <= (expiresSec * 1000) / 2) {
@@ -99,16 +105,23 @@ function sameBinding(a: StoredRegistration, b: StoredRegistration): boolean {
 
 /** The phone is reached the same way: contact, source and Path. */
 function sameLocation(a: StoredRegistration, b: StoredRegistration): boolean {
-  return a.contact === b.contact
-    && a.sourceAddress === b.sourceAddress && a.sourcePort === b.sourcePort && a.sourceTransport === b.sourceTransport
-    && a.path.length === b.path.length && a.path.every((p, i) => p === b.path[i]);
+  return (
+    a.contact === b.contact &&
+    a.sourceAddress === b.sourceAddress &&
+    a.sourcePort === b.sourcePort &&
+    a.sourceTransport === b.sourceTransport &&
+    a.path.length === b.path.length &&
+    a.path.every((p, i) => p === b.path[i])
+  );
 }
 
 function toRegistration(s: StoredRegistration): Registration {
   return {
-    username: s.username, contact: s.contact,
+    username: s.username,
+    contact: s.contact,
     source: { address: s.sourceAddress, port: s.sourcePort, transport: s.sourceTransport },
-    expiresAt: s.expiresAt, path: [...s.path],
+    expiresAt: s.expiresAt,
+    path: [...s.path],
     ...(s.userAgent ? { userAgent: s.userAgent } : {}),
   };
 }

@@ -132,9 +132,11 @@ export class SipGate {
   challenge(stale: boolean): { kind: 'challenge'; status: 401; wwwAuthenticate: string[] } {
     const nonce = this.makeNonce();
     return {
-      kind: 'challenge', status: 401,
-      wwwAuthenticate: this.algorithms.map((algorithm) =>
-        `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`),
+      kind: 'challenge',
+      status: 401,
+      wwwAuthenticate: this.algorithms.map(
+        (algorithm) => `Digest realm="${this.o.realm}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`,
+      ),
     };
   }
 

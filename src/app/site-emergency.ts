@@ -11,9 +11,7 @@ import { withTimeout } from './with-timeout';
  * the store does not answer in time the call is not treated as an emergency
  * here: the global numbers never depend on the store.
  */
-export async function isSiteEmergency(
-  store: Store, account: SipAccount | null, dialled: string, timeoutMs: number, log: Logger,
-): Promise<boolean> {
+export async function isSiteEmergency(store: Store, account: SipAccount | null, dialled: string, timeoutMs: number, log: Logger): Promise<boolean> {
   if (!account) return false;
   const number = normaliseDialled(dialled);
   // Saves the store two reads for what cannot be an emergency number anyway.

@@ -57,8 +57,7 @@ export class SourceLimits {
     private readonly onRefused: (limit: LimitName, action: RefusalAction) => void = () => undefined,
   ) {
     const maxKeys = s.maxSources;
-    const limiter = (perSecond: number, burst: number) =>
-      perSecond > 0 ? new KeyedRateLimiter({ perSecond, burst: Math.max(1, burst), maxKeys }) : null;
+    const limiter = (perSecond: number, burst: number) => (perSecond > 0 ? new KeyedRateLimiter({ perSecond, burst: Math.max(1, burst), maxKeys }) : null);
     this.sip = limiter(s.sipRequestsPerSecond, s.sipRequestsBurst);
     this.sipRefusals = limiter(s.sipRequestsPerSecond, s.sipRequestsPerSecond);
     this.ivrSource = limiter(s.ivrCallsPerMinutePerSource / 60, s.ivrCallsPerMinutePerSource);

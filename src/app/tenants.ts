@@ -31,7 +31,10 @@ export class Tenants {
     assertPlatform(actor);
     const token = this.newToken();
     const tenant = await this.d.store.createTenant({
-      name: parseName(name, 'name'), locale: parseLocale(locale), tokenHash: hashToken(token), createdAt: this.d.clock.now(),
+      name: parseName(name, 'name'),
+      locale: parseLocale(locale),
+      tokenHash: hashToken(token),
+      createdAt: this.d.clock.now(),
     });
     await this.audit(actor, tenant.id, 'tenant-add', 'ok');
     return { tenant, token };
@@ -76,7 +79,9 @@ export class Tenants {
   async addSite(actor: Actor, tenantName: unknown, name: unknown, locale?: unknown, emergencyNumbers?: unknown): Promise<Site> {
     const tenant = await this.get(actor, tenantName);
     const site = await this.d.store.createSite({
-      tenantId: tenant.id, name: parseName(name, 'name'), locale: siteLocale(locale),
+      tenantId: tenant.id,
+      name: parseName(name, 'name'),
+      locale: siteLocale(locale),
       emergencyNumbers: emergencyNumbers === undefined || emergencyNumbers === null ? [] : parseEmergencyNumbers(emergencyNumbers),
     });
     await this.audit(actor, tenant.id, 'site-add', site.name);
@@ -96,7 +101,12 @@ export class Tenants {
       emergencyNumbers: change.emergencyNumbers === undefined ? site.emergencyNumbers : parseEmergencyNumbers(change.emergencyNumbers ?? []),
     };
     await this.d.store.updateSite(site.id, { locale: updated.locale, emergencyNumbers: updated.emergencyNumbers });
-    await this.audit(actor, tenant.id, 'site-update', `${site.name}: locale ${updated.locale ?? '(tenant)'}, emergency numbers ${updated.emergencyNumbers.join(',') || '(none)'}`);
+    await this.audit(
+      actor,
+      tenant.id,
+      'site-update',
+      `${site.name}: locale ${updated.locale ?? '(tenant)'}, emergency numbers ${updated.emergencyNumbers.join(',') || '(none)'}`,
+    );
     return updated;
   }
 
@@ -111,7 +121,13 @@ export class Tenants {
 
   private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
     return this.d.store.appendAudit({
-      at: this.d.clock.now(), tenantId, mac: null, sourceIp: actor.sourceIp ?? null, actor: actorLabel(actor), action, outcome,
+      at: this.d.clock.now(),
+      tenantId,
+      mac: null,
+      sourceIp: actor.sourceIp ?? null,
+      actor: actorLabel(actor),
+      action,
+      outcome,
     });
   }
 }

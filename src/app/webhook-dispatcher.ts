@@ -55,7 +55,10 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = false;
 
-  constructor(private readonly d: DispatcherDeps, private readonly s: DispatcherSettings) {}
+  constructor(
+    private readonly d: DispatcherDeps,
+    private readonly s: DispatcherSettings,
+  ) {}
 
   start(): void {
     this.schedule(0);
@@ -87,7 +90,10 @@ export class WebhookDispatcher {
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = null; this.ticking = this.tick(); }, ms);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.ticking = this.tick();
+    }, ms);
     this.timer.unref?.();
   }
 
@@ -125,7 +131,10 @@ export class WebhookDispatcher {
       const outcome = await this.attempt(delivery);
       await this.d.store.finishWebhookDelivery(outcome);
       const level = outcome.status === 'failed' ? 'warn' : 'debug';
-      this.d.log[level]({ tenantId: delivery.tenantId, event: delivery.id, attempts: delivery.attempts, status: outcome.status, result: outcome.lastResult }, 'webhook delivery');
+      this.d.log[level](
+        { tenantId: delivery.tenantId, event: delivery.id, attempts: delivery.attempts, status: outcome.status, result: outcome.lastResult },
+        'webhook delivery',
+      );
     } catch (e) {
       this.d.log.warn({ event: delivery.id, err: (e as Error).message }, 'webhook delivery not recorded; it is tried again when its lease ends');
     }
@@ -153,9 +162,7 @@ export class WebhookDispatcher {
   }
 
   private outcome(delivery: WebhookDelivery, r: WebhookResponse, now: number): DeliveryOutcome {
-    const lastResult = 'status' in r
-      ? `HTTP ${r.status}${r.status >= 300 && r.status < 400 ? ' (redirects are not followed)' : ''}`
-      : r.error;
+    const lastResult = 'status' in r ? `HTTP ${r.status}${r.status >= 300 && r.status < 400 ? ' (redirects are not followed)' : ''}` : r.error;
     if ('status' in r && r.status >= 200 && r.status < 300) return { seq: delivery.seq, status: 'delivered', lastResult, at: now };
     const next = nextAttemptAt(this.s.backoff, delivery.attempts, delivery.at, now, this.random01());
     return next === null

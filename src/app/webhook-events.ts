@@ -17,7 +17,9 @@ export function newEventId(random: Random): string {
  * out reads as `needed`, so the next lock-out is announced again.
  */
 export function announcingStateChanges<T>(
-  random: Random, now: number, mutate: (device: Device | null) => DeviceChange<T>,
+  random: Random,
+  now: number,
+  mutate: (device: Device | null) => DeviceChange<T>,
 ): (device: Device | null) => DeviceChange<T> {
   return (device) => {
     const change = mutate(device);

@@ -31,7 +31,10 @@ const MAX_DELIVERIES_LISTED = 200;
 
 /** Per-tenant webhooks: URL, signing secret (shown once), recent deliveries. */
 export class Webhooks {
-  constructor(private readonly d: AppDeps, private readonly tenants: Tenants) {}
+  constructor(
+    private readonly d: AppDeps,
+    private readonly tenants: Tenants,
+  ) {}
 
   /** Sets or changes the URL. A new webhook gets a secret (returned once); a changed one keeps its secret. */
   async set(actor: Actor, tenantName: unknown, url: unknown): Promise<{ webhook: WebhookView; secret?: string }> {
@@ -93,14 +96,28 @@ export class Webhooks {
 
   private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
     return this.d.store.appendAudit({
-      at: this.d.clock.now(), tenantId, mac: null, sourceIp: actor.sourceIp ?? null, actor: actorLabel(actor), action, outcome,
+      at: this.d.clock.now(),
+      tenantId,
+      mac: null,
+      sourceIp: actor.sourceIp ?? null,
+      actor: actorLabel(actor),
+      action,
+      outcome,
     });
   }
 }
 
 function toDeliveryView(x: WebhookDelivery): DeliveryView {
   return {
-    id: x.id, event: webhookEventName(x.state), mac: x.mac, state: x.state, at: x.at, status: x.status, attempts: x.attempts,
-    nextAttemptAt: x.status === 'pending' ? x.nextAttemptAt : null, lastResult: x.lastResult, finishedAt: x.finishedAt,
+    id: x.id,
+    event: webhookEventName(x.state),
+    mac: x.mac,
+    state: x.state,
+    at: x.at,
+    status: x.status,
+    attempts: x.attempts,
+    nextAttemptAt: x.status === 'pending' ? x.nextAttemptAt : null,
+    lastResult: x.lastResult,
+    finishedAt: x.finishedAt,
   };
 }

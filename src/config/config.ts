@@ -12,11 +12,20 @@ import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../ports/signalling';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const port = int(0, 65535);
-const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 /** Environment variable → [setting key, schema, default]. */
 export const SETTINGS = {
-  PAPGATE_DB: ['db', z.string().min(1).refine(isDbLocation, 'must be a SQLite file path or a URL such as postgres://user:password@host:5432/papgate'), './data/papgate.db'],
+  PAPGATE_DB: [
+    'db',
+    z.string().min(1).refine(isDbLocation, 'must be a SQLite file path or a URL such as postgres://user:password@host:5432/papgate'),
+    './data/papgate.db',
+  ],
   PAPGATE_DB_MIGRATE: ['dbMigrate', z.enum(['check', 'auto']), 'check'],
   PAPGATE_DB_POOL_SIZE: ['dbPoolSize', int(1, 1000), '10'],
   PAPGATE_DB_TIMEOUT_SECONDS: ['dbTimeoutSeconds', z.coerce.number().min(0.1).max(600), '5'],
@@ -49,25 +58,54 @@ export const SETTINGS = {
   PAPGATE_MEDIA: ['media', z.enum(['embedded', 'freeswitch']), 'embedded'],
   PAPGATE_SIP_ADDRESS: ['sipAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_SIP_PORT: ['sipPort', port, '5060'],
-  PAPGATE_SIP_TRANSPORTS: ['sipTransports', list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'), 'udp,tcp'],
+  PAPGATE_SIP_TRANSPORTS: [
+    'sipTransports',
+    list.refine((l) => l.length > 0 && l.every((t) => t === 'udp' || t === 'tcp'), 'must be udp, tcp or udp,tcp'),
+    'udp,tcp',
+  ],
   // SIP over TLS (embedded stack): its own port, the provisioning certificate unless it has its own (docs/tls.md).
   PAPGATE_SIP_TLS_PORT: ['sipTlsPort', port.optional(), undefined],
   PAPGATE_SIP_TLS_CERT: ['sipTlsCert', z.string().min(1).optional(), undefined],
   PAPGATE_SIP_TLS_KEY: ['sipTlsKey', z.string().min(1).optional(), undefined],
   PAPGATE_SIP_ADVERTISED_ADDRESS: ['sipAdvertisedAddress', z.string().min(1).optional(), undefined],
-  PAPGATE_SIP_PROXY: ['sipProxy', z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port').optional(), undefined],
+  PAPGATE_SIP_PROXY: [
+    'sipProxy',
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')
+      .optional(),
+    undefined,
+  ],
   PAPGATE_SIP_TRUSTED_PROXIES: ['sipTrustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_SIP_REALM: ['sipRealm', z.string().regex(/^[A-Za-z0-9.-]{1,64}$/), 'papgate'],
   PAPGATE_SIP_NONCE_SECONDS: ['sipNonceSeconds', int(10, 86400), '300'],
   PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: ['sipNotifyTimeoutSeconds', z.coerce.number().min(0.5).max(64), String(DEFAULT_NOTIFY_TIMEOUT_MS / 1000)],
   // Order matters: phones answer the topmost challenge they know; some read only the first, some fail on a second (docs/behaviour.md).
-  PAPGATE_SIP_DIGEST_ALGORITHMS: ['sipDigestAlgorithms', list.refine((l) => l.length > 0 && new Set(l).size === l.length && l.every((a) => a === 'MD5' || a === 'SHA-256'), 'must be MD5 and/or SHA-256, in the order offered, e.g. SHA-256,MD5') as z.ZodType<('MD5' | 'SHA-256')[]>, 'MD5'],
+  PAPGATE_SIP_DIGEST_ALGORITHMS: [
+    'sipDigestAlgorithms',
+    list.refine(
+      (l) => l.length > 0 && new Set(l).size === l.length && l.every((a) => a === 'MD5' || a === 'SHA-256'),
+      'must be MD5 and/or SHA-256, in the order offered, e.g. SHA-256,MD5',
+    ) as z.ZodType<('MD5' | 'SHA-256')[]>,
+    'MD5',
+  ],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS: ['sipTcpMaxConnections', int(1, 1_000_000), '512'],
   PAPGATE_SIP_TCP_MAX_CONNECTIONS_PER_SOURCE: ['sipTcpMaxConnectionsPerSource', int(1, 1_000_000), '32'],
   PAPGATE_SIP_TCP_IDLE_NEW_SECONDS: ['sipTcpIdleNewSeconds', int(1, 3600), '20'],
   PAPGATE_SIP_TCP_IDLE_SECONDS: ['sipTcpIdleSeconds', int(10, 86400), '600'],
-  PAPGATE_EMERGENCY_NUMBERS: ['emergencyNumbers', list.refine((l) => l.length > 0 && l.every((n) => EMERGENCY_NUMBER.test(n)), 'must be a comma-separated list of numbers'), DEFAULT_EMERGENCY_NUMBERS.join(',')],
-  PAPGATE_EMERGENCY_GATEWAY: ['emergencyGateway', z.string().regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060').optional(), undefined],
+  PAPGATE_EMERGENCY_NUMBERS: [
+    'emergencyNumbers',
+    list.refine((l) => l.length > 0 && l.every((n) => EMERGENCY_NUMBER.test(n)), 'must be a comma-separated list of numbers'),
+    DEFAULT_EMERGENCY_NUMBERS.join(','),
+  ],
+  PAPGATE_EMERGENCY_GATEWAY: [
+    'emergencyGateway',
+    z
+      .string()
+      .regex(/^sips?:[^\s]+$/, 'must be a SIP URI such as sip:gw.example.net:5060')
+      .optional(),
+    undefined,
+  ],
   PAPGATE_EMERGENCY_LOOKUP_MS: ['emergencyLookupMs', int(10, 10_000), String(DEFAULT_EMERGENCY_LOOKUP_MS)],
   PAPGATE_EMERGENCY_UNPROVEN_PER_SOURCE: ['emergencyUnprovenPerSource', int(0, 1000), '2'],
   PAPGATE_HOTLINE: ['hotline', z.string().regex(/^[0-9*#]{1,16}$/), '*89'],
@@ -98,7 +136,14 @@ export const SETTINGS = {
   PAPGATE_WEBHOOK_RETRY_SECONDS: ['webhookRetrySeconds', z.coerce.number().min(0.01).max(3600), '1'],
   PAPGATE_WEBHOOK_RETRY_MAX_SECONDS: ['webhookRetryMaxSeconds', z.coerce.number().min(0.01).max(86400), '3600'],
   PAPGATE_WEBHOOK_MAX_ATTEMPTS: ['webhookMaxAttempts', int(1, 1000), '20'],
-  PAPGATE_WEBHOOK_MAX_AGE_HOURS: ['webhookMaxAgeHours', z.coerce.number().min(0.001).max(24 * 31), '24'],
+  PAPGATE_WEBHOOK_MAX_AGE_HOURS: [
+    'webhookMaxAgeHours',
+    z.coerce
+      .number()
+      .min(0.001)
+      .max(24 * 31),
+    '24',
+  ],
   PAPGATE_WEBHOOK_CONCURRENCY: ['webhookConcurrency', int(1, 1000), '16'],
   PAPGATE_WEBHOOK_PER_TENANT: ['webhookPerTenant', int(1, 1000), '4'],
   PAPGATE_WEBHOOK_POLL_SECONDS: ['webhookPollSeconds', z.coerce.number().min(0.01).max(3600), '1'],
@@ -181,11 +226,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   if (problems.length === 0 && (out.rtpPortMin as number) >= (out.rtpPortMax as number)) {
     problems.push('PAPGATE_RTP_PORT_MIN must be below PAPGATE_RTP_PORT_MAX');
   }
-  for (const [cert, key] of [['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'], ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY'], ['PAPGATE_SIP_TLS_CERT', 'PAPGATE_SIP_TLS_KEY']] as const) {
+  for (const [cert, key] of [
+    ['PAPGATE_TLS_CERT', 'PAPGATE_TLS_KEY'],
+    ['PAPGATE_ADMIN_TLS_CERT', 'PAPGATE_ADMIN_TLS_KEY'],
+    ['PAPGATE_SIP_TLS_CERT', 'PAPGATE_SIP_TLS_KEY'],
+  ] as const) {
     if ((out[SETTINGS[cert][0]] === undefined) !== (out[SETTINGS[key][0]] === undefined)) problems.push(`${cert} and ${key} must be set together`);
   }
   problems.push(...sipTlsProblems(out));
-  if (out.deviceCa !== undefined && out.tlsCert === undefined) problems.push('PAPGATE_DEVICE_CA needs PAPGATE_TLS_CERT and PAPGATE_TLS_KEY (device certificates need HTTPS)');
+  if (out.deviceCa !== undefined && out.tlsCert === undefined)
+    problems.push('PAPGATE_DEVICE_CA needs PAPGATE_TLS_CERT and PAPGATE_TLS_KEY (device certificates need HTTPS)');
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as Config;
 }

@@ -29,11 +29,11 @@ export function isSuspended(auth: AuthRecord, now: number): boolean {
 }
 
 export type AttemptOutcome =
-  | 'success'          // transition 1
-  | 'wrong'            // wrong PAP, more tries left
-  | 'locked'           // this wrong PAP locked the device (transition 2)
-  | 'blocked'          // this wrong PAP blocked the device (transition 4)
-  | 'already-failed'   // device is locked out: PAP not even compared
+  | 'success' // transition 1
+  | 'wrong' // wrong PAP, more tries left
+  | 'locked' // this wrong PAP locked the device (transition 2)
+  | 'blocked' // this wrong PAP blocked the device (transition 4)
+  | 'already-failed' // device is locked out: PAP not even compared
   | 'already-blocked'
   | 'already-successful';
 
@@ -50,13 +50,20 @@ export interface AttemptResult {
 export function attempt(stored: AuthRecord, entered: string, now: number, policy: Policy): AttemptResult {
   const auth = settle(stored, now);
   const result = (outcome: AttemptOutcome, next: AuthRecord): AttemptResult => ({
-    outcome, auth: next, triesLeft: Math.max(0, policy.maxFailures - next.failures), lockedUntil: next.lockedUntil,
+    outcome,
+    auth: next,
+    triesLeft: Math.max(0, policy.maxFailures - next.failures),
+    lockedUntil: next.lockedUntil,
   });
   switch (auth.state) {
-    case 'successful': return result('already-successful', auth);
-    case 'blocked': return result('already-blocked', auth);
-    case 'failed': return result('already-failed', auth);
-    case 'needed': break;
+    case 'successful':
+      return result('already-successful', auth);
+    case 'blocked':
+      return result('already-blocked', auth);
+    case 'failed':
+      return result('already-failed', auth);
+    case 'needed':
+      break;
   }
   if (auth.pap !== null && papMatches(auth.pap, entered)) {
     return result('success', markSuccessful(auth));

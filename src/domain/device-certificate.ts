@@ -18,12 +18,17 @@ export interface CertificateNames {
 
 // Twelve hex digits, plain or in the colon, dash or Cisco dotted form, not part of a longer hex run
 // (an EUI-64 or an IPv6 address); `mac:00:15:..` still reads, `aa:00:15:..` does not.
-const MAC_IN_TEXT = new RegExp([
-  '[0-9a-f]{12}(?![0-9a-f])',
-  '(?<!(?:^|[^0-9a-z])[0-9a-f]{2}:)[0-9a-f]{2}(?::[0-9a-f]{2}){5}(?![0-9a-f]|:[0-9a-f])',
-  '(?<!(?:^|[^0-9a-z])[0-9a-f]{2}-)[0-9a-f]{2}(?:-[0-9a-f]{2}){5}(?![0-9a-f]|-[0-9a-f])',
-  '(?<![0-9a-f]\\.)[0-9a-f]{4}(?:\\.[0-9a-f]{4}){2}(?![0-9a-f]|\\.[0-9a-f])',
-].map((form) => `(?<![0-9a-f])${form}`).join('|'), 'gi');
+const MAC_IN_TEXT = new RegExp(
+  [
+    '[0-9a-f]{12}(?![0-9a-f])',
+    '(?<!(?:^|[^0-9a-z])[0-9a-f]{2}:)[0-9a-f]{2}(?::[0-9a-f]{2}){5}(?![0-9a-f]|:[0-9a-f])',
+    '(?<!(?:^|[^0-9a-z])[0-9a-f]{2}-)[0-9a-f]{2}(?:-[0-9a-f]{2}){5}(?![0-9a-f]|-[0-9a-f])',
+    '(?<![0-9a-f]\\.)[0-9a-f]{4}(?:\\.[0-9a-f]{4}){2}(?![0-9a-f]|\\.[0-9a-f])',
+  ]
+    .map((form) => `(?<![0-9a-f])${form}`)
+    .join('|'),
+  'gi',
+);
 
 /** Names longer than this are not looked at (no phone has one; it bounds the work). */
 const MAX_NAME_LENGTH = 1024;

@@ -10,21 +10,31 @@ export const DEFAULT_EMERGENCY_LOOKUP_MS = 300;
 /** Strips what phones and people put around digits (visual separators, a `tel:`/`sip:` wrapper). */
 export function normaliseDialled(dialled: string): string {
   let s = dialled.trim();
-  s = s.replace(/^(sips?|tel):/i, '').replace(/@.*$/, '').replace(/;.*$/, '');
+  s = s
+    .replace(/^(sips?|tel):/i, '')
+    .replace(/@.*$/, '')
+    .replace(/;.*$/, '');
   try {
     s = decodeURIComponent(s);
   } catch {
     /* keep the raw text: a malformed escape is just not an emergency number */
   }
   // Visual separators, a leading '+' and the '#' some phones append to send at once.
-  return s.replace(/[\s().-]/g, '').replace(/^\+/, '').replace(/#$/, '');
+  return s
+    .replace(/[\s().-]/g, '')
+    .replace(/^\+/, '')
+    .replace(/#$/, '');
 }
 
 /** What an emergency number may look like, in the global setting and on a site: 1-15 of 0-9 * # +. */
 export const EMERGENCY_NUMBER = /^[0-9*#+]{1,15}$/;
 
 /** A comma-separated list as people type it (CLI, forms): blanks around and empty entries are dropped. */
-export const splitNumberList = (text: string): string[] => text.split(',').map((n) => n.trim()).filter((n) => n !== '');
+export const splitNumberList = (text: string): string[] =>
+  text
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
 
 /** At most this many numbers on one site. */
 export const MAX_SITE_EMERGENCY_NUMBERS = 20;

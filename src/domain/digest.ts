@@ -46,8 +46,16 @@ export function parseDigest(header: string | undefined): DigestCredentials | nul
   const { username, realm, nonce, uri, response } = fields;
   if (!username || realm === undefined || !nonce || !uri || !response) return null;
   return {
-    username, realm, nonce, uri, response,
-    algorithm: fields.algorithm, cnonce: fields.cnonce, qop: fields.qop, nc: fields.nc, opaque: fields.opaque,
+    username,
+    realm,
+    nonce,
+    uri,
+    response,
+    algorithm: fields.algorithm,
+    cnonce: fields.cnonce,
+    qop: fields.qop,
+    nc: fields.nc,
+    opaque: fields.opaque,
   };
 }
 
@@ -69,18 +77,32 @@ export function sameHex(a: string, b: string): boolean {
 }
 
 /** Builds the Authorization header a client would send (used by tests and the NOTIFY client side). */
-export function buildAuthorization(
-  o: {
-    username: string; password: string; realm: string; nonce: string; uri: string; method: string; cnonce: string; nc: number;
-    algorithm?: DigestAlgorithm;
-  },
-): string {
+export function buildAuthorization(o: {
+  username: string;
+  password: string;
+  realm: string;
+  nonce: string;
+  uri: string;
+  method: string;
+  cnonce: string;
+  nc: number;
+  algorithm?: DigestAlgorithm;
+}): string {
   const algorithm = o.algorithm ?? 'MD5';
   const c: DigestCredentials = {
-    username: o.username, realm: o.realm, nonce: o.nonce, uri: o.uri, response: '', algorithm,
-    qop: 'auth', nc: o.nc.toString(16).padStart(8, '0'), cnonce: o.cnonce,
+    username: o.username,
+    realm: o.realm,
+    nonce: o.nonce,
+    uri: o.uri,
+    response: '',
+    algorithm,
+    qop: 'auth',
+    nc: o.nc.toString(16).padStart(8, '0'),
+    cnonce: o.cnonce,
   };
   c.response = expectedResponse(c, o.method, o.password);
-  return `Digest username="${c.username}", realm="${c.realm}", nonce="${c.nonce}", uri="${c.uri}", ` +
-    `response="${c.response}", algorithm=${algorithm}, cnonce="${c.cnonce}", qop=auth, nc=${c.nc}`;
+  return (
+    `Digest username="${c.username}", realm="${c.realm}", nonce="${c.nonce}", uri="${c.uri}", ` +
+    `response="${c.response}", algorithm=${algorithm}, cnonce="${c.cnonce}", qop=auth, nc=${c.nc}`
+  );
 }

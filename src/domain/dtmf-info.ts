@@ -18,11 +18,7 @@ function keyOf(token: string): string | undefined {
   return undefined;
 }
 
-export type InfoDtmf =
-  | { kind: 'digit'; digit: string }
-  | { kind: 'keep-alive' }
-  | { kind: 'unsupported' }
-  | { kind: 'invalid'; problem: string };
+export type InfoDtmf = { kind: 'digit'; digit: string } | { kind: 'keep-alive' } | { kind: 'unsupported' } | { kind: 'invalid'; problem: string };
 
 /** What an INFO request carries, from its Content-Type header (parameters allowed) and body. */
 export function infoDtmf(contentType: string | undefined, body: string | undefined): InfoDtmf {

@@ -3,10 +3,10 @@
  * `code` once; messages are written for the person who typed the input.
  */
 export type ErrorCode =
-  | 'invalid'      // bad input: 400 / exit 2
-  | 'not_found'    // 404
-  | 'conflict'     // 409 (duplicate MAC, tenant name, ...)
-  | 'forbidden'    // 403 (a tenant token touching another tenant)
+  | 'invalid' // bad input: 400 / exit 2
+  | 'not_found' // 404
+  | 'conflict' // 409 (duplicate MAC, tenant name, ...)
+  | 'forbidden' // 403 (a tenant token touching another tenant)
   | 'unauthorized' // 401
   | 'unavailable'; // 503 (store down); authentication fails closed on it
 

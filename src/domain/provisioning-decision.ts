@@ -6,9 +6,7 @@ import type { AuthRecord, AuthState } from './types';
 /** What earned a full configuration: a proof of the device (secret, certificate), a trusted network, or a suspension. */
 export type FullReason = 'secret' | 'certificate' | 'suspended' | 'trusted';
 
-export type Decision =
-  | { config: 'full'; reason: FullReason }
-  | { config: 'minimal'; state: AuthState };
+export type Decision = { config: 'full'; reason: FullReason } | { config: 'minimal'; state: AuthState };
 
 export interface DecisionInput {
   auth: AuthRecord;
@@ -33,8 +31,11 @@ export function decide(i: DecisionInput): Decision {
 /** The display label of the minimal configuration. */
 export function minimalLabel(state: AuthState): string {
   switch (state) {
-    case 'failed': return 'Authentication failed';
-    case 'blocked': return 'Authentication blocked';
-    default: return 'Authentication needed';
+    case 'failed':
+      return 'Authentication failed';
+    case 'blocked':
+      return 'Authentication blocked';
+    default:
+      return 'Authentication needed';
   }
 }

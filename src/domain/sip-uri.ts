@@ -132,12 +132,16 @@ function parseHeaders(text: string): Record<string, string> | undefined {
 /** Writes a URI back as text (a string is returned as is). */
 export function stringifyUri(u: SipUri | string): string {
   if (typeof u === 'string') return u;
-  const params = Object.entries(u.params).map(([k, v]) => (v === null || v === undefined ? `;${k}` : `;${k}=${v}`)).join('');
+  const params = Object.entries(u.params)
+    .map(([k, v]) => (v === null || v === undefined ? `;${k}` : `;${k}=${v}`))
+    .join('');
   if (u.schema === 'tel') return `tel:${u.user ?? ''}${params}`;
   const info = u.user ? `${u.user}${u.password !== undefined ? `:${u.password}` : ''}@` : '';
   const host = u.host.includes(':') ? `[${u.host}]` : u.host;
   const port = Number.isFinite(u.port) && u.port > 0 ? `:${u.port}` : '';
-  const headers = Object.entries(u.headers).map(([k, v]) => `${k}=${v}`).join('&');
+  const headers = Object.entries(u.headers)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
   return `${u.schema}:${info}${host}${port}${params}${headers ? `?${headers}` : ''}`;
 }
 

@@ -93,9 +93,10 @@ export function parseAllowEntry(input: unknown, field = 'cidr'): ParsedAllowEntr
   }
   const cidr = `${addr.toString()}/${prefix}`;
   const limit = WARN_BELOW[addr.kind()];
-  const warning = prefix < limit
-    ? `${cidr} is a very wide range (${addr.kind() === 'ipv4' ? 2 ** (32 - prefix) : `2^${128 - prefix}`} addresses): every phone in it skips the PAP`
-    : undefined;
+  const warning =
+    prefix < limit
+      ? `${cidr} is a very wide range (${addr.kind() === 'ipv4' ? 2 ** (32 - prefix) : `2^${128 - prefix}`} addresses): every phone in it skips the PAP`
+      : undefined;
   return warning ? { cidr, warning } : { cidr };
 }
 
@@ -125,9 +126,7 @@ function networkOf(e: AllowEntry): Network {
 }
 
 /** True when `ip` lies in a permanent entry or has an open temporary window (the caller scopes both to one tenant). */
-export function isTrusted(
-  ip: string, permanent: readonly AllowEntry[], temporary: readonly TemporaryTrust[], now: number,
-): boolean {
+export function isTrusted(ip: string, permanent: readonly AllowEntry[], temporary: readonly TemporaryTrust[], now: number): boolean {
   const p = parseCached(ip);
   if (!p) return false;
   const { addr, text: canonical } = p;

@@ -46,9 +46,7 @@ export interface BackoffPolicy {
  * coming back from an outage are not hit by every event at once.
  * `random01` is in [0, 1).
  */
-export function nextAttemptAt(
-  p: BackoffPolicy, attempts: number, createdAt: number, now: number, random01: number,
-): number | null {
+export function nextAttemptAt(p: BackoffPolicy, attempts: number, createdAt: number, now: number, random01: number): number | null {
   if (attempts >= p.maxAttempts || now - createdAt >= p.maxAgeMs) return null;
   const base = Math.min(p.maxDelayMs, p.firstDelayMs * 2 ** Math.min(30, attempts - 1));
   return now + Math.round(base / 2 + (base / 2) * random01);

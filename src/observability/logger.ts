@@ -6,12 +6,28 @@ import type { Logger } from '../ports/logger';
  * SIP password must never reach a log, even when a whole object is logged.
  */
 export const REDACT_PATHS = [
-  'pap', '*.pap', '*.*.pap',
-  'secret', '*.secret', '*.*.secret',
-  'password', '*.password', '*.*.password', '*.lines[*].password',
-  'sipPassword', '*.sipPassword', '*.*.sipPassword',
-  'token', '*.token', 'authorization', '*.authorization', 'req.headers.authorization',
-  'pin', '*.pin', 'digits', '*.digits',
+  'pap',
+  '*.pap',
+  '*.*.pap',
+  'secret',
+  '*.secret',
+  '*.*.secret',
+  'password',
+  '*.password',
+  '*.*.password',
+  '*.lines[*].password',
+  'sipPassword',
+  '*.sipPassword',
+  '*.*.sipPassword',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'pin',
+  '*.pin',
+  'digits',
+  '*.digits',
 ];
 
 export interface LoggerOptions {

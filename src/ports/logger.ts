@@ -11,7 +11,14 @@ export interface Logger {
 
 /** A logger that drops everything (unit tests). */
 export const silentLogger: Logger = {
-  debug() {}, info() {}, warn() {}, error() {},
-  child() { return silentLogger; },
-  isLevelEnabled() { return false; },
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+  isLevelEnabled() {
+    return false;
+  },
 };

@@ -21,7 +21,11 @@ export type StoreDumpCounts = { [K in keyof StoreDump]: number };
 
 export function countDump(d: StoreDump): StoreDumpCounts {
   return {
-    tenants: d.tenants.length, sites: d.sites.length, devices: d.devices.length,
-    allowEntries: d.allowEntries.length, temporaryTrust: d.temporaryTrust.length, audit: d.audit.length,
+    tenants: d.tenants.length,
+    sites: d.sites.length,
+    devices: d.devices.length,
+    allowEntries: d.allowEntries.length,
+    temporaryTrust: d.temporaryTrust.length,
+    audit: d.audit.length,
   };
 }

@@ -1,6 +1,4 @@
-import type {
-  AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust,
-} from '../domain/types';
+import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../domain/types';
 import type { NewWebhookEvent, WebhookStore } from './webhooks';
 
 /**
@@ -58,7 +56,6 @@ export interface NewTenant {
   tokenHash: string;
   createdAt: number;
 }
-
 
 export type NewSite = Omit<Site, 'id' | 'emergencyNumbers'> & { emergencyNumbers?: readonly string[] };
 export type SiteChange = Pick<Site, 'locale' | 'emergencyNumbers'>;
@@ -132,4 +129,3 @@ export interface Store extends WebhookStore {
 
   close(): Promise<void>;
 }
-

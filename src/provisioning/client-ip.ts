@@ -34,7 +34,9 @@ export class ClientAddress {
     // canonicalIp: the same parse, remembered with its text (trust.ts).
     if (forwardedFor === undefined || !this.isProxy(peer)) return canonicalIp(socketAddress!);
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
-      .split(',').map((h) => h.trim()).filter((h) => h !== '');
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '');
     if (hops.length === 0) return peer.toString();
     if (hops.length > MAX_HOPS) return null;
     let client = peer;

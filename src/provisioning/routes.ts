@@ -9,17 +9,17 @@ import type { Vendor } from '../domain/types';
 
 /** Files that name one device by its MAC. */
 export type DeviceFile =
-  | 'mac.cfg'            // Yealink, Patton config; Poly master config
-  | 'mac-phone.cfg'      // Poly settings file
-  | 'mac.xml'            // snom, Gigaset, Cisco SPA / Linksys
+  | 'mac.cfg' // Yealink, Patton config; Poly master config
+  | 'mac-phone.cfg' // Poly settings file
+  | 'mac.xml' // snom, Gigaset, Cisco SPA / Linksys
   | 'snom-model-mac.htm' // snom
-  | 'ConfigMAC.cfg';     // Panasonic
+  | 'ConfigMAC.cfg'; // Panasonic
 
 /** Files shared by every device of a vendor or model: served without a lookup, they hold no device data. */
 export type CommonFile =
-  | 'yealink-model.cfg'  // y0000000000XX.cfg
-  | 'poly-master.cfg'    // 000000000000.cfg
-  | 'spa-model.cfg';     // spa<model>.cfg
+  | 'yealink-model.cfg' // y0000000000XX.cfg
+  | 'poly-master.cfg' // 000000000000.cfg
+  | 'spa-model.cfg'; // spa<model>.cfg
 
 export type Route =
   | { kind: 'device'; mac: string; vendors: readonly Vendor[]; file: DeviceFile; secret: string | null }
@@ -102,8 +102,6 @@ export function maskTarget(target: string): string {
   const q = target.indexOf('?');
   const path = (q === -1 ? target : target.slice(0, q)).slice(0, MAX_URL_LENGTH);
   const segments = path.split('/');
-  const masked = segments
-    .map((s, i) => (s !== '' && (segments[i - 1] === 'p' || /^[A-Za-z0-9_-]{16,}$/.test(s)) ? '***' : s))
-    .join('/');
+  const masked = segments.map((s, i) => (s !== '' && (segments[i - 1] === 'p' || /^[A-Za-z0-9_-]{16,}$/.test(s)) ? '***' : s)).join('/');
   return q === -1 ? masked : `${masked}?…`;
 }

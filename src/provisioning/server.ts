@@ -74,10 +74,16 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   // a logger without it is asked every time): the level is set at start-up.
   if (mayLog(log, 'debug')) {
     app.addHook('onResponse', (request, reply, done) => {
-      log.debug({
-        method: request.method, url: maskTarget(request.raw.url ?? ''), status: reply.statusCode,
-        ip: request.socket.remoteAddress, ms: Math.round(reply.elapsedTime * 10) / 10,
-      }, 'provisioning request');
+      log.debug(
+        {
+          method: request.method,
+          url: maskTarget(request.raw.url ?? ''),
+          status: reply.statusCode,
+          ip: request.socket.remoteAddress,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'provisioning request',
+      );
       done();
     });
   }
@@ -112,7 +118,11 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
     let result;
     try {
       result = await o.provisioning.handle({
-        mac: route.mac, ip, secret: route.secret, vendors: route.vendors, certificateMacs: certificate?.macs,
+        mac: route.mac,
+        ip,
+        secret: route.secret,
+        vendors: route.vendors,
+        certificateMacs: certificate?.macs,
         readOnly: request.method === 'HEAD', // HEAD must not mint a secret or mark the device
       });
     } catch (e) {
@@ -146,12 +156,9 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
  * it asks for, until its budget refills: a scanner cannot tell a MAC we have
  * from one we do not. Registered first, so it runs before anything else.
  */
-function limitNotFound(
-  app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void,
-): void {
+function limitNotFound(app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void): void {
   // A trusted proxy with unreadable X-Forwarded-For is limited as itself.
-  const clientOf = (raw: IncomingMessage) =>
-    clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
+  const clientOf = (raw: IncomingMessage) => clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
   app.addHook('onRequest', (request, reply, done) => {
     const wait = limits.provisioningWait(clientOf(request.raw));
     if (wait === 0) return done();

@@ -8,21 +8,52 @@ import type { DeliveryStatus, WebhookConfig, WebhookDelivery } from '../ports/we
  * adapter and stay in each adapter's rows.ts.
  */
 
-export interface TenantRow { id: number; name: string; locale: string; created_at: number }
-export interface SiteRow { id: number; tenant_id: number; name: string; locale: string | null; emergency_numbers: string }
-export interface AllowEntryRow { tenant_id: number; cidr: string; created_at: number }
-export interface TrustRow { tenant_id: number; ip: string; until: number }
+export interface TenantRow {
+  id: number;
+  name: string;
+  locale: string;
+  created_at: number;
+}
+export interface SiteRow {
+  id: number;
+  tenant_id: number;
+  name: string;
+  locale: string | null;
+  emergency_numbers: string;
+}
+export interface AllowEntryRow {
+  tenant_id: number;
+  cidr: string;
+  created_at: number;
+}
+export interface TrustRow {
+  tenant_id: number;
+  ip: string;
+  until: number;
+}
 export interface AuditRow {
-  id: number; at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
-  actor: string; action: string; outcome: string;
+  id: number;
+  at: number;
+  tenant_id: number | null;
+  mac: string | null;
+  source_ip: string | null;
+  actor: string;
+  action: string;
+  outcome: string;
 }
 
 export const toTenant = (r: TenantRow): Tenant => ({
-  id: r.id, name: r.name, locale: r.locale as Locale, createdAt: r.created_at,
+  id: r.id,
+  name: r.name,
+  locale: r.locale as Locale,
+  createdAt: r.created_at,
 });
 
 export const toSite = (r: SiteRow): Site => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, locale: r.locale as Locale | null,
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  locale: r.locale as Locale | null,
   emergencyNumbers: r.emergency_numbers === '' ? [] : r.emergency_numbers.split(','),
 });
 
@@ -30,30 +61,65 @@ export const toSite = (r: SiteRow): Site => ({
 export const emergencyNumbersColumn = (numbers: readonly string[] | undefined): string => (numbers ?? []).join(',');
 
 export const toAllowEntry = (r: AllowEntryRow): AllowEntry => ({
-  tenantId: r.tenant_id, cidr: r.cidr, createdAt: r.created_at,
+  tenantId: r.tenant_id,
+  cidr: r.cidr,
+  createdAt: r.created_at,
 });
 
 export const toTrust = (r: TrustRow): TemporaryTrust => ({ tenantId: r.tenant_id, ip: r.ip, until: r.until });
 
 export const toAudit = (r: AuditRow): AuditEvent => ({
-  id: r.id, at: r.at, tenantId: r.tenant_id, mac: r.mac, sourceIp: r.source_ip,
-  actor: r.actor, action: r.action, outcome: r.outcome,
+  id: r.id,
+  at: r.at,
+  tenantId: r.tenant_id,
+  mac: r.mac,
+  sourceIp: r.source_ip,
+  actor: r.actor,
+  action: r.action,
+  outcome: r.outcome,
 });
 
-export interface WebhookRow { tenant_id: number; url: string; secret: string; updated_at: number }
+export interface WebhookRow {
+  tenant_id: number;
+  url: string;
+  secret: string;
+  updated_at: number;
+}
 export interface DeliveryRow {
-  seq: number; id: string; tenant_id: number; mac: string; site_id: number | null; state: string; at: number;
-  status: string; attempts: number; next_attempt_at: number; last_result: string | null; finished_at: number | null;
+  seq: number;
+  id: string;
+  tenant_id: number;
+  mac: string;
+  site_id: number | null;
+  state: string;
+  at: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_result: string | null;
+  finished_at: number | null;
 }
 
 export const toWebhook = (r: WebhookRow): WebhookConfig => ({
-  tenantId: r.tenant_id, url: r.url, secret: r.secret, updatedAt: r.updated_at,
+  tenantId: r.tenant_id,
+  url: r.url,
+  secret: r.secret,
+  updatedAt: r.updated_at,
 });
 
 export const toDelivery = (r: DeliveryRow): WebhookDelivery => ({
-  seq: r.seq, id: r.id, tenantId: r.tenant_id, mac: r.mac, siteId: r.site_id, state: r.state as WebhookState, at: r.at,
-  status: r.status as DeliveryStatus, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
-  lastResult: r.last_result, finishedAt: r.finished_at,
+  seq: r.seq,
+  id: r.id,
+  tenantId: r.tenant_id,
+  mac: r.mac,
+  siteId: r.site_id,
+  state: r.state as WebhookState,
+  at: r.at,
+  status: r.status as DeliveryStatus,
+  attempts: r.attempts,
+  nextAttemptAt: r.next_attempt_at,
+  lastResult: r.last_result,
+  finishedAt: r.finished_at,
 });
 
 /** Finished deliveries are kept this long for the tenant's history, then deleted. */

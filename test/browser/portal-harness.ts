@@ -34,15 +34,23 @@ export async function startPortalServer(): Promise<PortalServer> {
   const services = createServices({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger });
   const adminToken = randomBytes(24).toString('base64url');
   const app = createAdminServer({
-    services, metrics: new Metrics({ defaultMetrics: false }), log: silentLogger, adminToken,
-    extraRoutes: (a) => { a.register(portalPlugin); },
+    services,
+    metrics: new Metrics({ defaultMetrics: false }),
+    log: silentLogger,
+    adminToken,
+    extraRoutes: (a) => {
+      a.register(portalPlugin);
+    },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('the admin server has no TCP address');
   return {
     url: `http://127.0.0.1:${address.port}`,
-    adminToken, services, store, app,
+    adminToken,
+    services,
+    store,
+    app,
     async close() {
       await app.close();
       await store.close();
@@ -63,8 +71,14 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
     ],
     acceptDownloads: true,
     viewport: { width: 1280, height: 800 },
@@ -107,6 +121,5 @@ export async function createTenant(server: PortalServer, name: string): Promise<
  * Screenshots are taken on every run (so the screens are exercised) but only
  * overwrite the committed ones under docs/ when PAPGATE_SCREENSHOTS=1.
  */
-export const SCREENSHOT_DIR = process.env.PAPGATE_SCREENSHOTS === '1'
-  ? join(__dirname, '..', '..', 'docs', 'screenshots')
-  : mkdtempSync(join(tmpdir(), 'papgate-screens-'));
+export const SCREENSHOT_DIR =
+  process.env.PAPGATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'papgate-screens-'));

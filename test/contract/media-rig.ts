@@ -33,8 +33,13 @@ export class RtpPhone {
   private seq = 1000;
   private ts = 8000;
   readonly audioPackets: Buffer[] = [];
-  private constructor(readonly socket: dgram.Socket, readonly port: number) {
-    socket.on('message', (m) => { if (m.length > 12 && (m[1]! & 0x7f) !== 101) this.audioPackets.push(m); });
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {
+    socket.on('message', (m) => {
+      if (m.length > 12 && (m[1]! & 0x7f) !== 101) this.audioPackets.push(m);
+    });
   }
 
   static open(): Promise<RtpPhone> {
@@ -46,8 +51,17 @@ export class RtpPhone {
   }
 
   offer(formats = '0 101'): string {
-    return ['v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${this.port} RTP/AVP ${formats}`,
-      ...(formats.includes('101') ? ['a=rtpmap:101 telephone-event/8000'] : []), 'a=sendrecv', ''].join('\r\n');
+    return [
+      'v=0',
+      'o=phone 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${this.port} RTP/AVP ${formats}`,
+      ...(formats.includes('101') ? ['a=rtpmap:101 telephone-event/8000'] : []),
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
   }
 
   /** One key press as desk phones send it: three updates and three end packets on one timestamp. */
@@ -55,9 +69,20 @@ export class RtpPhone {
     const port = Number(/^m=audio (\d+)/m.exec(answerSdp)?.[1]);
     const event = '0123456789*#ABCD'.indexOf(key);
     this.ts += 1600;
-    for (const [end, duration] of [[false, 160], [false, 320], [false, 480], [true, 640], [true, 640], [true, 640]] as const) {
+    for (const [end, duration] of [
+      [false, 160],
+      [false, 320],
+      [false, 480],
+      [true, 640],
+      [true, 640],
+      [true, 640],
+    ] as const) {
       const payload = encodeTelephoneEvent({ event, end, volume: 10, duration });
-      this.socket.send(encodeRtp({ payloadType: 101, marker: duration === 160 && !end, sequenceNumber: this.seq++, timestamp: this.ts, ssrc: 0xc0ffee }, payload), port, '127.0.0.1');
+      this.socket.send(
+        encodeRtp({ payloadType: 101, marker: duration === 160 && !end, sequenceNumber: this.seq++, timestamp: this.ts, ssrc: 0xc0ffee }, payload),
+        port,
+        '127.0.0.1',
+      );
     }
   }
 

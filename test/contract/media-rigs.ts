@@ -22,7 +22,6 @@ import { until, type MediaRig, type RtpPhone } from './media-rig';
  * fake drachtio-server, which reads RFC 4733 on the channel's RTP port.
  */
 
-
 /** A tone of `seconds` as an 8 kHz mono WAV in `dir`. */
 function prompt(dir: string, name: string, seconds: number): string {
   const file = join(dir, name);
@@ -40,8 +39,12 @@ export async function embeddedMediaRig(phone: RtpPhone): Promise<MediaRig> {
   const rtpMin = await freePortBlock(40);
   const dir = mkdtempSync(join(tmpdir(), 'papgate-media-contract-'));
   const engine = new EmbeddedMediaEngine({
-    bindAddress: '127.0.0.1', advertisedAddress: '127.0.0.1', rtpPortMin: rtpMin, rtpPortMax: rtpMin + 39,
-    inactivityMs: 400, log: silentLogger,
+    bindAddress: '127.0.0.1',
+    advertisedAddress: '127.0.0.1',
+    rtpPortMin: rtpMin,
+    rtpPortMax: rtpMin + 39,
+    inactivityMs: 400,
+    log: silentLogger,
   });
   const heard = () => phone.audioPackets.length;
   return {
@@ -57,12 +60,19 @@ export async function embeddedMediaRig(phone: RtpPhone): Promise<MediaRig> {
       const before = heard();
       await until(() => heard() > before, 'prompt audio at the phone');
     },
-    letPromptEnd() { /* the embedded engine plays the file out by itself */ },
-    farEndGone() { /* the phone sends no RTP at all: the inactivity timer runs out */ },
+    letPromptEnd() {
+      /* the embedded engine plays the file out by itself */
+    },
+    farEndGone() {
+      /* the phone sends no RTP at all: the inactivity timer runs out */
+    },
     async released(s) {
       // the session's RTP port can be bound again
       const sock = dgram.createSocket('udp4');
-      await new Promise<void>((resolve, reject) => { sock.once('error', reject); sock.bind(rtpPort(s), '127.0.0.1', () => resolve()); });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(rtpPort(s), '127.0.0.1', () => resolve());
+      });
       await new Promise<void>((r) => sock.close(() => r()));
     },
   };
@@ -80,8 +90,16 @@ export async function freeswitchMediaRig(phone: RtpPhone): Promise<MediaRig> {
   const sig = new DrachtioSignalling({ host: '127.0.0.1', port: DRACHTIO_PORT, secret: 'cymru', gate, clock: systemClock, log: silentLogger });
   await sig.start({ handle: async () => undefined });
   const engine = new FreeswitchMediaEngine({
-    srf: sig.srf, host: '127.0.0.1', port: ESL_PORT, secret: 'ClueCon', listenAddress: '127.0.0.1', listenPort: FS_LISTEN_PORT,
-    promptsDir: dir, freeswitchPromptsDir: '/usr/share/papgate/prompts', log: silentLogger, retryDelayMs: 100,
+    srf: sig.srf,
+    host: '127.0.0.1',
+    port: ESL_PORT,
+    secret: 'ClueCon',
+    listenAddress: '127.0.0.1',
+    listenPort: FS_LISTEN_PORT,
+    promptsDir: dir,
+    freeswitchPromptsDir: '/usr/share/papgate/prompts',
+    log: silentLogger,
+    retryDelayMs: 100,
   });
   await engine.start();
   const channelOf = (s: MediaSession) => [...fs.channels.values()].find((c) => c.rtpPort === rtpPort(s));
@@ -101,8 +119,12 @@ export async function freeswitchMediaRig(phone: RtpPhone): Promise<MediaRig> {
       const name = file.slice(dir.length);
       await until(() => !!channelOf(s) && fs.playbacks(channelOf(s)!.uuid).some((p) => p.endsWith(name)), 'the playback on the channel');
     },
-    letPromptEnd(s) { fs.completePlayback(channelOf(s)!.uuid); },
-    farEndGone(s) { fs.hangupChannel(channelOf(s)!.uuid); },
+    letPromptEnd(s) {
+      fs.completePlayback(channelOf(s)!.uuid);
+    },
+    farEndGone(s) {
+      fs.hangupChannel(channelOf(s)!.uuid);
+    },
     async released(s) {
       const uuid = channelOf(s)?.uuid;
       await until(() => fs.commands.some((c) => c.uuid === uuid && c.app === 'hangup'), 'the channel hung up');

@@ -42,8 +42,10 @@ export function mediaContract(name: string, makeRig: (phone: RtpPhone) => Promis
 
     it('refuses an offer without a common codec (NoCommonCodec) and a malformed one (invalid sdp)', async () => {
       await assert.rejects(rig.engine.createSession({ callId: 'x', offerSdp: rig.offer('no-common-codec') }), NoCommonCodec);
-      await assert.rejects(rig.engine.createSession({ callId: 'y', offerSdp: 'hello' }),
-        (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp');
+      await assert.rejects(
+        rig.engine.createSession({ callId: 'y', offerSdp: 'hello' }),
+        (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp',
+      );
     });
 
     it('plays a prompt to the phone and reports its end once, not interrupted', async () => {
@@ -76,7 +78,11 @@ export function mediaContract(name: string, makeRig: (phone: RtpPhone) => Promis
         phone.press(s.answerSdp, key);
         await until(() => digits.length === ['1', '2', '#'].indexOf(key) + 1, `digit ${key}`);
       }
-      assert.deepEqual(digits, [['1', 'rfc4733'], ['2', 'rfc4733'], ['#', 'rfc4733']]);
+      assert.deepEqual(digits, [
+        ['1', 'rfc4733'],
+        ['2', 'rfc4733'],
+        ['#', 'rfc4733'],
+      ]);
     });
 
     it('close() on hangup ends a running prompt (interrupted) and releases what the session held', async () => {
@@ -94,7 +100,9 @@ export function mediaContract(name: string, makeRig: (phone: RtpPhone) => Promis
     it("reports 'inactive' when the far end's media is gone", async () => {
       const s = await session();
       let inactive = 0;
-      s.on('inactive', () => { inactive += 1; });
+      s.on('inactive', () => {
+        inactive += 1;
+      });
       rig.farEndGone(s);
       await until(() => inactive === 1, 'inactive');
     });

@@ -37,7 +37,10 @@ describePostgres('PostgreSQL store specifics', (pg) => {
       assert.equal(reports.filter((r) => r.from === 0).length, 1, JSON.stringify(reports));
       assert.ok(reports.every((r) => r.to === MIGRATIONS.length));
       const rows = await sql(url, 'SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((_, i) => i + 1));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((_, i) => i + 1),
+      );
       assert.deepEqual(await migratePostgres(url), { from: MIGRATIONS.length, to: MIGRATIONS.length });
       assert.equal(await withPostgresPool(url, {}, schemaVersion), MIGRATIONS.length);
     });
@@ -67,7 +70,9 @@ describePostgres('PostgreSQL store specifics', (pg) => {
 
   describe('when the database goes away', () => {
     let relay: Relay;
-    afterEach(async () => { await relay?.stop(); });
+    afterEach(async () => {
+      await relay?.stop();
+    });
 
     it('fails calls with unavailable in words (no driver text), and recovers when it is back', async () => {
       const url = await pg().freshDatabase();
@@ -80,7 +85,10 @@ describePostgres('PostgreSQL store specifics', (pg) => {
         await relay.stop(); // the server is gone: open connections break, new ones are refused
         const e = await expectError(store.countDevices(), 'unavailable', /^cannot count devices: /);
         assert.doesNotMatch(e.message, /\n\s+at |ECONN|Connection terminated/);
-        await expectError(store.mutateDevice('021122334455', () => ({ result: 0 })), 'unavailable');
+        await expectError(
+          store.mutateDevice('021122334455', () => ({ result: 0 })),
+          'unavailable',
+        );
         await expectError(store.ping(), 'unavailable');
         await relay.start(relay.port); // back on the same address: the pool opens new connections
         assert.equal(await store.countDevices(), 1);

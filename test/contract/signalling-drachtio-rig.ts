@@ -21,7 +21,13 @@ export async function drachtioRig(): Promise<SignallingRig> {
   await server.listen(PORT);
   server.proxyStatus = 503;
   const signalling = new DrachtioSignalling({
-    host: '127.0.0.1', port: PORT, secret: 'cymru', gate: contractGate(), clock: systemClock, log: silentLogger, notifyTimeoutMs: 500,
+    host: '127.0.0.1',
+    port: PORT,
+    secret: 'cymru',
+    gate: contractGate(),
+    clock: systemClock,
+    log: silentLogger,
+    notifyTimeoutMs: 500,
   });
   const phoneContact = `sip:${ACCOUNT.username}@127.0.0.1:5062`;
   let nc = 0;
@@ -48,16 +54,22 @@ export async function drachtioRig(): Promise<SignallingRig> {
     },
     async registerBare() {
       const to = `<sip:${ACCOUNT.username}@127.0.0.1>`;
-      return (await server.finalResponse(server.fromNetwork(phoneRequest('REGISTER', registerUri, { user: ACCOUNT.username, to, callId: uniq('reg') })))).status!;
+      return (await server.finalResponse(server.fromNetwork(phoneRequest('REGISTER', registerUri, { user: ACCOUNT.username, to, callId: uniq('reg') }))))
+        .status!;
     },
     async register(o) {
       const callId = uniq('reg');
       const to = `<sip:${o.aor ?? ACCOUNT.username}@127.0.0.1>`;
       const challenge = await server.finalResponse(server.fromNetwork(phoneRequest('REGISTER', registerUri, { user: ACCOUNT.username, to, callId })));
-      const second = server.fromNetwork(phoneRequest('REGISTER', registerUri, {
-        user: ACCOUNT.username, to, callId, cseq: 2,
-        headers: { Authorization: auth(challenge, 'REGISTER', registerUri, o.password), Expires: o.expires },
-      }));
+      const second = server.fromNetwork(
+        phoneRequest('REGISTER', registerUri, {
+          user: ACCOUNT.username,
+          to,
+          callId,
+          cseq: 2,
+          headers: { Authorization: auth(challenge, 'REGISTER', registerUri, o.password), Expires: o.expires },
+        }),
+      );
       return (await server.finalResponse(second)).status!;
     },
     async invite(dialled) {
@@ -65,9 +77,15 @@ export async function drachtioRig(): Promise<SignallingRig> {
       const uri = `sip:${dialled}@127.0.0.1`;
       const headers = { 'Content-Type': 'application/sdp' };
       const challenge = await server.finalResponse(server.fromNetwork(phoneRequest('INVITE', uri, { user: ACCOUNT.username, callId, body: OFFER, headers })));
-      const txn = server.fromNetwork(phoneRequest('INVITE', uri, {
-        user: ACCOUNT.username, callId, cseq: 2, body: OFFER, headers: { ...headers, Authorization: auth(challenge, 'INVITE', uri) },
-      }));
+      const txn = server.fromNetwork(
+        phoneRequest('INVITE', uri, {
+          user: ACCOUNT.username,
+          callId,
+          cseq: 2,
+          body: OFFER,
+          headers: { ...headers, Authorization: auth(challenge, 'INVITE', uri) },
+        }),
+      );
       const dialog = () => {
         const id = server.dialogOfTxn(txn);
         if (!id) throw new Error('no dialog: the call was not answered');
@@ -79,11 +97,20 @@ export async function drachtioRig(): Promise<SignallingRig> {
           const rs = await server.finalResponse(txn);
           return { status: rs.status!, body: rs.body };
         },
-        finalsFromPapgate: async () => server.responsesTo(txn).map((r) => r.status!).filter((s) => s >= 200),
-        ack: () => { server.inDialog(dialog(), 'ACK'); },
-        info: async (contentType, body) => (await server.finalResponse(server.inDialog(dialog(), 'INFO', { headers: { 'Content-Type': contentType }, body }))).status!,
+        finalsFromPapgate: async () =>
+          server
+            .responsesTo(txn)
+            .map((r) => r.status!)
+            .filter((s) => s >= 200),
+        ack: () => {
+          server.inDialog(dialog(), 'ACK');
+        },
+        info: async (contentType, body) =>
+          (await server.finalResponse(server.inDialog(dialog(), 'INFO', { headers: { 'Content-Type': contentType }, body }))).status!,
         bye: async () => (await server.finalResponse(server.inDialog(dialog(), 'BYE'))).status!,
-        cancel: () => { server.fromNetwork(phoneRequest('CANCEL', uri, { user: ACCOUNT.username, callId, cseq: 2 })); },
+        cancel: () => {
+          server.fromNetwork(phoneRequest('CANCEL', uri, { user: ACCOUNT.username, callId, cseq: 2 }));
+        },
         async byeFromPapgate() {
           await server.until(() => server.requestsFromApp('BYE').some((b) => header(b.msg, 'call-id') === callId), 'a BYE from papgate');
         },

@@ -24,8 +24,16 @@ function responseText(rq: string, status: number, reason: string): string {
 
 export async function embeddedRig(): Promise<SignallingRig> {
   const signalling = new EmbeddedSignalling({
-    address: '127.0.0.1', port: 0, udp: true, tcp: false, gate: contractGate(), log: silentLogger, clock: systemClock,
-    t1Ms: 100, notifyTimeoutMs: 500, forwardNoResponseMs: 3000,
+    address: '127.0.0.1',
+    port: 0,
+    udp: true,
+    tcp: false,
+    gate: contractGate(),
+    log: silentLogger,
+    clock: systemClock,
+    t1Ms: 100,
+    notifyTimeoutMs: 500,
+    forwardNoResponseMs: 3000,
   });
   const phone = await RawPeer.open();
   const gateway = await RawPeer.open();
@@ -34,16 +42,21 @@ export async function embeddedRig(): Promise<SignallingRig> {
   const from = `sip:${ACCOUNT.username}@127.0.0.1`;
   const sipPort = () => signalling.port;
   const send = (text: string) => phone.send(text, sipPort());
-  const finalTo = (callId: string, cseq: string) => phone.take((m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === callId && cseqOf(m) === cseq,
-    5000, `a final response to ${cseq}`);
+  const finalTo = (callId: string, cseq: string) =>
+    phone.take((m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === callId && cseqOf(m) === cseq, 5000, `a final response to ${cseq}`);
 
   /** One request with a digest round first: the 401, then the same with credentials. */
   async function withCredentials(
-    method: string, uri: string, base: Omit<Parameters<typeof sipRequest>[0], 'cseq' | 'method' | 'uri'>, password = ACCOUNT.password, extra: string[] = [],
+    method: string,
+    uri: string,
+    base: Omit<Parameters<typeof sipRequest>[0], 'cseq' | 'method' | 'uri'>,
+    password = ACCOUNT.password,
+    extra: string[] = [],
   ): Promise<{ challenge: string; cseq: number }> {
     send(sipRequest({ ...base, method, uri, cseq: 1, branch: `z9hG4bK1${base.callId}` }));
     const challenge = await finalTo(base.callId, `1 ${method}`);
-    if (method === 'INVITE') send(sipRequest({ ...base, method: 'ACK', uri, cseq: 1, toTag: tagOf(header(challenge, 'To')), branch: `z9hG4bK1${base.callId}` }));
+    if (method === 'INVITE')
+      send(sipRequest({ ...base, method: 'ACK', uri, cseq: 1, toTag: tagOf(header(challenge, 'To')), branch: `z9hG4bK1${base.callId}` }));
     const auth = authorization({ username: ACCOUNT.username, password, realm: REALM, nonce: nonceOf(challenge), uri, method });
     send(sipRequest({ ...base, method, uri, cseq: 2, branch: `z9hG4bK2${base.callId}`, extra: [auth, ...extra] }));
     return { challenge, cseq: 2 };
@@ -68,8 +81,9 @@ export async function embeddedRig(): Promise<SignallingRig> {
     async register(o) {
       const callId = uniq('reg');
       const aor = `sip:${o.aor ?? ACCOUNT.username}@127.0.0.1`;
-      await withCredentials('REGISTER', `sip:127.0.0.1:${sipPort()}`, { callId, fromTag: 'r1', viaHost: via, from: aor, to: aor, contact },
-        o.password, [`Expires: ${o.expires}`]);
+      await withCredentials('REGISTER', `sip:127.0.0.1:${sipPort()}`, { callId, fromTag: 'r1', viaHost: via, from: aor, to: aor, contact }, o.password, [
+        `Expires: ${o.expires}`,
+      ]);
       return statusOf(await finalTo(callId, '2 REGISTER'))!;
     },
     async invite(dialled) {
@@ -89,11 +103,15 @@ export async function embeddedRig(): Promise<SignallingRig> {
         async final() {
           const rs = await finalTo(callId, '2 INVITE');
           toTag = tagOf(header(rs, 'To'));
-          if (statusOf(rs)! >= 300) send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', toTag, cseq: 2, viaHost: via, from, branch: `z9hG4bK2${callId}` }));
+          if (statusOf(rs)! >= 300)
+            send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', toTag, cseq: 2, viaHost: via, from, branch: `z9hG4bK2${callId}` }));
           return { status: statusOf(rs)!, body: rs.split('\r\n\r\n').slice(1).join('\r\n\r\n') };
         },
         async finalsFromPapgate() {
-          return (await call.final().then((f) => [f.status], () => []));
+          return await call.final().then(
+            (f) => [f.status],
+            () => [],
+          );
         },
         ack: () => send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', toTag, cseq: 2, viaHost: via, from })),
         info: (contentType, body) => inDialog('INFO', { contentType, body }),
@@ -108,7 +126,12 @@ export async function embeddedRig(): Promise<SignallingRig> {
     },
     notifyTarget(answer: boolean): NotifyTarget {
       if (answer) {
-        void phone.take((m) => m.startsWith('NOTIFY '), 5000, 'a NOTIFY').then((n) => phone.send(responseText(n, 200, 'OK'), sipPort()), () => undefined);
+        void phone
+          .take((m) => m.startsWith('NOTIFY '), 5000, 'a NOTIFY')
+          .then(
+            (n) => phone.send(responseText(n, 200, 'OK'), sipPort()),
+            () => undefined,
+          );
         return { uri: contact, username: ACCOUNT.username };
       }
       // the gateway's socket takes it and never answers

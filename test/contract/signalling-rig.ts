@@ -14,8 +14,15 @@ export const REALM = 'papgate.contract';
 export const ACCOUNT: SipAccount = { username: 'dev1', password: 'pw-dev1-Contract', mac: '001565c0ffee', tenantId: 1 };
 export const EMERGENCY = '112';
 export const OFFER = [
-  'v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-  'm=audio 40000 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', '',
+  'v=0',
+  'o=phone 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 40000 RTP/AVP 0 101',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  '',
 ].join('\r\n');
 export const ANSWER = OFFER.replace('40000', '41000').replace('o=phone', 'o=papgate');
 
@@ -84,9 +91,12 @@ export interface SignallingRig {
 /** The SipGate both rigs put in front of their stack: one account, 112 as the emergency number. */
 export function contractGate(): SipGate {
   return new SipGate({
-    realm: REALM, emergencyNumbers: [EMERGENCY], nonceTtlMs: 60_000,
+    realm: REALM,
+    emergencyNumbers: [EMERGENCY],
+    nonceTtlMs: 60_000,
     lookupAccount: async (u) => (u === ACCOUNT.username ? ACCOUNT : null),
-    clock: systemClock, random: cryptoRandom,
+    clock: systemClock,
+    random: cryptoRandom,
   });
 }
 

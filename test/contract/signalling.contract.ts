@@ -21,13 +21,18 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
       rig.signalling.on('call', (call, emergency) => calls.push({ call, emergency }));
       await rig.start({ handle: (call) => onCall(call) });
     });
-    afterEach(async () => { await rig.stop(); });
+    afterEach(async () => {
+      await rig.stop();
+    });
 
     const endedOf = (call: InboundCall) => new Promise<CallEndReason>((resolve) => call.once('ended', resolve));
 
     it('an INVITE to *89 reaches the handler with the caller identity the digest proved', async () => {
       let handled: InboundCall | undefined;
-      onCall = async (call) => { handled = call; call.reject(486); };
+      onCall = async (call) => {
+        handled = call;
+        call.reject(486);
+      };
       const phone = await rig.invite('*89');
       assert.equal((await phone.final()).status, 486);
       assert.ok(handled, 'the handler got the call');
@@ -39,14 +44,20 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
       assert.equal(handled.offerSdp, OFFER);
       assert.equal(handled.source.address, '127.0.0.1');
       assert.equal(handled.callId, phone.callId);
-      assert.deepEqual(calls.map((c) => [c.call, c.emergency]), [[handled, false]], "the 'call' event came first, not emergency");
+      assert.deepEqual(
+        calls.map((c) => [c.call, c.emergency]),
+        [[handled, false]],
+        "the 'call' event came first, not emergency",
+      );
     });
 
     it('answer() sends 200 with our SDP and resolves on the ACK; hangup() sends BYE and ends the call once', async () => {
       let answered = false;
       let ended: Promise<CallEndReason> | undefined;
       let release!: () => void;
-      const hangUpNow = new Promise<void>((resolve) => { release = resolve; });
+      const hangUpNow = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       onCall = async (call) => {
         ended = endedOf(call);
         await call.answer(ANSWER);
@@ -69,7 +80,10 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
 
     it("the phone's BYE ends an answered call as remote-bye", async () => {
       let ended: Promise<CallEndReason> | undefined;
-      onCall = async (call) => { ended = endedOf(call); await call.answer(ANSWER); };
+      onCall = async (call) => {
+        ended = endedOf(call);
+        await call.answer(ANSWER);
+      };
       const phone = await rig.invite('*89');
       assert.equal((await phone.final()).status, 200);
       phone.ack();
@@ -80,7 +94,10 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
 
     it('delivers DTMF sent as SIP INFO, once per key, and refuses other INFO bodies', async () => {
       const digits: string[] = [];
-      onCall = async (call) => { call.on('dtmf', (d) => digits.push(d)); await call.answer(ANSWER); };
+      onCall = async (call) => {
+        call.on('dtmf', (d) => digits.push(d));
+        await call.answer(ANSWER);
+      };
       const phone = await rig.invite('*89');
       assert.equal((await phone.final()).status, 200);
       phone.ack();
@@ -96,7 +113,9 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
 
     it('a CANCEL before the answer ends the call as remote-cancel', async () => {
       let ended: Promise<CallEndReason> | undefined;
-      onCall = async (call) => { ended = endedOf(call); };
+      onCall = async (call) => {
+        ended = endedOf(call);
+      };
       const phone = await rig.invite('*89');
       await until(() => ended !== undefined, 'the call');
       phone.cancel();
@@ -123,7 +142,10 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
       assert.equal(await rig.signalling.registration(ACCOUNT.username), undefined);
       // every REGISTER of ours was reported, with the account once the digest proved it
       const seen = outcomes.map((o) => `${o.status}:${o.username ?? '-'}`);
-      assert.deepEqual(seen.filter((s) => !s.startsWith('401')), ['200:dev1', '423:dev1', '403:dev1', '403:-', '200:dev1']);
+      assert.deepEqual(
+        seen.filter((s) => !s.startsWith('401')),
+        ['200:dev1', '423:dev1', '403:dev1', '403:-', '200:dev1'],
+      );
       assert.equal(seen.filter((s) => s.startsWith('401')).length, 6, 'each REGISTER without credentials was challenged');
     });
 
@@ -140,10 +162,18 @@ export function signallingContract(name: string, makeRig: () => Promise<Signalli
       assert.equal(saw.requestUri, rig.gatewayUri);
       assert.equal(saw.header('X-Papgate-Contract'), 'yes');
       const named = rig.capabilities.emergencyRelay === 'b2bua' ? saw.header('From') : saw.header('P-Asserted-Identity');
-      assert.match(named ?? '', new RegExp(`sip:${ACCOUNT.username}@`), `the caller is named in ${rig.capabilities.emergencyRelay === 'b2bua' ? 'From' : 'P-Asserted-Identity'}`);
+      assert.match(
+        named ?? '',
+        new RegExp(`sip:${ACCOUNT.username}@`),
+        `the caller is named in ${rig.capabilities.emergencyRelay === 'b2bua' ? 'From' : 'P-Asserted-Identity'}`,
+      );
       await until(() => forwarded, 'forward() to resolve once the gateway refused');
       assert.equal(await ended, 'error');
-      assert.deepEqual(calls.map((c) => c.emergency), [true], "the 'call' event says emergency");
+      assert.deepEqual(
+        calls.map((c) => c.emergency),
+        [true],
+        "the 'call' event says emergency",
+      );
     });
 
     it('sends a check-sync NOTIFY and resolves with the final status, 0 when none comes', async () => {

@@ -33,7 +33,12 @@ describe('SQLite store bulk insert (worker thread)', function () {
     const ds = many(3000);
     let turns = 0;
     let on = true;
-    const spin = () => { if (on) { turns++; setImmediate(spin); } };
+    const spin = () => {
+      if (on) {
+        turns++;
+        setImmediate(spin);
+      }
+    };
     setImmediate(spin);
     await store.insertDevices(ds, audits(ds));
     on = false;
@@ -59,7 +64,7 @@ describe('SQLite store bulk insert (worker thread)', function () {
     assert.equal(await store.countDevices(), 0);
   });
 
-  it('waits for another connection\'s lock, and gives up with unavailable (nothing written) past the deadline', async () => {
+  it("waits for another connection's lock, and gives up with unavailable (nothing written) past the deadline", async () => {
     const other = new BetterSqlite3(path);
     other.exec('BEGIN IMMEDIATE');
     const ds = many(1500);
@@ -88,12 +93,15 @@ describe('SQLite store bulk insert (worker thread)', function () {
     const ds = many(20_000);
     const bulk = store.insertDevices(ds, []);
     // Issued while the worker is sent rows or inserts them: each waits for the lock if it must, none is lost.
-    const writes = Array.from({ length: 5 }, (_, i) => new Promise<number>((resolve, reject) => {
-      setTimeout(() => {
-        store.mutateDevice(d.mac, (dv) => ({ next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } }, result: 1 }))
-          .then(resolve, reject);
-      }, 25 * i);
-    }));
+    const writes = Array.from(
+      { length: 5 },
+      (_, i) =>
+        new Promise<number>((resolve, reject) => {
+          setTimeout(() => {
+            store.mutateDevice(d.mac, (dv) => ({ next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } }, result: 1 })).then(resolve, reject);
+          }, 25 * i);
+        }),
+    );
     await bulk;
     await Promise.all(writes);
     assert.equal(await store.countDevices(tenantId), 20_001);

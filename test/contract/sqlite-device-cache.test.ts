@@ -59,15 +59,24 @@ describe('SQLite store: devices read again come from memory, never stale', () =>
 
   it('a mutation that fails leaves the stored device as it was', async () => {
     const { d } = await polledDevice();
-    await assert.rejects(store.mutateDevice(d.mac, () => { throw new Error('refused'); }), /refused/);
+    await assert.rejects(
+      store.mutateDevice(d.mac, () => {
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
     assert.deepEqual(await store.getDevice(d.mac), d);
   });
 
   it('a caller cannot change the kept copy', async () => {
     const { d } = await polledDevice();
     const got = (await store.getDevice(d.mac))!;
-    assert.throws(() => { (got.auth as { failures: number }).failures = 99; }, TypeError);
-    assert.throws(() => { got.lines.push({ ...got.lines[0]! }); }, TypeError);
+    assert.throws(() => {
+      (got.auth as { failures: number }).failures = 99;
+    }, TypeError);
+    assert.throws(() => {
+      got.lines.push({ ...got.lines[0]! });
+    }, TypeError);
     assert.deepEqual(await store.getDevice(d.mac), d);
   });
 });

@@ -25,8 +25,8 @@ describe('SQLite store: last-seen written behind', () => {
   function readFromFile(mac: string): { ip: string | null; at: number | null } | undefined {
     const raw = new BetterSqlite3(path, { readonly: true });
     try {
-      const row = raw.prepare('SELECT last_provisioned_ip AS ip, last_provisioned_at AS at FROM devices WHERE mac = ?')
-        .get(mac) as { ip: string | null; at: number | null } | undefined;
+      const row = raw.prepare('SELECT last_provisioned_ip AS ip, last_provisioned_at AS at FROM devices WHERE mac = ?').get(mac) as
+        { ip: string | null; at: number | null } | undefined;
       return row;
     } finally {
       raw.close();

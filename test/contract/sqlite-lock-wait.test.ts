@@ -12,9 +12,19 @@ import { expectError } from './expect-error';
 function loopTurns() {
   let turns = 0;
   let on = true;
-  const spin = () => { if (on) { turns++; setImmediate(spin); } };
+  const spin = () => {
+    if (on) {
+      turns++;
+      setImmediate(spin);
+    }
+  };
   setImmediate(spin);
-  return { stop: () => { on = false; return turns; } };
+  return {
+    stop: () => {
+      on = false;
+      return turns;
+    },
+  };
 }
 
 const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
@@ -22,20 +32,57 @@ const busy = () => Object.assign(new Error('database is locked'), { code: 'SQLIT
 /** How the SQLite adapter waits for another connection's write lock: from timers, never inside SQLite. */
 describe('SQLite store waiting for a lock', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-lockwait-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-lockwait-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('retryWhileLocked retries only lock errors, and gives up with the last one at the deadline', async () => {
     let tries = 0;
-    assert.equal(await retryWhileLocked(() => { if (++tries < 4) throw busy(); return 'done'; }, { deadlineMs: 5000 }), 'done');
+    assert.equal(
+      await retryWhileLocked(
+        () => {
+          if (++tries < 4) throw busy();
+          return 'done';
+        },
+        { deadlineMs: 5000 },
+      ),
+      'done',
+    );
     assert.equal(tries, 4);
     tries = 0;
-    await assert.rejects(retryWhileLocked(() => { tries++; throw new Error('other'); }, { deadlineMs: 5000 }), /other/);
+    await assert.rejects(
+      retryWhileLocked(
+        () => {
+          tries++;
+          throw new Error('other');
+        },
+        { deadlineMs: 5000 },
+      ),
+      /other/,
+    );
     assert.equal(tries, 1, 'an error that is not a lock is not retried');
     tries = 0;
-    await assert.rejects(retryWhileLocked(() => { tries++; throw busy(); }, { deadlineMs: 30 }), (e) => isLockError(e));
+    await assert.rejects(
+      retryWhileLocked(
+        () => {
+          tries++;
+          throw busy();
+        },
+        { deadlineMs: 30 },
+      ),
+      (e) => isLockError(e),
+    );
     assert.ok(tries > 1, `retried until the deadline (${tries} tries)`);
-    await assert.rejects(retryWhileLocked(() => { throw busy(); }, { deadlineMs: 0 }), (e) => isLockError(e));
+    await assert.rejects(
+      retryWhileLocked(
+        () => {
+          throw busy();
+        },
+        { deadlineMs: 0 },
+      ),
+      (e) => isLockError(e),
+    );
   });
 
   it('a write waits for the lock with the event loop running, then decides on the row as stored after the lock', async () => {
@@ -75,13 +122,20 @@ describe('SQLite store waiting for a lock', () => {
     await store.insertDevices([d], []);
     const other = new BetterSqlite3(path);
     other.exec('BEGIN IMMEDIATE');
-    const writes = Array.from({ length: 30 }, () => store.mutateDevice(d.mac, (dv) => ({
-      next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } }, result: dv!.auth.failures,
-    })));
+    const writes = Array.from({ length: 30 }, () =>
+      store.mutateDevice(d.mac, (dv) => ({
+        next: { ...dv!, auth: { ...dv!.auth, failures: dv!.auth.failures + 1 } },
+        result: dv!.auth.failures,
+      })),
+    );
     await new Promise((r) => setTimeout(r, 100));
     other.exec('ROLLBACK');
     const before = (await Promise.all(writes)).sort((a, b) => a - b);
-    assert.deepEqual(before, Array.from({ length: 30 }, (_, i) => i), 'each write saw the one before');
+    assert.deepEqual(
+      before,
+      Array.from({ length: 30 }, (_, i) => i),
+      'each write saw the one before',
+    );
     assert.equal((await store.getDevice(d.mac))!.auth.failures, 30);
     other.close();
     await store.close();

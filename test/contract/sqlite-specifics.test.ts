@@ -13,7 +13,9 @@ import { expectError } from './expect-error';
 /** What only the SQLite adapter does: files, pragmas, locks, housekeeping. */
 describe('SQLite store specifics', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-sqlite-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-sqlite-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('creates missing parent directories and leaves the file in WAL mode', async () => {
@@ -39,8 +41,14 @@ describe('SQLite store specifics', () => {
     other.exec('BEGIN IMMEDIATE');
     try {
       let called = false;
-      const err = await expectError(store.mutateDevice(d.mac, () => { called = true; return { result: 0 }; }),
-        'unavailable', /busy/);
+      const err = await expectError(
+        store.mutateDevice(d.mac, () => {
+          called = true;
+          return { result: 0 };
+        }),
+        'unavailable',
+        /busy/,
+      );
       assert.equal(called, false, 'the check must not run without the lock');
       assert.doesNotMatch(err.message, /SQLITE_BUSY|database is locked/);
       assert.equal((await store.getDevice(d.mac))?.mac, d.mac, 'reads still work under WAL');
@@ -92,8 +100,12 @@ describe('SQLite store specifics', () => {
     const path = join(dir, 'papgate.db');
     const raw = new BetterSqlite3(path);
     applyMigrations(raw, 0, MIGRATIONS.slice(0, 2));
-    raw.prepare(`INSERT INTO registrations (username, contact, source_address, source_port, source_transport, call_id, cseq, expires_at)
-      VALUES ('pg1', 'sip:pg1@192.0.2.7:5060', '192.0.2.7', 5060, 'udp', 'c1', 3, 9000)`).run();
+    raw
+      .prepare(
+        `INSERT INTO registrations (username, contact, source_address, source_port, source_transport, call_id, cseq, expires_at)
+      VALUES ('pg1', 'sip:pg1@192.0.2.7:5060', '192.0.2.7', 5060, 'udp', 'c1', 3, 9000)`,
+      )
+      .run();
     assert.throws(() => raw.prepare("UPDATE registrations SET source_transport = 'tls'").run(), /CHECK/);
     raw.close();
     const store = await openSqliteStore(path);
@@ -113,7 +125,10 @@ describe('SQLite store specifics', () => {
     await store.insertDevices([d], []);
     await store.mutateDevice(d.mac, () => ({
       result: null,
-      trust: [{ tenantId: t.id, ip: '192.0.2.1', until: 1000 }, { tenantId: t.id, ip: '192.0.2.2', until: 5000 }],
+      trust: [
+        { tenantId: t.id, ip: '192.0.2.1', until: 1000 },
+        { tenantId: t.id, ip: '192.0.2.2', until: 5000 },
+      ],
     }));
     assert.equal((await store.listTemporaryTrust(t.id, 2000)).length, 1);
     const raw = new BetterSqlite3(path, { readonly: true });
@@ -144,7 +159,10 @@ describe('SQLite store specifics', () => {
       assert.notEqual(version(), before);
       assert.deepEqual(await store.getDevice(d.mac), changed);
       assert.equal((await store.getDeviceBySipUsername('renamed'))?.mac, d.mac, 'the SIP username index follows');
-      assert.deepEqual((await store.listDevices(t.id, { siteId: site.id })).map((x) => x.mac), [d.mac]);
+      assert.deepEqual(
+        (await store.listDevices(t.id, { siteId: site.id })).map((x) => x.mac),
+        [d.mac],
+      );
     } finally {
       raw.close();
       await store.close();
@@ -187,8 +205,10 @@ describe('SQLite store specifics', () => {
   it('logs failures without secrets', async () => {
     const lines: string[] = [];
     const log: Logger = {
-      debug: (o) => lines.push(JSON.stringify(o)), info: (o) => lines.push(JSON.stringify(o)),
-      warn: (o) => lines.push(JSON.stringify(o)), error: (o) => lines.push(JSON.stringify(o)),
+      debug: (o) => lines.push(JSON.stringify(o)),
+      info: (o) => lines.push(JSON.stringify(o)),
+      warn: (o) => lines.push(JSON.stringify(o)),
+      error: (o) => lines.push(JSON.stringify(o)),
       child: () => log,
     };
     const path = join(dir, 'papgate.db');

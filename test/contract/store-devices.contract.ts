@@ -6,13 +6,22 @@ import { expectError } from './expect-error';
 
 /** Devices and the atomic read-check-write (part of storeContract). */
 export function deviceContract(store: () => Store): void {
-  const fullDevice = (tenantId: number, siteId: number | null): Device => makeDevice({
-    tenantId, siteId, vendor: 'snom', model: 'D785', createdAt: 1_700_000_000_123,
-    auth: { state: 'failed', pap: '012345', failures: 3, lockouts: 1, lockedUntil: 1_700_000_999_000, suspendedUntil: 7 },
-    secretHash: 'a'.repeat(64), prevSecretHash: 'b'.repeat(64), sipUsername: 'gate-42', sipPassword: 'p"w\'ö',
-    lines: [{ server: 'sip.example.com', user: '100', authName: 'a100', password: 's3cr3t', displayName: 'Zoë "Z"' }],
-    lastProvisionedIp: '2001:db8::1', lastProvisionedAt: 1_700_000_500_000,
-  });
+  const fullDevice = (tenantId: number, siteId: number | null): Device =>
+    makeDevice({
+      tenantId,
+      siteId,
+      vendor: 'snom',
+      model: 'D785',
+      createdAt: 1_700_000_000_123,
+      auth: { state: 'failed', pap: '012345', failures: 3, lockouts: 1, lockedUntil: 1_700_000_999_000, suspendedUntil: 7 },
+      secretHash: 'a'.repeat(64),
+      prevSecretHash: 'b'.repeat(64),
+      sipUsername: 'gate-42',
+      sipPassword: 'p"w\'ö',
+      lines: [{ server: 'sip.example.com', user: '100', authName: 'a100', password: 's3cr3t', displayName: 'Zoë "Z"' }],
+      lastProvisionedIp: '2001:db8::1',
+      lastProvisionedAt: 1_700_000_500_000,
+    });
 
   describe('devices', () => {
     it('stores every field and reads it back by MAC and by SIP username', async () => {
@@ -33,8 +42,7 @@ export function deviceContract(store: () => Store): void {
       const old = makeDevice({ tenantId: t.id });
       await store().insertDevices([old], []);
       const batch = [makeDevice({ tenantId: t.id }), makeDevice({ tenantId: t.id }), makeDevice({ tenantId: t.id, mac: old.mac })];
-      await expectError(store().insertDevices(batch, [makeAudit({ tenantId: t.id })]), 'conflict',
-        new RegExp(`device with MAC ${old.mac} already exists`));
+      await expectError(store().insertDevices(batch, [makeAudit({ tenantId: t.id })]), 'conflict', new RegExp(`device with MAC ${old.mac} already exists`));
       assert.equal(await store().countDevices(t.id), 1);
       assert.equal(await store().getDevice(batch[0]!.mac), null);
       assert.deepEqual(await store().listAudit(t.id, 10), []);
@@ -44,12 +52,15 @@ export function deviceContract(store: () => Store): void {
       const t = await makeTenant(store(), 'acme');
       const d = makeDevice({ tenantId: t.id });
       await expectError(store().insertDevices([d, { ...d, sipUsername: 'other' }], []), 'conflict', new RegExp(d.mac));
-      await expectError(store().insertDevices([d, makeDevice({ tenantId: t.id, sipUsername: d.sipUsername })], []),
-        'conflict', new RegExp(`SIP username ${d.sipUsername}`));
+      await expectError(
+        store().insertDevices([d, makeDevice({ tenantId: t.id, sipUsername: d.sipUsername })], []),
+        'conflict',
+        new RegExp(`SIP username ${d.sipUsername}`),
+      );
       assert.equal(await store().countDevices(), 0);
     });
 
-    it("refuses an unknown tenant, or a site of another tenant", async () => {
+    it('refuses an unknown tenant, or a site of another tenant', async () => {
       const a = await makeTenant(store(), 'a');
       const b = await makeTenant(store(), 'b');
       const siteOfB = await store().createSite({ tenantId: b.id, name: 'B-HQ', locale: null });
@@ -61,7 +72,10 @@ export function deviceContract(store: () => Store): void {
     it('writes the import audit in the same transaction', async () => {
       const t = await makeTenant(store(), 'acme');
       await store().insertDevices([makeDevice({ tenantId: t.id })], [makeAudit({ tenantId: t.id, action: 'import' })]);
-      assert.deepEqual((await store().listAudit(t.id, 10)).map((e) => e.action), ['import']);
+      assert.deepEqual(
+        (await store().listAudit(t.id, 10)).map((e) => e.action),
+        ['import'],
+      );
     });
 
     it('lists and counts per tenant, by site, in creation order, with limit and offset', async () => {
@@ -71,11 +85,23 @@ export function deviceContract(store: () => Store): void {
       const ofA = [3, 1, 2].map((n) => makeDevice({ tenantId: a.id, createdAt: n, siteId: n === 2 ? null : hq.id }));
       await store().insertDevices([...ofA, makeDevice({ tenantId: b.id })], []);
       const byAge = [...ofA].sort((x, y) => x.createdAt - y.createdAt).map((d) => d.mac);
-      assert.deepEqual((await store().listDevices(a.id)).map((d) => d.mac), byAge);
-      assert.deepEqual((await store().listDevices(a.id, { limit: 2 })).map((d) => d.mac), byAge.slice(0, 2));
-      assert.deepEqual((await store().listDevices(a.id, { limit: 2, offset: 2 })).map((d) => d.mac), byAge.slice(2));
-      assert.deepEqual((await store().listDevices(a.id, { siteId: hq.id })).map((d) => d.createdAt), [1, 3]);
-      assert.deepEqual((await store().listDevices(b.id, { siteId: hq.id })), []);
+      assert.deepEqual(
+        (await store().listDevices(a.id)).map((d) => d.mac),
+        byAge,
+      );
+      assert.deepEqual(
+        (await store().listDevices(a.id, { limit: 2 })).map((d) => d.mac),
+        byAge.slice(0, 2),
+      );
+      assert.deepEqual(
+        (await store().listDevices(a.id, { limit: 2, offset: 2 })).map((d) => d.mac),
+        byAge.slice(2),
+      );
+      assert.deepEqual(
+        (await store().listDevices(a.id, { siteId: hq.id })).map((d) => d.createdAt),
+        [1, 3],
+      );
+      assert.deepEqual(await store().listDevices(b.id, { siteId: hq.id }), []);
       assert.equal((await store().listDevices(b.id)).length, 1);
       assert.deepEqual(await store().listDevices(999_999), []);
       assert.equal(await store().countDevices(a.id), 3);
@@ -103,7 +129,10 @@ export function deviceContract(store: () => Store): void {
 
     it('passes null for an unknown MAC and writes nothing when there is no `next`', async () => {
       let seen: Device | null | undefined;
-      const r = await store().mutateDevice('02aaaaaaaaaa', (d) => { seen = d; return { result: 'none' }; });
+      const r = await store().mutateDevice('02aaaaaaaaaa', (d) => {
+        seen = d;
+        return { result: 'none' };
+      });
       assert.equal(seen, null);
       assert.equal(r, 'none');
       assert.equal(await store().countDevices(), 0);
@@ -124,7 +153,10 @@ export function deviceContract(store: () => Store): void {
       assert.equal(after?.auth.state, 'successful');
       assert.equal(after?.auth.pap, null);
       assert.equal(after?.lastProvisionedIp, '198.51.100.7');
-      assert.deepEqual((await store().listAudit(t.id, 10)).map((e) => e.action), ['a2', 'a1']);
+      assert.deepEqual(
+        (await store().listAudit(t.id, 10)).map((e) => e.action),
+        ['a2', 'a1'],
+      );
       assert.deepEqual(await store().listTemporaryTrust(t.id, 4999), [{ tenantId: t.id, ip: '198.51.100.7', until: 5000 }]);
     });
 
@@ -140,7 +172,12 @@ export function deviceContract(store: () => Store): void {
       const d = makeDevice({ tenantId: t.id });
       await store().insertDevices([d], []);
       const boom = new Error('boom');
-      await assert.rejects(store().mutateDevice(d.mac, () => { throw boom; }), (e) => e === boom);
+      await assert.rejects(
+        store().mutateDevice(d.mac, () => {
+          throw boom;
+        }),
+        (e) => e === boom,
+      );
       await assert.rejects(store().mutateDevice('02bbbbbbbbbb', fail), /missing/);
       assert.deepEqual(await store().getDevice(d.mac), d);
       assert.deepEqual(await store().listAudit(null, 10), []);
@@ -150,10 +187,16 @@ export function deviceContract(store: () => Store): void {
       const t = await makeTenant(store(), 'acme');
       const [x, y] = [makeDevice({ tenantId: t.id }), makeDevice({ tenantId: t.id })];
       await store().insertDevices([x, y], []);
-      await expectError(store().mutateDevice(x.mac, (cur) => ({
-        next: { ...cur!, sipUsername: y.sipUsername }, result: 0,
-        audit: [makeAudit({ tenantId: t.id })], trust: [{ tenantId: t.id, ip: '192.0.2.1', until: 9e12 }],
-      })), 'conflict', /SIP username/);
+      await expectError(
+        store().mutateDevice(x.mac, (cur) => ({
+          next: { ...cur!, sipUsername: y.sipUsername },
+          result: 0,
+          audit: [makeAudit({ tenantId: t.id })],
+          trust: [{ tenantId: t.id, ip: '192.0.2.1', until: 9e12 }],
+        })),
+        'conflict',
+        /SIP username/,
+      );
       assert.deepEqual(await store().getDevice(x.mac), x);
       assert.deepEqual(await store().listAudit(null, 10), []);
       assert.deepEqual(await store().listTemporaryTrust(t.id, 0), []);
@@ -163,7 +206,10 @@ export function deviceContract(store: () => Store): void {
       const t = await makeTenant(store(), 'acme');
       const d = makeDevice({ tenantId: t.id });
       await store().insertDevices([d], []);
-      await expectError(store().mutateDevice(d.mac, (cur) => ({ next: { ...cur!, mac: '02cccccccccc' }, result: 0 })), 'invalid');
+      await expectError(
+        store().mutateDevice(d.mac, (cur) => ({ next: { ...cur!, mac: '02cccccccccc' }, result: 0 })),
+        'invalid',
+      );
       assert.deepEqual(await store().getDevice(d.mac), d);
     });
 
@@ -172,7 +218,10 @@ export function deviceContract(store: () => Store): void {
       const d = makeDevice({ tenantId: t.id });
       await store().insertDevices([d], []);
       const results = await Promise.all(Array.from({ length: 25 }, () => store().mutateDevice(d.mac, fail)));
-      assert.deepEqual([...results].sort((p, q) => p - q), Array.from({ length: 25 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...results].sort((p, q) => p - q),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
       assert.equal((await store().getDevice(d.mac))?.auth.failures, 25);
     });
   });
@@ -209,7 +258,8 @@ export function deviceContract(store: () => Store): void {
       await store().insertDevices([d], []);
       await store().recordLastSeen(d.mac, '198.51.100.9', 5_000);
       const ipSeen = await store().mutateDevice(d.mac, (cur) => ({
-        next: { ...cur!, auth: { ...cur!.auth, failures: 1 } }, result: cur!.lastProvisionedIp,
+        next: { ...cur!, auth: { ...cur!.auth, failures: 1 } },
+        result: cur!.lastProvisionedIp,
       }));
       assert.equal(ipSeen, '198.51.100.9');
       const got = await store().getDevice(d.mac);

@@ -4,9 +4,16 @@ import type { Store, StoredRegistration } from '../../src/ports/store';
 /** Registrations and the write probe, for every Store adapter. */
 export function registrationsContract(get: () => Store): void {
   const reg = (over: Partial<StoredRegistration> = {}): StoredRegistration => ({
-    username: 'pg001122334455', contact: 'sip:pg001122334455@198.51.100.7:5062;transport=udp',
-    sourceAddress: '198.51.100.7', sourcePort: 5062, sourceTransport: 'udp', path: [],
-    callId: 'c1@phone', cseq: 1, expiresAt: 10_000, ...over,
+    username: 'pg001122334455',
+    contact: 'sip:pg001122334455@198.51.100.7:5062;transport=udp',
+    sourceAddress: '198.51.100.7',
+    sourcePort: 5062,
+    sourceTransport: 'udp',
+    path: [],
+    callId: 'c1@phone',
+    cseq: 1,
+    expiresAt: 10_000,
+    ...over,
   });
 
   describe('registrations', () => {

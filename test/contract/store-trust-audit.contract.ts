@@ -13,14 +13,23 @@ export function trustAuditContract(store: () => Store): void {
       assert.deepEqual(await store().addAllowEntry(e, makeAudit({ tenantId: a.id, action: 'allow-add' })), e);
       await store().addAllowEntry({ tenantId: a.id, cidr: '2001:db8::/48', createdAt: 11 }, makeAudit({ tenantId: a.id }));
       await store().addAllowEntry({ tenantId: b.id, cidr: '203.0.113.0/24', createdAt: 12 }, makeAudit({ tenantId: b.id }));
-      assert.deepEqual((await store().listAllowEntries(a.id)).map((x) => x.cidr), ['203.0.113.0/24', '2001:db8::/48']);
+      assert.deepEqual(
+        (await store().listAllowEntries(a.id)).map((x) => x.cidr),
+        ['203.0.113.0/24', '2001:db8::/48'],
+      );
       assert.deepEqual(await store().listAllowEntries(b.id), [{ tenantId: b.id, cidr: '203.0.113.0/24', createdAt: 12 }]);
 
       assert.equal(await store().removeAllowEntry(a.id, '203.0.113.0/24', makeAudit({ tenantId: a.id, action: 'allow-rm' })), true);
       assert.equal(await store().removeAllowEntry(a.id, '203.0.113.0/24', makeAudit({ tenantId: a.id, action: 'allow-rm' })), false);
-      assert.deepEqual((await store().listAllowEntries(a.id)).map((x) => x.cidr), ['2001:db8::/48']);
+      assert.deepEqual(
+        (await store().listAllowEntries(a.id)).map((x) => x.cidr),
+        ['2001:db8::/48'],
+      );
       assert.equal((await store().listAllowEntries(b.id)).length, 1);
-      assert.deepEqual((await store().listAudit(a.id, 10)).map((x) => x.action), ['allow-rm', 'test', 'allow-add']);
+      assert.deepEqual(
+        (await store().listAudit(a.id, 10)).map((x) => x.action),
+        ['allow-rm', 'test', 'allow-add'],
+      );
     });
 
     it('refuses a duplicate entry with a conflict, and an unknown tenant', async () => {
@@ -55,8 +64,14 @@ export function trustAuditContract(store: () => Store): void {
       await open(a.id, '192.0.2.1', 1000);
       await open(a.id, '192.0.2.2', 2000);
       await open(b.id, '192.0.2.1', 3000);
-      assert.deepEqual((await store().listTemporaryTrust(a.id, 999)).map((w) => w.ip), ['192.0.2.1', '192.0.2.2']);
-      assert.deepEqual((await store().listTemporaryTrust(a.id, 1000)).map((w) => w.ip), ['192.0.2.2']);
+      assert.deepEqual(
+        (await store().listTemporaryTrust(a.id, 999)).map((w) => w.ip),
+        ['192.0.2.1', '192.0.2.2'],
+      );
+      assert.deepEqual(
+        (await store().listTemporaryTrust(a.id, 1000)).map((w) => w.ip),
+        ['192.0.2.2'],
+      );
       assert.deepEqual(await store().listTemporaryTrust(a.id, 2000), []);
       assert.deepEqual(await store().listTemporaryTrust(b.id, 2500), [{ tenantId: b.id, ip: '192.0.2.1', until: 3000 }]);
       assert.deepEqual(await store().listTemporaryTrust(999_999, 0), []);
@@ -70,9 +85,18 @@ export function trustAuditContract(store: () => Store): void {
       for (let i = 1; i <= 5; i++) await store().appendAudit(makeAudit({ tenantId: a.id, action: `a${i}`, at: i }));
       await store().appendAudit(makeAudit({ tenantId: b.id, action: 'b1' }));
       await store().appendAudit(makeAudit({ tenantId: null, action: 'sys' }));
-      assert.deepEqual((await store().listAudit(a.id, 3)).map((e) => e.action), ['a5', 'a4', 'a3']);
-      assert.deepEqual((await store().listAudit(b.id, 10)).map((e) => e.action), ['b1']);
-      assert.deepEqual((await store().listAudit(null, 3)).map((e) => e.action), ['sys', 'b1', 'a5']);
+      assert.deepEqual(
+        (await store().listAudit(a.id, 3)).map((e) => e.action),
+        ['a5', 'a4', 'a3'],
+      );
+      assert.deepEqual(
+        (await store().listAudit(b.id, 10)).map((e) => e.action),
+        ['b1'],
+      );
+      assert.deepEqual(
+        (await store().listAudit(null, 3)).map((e) => e.action),
+        ['sys', 'b1', 'a5'],
+      );
       assert.deepEqual(await store().listAudit(a.id, 0), []);
       await expectError(store().listAudit(a.id, 1.5), 'invalid');
     });

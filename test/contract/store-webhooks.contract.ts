@@ -8,14 +8,24 @@ import { expectError } from './expect-error';
 export function webhooksContract(get: () => Store): void {
   let ids = 0;
   const event = (tenantId: number, mac: string, over: Partial<NewWebhookEvent> = {}): NewWebhookEvent => ({
-    id: `evt-${++ids}`, tenantId, mac, siteId: null, state: 'blocked', at: 1_000, ...over,
+    id: `evt-${++ids}`,
+    tenantId,
+    mac,
+    siteId: null,
+    state: 'blocked',
+    at: 1_000,
+    ...over,
   });
   /** Enqueues through a device change, as the use cases do: the only way in. */
   const enqueue = async (store: Store, mac: string, events: NewWebhookEvent[]) => {
     await store.mutateDevice(mac, (d) => ({ next: d!, result: null, webhookEvents: events }));
   };
-  const limits = (over: Partial<{ leaseUntil: number; limit: number; perTenant: number }> = {}) =>
-    ({ leaseUntil: 60_000, limit: 100, perTenant: 100, ...over });
+  const limits = (over: Partial<{ leaseUntil: number; limit: number; perTenant: number }> = {}) => ({
+    leaseUntil: 60_000,
+    limit: 100,
+    perTenant: 100,
+    ...over,
+  });
   const hook = (tenantId: number) => ({ tenantId, url: 'https://hooks.example/papgate', secret: 'whsec_x', updatedAt: 5 });
 
   describe('webhooks', () => {
@@ -48,10 +58,23 @@ export function webhooksContract(get: () => Store): void {
       await enqueue(store, db.mac, [event(b.id, db.mac)]);
       const listed = await store.listWebhookDeliveries(a.id, 10);
       assert.equal(listed.length, 1);
-      assert.deepEqual({ ...listed[0]!, seq: 0 }, {
-        seq: 0, id: listed[0]!.id, tenantId: a.id, mac: da.mac, siteId: null, state: 'failed', at: 1_000,
-        status: 'pending', attempts: 0, nextAttemptAt: 1_000, lastResult: null, finishedAt: null,
-      });
+      assert.deepEqual(
+        { ...listed[0]!, seq: 0 },
+        {
+          seq: 0,
+          id: listed[0]!.id,
+          tenantId: a.id,
+          mac: da.mac,
+          siteId: null,
+          state: 'failed',
+          at: 1_000,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: 1_000,
+          lastResult: null,
+          finishedAt: null,
+        },
+      );
       assert.deepEqual(await store.listWebhookDeliveries(b.id, 10), []);
     });
 
@@ -61,8 +84,13 @@ export function webhooksContract(get: () => Store): void {
       const d = makeDevice({ tenantId: t.id });
       await store.insertDevices([d], []);
       await store.setWebhook(hook(t.id));
-      await assert.rejects(store.mutateDevice(d.mac, () => { throw new Error('no'); }));
-      await store.mutateDevice(d.mac, (x) => ({ next: { ...x!, tenantId: 999_999 }, result: null, webhookEvents: [event(t.id, d.mac)] }))
+      await assert.rejects(
+        store.mutateDevice(d.mac, () => {
+          throw new Error('no');
+        }),
+      );
+      await store
+        .mutateDevice(d.mac, (x) => ({ next: { ...x!, tenantId: 999_999 }, result: null, webhookEvents: [event(t.id, d.mac)] }))
         .catch(() => undefined);
       assert.deepEqual(await store.listWebhookDeliveries(t.id, 10), []);
     });
@@ -78,11 +106,20 @@ export function webhooksContract(get: () => Store): void {
       await enqueue(store, d2.mac, [event(t.id, d2.mac, { state: 'successful', at: 2_000 })]);
       assert.deepEqual(await store.claimWebhookDeliveries(999, limits()), [], 'nothing due yet');
       const first = await store.claimWebhookDeliveries(2_000, limits());
-      assert.deepEqual(first.map((x) => [x.mac, x.state, x.attempts]), [[d1.mac, 'failed', 1], [d2.mac, 'successful', 1]]);
+      assert.deepEqual(
+        first.map((x) => [x.mac, x.state, x.attempts]),
+        [
+          [d1.mac, 'failed', 1],
+          [d2.mac, 'successful', 1],
+        ],
+      );
       assert.deepEqual(await store.claimWebhookDeliveries(2_000, limits()), [], 'leased, and the second of d1 waits for the first');
       await store.finishWebhookDelivery({ seq: first[0]!.seq, status: 'delivered', lastResult: 'HTTP 204', at: 2_100 });
       const next = await store.claimWebhookDeliveries(2_200, limits());
-      assert.deepEqual(next.map((x) => [x.mac, x.state]), [[d1.mac, 'blocked']]);
+      assert.deepEqual(
+        next.map((x) => [x.mac, x.state]),
+        [[d1.mac, 'blocked']],
+      );
     });
 
     it('retries at the recorded time and takes over an expired lease', async () => {
@@ -100,7 +137,7 @@ export function webhooksContract(get: () => Store): void {
       assert.equal(again!.lastResult, 'HTTP 500');
       assert.deepEqual(await store.claimWebhookDeliveries(3_999, limits()), [], 'lease still runs');
       const [taken] = await store.claimWebhookDeliveries(4_000, limits());
-      assert.equal(taken!.attempts, 3, 'a crashed claimer\'s lease ran out');
+      assert.equal(taken!.attempts, 3, "a crashed claimer's lease ran out");
       await store.finishWebhookDelivery({ seq: taken!.seq, status: 'failed', lastResult: 'gave up', at: 4_100 });
       const [done] = await store.listWebhookDeliveries(t.id, 1);
       assert.deepEqual([done!.status, done!.finishedAt, done!.lastResult], ['failed', 4_100, 'gave up']);
@@ -119,7 +156,10 @@ export function webhooksContract(get: () => Store): void {
       for (const d of devices) await enqueue(store, d.mac, [event(t.id, d.mac)]);
       await enqueue(store, theirs.mac, [event(u.id, theirs.mac)]);
       const first = await store.claimWebhookDeliveries(1_000, limits({ perTenant: 2 }));
-      assert.deepEqual(first.map((x) => x.tenantId), [t.id, t.id, u.id]);
+      assert.deepEqual(
+        first.map((x) => x.tenantId),
+        [t.id, t.id, u.id],
+      );
       assert.deepEqual(await store.claimWebhookDeliveries(1_000, limits({ perTenant: 2 })), [], 'two of acme in flight');
       assert.equal((await store.claimWebhookDeliveries(1_000, limits({ perTenant: 3 }))).length, 1);
     });
@@ -135,7 +175,10 @@ export function webhooksContract(get: () => Store): void {
       await store.finishWebhookDelivery({ seq: c!.seq, status: 'delivered', lastResult: 'HTTP 200', at: 1_001 });
       await enqueue(store, d.mac, [event(t.id, d.mac, { state: 'successful' })]);
       assert.equal(await store.deleteWebhook(t.id), true);
-      assert.deepEqual((await store.listWebhookDeliveries(t.id, 10)).map((x) => x.status), ['delivered']);
+      assert.deepEqual(
+        (await store.listWebhookDeliveries(t.id, 10)).map((x) => x.status),
+        ['delivered'],
+      );
     });
   });
 }

@@ -15,8 +15,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     const get = () => store;
-    beforeEach(async () => { store = await open(); });
-    afterEach(async () => { await store.close(); });
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
 
     describe('tenants', () => {
       it('creates a tenant and finds it by name, id and token hash', async () => {
@@ -39,10 +43,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('refuses a duplicate name or token hash with a conflict naming it', async () => {
         await makeTenant(store, 'acme');
         await expectError(makeTenant(store, 'acme'), 'conflict', /tenant acme already exists/);
-        await expectError(
-          store.createTenant({ name: 'other', locale: 'en', tokenHash: sha256('token-acme'), createdAt: 1 }),
-          'conflict', /token/);
-        assert.deepEqual((await store.listTenants()).map((t) => t.name), ['acme']);
+        await expectError(store.createTenant({ name: 'other', locale: 'en', tokenHash: sha256('token-acme'), createdAt: 1 }), 'conflict', /token/);
+        assert.deepEqual(
+          (await store.listTenants()).map((t) => t.name),
+          ['acme'],
+        );
       });
 
       it('changes the token hash: the old one no longer finds the tenant', async () => {
@@ -68,7 +73,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
 
       it('lists tenants in creation order', async () => {
         for (const n of ['zeta', 'alpha', 'mid']) await makeTenant(store, n);
-        assert.deepEqual((await store.listTenants()).map((t) => t.name), ['zeta', 'alpha', 'mid']);
+        assert.deepEqual(
+          (await store.listTenants()).map((t) => t.name),
+          ['zeta', 'alpha', 'mid'],
+        );
       });
     });
 
@@ -92,15 +100,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.createSite({ tenantId: b.id, name: 'HQ', locale: null });
         await expectError(store.createSite({ tenantId: a.id, name: 'HQ', locale: null }), 'conflict', /HQ.*tenant a/);
         assert.equal(await store.getSite(b.id, 'Nope'), null);
-        assert.deepEqual((await store.listSites(a.id)).map((s) => s.tenantId), [a.id]);
-        assert.deepEqual((await store.listSites(b.id)).map((s) => s.name), ['HQ']);
+        assert.deepEqual(
+          (await store.listSites(a.id)).map((s) => s.tenantId),
+          [a.id],
+        );
+        assert.deepEqual(
+          (await store.listSites(b.id)).map((s) => s.name),
+          ['HQ'],
+        );
       });
 
       it('refuses a site of an unknown tenant', async () => {
         await expectError(store.createSite({ tenantId: 999_999, name: 'x', locale: null }), 'not_found', /tenant/);
       });
 
-      it('keeps a site\'s own emergency numbers, in order, and changes them with its locale', async () => {
+      it("keeps a site's own emergency numbers, in order, and changes them with its locale", async () => {
         const t = await makeTenant(store, 'acme');
         const paris = await store.createSite({ tenantId: t.id, name: 'Paris', locale: 'fr', emergencyNumbers: ['15', '17', '18', '*112#'] });
         assert.deepEqual(paris.emergencyNumbers, ['15', '17', '18', '*112#']);

@@ -5,7 +5,11 @@ import { resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface RunCliOptions {
   /** Added to the test process's environment (PAPGATE_DB, ...). */
@@ -25,18 +29,27 @@ export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliRes
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       fail(new Error(`papgate ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 20_000} ms; stderr: ${stderr}`));
     }, opts.timeoutMs ?? 20_000);
-    child.on('error', (e) => { clearTimeout(timer); fail(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      fail(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       done({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    child.stdin.on('error', () => { /* the CLI may exit before reading stdin */ });
+    child.stdin.on('error', () => {
+      /* the CLI may exit before reading stdin */
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -82,10 +82,33 @@ export function inbandDtmfUlaw(keys: string, toneMs = 120, gapMs = 120, leadMs =
     const row = DTMF_ROWS[key];
     const col = DTMF_COLS[key];
     if (!row || !col) throw new Error(`no DTMF tone for "${key}"`);
-    const r = spawnSync('sox', [
-      '-n', '-r', '8000', '-c', '1', '-e', 'u-law', '-t', 'raw', '-',
-      'synth', String(toneMs / 1000), 'sine', String(row), 'sine', String(col), 'channels', '1', 'gain', '-n', '-6',
-    ], { maxBuffer: 1 << 20 });
+    const r = spawnSync(
+      'sox',
+      [
+        '-n',
+        '-r',
+        '8000',
+        '-c',
+        '1',
+        '-e',
+        'u-law',
+        '-t',
+        'raw',
+        '-',
+        'synth',
+        String(toneMs / 1000),
+        'sine',
+        String(row),
+        'sine',
+        String(col),
+        'channels',
+        '1',
+        'gain',
+        '-n',
+        '-6',
+      ],
+      { maxBuffer: 1 << 20 },
+    );
     if (r.status !== 0 || !r.stdout?.length) throw new Error(`sox failed: ${r.stderr?.toString() ?? r.error?.message}`);
     parts.push(r.stdout, silence(gapMs));
   }

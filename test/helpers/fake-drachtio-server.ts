@@ -100,7 +100,11 @@ interface Dialog {
   cseq: number;
 }
 
-export interface Source { address: string; port: number; protocol: 'udp' | 'tcp' }
+export interface Source {
+  address: string;
+  port: number;
+  protocol: 'udp' | 'tcp';
+}
 
 export interface FakeDrachtioOptions {
   secret?: string;
@@ -171,7 +175,10 @@ export class FakeDrachtioServer {
       if (Date.now() > deadline) throw new Error(`fake drachtio: timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -233,18 +240,27 @@ export class FakeDrachtioServer {
   }
 
   /** A request inside a dialog from the far end (ACK, BYE, INFO from a phone; BYE from FreeSWITCH). */
-  inDialog(dialogId: string, method: string, extra: { headers?: Record<string, string>; body?: string } = {},
-    source: Source = { address: '127.0.0.1', port: 5062, protocol: 'udp' }): string {
+  inDialog(
+    dialogId: string,
+    method: string,
+    extra: { headers?: Record<string, string>; body?: string } = {},
+    source: Source = { address: '127.0.0.1', port: 5062, protocol: 'udp' },
+  ): string {
     const d = this.dialogs.get(dialogId);
     if (!d) throw new Error(`fake drachtio: no dialog ${dialogId}`);
     const ours = d.kind === 'uas';
     const cseq = method === 'ACK' ? d.cseq : ++d.cseq;
     const msg: SipMsg = {
-      method, uri: `sip:${this.sipAddress}:${this.sipPort}`, body: extra.body ?? '',
+      method,
+      uri: `sip:${this.sipAddress}:${this.sipPort}`,
+      body: extra.body ?? '',
       headers: [
         ['Via', `SIP/2.0/UDP ${source.address}:${source.port};branch=z9hG4bK${randomUUID().slice(0, 8)}`],
-        ['From', ours ? d.from : d.to], ['To', ours ? d.to : d.from], ['Call-ID', d.callId],
-        ['CSeq', `${cseq} ${method}`], ['Max-Forwards', '70'],
+        ['From', ours ? d.from : d.to],
+        ['To', ours ? d.to : d.from],
+        ['Call-ID', d.callId],
+        ['CSeq', `${cseq} ${method}`],
+        ['Max-Forwards', '70'],
         ...Object.entries(extra.headers ?? {}),
       ],
     };
@@ -275,7 +291,10 @@ export class FakeDrachtioServer {
         void this.onFrame(socket, frame);
       }
     });
-    socket.on('close', () => { this.sockets.delete(socket); if (this.app === socket) this.app = undefined; });
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      if (this.app === socket) this.app = undefined;
+    });
     socket.on('error', () => undefined);
   }
 
@@ -338,8 +357,7 @@ export class FakeDrachtioServer {
     let resDialog = dialogId;
     if (msg.method === 'INVITE' && answer.status === 200) {
       resDialog = `${header(res, 'call-id')};from-tag=${tagOf(header(res, 'from'))}`;
-      this.dialogs.set(resDialog, { id: resDialog, callId: header(res, 'call-id')!, kind: 'uac',
-        from: header(res, 'from')!, to: header(res, 'to')!, cseq: 1 });
+      this.dialogs.set(resDialog, { id: resDialog, callId: header(res, 'call-id')!, kind: 'uac', from: header(res, 'from')!, to: header(res, 'to')!, cseq: 1 });
     }
     const raw = serializeSip(res);
     this.send(`sip|network|${Buffer.byteLength(raw)}|udp|${this.sipAddress}|${this.sipPort}|${now()}|${ourTxn}|${resDialog}|\r\n${raw}`, socket);
@@ -353,8 +371,7 @@ export class FakeDrachtioServer {
     if (invite && msg.status! >= 200 && msg.status! < 300) {
       if (!header(msg, 'contact')) setHeader(msg, 'Contact', `<sip:${this.sipAddress}:${this.sipPort}>`);
       dialogId = `${header(msg, 'call-id')};from-tag=${tagOf(header(msg, 'from'))}`;
-      this.dialogs.set(dialogId, { id: dialogId, callId: header(msg, 'call-id')!, kind: 'uas',
-        from: header(msg, 'from')!, to: header(msg, 'to')!, cseq: 1 });
+      this.dialogs.set(dialogId, { id: dialogId, callId: header(msg, 'call-id')!, kind: 'uas', from: header(msg, 'from')!, to: header(msg, 'to')!, cseq: 1 });
     }
     this.sent.push({ txnId, dialogId, msg });
     this.echo(socket, rId, 'application', txnId, dialogId, msg);
@@ -392,8 +409,11 @@ export class FakeDrachtioServer {
     const held = this.heldProxies.get(txnId);
     if (!held) throw new Error(`fake drachtio: no held proxy ${txnId}`);
     this.heldProxies.delete(txnId);
-    const cancel: SipMsg = { ...held.invite, method: 'CANCEL', headers: held.invite.headers.map(([n, v]) =>
-      [n, norm(n) === 'cseq' ? v.replace(/INVITE/i, 'CANCEL') : v] as [string, string]) };
+    const cancel: SipMsg = {
+      ...held.invite,
+      method: 'CANCEL',
+      headers: held.invite.headers.map(([n, v]) => [n, norm(n) === 'cseq' ? v.replace(/INVITE/i, 'CANCEL') : v] as [string, string]),
+    };
     this.serverResponses.push({ txnId, msg: responseTo(cancel, { status: 200 }) });
     this.serverResponses.push({ txnId, msg: responseTo(held.invite, { status: 487, reason: 'Request Terminated' }) });
     this.relayProxyResponse(held.socket, held.rId, txnId, held.invite, 487, false);
@@ -443,11 +463,15 @@ function fillNewRequest(msg: SipMsg, addr: string, port: number): void {
 export function responseTo(req: SipMsg, a: Answer): SipMsg {
   const to = header(req, 'to') ?? '';
   const res: SipMsg = {
-    status: a.status, reason: a.reason ?? (a.status < 300 ? 'OK' : 'Error'), body: a.body ?? '',
+    status: a.status,
+    reason: a.reason ?? (a.status < 300 ? 'OK' : 'Error'),
+    body: a.body ?? '',
     headers: [
-      ['Via', header(req, 'via') ?? ''], ['From', header(req, 'from') ?? ''],
+      ['Via', header(req, 'via') ?? ''],
+      ['From', header(req, 'from') ?? ''],
       ['To', a.status > 100 && !tagOf(to) ? `${to};tag=${randomUUID().slice(0, 8)}` : to],
-      ['Call-ID', header(req, 'call-id') ?? ''], ['CSeq', header(req, 'cseq') ?? ''],
+      ['Call-ID', header(req, 'call-id') ?? ''],
+      ['CSeq', header(req, 'cseq') ?? ''],
       ...Object.entries(a.headers ?? {}),
     ],
   };
@@ -455,13 +479,25 @@ export function responseTo(req: SipMsg, a: Answer): SipMsg {
 }
 
 /** A request as a phone would send it, for `fromNetwork`. */
-export function phoneRequest(method: string, uri: string, o: {
-  user: string; callId?: string; cseq?: number; fromTag?: string; to?: string;
-  headers?: Record<string, string>; body?: string; contactPort?: number;
-}): SipMsg {
+export function phoneRequest(
+  method: string,
+  uri: string,
+  o: {
+    user: string;
+    callId?: string;
+    cseq?: number;
+    fromTag?: string;
+    to?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    contactPort?: number;
+  },
+): SipMsg {
   const host = '127.0.0.1';
   return {
-    method, uri, body: o.body ?? '',
+    method,
+    uri,
+    body: o.body ?? '',
     headers: [
       ['Via', `SIP/2.0/UDP ${host}:${o.contactPort ?? 5062};branch=z9hG4bK${randomUUID().slice(0, 8)};rport`],
       ['Max-Forwards', '70'],

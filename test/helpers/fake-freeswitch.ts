@@ -32,7 +32,11 @@ export interface FsCommand {
   arg: string;
 }
 
-interface Execute { app: string; arg: string; eventUuid: string }
+interface Execute {
+  app: string;
+  arg: string;
+  eventUuid: string;
+}
 
 interface Channel {
   uuid: string;
@@ -64,16 +68,22 @@ export class FakeFreeswitch {
   rtpRefusals = 0;
   private readonly rtpInUse = new Set<number>();
 
-  constructor(private readonly o: {
-    secret?: string; sipAddress?: string; sipPort?: number; profile?: string;
-    /**
-     * switch.conf.xml rtp-start-port / rtp-end-port (default FreeSWITCH's own,
-     * 16384-32768). Only written into SDP, unless listenRtp: then pass a free range.
-     */
-    rtpStartPort?: number; rtpEndPort?: number;
-    /** Bind each channel's RTP port and detect RFC 4733 digits there. */
-    listenRtp?: boolean;
-  } = {}) {}
+  constructor(
+    private readonly o: {
+      secret?: string;
+      sipAddress?: string;
+      sipPort?: number;
+      profile?: string;
+      /**
+       * switch.conf.xml rtp-start-port / rtp-end-port (default FreeSWITCH's own,
+       * 16384-32768). Only written into SDP, unless listenRtp: then pass a free range.
+       */
+      rtpStartPort?: number;
+      rtpEndPort?: number;
+      /** Bind each channel's RTP port and detect RFC 4733 digits there. */
+      listenRtp?: boolean;
+    } = {},
+  ) {}
 
   /** A free RTP port pair like FreeSWITCH's allocator: even ports, start..end rounded down. */
   private allocateRtpPort(): number | undefined {
@@ -174,23 +184,32 @@ export class FakeFreeswitch {
       this.rtpRefusals++; // FreeSWITCH logs "No audio RTP ports available!" and answers like a codec mismatch
       return { status: 488, reason: 'Not Acceptable Here' };
     }
-    const answer = `v=0\r\no=FreeSWITCH 1 2 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+    const answer =
+      `v=0\r\no=FreeSWITCH 1 2 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
       `m=audio ${port} RTP/AVP ${codec}${te ? ` ${te}` : ''}\r\na=rtpmap:${codec} ${codec === '0' ? 'PCMU' : 'PCMA'}/8000\r\n` +
-      (te ? `a=rtpmap:${te} telephone-event/8000\r\na=fmtp:${te} 0-16\r\n` : '') + 'a=ptime:20\r\n';
+      (te ? `a=rtpmap:${te} telephone-event/8000\r\na=fmtp:${te} 0-16\r\n` : '') +
+      'a=ptime:20\r\n';
     const uuid = randomUUID();
     const channel: Channel = { uuid, callId: header(req, 'call-id') ?? '', rtpPort: port, queue: [], ended: false };
     this.channels.set(uuid, channel);
     if (this.o.listenRtp) this.listenRtp(channel, te ? Number(te) : undefined);
     const outbound = header(req, 'x-esl-outbound') ?? '';
     const data: Record<string, string> = {
-      'Event-Name': 'CHANNEL_DATA', 'Unique-ID': uuid, 'Channel-Unique-ID': uuid, 'Channel-Call-State': 'ACTIVE',
-      'variable_sip_user_agent': header(req, 'user-agent') ?? '', 'variable_rtp_local_sdp_str': answer,
-      'variable_switch_r_sdp': offer, 'variable_dtmf_type': te ? 'rfc2833' : 'none', 'variable_sip_call_id': channel.callId,
-      'variable_local_media_ip': '127.0.0.1', 'variable_local_media_port': String(port),
+      'Event-Name': 'CHANNEL_DATA',
+      'Unique-ID': uuid,
+      'Channel-Unique-ID': uuid,
+      'Channel-Call-State': 'ACTIVE',
+      variable_sip_user_agent: header(req, 'user-agent') ?? '',
+      variable_rtp_local_sdp_str: answer,
+      variable_switch_r_sdp: offer,
+      variable_dtmf_type: te ? 'rfc2833' : 'none',
+      variable_sip_call_id: channel.callId,
+      variable_local_media_ip: '127.0.0.1',
+      variable_local_media_port: String(port),
     };
     // The mrf dialplan answers, then `socket`s to X-esl-outbound.
     setImmediate(() => this.connectOutbound(channel, outbound, data));
-    return { status: 200, body: answer, headers: { 'Content-Type': 'application/sdp', 'Contact': `<sip:drachtio@${this.sipHostport}>` } };
+    return { status: 200, body: answer, headers: { 'Content-Type': 'application/sdp', Contact: `<sip:drachtio@${this.sipHostport}>` } };
   }
 
   private connectOutbound(channel: Channel, hostport: string, data: Record<string, string>): void {
@@ -202,7 +221,9 @@ export class FakeFreeswitch {
     socket.on('close', () => this.sockets.delete(socket));
     this.readCommands(socket, (cmd, headers) => {
       if (cmd === 'connect') {
-        const hs = Object.entries(data).map(([k, v]) => `${k}: ${enc(v)}`).join('\n');
+        const hs = Object.entries(data)
+          .map(([k, v]) => `${k}: ${enc(v)}`)
+          .join('\n');
         return socket.write(`Content-Type: command/reply\nReply-Text: +OK\n${hs}\n\n`);
       }
       if (cmd.startsWith('sendmsg')) {
@@ -234,7 +255,10 @@ export class FakeFreeswitch {
     if (!next) return;
     c.running = next;
     if (next.app === 'playback') {
-      if (this.playbackMs !== undefined) setTimeout(() => { if (c.running === next) this.finish(c, 'FILE PLAYED'); }, this.playbackMs);
+      if (this.playbackMs !== undefined)
+        setTimeout(() => {
+          if (c.running === next) this.finish(c, 'FILE PLAYED');
+        }, this.playbackMs);
       return;
     }
     if (next.app === 'hangup') {
@@ -249,8 +273,11 @@ export class FakeFreeswitch {
     const e = c.running;
     if (!e) return;
     this.event(c.uuid, {
-      'Event-Name': 'CHANNEL_EXECUTE_COMPLETE', 'Application': e.app, 'Application-Data': e.arg,
-      'Application-Response': response, 'Application-UUID': e.eventUuid,
+      'Event-Name': 'CHANNEL_EXECUTE_COMPLETE',
+      Application: e.app,
+      'Application-Data': e.arg,
+      'Application-Response': response,
+      'Application-UUID': e.eventUuid,
     });
     c.running = undefined;
     setImmediate(() => this.runNext(c));
@@ -335,9 +362,11 @@ export class FakeFreeswitch {
 
   private sofiaStatus(): string {
     const line = '='.repeat(90);
-    return `                     Name\t   Type\t                                      Data\tState\n${line}\n` +
+    return (
+      `                     Name\t   Type\t                                      Data\tState\n${line}\n` +
       `            ${this.o.profile ?? 'drachtio_mrf'}\tprofile\t   sip:mod_sofia@${this.sipHostport}\tRUNNING (0)\n` +
-      `${line}\n1 profile 0 aliases\n`;
+      `${line}\n1 profile 0 aliases\n`
+    );
   }
 
   /** Splits the stream into `\n\n`-terminated commands: first line plus `key: value` headers. */

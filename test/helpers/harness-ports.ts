@@ -20,13 +20,25 @@ function harnessPort(name: keyof typeof HARNESS_LAYOUT): number {
 }
 
 export const PORTS = Object.freeze({
-  get sip() { return harnessPort('sip'); },
-  get rtpMin() { return harnessPort('rtpMin'); },
-  get rtpMax() { return harnessPort('rtpMax'); },
+  get sip() {
+    return harnessPort('sip');
+  },
+  get rtpMin() {
+    return harnessPort('rtpMin');
+  },
+  get rtpMax() {
+    return harnessPort('rtpMax');
+  },
   /** The calling phone (SIPp UAC). */
-  get phone() { return harnessPort('phone'); },
+  get phone() {
+    return harnessPort('phone');
+  },
   /** A second phone, for tests that need two SIPp processes at once. */
-  get phone2() { return harnessPort('phone2'); },
+  get phone2() {
+    return harnessPort('phone2');
+  },
   /** The emergency gateway (SIPp UAS). */
-  get gateway() { return harnessPort('gateway'); },
+  get gateway() {
+    return harnessPort('gateway');
+  },
 });

@@ -43,14 +43,38 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
   const port = o.port ?? 5060;
   const list = path.join(o.dir, 'dispatcher.list');
   writeFileSync(list, o.nodes.map((n) => `1 ${n} 0 0\n`).join(''));
-  const child = spawn('kamailio', [
-    '-DD', '-E', '-f', KAMAILIO_CFG, '-l', `udp:${o.address}:${port}`,
-    '-A', `DISPATCHER_LIST="${list}"`, '-A', `DS_PING_INTERVAL=${o.pingIntervalSec ?? 1}`,
-    '-A', `FR_TIMER=${o.frTimerMs ?? 1500}`, '-A', 'CHILDREN=2',
-    '-m', '64', '-M', '8', '-w', o.dir, '-Y', o.dir,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'kamailio',
+    [
+      '-DD',
+      '-E',
+      '-f',
+      KAMAILIO_CFG,
+      '-l',
+      `udp:${o.address}:${port}`,
+      '-A',
+      `DISPATCHER_LIST="${list}"`,
+      '-A',
+      `DS_PING_INTERVAL=${o.pingIntervalSec ?? 1}`,
+      '-A',
+      `FR_TIMER=${o.frTimerMs ?? 1500}`,
+      '-A',
+      'CHILDREN=2',
+      '-m',
+      '64',
+      '-M',
+      '8',
+      '-w',
+      o.dir,
+      '-Y',
+      o.dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
-  const keep = (c: Buffer) => { out = (out + c.toString('utf8')).slice(-256 * 1024); };
+  const keep = (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-256 * 1024);
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -65,7 +89,11 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
   const local = `${ipHex(o.address)}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`kamailio exited (${child.exitCode}):\n${out}`);
-    if (readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1] === local)) {
+    if (
+      readFileSync('/proc/net/udp', 'utf8')
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/)[1] === local)
+    ) {
       return { child, output: () => out, stop };
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -76,5 +104,9 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
 
 /** 127.0.0.10 -> 0A00007F (/proc/net's little-endian hex). */
 function ipHex(ip: string): string {
-  return ip.split('.').map((x) => Number(x).toString(16).toUpperCase().padStart(2, '0')).reverse().join('');
+  return ip
+    .split('.')
+    .map((x) => Number(x).toString(16).toUpperCase().padStart(2, '0'))
+    .reverse()
+    .join('');
 }

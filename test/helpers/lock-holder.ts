@@ -26,21 +26,34 @@ export interface LockHolder {
 }
 
 export async function holdWriteLock(dbPath: string, maxMs = 30_000): Promise<LockHolder> {
-  const child: ChildProcess = spawn(process.execPath,
-    ['-e', HOLDER_SOURCE, require.resolve('better-sqlite3'), dbPath, String(maxMs)],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['-e', HOLDER_SOURCE, require.resolve('better-sqlite3'), dbPath, String(maxMs)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let holding = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { holding = false; resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      holding = false;
+      resolve();
+    }),
+  );
   const killer = setTimeout(() => child.kill('SIGKILL'), maxMs + 10_000);
-  exited.then(() => clearTimeout(killer), () => undefined);
+  exited.then(
+    () => clearTimeout(killer),
+    () => undefined,
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('locked\n') && !holding && !out.includes('released')) { holding = true; resolve(); }
+      if (out.includes('locked\n') && !holding && !out.includes('released')) {
+        holding = true;
+        resolve();
+      }
     });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before locking: ${err}`)));
   });
   return {

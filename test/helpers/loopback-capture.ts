@@ -40,12 +40,23 @@ export async function startLoopbackCapture(filter: string, maxSeconds = 120): Pr
   let stderr = '';
   let exited = false;
   const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => { exited = true; resolve(); });
-    child.once('error', (e) => { stderr += e.message; exited = true; resolve(); });
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', (e) => {
+      stderr += e.message;
+      exited = true;
+      resolve();
+    });
   });
-  const killOnExit = () => { if (!exited) child.kill('SIGKILL'); };
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
   process.once('exit', killOnExit);
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const until = Date.now() + 15_000;
   while (!/Capturing on/i.test(stderr)) {
     if (exited || Date.now() > until) {

@@ -10,7 +10,10 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** The value a local `$ref` ("#/a/b") points at, or undefined. */
 export function resolveRef(doc: Json, ref: string): unknown {
   if (!ref.startsWith('#/')) return undefined;
-  return ref.slice(2).split('/').reduce<unknown>((at, key) => (isObject(at) ? at[key.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined), doc);
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((at, key) => (isObject(at) ? at[key.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined), doc);
 }
 
 function walk(v: unknown, visit: (o: Json, where: string) => void, where = '#'): void {
@@ -37,7 +40,10 @@ function checkOperation(path: string, method: string, op: Json, inherited: unkno
     } else if (p.in === 'path' && p.required !== true) problems.push(`${at}: path parameter ${p.name} not required`);
   }
   const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-  const declared = params.filter((p) => isObject(p) && p.in === 'path').map((p) => (p as Json).name).sort();
+  const declared = params
+    .filter((p) => isObject(p) && p.in === 'path')
+    .map((p) => (p as Json).name)
+    .sort();
   if (JSON.stringify(templated) !== JSON.stringify(declared)) problems.push(`${at}: path parameters ${declared} do not match the template`);
   if (op.requestBody !== undefined) {
     const content = isObject(op.requestBody) ? op.requestBody.content : undefined;
@@ -54,11 +60,17 @@ export function openApiProblems(doc: Json): string[] {
   if (!isObject(info) || typeof info.title !== 'string' || typeof info.version !== 'string') problems.push('info needs title and version');
   if (!isObject(doc.paths)) return [...problems, 'no paths'];
   for (const [path, item] of Object.entries(doc.paths)) {
-    if (!path.startsWith('/') || !isObject(item)) { problems.push(`bad path item ${path}`); continue; }
+    if (!path.startsWith('/') || !isObject(item)) {
+      problems.push(`bad path item ${path}`);
+      continue;
+    }
     const inherited = Array.isArray(item.parameters) ? item.parameters : [];
     for (const [key, op] of Object.entries(item)) {
       if (key === 'parameters' || key === 'summary' || key === 'description') continue;
-      if (!METHODS.includes(key) || !isObject(op)) { problems.push(`${path}: unknown key ${key}`); continue; }
+      if (!METHODS.includes(key) || !isObject(op)) {
+        problems.push(`${path}: unknown key ${key}`);
+        continue;
+      }
       problems.push(...checkOperation(path, key, op, inherited));
     }
   }

@@ -48,11 +48,11 @@ export const PROMPT_TONES: Readonly<Record<PromptName, number>> = Object.freeze(
   'locked-out': 650,
   'blocked-now': 800,
   'auth-not-possible': 950,
-  'blocked': 1100,
-  'success': 1250,
+  blocked: 1100,
+  success: 1250,
   'already-authenticated': 1400,
   'service-unavailable': 1550,
-  'goodbye': 1700,
+  goodbye: 1700,
 });
 
 /**
@@ -66,11 +66,11 @@ export const PROMPT_SECONDS: Readonly<Record<PromptName, number>> = Object.freez
   'locked-out': 0.6,
   'blocked-now': 0.6,
   'auth-not-possible': 1.5,
-  'blocked': 1.5,
-  'success': 0.6,
+  blocked: 1.5,
+  success: 0.6,
   'already-authenticated': 1.5,
   'service-unavailable': 0.6,
-  'goodbye': 0.6,
+  goodbye: 0.6,
 });
 
 export interface TestClock extends Clock {
@@ -154,7 +154,12 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
     };
     const config = loadConfig(env);
     let offset = 0;
-    const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
+    const clock: TestClock = {
+      now: () => Date.now() + offset,
+      advance: (ms) => {
+        offset += ms;
+      },
+    };
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
@@ -177,14 +182,24 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
     };
 
     const harness: PapgateHarness = {
-      instance, config, clock, dir, tenant,
-      addDevice: (d = {}) => instance.services.devices.create(CLI_ACTOR, {
-        tenant, mac: d.mac ?? nextMac(), vendor: d.vendor ?? 'yealink', model: d.model ?? 'T46S', site: d.site,
-      }),
+      instance,
+      config,
+      clock,
+      dir,
+      tenant,
+      addDevice: (d = {}) =>
+        instance.services.devices.create(CLI_ACTOR, {
+          tenant,
+          mac: d.mac ?? nextMac(),
+          vendor: d.vendor ?? 'yealink',
+          model: d.model ?? 'T46S',
+          site: d.site,
+        }),
       device: (mac) => instance.services.devices.show(CLI_ACTOR, mac),
-      attempts: async (mac) => (await instance.services.audit.recent(CLI_ACTOR, tenant, 1000))
-        .filter((e) => e.mac === mac && e.action === 'pap-attempt')
-        .sort((a, b) => (a.id ?? 0) - (b.id ?? 0)),
+      attempts: async (mac) =>
+        (await instance.services.audit.recent(CLI_ACTOR, tenant, 1000))
+          .filter((e) => e.mac === mac && e.action === 'pap-attempt')
+          .sort((a, b) => (a.id ?? 0) - (b.id ?? 0)),
       mediaStats: stats,
       mediaIdle: async (timeoutMs = 5000) => {
         const until = Date.now() + timeoutMs;
@@ -248,9 +263,7 @@ export interface PhoneOptions extends Partial<SippOptions> {
  * the device: digest credentials from the DeviceView, `-set user` and
  * `-set dial *89` unless `vars` say otherwise.
  */
-export async function runPhone(
-  scenario: string, device: Pick<DeviceView, 'sipUsername' | 'sipPassword'>, o: PhoneOptions = {},
-): Promise<SippResult> {
+export async function runPhone(scenario: string, device: Pick<DeviceView, 'sipUsername' | 'sipPassword'>, o: PhoneOptions = {}): Promise<SippResult> {
   const { files, password, vars, ...rest } = o;
   const staged = files ? stageScenario(scenario, files) : null;
   try {
@@ -282,8 +295,10 @@ export async function until<T>(probe: () => Promise<T | undefined> | T | undefin
 
 export function sippPassed(h: PapgateHarness, r: SippResult, who = 'SIPp'): void {
   if (r.code === 0) return;
-  throw new Error(`${who} failed (exit ${r.code}):\n${r.errors}\n--- ${who}: last messages ---\n`
-    + `${r.messages.slice(-4000)}\n--- ${who}: stderr ---\n${r.stderr.slice(-1000)}\n--- papgate log ---\n${h.logTail()}`);
+  throw new Error(
+    `${who} failed (exit ${r.code}):\n${r.errors}\n--- ${who}: last messages ---\n` +
+      `${r.messages.slice(-4000)}\n--- ${who}: stderr ---\n${r.stderr.slice(-1000)}\n--- papgate log ---\n${h.logTail()}`,
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -329,9 +344,15 @@ const MIN_PROMPT_FRAMES = 3;
  */
 export async function startRtpEar(port: number): Promise<RtpEar> {
   const socket = dgram.createSocket('udp4');
-  const streams = new Map<number, HeardStream & {
-    lastSeq?: number; lastTs?: number; run?: { name: PromptName | null; frames: number }; chunks: Buffer[];
-  }>();
+  const streams = new Map<
+    number,
+    HeardStream & {
+      lastSeq?: number;
+      lastTs?: number;
+      run?: { name: PromptName | null; frames: number };
+      chunks: Buffer[];
+    }
+  >();
   let total = 0;
   socket.on('message', (msg, rinfo) => {
     if (msg.length < 12 || msg[0]! >> 6 !== 2) return;
@@ -343,8 +364,16 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     let s = streams.get(ssrc);
     if (!s) {
       s = {
-        ssrc, from: `${rinfo.address}:${rinfo.port}`, packets: 0, payloadTypes: new Set(), sequenceBreaks: 0,
-        timestampBreaks: 0, soundFrames: 0, prompts: [], audio: Buffer.alloc(0), chunks: [],
+        ssrc,
+        from: `${rinfo.address}:${rinfo.port}`,
+        packets: 0,
+        payloadTypes: new Set(),
+        sequenceBreaks: 0,
+        timestampBreaks: 0,
+        soundFrames: 0,
+        prompts: [],
+        audio: Buffer.alloc(0),
+        chunks: [],
       };
       streams.set(ssrc, s);
     }
@@ -371,17 +400,27 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
   });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(port, '127.0.0.1', () => { socket.off('error', reject); resolve(); });
+    socket.bind(port, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve();
+    });
   });
-  const snapshot = (): HeardStream[] => [...streams.values()].map((s) => {
-    const prompts = [...s.prompts];
-    if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) prompts.push({ name: s.run.name, frames: s.run.frames });
-    return {
-      ssrc: s.ssrc, from: s.from, packets: s.packets, payloadTypes: new Set(s.payloadTypes),
-      sequenceBreaks: s.sequenceBreaks, timestampBreaks: s.timestampBreaks, soundFrames: s.soundFrames, prompts,
-      audio: Buffer.concat(s.chunks),
-    };
-  });
+  const snapshot = (): HeardStream[] =>
+    [...streams.values()].map((s) => {
+      const prompts = [...s.prompts];
+      if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) prompts.push({ name: s.run.name, frames: s.run.frames });
+      return {
+        ssrc: s.ssrc,
+        from: s.from,
+        packets: s.packets,
+        payloadTypes: new Set(s.payloadTypes),
+        sequenceBreaks: s.sequenceBreaks,
+        timestampBreaks: s.timestampBreaks,
+        soundFrames: s.soundFrames,
+        prompts,
+        audio: Buffer.concat(s.chunks),
+      };
+    });
   return {
     port,
     streams: snapshot,
@@ -433,7 +472,7 @@ function recognise(samples: Int16Array): PromptName | null {
       second = power;
     }
   });
-  const minPower = (1000 * samples.length / 2) ** 2;
+  const minPower = ((1000 * samples.length) / 2) ** 2;
   return best >= 0 && bestPower > minPower && bestPower > 20 * second ? TONE_NAMES[best]! : null;
 }
 

@@ -11,16 +11,24 @@ export class PapgateNode {
   private readonly child: ChildProcess;
   private exited = false;
 
-  constructor(readonly name: string, readonly adminPort: number, env: Record<string, string>) {
+  constructor(
+    readonly name: string,
+    readonly adminPort: number,
+    env: Record<string, string>,
+  ) {
     this.child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/cli.ts', 'serve'], {
       cwd: REPO_ROOT,
       env: { ...process.env, PAPGATE_LOG_LEVEL: 'info', PAPGATE_ADMIN_PORT: String(adminPort), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const keep = (b: Buffer) => { this.log = (this.log + b.toString('utf8')).slice(-64 * 1024); };
+    const keep = (b: Buffer) => {
+      this.log = (this.log + b.toString('utf8')).slice(-64 * 1024);
+    };
     this.child.stdout!.on('data', keep);
     this.child.stderr!.on('data', keep);
-    this.child.on('exit', () => { this.exited = true; });
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
   }
 
   /** Resolves when /readyz answers 200 (bounded); fails with the node's log if it exits or never gets ready. */
@@ -28,7 +36,10 @@ export class PapgateNode {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (this.exited) throw new Error(`${this.name} exited:\n${this.logTail()}`);
-      const ok = await fetch(`http://127.0.0.1:${this.adminPort}/readyz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${this.adminPort}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 200));
     }

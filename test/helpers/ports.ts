@@ -89,7 +89,10 @@ function osTcpPort(host: string): Promise<number> {
 function udpFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
-    s.once('error', () => { s.close(); resolve(false); });
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
     s.bind(port, host, () => s.close(() => resolve(true)));
   });
 }

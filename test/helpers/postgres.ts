@@ -48,7 +48,11 @@ export function describePostgres(title: string, body: (pg: () => TestPostgres) =
     return;
   }
   if (process.env.CI === 'true') {
-    describe(title, () => it('needs PostgreSQL', () => { throw new Error(`PostgreSQL tests cannot run: ${why}`); }));
+    describe(title, () =>
+      it('needs PostgreSQL', () => {
+        throw new Error(`PostgreSQL tests cannot run: ${why}`);
+      }),
+    );
     return;
   }
   process.stdout.write(`\n  !!! SKIPPING "${title}": ${why}\n\n`);
@@ -59,7 +63,10 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
 }
 
-interface Server { adminUrl: string; stop(): Promise<void> }
+interface Server {
+  adminUrl: string;
+  stop(): Promise<void>;
+}
 
 let server: Promise<Server> | undefined;
 let template: Promise<string> | undefined;
@@ -96,9 +103,7 @@ async function templateName(): Promise<string> {
 }
 
 function getServer(): Promise<Server> {
-  server ??= process.env.PAPGATE_TEST_PG_URL
-    ? Promise.resolve({ adminUrl: process.env.PAPGATE_TEST_PG_URL, stop: async () => undefined })
-    : startCluster();
+  server ??= process.env.PAPGATE_TEST_PG_URL ? Promise.resolve({ adminUrl: process.env.PAPGATE_TEST_PG_URL, stop: async () => undefined }) : startCluster();
   return server;
 }
 

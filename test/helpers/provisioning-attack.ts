@@ -22,10 +22,18 @@ export interface ProvisioningTarget {
 
 export async function startProvisioningTarget(env: Record<string, string>, clock?: Clock): Promise<ProvisioningTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'papgate-attack-'));
-  const config = loadConfig({}, {
-    PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
-    PAPGATE_ADMIN_ADDRESS: '127.0.0.1', PAPGATE_ADMIN_PORT: '0', PAPGATE_SIGNALLING: 'off', ...env,
-  });
+  const config = loadConfig(
+    {},
+    {
+      PAPGATE_DB: join(dir, 'p.db'),
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: '0',
+      PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
+      PAPGATE_ADMIN_PORT: '0',
+      PAPGATE_SIGNALLING: 'off',
+      ...env,
+    },
+  );
   let instance: PapgateInstance;
   try {
     instance = await startPapgate(config, { log: silentLogger, ...(clock ? { clock } : {}) });
@@ -36,7 +44,8 @@ export async function startProvisioningTarget(env: Record<string, string>, clock
   const tenant = `attack-${process.pid}`;
   await instance.services.tenants.create(CLI_ACTOR, tenant, 'en');
   return {
-    instance, tenant,
+    instance,
+    tenant,
     port: Number(new URL(instance.provisioningUrl).port),
     async addDevice(mac) {
       await instance.services.devices.create(CLI_ACTOR, { tenant, mac, vendor: 'yealink', model: 'T46S' });
@@ -49,18 +58,32 @@ export async function startProvisioningTarget(env: Record<string, string>, clock
   };
 }
 
-export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 /** One GET (or `method`) from the loopback address `from`. */
 export function get(port: number, path: string, from: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: o.headers, localAddress: from, agent: false, timeout: 10_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: o.method ?? 'GET',
+        headers: o.headers,
+        localAddress: from,
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer to ${path}`)));
     req.on('error', reject);
     req.end();

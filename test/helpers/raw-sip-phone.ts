@@ -14,7 +14,12 @@ let seq = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 
 export class RawPhone {
-  private constructor(readonly peer: RawPeer, readonly address: string, private readonly sipPort: number, private readonly realm: string) {}
+  private constructor(
+    readonly peer: RawPeer,
+    readonly address: string,
+    private readonly sipPort: number,
+    private readonly realm: string,
+  ) {}
 
   static async open(address: string, sipPort: number, realm: string): Promise<RawPhone> {
     return new RawPhone(await RawPeer.open(address), address, sipPort, realm);
@@ -29,13 +34,25 @@ export class RawPhone {
     const callId = uniq('reg');
     const uri = `sip:127.0.0.1:${this.sipPort}`;
     const base = {
-      method: 'REGISTER', uri, callId, fromTag: 'r1', viaHost: this.viaHost,
-      from: `sip:${account.sipUsername}@127.0.0.1`, to: `sip:${account.sipUsername}@127.0.0.1`,
+      method: 'REGISTER',
+      uri,
+      callId,
+      fromTag: 'r1',
+      viaHost: this.viaHost,
+      from: `sip:${account.sipUsername}@127.0.0.1`,
+      to: `sip:${account.sipUsername}@127.0.0.1`,
       contact: `sip:${account.sipUsername}@${this.viaHost}`,
     };
     const challenge = await this.exchange(sipRequest({ ...base, cseq: 1 }), 'REGISTER', callId, timeoutMs);
     if (statusOf(challenge) !== 401) return statusOf(challenge)!;
-    const auth = authorization({ username: account.sipUsername, password: account.sipPassword, realm: this.realm, nonce: nonceOf(challenge), uri, method: 'REGISTER' });
+    const auth = authorization({
+      username: account.sipUsername,
+      password: account.sipPassword,
+      realm: this.realm,
+      nonce: nonceOf(challenge),
+      uri,
+      method: 'REGISTER',
+    });
     return statusOf(await this.exchange(sipRequest({ ...base, cseq: 2, extra: [auth, 'Expires: 3600'] }), 'REGISTER', callId, timeoutMs))!;
   }
 
@@ -47,14 +64,27 @@ export class RawPhone {
     const callId = uniq('call');
     const uri = `sip:${dial}@127.0.0.1:${this.sipPort}`;
     const base = {
-      method: 'INVITE', uri, callId, fromTag: 'c1', viaHost: this.viaHost, from: `sip:${account.sipUsername}@127.0.0.1`,
-      contact: `sip:${account.sipUsername}@${this.viaHost}`, body: OFFER_SDP.replace(/127\.0\.0\.1/g, this.address),
+      method: 'INVITE',
+      uri,
+      callId,
+      fromTag: 'c1',
+      viaHost: this.viaHost,
+      from: `sip:${account.sipUsername}@127.0.0.1`,
+      contact: `sip:${account.sipUsername}@${this.viaHost}`,
+      body: OFFER_SDP.replace(/127\.0\.0\.1/g, this.address),
     };
     const first = `z9hG4bKa${callId}`;
     const challenge = await this.exchange(sipRequest({ ...base, cseq: 1, branch: first }), 'INVITE', callId, timeoutMs);
     this.ack(challenge, base, 1, first);
     if (statusOf(challenge) !== 401) return statusOf(challenge)!;
-    const auth = authorization({ username: account.sipUsername, password: account.sipPassword, realm: this.realm, nonce: nonceOf(challenge), uri, method: 'INVITE' });
+    const auth = authorization({
+      username: account.sipUsername,
+      password: account.sipPassword,
+      realm: this.realm,
+      nonce: nonceOf(challenge),
+      uri,
+      method: 'INVITE',
+    });
     const second = `z9hG4bKb${callId}`;
     const answer = await this.exchange(sipRequest({ ...base, cseq: 2, branch: second, extra: [auth] }), 'INVITE', callId, timeoutMs);
     const status = statusOf(answer)!;
@@ -64,7 +94,12 @@ export class RawPhone {
     }
     this.ack(answer, base, 2, `z9hG4bKc${callId}`);
     const toTag = tagOf(header(answer, 'To'));
-    const bye = await this.exchange(sipRequest({ method: 'BYE', uri, callId, fromTag: 'c1', toTag, cseq: 3, viaHost: this.viaHost, from: base.from }), 'BYE', callId, timeoutMs);
+    const bye = await this.exchange(
+      sipRequest({ method: 'BYE', uri, callId, fromTag: 'c1', toTag, cseq: 3, viaHost: this.viaHost, from: base.from }),
+      'BYE',
+      callId,
+      timeoutMs,
+    );
     if (statusOf(bye) !== 200) throw new Error(`BYE answered ${statusOf(bye)}`);
     return 200;
   }
@@ -89,14 +124,28 @@ export class RawPhone {
 
   /** A final response (>= 200) to `method` of this Call-ID. */
   final(method: string, callId: string, timeoutMs: number): Promise<string> {
-    return this.peer.take((m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === callId && (header(m, 'CSeq') ?? '').endsWith(method),
-      timeoutMs, `a final response to ${method} ${callId}`);
+    return this.peer.take(
+      (m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === callId && (header(m, 'CSeq') ?? '').endsWith(method),
+      timeoutMs,
+      `a final response to ${method} ${callId}`,
+    );
   }
 
   private ack(rs: string, base: { uri: string; callId: string; from: string }, cseq: number, branch: string): void {
-    this.peer.send(sipRequest({
-      method: 'ACK', uri: base.uri, callId: base.callId, fromTag: 'c1', toTag: tagOf(header(rs, 'To')), cseq, viaHost: this.viaHost, branch, from: base.from,
-    }), this.sipPort);
+    this.peer.send(
+      sipRequest({
+        method: 'ACK',
+        uri: base.uri,
+        callId: base.callId,
+        fromTag: 'c1',
+        toTag: tagOf(header(rs, 'To')),
+        cseq,
+        viaHost: this.viaHost,
+        branch,
+        from: base.from,
+      }),
+      this.sipPort,
+    );
   }
 
   close(): Promise<void> {

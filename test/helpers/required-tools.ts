@@ -48,7 +48,8 @@ export const TOOLS = {
   /** Debian puts the server binaries outside PATH: either place will do. */
   postgresql: {
     package: 'postgresql-15',
-    probe: () => (runs('initdb', ['--version']) || executable('/usr/lib/postgresql/15/bin/initdb') ? null : 'initdb is neither on PATH nor in /usr/lib/postgresql/15/bin'),
+    probe: () =>
+      runs('initdb', ['--version']) || executable('/usr/lib/postgresql/15/bin/initdb') ? null : 'initdb is neither on PATH nor in /usr/lib/postgresql/15/bin',
   },
   kamailio: { package: 'kamailio', probe: onPath('kamailio', ['-v']) },
   /** dumpcap captures what crosses lo (shipped with tshark). */
@@ -122,8 +123,10 @@ export function toolReport(tiers: readonly SkippedTier[], env: NodeJS.ProcessEnv
     for (const t of list) lines.push(`    - ${t.where}: ${t.why}`);
   }
   const packages = [...new Set(tiers.map((t) => t.package))].join(' ');
-  lines.push(ci
-    ? `  CI is set, so a skipped tier fails the run. Install: apt-get install -y ${packages}`
-    : `  These tiers did not run. Install: apt-get install -y ${packages} (with CI=true this fails the run)`);
+  lines.push(
+    ci
+      ? `  CI is set, so a skipped tier fails the run. Install: apt-get install -y ${packages}`
+      : `  These tiers did not run. Install: apt-get install -y ${packages} (with CI=true this fails the run)`,
+  );
   return { lines, fail: ci };
 }

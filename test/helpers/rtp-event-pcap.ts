@@ -15,7 +15,22 @@
  */
 
 export const RFC4733_EVENTS: Record<string, number> = {
-  0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, '*': 10, '#': 11, A: 12, B: 13, C: 14, D: 15,
+  0: 0,
+  1: 1,
+  2: 2,
+  3: 3,
+  4: 4,
+  5: 5,
+  6: 6,
+  7: 7,
+  8: 8,
+  9: 9,
+  '*': 10,
+  '#': 11,
+  A: 12,
+  B: 13,
+  C: 14,
+  D: 15,
 };
 
 /** Where the numbering of one key starts; `next` continues after it. */

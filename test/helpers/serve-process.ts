@@ -60,27 +60,30 @@ export async function startServe(env: Record<string, string>, readyTimeoutMs = 6
   child.stdout!.setEncoding('utf8').on('data', (c: string) => take(c, out));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => take(c, err));
   let exited = child.exitCode !== null;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => {
-    exited = true;
-    for (const w of [...waiters]) w();
-    resolve();
-  }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      for (const w of [...waiters]) w();
+      resolve();
+    }),
+  );
 
-  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number, what: string) => new Promise<LogLine>((resolve, reject) => {
-    const check = () => {
-      const hit = lines.find(match);
-      if (hit) return finish(() => resolve(hit));
-      if (exited) finish(() => reject(new Error(`papgate exited before ${what}:\n${tail()}`)));
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error(`timed out (${timeoutMs} ms) waiting for ${what}:\n${tail()}`))), timeoutMs);
-    const finish = (then: () => void) => {
-      clearTimeout(timer);
-      waiters.delete(check);
-      then();
-    };
-    waiters.add(check);
-    check();
-  });
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number, what: string) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find(match);
+        if (hit) return finish(() => resolve(hit));
+        if (exited) finish(() => reject(new Error(`papgate exited before ${what}:\n${tail()}`)));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`timed out (${timeoutMs} ms) waiting for ${what}:\n${tail()}`))), timeoutMs);
+      const finish = (then: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        then();
+      };
+      waiters.add(check);
+      check();
+    });
   const tail = (n = 40) => raw.slice(-n).join('\n');
 
   const stop = async (timeoutMs = 20_000) => {
@@ -109,7 +112,10 @@ export async function startServe(env: Record<string, string>, readyTimeoutMs = 6
   return { child, logs: () => lines, waitForLog, tail, stop };
 }
 
-export interface HttpResult { status: number; body: string }
+export interface HttpResult {
+  status: number;
+  body: string;
+}
 
 /** One GET on a new connection (no keep-alive), from `localAddress` when given. */
 export function httpGet(url: string, o: { localAddress?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
@@ -117,7 +123,9 @@ export function httpGet(url: string, o: { localAddress?: string; timeoutMs?: num
     const rq = http.get(url, { agent: false, localAddress: o.localAddress, timeout: o.timeoutMs ?? 15_000 }, (rs) => {
       let body = '';
       rs.setEncoding('utf8');
-      rs.on('data', (c: string) => { body += c; });
+      rs.on('data', (c: string) => {
+        body += c;
+      });
       rs.on('end', () => resolve({ status: rs.statusCode ?? 0, body }));
       rs.on('error', reject);
     });

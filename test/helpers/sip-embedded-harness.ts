@@ -21,8 +21,16 @@ export const ACCOUNTS: readonly SipAccount[] = [
 export const REALM = 'papgate.test';
 
 export const ANSWER_SDP = [
-  'v=0', 'o=papgate 1 1 IN IP4 127.0.0.1', 's=papgate', 'c=IN IP4 127.0.0.1', 't=0 0',
-  'm=audio 15999 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=sendrecv', '',
+  'v=0',
+  'o=papgate 1 1 IN IP4 127.0.0.1',
+  's=papgate',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 15999 RTP/AVP 0 101',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=sendrecv',
+  '',
 ].join('\r\n');
 
 /** What the harness saw of one call. */
@@ -79,9 +87,22 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     random: cryptoRandom,
   });
   const sig = new EmbeddedSignalling({
-    address: o.address ?? '127.0.0.1', port: o.port, udp: o.udp ?? true, tcp: o.tcp ?? false, gate, log: o.log ?? silentLogger, clock,
-    t1Ms: o.t1Ms, notifyTimeoutMs: o.notifyTimeoutMs, forwardNoResponseMs: o.forwardNoResponseMs,
-    minExpires: o.minExpires, maxExpires: o.maxExpires, limits: o.limits, tcpLimits: o.tcpLimits, tls: o.tls, trustedProxies: o.trustedProxies,
+    address: o.address ?? '127.0.0.1',
+    port: o.port,
+    udp: o.udp ?? true,
+    tcp: o.tcp ?? false,
+    gate,
+    log: o.log ?? silentLogger,
+    clock,
+    t1Ms: o.t1Ms,
+    notifyTimeoutMs: o.notifyTimeoutMs,
+    forwardNoResponseMs: o.forwardNoResponseMs,
+    minExpires: o.minExpires,
+    maxExpires: o.maxExpires,
+    limits: o.limits,
+    tcpLimits: o.tcpLimits,
+    tls: o.tls,
+    trustedProxies: o.trustedProxies,
   });
   const calls: SeenCall[] = [];
   const handler: CallHandler = {
@@ -100,7 +121,9 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   };
   await sig.start(handler);
   return {
-    sig, gate, calls,
+    sig,
+    gate,
+    calls,
     async nthCall(n, timeoutMs = 5000) {
       for (let waited = 0; calls.length < n; waited += 20) {
         if (waited > timeoutMs) throw new Error(`call #${n} did not arrive within ${timeoutMs} ms`);

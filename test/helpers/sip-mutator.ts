@@ -24,9 +24,49 @@ const lines = (m: Buffer) => m.toString('latin1').split('\r\n');
 const join = (ls: string[]) => Buffer.from(ls.join('\r\n'), 'latin1');
 const headerEnd = (ls: string[]) => Math.max(1, ls.indexOf(''));
 
-const NASTY = ['', ' ', '\t', '\0', '\r', '\n', '\r\n', '\r\n\r\n', ',', ';', ';;', '<', '>', '"', '\\', '%', '%00', '%zz', '@', ':', '[', ']', '[::1', '?',
-  '-1', '0', '4294967296', '18446744073709551616', '99999999999999999999999', 'SIP/2.0', 'SIP/7.0', 'sip:', 'tel:', 'sip:112@[::1]',
-  '\u00ff\u00fe', 'z9hG4bK', ';branch=', 'Content-Length: 0', 'l: 9999', 'Via: SIP/2.0/UDP x', '\r\nVia: injected'];
+const NASTY = [
+  '',
+  ' ',
+  '\t',
+  '\0',
+  '\r',
+  '\n',
+  '\r\n',
+  '\r\n\r\n',
+  ',',
+  ';',
+  ';;',
+  '<',
+  '>',
+  '"',
+  '\\',
+  '%',
+  '%00',
+  '%zz',
+  '@',
+  ':',
+  '[',
+  ']',
+  '[::1',
+  '?',
+  '-1',
+  '0',
+  '4294967296',
+  '18446744073709551616',
+  '99999999999999999999999',
+  'SIP/2.0',
+  'SIP/7.0',
+  'sip:',
+  'tel:',
+  'sip:112@[::1]',
+  '\u00ff\u00fe',
+  'z9hG4bK',
+  ';branch=',
+  'Content-Length: 0',
+  'l: 9999',
+  'Via: SIP/2.0/UDP x',
+  '\r\nVia: injected',
+];
 
 const MUTATIONS: Mutation[] = [
   // bit flips
@@ -57,7 +97,10 @@ const MUTATIONS: Mutation[] = [
     const end = headerEnd(ls);
     const i = int(r, end);
     if (r() < 0.5) ls.splice(i, 1);
-    else { const j = int(r, end); [ls[i], ls[j]] = [ls[j]!, ls[i]!]; }
+    else {
+      const j = int(r, end);
+      [ls[i], ls[j]] = [ls[j]!, ls[i]!];
+    }
     return join(ls);
   },
   // a huge value

@@ -9,7 +9,11 @@ export class RawPeer {
   private readonly inbox: string[] = [];
   private waiters: Array<() => void> = [];
 
-  private constructor(private readonly socket: dgram.Socket, readonly port: number, private readonly host = '127.0.0.1') {
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly port: number,
+    private readonly host = '127.0.0.1',
+  ) {
     socket.on('message', (m) => {
       this.inbox.push(m.toString('latin1'));
       for (const w of this.waiters.splice(0)) w();
@@ -48,7 +52,10 @@ export class RawPeer {
       if (left <= 0) throw new Error(`timed out waiting for ${what}; got:\n${this.inbox.join('\n---\n')}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -133,8 +140,15 @@ export function authorization(o: { username: string; password: string; realm: st
 }
 
 export const OFFER_SDP = [
-  'v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-  'm=audio 15998 RTP/AVP 0 101', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', '',
+  'v=0',
+  'o=phone 1 1 IN IP4 127.0.0.1',
+  's=-',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 15998 RTP/AVP 0 101',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  '',
 ].join('\r\n');
 
 /** A bare URI in angle brackets; a name-addr (display name and <URI>) as it is. */

@@ -13,8 +13,14 @@ export class TcpSipClient {
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: net.Socket) {
-    socket.on('data', (d) => { this.received += d.toString('latin1'); this.wake(); });
-    socket.on('close', () => { this.closedFlag = true; this.wake(); });
+    socket.on('data', (d) => {
+      this.received += d.toString('latin1');
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closedFlag = true;
+      this.wake();
+    });
     socket.on('error', () => undefined); // resets are expected when papgate closes on an attacker
   }
 
@@ -22,7 +28,10 @@ export class TcpSipClient {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host, localAddress });
       s.once('error', reject);
-      s.once('connect', () => { s.off('error', reject); resolve(new TcpSipClient(s)); });
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new TcpSipClient(s));
+      });
     });
   }
 
@@ -34,7 +43,10 @@ export class TcpSipClient {
       const socket = o.localAddress ? net.connect({ port, host, localAddress: o.localAddress }) : undefined;
       const s = tls.connect({ port, host, socket, ca, servername: o.servername ?? 'sip.test' });
       s.once('error', reject);
-      s.once('secureConnect', () => { s.off('error', reject); resolve(new TcpSipClient(s)); });
+      s.once('secureConnect', () => {
+        s.off('error', reject);
+        resolve(new TcpSipClient(s));
+      });
     });
   }
 
@@ -62,7 +74,10 @@ export class TcpSipClient {
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return true;
@@ -85,13 +100,22 @@ export class TcpSipClient {
 }
 
 /** A real digest REGISTER over a TCP connection: 401, then with credentials; resolves with the final status. */
-export async function registerOverTcp(port: number, o: { username: string; password: string; localAddress?: string; host?: string }): Promise<number | undefined> {
+export async function registerOverTcp(
+  port: number,
+  o: { username: string; password: string; localAddress?: string; host?: string },
+): Promise<number | undefined> {
   const c = await TcpSipClient.connect(port, o.localAddress, o.host);
   try {
-    const uri = `sip:${o.host?.includes(':') ? `[${o.host}]` : o.host ?? '127.0.0.1'}`;
+    const uri = `sip:${o.host?.includes(':') ? `[${o.host}]` : (o.host ?? '127.0.0.1')}`;
     const base = {
-      method: 'REGISTER', uri, callId: `reg-${Math.random().toString(36).slice(2)}`, fromTag: 'ft1',
-      from: `sip:${o.username}@${REALM}`, to: `sip:${o.username}@${REALM}`, viaHost: 'client.invalid', contact: `sip:${o.username}@client.invalid;transport=tcp`,
+      method: 'REGISTER',
+      uri,
+      callId: `reg-${Math.random().toString(36).slice(2)}`,
+      fromTag: 'ft1',
+      from: `sip:${o.username}@${REALM}`,
+      to: `sip:${o.username}@${REALM}`,
+      viaHost: 'client.invalid',
+      contact: `sip:${o.username}@client.invalid;transport=tcp`,
     };
     await c.write(sipRequest({ ...base, cseq: 1 }).replace('SIP/2.0/UDP', 'SIP/2.0/TCP'));
     const challenge = await c.response(401);

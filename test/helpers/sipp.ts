@@ -96,14 +96,33 @@ async function launch(opts: SippOptions): Promise<Launched> {
   const files = { errors: path.join(dir, 'errors.log'), messages: path.join(dir, 'messages.log'), logs: path.join(dir, 'logs.log') };
   const args = [
     ...(opts.mode === 'uas' ? [] : [opts.target]),
-    '-sf', path.isAbsolute(opts.scenario) ? opts.scenario : path.join(SCENARIOS, opts.scenario),
-    '-i', opts.localIp ?? '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-cp', String(controlPort),
-    '-t', opts.transport ?? 'u1',
-    '-m', String(opts.calls ?? 1),
-    '-timeout', `${timeoutSec}s`, '-timeout_error', '-nostdin',
-    '-trace_err', '-error_file', files.errors,
-    '-trace_msg', '-message_file', files.messages,
-    '-trace_logs', '-log_file', files.logs,
+    '-sf',
+    path.isAbsolute(opts.scenario) ? opts.scenario : path.join(SCENARIOS, opts.scenario),
+    '-i',
+    opts.localIp ?? '127.0.0.1',
+    '-p',
+    String(port),
+    '-mp',
+    String(mediaPort),
+    '-cp',
+    String(controlPort),
+    '-t',
+    opts.transport ?? 'u1',
+    '-m',
+    String(opts.calls ?? 1),
+    '-timeout',
+    `${timeoutSec}s`,
+    '-timeout_error',
+    '-nostdin',
+    '-trace_err',
+    '-error_file',
+    files.errors,
+    '-trace_msg',
+    '-message_file',
+    files.messages,
+    '-trace_logs',
+    '-log_file',
+    files.logs,
   ];
   if (opts.rate !== undefined) args.push('-r', String(opts.rate));
   if (opts.auth) args.push('-au', opts.auth.username, '-ap', opts.auth.password);
@@ -113,19 +132,32 @@ async function launch(opts: SippOptions): Promise<Launched> {
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout = (stdout + d.toString('utf8')).slice(-MAX_OUTPUT); });
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-MAX_OUTPUT); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout = (stdout + d.toString('utf8')).slice(-MAX_OUTPUT);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-MAX_OUTPUT);
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutSec + 5) * 1000);
 
   const done = new Promise<SippResult>((resolve) => {
     const finish = (code: number) => {
       clearTimeout(killer);
-      const read = (f: string) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } };
+      const read = (f: string) => {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch {
+          return '';
+        }
+      };
       const result = { code, stdout, stderr, errors: read(files.errors), messages: read(files.messages), logs: read(files.logs) };
       rmSync(dir, { recursive: true, force: true });
       resolve(result);
     };
-    child.on('error', (e) => { stderr += `\n${e.message}`; finish(-1); });
+    child.on('error', (e) => {
+      stderr += `\n${e.message}`;
+      finish(-1);
+    });
     child.on('close', (code) => finish(code ?? -1));
   });
   const kill = async () => {
@@ -150,7 +182,9 @@ function freePort(): Promise<number> {
 /** Polls (bounded) until SIPp holds the port. Reads /proc rather than probing, so it never races SIPp's own bind. */
 async function waitUntilBound(port: number, transport: 'u1' | 't1', exited: Promise<SippResult>): Promise<void> {
   let gone: SippResult | undefined;
-  void exited.then((r) => { gone = r; });
+  void exited.then((r) => {
+    gone = r;
+  });
   for (let i = 0; i < 100; i++) {
     if (gone) throw new Error(`SIPp UAS exited before listening (code ${gone.code}): ${gone.stderr || gone.errors}`);
     if (portBound(port, transport)) return;

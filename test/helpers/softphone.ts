@@ -133,36 +133,41 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   const rtpMin = o.basePort + 4;
   const rtpMax = o.basePort + 19;
   const dir = mkdtempSync(path.join(tmpdir(), 'papgate-baresip-'));
-  writeFileSync(path.join(dir, 'config'), [
-    `module_path\t\t${modules}`,
-    'poll_method\t\tepoll',
-    `sip_listen\t\t127.0.0.1:${sipPort}`,
-    'net_interface\t\t127.0.0.1',
-    `dns_server\t\t127.0.0.1:${o.basePort + 3}`,
-    'call_local_timeout\t30',
-    'call_max_calls\t\t1',
-    'audio_player\t\taubridge,nil',
-    'audio_alert\t\taubridge,nil',
-    'audio_source\t\tausine,440',
-    'ausrc_srate\t\t48000',
-    'ausrc_channels\t\t2',
-    `rtp_ports\t\t${rtpMin}-${rtpMax}`,
-    'rtp_timeout\t\t0',
-    'ringback_disabled\tyes',
-    ...(o.caFile ? [`sip_cafile\t\t${o.caFile}`] : []),
-    'module\t\t\tg711.so',
-    'module\t\t\tausine.so',
-    'module\t\t\taubridge.so',
-    'module_tmp\t\taccount.so',
-    'module_app\t\tmenu.so',
-    'module_app\t\tctrl_tcp.so',
-    ...(o.mediaenc ? ['module\t\t\tsrtp.so'] : []),
-    `ctrl_tcp_listen\t\t127.0.0.1:${controlPort}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    path.join(dir, 'config'),
+    [
+      `module_path\t\t${modules}`,
+      'poll_method\t\tepoll',
+      `sip_listen\t\t127.0.0.1:${sipPort}`,
+      'net_interface\t\t127.0.0.1',
+      `dns_server\t\t127.0.0.1:${o.basePort + 3}`,
+      'call_local_timeout\t30',
+      'call_max_calls\t\t1',
+      'audio_player\t\taubridge,nil',
+      'audio_alert\t\taubridge,nil',
+      'audio_source\t\tausine,440',
+      'ausrc_srate\t\t48000',
+      'ausrc_channels\t\t2',
+      `rtp_ports\t\t${rtpMin}-${rtpMax}`,
+      'rtp_timeout\t\t0',
+      'ringback_disabled\tyes',
+      ...(o.caFile ? [`sip_cafile\t\t${o.caFile}`] : []),
+      'module\t\t\tg711.so',
+      'module\t\t\tausine.so',
+      'module\t\t\taubridge.so',
+      'module_tmp\t\taccount.so',
+      'module_app\t\tmenu.so',
+      'module_app\t\tctrl_tcp.so',
+      ...(o.mediaenc ? ['module\t\t\tsrtp.so'] : []),
+      `ctrl_tcp_listen\t\t127.0.0.1:${controlPort}`,
+      '',
+    ].join('\n'),
+  );
   // PCMU only, so that papgate's answer is predictable; regint is the REGISTER's Expires.
-  writeFileSync(path.join(dir, 'accounts'),
-    `<sip:${o.username}@${o.registrar};transport=${o.transport ?? 'udp'}>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ''}\n`);
+  writeFileSync(
+    path.join(dir, 'accounts'),
+    `<sip:${o.username}@${o.registrar};transport=${o.transport ?? 'udp'}>;auth_pass=${o.password};audio_codecs=PCMU;regint=600;answermode=manual${o.mediaenc ? `;mediaenc=${o.mediaenc}` : ''}\n`,
+  );
 
   let out = '';
   const child: ChildProcess = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -174,11 +179,20 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   child.stderr!.on('data', collect);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exit = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => { exited = { code, signal }; resolve(); });
-    child.once('error', (err) => { out += `\nspawn error: ${err.message}\n`; exited = { code: -1, signal: null }; resolve(); });
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      out += `\nspawn error: ${err.message}\n`;
+      exited = { code: -1, signal: null };
+      resolve();
+    });
   });
   // mocha exits with process.exit(): never leave a phone behind.
-  const killOnExit = () => { if (!exited) child.kill('SIGKILL'); };
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
   process.once('exit', killOnExit);
 
   const clean = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r\n/g, '\n');
@@ -248,7 +262,10 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
       try {
         socket = await new Promise<net.Socket>((resolve, reject) => {
           const s = net.connect(controlPort, '127.0.0.1');
-          s.once('connect', () => { s.off('error', reject); resolve(s); });
+          s.once('connect', () => {
+            s.off('error', reject);
+            resolve(s);
+          });
           s.once('error', reject);
         });
       } catch (e) {
@@ -268,20 +285,27 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
     pending.clear();
   });
 
-  const command = (cmd: string, params = '', timeoutMs = 5000) => new Promise<string>((resolve, reject) => {
-    if (!socket || socket.destroyed) return reject(new Error('no control connection to baresip'));
-    const token = `t${++tokens}`;
-    const timer = setTimeout(() => {
-      pending.delete(token);
-      reject(new Error(`baresip did not answer "${cmd} ${params}" within ${timeoutMs} ms`));
-    }, timeoutMs);
-    pending.set(token, {
-      resolve: (d) => { clearTimeout(timer); resolve(d); },
-      reject: (e) => { clearTimeout(timer); reject(e); },
+  const command = (cmd: string, params = '', timeoutMs = 5000) =>
+    new Promise<string>((resolve, reject) => {
+      if (!socket || socket.destroyed) return reject(new Error('no control connection to baresip'));
+      const token = `t${++tokens}`;
+      const timer = setTimeout(() => {
+        pending.delete(token);
+        reject(new Error(`baresip did not answer "${cmd} ${params}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(token, {
+        resolve: (d) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      const json = JSON.stringify({ command: cmd, params, token });
+      socket.write(`${Buffer.byteLength(json)}:${json},`);
     });
-    const json = JSON.stringify({ command: cmd, params, token });
-    socket.write(`${Buffer.byteLength(json)}:${json},`);
-  });
 
   /** Polls `probe` until it returns something, or fails after timeoutMs with the phone's output. */
   const waitFor = async <T>(probe: () => T | undefined, what: string, timeoutMs: number): Promise<T> => {
@@ -295,7 +319,11 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, 100);
-        function done() { clearTimeout(t); eventWaiters.delete(done); resolve(); }
+        function done() {
+          clearTimeout(t);
+          eventWaiters.delete(done);
+          resolve();
+        }
         eventWaiters.add(done);
       });
     }
@@ -308,7 +336,15 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
   const sipTrace = () => parseTrace(clean(out), sipPort, o.transport === 'tls' ? o.registrar : undefined);
 
   return {
-    sipPort, controlPort, dir, events, command, waitEvent, output, stop, sipTrace,
+    sipPort,
+    controlPort,
+    dir,
+    events,
+    command,
+    waitEvent,
+    output,
+    stop,
+    sipTrace,
     waitSip: (match, what, timeoutMs = 10_000) => waitFor(() => sipTrace().find(match), what, timeoutMs),
     dial: async (number, timeoutMs = 15_000) => {
       const seen = events.length;
@@ -316,7 +352,8 @@ export async function startBaresip(o: BaresipOptions): Promise<Baresip> {
       const isNew = (e: BaresipEvent) => events.indexOf(e) >= seen;
       const first = await waitFor(
         () => events.find((e) => isNew(e) && (e.type === 'CALL_ESTABLISHED' || e.type === 'CALL_CLOSED')),
-        `answer to the call to ${number}`, timeoutMs,
+        `answer to the call to ${number}`,
+        timeoutMs,
       );
       if (first.type === 'CALL_CLOSED') {
         throw new Error(`the call to ${number} failed: ${first.param ?? ''}\n--- baresip output ---\n${output()}`);
@@ -359,7 +396,11 @@ export function parseTrace(text: string, ownPort: number, peer?: string): Traced
     if (!status && !request) continue;
     messages.push({
       direction: (peer ? from !== peer : from.endsWith(`:${ownPort}`)) ? 'out' : 'in',
-      from, to, firstLine, headers, text: body,
+      from,
+      to,
+      firstLine,
+      headers,
+      text: body,
       method: request ? request[1]! : null,
       status: status ? Number(status[1]) : null,
     });

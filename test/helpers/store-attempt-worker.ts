@@ -14,7 +14,11 @@ import { silentLogger } from '../../src/ports/logger';
 import { cryptoRandom } from '../../src/ports/random';
 import { openSqliteStore } from '../../src/store/sqlite';
 
-interface Job { mac: string; n: number; policy: Policy }
+interface Job {
+  mac: string;
+  n: number;
+  policy: Policy;
+}
 
 const WRONG_PAP = 'wrong!'; // never equal to a 6-digit PAP
 

@@ -56,7 +56,13 @@ export async function makeTenant(store: Store, name: string, overrides: Partial<
 /** An audit event; override what the test looks at. */
 export function makeAudit(overrides: Partial<Omit<AuditEvent, 'id'>> = {}): Omit<AuditEvent, 'id'> {
   return {
-    at: 1_700_000_000_000, tenantId: null, mac: null, sourceIp: null,
-    actor: 'cli', action: 'test', outcome: 'ok', ...overrides,
+    at: 1_700_000_000_000,
+    tenantId: null,
+    mac: null,
+    sourceIp: null,
+    actor: 'cli',
+    action: 'test',
+    outcome: 'ok',
+    ...overrides,
   };
 }

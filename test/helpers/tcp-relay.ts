@@ -11,7 +11,9 @@ export class Relay {
     this.server = createServer((client) => {
       this.sockets.add(client);
       client.on('close', () => this.sockets.delete(client));
-      client.on('error', () => { /* the test cuts connections on purpose */ });
+      client.on('error', () => {
+        /* the test cuts connections on purpose */
+      });
       if (this.mode === 'blackhole') return; // accept, never answer
       const upstream = connect(Number(target.port), target.hostname);
       this.sockets.add(upstream);

@@ -14,13 +14,35 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, timeout: OPENSSL_TIMEOUT_MS, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export interface TestCa { dir: string; certPath: string; keyPath: string; pem: string }
-export interface IssuedPair { certPath: string; keyPath: string; fingerprint256: string }
+export interface TestCa {
+  dir: string;
+  certPath: string;
+  keyPath: string;
+  pem: string;
+}
+export interface IssuedPair {
+  certPath: string;
+  keyPath: string;
+  fingerprint256: string;
+}
 
 export function makeCa(dir: string): TestCa {
   openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=papgate test CA', '-days', '2',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=papgate test CA',
+    '-days',
+    '2',
   ]);
   const certPath = join(dir, 'ca.crt');
   return { dir, certPath, keyPath: join(dir, 'ca.key'), pem: readFileSync(certPath, 'utf8') };
@@ -30,12 +52,35 @@ export function makeCa(dir: string): TestCa {
 export function issue(ca: TestCa, stem: string, name = 'prov.test'): IssuedPair {
   writeFileSync(join(ca.dir, `${stem}.ext`), `subjectAltName=DNS:${name},IP:127.0.0.1\n`);
   openssl(ca.dir, [
-    'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${stem}.key`, '-out', `${stem}.csr`, '-subj', `/CN=${name}`,
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${stem}.key`,
+    '-out',
+    `${stem}.csr`,
+    '-subj',
+    `/CN=${name}`,
   ]);
   openssl(ca.dir, [
-    'x509', '-req', '-in', `${stem}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', `${stem}.crt`, '-days', '2', '-extfile', `${stem}.ext`,
+    'x509',
+    '-req',
+    '-in',
+    `${stem}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${stem}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${stem}.ext`,
   ]);
   const certPath = join(ca.dir, `${stem}.crt`);
   return { certPath, keyPath: join(ca.dir, `${stem}.key`), fingerprint256: fingerprintOfFile(certPath) };
@@ -65,12 +110,35 @@ export interface ClientCertificateSpec {
 export function issueClient(ca: TestCa, stem: string, spec: ClientCertificateSpec): { cert: string; key: string; fingerprint256: string } {
   writeFileSync(join(ca.dir, `${stem}.ext`), `extendedKeyUsage=clientAuth\n${spec.san ? `subjectAltName=${spec.san}\n` : ''}`);
   openssl(ca.dir, [
-    'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${stem}.key`, '-out', `${stem}.csr`, '-subj', `/O=Phone Vendor/CN=${spec.cn}`,
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${stem}.key`,
+    '-out',
+    `${stem}.csr`,
+    '-subj',
+    `/O=Phone Vendor/CN=${spec.cn}`,
   ]);
   openssl(ca.dir, [
-    'x509', '-req', '-in', `${stem}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-    '-out', `${stem}.crt`, '-days', spec.expired ? '-1' : '2', '-extfile', `${stem}.ext`,
+    'x509',
+    '-req',
+    '-in',
+    `${stem}.csr`,
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    `${stem}.crt`,
+    '-days',
+    spec.expired ? '-1' : '2',
+    '-extfile',
+    `${stem}.ext`,
   ]);
   const certPath = join(ca.dir, `${stem}.crt`);
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(join(ca.dir, `${stem}.key`), 'utf8'), fingerprint256: fingerprintOfFile(certPath) };

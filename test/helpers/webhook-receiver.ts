@@ -20,7 +20,11 @@ export type Behaviour = (n: number, body: string) => { status: number; location?
  */
 export class WebhookReceiver {
   readonly received: Received[] = [];
-  private constructor(private readonly server: Server, readonly url: string, public behaviour: Behaviour) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    public behaviour: Behaviour,
+  ) {}
 
   /** `tls`: PEM certificate and key, and the receiver speaks https. */
   static async start(behaviour: Behaviour = () => ({ status: 204 }), path = '/hook', tls?: { cert: string; key: string }): Promise<WebhookReceiver> {

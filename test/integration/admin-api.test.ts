@@ -13,7 +13,9 @@ describe('admin REST API', () => {
     assert.equal(r.status, 201, r.text);
     acmeToken = r.json.token;
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   it('answers /healthz and /metrics without a token', async () => {
     const health = await h.req('GET', '/healthz', { token: null });
@@ -60,7 +62,10 @@ describe('admin REST API', () => {
 
     const list = await h.req('GET', '/api/v1/tenants');
     assert.deepEqual(list.json.map((t: { name: string }) => t.name).sort(), ['acme', 'globex']);
-    assert.deepEqual((await h.req('GET', '/api/v1/tenants', { token: acmeToken })).json.map((t: { name: string }) => t.name), ['acme']);
+    assert.deepEqual(
+      (await h.req('GET', '/api/v1/tenants', { token: acmeToken })).json.map((t: { name: string }) => t.name),
+      ['acme'],
+    );
 
     assert.equal((await h.req('GET', '/api/v1/tenants/globex')).json.locale, 'en');
     const patched = await h.req('PATCH', '/api/v1/tenants/globex', { body: { locale: 'de' } });
@@ -88,8 +93,11 @@ describe('admin REST API', () => {
     assert.deepEqual(sites.json.map((s: { name: string }) => s.name).sort(), ['berlin', 'hq']);
   });
 
-  it('keeps emergency numbers per site and changes a site\'s numbers and locale', async () => {
-    const paris = await h.req('POST', '/api/v1/tenants/acme/sites', { token: acmeToken, body: { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] } });
+  it("keeps emergency numbers per site and changes a site's numbers and locale", async () => {
+    const paris = await h.req('POST', '/api/v1/tenants/acme/sites', {
+      token: acmeToken,
+      body: { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] },
+    });
     assert.equal(paris.status, 201);
     assert.deepEqual(paris.json, { name: 'paris', locale: 'fr', emergencyNumbers: ['15', '17', '18'] });
     const patched = await h.req('PATCH', '/api/v1/tenants/acme/sites/paris', { token: acmeToken, body: { emergencyNumbers: ['17', '112'] } });
@@ -103,7 +111,8 @@ describe('admin REST API', () => {
 
   it('creates a device with its PAP, shows, filters, resets, suspends, sets lines and deletes it', async () => {
     const created = await h.req('POST', '/api/v1/tenants/acme/devices', {
-      token: acmeToken, body: { mac: '02-AA-BB-CC-DD-01', vendor: 'Yealink', model: 'T46U', site: 'berlin' },
+      token: acmeToken,
+      body: { mac: '02-AA-BB-CC-DD-01', vendor: 'Yealink', model: 'T46U', site: 'berlin' },
     });
     assert.equal(created.status, 201, created.text);
     const d = created.json;
@@ -125,7 +134,10 @@ describe('admin REST API', () => {
     const all = await h.req('GET', '/api/v1/tenants/acme/devices', { token: acmeToken });
     assert.equal(all.json.length, 2);
     const inBerlin = await h.req('GET', '/api/v1/tenants/acme/devices?site=berlin', { token: acmeToken });
-    assert.deepEqual(inBerlin.json.map((x: { mac: string }) => x.mac), ['02aabbccdd01']);
+    assert.deepEqual(
+      inBerlin.json.map((x: { mac: string }) => x.mac),
+      ['02aabbccdd01'],
+    );
     assert.equal((await h.req('GET', '/api/v1/tenants/acme/devices?state=needed')).json.length, 2);
     assert.equal((await h.req('GET', '/api/v1/tenants/acme/devices?state=successful')).json.length, 0);
 
@@ -139,7 +151,8 @@ describe('admin REST API', () => {
     assert.ok(Date.parse(suspended.json.suspendedUntil) > Date.now());
 
     const lines = await h.req('PUT', '/api/v1/devices/02aabbccdd01/lines', {
-      token: acmeToken, body: { lines: [{ server: 'sip.example.net', user: '201', password: 's3cret', displayName: 'Anna' }] },
+      token: acmeToken,
+      body: { lines: [{ server: 'sip.example.net', user: '201', password: 's3cret', displayName: 'Anna' }] },
     });
     assert.equal(lines.status, 200, lines.text);
     assert.deepEqual(lines.json.lines, [{ server: 'sip.example.net', user: '201', authName: '201', displayName: 'Anna' }]);
@@ -195,11 +208,16 @@ describe('admin REST API', () => {
     assert.match(exp.text, /\r\nyealink,T46U,02aabbccdd01,[^,]+,berlin,needed,\d{6}\r\n/);
 
     const imp = await h.req('POST', '/api/v1/tenants/acme/import', {
-      token: acmeToken, contentType: 'text/csv', raw: 'mac,vendor,model,site\r\n02aabbccdd10,snom,D785,hq\r\n02aabbccdd11,gigaset,N720,\r\n',
+      token: acmeToken,
+      contentType: 'text/csv',
+      raw: 'mac,vendor,model,site\r\n02aabbccdd10,snom,D785,hq\r\n02aabbccdd11,gigaset,N720,\r\n',
     });
     assert.equal(imp.status, 201, imp.text);
     assert.equal(imp.json.imported, 2);
-    assert.deepEqual(imp.json.devices.map((x: { mac: string }) => x.mac), ['02aabbccdd10', '02aabbccdd11']);
+    assert.deepEqual(
+      imp.json.devices.map((x: { mac: string }) => x.mac),
+      ['02aabbccdd10', '02aabbccdd11'],
+    );
     assert.ok(imp.json.devices.every((x: { pap: string }) => /^\d{6}$/.test(x.pap)));
     assert.equal((await h.req('GET', '/api/v1/devices/02aabbccdd10', { token: acmeToken })).json.site, 'hq');
   });

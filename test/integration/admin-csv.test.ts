@@ -13,7 +13,9 @@ describe('admin REST API: CSV import and export', () => {
     await h.req('POST', '/api/v1/tenants/acme/sites', { token, body: { name: 'hq' } });
     await h.req('POST', '/api/v1/tenants/acme/devices', { token, body: { mac: '02dddddddd01', vendor: 'yealink', model: 'T46U' } });
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   const importCsv = (csv: string) => h.req('POST', '/api/v1/tenants/acme/import', { token, contentType: 'text/csv', raw: csv });
   const state = async () => [
@@ -35,19 +37,28 @@ describe('admin REST API: CSV import and export', () => {
 
   it('lists every bad row: duplicates in the file, existing MACs, unknown sites, bad MACs', async () => {
     const before = await state();
-    const r = await importCsv([
-      'MAC,Vendor,Model,Site',
-      '02dddddddd20,snom,D785,hq',
-      '02:dd:dd:dd:dd:20,snom,D785,',
-      '02dddddddd01,snom,D785,',
-      '02dddddddd21,snom,D785,mars',
-      'ff:ff:ff:ff:ff:ff,snom,D785,',
-      '02dddddddd22,snom,=cmd(),',
-    ].join('\n'));
+    const r = await importCsv(
+      [
+        'MAC,Vendor,Model,Site',
+        '02dddddddd20,snom,D785,hq',
+        '02:dd:dd:dd:dd:20,snom,D785,',
+        '02dddddddd01,snom,D785,',
+        '02dddddddd21,snom,D785,mars',
+        'ff:ff:ff:ff:ff:ff,snom,D785,',
+        '02dddddddd22,snom,=cmd(),',
+      ].join('\n'),
+    );
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json.errors.map((e: { line: number; field: string | null }) => [e.line, e.field]), [
-      [3, 'mac'], [4, 'mac'], [5, 'site'], [6, 'mac'], [7, 'model'],
-    ]);
+    assert.deepEqual(
+      r.json.errors.map((e: { line: number; field: string | null }) => [e.line, e.field]),
+      [
+        [3, 'mac'],
+        [4, 'mac'],
+        [5, 'site'],
+        [6, 'mac'],
+        [7, 'model'],
+      ],
+    );
     assert.match(r.json.errors[0].message, /also on line 2/);
     assert.match(r.json.errors[1].message, /already exists/);
     assert.match(r.json.errors[2].message, /no site named mars/);
@@ -72,7 +83,13 @@ describe('admin REST API: CSV import and export', () => {
     const r = await importCsv('\uFEFFsite,model,vendor,mac\r\nhq,D785,snom,02DD.DDDD.DD40\r\n,T54W,yealink,02-dd-dd-dd-dd-41\r\n');
     assert.equal(r.status, 201, r.text);
     assert.equal(r.json.imported, 2);
-    assert.deepEqual(r.json.devices.map((d: { mac: string; site: string | null }) => [d.mac, d.site]), [['02dddddddd40', 'hq'], ['02dddddddd41', null]]);
+    assert.deepEqual(
+      r.json.devices.map((d: { mac: string; site: string | null }) => [d.mac, d.site]),
+      [
+        ['02dddddddd40', 'hq'],
+        ['02dddddddd41', null],
+      ],
+    );
     const audit = (await h.req('GET', '/api/v1/tenants/acme/audit?limit=5', { token })).json;
     assert.equal(audit.filter((e: { action: string }) => e.action === 'device-import').length, 2);
   });
@@ -87,7 +104,10 @@ describe('admin REST API: CSV import and export', () => {
     assert.deepEqual(Object.keys(rows[0]!), ['vendor', 'model', 'mac', 'created', 'site', 'state', 'pap']);
     const byMac = new Map(rows.map((row) => [row.mac, row]));
     assert.equal(rows.length, 3);
-    assert.deepEqual({ ...byMac.get('02dddddddd40'), created: '' }, { vendor: 'snom', model: 'D785', mac: '02dddddddd40', created: '', site: 'hq', state: 'successful', pap: '' });
+    assert.deepEqual(
+      { ...byMac.get('02dddddddd40'), created: '' },
+      { vendor: 'snom', model: 'D785', mac: '02dddddddd40', created: '', site: 'hq', state: 'successful', pap: '' },
+    );
     assert.ok(!r.text.includes(d.pap), 'the PAP of a successful device is gone');
     assert.match(byMac.get('02dddddddd41')!.pap!, /^\d{6}$/);
     assert.equal(byMac.get('02dddddddd41')!.state, 'needed');

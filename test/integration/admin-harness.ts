@@ -16,8 +16,13 @@ import { openSqliteStore } from '../../src/store/sqlite';
 
 export const ADMIN_TOKEN = 'platform-admin-token-0123456789';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whatever fields the answer under test has
-export interface Answer { status: number; headers: Headers; text: string; json: any }
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read whatever fields the answer under test has
+  json: any;
+}
 
 export interface RequestOptions {
   token?: string | null;
@@ -66,12 +71,22 @@ export async function startAdmin(o: { adminToken?: string | null; log?: Logger }
     const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
     let json: unknown;
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     return { status: res.status, headers: res.headers, text, json };
   }
 
   return {
-    base, app, store, services, metrics, dbPath, req,
+    base,
+    app,
+    store,
+    services,
+    metrics,
+    dbPath,
+    req,
     async close() {
       await app.close();
       await store.close();

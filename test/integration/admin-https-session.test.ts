@@ -18,17 +18,29 @@ import { issue, makeCa, type TestCa } from '../helpers/test-certificates';
 
 const ADMIN_TOKEN = 'platform-token-0123456789';
 
-interface Reply { status: number; body: string; cookies: string[] }
+interface Reply {
+  status: number;
+  body: string;
+  cookies: string[];
+}
 
 function get(url: string, ca: string, token?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, {
-      ca, servername: 'admin.test', agent: false, timeout: 10_000, headers: token ? { authorization: `Bearer ${token}` } : {},
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), cookies: res.headers['set-cookie'] ?? [] }));
-    });
+    const req = https.request(
+      url,
+      {
+        ca,
+        servername: 'admin.test',
+        agent: false,
+        timeout: 10_000,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), cookies: res.headers['set-cookie'] ?? [] }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
     req.on('error', reject);
     req.end();
@@ -45,11 +57,23 @@ describe('portal session on an HTTPS admin port', function () {
     dir = mkdtempSync(join(tmpdir(), 'papgate-admin-https-'));
     ca = makeCa(dir);
     const pair = issue(ca, 'admin', 'admin.test');
-    app = await startPapgate(loadConfig({}, {
-      PAPGATE_DB: join(dir, 'p.db'), PAPGATE_DB_MIGRATE: 'auto', PAPGATE_SIGNALLING: 'off',
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0', PAPGATE_ADMIN_PORT: '0',
-      PAPGATE_ADMIN_TOKEN: ADMIN_TOKEN, PAPGATE_ADMIN_TLS_CERT: pair.certPath, PAPGATE_ADMIN_TLS_KEY: pair.keyPath,
-    }), { log: createLogger({ level: 'silent' }) });
+    app = await startPapgate(
+      loadConfig(
+        {},
+        {
+          PAPGATE_DB: join(dir, 'p.db'),
+          PAPGATE_DB_MIGRATE: 'auto',
+          PAPGATE_SIGNALLING: 'off',
+          PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+          PAPGATE_PROVISIONING_PORT: '0',
+          PAPGATE_ADMIN_PORT: '0',
+          PAPGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+          PAPGATE_ADMIN_TLS_CERT: pair.certPath,
+          PAPGATE_ADMIN_TLS_KEY: pair.keyPath,
+        },
+      ),
+      { log: createLogger({ level: 'silent' }) },
+    );
   });
 
   after(async () => {

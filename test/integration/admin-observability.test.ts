@@ -8,7 +8,9 @@ describe('admin REST API: logs and store errors', () => {
   it('logs requests without tokens, PAPs, passwords or bodies', async () => {
     const sink = new PassThrough();
     let log = '';
-    sink.on('data', (c: Buffer) => { log += c.toString(); });
+    sink.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
     const h = await startAdmin({ log: createLogger({ level: 'debug', destination: sink }) });
     try {
       const { token } = (await h.req('POST', '/api/v1/tenants', { body: { name: 'acme' } })).json;

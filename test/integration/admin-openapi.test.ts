@@ -13,7 +13,11 @@ import { startAdmin, type AdminHarness, type RequestOptions } from './admin-harn
  */
 
 type Json = Record<string, unknown>;
-interface Call { method: string; path: string; o?: RequestOptions }
+interface Call {
+  method: string;
+  path: string;
+  o?: RequestOptions;
+}
 
 const MAC = '02dd00000001';
 const LINE = { server: 'sip.example.net', user: '201', authName: '201-auth', password: 'pw', displayName: 'Desk 1' };
@@ -115,7 +119,9 @@ describe('admin REST API: the OpenAPI document is the contract', () => {
     assert.equal(answer.status, 200);
     doc = answer.json;
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   it('is a well-formed OpenAPI 3.1 document', () => {
     assert.deepEqual(openApiProblems(doc), []);
@@ -143,8 +149,8 @@ describe('admin REST API: the OpenAPI document is the contract', () => {
     const schemas = (doc.components as Json).schemas as Record<string, Json>;
     assert.ok(schemas.Device && !Object.keys(schemas).some((k) => k !== 'Device' && /device/i.test(k) && !/create/i.test(k)));
     assert.equal((schemas.LinesPut!.properties as Record<string, Json>).lines!.maxItems, 16);
-    assert.equal(((schemas.LineInput!.properties as Record<string, Json>).server!).maxLength, 128);
-    assert.ok(((schemas.DeviceCreate!.properties as Record<string, Json>).model!).pattern);
+    assert.equal((schemas.LineInput!.properties as Record<string, Json>).server!.maxLength, 128);
+    assert.ok((schemas.DeviceCreate!.properties as Record<string, Json>).model!.pattern);
   });
 
   it('answers every route with the documented shape', async () => {
@@ -165,8 +171,14 @@ describe('admin REST API: the OpenAPI document is the contract', () => {
   });
 
   it('enforces every documented body, path and query constraint with a 400 naming the field, writing nothing', async () => {
-    const snapshot = async () => (await Promise.all(['/tenants', '/tenants/zeta/devices', '/tenants/zeta/sites', '/tenants/zeta/allow-list']
-      .map(async (p) => (await api({ method: 'GET', path: p })).text))).join('\n');
+    const snapshot = async () =>
+      (
+        await Promise.all(
+          ['/tenants', '/tenants/zeta/devices', '/tenants/zeta/sites', '/tenants/zeta/allow-list'].map(
+            async (p) => (await api({ method: 'GET', path: p })).text,
+          ),
+        )
+      ).join('\n');
     const before = await snapshot();
     let tried = 0;
     const expect400 = async (c: Call, field: string) => {

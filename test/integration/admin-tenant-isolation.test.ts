@@ -13,12 +13,17 @@ describe('admin REST API: tenant isolation', () => {
     acme = (await h.req('POST', '/api/v1/tenants', { body: { name: 'acme' } })).json.token;
     globex = (await h.req('POST', '/api/v1/tenants', { body: { name: 'globex' } })).json.token;
     await h.req('POST', '/api/v1/tenants/globex/sites', { token: globex, body: { name: 'paris' } });
-    const d = await h.req('POST', '/api/v1/tenants/globex/devices', { token: globex, body: { mac: GLOBEX_MAC, vendor: 'yealink', model: 'T54W', site: 'paris' } });
+    const d = await h.req('POST', '/api/v1/tenants/globex/devices', {
+      token: globex,
+      body: { mac: GLOBEX_MAC, vendor: 'yealink', model: 'T54W', site: 'paris' },
+    });
     assert.equal(d.status, 201, d.text);
     await h.req('POST', '/api/v1/tenants/globex/allow-list', { token: globex, body: { cidr: '198.51.100.0/24' } });
     await h.req('POST', '/api/v1/tenants/acme/devices', { token: acme, body: { mac: '02aaaaaaaa01', vendor: 'snom', model: 'D785' } });
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   /** Everything globex has, read with the platform token. */
   async function globexSnapshot(): Promise<unknown> {
@@ -69,12 +74,12 @@ describe('admin REST API: tenant isolation', () => {
     assert.deepEqual(await globexSnapshot(), before);
   });
 
-  it('hides another tenant\'s device as missing (404), not forbidden', async () => {
+  it("hides another tenant's device as missing (404), not forbidden", async () => {
     const r = await h.req('GET', `/api/v1/devices/${GLOBEX_MAC}`, { token: acme });
     assert.equal(r.status, 404);
   });
 
-  it('does not let a tenant create another tenant\'s device by naming it in the path', async () => {
+  it("does not let a tenant create another tenant's device by naming it in the path", async () => {
     const r = await h.req('POST', '/api/v1/tenants/globex/devices', { token: acme, body: { mac: '02aaaaaaaa09', vendor: 'snom', model: 'D785' } });
     assert.equal(r.status, 403);
     assert.equal((await h.req('GET', '/api/v1/devices/02aaaaaaaa09')).status, 404);
@@ -98,12 +103,18 @@ describe('admin REST API: tenant isolation', () => {
 
   it('shows a tenant only its own tenant, devices and audit', async () => {
     const tenants = await h.req('GET', '/api/v1/tenants', { token: acme });
-    assert.deepEqual(tenants.json.map((t: { name: string }) => t.name), ['acme']);
+    assert.deepEqual(
+      tenants.json.map((t: { name: string }) => t.name),
+      ['acme'],
+    );
     const audit = await h.req('GET', '/api/v1/tenants/acme/audit?limit=1000', { token: acme });
     assert.ok(audit.json.length > 0);
     assert.ok(audit.json.every((e: { tenant: string }) => e.tenant === 'acme'));
     const devices = await h.req('GET', '/api/v1/tenants/acme/devices', { token: acme });
-    assert.deepEqual(devices.json.map((d: { mac: string }) => d.mac), ['02aaaaaaaa01']);
+    assert.deepEqual(
+      devices.json.map((d: { mac: string }) => d.mac),
+      ['02aaaaaaaa01'],
+    );
   });
 
   it('refuses every API route without a valid token (401) and changes nothing', async () => {

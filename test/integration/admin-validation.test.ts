@@ -13,7 +13,9 @@ describe('admin REST API: validation', () => {
     const d = await h.req('POST', '/api/v1/tenants/acme/devices', { body: { mac: MAC, vendor: 'yealink', model: 'T46U' } });
     assert.equal(d.status, 201, d.text);
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   function assertInvalid(r: Answer, field: string, message?: RegExp, what = ''): void {
     assert.equal(r.status, 400, `${what}: ${r.status} ${r.text}`);
@@ -24,8 +26,11 @@ describe('admin REST API: validation', () => {
   }
 
   async function snapshot(): Promise<string> {
-    const parts = await Promise.all(['/api/v1/tenants', '/api/v1/tenants/acme/devices', '/api/v1/tenants/acme/sites', '/api/v1/tenants/acme/allow-list']
-      .map(async (p) => (await h.req('GET', p)).text));
+    const parts = await Promise.all(
+      ['/api/v1/tenants', '/api/v1/tenants/acme/devices', '/api/v1/tenants/acme/sites', '/api/v1/tenants/acme/allow-list'].map(
+        async (p) => (await h.req('GET', p)).text,
+      ),
+    );
     return parts.join('\n');
   }
 
@@ -46,14 +51,20 @@ describe('admin REST API: validation', () => {
       assertInvalid(await h.req('POST', '/api/v1/tenants/acme/devices', { body: { mac, vendor: 'snom', model: 'D785' } }), 'mac', why, `body ${mac}`);
       const p = `/api/v1/devices/${encodeURIComponent(mac)}`;
       for (const [method, path, o] of [
-        ['GET', p], ['DELETE', p], ['POST', `${p}/reset`], ['POST', `${p}/suspend`],
+        ['GET', p],
+        ['DELETE', p],
+        ['POST', `${p}/reset`],
+        ['POST', `${p}/suspend`],
         ['PUT', `${p}/lines`, { body: { lines: [] } }],
       ] as [string, string, RequestOptions?][]) {
         assertInvalid(await h.req(method, path, o), 'mac', why, `${method} ${path}`);
       }
       const imp = await h.req('POST', '/api/v1/tenants/acme/import', { contentType: 'text/csv', raw: `mac,vendor,model\n${mac},snom,D785\n` });
       assertInvalid(imp, 'file', undefined, `import ${mac}`);
-      assert.deepEqual(imp.json.errors.map((e: { line: number; field: string }) => [e.line, e.field]), [[2, 'mac']]);
+      assert.deepEqual(
+        imp.json.errors.map((e: { line: number; field: string }) => [e.line, e.field]),
+        [[2, 'mac']],
+      );
       assert.match(imp.json.errors[0].message, why);
     }
     assertInvalid(await h.req('POST', '/api/v1/tenants/acme/devices', { body: { vendor: 'snom', model: 'D785' } }), 'mac', /missing/);
@@ -110,7 +121,11 @@ describe('admin REST API: validation', () => {
       const field = Array.isArray(bad) && bad.length <= 20 ? 'emergencyNumbers[0]' : 'emergencyNumbers'; // an entry, or the list
       assertInvalid(await h.req('POST', '/api/v1/tenants/acme/sites', { body: { name: 'lyon', emergencyNumbers: bad } }), field);
     }
-    assert.equal((await h.req('GET', '/api/v1/tenants/acme/sites')).json.some((s: { name: string }) => s.name === 'lyon'), false, 'nothing half-written');
+    assert.equal(
+      (await h.req('GET', '/api/v1/tenants/acme/sites')).json.some((s: { name: string }) => s.name === 'lyon'),
+      false,
+      'nothing half-written',
+    );
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: '-bad' } }), 'name', /1-63 characters/);
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 'a b' } }), 'name');
     assertInvalid(await h.req('POST', '/api/v1/tenants', { body: { name: 42 } }), 'name');
@@ -149,7 +164,11 @@ describe('admin REST API: validation', () => {
     assertInvalid(await post('[1,2]'), 'body', /JSON object/);
     assertInvalid(await post('"text"'), 'body', /JSON object/);
     assertInvalid(await post('mac=02cccccccc05', 'application/x-www-form-urlencoded'), 'body', /Content-Type/);
-    assertInvalid(await post(JSON.stringify({ mac: '02cccccccc05', vendor: 'snom', model: 'D785', pad: 'x'.repeat(70_000) })), 'body', /larger than 65536 bytes/);
+    assertInvalid(
+      await post(JSON.stringify({ mac: '02cccccccc05', vendor: 'snom', model: 'D785', pad: 'x'.repeat(70_000) })),
+      'body',
+      /larger than 65536 bytes/,
+    );
     assertInvalid(await h.req('POST', '/api/v1/tenants/acme/import', { contentType: 'text/csv', raw: 'x'.repeat(7 * 1024 * 1024) }), 'body', /larger than/);
     assertInvalid(await h.req('POST', '/api/v1/tenants/acme/import', { body: { mac: '02cccccccc05' } }), 'file', /text\/csv/);
     assert.equal(await snapshot(), before);

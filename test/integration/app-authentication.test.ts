@@ -17,7 +17,12 @@ describe('authentication use cases over a real store', () => {
   let store: Store;
   let s: AdminServices;
   let provisioning: Provisioning;
-  const clock = { t: Date.UTC(2026, 10, 28), now() { return this.t; } };
+  const clock = {
+    t: Date.UTC(2026, 10, 28),
+    now() {
+      return this.t;
+    },
+  };
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'papgate-app-'));
@@ -25,8 +30,12 @@ describe('authentication use cases over a real store', () => {
     const deps = { store, clock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger };
     s = createServices(deps);
     provisioning = new Provisioning(deps, {
-      publicUrl: 'http://prov.example', sip: { server: 'sip.example', port: 5060, transport: 'udp' },
-      emergencyNumbers: ['112'], hotline: '*89', minimalResyncSeconds: 300, fullResyncSeconds: 14400,
+      publicUrl: 'http://prov.example',
+      sip: { server: 'sip.example', port: 5060, transport: 'udp' },
+      emergencyNumbers: ['112'],
+      hotline: '*89',
+      minimalResyncSeconds: 300,
+      fullResyncSeconds: 14400,
     });
     await s.tenants.create(CLI_ACTOR, 'acme');
     await s.tenants.create(CLI_ACTOR, 'other');
@@ -60,7 +69,7 @@ describe('authentication use cases over a real store', () => {
     assert.equal((await provisioning.handle({ mac: d.mac, ip: '198.51.100.7', secret: null })).kind, 'minimal', 'window ended');
   });
 
-  it('someone polling the MAC from elsewhere does not earn the trust of the phone\'s PAP success', async () => {
+  it("someone polling the MAC from elsewhere does not earn the trust of the phone's PAP success", async () => {
     const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '00:15:65:00:00:51', vendor: 'yealink', model: 'T46U' });
     const b = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '00:15:65:00:00:52', vendor: 'yealink', model: 'T46U' });
     await provisioning.handle({ mac: a.mac, ip: '203.0.113.10', secret: null }); // the phone
@@ -88,7 +97,7 @@ describe('authentication use cases over a real store', () => {
     assert.equal((after as { label: string }).label, 'Authentication needed');
   });
 
-  it('HEAD requests and another vendor\'s file format change nothing', async () => {
+  it("HEAD requests and another vendor's file format change nothing", async () => {
     const a = await s.devices.create(CLI_ACTOR, { tenant: 'acme', mac: '001565000031', vendor: 'yealink', model: 'T46U' });
     await s.allowList.add(CLI_ACTOR, 'acme', '203.0.113.0/24');
     const head = await provisioning.handle({ mac: a.mac, ip: '203.0.113.9', secret: null, readOnly: true });

@@ -24,7 +24,8 @@ const usually = <T>(common: fc.Arbitrary<T>, weight: number, ...others: fc.Arbit
   fc.oneof({ arbitrary: common, weight }, ...others.map((arbitrary) => ({ arbitrary, weight: 1 })));
 
 const method = usually(
-  fc.constantFrom('GET', 'HEAD'), 12,
+  fc.constantFrom('GET', 'HEAD'),
+  12,
   fc.constantFrom('POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'CONNECT', 'PROPFIND', 'get'),
   token,
   anyText(8),
@@ -44,7 +45,8 @@ const fileName = fc.oneof(
 const segment = fc.oneof(fc.constantFrom('p', '..', '.', '', '%2e%2e', '%00', '%', '~', 'p/', '\\'), fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/), anyText(12));
 
 const target = usually(
-  fileName.map((f) => `/${f}`), 20,
+  fileName.map((f) => `/${f}`),
+  20,
   fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{1,43}$/), fileName).map(([s, f]) => `/p/${s}/${f}`),
   fc.tuple(fc.array(segment, { maxLength: 6 }), fileName).map(([s, f]) => `/${s.join('/')}/${f}`),
   fc.tuple(fileName, anyText(40)).map(([f, q]) => `/${f}?${q}`),
@@ -56,11 +58,28 @@ const target = usually(
 const version = usually(fc.constantFrom('HTTP/1.1', 'HTTP/1.0'), 20, fc.constantFrom('HTTP/2.0', 'HTTP/0.9', 'http/1.1', 'HTTP/1.1 extra', ''), anyText(10));
 
 const header = usually(
-  fc.constantFrom('User-Agent: Yealink SIP-T46S 66.86.0.15', 'Accept: */*', 'Connection: close'), 40,
-  fc.constantFrom('Connection: keep-alive', 'Transfer-Encoding: chunked', 'Expect: 100-continue',
-    'Content-Length: abc', 'Content-Length: -1', 'Content-Length: 99999999999999999999', 'Content-Length: 5', 'Content-Length: 0',
-    'Upgrade: websocket', 'Accept-Encoding: gzip, br', 'Range: bytes=0-1'),
-  fc.oneof(fc.ipV4(), fc.ipV6(), anyText(20), fc.array(fc.ipV4(), { maxLength: 40 }).map((a) => a.join(', ')))
+  fc.constantFrom('User-Agent: Yealink SIP-T46S 66.86.0.15', 'Accept: */*', 'Connection: close'),
+  40,
+  fc.constantFrom(
+    'Connection: keep-alive',
+    'Transfer-Encoding: chunked',
+    'Expect: 100-continue',
+    'Content-Length: abc',
+    'Content-Length: -1',
+    'Content-Length: 99999999999999999999',
+    'Content-Length: 5',
+    'Content-Length: 0',
+    'Upgrade: websocket',
+    'Accept-Encoding: gzip, br',
+    'Range: bytes=0-1',
+  ),
+  fc
+    .oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      anyText(20),
+      fc.array(fc.ipV4(), { maxLength: 40 }).map((a) => a.join(', ')),
+    )
     .map((v) => `X-Forwarded-For: ${v}`),
   fc.tuple(token, anyText(40)).map(([n, v]) => `${n}: ${v}`),
   fc.integer({ min: 1, max: 12_000 }).map((n) => `X-Big: ${'b'.repeat(n)}`),
@@ -68,11 +87,19 @@ const header = usually(
 );
 
 // HTTP/1.1 needs exactly one Host: usually there, sometimes missing, doubled or odd.
-const host = usually<string[]>(fc.constant(['Host: 127.0.0.1']), 15,
-  fc.constant([]), fc.constant(['Host: a', 'Host: b']), anyText(30).map((h) => [`Host: ${h}`]));
+const host = usually<string[]>(
+  fc.constant(['Host: 127.0.0.1']),
+  15,
+  fc.constant([]),
+  fc.constant(['Host: a', 'Host: b']),
+  anyText(30).map((h) => [`Host: ${h}`]),
+);
 
 const request = fc.record({
-  method, target, version, host,
+  method,
+  target,
+  version,
+  host,
   headers: fc.array(header, { maxLength: 8 }),
   body: usually(fc.constant(''), 8, anyText(200)),
   crlf: usually(fc.constant('\r\n'), 20, fc.constantFrom('\n', '\r')),
@@ -93,7 +120,9 @@ describe('attack: seeded fuzzer of provisioning HTTP', function () {
   before(async () => {
     // A small 404 budget, so the fuzz runs through the 429 path as well as the routes.
     t = await startProvisioningTarget({
-      PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: '60', PAPGATE_LIMIT_PROVISIONING_404_BURST: '20', PAPGATE_TRUSTED_PROXIES: PROXY,
+      PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: '60',
+      PAPGATE_LIMIT_PROVISIONING_404_BURST: '20',
+      PAPGATE_TRUSTED_PROXIES: PROXY,
     });
     await t.addDevice(KNOWN);
   });
@@ -117,7 +146,10 @@ describe('attack: seeded fuzzer of provisioning HTTP', function () {
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
-    const summary = [...tally].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}:${v}`).join(' ');
+    const summary = [...tally]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
     console.log(`      ${RUNS} requests, seed ${SEED}: ${summary}`);
     assert.deepEqual(bad.slice(0, 10), [], `${bad.length} requests got a 5xx or no answer in time`);
     assert.ok((tally.get('200') ?? 0) > 0 && (tally.get('404') ?? 0) > 0 && (tally.get('429') ?? 0) > 0, 'the fuzz reached the routes and the limiter');

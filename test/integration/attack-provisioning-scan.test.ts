@@ -20,10 +20,14 @@ describe('attack: MAC enumeration of provisioning', function () {
   let known: string;
 
   before(async () => {
-    t = await startProvisioningTarget({
-      PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: '6', PAPGATE_LIMIT_PROVISIONING_404_BURST: String(BURST),
-      PAPGATE_TRUSTED_PROXIES: PROXY,
-    }, { now: () => now });
+    t = await startProvisioningTarget(
+      {
+        PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: '6',
+        PAPGATE_LIMIT_PROVISIONING_404_BURST: String(BURST),
+        PAPGATE_TRUSTED_PROXIES: PROXY,
+      },
+      { now: () => now },
+    );
     known = await t.addDevice('001565aa0001');
   });
   after(async () => t?.stop());

@@ -32,27 +32,58 @@ describe('attack: fuzzed SDP offers over SIP (seeded)', function () {
     await h?.stop();
   });
 
-  interface Sent { callId: string; fromTag: string; branch: string; cseq: number; uri: string }
+  interface Sent {
+    callId: string;
+    fromTag: string;
+    branch: string;
+    cseq: number;
+    uri: string;
+  }
 
   function send(method: string, o: { body?: string; auth?: boolean; uri?: string; sent?: Sent; toTag?: string; cseq?: number; branch?: string } = {}): Sent {
     const s: Sent = o.sent ?? { callId: `fuzz-${++n}-${process.pid}`, fromTag: `f${n}`, branch: '', cseq: 1, uri: o.uri ?? 'sip:*89@127.0.0.1' };
     const branch = o.branch ?? `z9hG4bK${Math.random().toString(36).slice(2)}`;
     const cseq = o.cseq ?? s.cseq;
-    phone.send(sipRequest({
-      method, uri: s.uri, callId: s.callId, fromTag: s.fromTag, cseq, branch, toTag: o.toTag,
-      from: `sip:${device.sipUsername}@127.0.0.1`, to: method === 'REGISTER' ? `sip:${device.sipUsername}@127.0.0.1` : 'sip:*89@127.0.0.1',
-      viaHost: `127.0.0.1:${phone.port}`, contact: `sip:${device.sipUsername}@127.0.0.1:${phone.port}`,
-      body: o.body, contentType: 'application/sdp',
-      extra: o.auth ? [authorization({
-        username: device.sipUsername, password: device.sipPassword, realm: h.config.sipRealm, nonce, uri: s.uri, method, nc: ++nc,
-      })] : [],
-    }), PORTS.sip);
+    phone.send(
+      sipRequest({
+        method,
+        uri: s.uri,
+        callId: s.callId,
+        fromTag: s.fromTag,
+        cseq,
+        branch,
+        toTag: o.toTag,
+        from: `sip:${device.sipUsername}@127.0.0.1`,
+        to: method === 'REGISTER' ? `sip:${device.sipUsername}@127.0.0.1` : 'sip:*89@127.0.0.1',
+        viaHost: `127.0.0.1:${phone.port}`,
+        contact: `sip:${device.sipUsername}@127.0.0.1:${phone.port}`,
+        body: o.body,
+        contentType: 'application/sdp',
+        extra: o.auth
+          ? [
+              authorization({
+                username: device.sipUsername,
+                password: device.sipPassword,
+                realm: h.config.sipRealm,
+                nonce,
+                uri: s.uri,
+                method,
+                nc: ++nc,
+              }),
+            ]
+          : [],
+      }),
+      PORTS.sip,
+    );
     return { ...s, branch, cseq };
   }
 
-  const final = (s: Sent, method: string) => phone.take(
-    (m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === s.callId && header(m, 'CSeq') === `${s.cseq} ${method}`,
-    15_000, `a final response to ${method} ${s.callId}`);
+  const final = (s: Sent, method: string) =>
+    phone.take(
+      (m) => (statusOf(m) ?? 0) >= 200 && header(m, 'Call-ID') === s.callId && header(m, 'CSeq') === `${s.cseq} ${method}`,
+      15_000,
+      `a final response to ${method} ${s.callId}`,
+    );
 
   it(`answers ${OFFERS} fuzzed offers with 200, 400 or 488, and stays up`, async () => {
     const challenge = await final(send('INVITE'), 'INVITE');

@@ -55,16 +55,35 @@ describe('attack: SIP request flood from one source', function () {
       // Paced in small batches: a loop of 3,000 datagrams at once would mostly be lost in the socket buffer.
       if (i % 40 === 39) await new Promise((r) => setTimeout(r, 5));
       const method = i % 2 === 0 ? 'OPTIONS' : 'REGISTER';
-      attacker.send(sipRequest({
-        method, uri: `sip:127.0.0.1:${PORTS.sip}`, callId: `flood-${i}`, fromTag: 'f', cseq: 1, viaHost: via,
-        from: 'sip:nobody@127.0.0.1', to: 'sip:nobody@127.0.0.1', contact: `sip:nobody@${via}`,
-      }), PORTS.sip);
+      attacker.send(
+        sipRequest({
+          method,
+          uri: `sip:127.0.0.1:${PORTS.sip}`,
+          callId: `flood-${i}`,
+          fromTag: 'f',
+          cseq: 1,
+          viaHost: via,
+          from: 'sip:nobody@127.0.0.1',
+          to: 'sip:nobody@127.0.0.1',
+          contact: `sip:nobody@${via}`,
+        }),
+        PORTS.sip,
+      );
     }
     // Straight after the flood, with the source's budget spent: an emergency call is never refused for its rate.
-    attacker.send(sipRequest({
-      method: 'INVITE', uri: `sip:112@127.0.0.1:${PORTS.sip}`, callId: 'flood-emergency', fromTag: 'e', cseq: 1, viaHost: via,
-      contact: `sip:nobody@${via}`, body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 15998 RTP/AVP 0\r\n',
-    }), PORTS.sip);
+    attacker.send(
+      sipRequest({
+        method: 'INVITE',
+        uri: `sip:112@127.0.0.1:${PORTS.sip}`,
+        callId: 'flood-emergency',
+        fromTag: 'e',
+        cseq: 1,
+        viaHost: via,
+        contact: `sip:nobody@${via}`,
+        body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 15998 RTP/AVP 0\r\n',
+      }),
+      PORTS.sip,
+    );
 
     // The honest phone on another address, during the flood's aftermath.
     assert.equal(await phone.register(device), 200, 'the other phone registers');
@@ -74,14 +93,16 @@ describe('attack: SIP request flood from one source', function () {
     const finals = replies.filter((m) => (statusOf(m) ?? 0) >= 200 && !(header(m, 'Call-ID') ?? '').includes('emergency'));
     const refused = finals.filter((m) => statusOf(m) === 503);
     const served = finals.filter((m) => statusOf(m) === 200 || statusOf(m) === 401);
-    console.log(`      flood of ${FLOOD}: ${served.length} served, ${refused.length} got 503, ${FLOOD - finals.length} unanswered;`
-      + ` limiter: ${await rateLimited(h, 'sip_requests', 'answered')} refused, ${await rateLimited(h, 'sip_requests', 'dropped')} dropped`);
+    console.log(
+      `      flood of ${FLOOD}: ${served.length} served, ${refused.length} got 503, ${FLOOD - finals.length} unanswered;` +
+        ` limiter: ${await rateLimited(h, 'sip_requests', 'answered')} refused, ${await rateLimited(h, 'sip_requests', 'dropped')} dropped`,
+    );
     assert.ok(refused.length > 0, 'some flood requests got 503');
     for (const r of refused) assert.match(header(r, 'Retry-After') ?? '', /^[1-9][0-9]*$/, 'every 503 says when to retry');
     assert.ok(served.length < FLOOD / 2, `most of the flood was not served (${served.length} of ${FLOOD})`);
     assert.ok(finals.length < FLOOD, 'far over the limit, papgate stays silent');
-    assert.ok(await rateLimited(h, 'sip_requests', 'answered') > 0);
-    assert.ok(await rateLimited(h, 'sip_requests', 'dropped') > 0, 'silence comes from the limiter, not only from lost datagrams');
+    assert.ok((await rateLimited(h, 'sip_requests', 'answered')) > 0);
+    assert.ok((await rateLimited(h, 'sip_requests', 'dropped')) > 0, 'silence comes from the limiter, not only from lost datagrams');
 
     const emergency = replies.find((m) => header(m, 'Call-ID') === 'flood-emergency' && (statusOf(m) ?? 0) >= 200);
     assert.ok(emergency, 'the emergency INVITE was answered');

@@ -10,21 +10,31 @@ import { portLayout } from '../helpers/ports';
  * papgate's clock stands still, so nothing refills.
  */
 
-
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('attack: SIP limit and calls in progress (embedded stack)', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(20_000);
   let h: Harness;
   let phone: RawPeer;
 
   before(async () => {
     const clock = new FakeClock();
-    const limits = new SourceLimits({
-      sipRequestsPerSecond: 1, sipRequestsBurst: 4, ivrCallsPerMinutePerSource: 0, ivrCallsPerMinutePerDevice: 0,
-      provisioning404PerMinute: 0, provisioning404Burst: 1, maxSources: 100, exempt: [],
-    }, clock);
+    const limits = new SourceLimits(
+      {
+        sipRequestsPerSecond: 1,
+        sipRequestsBurst: 4,
+        ivrCallsPerMinutePerSource: 0,
+        ivrCallsPerMinutePerDevice: 0,
+        provisioning404PerMinute: 0,
+        provisioning404Burst: 1,
+        maxSources: 100,
+        exempt: [],
+      },
+      clock,
+    );
     h = await startHarness({ port: PORT, clock, limits });
     phone = await RawPeer.open();
   });
@@ -39,8 +49,18 @@ describe('attack: SIP limit and calls in progress (embedded stack)', function ()
     const base = { method: 'INVITE', uri, callId: 'dlg-1', fromTag: 'p1', viaHost: via, contact: `sip:dev1@${via}`, body: OFFER_SDP };
     phone.send(sipRequest({ ...base, cseq: 1, branch: 'z9hG4bKdlg1' }), PORT); // 1
     const challenge = await phone.response(401, 'INVITE');
-    phone.send(sipRequest({ method: 'ACK', uri, callId: 'dlg-1', fromTag: 'p1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: via, branch: 'z9hG4bKdlg1' }), PORT);
-    const auth = authorization({ username: ACCOUNTS[0]!.username, password: ACCOUNTS[0]!.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' });
+    phone.send(
+      sipRequest({ method: 'ACK', uri, callId: 'dlg-1', fromTag: 'p1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: via, branch: 'z9hG4bKdlg1' }),
+      PORT,
+    );
+    const auth = authorization({
+      username: ACCOUNTS[0]!.username,
+      password: ACCOUNTS[0]!.password,
+      realm: REALM,
+      nonce: nonceOf(challenge),
+      uri,
+      method: 'INVITE',
+    });
     phone.send(sipRequest({ ...base, cseq: 2, extra: [auth] }), PORT); // 2
     const ok = await phone.response(200, 'INVITE');
     const toTag = tagOf(header(ok, 'To'));

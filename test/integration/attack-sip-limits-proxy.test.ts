@@ -23,10 +23,19 @@ describe('attack: SIP limit behind a trusted proxy (embedded stack)', function (
 
   before(async () => {
     const clock = new FakeClock();
-    const limits = new SourceLimits({
-      sipRequestsPerSecond: 1, sipRequestsBurst: BURST, ivrCallsPerMinutePerSource: 0, ivrCallsPerMinutePerDevice: 0,
-      provisioning404PerMinute: 0, provisioning404Burst: 1, maxSources: 100, exempt: [],
-    }, clock);
+    const limits = new SourceLimits(
+      {
+        sipRequestsPerSecond: 1,
+        sipRequestsBurst: BURST,
+        ivrCallsPerMinutePerSource: 0,
+        ivrCallsPerMinutePerDevice: 0,
+        provisioning404PerMinute: 0,
+        provisioning404Burst: 1,
+        maxSources: 100,
+        exempt: [],
+      },
+      clock,
+    );
     // The proxy is 127.0.0.1; the stranger sends from 127.0.0.2 (any 127/8 address is loopback).
     h = await startHarness({ port: 0, clock, limits, trustedProxies: ['127.0.0.1'] });
     proxy = await RawPeer.open();
@@ -43,10 +52,18 @@ describe('attack: SIP limit behind a trusted proxy (embedded stack)', function (
     const host = from === proxy ? '127.0.0.1' : '127.0.0.2';
     const callId = `opt-${++seq}`;
     const phoneVia = phoneIp ? [`Via: SIP/2.0/UDP ${phoneIp}:5060;branch=z9hG4bKphone${seq};rport=5060`] : [];
-    from.send(sipRequest({
-      method: 'OPTIONS', uri: `sip:127.0.0.1:${h.sig.port}`, callId, fromTag: 'o', cseq: 1,
-      viaHost: `${host}:${from.port}`, extra: phoneVia,
-    }), h.sig.port);
+    from.send(
+      sipRequest({
+        method: 'OPTIONS',
+        uri: `sip:127.0.0.1:${h.sig.port}`,
+        callId,
+        fromTag: 'o',
+        cseq: 1,
+        viaHost: `${host}:${from.port}`,
+        extra: phoneVia,
+      }),
+      h.sig.port,
+    );
     return from.take((m) => header(m, 'Call-ID') === callId, 3000, `the answer to ${callId}`).then(statusOf, () => 'no answer');
   };
 
@@ -54,7 +71,7 @@ describe('attack: SIP limit behind a trusted proxy (embedded stack)', function (
     for (let i = 0; i < BURST; i++) assert.equal(await options(proxy, '198.51.100.1'), 200, `request ${i + 1} within the burst`);
     assert.equal(await options(proxy, '198.51.100.1'), 503, 'the noisy phone is over its budget');
     for (let i = 0; i < BURST; i++) assert.equal(await options(proxy, '198.51.100.2'), 200, 'a second phone has a budget of its own');
-    assert.equal(await options(proxy, null), 200, 'the proxy\'s own requests (OPTIONS probes) have their own budget');
+    assert.equal(await options(proxy, null), 200, "the proxy's own requests (OPTIONS probes) have their own budget");
   });
 
   it('a sender that is not a trusted proxy is counted by its own address, whatever Vias it adds', async () => {

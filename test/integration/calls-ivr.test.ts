@@ -3,12 +3,20 @@ import path from 'node:path';
 import { attempt, type AttemptOutcome } from '../../src/domain/auth';
 import { policyFrom } from '../../src/main';
 import type { DeviceView } from '../../src/app/device-view';
+import { papPcaps, papVars, SCENARIOS_DIR, wrongDigitFor, writeInbandDtmf } from '../helpers/dtmf-scenarios';
 import {
-  papPcaps, papVars, SCENARIOS_DIR, wrongDigitFor, writeInbandDtmf,
-} from '../helpers/dtmf-scenarios';
-import {
-  block, earPort, lockOut, PORTS, PROMPT_SECONDS, runPhone, sippPassed, startPapgateHarness, startRtpEar,
-  type PapgateHarness, type PhoneOptions, type RtpEar,
+  block,
+  earPort,
+  lockOut,
+  PORTS,
+  PROMPT_SECONDS,
+  runPhone,
+  sippPassed,
+  startPapgateHarness,
+  startRtpEar,
+  type PapgateHarness,
+  type PhoneOptions,
+  type RtpEar,
 } from '../helpers/papgate-harness';
 import type { SippResult } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
@@ -61,21 +69,29 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     const after = await h.device(mac);
     assert.equal(after.state, 'successful');
     assert.equal(after.pap, null, 'the PAP is gone');
-    assert.deepEqual((await h.attempts(mac)).map((e) => e.outcome), ['success']);
+    assert.deepEqual(
+      (await h.attempts(mac)).map((e) => e.outcome),
+      ['success'],
+    );
     await h.mediaIdle();
   }
 
   it('a right PAP typed as RFC 4733 events (barge-in): confirmed, BYE, check-sync NOTIFY; the device is successful', async function () {
-    requireTool(this, 'sipp-dtmf-pcaps', 'the PAP is replayed from SIPp\'s RFC 4733 captures');
+    requireTool(this, 'sipp-dtmf-pcaps', "the PAP is replayed from SIPp's RFC 4733 captures");
     const d = await h.addDevice();
     const r = await phone('auth-success-rfc4733.xml', d, { files: papPcaps(d.pap!), extraArgs: CHECK_SYNC_OOC });
     await assertSuccessAndCheckSync(r, d.mac, d.sipUsername);
     assert.match(r.logs, /answered: m=audio \d+ RTP\/AVP 0 101/);
     assertCleanRtp();
     const prompts = ear.streams()[0]!.prompts;
-    assert.deepEqual(prompts.map((p) => p.name), ['enter-pin', 'success']);
-    assert.ok(prompts[0]!.frames < PROMPT_SECONDS['enter-pin'] * FRAMES_PER_SECOND - 10,
-      `the first digit cut the PIN prompt (${prompts[0]!.frames} frames played)`);
+    assert.deepEqual(
+      prompts.map((p) => p.name),
+      ['enter-pin', 'success'],
+    );
+    assert.ok(
+      prompts[0]!.frames < PROMPT_SECONDS['enter-pin'] * FRAMES_PER_SECOND - 10,
+      `the first digit cut the PIN prompt (${prompts[0]!.frames} frames played)`,
+    );
     assert.ok(prompts[1]!.frames >= PROMPT_SECONDS.success * FRAMES_PER_SECOND - 1, 'the confirmation played in full');
   });
 
@@ -104,7 +120,11 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     const r = await phone('empty-entry-and-star-then-success.xml', d, { vars: papVars(d.pap!), extraArgs: CHECK_SYNC_OOC });
     await assertSuccessAndCheckSync(r, d.mac, d.sipUsername);
     assertCleanRtp();
-    assert.deepEqual(ear.promptsHeard(), ['enter-pin', 'enter-pin', 'enter-pin', 'success'], `# and * each started the prompt again: ${JSON.stringify(ear.streams()[0]?.prompts)}`);
+    assert.deepEqual(
+      ear.promptsHeard(),
+      ['enter-pin', 'enter-pin', 'enter-pin', 'success'],
+      `# and * each started the prompt again: ${JSON.stringify(ear.streams()[0]?.prompts)}`,
+    );
   });
 
   it('three wrong PAPs in one call: asked again twice, then the lock-out announcement and BYE; the device is failed', async () => {
@@ -121,7 +141,10 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     assert.equal(after.lockouts, 1);
     assert.ok(after.lockedUntil, 'a lock-out deadline is set');
     assert.equal(after.pap, d.pap, 'the PAP stays valid for after the lock-out');
-    assert.deepEqual((await h.attempts(d.mac)).map((e) => e.outcome), ['wrong', 'wrong', 'locked']);
+    assert.deepEqual(
+      (await h.attempts(d.mac)).map((e) => e.outcome),
+      ['wrong', 'wrong', 'locked'],
+    );
     await h.mediaIdle();
   });
 
@@ -170,7 +193,10 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     const d = await h.addDevice();
     const calls = 4;
     const r = await phone('parallel-guesses.xml', d, {
-      vars: { wrong: wrongDigitFor(d.pap!) }, calls, rate: 100, extraArgs: ['-l', String(calls), '-rp', '1000'],
+      vars: { wrong: wrongDigitFor(d.pap!) },
+      calls,
+      rate: 100,
+      extraArgs: ['-l', String(calls), '-rp', '1000'],
     });
     passed(r);
     assert.equal(r.logs.match(/papgate hung up after guess/g)?.length, calls, 'papgate hung up on every call');
@@ -179,7 +205,12 @@ describe('calls: the authentication IVR over SIPp (embedded stack)', function ()
     // The same number of attempts made one after the other, through the pure state machine:
     const sequential: AttemptOutcome[] = [];
     let rec: Parameters<typeof attempt>[0] = {
-      state: 'needed', pap: d.pap!, failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: null,
+      state: 'needed',
+      pap: d.pap!,
+      failures: 0,
+      lockouts: 0,
+      lockedUntil: null,
+      suspendedUntil: null,
     };
     for (let i = 0; i < outcomes.length; i++) {
       const step = attempt(rec, wrongDigitFor(d.pap!).repeat(6), h.clock.now(), policyFrom(h.config));

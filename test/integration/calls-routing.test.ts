@@ -3,8 +3,17 @@ import dgram from 'node:dgram';
 import { CLI_ACTOR } from '../../src/app/actor';
 import type { DeviceView } from '../../src/app/device-view';
 import {
-  block, earPort, PORTS, runPhone, sippPassed, sleep, startPapgateHarness, startRtpEar,
-  type PapgateHarness, type PhoneOptions, type RtpEar,
+  block,
+  earPort,
+  PORTS,
+  runPhone,
+  sippPassed,
+  sleep,
+  startPapgateHarness,
+  startRtpEar,
+  type PapgateHarness,
+  type PhoneOptions,
+  type RtpEar,
 } from '../helpers/papgate-harness';
 import { startSippUas, type SippResult, type SippUas } from '../helpers/sipp';
 import { requireTool } from '../helpers/required-tools';
@@ -55,9 +64,7 @@ describe('calls: routing, refusals and hang-ups over SIPp (embedded stack)', fun
     const g = await gw.done;
     passed(g, 'gateway');
     assert.match(r.logs, /answered by the gateway: s=emergency-gateway/);
-    assert.match(g.logs, new RegExp(
-      `gateway INVITE: number=${dial} mac= ?${d.mac} tenant= ?${h.tenant} site= ?head-office offer=m=audio \\d+ RTP/AVP`,
-    ));
+    assert.match(g.logs, new RegExp(`gateway INVITE: number=${dial} mac= ?${d.mac} tenant= ?${h.tenant} site= ?head-office offer=m=audio \\d+ RTP/AVP`));
     assert.match(g.logs, /gateway got the BYE/);
     assert.equal(h.mediaStats().sessions, 0, 'no IVR: papgate is not in the media path');
     assert.equal(ear.packets(), 0, 'papgate sent no RTP of its own');
@@ -154,7 +161,7 @@ describe('calls: an emergency call while the store is down (embedded stack)', fu
     await h?.stop(); // closes the store a second time: papgate logs that and goes on
   });
 
-  it('still reaches the gateway: no challenge, papgate\'s own From and the source instead of device headers, answer and BYE relayed', async () => {
+  it("still reaches the gateway: no challenge, papgate's own From and the source instead of device headers, answer and BYE relayed", async () => {
     const d = await h.addDevice();
     await h.instance.store.close();
     gateway = await startSippUas({ scenario: 'emergency-gateway-uas-anonymous.xml', localPort: PORTS.gateway, timeoutSec: 30 });

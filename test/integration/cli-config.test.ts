@@ -18,7 +18,9 @@ describe('papgate CLI: strict settings (child process)', function () {
     assert.equal((await cli('tenant', 'add', 'acme')).code, 0);
     assert.equal((await cli('device', 'add', '--tenant', 'acme', '--mac', mac, '--vendor', 'yealink', '--model', 'T46U')).code, 0);
   });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const suspend = (env: Record<string, string>) => runCli(['device', 'suspend', mac, '--db', db, '--json'], { env });
 

@@ -32,8 +32,12 @@ describe('papgate CLI program (in-process)', () => {
         if (serveError) throw serveError;
         served.push(flags);
       },
-      stdout: (t) => { out.stdout += t; },
-      stderr: (t) => { out.stderr += t; },
+      stdout: (t) => {
+        out.stdout += t;
+      },
+      stderr: (t) => {
+        out.stderr += t;
+      },
       env: { PAPGATE_DB: db, ...env },
     };
   }
@@ -50,8 +54,13 @@ describe('papgate CLI program (in-process)', () => {
     assert.equal((await run('tenant', 'add', 'acme')).code, 0);
     assert.equal((await run('device', 'add', '--tenant', 'acme', '--mac', '02ef00000001', '--vendor', 'snom', '--model', 'D785')).code, 0);
   });
-  beforeEach(() => { served = []; serveError = null; });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    served = [];
+    serveError = null;
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('prints aligned tables and the same data as JSON', async () => {
     const text = await run('device', 'list', '--tenant', 'acme');
@@ -62,7 +71,10 @@ describe('papgate CLI program (in-process)', () => {
     const json = JSON.parse((await run('device', 'list', '--tenant', 'acme', '--json')).stdout);
     assert.equal(json[0].mac, '02ef00000001');
     assert.equal(json[0].site, null);
-    assert.deepEqual(JSON.parse((await run('tenant', 'list', '--json')).stdout).map((t: { name: string }) => t.name), ['acme']);
+    assert.deepEqual(
+      JSON.parse((await run('tenant', 'list', '--json')).stdout).map((t: { name: string }) => t.name),
+      ['acme'],
+    );
   });
 
   it('filters devices by state and refuses an unknown state with exit 2', async () => {
@@ -92,12 +104,30 @@ describe('papgate CLI program (in-process)', () => {
   });
 
   it('passes serve flags as PAPGATE_* overrides that loadConfig accepts', async () => {
-    const r = await run('serve', '--admin-port', '19555', '--provisioning-port', '19556', '--sip-port', '19557', '--public-url', 'http://pbx.example.net:19556', '--db', '/tmp/x.db');
+    const r = await run(
+      'serve',
+      '--admin-port',
+      '19555',
+      '--provisioning-port',
+      '19556',
+      '--sip-port',
+      '19557',
+      '--public-url',
+      'http://pbx.example.net:19556',
+      '--db',
+      '/tmp/x.db',
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(served, [{
-      PAPGATE_ADMIN_PORT: '19555', PAPGATE_PROVISIONING_PORT: '19556', PAPGATE_SIP_PORT: '19557', // not bound: option parsing only
-      PAPGATE_PUBLIC_URL: 'http://pbx.example.net:19556', PAPGATE_DB: '/tmp/x.db',
-    }]);
+    assert.deepEqual(served, [
+      {
+        // not bound: option parsing only
+        PAPGATE_ADMIN_PORT: '19555', // not bound
+        PAPGATE_PROVISIONING_PORT: '19556', // not bound
+        PAPGATE_SIP_PORT: '19557', // not bound
+        PAPGATE_PUBLIC_URL: 'http://pbx.example.net:19556',
+        PAPGATE_DB: '/tmp/x.db',
+      },
+    ]);
     const config = loadConfig({}, served[0]);
     assert.equal(config.adminPort, 19555);
     assert.equal(config.db, '/tmp/x.db');

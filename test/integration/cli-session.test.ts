@@ -16,7 +16,9 @@ describe('papgate CLI: operator session (child process)', function () {
     dir = mkdtempSync(join(tmpdir(), 'papgate-cli-'));
     db = join(dir, 'papgate.db');
   });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const cli = (...args: string[]) => runCli([...args, '--db', db]);
   const ok = (r: CliResult, what: string) => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
@@ -59,9 +61,15 @@ describe('papgate CLI: operator session (child process)', function () {
     assert.ok(Date.parse(suspended.suspendedUntil) > Date.now());
     assert.match((await cli('device', 'list', '--tenant', 'acme')).stdout, /needed \(suspended\)/);
 
-    const lines = await json('device', 'lines', mac,
-      '--line', 'server=sip.example.net,user=201,password=secret,displayName=Anna',
-      '--line', 'server=sip.example.net,user=202,authName=a202,password=pw2');
+    const lines = await json(
+      'device',
+      'lines',
+      mac,
+      '--line',
+      'server=sip.example.net,user=201,password=secret,displayName=Anna',
+      '--line',
+      'server=sip.example.net,user=202,authName=a202,password=pw2',
+    );
     assert.deepEqual(lines.lines, [
       { server: 'sip.example.net', user: '201', authName: '201', displayName: 'Anna' },
       { server: 'sip.example.net', user: '202', authName: 'a202', displayName: '' },
@@ -82,7 +90,10 @@ describe('papgate CLI: operator session (child process)', function () {
     assert.match(trusted.stdout, /^permanent\s+203\.0\.113\.0\/24\s+since /m);
     assert.match(trusted.stdout, /^permanent\s+10\.0\.0\.0\/8\s/m);
     ok(await cli('trust', 'remove', '--tenant', 'acme', '10.0.0.0/8'), 'trust remove');
-    assert.deepEqual((await json('trust', 'list', '--tenant', 'acme')).permanent.map((e: { cidr: string }) => e.cidr), ['203.0.113.0/24']);
+    assert.deepEqual(
+      (await json('trust', 'list', '--tenant', 'acme')).permanent.map((e: { cidr: string }) => e.cidr),
+      ['203.0.113.0/24'],
+    );
     assert.equal((await cli('trust', 'remove', '--tenant', 'acme', '10.0.0.0/8')).code, 3);
 
     const exported = await cli('export', '--tenant', 'acme');
@@ -120,11 +131,15 @@ describe('papgate CLI: operator session (child process)', function () {
     assert.equal((await cli('device', 'show', '02abcd000010')).code, 3);
   });
 
-  it('keeps a site\'s language and extra emergency numbers, changes and clears them, and refuses bad ones', async () => {
+  it("keeps a site's language and extra emergency numbers, changes and clears them, and refuses bad ones", async () => {
     const added = await cli('site', 'add', '--tenant', 'acme', 'paris', '--locale', 'fr', '--emergency-numbers', '15, 17,18');
     ok(added, 'site add');
     assert.match(added.stdout, /^emergency numbers\s+15,17,18 \(plus the global ones\)$/m);
-    assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', '17'), { name: 'paris', locale: 'fr', emergencyNumbers: ['17'] });
+    assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', '17'), {
+      name: 'paris',
+      locale: 'fr',
+      emergencyNumbers: ['17'],
+    });
     assert.deepEqual(await json('site', 'set', '--tenant', 'acme', 'paris', '--locale', 'tenant'), { name: 'paris', locale: null, emergencyNumbers: ['17'] });
     const bad = await cli('site', 'set', '--tenant', 'acme', 'paris', '--emergency-numbers', '17,1-7');
     assert.equal(bad.code, 2);
@@ -152,7 +167,10 @@ describe('papgate CLI: operator session (child process)', function () {
       ['not-a-mac', /12 hexadecimal digits, e\.g\. 1a2b3c4d5e6f/],
       ['02:ab:cd:00:00', /12 hexadecimal digits/],
     ] as [string, RegExp][]) {
-      for (const args of [['device', 'show', bad], ['device', 'add', '--tenant', 'acme', '--mac', bad, '--vendor', 'snom', '--model', 'D785']]) {
+      for (const args of [
+        ['device', 'show', bad],
+        ['device', 'add', '--tenant', 'acme', '--mac', bad, '--vendor', 'snom', '--model', 'D785'],
+      ]) {
         const r = await cli(...args);
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, why);
@@ -173,7 +191,10 @@ describe('papgate CLI: operator session (child process)', function () {
   it('uses PAPGATE_DB when --db is not given', async () => {
     const r = await runCli(['tenant', 'list', '--json'], { env: { PAPGATE_DB: db } });
     ok(r, 'tenant list');
-    assert.deepEqual(JSON.parse(r.stdout).map((t: { name: string }) => t.name), ['acme']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((t: { name: string }) => t.name),
+      ['acme'],
+    );
   });
 
   it('reads an import from stdin with -', async () => {

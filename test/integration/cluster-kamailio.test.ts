@@ -61,7 +61,8 @@ describe('several papgate nodes behind Kamailio', function () {
 
   const admin = async (node: NodeName, method: string, url: string, body?: unknown) => {
     const res = await fetch(`http://${NODES[node]}:${P.admin}/api/v1${url}`, {
-      method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -75,22 +76,36 @@ describe('several papgate nodes behind Kamailio', function () {
   };
   /** The node whose log says it did `msg` for this account, at or after line `from`. */
   const nodeThat = async (msg: string, username: string, key: 'username' | 'account'): Promise<NodeName> => {
-    const found = await Promise.any((Object.keys(nodes) as NodeName[]).filter((n) => nodes[n]!.child.exitCode === null).map((n) =>
-      nodes[n]!.waitForLog((l) => l.msg === msg && l[key] === username, 15_000, `"${msg}" for ${username}`).then(() => n)));
+    const found = await Promise.any(
+      (Object.keys(nodes) as NodeName[])
+        .filter((n) => nodes[n]!.child.exitCode === null)
+        .map((n) => nodes[n]!.waitForLog((l) => l.msg === msg && l[key] === username, 15_000, `"${msg}" for ${username}`).then(() => n)),
+    );
     return found;
   };
-  const phone = (scenario: string, d: Device, ip: string, extra: { vars?: Record<string, string>; extraArgs?: string[] } = {}) => runSipp({
-    scenario, target: `${LB}:${P.lb}`, localIp: ip, localPort: P.phone, timeoutSec: 60,
-    auth: { username: d.sipUsername, password: d.sipPassword },
-    vars: { user: d.sipUsername, ...extra.vars }, extraArgs: extra.extraArgs,
-  });
-  const passed = (r: SippResult, what: string) => assert.equal(r.code, 0,
-    `${what}: ${r.errors}\n--- messages ---\n${r.messages.slice(-5000)}\n--- kamailio ---\n${lb?.output().slice(-3000)}\n`
-    + `--- node A ---\n${nodes.A?.tail(30)}\n--- node B ---\n${nodes.B?.tail(30)}`);
-  const pinCall = (d: Device, ip: string) => phone('cluster-call.xml', d, ip, {
-    vars: { dial: '*89', ...Object.fromEntries([...d.pap].map((c, i) => [`d${i + 1}`, c])) },
-    extraArgs: ['-oocsf', path.join(__dirname, '..', '..', 'scenarios', 'cluster-notify.xml')],
-  });
+  const phone = (scenario: string, d: Device, ip: string, extra: { vars?: Record<string, string>; extraArgs?: string[] } = {}) =>
+    runSipp({
+      scenario,
+      target: `${LB}:${P.lb}`,
+      localIp: ip,
+      localPort: P.phone,
+      timeoutSec: 60,
+      auth: { username: d.sipUsername, password: d.sipPassword },
+      vars: { user: d.sipUsername, ...extra.vars },
+      extraArgs: extra.extraArgs,
+    });
+  const passed = (r: SippResult, what: string) =>
+    assert.equal(
+      r.code,
+      0,
+      `${what}: ${r.errors}\n--- messages ---\n${r.messages.slice(-5000)}\n--- kamailio ---\n${lb?.output().slice(-3000)}\n` +
+        `--- node A ---\n${nodes.A?.tail(30)}\n--- node B ---\n${nodes.B?.tail(30)}`,
+    );
+  const pinCall = (d: Device, ip: string) =>
+    phone('cluster-call.xml', d, ip, {
+      vars: { dial: '*89', ...Object.fromEntries([...d.pap].map((c, i) => [`d${i + 1}`, c])) },
+      extraArgs: ['-oocsf', path.join(__dirname, '..', '..', 'scenarios', 'cluster-notify.xml')],
+    });
 
   it('register, *89 with the PIN, NOTIFY through Kamailio, full configuration from the other node; then a node dies', async () => {
     await admin('A', 'POST', '/tenants', { name: 'cluster' });
@@ -151,7 +166,12 @@ describe('several papgate nodes behind Kamailio', function () {
   });
 });
 
-interface Device { mac: string; pap: string; sipUsername: string; sipPassword: string }
+interface Device {
+  mac: string;
+  pap: string;
+  sipUsername: string;
+  sipPassword: string;
+}
 
 function nodeEnv(name: NodeName, db: string, prompts: string, rtpMin: number): Record<string, string> {
   const ip = NODES[name];

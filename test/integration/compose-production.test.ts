@@ -20,7 +20,8 @@ import { portLayout } from '../helpers/ports';
  */
 describe('startPapgate on the production topology (fake drachtio-server and FreeSWITCH)', function () {
   this.timeout(30_000);
-  const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
+  const OFFER =
+    'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
   let dir: string;
   let drachtio: FakeDrachtioServer;
   let fs: FakeFreeswitch;
@@ -36,12 +37,21 @@ describe('startPapgate on the production topology (fake drachtio-server and Free
     fs.playbackMs = 30;
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);
-    const config = loadConfig({}, {
-      PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0', PAPGATE_ADMIN_PORT: '0',
-      PAPGATE_SIGNALLING: 'drachtio', PAPGATE_MEDIA: 'freeswitch',
-      PAPGATE_DRACHTIO_PORT: String(DRACHTIO_PORT), PAPGATE_FREESWITCH_PORT: String(ESL_PORT),
-      PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1', PAPGATE_FREESWITCH_LISTEN_PORT: String(LISTEN_PORT),
-    });
+    const config = loadConfig(
+      {},
+      {
+        PAPGATE_DB: join(dir, 'p.db'),
+        PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+        PAPGATE_PROVISIONING_PORT: '0',
+        PAPGATE_ADMIN_PORT: '0',
+        PAPGATE_SIGNALLING: 'drachtio',
+        PAPGATE_MEDIA: 'freeswitch',
+        PAPGATE_DRACHTIO_PORT: String(DRACHTIO_PORT),
+        PAPGATE_FREESWITCH_PORT: String(ESL_PORT),
+        PAPGATE_FREESWITCH_LISTEN_ADDRESS: '127.0.0.1',
+        PAPGATE_FREESWITCH_LISTEN_PORT: String(LISTEN_PORT),
+      },
+    );
     app = await startPapgate(config, { log: silentLogger });
     await drachtio.waitForRoutes(['invite', 'register']);
     await app.services.tenants.create(CLI_ACTOR, 'acme');
@@ -68,7 +78,14 @@ describe('startPapgate on the production topology (fake drachtio-server and Free
     assert.equal(challenge.status, 401, 'the shared SipGate challenges');
     const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
     const authorization = buildAuthorization({
-      username: device.sipUsername, password: device.sipPassword, realm: 'papgate', nonce, uri, method: 'INVITE', cnonce: 'ab', nc: 1,
+      username: device.sipUsername,
+      password: device.sipPassword,
+      realm: 'papgate',
+      nonce,
+      uri,
+      method: 'INVITE',
+      cnonce: 'ab',
+      nc: 1,
     });
     const txn = drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
     assert.equal((await drachtio.finalResponse(txn)).status, 200);

@@ -29,12 +29,17 @@ import { portLayout } from '../helpers/ports';
 
 const REALM = 'papgate';
 const FS_PROMPTS = '/usr/share/papgate/prompts';
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
+const OFFER =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 
-let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0; // from portLayout() in the suite's first hook
+let DRACHTIO_PORT = 0,
+  ESL_PORT = 0,
+  LISTEN_PORT = 0; // from portLayout() in the suite's first hook
 
 describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)', function () {
-  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2 })); });
+  before(async () => {
+    ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2 }));
+  });
   this.timeout(20_000);
   let store: Store;
   let device: Device;
@@ -57,7 +62,11 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     fs.attachTo(drachtio);
     const deps = { store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger };
     const gate = new SipGate({
-      realm: REALM, emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS, nonceTtlMs: 60_000, clock: systemClock, random: cryptoRandom,
+      realm: REALM,
+      emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS,
+      nonceTtlMs: 60_000,
+      clock: systemClock,
+      random: cryptoRandom,
       lookupAccount: async (username) => {
         const d = await store.getDeviceBySipUsername(username);
         return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;
@@ -66,15 +75,35 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     sig = new DrachtioSignalling({ host: '127.0.0.1', port: DRACHTIO_PORT, secret: 'cymru', gate, clock: systemClock, log: silentLogger });
     // The signalling adapter owns the Srf; fsmrf needs it before any call arrives.
     media = new FreeswitchMediaEngine({
-      srf: sig.srf, host: '127.0.0.1', port: ESL_PORT, secret: 'ClueCon', listenAddress: '127.0.0.1', listenPort: LISTEN_PORT,
-      promptsDir: shippedPromptsDir(), freeswitchPromptsDir: FS_PROMPTS, log: silentLogger,
+      srf: sig.srf,
+      host: '127.0.0.1',
+      port: ESL_PORT,
+      secret: 'ClueCon',
+      listenAddress: '127.0.0.1',
+      listenPort: LISTEN_PORT,
+      promptsDir: shippedPromptsDir(),
+      freeswitchPromptsDir: FS_PROMPTS,
+      log: silentLogger,
     });
     const handler = new AuthCallHandler({
-      auth: new Authentication(deps), media, signalling: sig, gate, store,
-      prompts: new PromptLibrary([shippedPromptsDir()]), emergencyGateway: 'sip:gw.example.net',
-      ivr: { ...DEFAULT_IVR_SETTINGS, firstDigitMs: 5000, interDigitMs: 5000 }, maxCallMs: 15_000, log: silentLogger,
+      auth: new Authentication(deps),
+      media,
+      signalling: sig,
+      gate,
+      store,
+      prompts: new PromptLibrary([shippedPromptsDir()]),
+      emergencyGateway: 'sip:gw.example.net',
+      ivr: { ...DEFAULT_IVR_SETTINGS, firstDigitMs: 5000, interDigitMs: 5000 },
+      maxCallMs: 15_000,
+      log: silentLogger,
     });
-    await sig.start({ handle: (call) => { const p = handler.handle(call); handled.push(p); return p; } });
+    await sig.start({
+      handle: (call) => {
+        const p = handler.handle(call);
+        handled.push(p);
+        return p;
+      },
+    });
     await media.start();
     await drachtio.waitForRoutes(['invite']);
   });
@@ -95,7 +124,7 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     const txn = await provenInvite(d, uri, callId);
     const ok = await drachtio.finalResponse(txn);
     assert.equal(ok.status, 200, 'the IVR answers');
-    assert.match(ok.body, /^m=audio 16\d{3} RTP\/AVP 0 101/m, 'with FreeSWITCH\'s SDP');
+    assert.match(ok.body, /^m=audio 16\d{3} RTP\/AVP 0 101/m, "with FreeSWITCH's SDP");
     const dialogId = drachtio.dialogOfTxn(txn)!;
     drachtio.inDialog(dialogId, 'ACK');
     return { dialogId, callId };
@@ -108,7 +137,14 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     assert.equal(challenge.status, 401);
     const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
     const authorization = buildAuthorization({
-      username: d.sipUsername, password: d.sipPassword, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc: 1,
+      username: d.sipUsername,
+      password: d.sipPassword,
+      realm: REALM,
+      nonce,
+      uri,
+      method: 'INVITE',
+      cnonce: 'c0ffee',
+      nc: 1,
     });
     return drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
   }
@@ -124,23 +160,40 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
   const prompt = (name: string) => `${FS_PROMPTS}/en/${name}.wav`;
   const playbackCount = () => fs.playbacks().length;
 
-  it('an emergency call: forged credentials get a challenge; the device\'s call is proxied with its identity headers', async () => {
+  it("an emergency call: forged credentials get a challenge; the device's call is proxied with its identity headers", async () => {
     const uri = 'sip:112@127.0.0.1';
     const base = { user: device.sipUsername, body: OFFER, headers: { 'Content-Type': 'application/sdp' } };
     const challenge = await drachtio.finalResponse(drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, callId: 'sos-1' })));
     assert.equal(challenge.status, 401);
     const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
-    const auth = (password: string, nc: number) => buildAuthorization({
-      username: device.sipUsername, password, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc,
-    });
-    const forged = drachtio.fromNetwork(phoneRequest('INVITE', uri, {
-      ...base, callId: 'sos-2', headers: { ...base.headers, Authorization: auth('not-the-password', 1) },
-    }));
+    const auth = (password: string, nc: number) =>
+      buildAuthorization({
+        username: device.sipUsername,
+        password,
+        realm: REALM,
+        nonce,
+        uri,
+        method: 'INVITE',
+        cnonce: 'c0ffee',
+        nc,
+      });
+    const forged = drachtio.fromNetwork(
+      phoneRequest('INVITE', uri, {
+        ...base,
+        callId: 'sos-2',
+        headers: { ...base.headers, Authorization: auth('not-the-password', 1) },
+      }),
+    );
     assert.equal((await drachtio.finalResponse(forged)).status, 401, 'a wrong response gets a challenge, not the gateway');
     assert.equal(drachtio.proxied.length, 0);
-    drachtio.fromNetwork(phoneRequest('INVITE', uri, {
-      ...base, callId: 'sos-3', cseq: 2, headers: { ...base.headers, Authorization: auth(device.sipPassword, 2) },
-    }));
+    drachtio.fromNetwork(
+      phoneRequest('INVITE', uri, {
+        ...base,
+        callId: 'sos-3',
+        cseq: 2,
+        headers: { ...base.headers, Authorization: auth(device.sipPassword, 2) },
+      }),
+    );
     await drachtio.until(() => drachtio.proxied.length === 1, 'the proxied emergency call');
     const headers = new Map(drachtio.proxied[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
     assert.deepEqual(drachtio.proxied[0]!.destinations, ['sip:112@gw.example.net']);
@@ -150,7 +203,7 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     assert.equal(headers.get('x-papgate-source'), undefined);
   });
 
-  it('a site number (17) of the device\'s own site is proxied to the gateway; a device of another site dialling 17 gets the IVR', async () => {
+  it("a site number (17) of the device's own site is proxied to the gateway; a device of another site dialling 17 gets the IVR", async () => {
     const paris = await deviceAtSite('paris', 'fr', ['15', '17']);
     const berlin = await deviceAtSite('berlin', 'de', []);
     const unproven = drachtio.fromNetwork(phoneRequest('INVITE', 'sip:17@127.0.0.1', { user: paris.sipUsername, callId: 'site-sos-0', body: OFFER }));
@@ -164,12 +217,12 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     assert.equal(headers.get('x-papgate-site'), 'paris');
     const { dialogId } = await dialIn(berlin, '17');
     await drachtio.until(() => playbackCount() === 1, 'the PIN prompt');
-    assert.deepEqual(fs.playbacks(), [`${FS_PROMPTS}/de/enter-pin.wav`], 'the IVR, in the site\'s language');
+    assert.deepEqual(fs.playbacks(), [`${FS_PROMPTS}/de/enter-pin.wav`], "the IVR, in the site's language");
     drachtio.inDialog(dialogId, 'BYE');
-    assert.equal(drachtio.proxied.length, 1, 'only the Paris device\'s call reached the gateway');
+    assert.equal(drachtio.proxied.length, 1, "only the Paris device's call reached the gateway");
   });
 
-  it('a device of a French site hears the French prompt from FreeSWITCH\'s prompts directory', async () => {
+  it("a device of a French site hears the French prompt from FreeSWITCH's prompts directory", async () => {
     const lyon = await deviceAtSite('lyon', 'fr', []);
     const { dialogId } = await dialIn(lyon);
     await drachtio.until(() => playbackCount() === 1, 'the PIN prompt');
@@ -189,7 +242,10 @@ describe('IVR over the drachtio + FreeSWITCH adapters (fake servers on the wire)
     assert.equal(header(notify.msg, 'event'), 'check-sync');
     assert.equal(notify.msg.uri, `sip:${device.sipUsername}@127.0.0.1:5062`);
     assert.deepEqual(fs.playbacks(), [prompt('enter-pin'), prompt('success')]);
-    assert.ok(fs.commands.some((c) => c.app === 'hangup'), 'the FreeSWITCH channel is hung up');
+    assert.ok(
+      fs.commands.some((c) => c.app === 'hangup'),
+      'the FreeSWITCH channel is hung up',
+    );
     assert.equal((await store.getDevice(device.mac))!.auth.state, 'successful');
   });
 

@@ -21,16 +21,21 @@ const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt
 
 function makeGate(): SipGate {
   return new SipGate({
-    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000,
+    realm: REALM,
+    emergencyNumbers: ['112'],
+    nonceTtlMs: 60_000,
     lookupAccount: async (u) => (u === ACCOUNT.username ? ACCOUNT : null),
-    clock: { now: () => Date.now() }, random: cryptoRandom,
+    clock: { now: () => Date.now() },
+    random: cryptoRandom,
   });
 }
 
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('drachtio stack: what the real drachtio-server does (fake drachtio-server)', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(15_000);
   let server: FakeDrachtioServer;
   let sig: DrachtioSignalling | undefined;
@@ -52,10 +57,20 @@ describe('drachtio stack: what the real drachtio-server does (fake drachtio-serv
 
   async function startPapgate(): Promise<void> {
     sig = new DrachtioSignalling({
-      host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(), clock: { now: () => Date.now() },
-      log: silentLogger, reconnectMaxDelayMs: 200,
+      host: '127.0.0.1',
+      port: PORT,
+      secret: 'cymru',
+      gate: makeGate(),
+      clock: { now: () => Date.now() },
+      log: silentLogger,
+      reconnectMaxDelayMs: 200,
     });
-    await sig.start({ handle: async (call) => { calls.push(call); await onCall(call); } });
+    await sig.start({
+      handle: async (call) => {
+        calls.push(call);
+        await onCall(call);
+      },
+    });
     await server.waitForRoutes(['register', 'invite', 'options', 'info', 'message']);
   }
 
@@ -64,12 +79,22 @@ describe('drachtio stack: what the real drachtio-server does (fake drachtio-serv
 
   it('the fake, like the real server, answers 503 "No providers available" for a method no app asked for', async () => {
     sig = new DrachtioSignalling({
-      host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(), clock: { now: () => Date.now() }, log: silentLogger,
+      host: '127.0.0.1',
+      port: PORT,
+      secret: 'cymru',
+      gate: makeGate(),
+      clock: { now: () => Date.now() },
+      log: silentLogger,
     });
     // only INVITE and REGISTER: what papgate routed before it handled OPTIONS
     const srf = sig.srf as unknown as { options: unknown; info: unknown; message: unknown; subscribe: unknown; publish: unknown; refer: unknown };
     const none = () => undefined;
-    srf.options = none; srf.info = none; srf.message = none; srf.subscribe = none; srf.publish = none; srf.refer = none;
+    srf.options = none;
+    srf.info = none;
+    srf.message = none;
+    srf.subscribe = none;
+    srf.publish = none;
+    srf.refer = none;
     await sig.start({ handle: async () => undefined });
     await server.waitForRoutes(['register', 'invite']);
     const res = await outOfDialog('OPTIONS');
@@ -115,8 +140,11 @@ describe('drachtio stack: what the real drachtio-server does (fake drachtio-serv
     assert.deepEqual(ended, ['remote-cancel']);
     const answers = server.responsesTo(txn).map((r) => r.status);
     assert.ok(answers.includes(487), `the phone got 487 (${answers.join(',')})`);
-    assert.equal(server.responsesTo(txn).filter((r) => r.status! >= 200 && r.status !== 487 && r.status !== 200).length, 0,
-      'papgate sent no final answer of its own');
+    assert.equal(
+      server.responsesTo(txn).filter((r) => r.status! >= 200 && r.status !== 487 && r.status !== 200).length,
+      0,
+      'papgate sent no final answer of its own',
+    );
   });
 
   let nc = 0;
@@ -128,10 +156,23 @@ describe('drachtio stack: what the real drachtio-server does (fake drachtio-serv
     assert.equal(challenge.status, 401);
     const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')?.[1] ?? '';
     const authorization = buildAuthorization({
-      username: ACCOUNT.username, password: ACCOUNT.password, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'abc', nc: ++nc,
+      username: ACCOUNT.username,
+      password: ACCOUNT.password,
+      realm: REALM,
+      nonce,
+      uri,
+      method: 'INVITE',
+      cnonce: 'abc',
+      nc: ++nc,
     });
-    return server.fromNetwork(phoneRequest('INVITE', uri, {
-      user: 'dev1', callId, cseq: 2, body: OFFER, headers: { 'Content-Type': 'application/sdp', 'Authorization': authorization },
-    }));
+    return server.fromNetwork(
+      phoneRequest('INVITE', uri, {
+        user: 'dev1',
+        callId,
+        cseq: 2,
+        body: OFFER,
+        headers: { 'Content-Type': 'application/sdp', Authorization: authorization },
+      }),
+    );
   }
 });

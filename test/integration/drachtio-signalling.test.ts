@@ -17,12 +17,16 @@ const ANSWER = OFFER.replace('40000', '41000');
 
 function makeGate(storeDown = false): SipGate {
   return new SipGate({
-    realm: REALM, emergencyNumbers: ['112'], nonceTtlMs: 60_000, digestAlgorithms: ['MD5', 'SHA-256'],
+    realm: REALM,
+    emergencyNumbers: ['112'],
+    nonceTtlMs: 60_000,
+    digestAlgorithms: ['MD5', 'SHA-256'],
     lookupAccount: async (u) => {
       if (storeDown) throw new Error('store down');
       return u === ACCOUNT.username ? ACCOUNT : null;
     },
-    clock: { now: () => Date.now() }, random: cryptoRandom,
+    clock: { now: () => Date.now() },
+    random: cryptoRandom,
   });
 }
 
@@ -36,7 +40,9 @@ function authFor(challenge: SipMsg, method: string, uri: string, password = ACCO
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('drachtio signalling adapter (fake drachtio-server)', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(15_000);
   let server: FakeDrachtioServer;
   let sig: DrachtioSignalling;
@@ -49,10 +55,21 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     calls = [];
     onCall = async () => undefined;
     sig = new DrachtioSignalling({
-      host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(), clock: { now: () => Date.now() },
-      log: silentLogger, notifyTimeoutMs: 500, reconnectMaxDelayMs: 200,
+      host: '127.0.0.1',
+      port: PORT,
+      secret: 'cymru',
+      gate: makeGate(),
+      clock: { now: () => Date.now() },
+      log: silentLogger,
+      notifyTimeoutMs: 500,
+      reconnectMaxDelayMs: 200,
     });
-    await sig.start({ handle: async (call) => { calls.push(call); await onCall(call); } });
+    await sig.start({
+      handle: async (call) => {
+        calls.push(call);
+        await onCall(call);
+      },
+    });
     await server.waitForRoutes(['register', 'invite']);
   });
 
@@ -67,10 +84,15 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const first = server.fromNetwork(phoneRequest('INVITE', uri, { user: 'dev1', callId, body, headers: { 'Content-Type': 'application/sdp' } }));
     const challenge = await server.finalResponse(first);
     assert.equal(challenge.status, 401);
-    return server.fromNetwork(phoneRequest('INVITE', uri, {
-      user: 'dev1', callId, cseq: 2, body,
-      headers: { 'Content-Type': 'application/sdp', 'Authorization': authFor(challenge, 'INVITE', uri) },
-    }));
+    return server.fromNetwork(
+      phoneRequest('INVITE', uri, {
+        user: 'dev1',
+        callId,
+        cseq: 2,
+        body,
+        headers: { 'Content-Type': 'application/sdp', Authorization: authFor(challenge, 'INVITE', uri) },
+      }),
+    );
   }
 
   async function until(check: () => boolean, what: string): Promise<void> {
@@ -90,11 +112,21 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.match(header(challenge, 'www-authenticate') ?? '', /Digest realm="papgate.test"/);
     // One header line per algorithm (never comma-joined), in the gate's order.
     const challenges = challenge.headers.filter(([n]) => n.toLowerCase() === 'www-authenticate').map(([, v]) => v);
-    assert.deepEqual(challenges.map((c) => /algorithm=([^,]+)/.exec(c)?.[1]), ['MD5', 'SHA-256'], challenges.join('\n'));
-    const second = server.fromNetwork(phoneRequest('REGISTER', uri, {
-      user: 'dev1', to: '<sip:dev1@127.0.0.1>', callId: 'reg1', cseq: 2,
-      headers: { Authorization: authFor(challenge, 'REGISTER', uri), Expires: '120' },
-    }), { address: '127.0.0.1', port: 5062, protocol: 'udp' });
+    assert.deepEqual(
+      challenges.map((c) => /algorithm=([^,]+)/.exec(c)?.[1]),
+      ['MD5', 'SHA-256'],
+      challenges.join('\n'),
+    );
+    const second = server.fromNetwork(
+      phoneRequest('REGISTER', uri, {
+        user: 'dev1',
+        to: '<sip:dev1@127.0.0.1>',
+        callId: 'reg1',
+        cseq: 2,
+        headers: { Authorization: authFor(challenge, 'REGISTER', uri), Expires: '120' },
+      }),
+      { address: '127.0.0.1', port: 5062, protocol: 'udp' },
+    );
     const ok = await server.finalResponse(second);
     assert.equal(ok.status, 200);
     assert.match(header(ok, 'contact') ?? '', /expires=120/);
@@ -108,9 +140,17 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const register = async (to: string, headers: Record<string, string>, cseq: number) => {
       const first = server.fromNetwork(phoneRequest('REGISTER', uri, { user: 'dev1', to, callId: 'reg2', cseq }));
       const challenge = await server.finalResponse(first);
-      return server.finalResponse(server.fromNetwork(phoneRequest('REGISTER', uri, {
-        user: 'dev1', to, callId: 'reg2', cseq: cseq + 1, headers: { Authorization: authFor(challenge, 'REGISTER', uri), ...headers },
-      })));
+      return server.finalResponse(
+        server.fromNetwork(
+          phoneRequest('REGISTER', uri, {
+            user: 'dev1',
+            to,
+            callId: 'reg2',
+            cseq: cseq + 1,
+            headers: { Authorization: authFor(challenge, 'REGISTER', uri), ...headers },
+          }),
+        ),
+      );
     };
     const brief = await register('<sip:dev1@127.0.0.1>', { Expires: '10' }, 1);
     assert.equal(brief.status, 423);
@@ -126,9 +166,15 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     const uri = 'sip:*89@127.0.0.1';
     const first = server.fromNetwork(phoneRequest('INVITE', uri, { user: 'dev1', callId: 'x1', body: OFFER }));
     const challenge = await server.finalResponse(first);
-    const second = server.fromNetwork(phoneRequest('INVITE', uri, {
-      user: 'dev1', callId: 'x1', cseq: 2, body: OFFER, headers: { Authorization: authFor(challenge, 'INVITE', uri, 'wrong') },
-    }));
+    const second = server.fromNetwork(
+      phoneRequest('INVITE', uri, {
+        user: 'dev1',
+        callId: 'x1',
+        cseq: 2,
+        body: OFFER,
+        headers: { Authorization: authFor(challenge, 'INVITE', uri, 'wrong') },
+      }),
+    );
     assert.equal((await server.finalResponse(second)).status, 403);
     assert.equal(calls.length, 0);
   });
@@ -176,7 +222,10 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
   });
 
   it('hangs up an answered call with BYE', async () => {
-    onCall = async (call) => { await call.answer(ANSWER); await call.hangup(); };
+    onCall = async (call) => {
+      await call.answer(ANSWER);
+      await call.hangup();
+    };
     const txn = await authenticatedInvite();
     await server.finalResponse(txn);
     server.inDialog(server.dialogOfTxn(txn)!, 'ACK');
@@ -186,7 +235,11 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
 
   it('refuses to answer an INVITE without a Contact (400) instead of leaving a dialog behind', async () => {
     let error: unknown;
-    onCall = async (call) => { await call.answer(ANSWER).catch((e: unknown) => { error = e; }); };
+    onCall = async (call) => {
+      await call.answer(ANSWER).catch((e: unknown) => {
+        error = e;
+      });
+    };
     const uri = 'sip:*89@127.0.0.1';
     const noContact = (extra: Record<string, string>, cseq: number) => {
       const m = phoneRequest('INVITE', uri, { user: 'dev1', callId: 'nc1', cseq, body: OFFER, headers: extra });
@@ -209,7 +262,9 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
 
   it('reports a CANCEL before the answer as remote-cancel', async () => {
     const ended: CallEndReason[] = [];
-    onCall = async (call) => { call.on('ended', (r) => ended.push(r)); };
+    onCall = async (call) => {
+      call.on('ended', (r) => ended.push(r));
+    };
     const callId = 'cancel-me';
     await authenticatedInvite('*89', OFFER, callId);
     await until(() => calls.length === 1, 'the call');
@@ -230,29 +285,44 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
     assert.deepEqual(p.destinations, ['sip:112@192.0.2.10:5060']);
     assert.equal(p.remainInDialog, true);
     assert.ok(p.headers.some(([n, v]) => n === 'X-Papgate-Emergency' && v === 'dev1'));
-    assert.ok(p.headers.some(([n, v]) => n.toLowerCase() === 'p-asserted-identity' && v === '<sip:dev1@papgate.invalid>'), JSON.stringify(p.headers));
+    assert.ok(
+      p.headers.some(([n, v]) => n.toLowerCase() === 'p-asserted-identity' && v === '<sip:dev1@papgate.invalid>'),
+      JSON.stringify(p.headers),
+    );
   });
 
   it('lets an emergency call through without credentials when the store is down', async () => {
     await sig.stop();
     sig = new DrachtioSignalling({
-      host: '127.0.0.1', port: PORT, secret: 'cymru', gate: makeGate(true), clock: { now: () => Date.now() }, log: silentLogger,
+      host: '127.0.0.1',
+      port: PORT,
+      secret: 'cymru',
+      gate: makeGate(true),
+      clock: { now: () => Date.now() },
+      log: silentLogger,
     });
     let account: SipAccount | null | undefined;
-    await sig.start({ handle: async (call) => { account = call.account; await call.forward('sip:112@192.0.2.10', {}, { kind: 'unverified' }); } });
+    await sig.start({
+      handle: async (call) => {
+        account = call.account;
+        await call.forward('sip:112@192.0.2.10', {}, { kind: 'unverified' });
+      },
+    });
     await server.waitForRoutes(['invite']);
     server.fromNetwork(phoneRequest('INVITE', 'sip:112@127.0.0.1', { user: 'dev1', body: OFFER }));
     await until(() => server.proxied.length === 1, 'the proxy');
     assert.equal(account, null);
     const headers = new Map(server.proxied[0]!.headers.map(([n, v]) => [n.toLowerCase(), v]));
-    assert.match(headers.get('from') ?? '', /^<sip:unverified@papgate\.invalid>(;tag=[^;]+)?$/, 'papgate\'s own From replaces the caller\'s');
+    assert.match(headers.get('from') ?? '', /^<sip:unverified@papgate\.invalid>(;tag=[^;]+)?$/, "papgate's own From replaces the caller's");
     assert.equal(headers.get('p-asserted-identity'), '<sip:unverified@papgate.invalid>');
   });
 
   it('challenges an emergency INVITE with forged credentials while the store answers', async () => {
     const uri = 'sip:112@127.0.0.1';
     const forged = 'Digest username="nobody", realm="papgate.test", nonce="bm9uc2Vuc2U", uri="sip:112@127.0.0.1", response="00000000000000000000000000000000"';
-    const txn = server.fromNetwork(phoneRequest('INVITE', uri, { user: 'dev1', body: OFFER, headers: { 'Content-Type': 'application/sdp', Authorization: forged } }));
+    const txn = server.fromNetwork(
+      phoneRequest('INVITE', uri, { user: 'dev1', body: OFFER, headers: { 'Content-Type': 'application/sdp', Authorization: forged } }),
+    );
     assert.equal((await server.finalResponse(txn)).status, 401);
     assert.equal(server.proxied.length, 0);
     assert.equal(calls.length, 0);
@@ -284,7 +354,12 @@ describe('drachtio signalling adapter (fake drachtio-server)', function () {
 
   it('fails start() when drachtio-server refuses the secret', async () => {
     const other = new DrachtioSignalling({
-      host: '127.0.0.1', port: PORT, secret: 'wrong', gate: makeGate(), clock: { now: () => Date.now() }, log: silentLogger,
+      host: '127.0.0.1',
+      port: PORT,
+      secret: 'wrong',
+      gate: makeGate(),
+      clock: { now: () => Date.now() },
+      log: silentLogger,
     });
     await assert.rejects(other.start({ handle: async () => undefined }), /refused the secret/);
     assert.equal(other.isReady(), false);

@@ -3,8 +3,15 @@ import path from 'node:path';
 import { CLI_ACTOR } from '../../src/app/actor';
 import { papPcaps, SCENARIOS_DIR } from '../helpers/dtmf-scenarios';
 import {
-  earPort, PORTS, runPhone, shippedPromptExcerpt, sippPassed, startPapgateHarness, startRtpEar,
-  type PapgateHarness, type RtpEar,
+  earPort,
+  PORTS,
+  runPhone,
+  shippedPromptExcerpt,
+  sippPassed,
+  startPapgateHarness,
+  startRtpEar,
+  type PapgateHarness,
+  type RtpEar,
 } from '../helpers/papgate-harness';
 import { requireTool } from '../helpers/required-tools';
 
@@ -32,7 +39,7 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
 
   before(async function () {
     requireTool(this, 'sipp', 'the phone is a SIPp UAC');
-    requireTool(this, 'sipp-dtmf-pcaps', 'the PAP is replayed from SIPp\'s RFC 4733 captures');
+    requireTool(this, 'sipp-dtmf-pcaps', "the PAP is replayed from SIPp's RFC 4733 captures");
     h = await startPapgateHarness({ prompts: 'shipped' });
     ear = await startRtpEar(earPort(PORTS.phone));
   });
@@ -67,7 +74,8 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     // 2. The phone calls the hot-line with the account it was given and types the PAP.
     const account = { sipUsername: minimal.get('account.1.user_name')!, sipPassword: minimal.get('account.1.password')! };
     const r = await runPhone('auth-success-rfc4733.xml', account, {
-      files: papPcaps(added.pap!), vars: { dial: minimal.get('features.hotline_number')! },
+      files: papPcaps(added.pap!),
+      vars: { dial: minimal.get('features.hotline_number')! },
       extraArgs: ['-oocsf', path.join(SCENARIOS_DIR, 'check-sync-notify.xml')],
     });
     sippPassed(h, r);
@@ -111,7 +119,7 @@ describe('e2e: provisioning, the *89 call with the PAP, then the full configurat
     assert.ok(!heard.audio.includes(shippedPromptExcerpt('en', 'enter-pin')), 'not the English one');
   });
 
-  it('a phone at a site whose locale is French hears the French prompt, not the tenant\'s', async () => {
+  it("a phone at a site whose locale is French hears the French prompt, not the tenant's", async () => {
     await h.instance.services.tenants.addSite(CLI_ACTOR, h.tenant, 'paris', 'fr');
     const d = await h.addDevice({ site: 'paris' });
     const r = await runPhone('caller-hangs-up-mid-prompt.xml', d);

@@ -14,23 +14,33 @@ type StoreMode = 'ok' | 'hang' | 'fail';
 
 /** The store with every call answered, never answered, or failed, as `mode()` says now. */
 function switchableStore(mode: () => StoreMode) {
-  return (store: Store): Store => new Proxy(store, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof value !== 'function') return value;
-      const m = mode();
-      if (m === 'ok' || key === 'close') return (value as (...a: unknown[]) => unknown).bind(target);
-      return m === 'hang' ? () => new Promise<never>(() => undefined) : () => Promise.reject(new Error('store unavailable (test)'));
-    },
-  });
+  return (store: Store): Store =>
+    new Proxy(store, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        const m = mode();
+        if (m === 'ok' || key === 'close') return (value as (...a: unknown[]) => unknown).bind(target);
+        return m === 'hang' ? () => new Promise<never>(() => undefined) : () => Promise.reject(new Error('store unavailable (test)'));
+      },
+    });
 }
 
 /** A response to a request we got, as the gateway sends it. */
 function responseTo(rq: string, status: number, reason: string, toTag = 'gw1'): string {
   const h = (n: string) => header(rq, n) ?? '';
   const to = /;tag=/.test(h('To')) ? h('To') : `${h('To')};tag=${toTag}`;
-  return [`SIP/2.0 ${status} ${reason}`, `Via: ${h('Via')}`, `From: ${h('From')}`, `To: ${to}`,
-    `Call-ID: ${h('Call-ID')}`, `CSeq: ${h('CSeq')}`, 'Content-Length: 0', '', ''].join('\r\n');
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    `Via: ${h('Via')}`,
+    `From: ${h('From')}`,
+    `To: ${to}`,
+    `Call-ID: ${h('Call-ID')}`,
+    `CSeq: ${h('CSeq')}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 describe('emergency gate under attack (embedded stack, raw SIP)', function () {
@@ -66,12 +76,21 @@ describe('emergency gate under attack (embedded stack, raw SIP)', function () {
   /** Sends an INVITE to 112; returns its Call-ID. */
   function invite(p: RawPeer, o: { callId?: string; auth?: string; from?: string; extra?: string[]; cseq?: number } = {}): string {
     const callId = o.callId ?? `attack-${++seq}-${process.pid}`;
-    p.send(sipRequest({
-      method: 'INVITE', uri: 'sip:112@127.0.0.1', callId, fromTag: `t${seq}`, cseq: o.cseq ?? 1,
-      from: o.from ?? `sip:${device.sipUsername}@127.0.0.1`, viaHost: `127.0.0.1:${p.port}`,
-      contact: `sip:phone@127.0.0.1:${p.port}`, body: OFFER_SDP,
-      extra: [...(o.auth ? [o.auth] : []), ...(o.extra ?? [])],
-    }), PORTS.sip);
+    p.send(
+      sipRequest({
+        method: 'INVITE',
+        uri: 'sip:112@127.0.0.1',
+        callId,
+        fromTag: `t${seq}`,
+        cseq: o.cseq ?? 1,
+        from: o.from ?? `sip:${device.sipUsername}@127.0.0.1`,
+        viaHost: `127.0.0.1:${p.port}`,
+        contact: `sip:phone@127.0.0.1:${p.port}`,
+        body: OFFER_SDP,
+        extra: [...(o.auth ? [o.auth] : []), ...(o.extra ?? [])],
+      }),
+      PORTS.sip,
+    );
     return callId;
   }
 
@@ -95,10 +114,15 @@ describe('emergency gate under attack (embedded stack, raw SIP)', function () {
     return nonceOf(challenge);
   }
 
-  const authFor = (nonce: string, o: { username?: string; password?: string } = {}) => authorization({
-    username: o.username ?? device.sipUsername, password: o.password ?? device.sipPassword,
-    realm: h.config.sipRealm, nonce, uri: 'sip:112@127.0.0.1', method: 'INVITE',
-  });
+  const authFor = (nonce: string, o: { username?: string; password?: string } = {}) =>
+    authorization({
+      username: o.username ?? device.sipUsername,
+      password: o.password ?? device.sipPassword,
+      realm: h.config.sipRealm,
+      nonce,
+      uri: 'sip:112@127.0.0.1',
+      method: 'INVITE',
+    });
 
   it('challenges forged credentials (unknown user, wrong response, nonsense nonce) and forwards nothing of them', async () => {
     const p = await peer();
@@ -118,16 +142,18 @@ describe('emergency gate under attack (embedded stack, raw SIP)', function () {
     const nonce2 = await freshNonce(p);
     const callId = invite(p, { auth: authFor(nonce2), cseq: 2 });
     const atGateway = await newInviteAtGateway();
-    assert.equal(header(atGateway, 'X-Papgate-Mac'), device.mac, 'the first INVITE at the gateway is the device\'s');
+    assert.equal(header(atGateway, 'X-Papgate-Mac'), device.mac, "the first INVITE at the gateway is the device's");
     gateway.send(responseTo(atGateway, 486, 'Busy Here'), viaPort(atGateway));
     assert.equal(statusOf(await finalFor(p, callId)), 486);
   });
 
-  it('forwards a device\'s call with its identity: MAC, tenant, site, and a From of its own account', async () => {
+  it("forwards a device's call with its identity: MAC, tenant, site, and a From of its own account", async () => {
     const p = await peer();
     const nonce = await freshNonce(p);
     const callId = invite(p, {
-      auth: authFor(nonce), from: '"Police" <sip:110@evil.example>', extra: ['P-Asserted-Identity: <sip:boss@evil.example>'],
+      auth: authFor(nonce),
+      from: '"Police" <sip:110@evil.example>',
+      extra: ['P-Asserted-Identity: <sip:boss@evil.example>'],
     });
     const rq = await newInviteAtGateway();
     assert.equal(header(rq, 'X-Papgate-Mac'), device.mac);

@@ -45,11 +45,21 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
 
   function invite(p: RawPeer, number: string, d: DeviceView, o: { auth?: string; cseq?: number; callId?: string } = {}): string {
     const callId = o.callId ?? `site-em-${++seq}-${process.pid}`;
-    p.send(sipRequest({
-      method: 'INVITE', uri: `sip:${number}@127.0.0.1`, callId, fromTag: `t${callId}`, cseq: o.cseq ?? 1,
-      from: `sip:${d.sipUsername}@127.0.0.1`, viaHost: `127.0.0.1:${p.port}`,
-      contact: `sip:phone@127.0.0.1:${p.port}`, body: OFFER_SDP, extra: o.auth ? [o.auth] : [],
-    }), PORTS.sip);
+    p.send(
+      sipRequest({
+        method: 'INVITE',
+        uri: `sip:${number}@127.0.0.1`,
+        callId,
+        fromTag: `t${callId}`,
+        cseq: o.cseq ?? 1,
+        from: `sip:${d.sipUsername}@127.0.0.1`,
+        viaHost: `127.0.0.1:${p.port}`,
+        contact: `sip:phone@127.0.0.1:${p.port}`,
+        body: OFFER_SDP,
+        extra: o.auth ? [o.auth] : [],
+      }),
+      PORTS.sip,
+    );
     return callId;
   }
 
@@ -62,8 +72,12 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
     const challenge = await finalFor(p, invite(p, number, d, { callId }));
     assert.equal(statusOf(challenge), 401);
     const auth = authorization({
-      username: d.sipUsername, password: d.sipPassword, realm: h.config.sipRealm,
-      nonce: nonceOf(challenge), uri: `sip:${number}@127.0.0.1`, method: 'INVITE',
+      username: d.sipUsername,
+      password: d.sipPassword,
+      realm: h.config.sipRealm,
+      nonce: nonceOf(challenge),
+      uri: `sip:${number}@127.0.0.1`,
+      method: 'INVITE',
     });
     invite(p, number, d, { auth, cseq: 2, callId });
     return callId;
@@ -100,14 +114,21 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
     assert.equal(statusOf(ok), 200, `the IVR answers:\n${ok}`);
     assert.match(ok, /m=audio /);
     await hangUp(p, ok, callId);
-    assert.deepEqual(gateway.drain().filter((m) => m.startsWith('INVITE ')), [], 'nothing reached the gateway');
+    assert.deepEqual(
+      gateway.drain().filter((m) => m.startsWith('INVITE ')),
+      [],
+      'nothing reached the gateway',
+    );
   });
 
   it('gives an unproven caller only the global list: 17 is challenged, never relayed', async () => {
     const p = await peer();
     const r = await finalFor(p, invite(p, '17', paris));
     assert.equal(statusOf(r), 401);
-    assert.deepEqual(gateway.drain().filter((m) => m.startsWith('INVITE ')), []);
+    assert.deepEqual(
+      gateway.drain().filter((m) => m.startsWith('INVITE ')),
+      [],
+    );
   });
 
   it('with a store that does not answer: an unproven 17 is challenged like any call, an unproven 112 is relayed', async () => {
@@ -115,7 +136,10 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
     const p = await peer();
     const r = await finalFor(p, invite(p, '17', paris));
     assert.equal(statusOf(r), 401, `17 without credentials while the store hangs:\n${r}`);
-    assert.deepEqual(gateway.drain().filter((m) => m.startsWith('INVITE ')), []);
+    assert.deepEqual(
+      gateway.drain().filter((m) => m.startsWith('INVITE ')),
+      [],
+    );
     const callId = invite(p, '112', paris);
     const rq = await gatewayRefuses(p, callId);
     assert.match(header(rq, 'From') ?? '', /^<sip:unverified@/);
@@ -123,8 +147,12 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
 
   async function hangUp(p: RawPeer, ok: string, callId: string): Promise<void> {
     const common = {
-      uri: /<([^>]+)>/.exec(header(ok, 'Contact') ?? '')?.[1] ?? 'sip:17@127.0.0.1', callId, fromTag: `t${callId}`,
-      to: 'sip:17@127.0.0.1', toTag: tagOf(header(ok, 'To')), viaHost: `127.0.0.1:${p.port}`,
+      uri: /<([^>]+)>/.exec(header(ok, 'Contact') ?? '')?.[1] ?? 'sip:17@127.0.0.1',
+      callId,
+      fromTag: `t${callId}`,
+      to: 'sip:17@127.0.0.1',
+      toTag: tagOf(header(ok, 'To')),
+      viaHost: `127.0.0.1:${p.port}`,
     };
     const cseq = Number(/^(\d+)/.exec(header(ok, 'CSeq') ?? '1')?.[1]);
     p.send(sipRequest({ ...common, method: 'ACK', cseq }), PORTS.sip);
@@ -135,20 +163,30 @@ describe('emergency numbers of a site (embedded stack, raw SIP)', function () {
 
 /** The store with every call never answered while `hangs()` says so. */
 function hangingWhen(hangs: () => boolean) {
-  return (store: Store): Store => new Proxy(store, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (typeof value !== 'function') return value;
-      if (!hangs() || key === 'close') return (value as (...a: unknown[]) => unknown).bind(target);
-      return () => new Promise<never>(() => undefined);
-    },
-  });
+  return (store: Store): Store =>
+    new Proxy(store, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        if (!hangs() || key === 'close') return (value as (...a: unknown[]) => unknown).bind(target);
+        return () => new Promise<never>(() => undefined);
+      },
+    });
 }
 
 function busy(rq: string): string {
   const h = (n: string) => header(rq, n) ?? '';
-  return ['SIP/2.0 486 Busy Here', `Via: ${h('Via')}`, `From: ${h('From')}`, `To: ${h('To')};tag=gw1`,
-    `Call-ID: ${h('Call-ID')}`, `CSeq: ${h('CSeq')}`, 'Content-Length: 0', '', ''].join('\r\n');
+  return [
+    'SIP/2.0 486 Busy Here',
+    `Via: ${h('Via')}`,
+    `From: ${h('From')}`,
+    `To: ${h('To')};tag=gw1`,
+    `Call-ID: ${h('Call-ID')}`,
+    `CSeq: ${h('CSeq')}`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 function viaPort(rq: string): number {

@@ -16,7 +16,8 @@ import { portLayout } from '../helpers/ports';
 
 const PROMPTS = path.resolve(__dirname, '../../prompts');
 const FS_PROMPTS = '/usr/share/papgate/prompts';
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
+const OFFER =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -26,10 +27,22 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
   }
 }
 
-let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0, BARE_PORT = 0, DEAD_PORT = 0; // from portLayout() in the suite's first hook
+let DRACHTIO_PORT = 0,
+  ESL_PORT = 0,
+  LISTEN_PORT = 0,
+  BARE_PORT = 0,
+  DEAD_PORT = 0; // from portLayout() in the suite's first hook
 
 describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', function () {
-  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, BARE_PORT, DEAD_PORT } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2, BARE_PORT: 3, DEAD_PORT: 9 })); });
+  before(async () => {
+    ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, BARE_PORT, DEAD_PORT } = await portLayout({
+      DRACHTIO_PORT: 0,
+      ESL_PORT: 1,
+      LISTEN_PORT: 2,
+      BARE_PORT: 3,
+      DEAD_PORT: 9,
+    }));
+  });
   this.timeout(15_000);
   let drachtio: FakeDrachtioServer;
   let fs: FakeFreeswitch;
@@ -39,9 +52,17 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
 
   function makeEngine(o: { secret?: string; port?: number; connectTimeoutMs?: number } = {}) {
     return new FreeswitchMediaEngine({
-      srf: sig.srf, host: '127.0.0.1', port: o.port ?? ESL_PORT, secret: o.secret ?? 'ClueCon',
-      listenAddress: '127.0.0.1', listenPort: LISTEN_PORT, promptsDir: PROMPTS, freeswitchPromptsDir: FS_PROMPTS,
-      log: silentLogger, connectTimeoutMs: o.connectTimeoutMs, retryDelayMs: 100,
+      srf: sig.srf,
+      host: '127.0.0.1',
+      port: o.port ?? ESL_PORT,
+      secret: o.secret ?? 'ClueCon',
+      listenAddress: '127.0.0.1',
+      listenPort: LISTEN_PORT,
+      promptsDir: PROMPTS,
+      freeswitchPromptsDir: FS_PROMPTS,
+      log: silentLogger,
+      connectTimeoutMs: o.connectTimeoutMs,
+      retryDelayMs: 100,
     });
   }
 
@@ -59,8 +80,12 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
     await fs.listen(ESL_PORT);
     fs.attachTo(drachtio);
     const gate = new SipGate({
-      realm: 'r', emergencyNumbers: [], nonceTtlMs: 1000, lookupAccount: async () => null,
-      clock: { now: () => Date.now() }, random: cryptoRandom,
+      realm: 'r',
+      emergencyNumbers: [],
+      nonceTtlMs: 1000,
+      lookupAccount: async () => null,
+      clock: { now: () => Date.now() },
+      random: cryptoRandom,
     });
     sig = new DrachtioSignalling({ host: '127.0.0.1', port: DRACHTIO_PORT, secret: 'cymru', gate, clock: { now: () => Date.now() }, log: silentLogger });
     await sig.start({ handle: async () => undefined });
@@ -129,7 +154,10 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
     fs.sendDtmf(uuid, '#', 'INBAND_AUDIO');
     fs.sendDtmf(uuid, 'x', 'RTP');
     await until(() => digits.length === 2, 'two digits');
-    assert.deepEqual(digits, [['5', 'rfc4733'], ['#', 'inband']]);
+    assert.deepEqual(digits, [
+      ['5', 'rfc4733'],
+      ['#', 'inband'],
+    ]);
   });
 
   it('starts in-band DTMF detection when the phone offers no telephone-event', async () => {
@@ -153,7 +181,9 @@ describe('FreeSWITCH media adapter (fake FreeSWITCH + fake drachtio-server)', fu
   it('reports inactive when FreeSWITCH ends the channel by itself (media timeout)', async () => {
     const s = await session();
     let inactive = false;
-    s.on('inactive', () => { inactive = true; });
+    s.on('inactive', () => {
+      inactive = true;
+    });
     fs.hangupChannel(fs.latestChannel()!.uuid);
     await until(() => inactive, 'inactive');
   });

@@ -34,13 +34,19 @@ import { portLayout } from '../helpers/ports';
 
 const REALM = 'papgate';
 const PAP = '551100';
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
+const OFFER =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n';
 const G729_OFFER = OFFER.replace('RTP/AVP 0 101', 'RTP/AVP 18 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:18 G729/8000');
 
-let DRACHTIO_PORT = 0, ESL_PORT = 0, LISTEN_PORT = 0, RTP_START = 0; // from portLayout() in the suite's first hook
+let DRACHTIO_PORT = 0,
+  ESL_PORT = 0,
+  LISTEN_PORT = 0,
+  RTP_START = 0; // from portLayout() in the suite's first hook
 
 describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on the wire)', function () {
-  before(async () => { ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, RTP_START } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2, RTP_START: 10 })); });
+  before(async () => {
+    ({ DRACHTIO_PORT, ESL_PORT, LISTEN_PORT, RTP_START } = await portLayout({ DRACHTIO_PORT: 0, ESL_PORT: 1, LISTEN_PORT: 2, RTP_START: 10 }));
+  });
   this.timeout(30_000);
   let store: Store;
   let device: Device;
@@ -68,7 +74,11 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
     fs.attachTo(drachtio);
     const deps = { store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger };
     const gate = new SipGate({
-      realm: REALM, emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS, nonceTtlMs: 60_000, clock: systemClock, random: cryptoRandom,
+      realm: REALM,
+      emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS,
+      nonceTtlMs: 60_000,
+      clock: systemClock,
+      random: cryptoRandom,
       lookupAccount: async (username) => {
         const d = await store.getDeviceBySipUsername(username);
         return d ? { username, password: d.sipPassword, mac: d.mac, tenantId: d.tenantId } : null;
@@ -77,23 +87,47 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
     sig = new DrachtioSignalling({ host: '127.0.0.1', port: DRACHTIO_PORT, secret: 'cymru', gate, clock: systemClock, log: silentLogger });
     refusals = [];
     media = new FreeswitchMediaEngine({
-      srf: sig.srf, host: '127.0.0.1', port: ESL_PORT, secret: 'ClueCon', listenAddress: '127.0.0.1', listenPort: LISTEN_PORT,
-      promptsDir: shippedPromptsDir(), freeswitchPromptsDir: '/usr/share/papgate/prompts', log: silentLogger,
+      srf: sig.srf,
+      host: '127.0.0.1',
+      port: ESL_PORT,
+      secret: 'ClueCon',
+      listenAddress: '127.0.0.1',
+      listenPort: LISTEN_PORT,
+      promptsDir: shippedPromptsDir(),
+      freeswitchPromptsDir: '/usr/share/papgate/prompts',
+      log: silentLogger,
       onRefused: (r) => refusals.push(r),
     });
     const handler = new AuthCallHandler({
-      auth: new Authentication(deps), media, signalling: sig, gate, store,
-      prompts: new PromptLibrary([shippedPromptsDir()]), emergencyGateway: 'sip:gw.example.net',
-      ivr: { ...DEFAULT_IVR_SETTINGS, firstDigitMs: 8000, interDigitMs: 8000 }, maxCallMs: 25_000, log: silentLogger,
+      auth: new Authentication(deps),
+      media,
+      signalling: sig,
+      gate,
+      store,
+      prompts: new PromptLibrary([shippedPromptsDir()]),
+      emergencyGateway: 'sip:gw.example.net',
+      ivr: { ...DEFAULT_IVR_SETTINGS, firstDigitMs: 8000, interDigitMs: 8000 },
+      maxCallMs: 25_000,
+      log: silentLogger,
     });
-    await sig.start({ handle: (call) => { const p = handler.handle(call); handled.push(p); return p; } });
+    await sig.start({
+      handle: (call) => {
+        const p = handler.handle(call);
+        handled.push(p);
+        return p;
+      },
+    });
     await media.start();
     await drachtio.waitForRoutes(['invite']);
   });
 
   afterEach(async () => {
     for (const d of [...drachtioDialogs]) {
-      try { drachtio.inDialog(d, 'BYE'); } catch { /* already over */ }
+      try {
+        drachtio.inDialog(d, 'BYE');
+      } catch {
+        /* already over */
+      }
     }
     drachtioDialogs.length = 0;
     await Promise.allSettled(handled.splice(0));
@@ -114,7 +148,14 @@ describe('drachtio + FreeSWITCH: what the real FreeSWITCH does (fake servers on 
     const challenge = await drachtio.finalResponse(drachtio.fromNetwork(phoneRequest('INVITE', uri, base)));
     const nonce = /nonce="([^"]+)"/.exec(header(challenge, 'www-authenticate') ?? '')![1]!;
     const authorization = buildAuthorization({
-      username: phone.sipUsername, password: phone.sipPassword, realm: REALM, nonce, uri, method: 'INVITE', cnonce: 'c0ffee', nc: 1,
+      username: phone.sipUsername,
+      password: phone.sipPassword,
+      realm: REALM,
+      nonce,
+      uri,
+      method: 'INVITE',
+      cnonce: 'c0ffee',
+      nc: 1,
     });
     const txn = drachtio.fromNetwork(phoneRequest('INVITE', uri, { ...base, cseq: 2, headers: { ...base.headers, Authorization: authorization } }));
     const res = await drachtio.finalResponse(txn, 10_000);

@@ -15,7 +15,8 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 };
-const fmt = (xs: number[]) => `n=${xs.length} p50=${quantile(xs, 0.5).toFixed(1)} ms p99=${quantile(xs, 0.99).toFixed(1)} ms max=${Math.max(...xs).toFixed(1)} ms`;
+const fmt = (xs: number[]) =>
+  `n=${xs.length} p50=${quantile(xs, 0.5).toFixed(1)} ms p99=${quantile(xs, 0.99).toFixed(1)} ms max=${Math.max(...xs).toFixed(1)} ms`;
 
 describe('a 50,000-row CSV import while phones keep talking', function () {
   this.timeout(300_000);
@@ -35,9 +36,17 @@ describe('a 50,000-row CSV import while phones keep talking', function () {
   async function options(): Promise<number> {
     const callId = `imp-${++seq}@load.test`;
     const t0 = performance.now();
-    peer.send(sipRequest({
-      method: 'OPTIONS', uri: `sip:papgate@127.0.0.1:${PORTS.sip}`, callId, fromTag: `t${seq}`, cseq: 1, viaHost: `127.0.0.1:${peer.port}`,
-    }), PORTS.sip);
+    peer.send(
+      sipRequest({
+        method: 'OPTIONS',
+        uri: `sip:papgate@127.0.0.1:${PORTS.sip}`,
+        callId,
+        fromTag: `t${seq}`,
+        cseq: 1,
+        viaHost: `127.0.0.1:${peer.port}`,
+      }),
+      PORTS.sip,
+    );
     await peer.take((m) => statusOf(m) === 200 && m.includes(callId), 10_000, `200 for ${callId}`);
     return performance.now() - t0;
   }
@@ -63,7 +72,14 @@ describe('a 50,000-row CSV import while phones keep talking', function () {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
-    return { samples, stop: async () => { on = false; await done; return samples; } };
+    return {
+      samples,
+      stop: async () => {
+        on = false;
+        await done;
+        return samples;
+      },
+    };
   }
 
   it('imports every row while SIP OPTIONS and provisioning polls keep being answered', async () => {
@@ -84,7 +100,9 @@ describe('a 50,000-row CSV import while phones keep talking', function () {
     loop.enable();
     const t0 = performance.now();
     const res = await fetch(`${h.instance.adminUrl}/api/v1/tenants/${h.tenant}/import`, {
-      method: 'POST', body: csv, headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${ADMIN_TOKEN}` },
+      method: 'POST',
+      body: csv,
+      headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${ADMIN_TOKEN}` },
       signal: AbortSignal.timeout(240_000),
     });
     const text = await res.text();
@@ -102,7 +120,11 @@ describe('a 50,000-row CSV import while phones keep talking', function () {
     assert.equal(last?.auth.pap, body.devices[ROWS - 1]!.pap, 'the PAP returned is the one stored');
     assert.ok(during.sip.length > 0 && during.prov.length > 0, 'phones were answered during the import');
     // A poll that must record last-seen waits for the import's transaction; past the deadline it is told 503.
-    assert.deepEqual(refused.filter((s) => s !== 503), [], 'nothing but 200 or a clear 503');
+    assert.deepEqual(
+      refused.filter((s) => s !== 503),
+      [],
+      'nothing but 200 or a clear 503',
+    );
     const committed = /"lockHeldMs":(\d+)/.exec(h.logTail(4000))?.[1];
 
     console.log(`      [figures, 2-core shared machine, loaded by parallel work]

@@ -35,19 +35,34 @@ function gatewayResponse(rq: string, status: string, gatewayPort: number, sdp = 
   const head = rq.split('\r\n\r\n', 1)[0]!.split('\r\n');
   const copied = head.filter((l) => /^(via|v|from|f|call-id|i|cseq)\s*:/i.test(l));
   const to = head.find((l) => /^(to|t)\s*:/i.test(l))!;
-  return [`SIP/2.0 ${status}`, ...copied, /;tag=/.test(to) ? to : `${to};tag=gw1`, `Contact: <sip:gateway@127.0.0.1:${gatewayPort}>`,
-    ...(sdp ? ['Content-Type: application/sdp'] : []), `Content-Length: ${Buffer.byteLength(sdp)}`, '', sdp].join('\r\n');
+  return [
+    `SIP/2.0 ${status}`,
+    ...copied,
+    /;tag=/.test(to) ? to : `${to};tag=gw1`,
+    `Contact: <sip:gateway@127.0.0.1:${gatewayPort}>`,
+    ...(sdp ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${Buffer.byteLength(sdp)}`,
+    '',
+    sdp,
+  ].join('\r\n');
 }
 
 /** The gateway's answer: the same transport the phone offered (RTP/SAVP with its own key, or plain). */
 function gatewayAnswer(offer: string): string {
   const savp = /^m=audio \d+ RTP\/SAVP/m.test(offer);
   const tag = /^a=crypto:(\d+) AES_CM_128_HMAC_SHA1_80 /m.exec(offer)?.[1] ?? '1';
-  return ['v=0', 'o=gateway 1 1 IN IP4 127.0.0.1', 's=emergency-gateway', 'c=IN IP4 127.0.0.1', 't=0 0',
-    `m=audio ${GATEWAY_MEDIA} RTP/${savp ? 'SAVP' : 'AVP'} 0`, 'a=rtpmap:0 PCMU/8000',
-    ...(savp ? [`a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${GATEWAY_KEY}`] : []), ''].join('\r\n');
+  return [
+    'v=0',
+    'o=gateway 1 1 IN IP4 127.0.0.1',
+    's=emergency-gateway',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${GATEWAY_MEDIA} RTP/${savp ? 'SAVP' : 'AVP'} 0`,
+    'a=rtpmap:0 PCMU/8000',
+    ...(savp ? [`a=crypto:${tag} AES_CM_128_HMAC_SHA1_80 inline:${GATEWAY_KEY}`] : []),
+    '',
+  ].join('\r\n');
 }
-
 
 /** The SDES key (30 bytes) and suite of the one a=crypto line in a traced SIP message's SDP. */
 function sdesKey(m: TracedSipMessage): { suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32'; key: Buffer } {
@@ -56,11 +71,22 @@ function sdesKey(m: TracedSipMessage): { suite: 'AES_CM_128_HMAC_SHA1_80' | 'AES
   return { suite: line[1] as 'AES_CM_128_HMAC_SHA1_80', key: Buffer.from(line[2]!, 'base64') };
 }
 
-
-let PAPGATE_SIP = 0, PHONE_SRTP = 0, PHONE_PLAIN = 0, RTP_MIN = 0, RTP_MAX = 0; // from portLayout() in the suite's first hook
+let PAPGATE_SIP = 0,
+  PHONE_SRTP = 0,
+  PHONE_PLAIN = 0,
+  RTP_MIN = 0,
+  RTP_MAX = 0; // from portLayout() in the suite's first hook
 
 describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=required, emergency calls', function () {
-  before(async () => { ({ PAPGATE_SIP, PHONE_SRTP, PHONE_PLAIN, RTP_MIN, RTP_MAX } = await portLayout({ PAPGATE_SIP: 0, PHONE_SRTP: 10, PHONE_PLAIN: 30, RTP_MIN: 120, RTP_MAX: 139 })); });
+  before(async () => {
+    ({ PAPGATE_SIP, PHONE_SRTP, PHONE_PLAIN, RTP_MIN, RTP_MAX } = await portLayout({
+      PAPGATE_SIP: 0,
+      PHONE_SRTP: 10,
+      PHONE_PLAIN: 30,
+      RTP_MIN: 120,
+      RTP_MAX: 139,
+    }));
+  });
   this.timeout(90_000);
   let h: PapgateHarness | undefined;
   let phone: Baresip | undefined;
@@ -68,7 +94,7 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
 
   before(async function () {
     requireTool(this, 'baresip', 'a real soft-phone speaks SRTP to papgate', baresipSrtpMissing());
-    requireTool(this, 'tshark', 'the IVR call\'s RTP is captured on lo', dumpcapMissing());
+    requireTool(this, 'tshark', "the IVR call's RTP is captured on lo", dumpcapMissing());
   });
   let gateway: RawPeer | undefined;
   afterEach(async () => {
@@ -85,11 +111,16 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
   async function registered(harness: PapgateHarness, basePort: number, mediaenc?: 'srtp' | 'srtp-mand') {
     const d = await harness.addDevice();
     const p = await startBaresip({
-      username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${PAPGATE_SIP}`, basePort, ...(mediaenc ? { mediaenc } : {}),
+      username: d.sipUsername,
+      password: d.sipPassword,
+      registrar: `127.0.0.1:${PAPGATE_SIP}`,
+      basePort,
+      ...(mediaenc ? { mediaenc } : {}),
     });
     phone = p;
-    await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER accepted by papgate', harness)
-      .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+    await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER accepted by papgate', harness).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`);
+    });
     return { d, p };
   }
 
@@ -97,7 +128,10 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     const harness = await startPapgateHarness({
       gatewayPort: null,
       env: {
-        PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX), PAPGATE_SRTP: 'required',
+        PAPGATE_SIP_PORT: String(PAPGATE_SIP),
+        PAPGATE_RTP_PORT_MIN: String(RTP_MIN),
+        PAPGATE_RTP_PORT_MAX: String(RTP_MAX),
+        PAPGATE_SRTP: 'required',
         PAPGATE_LOG_LEVEL: 'trace',
       },
     });
@@ -116,7 +150,7 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     const ofCall = (m: TracedSipMessage) => m.headers['call-id'] === callId;
     const invite = p.sipTrace().find((m) => ofCall(m) && m.direction === 'out' && m.method === 'INVITE' && /a=crypto:/.test(m.text));
     const ok = p.sipTrace().find((m) => ofCall(m) && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
-    assert.ok(invite && ok, 'the phone\'s INVITE with SDES and papgate\'s 200 OK are in the trace');
+    assert.ok(invite && ok, "the phone's INVITE with SDES and papgate's 200 OK are in the trace");
     assert.match(invite.text, /^m=audio \d+ RTP\/SAVP /m);
     assert.match(ok.text, /^m=audio \d+ RTP\/SAVP /m, 'papgate answered RTP/SAVP');
     const phoneKey = sdesKey(invite);
@@ -141,20 +175,27 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     assert.equal(eventDigits(opened, eventPt), `${d.pap}#`);
     // Audio both ways: what crossed the wire is not the plain payload.
     const audio = opened.filter((o) => decodeRtp(o).ok && (decodeRtp(o) as { packet: { payloadType: number } }).packet.payloadType === 0);
-    assert.ok(audio.length > 0, 'the phone\'s audio was captured');
+    assert.ok(audio.length > 0, "the phone's audio was captured");
     const prx = new SrtpReceiver(papgateKey.suite, papgateKey.key);
     const papgateOpened = toPhone.map((w) => ({ w, r: prx.unprotect(w) }));
-    assert.ok(papgateOpened.every((x) => x.r.ok), 'papgate sent only SRTP under its answered key');
+    assert.ok(
+      papgateOpened.every((x) => x.r.ok),
+      'papgate sent only SRTP under its answered key',
+    );
     for (const { w, r } of papgateOpened.slice(0, 20)) {
       assert.ok(r.ok);
       assert.notDeepEqual(w.subarray(12, r.packet.length), r.packet.subarray(12), 'ciphertext differs from the plain payload');
     }
     assert.equal(harness.mediaStats().srtpRejected, 0, 'no packet of the phone was rejected');
-    assert.deepEqual((await harness.attempts(d.mac)).map((e) => e.outcome), ['success']);
+    assert.deepEqual(
+      (await harness.attempts(d.mac)).map((e) => e.outcome),
+      ['success'],
+    );
     const log = harness.logTail(1_000_000);
     assert.match(log, /AES_CM_128_HMAC_SHA1_80/, 'the log names the suite');
     for (const key of [phoneKey.key, papgateKey.key]) {
-      for (const text of [key.toString('base64'), key.toString('base64').slice(0, 20), key.toString('hex')]) assert.ok(!log.includes(text), 'no SDES key in papgate\'s log (trace level)');
+      for (const text of [key.toString('base64'), key.toString('base64').slice(0, 20), key.toString('hex')])
+        assert.ok(!log.includes(text), "no SDES key in papgate's log (trace level)");
     }
   });
 
@@ -171,7 +212,7 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     await p.waitEvent('CALL_CLOSED', (e) => e.id === callId, 20_000);
     await until(async () => ((await harness.device(d.mac)).state === 'successful' ? true : undefined), 'device successful', harness);
     const ok = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
-    assert.ok(ok, 'papgate\'s 200 OK');
+    assert.ok(ok, "papgate's 200 OK");
     assert.match(ok.text, /^m=audio \d+ RTP\/AVP /m);
     sdesKey(ok); // papgate answered with its own key
     assert.match(p.output(100_000), /SRTP is Enabled/, 'baresip switched its stream to SRTP');
@@ -200,7 +241,10 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
       env: { PAPGATE_SIP_PORT: String(PAPGATE_SIP), PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX), PAPGATE_SRTP: 'required' },
     });
     h = harness;
-    for (const [mediaenc, basePort] of [['srtp-mand', PHONE_SRTP], [undefined, PHONE_PLAIN]] as const) {
+    for (const [mediaenc, basePort] of [
+      ['srtp-mand', PHONE_SRTP],
+      [undefined, PHONE_PLAIN],
+    ] as const) {
       const { p } = await registered(harness, basePort, mediaenc);
       const relayed = (async () => {
         const invite = await gw.request('INVITE', 15_000);
@@ -212,12 +256,14 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
       const callId = await p.dial('112');
       const { invite, sdp } = await relayed;
       const sent = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'out' && m.method === 'INVITE' && /m=audio/.test(m.text));
-      assert.ok(sent, 'the phone\'s INVITE with its offer');
+      assert.ok(sent, "the phone's INVITE with its offer");
       assert.equal(bodyOf(invite), bodyOf(sent.text), `${mediaenc ?? 'plain'}: the gateway got the phone's offer byte for byte`);
       assert.equal(/a=crypto:/.test(bodyOf(invite)), mediaenc !== undefined);
-      const answer = p.sipTrace().find((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
+      const answer = p
+        .sipTrace()
+        .find((m) => m.headers['call-id'] === callId && m.direction === 'in' && m.status === 200 && /INVITE/.test(m.headers.cseq ?? ''));
       assert.ok(answer, 'the relayed 200 OK at the phone');
-      assert.equal(bodyOf(answer.text), sdp.replace(/\r\n/g, '\n').trim(), 'the gateway\'s answer reached the phone unchanged');
+      assert.equal(bodyOf(answer.text), sdp.replace(/\r\n/g, '\n').trim(), "the gateway's answer reached the phone unchanged");
       await p.command('hangup');
       const bye = await gw.request('BYE', 10_000);
       gw.send(gatewayResponse(bye, '200 OK', gw.port), PAPGATE_SIP);

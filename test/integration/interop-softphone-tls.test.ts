@@ -28,9 +28,10 @@ import { issue, makeCa, replaceFile, type IssuedPair, type TestCa } from '../hel
 //
 // Ports: papgate's SIP UDP and TLS ports are chosen by the OS; papgate RTP
 // and the phones' ports are offsets in one free block (portLayout).
-let RTP_MIN = 0, RTP_MAX = 0, PHONE = 0, PHONE_SRTP = 0; // from portLayout() in the suite's first hook
-
-
+let RTP_MIN = 0,
+  RTP_MAX = 0,
+  PHONE = 0,
+  PHONE_SRTP = 0; // from portLayout() in the suite's first hook
 
 /** The fingerprint of the certificate the SIP TLS port presents now, checked against the CA. */
 function presented(port: number, ca: string): Promise<string> {
@@ -41,7 +42,10 @@ function presented(port: number, ca: string): Promise<string> {
       resolve(fp);
     });
     s.once('error', reject);
-    s.once('timeout', () => { s.destroy(); reject(new Error('TLS handshake timed out')); });
+    s.once('timeout', () => {
+      s.destroy();
+      reject(new Error('TLS handshake timed out'));
+    });
   });
 }
 
@@ -68,9 +72,14 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     h = await startPapgateHarness({
       gatewayPort: gateway.port,
       env: {
-        PAPGATE_SIP_PORT: '0', PAPGATE_RTP_PORT_MIN: String(RTP_MIN), PAPGATE_RTP_PORT_MAX: String(RTP_MAX),
-        PAPGATE_SIP_TLS_PORT: '0', PAPGATE_SIP_TLS_CERT: live.certPath, PAPGATE_SIP_TLS_KEY: live.keyPath,
-        PAPGATE_TLS_RELOAD_SECONDS: '0.2', PAPGATE_TLS_HANDSHAKE_SECONDS: '5',
+        PAPGATE_SIP_PORT: '0',
+        PAPGATE_RTP_PORT_MIN: String(RTP_MIN),
+        PAPGATE_RTP_PORT_MAX: String(RTP_MAX),
+        PAPGATE_SIP_TLS_PORT: '0',
+        PAPGATE_SIP_TLS_CERT: live.certPath,
+        PAPGATE_SIP_TLS_KEY: live.keyPath,
+        PAPGATE_TLS_RELOAD_SECONDS: '0.2',
+        PAPGATE_TLS_HANDSHAKE_SECONDS: '5',
       },
     });
     tlsPort = h.instance.sipTlsPort ?? 0;
@@ -92,19 +101,27 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     assert.match(body, new RegExp(`^account\\.1\\.sip_server\\.1\\.port = ${tlsPort}$`, 'm'), body);
   });
 
-  it('right PAP over TLS: the device is successful; BYE and check-sync come back over the phone\'s TLS connection; 112 reaches the gateway', async () => {
+  it("right PAP over TLS: the device is successful; BYE and check-sync come back over the phone's TLS connection; 112 reaches the gateway", async () => {
     const harness = h!;
     const d = await harness.addDevice();
     phone = await startBaresip({
-      username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${tlsPort}`, basePort: PHONE,
-      transport: 'tls', caFile: ca.certPath,
+      username: d.sipUsername,
+      password: d.sipPassword,
+      registrar: `127.0.0.1:${tlsPort}`,
+      basePort: PHONE,
+      transport: 'tls',
+      caFile: ca.certPath,
     });
     const p = phone;
-    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000)
-      .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`);
+    });
     assert.equal(reg.source.transport, 'tls');
     await p.waitSip((m) => m.direction === 'in' && m.status === 200 && /REGISTER/.test(m.headers.cseq ?? ''), '200 OK to the REGISTER at the phone');
-    assert.ok(p.sipTrace().every((m) => /^SIP\/2\.0\/TLS /.test(m.headers.via ?? 'SIP/2.0/TLS')), 'every message went over TLS');
+    assert.ok(
+      p.sipTrace().every((m) => /^SIP\/2\.0\/TLS /.test(m.headers.via ?? 'SIP/2.0/TLS')),
+      'every message went over TLS',
+    );
 
     const callId = await p.dial('*89');
     await p.waitEvent('CALL_RTPESTAB', (e) => e.id === callId);
@@ -130,17 +147,23 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
   it('SIP over TLS and SRTP together: the PAP authenticates; on the wire neither SIP, nor the keys, nor the PAP is readable', async function () {
     if (baresipSrtpMissing() || dumpcapMissing()) {
       requireTool(this, 'baresip', 'baresip speaks SRTP over SIP TLS', baresipSrtpMissing());
-      requireTool(this, 'tshark', 'the call\'s UDP is captured on lo', dumpcapMissing());
+      requireTool(this, 'tshark', "the call's UDP is captured on lo", dumpcapMissing());
     }
     const harness = h!;
     const d = await harness.addDevice();
     const p = await startBaresip({
-      username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${tlsPort}`, basePort: PHONE_SRTP,
-      transport: 'tls', caFile: ca.certPath, mediaenc: 'srtp-mand',
+      username: d.sipUsername,
+      password: d.sipPassword,
+      registrar: `127.0.0.1:${tlsPort}`,
+      basePort: PHONE_SRTP,
+      transport: 'tls',
+      caFile: ca.certPath,
+      mediaenc: 'srtp-mand',
     });
     try {
-      await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000)
-        .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+      await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER over TLS accepted', harness, 15_000).catch((e: Error) => {
+        throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`);
+      });
       const capture = await startLoopbackCapture('udp');
       let datagrams: CapturedDatagram[];
       let callId: string;
@@ -182,10 +205,14 @@ describe('interop: baresip over SIP TLS registers, calls *89 and types its PAP',
     const second = issue(ca, 'second', 'sip.test');
     replaceFile(live.keyPath, readFileSync(second.keyPath));
     replaceFile(live.certPath, readFileSync(second.certPath));
-    const seen = await until(async () => {
-      const fp = await presented(tlsPort, ca.pem).catch(() => undefined);
-      return fp === second.fingerprint256 ? fp : undefined;
-    }, 'the renewed certificate on the SIP TLS port', h!);
+    const seen = await until(
+      async () => {
+        const fp = await presented(tlsPort, ca.pem).catch(() => undefined);
+        return fp === second.fingerprint256 ? fp : undefined;
+      },
+      'the renewed certificate on the SIP TLS port',
+      h!,
+    );
     assert.equal(seen, second.fingerprint256);
   });
 });

@@ -16,15 +16,27 @@ import { portLayout } from '../helpers/ports';
 // Ports (127.0.0.1 only), offsets in one free block: papgate SIP +0, papgate
 // RTP +80..99; the phones use +10..29, +30..49 and +50..69 (SIP, TLS, control, RTP).
 
-
-
 /** A PAP of the same length with every digit different from the right one. */
 const wrongPap = (pap: string) => [...pap].map((c) => String((Number(c) + 1) % 10)).join('');
 
-let PAPGATE_SIP = 0, PHONE_A = 0, PHONE_B = 0, PHONE_C = 0, RTP_MIN = 0, RTP_MAX = 0; // from portLayout() in the suite's first hook
+let PAPGATE_SIP = 0,
+  PHONE_A = 0,
+  PHONE_B = 0,
+  PHONE_C = 0,
+  RTP_MIN = 0,
+  RTP_MAX = 0; // from portLayout() in the suite's first hook
 
 describe('interop: a real soft-phone (baresip) registers, calls *89 and types its PAP', function () {
-  before(async () => { ({ PAPGATE_SIP, PHONE_A, PHONE_B, PHONE_C, RTP_MIN, RTP_MAX } = await portLayout({ PAPGATE_SIP: 0, PHONE_A: 10, PHONE_B: 30, PHONE_C: 50, RTP_MIN: 80, RTP_MAX: 99 })); });
+  before(async () => {
+    ({ PAPGATE_SIP, PHONE_A, PHONE_B, PHONE_C, RTP_MIN, RTP_MAX } = await portLayout({
+      PAPGATE_SIP: 0,
+      PHONE_A: 10,
+      PHONE_B: 30,
+      PHONE_C: 50,
+      RTP_MIN: 80,
+      RTP_MAX: 99,
+    }));
+  });
   this.timeout(90_000);
   let h: PapgateHarness | undefined;
   let phone: Baresip | undefined;
@@ -50,8 +62,9 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
     const harness = h!;
     phone = await startBaresip({ username: d.sipUsername, password: d.sipPassword, registrar: `127.0.0.1:${PAPGATE_SIP}`, basePort });
     const p = phone;
-    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER accepted by papgate', harness)
-      .catch((e: Error) => { throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`); });
+    const reg = await until(() => harness.instance.signalling!.registration(d.sipUsername), 'REGISTER accepted by papgate', harness).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- baresip ---\n${p.output()}`);
+    });
     // papgate answered the digest-authenticated REGISTER with 200, and baresip took it.
     await p.waitSip((m) => m.direction === 'in' && m.status === 200 && /REGISTER/.test(m.headers.cseq ?? ''), '200 OK to the REGISTER at the phone');
     assert.match(reg.contact, new RegExp(`^sip:[^@]+@127\\.0\\.0\\.1:${basePort}\\b`), 'the registered Contact is the phone');
@@ -63,7 +76,7 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
     const ofCall = (m: TracedSipMessage) => m.headers['call-id'] === callId;
     const bye = await p.waitSip((m) => ofCall(m) && m.direction === 'in' && m.method === 'BYE', `BYE from papgate for call ${callId}`);
     assert.equal(bye.from, `127.0.0.1:${PAPGATE_SIP}`);
-    await p.waitSip((m) => ofCall(m) && m.direction === 'out' && m.status === 200 && /BYE/.test(m.headers.cseq ?? ''), 'the phone\'s 200 to the BYE');
+    await p.waitSip((m) => ofCall(m) && m.direction === 'out' && m.status === 200 && /BYE/.test(m.headers.cseq ?? ''), "the phone's 200 to the BYE");
     assert.ok(!p.sipTrace().some((m) => ofCall(m) && m.direction === 'out' && m.method === 'BYE'), 'the phone did not hang up itself');
   }
 
@@ -79,12 +92,19 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
     const closed = await p.waitEvent('CALL_CLOSED', (e) => e.id === callId, 20_000);
     await assertPapgateHungUp(p, callId);
 
-    const state = await until(async () => {
-      const v = await harness.device(d.mac);
-      return v.state === 'successful' ? v.state : undefined;
-    }, 'device state successful', harness);
+    const state = await until(
+      async () => {
+        const v = await harness.device(d.mac);
+        return v.state === 'successful' ? v.state : undefined;
+      },
+      'device state successful',
+      harness,
+    );
     assert.equal(state, 'successful');
-    assert.deepEqual((await harness.attempts(d.mac)).map((e) => e.outcome), ['success']);
+    assert.deepEqual(
+      (await harness.attempts(d.mac)).map((e) => e.outcome),
+      ['success'],
+    );
 
     // The check-sync NOTIFY reaches the phone at the Contact it registered.
     const notify = await p.waitSip((m) => m.direction === 'in' && m.method === 'NOTIFY', 'check-sync NOTIFY at the phone');
@@ -94,8 +114,10 @@ describe('interop: a real soft-phone (baresip) registers, calls *89 and types it
     assert.match(notify.headers.to ?? '', new RegExp(`<sip:${d.sipUsername}@127\\.0\\.0\\.1`));
     assert.equal(notify.from, `127.0.0.1:${PAPGATE_SIP}`);
     // baresip has no check-sync handler and says so (481); a desk phone would re-provision.
-    const answer = await p.waitSip((m) => m.direction === 'out' && m.status !== null && m.headers['call-id'] === notify.headers['call-id'],
-      'the phone\'s answer to the NOTIFY');
+    const answer = await p.waitSip(
+      (m) => m.direction === 'out' && m.status !== null && m.headers['call-id'] === notify.headers['call-id'],
+      "the phone's answer to the NOTIFY",
+    );
     assert.ok(answer.status! >= 200, `final answer to the NOTIFY (${answer.firstLine})`);
     assert.ok(closed.param, 'baresip reported why the call closed');
   });

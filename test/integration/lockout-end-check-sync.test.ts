@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import { CLI_ACTOR } from '../../src/app/actor';
 import type { DeviceView } from '../../src/app/device-view';
 import { lockOut, PORTS, startPapgateHarness, type PapgateHarness } from '../helpers/papgate-harness';
-import {
-  authorization, header, nonceOf, OFFER_SDP, RawPeer, sipRequest, statusOf, tagOf,
-} from '../helpers/sip-raw-peer';
+import { authorization, header, nonceOf, OFFER_SDP, RawPeer, sipRequest, statusOf, tagOf } from '../helpers/sip-raw-peer';
 
 /**
  * When a lock-out ends, papgate sends the phone a check-sync at its registered
@@ -29,10 +27,19 @@ async function registeredPhone(h: PapgateHarness, d: DeviceView): Promise<RawPee
   const uri = `sip:127.0.0.1:${PORTS.sip}`;
   const callId = uniq('reg');
   const aor = `sip:${d.sipUsername}@127.0.0.1`;
-  const register = (cseq: number, extra: string[] = []) => sipRequest({
-    method: 'REGISTER', uri, callId, fromTag: 'r1', cseq, from: aor, to: aor, viaHost: `127.0.0.1:${phone.port}`,
-    contact: `sip:${d.sipUsername}@127.0.0.1:${phone.port}`, extra: ['Expires: 300', ...extra],
-  });
+  const register = (cseq: number, extra: string[] = []) =>
+    sipRequest({
+      method: 'REGISTER',
+      uri,
+      callId,
+      fromTag: 'r1',
+      cseq,
+      from: aor,
+      to: aor,
+      viaHost: `127.0.0.1:${phone.port}`,
+      contact: `sip:${d.sipUsername}@127.0.0.1:${phone.port}`,
+      extra: ['Expires: 300', ...extra],
+    });
   phone.send(register(1), PORTS.sip);
   const nonce = nonceOf(await phone.response(401, 'REGISTER'));
   const auth = authorization({ username: d.sipUsername, password: d.sipPassword, realm: h.config.sipRealm, nonce, uri, method: 'REGISTER' });
@@ -50,7 +57,10 @@ async function callAndType(h: PapgateHarness, phone: RawPeer, d: DeviceView, key
   const base = { method: 'INVITE', uri, callId, fromTag: 'c1', from, viaHost, contact: `sip:${d.sipUsername}@${viaHost}`, body: OFFER_SDP };
   phone.send(sipRequest({ ...base, cseq: 1, branch: `z9hG4bK1${callId}` }), PORTS.sip);
   const challenge = await phone.response(401, 'INVITE');
-  phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', from, toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost, branch: `z9hG4bK1${callId}` }), PORTS.sip);
+  phone.send(
+    sipRequest({ method: 'ACK', uri, callId, fromTag: 'c1', from, toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost, branch: `z9hG4bK1${callId}` }),
+    PORTS.sip,
+  );
   const auth = authorization({ username: d.sipUsername, password: d.sipPassword, realm: h.config.sipRealm, nonce: nonceOf(challenge), uri, method: 'INVITE' });
   phone.send(sipRequest({ ...base, cseq: 2, extra: [auth] }), PORTS.sip);
   const answered = await phone.response(200, 'INVITE', 10_000);
@@ -64,7 +74,7 @@ async function callAndType(h: PapgateHarness, phone: RawPeer, d: DeviceView, key
     await phone.take((m) => statusOf(m) === 200 && header(m, 'CSeq') === `${cseq} INFO`, 5000, `200 for INFO ${cseq}`);
     cseq++;
   }
-  const bye = await phone.take((m) => m.startsWith('BYE ') && header(m, 'Call-ID') === callId, 15_000, 'papgate\'s BYE');
+  const bye = await phone.take((m) => m.startsWith('BYE ') && header(m, 'Call-ID') === callId, 15_000, "papgate's BYE");
   phone.send(ok200(bye), PORTS.sip);
 }
 

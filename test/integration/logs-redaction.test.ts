@@ -20,12 +20,21 @@ describe('logs never carry a PAP or a secret', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'papgate-logs-'));
     const sink = new PassThrough();
-    sink.on('data', (c: Buffer) => { log += c.toString(); });
-    const config = loadConfig({}, {
-      PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
-      PAPGATE_ADMIN_PORT: '0', PAPGATE_SIGNALLING: 'off', PAPGATE_ADMIN_TOKEN: 'platform-token-0123456789',
-      PAPGATE_LOG_LEVEL: 'trace',
+    sink.on('data', (c: Buffer) => {
+      log += c.toString();
     });
+    const config = loadConfig(
+      {},
+      {
+        PAPGATE_DB: join(dir, 'p.db'),
+        PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+        PAPGATE_PROVISIONING_PORT: '0',
+        PAPGATE_ADMIN_PORT: '0',
+        PAPGATE_SIGNALLING: 'off',
+        PAPGATE_ADMIN_TOKEN: 'platform-token-0123456789',
+        PAPGATE_LOG_LEVEL: 'trace',
+      },
+    );
     app = await startPapgate(config, { log: createLogger({ level: 'trace', destination: sink }) });
   });
   after(async () => {
@@ -36,10 +45,11 @@ describe('logs never carry a PAP or a secret', () => {
   it('through the admin API, provisioning, and a failing and succeeding PAP', async () => {
     const api = async (method: string, path: string, token: string, body?: unknown) => {
       const res = await fetch(`${app.adminUrl}${path}`, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       });
-      return { status: res.status, json: await res.json() as Record<string, unknown> };
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
     };
     const tenant = await api('POST', '/api/v1/tenants', 'platform-token-0123456789', { name: 'acme' });
     const token = tenant.json.token as string;
@@ -65,7 +75,14 @@ describe('logs never carry a PAP or a secret', () => {
 
     assert.ok(log.split('\n').length > 5, 'the run logged something');
     assert.ok(log.includes('/p/***/'), 'the per-device request was logged, masked');
-    for (const [what, value] of Object.entries({ pap, secret, sipPassword, token, linePassword: 'line-password-xyz', adminToken: 'platform-token-0123456789' })) {
+    for (const [what, value] of Object.entries({
+      pap,
+      secret,
+      sipPassword,
+      token,
+      linePassword: 'line-password-xyz',
+      adminToken: 'platform-token-0123456789',
+    })) {
       assert.ok(!log.includes(value!), `the log contains the ${what}`);
     }
   });

@@ -35,7 +35,10 @@ class FakePhone {
   readonly packets: { packet: RtpPacket; from: number }[] = [];
   private seq = 1;
   private inFlight: Promise<void>[] = [];
-  private constructor(readonly socket: dgram.Socket, readonly port: number) {
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {
     socket.on('message', (msg, rinfo) => {
       const r = decodeRtp(msg);
       if (r.ok) this.packets.push({ packet: { ...r.packet, payload: Buffer.from(r.packet.payload) }, from: rinfo.port });
@@ -63,7 +66,14 @@ class FakePhone {
   }
   /** One key press as phones send it: 3 updates and 3 end-of-event repeats on one timestamp. */
   press(to: number, pt: number, event: number, ts: number): void {
-    for (const [end, duration] of [[false, 160], [false, 320], [false, 480], [true, 640], [true, 640], [true, 640]] as const) {
+    for (const [end, duration] of [
+      [false, 160],
+      [false, 320],
+      [false, 480],
+      [true, 640],
+      [true, 640],
+      [true, 640],
+    ] as const) {
       this.send(to, pt, ts, encodeTelephoneEvent({ event, end, volume: 10, duration }), duration === 160);
     }
   }
@@ -73,8 +83,7 @@ class FakePhone {
 }
 
 const offer = (port: number, formats = '0 8 101', extra: string[] = ['a=rtpmap:101 telephone-event/8000']) =>
-  ['v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP ${formats}`,
-    ...extra, 'a=sendrecv', ''].join('\r\n');
+  ['v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} RTP/AVP ${formats}`, ...extra, 'a=sendrecv', ''].join('\r\n');
 
 const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.[1]);
 
@@ -82,7 +91,9 @@ const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.
 let B = 0;
 
 describe('media embedded engine over loopback UDP', function () {
-  before(async () => { B ||= await freePortBlock(1000); });
+  before(async () => {
+    B ||= await freePortBlock(1000);
+  });
   this.timeout(15000);
   let engine: EmbeddedMediaEngine;
   let phones: FakePhone[];
@@ -95,7 +106,12 @@ describe('media embedded engine over loopback UDP', function () {
 
   beforeEach(() => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 100, rtpPortMax: B + 119, inactivityMs: 0, log: silentLogger,
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 100,
+      rtpPortMax: B + 119,
+      inactivityMs: 0,
+      log: silentLogger,
     });
     phones = [];
     dir = mkdtempSync(join(tmpdir(), 'papgate-media-'));
@@ -134,8 +150,10 @@ describe('media embedded engine over loopback UDP', function () {
     assert.equal(pkts[firstAudio]!.marker, true, 'marker on the first packet after silence');
     assert.ok(pkts.slice(firstAudio + 1).every((p) => !p.marker));
     // The payload is the file, µ-law encoded.
-    assert.deepEqual([...mulaw.decode(audio[0]!.payload).subarray(0, 4)],
-      [...mulaw.decode(mulaw.encode(Int16Array.from({ length: 4 }, (_, i) => Math.round(8000 * Math.sin(i / 3)))))]);
+    assert.deepEqual(
+      [...mulaw.decode(audio[0]!.payload).subarray(0, 4)],
+      [...mulaw.decode(mulaw.encode(Int16Array.from({ length: 4 }, (_, i) => Math.round(8000 * Math.sin(i / 3)))))],
+    );
     const stats = engine.stats();
     assert.equal(stats.sessions, 1);
     assert.ok(stats.packetsSent >= pkts.length);
@@ -154,14 +172,22 @@ describe('media embedded engine over loopback UDP', function () {
     await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });
     await waitFor('packets', () => ph.packets.length >= 2);
     const busyUntil = Date.now() + 300; // 15 frames due at once; the catch-up limit is 5
-    while (Date.now() < busyUntil) { /* stall the event loop on purpose */ }
+    while (Date.now() < busyUntil) {
+      /* stall the event loop on purpose */
+    }
     const n = ph.packets.length;
     await waitFor('packets after the stall', () => ph.packets.length >= n + 8);
     assert.ok(engine.stats().framesSkipped >= 5, `skipped ${engine.stats().framesSkipped}`);
     const pkts = ph.packets.map((p) => p.packet);
     const jumps = pkts.slice(1).map((p, i) => ((p.timestamp - pkts[i]!.timestamp) >>> 0) / 160);
-    assert.ok(pkts.slice(1).every((p, i) => p.sequenceNumber === ((pkts[i]!.sequenceNumber + 1) & 0xffff)), 'no sequence gap');
-    assert.ok(jumps.some((j) => j >= 6), `a timestamp jump covers the skipped frames: ${jumps.join(',')}`);
+    assert.ok(
+      pkts.slice(1).every((p, i) => p.sequenceNumber === ((pkts[i]!.sequenceNumber + 1) & 0xffff)),
+      'no sequence gap',
+    );
+    assert.ok(
+      jumps.some((j) => j >= 6),
+      `a timestamp jump covers the skipped frames: ${jumps.join(',')}`,
+    );
     assert.ok(jumps.every((j) => j >= 1));
   });
 
@@ -195,7 +221,10 @@ describe('media embedded engine over loopback UDP', function () {
     const n = ph.packets.length;
     await waitFor('more packets', () => ph.packets.length >= n + 5);
     assert.deepEqual(finished, [true]);
-    assert.ok(ph.packets.slice(-3).every((p) => !isAudio(p.packet)), 'silence after stop');
+    assert.ok(
+      ph.packets.slice(-3).every((p) => !isAudio(p.packet)),
+      'silence after stop',
+    );
   });
 
   it('turns RFC 4733 packets into exactly the digits pressed, on the negotiated payload type', async () => {
@@ -211,13 +240,20 @@ describe('media embedded engine over loopback UDP', function () {
     // Then the same tone in-band: must not count a second time.
     for (let i = 0; i < 10; i++) ph.send(to, 0, 50000 + i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i))));
     await waitFor('the session to see the audio', () => engine.stats().packetsReceived >= 7 * 6 + 10);
-    assert.deepEqual(digits, [['1', 'rfc4733'], ['2', 'rfc4733'], ['3', 'rfc4733'], ['5', 'rfc4733'], ['5', 'rfc4733'],
-      ['*', 'rfc4733'], ['#', 'rfc4733']]);
+    assert.deepEqual(digits, [
+      ['1', 'rfc4733'],
+      ['2', 'rfc4733'],
+      ['3', 'rfc4733'],
+      ['5', 'rfc4733'],
+      ['5', 'rfc4733'],
+      ['*', 'rfc4733'],
+      ['#', 'rfc4733'],
+    ]);
   });
 
   it("counts a PIN with repeated digits sent from SIPp's dtmf_2833 captures, replayed unchanged", async function () {
     const dir = '/usr/share/sip-tester';
-    requireTool(this, 'sipp-dtmf-pcaps', 'the digits are SIPp\'s RFC 4733 captures');
+    requireTool(this, 'sipp-dtmf-pcaps', "the digits are SIPp's RFC 4733 captures");
     const ph = await phone(B + 510);
     const session = await engine.createSession({ callId: 'pcap', offerSdp: offer(ph.port) });
     const digits: string[] = [];
@@ -277,10 +313,15 @@ describe('media embedded engine over loopback UDP', function () {
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
     const to = answerPort(session);
-    const junk = [Buffer.alloc(0), Buffer.from('INVITE sip:x SIP/2.0'), Buffer.from([0x80]), Buffer.from([0x8f, 0, 0, 1]),
+    const junk = [
+      Buffer.alloc(0),
+      Buffer.from('INVITE sip:x SIP/2.0'),
+      Buffer.from([0x80]),
+      Buffer.from([0x8f, 0, 0, 1]),
       Buffer.concat([Buffer.from([0xa0, 0]), Buffer.alloc(10), Buffer.from([0, 200])]),
       encodeRtp({ payloadType: 101, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.from([1])),
-      encodeRtp({ payloadType: 18, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.alloc(20))];
+      encodeRtp({ payloadType: 18, marker: false, sequenceNumber: 1, timestamp: 1, ssrc: 1 }, Buffer.alloc(20)),
+    ];
     for (const j of junk) ph.sendRaw(to, j);
     ph.press(to, 101, 4, 777);
     await waitFor('the digit after the junk', () => digits.length > 0);
@@ -291,7 +332,12 @@ describe('media embedded engine over loopback UDP', function () {
 
   it('reports inactivity when the phone sends nothing', async () => {
     const quiet = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 140, rtpPortMax: B + 141, inactivityMs: 150, log: silentLogger,
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 140,
+      rtpPortMax: B + 141,
+      inactivityMs: 150,
+      log: silentLogger,
     });
     try {
       const session = await quiet.createSession({ callId: 'quiet', offerSdp: offer(B + 508) });
@@ -307,13 +353,20 @@ describe('media embedded engine over loopback UDP', function () {
   it('frees the port at close, skips busy ports, and says when the range is exhausted', async () => {
     const busy = await phone(B + 120); // someone else holds the first port
     const small = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 120, rtpPortMax: B + 123, inactivityMs: 0, log: silentLogger,
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 120,
+      rtpPortMax: B + 123,
+      inactivityMs: 0,
+      log: silentLogger,
     });
     try {
       const a = await small.createSession({ callId: 'a', offerSdp: offer(B + 509) });
       assert.equal(answerPort(a), B + 122);
-      await assert.rejects(small.createSession({ callId: 'b', offerSdp: offer(B + 509) }),
-        (e: unknown) => e instanceof PapgateError && e.code === 'unavailable' && e.message.includes(`no free RTP port in ${B + 120}-${B + 122}`));
+      await assert.rejects(
+        small.createSession({ callId: 'b', offerSdp: offer(B + 509) }),
+        (e: unknown) => e instanceof PapgateError && e.code === 'unavailable' && e.message.includes(`no free RTP port in ${B + 120}-${B + 122}`),
+      );
       await a.close();
       await a.close(); // idempotent
       const c = await small.createSession({ callId: 'c', offerSdp: offer(B + 509) });
@@ -326,15 +379,19 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('rejects malformed offers and offers without a common codec before binding a port', async () => {
-    await assert.rejects(engine.createSession({ callId: 'x', offerSdp: 'garbage' }),
-      (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp');
+    await assert.rejects(
+      engine.createSession({ callId: 'x', offerSdp: 'garbage' }),
+      (e: unknown) => e instanceof PapgateError && e.code === 'invalid' && e.field === 'sdp',
+    );
     await assert.rejects(engine.createSession({ callId: 'y', offerSdp: offer(B + 509, '9', ['a=rtpmap:9 G722/8000']) }), NoCommonCodec);
     assert.equal(engine.stats().sessions, 0);
   });
 });
 
 describe('media embedded engine: symmetric RTP latches to one source', function () {
-  before(async () => { B ||= await freePortBlock(1000); });
+  before(async () => {
+    B ||= await freePortBlock(1000);
+  });
   this.timeout(15000);
   let engine: EmbeddedMediaEngine;
   let phones: FakePhone[];
@@ -345,7 +402,12 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   };
   const newEngine = (inactivityMs: number) => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 600, rtpPortMax: B + 619, inactivityMs, log: silentLogger,
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 600,
+      rtpPortMax: B + 619,
+      inactivityMs,
+      log: silentLogger,
     });
     return engine;
   };
@@ -401,7 +463,10 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     ph.press(to, 101, 4, 5000);
     ph.press(to, 101, 11, 6600);
     await waitFor(`the latched phone's 2 digits, got ${JSON.stringify(digits)}`, () => digits.length >= 2);
-    assert.deepEqual(digits, [['4', 'rfc4733'], ['#', 'rfc4733']]);
+    assert.deepEqual(digits, [
+      ['4', 'rfc4733'],
+      ['#', 'rfc4733'],
+    ]);
     assert.deepEqual(session.remoteAddress, { address: HOST, port: ph.port });
     assert.equal(session.foreignPackets, 10 + 3 * 7 * 6);
     assert.equal(attacker.packets.length, 0, 'our audio never went to the second source');

@@ -27,8 +27,14 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Pr
 class Peer {
   received = 0;
   private seq = 1;
-  private constructor(readonly socket: dgram.Socket, readonly address: string, readonly port: number) {
-    socket.on('message', () => { this.received++; });
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly address: string,
+    readonly port: number,
+  ) {
+    socket.on('message', () => {
+      this.received++;
+    });
   }
   static async open(address: string, port: number): Promise<Peer> {
     const socket = dgram.createSocket('udp4');
@@ -44,7 +50,14 @@ class Peer {
   }
   /** One RFC 4733 key press as phones send it (3 updates, 3 end repeats). */
   async press(to: number, event: number, ts: number): Promise<void> {
-    for (const [end, duration] of [[false, 160], [false, 320], [false, 480], [true, 640], [true, 640], [true, 640]] as const) {
+    for (const [end, duration] of [
+      [false, 160],
+      [false, 320],
+      [false, 480],
+      [true, 640],
+      [true, 640],
+      [true, 640],
+    ] as const) {
       await this.send(to, 101, ts, encodeTelephoneEvent({ event, end, volume: 10, duration }), duration === 160);
     }
   }
@@ -53,8 +66,18 @@ class Peer {
   }
 }
 
-const offer = (address: string, port: number) => ['v=0', `o=phone 1 1 IN IP4 ${address}`, 's=-', `c=IN IP4 ${address}`, 't=0 0',
-  `m=audio ${port} RTP/AVP 0 101`, 'a=rtpmap:101 telephone-event/8000', 'a=sendrecv', ''].join('\r\n');
+const offer = (address: string, port: number) =>
+  [
+    'v=0',
+    `o=phone 1 1 IN IP4 ${address}`,
+    's=-',
+    `c=IN IP4 ${address}`,
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:101 telephone-event/8000',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
 const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.[1]);
 const silence = Buffer.alloc(160, 0xff);
 
@@ -62,7 +85,9 @@ const silence = Buffer.alloc(160, 0xff);
 let B = 0;
 
 describe('embedded RTP: source rules, no reflection, random ports', function () {
-  before(async () => { B ||= await freePortBlock(200); });
+  before(async () => {
+    B ||= await freePortBlock(200);
+  });
   this.timeout(20_000);
   let engine: EmbeddedMediaEngine;
   const peers: Peer[] = [];
@@ -74,7 +99,12 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
 
   beforeEach(() => {
     engine = new EmbeddedMediaEngine({
-      bindAddress: SIP_SOURCE, advertisedAddress: SIP_SOURCE, rtpPortMin: B + 0, rtpPortMax: B + 99, inactivityMs: 0, log: silentLogger,
+      bindAddress: SIP_SOURCE,
+      advertisedAddress: SIP_SOURCE,
+      rtpPortMin: B + 0,
+      rtpPortMax: B + 99,
+      inactivityMs: 0,
+      log: silentLogger,
     });
   });
   afterEach(async () => {
@@ -82,7 +112,7 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     for (const p of peers.splice(0)) await p.close();
   });
 
-  it('an attacker on another address typing RFC 4733 digits before the phone\'s first packet types nothing', async () => {
+  it("an attacker on another address typing RFC 4733 digits before the phone's first packet types nothing", async () => {
     const phone = await peer(SIP_SOURCE, B + 100);
     const attacker = await peer('127.0.0.2', B + 101);
     const session = await engine.createSession({ callId: 'early', offerSdp: offer(SIP_SOURCE, phone.port), signallingAddress: SIP_SOURCE });
@@ -102,7 +132,7 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     assert.equal(attacker.received, 0, 'nothing was sent to the attacker');
   });
 
-  it('sends nothing to an SDP address the SIP did not come from (no reflector), until the phone\'s RTP latches', async () => {
+  it("sends nothing to an SDP address the SIP did not come from (no reflector), until the phone's RTP latches", async () => {
     const victim = await peer('127.0.0.3', B + 102);
     const phone = await peer(SIP_SOURCE, B + 103);
     const attacker = await peer('127.0.0.2', B + 104);
@@ -133,8 +163,9 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     const steps = sequential.slice(1).map((p, i) => p - sequential[i]!);
     assert.ok(steps.filter((d) => d === 2).length < 10, `ports in sequence: ${sequential.join(' ')}`);
     assert.ok(new Set(sequential).size > 10, `too few distinct ports: ${sequential.join(' ')}`);
-    const open = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-      engine.createSession({ callId: `par-${i}`, offerSdp: offerTo, signallingAddress: SIP_SOURCE })));
+    const open = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => engine.createSession({ callId: `par-${i}`, offerSdp: offerTo, signallingAddress: SIP_SOURCE })),
+    );
     assert.equal(new Set(open.map((s) => s.port)).size, 50, 'all 50 even ports of the range, each once');
     await assert.rejects(engine.createSession({ callId: 'one-too-many', offerSdp: offerTo }), /no free RTP port/);
     await Promise.all(open.map((s) => s.close()));

@@ -26,10 +26,19 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
   }
 }
 
-const savpOffer = (port: number, proto = 'RTP/SAVP', crypto = [`3 ${SUITE} inline:${PHONE_KEY.toString('base64')}`]) => [
-  'v=0', 'o=phone 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${port} ${proto} 0 101`,
-  'a=rtpmap:101 telephone-event/8000', ...crypto.map((c) => `a=crypto:${c}`), 'a=sendrecv', '',
-].join('\r\n');
+const savpOffer = (port: number, proto = 'RTP/SAVP', crypto = [`3 ${SUITE} inline:${PHONE_KEY.toString('base64')}`]) =>
+  [
+    'v=0',
+    'o=phone 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} ${proto} 0 101`,
+    'a=rtpmap:101 telephone-event/8000',
+    ...crypto.map((c) => `a=crypto:${c}`),
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
 
 function answeredKey(s: RtpSession): Buffer {
   const m = /^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})\r$/m.exec(s.answerSdp);
@@ -41,12 +50,22 @@ function answeredKey(s: RtpSession): Buffer {
 let B = 0;
 
 describe('media embedded engine: SRTP over loopback UDP', function () {
-  before(async () => { B ||= await freePortBlock(20); });
+  before(async () => {
+    B ||= await freePortBlock(20);
+  });
   this.timeout(20_000);
   const engines: EmbeddedMediaEngine[] = [];
   const sockets: dgram.Socket[] = [];
   const engine = (srtp: SrtpPolicy) => {
-    const e = new EmbeddedMediaEngine({ bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: B + 0, rtpPortMax: B + 19, inactivityMs: 0, srtp, log: silentLogger });
+    const e = new EmbeddedMediaEngine({
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 0,
+      rtpPortMax: B + 19,
+      inactivityMs: 0,
+      srtp,
+      log: silentLogger,
+    });
     engines.push(e);
     return e;
   };
@@ -58,8 +77,7 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
     return { socket, port: socket.address().port, received };
   }
-  const send = (socket: dgram.Socket, to: number, datagram: Buffer) =>
-    new Promise<void>((r) => socket.send(datagram, to, HOST, () => r()));
+  const send = (socket: dgram.Socket, to: number, datagram: Buffer) => new Promise<void>((r) => socket.send(datagram, to, HOST, () => r()));
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((e) => e.close()));
     for (const s of sockets.splice(0)) s.close();
@@ -71,7 +89,7 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     const session = await e.createSession({ callId: 'c1', offerSdp: savpOffer(phone.port), signallingAddress: HOST });
     const other = await e.createSession({ callId: 'c2', offerSdp: savpOffer(phone.port), signallingAddress: HOST });
     const ourKey = answeredKey(session);
-    assert.notDeepEqual(ourKey, PHONE_KEY, 'papgate does not echo the phone\'s key');
+    assert.notDeepEqual(ourKey, PHONE_KEY, "papgate does not echo the phone's key");
     assert.notDeepEqual(ourKey, answeredKey(other), 'one key per call');
     await other.close();
     assert.match(session.answerSdp, /^m=audio \d+ RTP\/SAVP 0 101\r$/m);
@@ -82,10 +100,25 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     // The phone's key press, protected with the phone's key; a copy with one payload bit flipped, then a replay.
     const tx = new SrtpSender(SUITE, PHONE_KEY);
     let seq = 100;
-    const press = (event: number, ts: number) => [[false, 160], [false, 320], [true, 480], [true, 480]].map(([end, duration]) =>
-      tx.protect(encodeRtp({ payloadType: 101, marker: duration === 160, sequenceNumber: seq++, timestamp: ts, ssrc: 0xabc },
-        encodeTelephoneEvent({ event: event as number, end: end as boolean, volume: 10, duration: duration as number }))));
-    const forged = press(7, 1000).map((p) => { const b = Buffer.from(p); b[13] = (b[13] as number) ^ 0x01; return b; });
+    const press = (event: number, ts: number) =>
+      [
+        [false, 160],
+        [false, 320],
+        [true, 480],
+        [true, 480],
+      ].map(([end, duration]) =>
+        tx.protect(
+          encodeRtp(
+            { payloadType: 101, marker: duration === 160, sequenceNumber: seq++, timestamp: ts, ssrc: 0xabc },
+            encodeTelephoneEvent({ event: event as number, end: end as boolean, volume: 10, duration: duration as number }),
+          ),
+        ),
+      );
+    const forged = press(7, 1000).map((p) => {
+      const b = Buffer.from(p);
+      b[13] = (b[13] as number) ^ 0x01;
+      return b;
+    });
     for (const p of forged) await send(phone.socket, rtpPort, p);
     await send(phone.socket, rtpPort, Buffer.from('garbage that is no packet at all'));
     await waitFor('forged packets counted', () => e.stats().srtpRejected >= 5);
@@ -110,7 +143,7 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
       assert.deepEqual(packet.packet.payload, Buffer.alloc(160, 0xff), 'decrypted: PCMU silence');
       assert.notDeepEqual(wire.subarray(12, 172), Buffer.alloc(160, 0xff), 'on the wire: not the silence');
     }
-    assert.equal(new SrtpReceiver(SUITE, PHONE_KEY).unprotect(srtp[3] ?? srtp[0]!).ok, false, 'the phone\'s own key does not open them');
+    assert.equal(new SrtpReceiver(SUITE, PHONE_KEY).unprotect(srtp[3] ?? srtp[0]!).ok, false, "the phone's own key does not open them");
   });
 
   it('a forged packet from the SIP source does not latch the session; plain RTP on an SRTP call is dropped', async () => {
@@ -121,8 +154,14 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     const rtpPort = Number(/m=audio (\d+)/.exec(session.answerSdp)![1]);
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
-    await send(nat.socket, rtpPort, encodeRtp({ payloadType: 101, marker: true, sequenceNumber: 1, timestamp: 1, ssrc: 1 },
-      encodeTelephoneEvent({ event: 1, end: true, volume: 10, duration: 800 })));
+    await send(
+      nat.socket,
+      rtpPort,
+      encodeRtp(
+        { payloadType: 101, marker: true, sequenceNumber: 1, timestamp: 1, ssrc: 1 },
+        encodeTelephoneEvent({ event: 1, end: true, volume: 10, duration: 800 }),
+      ),
+    );
     await waitFor('plain packet dropped', () => session.srtpRejected >= 1);
     assert.deepEqual(session.remoteAddress, { address: HOST, port: phone.port }, 'not latched by the plain packet');
     assert.deepEqual(digits, []);
@@ -133,9 +172,15 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     const plain = savpOffer(phone.port, 'RTP/AVP', []);
     await assert.rejects(engine('required').createSession({ callId: 'r', offerSdp: plain }), NoCommonCodec);
     await assert.rejects(engine('off').createSession({ callId: 'o', offerSdp: savpOffer(phone.port) }), NoCommonCodec);
-    await assert.rejects(engine('optional').createSession({ callId: 'k', offerSdp: savpOffer(phone.port, 'RTP/SAVP', ['1 AES_CM_128_HMAC_SHA1_80 inline:short']) }), NoCommonCodec);
+    await assert.rejects(
+      engine('optional').createSession({ callId: 'k', offerSdp: savpOffer(phone.port, 'RTP/SAVP', ['1 AES_CM_128_HMAC_SHA1_80 inline:short']) }),
+      NoCommonCodec,
+    );
     const s = await engine('optional').createSession({ callId: 'p', offerSdp: plain });
     assert.doesNotMatch(s.answerSdp, /crypto|SAVP/, 'plain offer, optional: plain answer');
-    assert.equal(engines.reduce((n, x) => n + x.stats().sessions, 0), 1);
+    assert.equal(
+      engines.reduce((n, x) => n + x.stats().sessions, 0),
+      1,
+    );
   });
 });

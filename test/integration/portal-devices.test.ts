@@ -3,9 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { MAC_HELP, parseMac } from '../../src/domain/mac';
-import {
-  createTenant, launchBrowser, SCREENSHOT_DIR, startPortalServer, type Browser, type PortalServer,
-} from '../browser/portal-harness';
+import { createTenant, launchBrowser, SCREENSHOT_DIR, startPortalServer, type Browser, type PortalServer } from '../browser/portal-harness';
 import { addDevice, authenticate, block, failThreeTimes, PLATFORM } from '../browser/portal-seed';
 import { requireTool } from '../helpers/required-tools';
 
@@ -22,7 +20,9 @@ describe('admin portal: devices (browser)', function () {
   const problems: string[] = [];
   const watch = (p: Page) => {
     p.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
-    p.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()); });
+    p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) problems.push(m.text());
+    });
   };
   const addForm = () => page.getByRole('form', { name: 'Add a device' });
   const filters = () => page.getByRole('search', { name: 'Filter devices' });
@@ -59,7 +59,7 @@ describe('admin portal: devices (browser)', function () {
     assert.equal(await page.locator('#tenant-picker').isVisible(), false);
   });
 
-  it('checks the MAC as it is typed, with the server\'s help text, and refuses to add a bad one', async () => {
+  it("checks the MAC as it is typed, with the server's help text, and refuses to add a bad one", async () => {
     const mac = page.getByLabel('MAC address');
     await mac.fill('1a2b3c4d5e');
     await page.locator('#add-mac-error').getByText(MAC_HELP).waitFor();
@@ -113,7 +113,10 @@ describe('admin portal: devices (browser)', function () {
     assert.equal((await server.services.devices.show(PLATFORM, '1a2b3c4d5e6f')).pap, before, 'cancel changes nothing');
 
     let question = '';
-    page.once('dialog', (d) => { question = d.message(); void d.accept(); });
+    page.once('dialog', (d) => {
+      question = d.message();
+      void d.accept();
+    });
     await reset.click();
     await page.locator('#new-pap').getByText('was reset').waitFor();
     const pap = (await page.locator('#new-pap .pap').textContent())!;
@@ -164,9 +167,21 @@ describe('admin portal: devices (browser)', function () {
 
   it('accepts and rejects exactly the MACs the server does, with the same words', async () => {
     const cases = [
-      '1a2b3c4d5e6f', '1a:2b:3c:4d:5e:6f', '1A-2B-3C-4D-5E-6F', '1a2b.3c4d.5e6f', '  001565AABBCC ',
-      '1a2b3c4d5e', '1a:2b:3c-4d:5e:6f', '1a2b3c4d5e6g', '1a2b:3c4d:5e6f', '1a2b3c4d5e6f0',
-      '00:00:00:00:00:00', 'ff-ff-ff-ff-ff-ff', '01005e000001', '03:00:00:00:00:01', 'x'.repeat(40),
+      '1a2b3c4d5e6f',
+      '1a:2b:3c:4d:5e:6f',
+      '1A-2B-3C-4D-5E-6F',
+      '1a2b.3c4d.5e6f',
+      '  001565AABBCC ',
+      '1a2b3c4d5e',
+      '1a:2b:3c-4d:5e:6f',
+      '1a2b3c4d5e6g',
+      '1a2b:3c4d:5e6f',
+      '1a2b3c4d5e6f0',
+      '00:00:00:00:00:00',
+      'ff-ff-ff-ff-ff-ff',
+      '01005e000001',
+      '03:00:00:00:00:01',
+      'x'.repeat(40),
     ];
     const inPage = (await page.evaluate(`(async () => {
       const m = await import('/static/mac.js');
@@ -177,7 +192,11 @@ describe('admin portal: devices (browser)', function () {
     assert.equal(inPage.empty.error, `mac is missing: ${MAC_HELP}`);
     cases.forEach((c, i) => {
       let expected: { mac?: string; error?: string };
-      try { expected = { mac: parseMac(c) }; } catch (e) { expected = { error: (e as Error).message }; }
+      try {
+        expected = { mac: parseMac(c) };
+      } catch (e) {
+        expected = { error: (e as Error).message };
+      }
       assert.deepEqual(inPage.results[i], expected, JSON.stringify(c));
     });
   });

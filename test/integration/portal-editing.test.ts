@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { LOCALES } from '../../src/domain/types';
-import {
-  createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
-} from '../browser/portal-harness';
+import { createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer } from '../browser/portal-harness';
 import { addDevice, PLATFORM } from '../browser/portal-seed';
 import { requireTool } from '../helpers/required-tools';
 
@@ -32,8 +30,7 @@ describe('admin portal: editing (browser)', function () {
     await server?.close();
   });
 
-  const whoami = async (token: string) =>
-    (await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
+  const whoami = async (token: string) => (await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
   const lines = async () => (await server.services.devices.show(PLATFORM, MAC)).lines;
 
   it("edits a device's SIP lines; a bad value is named at its field and nothing is saved", async () => {
@@ -64,7 +61,10 @@ describe('admin portal: editing (browser)', function () {
       { server: 'sip.example.net:5062', user: '202', authName: 'auth-202', displayName: 'Reception' },
     ]);
     const stored = await server.store.getDevice(MAC);
-    assert.deepEqual(stored!.lines.map((l) => l.password), ['s3cret-201', 's3cret-202']);
+    assert.deepEqual(
+      stored!.lines.map((l) => l.password),
+      ['s3cret-201', 's3cret-202'],
+    );
 
     // Reopened: the lines are there, passwords are not; removing one and saving keeps the other.
     await page.getByRole('button', { name: 'Edit SIP lines of 00:15:65:cc:00:01' }).click();

@@ -15,7 +15,9 @@ function rawGet(base: string, path: string): Promise<{ status: number; headers: 
     const req = request({ host: hostname, port, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -28,8 +30,12 @@ describe('admin portal: serving the page', function () {
   let server: PortalServer;
   const staticDir = findStaticDir();
 
-  before(async () => { server = await startPortalServer(); });
-  after(async () => { await server?.close(); });
+  before(async () => {
+    server = await startPortalServer();
+  });
+  after(async () => {
+    await server?.close();
+  });
 
   it('serves the page at / and /index.html with a strict Content-Security-Policy', async () => {
     for (const path of ['/', '/index.html']) {
@@ -48,7 +54,12 @@ describe('admin portal: serving the page', function () {
   });
 
   it('serves every static file with its content type', async () => {
-    const types: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', html: 'text/html; charset=utf-8' };
+    const types: Record<string, string> = {
+      js: 'text/javascript; charset=utf-8',
+      css: 'text/css; charset=utf-8',
+      svg: 'image/svg+xml',
+      html: 'text/html; charset=utf-8',
+    };
     for (const name of readdirSync(staticDir)) {
       const r = await rawGet(server.url, `/static/${name}`);
       assert.equal(r.status, 200, name);
@@ -60,7 +71,7 @@ describe('admin portal: serving the page', function () {
   it('keeps its headers to itself: a registered, encapsulated plugin', async () => {
     const missing = await rawGet(server.url, '/static/nope.js');
     assert.equal(missing.status, 404);
-    assert.ok(missing.headers['content-security-policy'], 'the portal\'s own 404 carries its headers');
+    assert.ok(missing.headers['content-security-policy'], "the portal's own 404 carries its headers");
     for (const path of ['/api/v1/openapi.json', '/healthz']) {
       const r = await rawGet(server.url, path);
       assert.equal(r.status, 200, path);
@@ -93,9 +104,19 @@ describe('admin portal: serving the page', function () {
 
   it('lists no directory and lets no path out of the static directory', async () => {
     const paths = [
-      '/static/', '/static', '/static/missing.js', '/static/.hidden', '/static/portal.ts',
-      '/static/../portal.ts', '/static/..%2fportal.ts', '/static/%2e%2e%2fportal.ts', '/static/%2e%2e/%2e%2e/package.json',
-      '/static/..%5cportal.ts', '/static/%2fetc%2fpasswd', '/static/index.html%00.js', '/static/../../../../package.json',
+      '/static/',
+      '/static',
+      '/static/missing.js',
+      '/static/.hidden',
+      '/static/portal.ts',
+      '/static/../portal.ts',
+      '/static/..%2fportal.ts',
+      '/static/%2e%2e%2fportal.ts',
+      '/static/%2e%2e/%2e%2e/package.json',
+      '/static/..%5cportal.ts',
+      '/static/%2fetc%2fpasswd',
+      '/static/index.html%00.js',
+      '/static/../../../../package.json',
     ];
     for (const path of paths) {
       const r = await rawGet(server.url, path);

@@ -30,7 +30,9 @@ describe('admin portal: languages and sites (browser)', function () {
   it('offers every language the server ships when creating a tenant, and creates it in the one chosen', async () => {
     page = await signIn(browser, server.url, server.adminToken);
     page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
-    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) problems.push(m.text()); });
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) problems.push(m.text());
+    });
     const values = await optionValues(page, '#tenant-locale');
     assert.deepEqual(values, [...LOCALES]);
     assert.ok((await page.locator('#tenant-locale option').allTextContents()).includes('Polish (pl)'));
@@ -48,7 +50,7 @@ describe('admin portal: languages and sites (browser)', function () {
   it('adds a site with its language and extra emergency numbers; refuses bad numbers and adds nothing', async () => {
     await page.locator('#site-add summary').click();
     const siteLocales = await optionValues(page, '#site-locale');
-    assert.deepEqual(siteLocales, ['', ...LOCALES], 'the tenant\'s language first, then every shipped one');
+    assert.deepEqual(siteLocales, ['', ...LOCALES], "the tenant's language first, then every shipped one");
 
     await page.getByLabel('Site name').fill('lyon');
     await page.getByLabel('Extra emergency numbers').fill('15, 17a');
@@ -80,6 +82,6 @@ describe('admin portal: languages and sites (browser)', function () {
 async function optionValues(page: Page, select: string): Promise<(string | null)[]> {
   const options = page.locator(`${select} option`);
   const values: (string | null)[] = [];
-  for (let i = 0; i < await options.count(); i++) values.push(await options.nth(i).getAttribute('value'));
+  for (let i = 0; i < (await options.count()); i++) values.push(await options.nth(i).getAttribute('value'));
   return values;
 }

@@ -2,9 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import {
-  createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
-} from '../browser/portal-harness';
+import { createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer } from '../browser/portal-harness';
 import { addDevice, authenticate, PLATFORM } from '../browser/portal-seed';
 import { requireTool } from '../helpers/required-tools';
 
@@ -92,16 +90,19 @@ describe('admin portal: trusted networks, CSV and audit (browser)', function () 
   });
 
   it('exports a CSV download with the device row and its PAP', async () => {
-    const [download] = await Promise.all([
-      page.waitForEvent('download'),
-      page.getByRole('button', { name: 'Export devices as CSV' }).click(),
-    ]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export devices as CSV' }).click()]);
     assert.equal(download.suggestedFilename(), 'papgate-acme-devices.csv');
     const text = readFileSync((await download.path())!, 'utf8');
     const lines = text.trim().split('\r\n');
     assert.equal(lines[0], 'vendor,model,mac,created,site,state,pap');
-    assert.ok(lines.some((l) => l.startsWith('yealink,T46U,0015654aa937,') && l.endsWith(`,berlin,needed,${pap}`)), text);
-    assert.ok(lines.some((l) => l.startsWith('snom,D785,000413112233,') && l.endsWith(',successful,')), 'no PAP once successful');
+    assert.ok(
+      lines.some((l) => l.startsWith('yealink,T46U,0015654aa937,') && l.endsWith(`,berlin,needed,${pap}`)),
+      text,
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('snom,D785,000413112233,') && l.endsWith(',successful,')),
+      'no PAP once successful',
+    );
   });
 
   it('lists the bad lines of an import and adds nothing', async () => {

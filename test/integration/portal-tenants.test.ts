@@ -1,9 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
-} from '../browser/portal-harness';
+import { createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer } from '../browser/portal-harness';
 import { addDevice } from '../browser/portal-seed';
 import { requireTool } from '../helpers/required-tools';
 
@@ -48,7 +46,10 @@ describe('admin portal: tenants (browser)', function () {
     await page.getByLabel('Manage tenant').waitFor();
     assert.deepEqual(await page.getByLabel('Manage tenant').locator('option').allTextContents(), ['alpha', 'beta']);
 
-    for (const [tenant, mac] of [['alpha', '001565aa0001'], ['beta', '001565bb0002']] as const) {
+    for (const [tenant, mac] of [
+      ['alpha', '001565aa0001'],
+      ['beta', '001565bb0002'],
+    ] as const) {
       await page.getByLabel('Manage tenant').selectOption(tenant);
       await page.getByRole('button', { name: 'Open' }).click();
       await page.getByRole('heading', { name: `Devices of ${tenant}` }).waitFor();

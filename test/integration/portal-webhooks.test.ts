@@ -6,9 +6,7 @@ import { systemClock } from '../../src/ports/clock';
 import { silentLogger } from '../../src/ports/logger';
 import { cryptoRandom } from '../../src/ports/random';
 import { createHttpSender } from '../../src/webhooks/http-sender';
-import {
-  createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer,
-} from '../browser/portal-harness';
+import { createTenant, launchBrowser, SCREENSHOT_DIR, signIn, startPortalServer, type Browser, type PortalServer } from '../browser/portal-harness';
 import { addDevice, failThreeTimes, PLATFORM } from '../browser/portal-seed';
 import { requireTool } from '../helpers/required-tools';
 import { signatureValid, WebhookReceiver } from '../helpers/webhook-receiver';
@@ -29,10 +27,16 @@ describe('admin portal: webhook (browser)', function () {
     requireTool(this, 'chromium', 'the portal pages are tested in a real browser');
     server = await startPortalServer();
     receiver = await WebhookReceiver.start();
-    dispatcher = new WebhookDispatcher({
-      store: server.store, clock: systemClock, random: cryptoRandom, log: silentLogger,
-      sender: createHttpSender({ connectTimeoutMs: 2000, totalTimeoutMs: 5000, maxResponseBytes: 4096, allowPrivateTargets: true }),
-    }, { backoff: { firstDelayMs: 50, maxDelayMs: 500, maxAttempts: 10, maxAgeMs: 3600_000 }, concurrency: 4, perTenant: 2, pollMs: 50, leaseMs: 30_000 });
+    dispatcher = new WebhookDispatcher(
+      {
+        store: server.store,
+        clock: systemClock,
+        random: cryptoRandom,
+        log: silentLogger,
+        sender: createHttpSender({ connectTimeoutMs: 2000, totalTimeoutMs: 5000, maxResponseBytes: 4096, allowPrivateTargets: true }),
+      },
+      { backoff: { firstDelayMs: 50, maxDelayMs: 500, maxAttempts: 10, maxAgeMs: 3600_000 }, concurrency: 4, perTenant: 2, pollMs: 50, leaseMs: 30_000 },
+    );
     dispatcher.start();
     browser = await launchBrowser();
     const token = await createTenant(server, 'acme');
@@ -80,7 +84,7 @@ describe('admin portal: webhook (browser)', function () {
     assert.ok(signatureValid(secret, receiver.received[0]!.headers['x-papgate-signature'], receiver.received[0]!.body));
     for (let i = 0; i < 50; i++) {
       await section().getByRole('button', { name: 'Refresh deliveries' }).click();
-      if (await section().locator('#webhook-rows tr[data-status="delivered"]').count() === 1) break;
+      if ((await section().locator('#webhook-rows tr[data-status="delivered"]').count()) === 1) break;
       await page.waitForTimeout(100);
     }
     const row = section().locator('#webhook-rows tr[data-status="delivered"]');

@@ -12,7 +12,9 @@ import { describePostgres } from '../helpers/postgres';
 describe('papgate migrate (SQLite)', function () {
   this.timeout(60_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-migrate-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-migrate-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('creates and migrates a new file, then finds it up to date', async () => {
@@ -35,19 +37,24 @@ describePostgres('the CLI on PostgreSQL', (pg) => {
     const migrated = await runCli(['migrate', '--db', db]);
     assert.equal(migrated.code, 0, migrated.stderr);
     assert.equal(migrated.stdout, `postgres schema migrated from version 0 to ${PG_MIGRATIONS.length}\n`);
-    assert.equal((await runCli(['migrate'], { env: { PAPGATE_DB: db } })).stdout,
-      `postgres schema is up to date (version ${PG_MIGRATIONS.length})\n`);
+    assert.equal((await runCli(['migrate'], { env: { PAPGATE_DB: db } })).stdout, `postgres schema is up to date (version ${PG_MIGRATIONS.length})\n`);
 
     const added = await runCli(['tenant', 'add', 'acme', '--json'], { env: { PAPGATE_DB: db } });
     assert.equal(added.code, 0, added.stderr);
     const listed = await runCli(['tenant', 'list', '--json', '--db', db]);
-    assert.deepEqual((JSON.parse(listed.stdout) as { name: string }[]).map((t) => t.name), ['acme']);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { name: string }[]).map((t) => t.name),
+      ['acme'],
+    );
   });
 
   it('serve refuses to start on an unmigrated database, in one line, and does not migrate it', async () => {
     const db = await pg().emptyDatabase();
     const env = {
-      PAPGATE_DB: db, PAPGATE_SIGNALLING: 'off', PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
+      PAPGATE_DB: db,
+      PAPGATE_SIGNALLING: 'off',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: '0',
       PAPGATE_ADMIN_PORT: '0',
     };
     const r = await runCli(['serve'], { env, timeoutMs: 30_000 });

@@ -16,14 +16,16 @@ const NOW = Date.now();
 /** Everything the Store port can read back, for comparing two stores. */
 async function contents(store: Store) {
   const tenants = await store.listTenants();
-  const per = await Promise.all(tenants.map(async (t) => ({
-    tenant: t,
-    byToken: (await store.getTenantByTokenHash(sha256(`token-${t.name}`)))?.id ?? null,
-    sites: await store.listSites(t.id),
-    devices: await store.listDevices(t.id),
-    allow: await store.listAllowEntries(t.id),
-    trust: await store.listTemporaryTrust(t.id, NOW),
-  })));
+  const per = await Promise.all(
+    tenants.map(async (t) => ({
+      tenant: t,
+      byToken: (await store.getTenantByTokenHash(sha256(`token-${t.name}`)))?.id ?? null,
+      sites: await store.listSites(t.id),
+      devices: await store.listDevices(t.id),
+      allow: await store.listAllowEntries(t.id),
+      trust: await store.listTemporaryTrust(t.id, NOW),
+    })),
+  );
   return { per, audit: await store.listAudit(null, 1000) };
 }
 
@@ -33,18 +35,28 @@ async function fill(store: Store): Promise<void> {
   const hq = await store.createSite({ tenantId: acme.id, name: 'HQ', locale: 'en', emergencyNumbers: ['15', '17'] });
   await store.createSite({ tenantId: other.id, name: 'Süd', locale: null });
   const full = makeDevice({
-    tenantId: acme.id, siteId: hq.id, vendor: 'snom', model: 'D785', createdAt: 1_700_000_000_123,
+    tenantId: acme.id,
+    siteId: hq.id,
+    vendor: 'snom',
+    model: 'D785',
+    createdAt: 1_700_000_000_123,
     auth: { state: 'failed', pap: '012345', failures: 2, lockouts: 1, lockedUntil: NOW + 60_000, suspendedUntil: 7 },
-    secretHash: 'a'.repeat(64), prevSecretHash: 'b'.repeat(64), sipPassword: 'p"w\'ö',
+    secretHash: 'a'.repeat(64),
+    prevSecretHash: 'b'.repeat(64),
+    sipPassword: 'p"w\'ö',
     lines: [{ server: 'sip.example.com', user: '100', authName: 'a100', password: 's3cr3t', displayName: 'Zoë "Z"' }],
-    lastProvisionedIp: '2001:db8::1', lastProvisionedAt: 1_700_000_500_000,
+    lastProvisionedIp: '2001:db8::1',
+    lastProvisionedAt: 1_700_000_500_000,
   });
   const devices = [full, ...Array.from({ length: 30 }, (_, i) => makeDevice({ tenantId: i % 2 ? acme.id : other.id, createdAt: i }))];
   await store.insertDevices(devices, [makeAudit({ tenantId: acme.id, action: 'import', outcome: '31 devices' })]);
   await store.addAllowEntry({ tenantId: acme.id, cidr: '203.0.113.0/24', createdAt: 5 }, makeAudit({ tenantId: acme.id, action: 'allow-add' }));
   await store.mutateDevice(full.mac, () => ({
     result: null,
-    trust: [{ tenantId: acme.id, ip: '198.51.100.7', until: NOW + 3_600_000 }, { tenantId: acme.id, ip: '198.51.100.8', until: NOW - 1 }],
+    trust: [
+      { tenantId: acme.id, ip: '198.51.100.7', until: NOW + 3_600_000 },
+      { tenantId: acme.id, ip: '198.51.100.8', until: NOW - 1 },
+    ],
     audit: [makeAudit({ tenantId: acme.id, mac: full.mac, sourceIp: '198.51.100.7', actor: 'phone', action: 'provision', outcome: 'full' })],
   }));
   await store.appendAudit(makeAudit({ tenantId: null, action: 'platform' }));
@@ -52,7 +64,9 @@ async function fill(store: Store): Promise<void> {
 
 describePostgres('papgate copy (SQLite to PostgreSQL)', (pg) => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-copy-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-copy-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('moves every tenant, site, device, allow-list, open trust window and audit event; new ids follow on', async () => {
@@ -95,7 +109,10 @@ describePostgres('papgate copy (SQLite to PostgreSQL)', (pg) => {
       const r = await runCli(['copy', '--from', file, '--to', url], { timeoutMs: 60_000 });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^papgate: the target database is not empty \(it has tenants\): copy only into an empty database\n$/);
-      assert.deepEqual((await target.listTenants()).map((t) => t.name), ['already-here']);
+      assert.deepEqual(
+        (await target.listTenants()).map((t) => t.name),
+        ['already-here'],
+      );
     } finally {
       await target.close();
     }

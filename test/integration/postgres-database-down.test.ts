@@ -26,7 +26,10 @@ async function reservePorts(): Promise<void> {
 }
 
 async function status(url: string): Promise<number> {
-  return fetch(url).then((r) => r.status, () => -1);
+  return fetch(url).then(
+    (r) => r.status,
+    () => -1,
+  );
 }
 
 /** Polls `url` until it answers `want` (bounded); returns the last status seen. */
@@ -106,8 +109,11 @@ describePostgres('a papgate node whose PostgreSQL goes away', (pg) => {
     const gateway = await startSippUas({ scenario: 'emergency-gateway-uas-anonymous.xml', localPort: PORT.gateway, timeoutSec: 40 });
     try {
       const r = await runSipp({
-        scenario: 'emergency-store-down-passthrough.xml', target: `127.0.0.1:${PORT.sip}`, localPort: PORT.phone,
-        timeoutSec: 40, vars: { user: d.sipUsername, dial: '112' },
+        scenario: 'emergency-store-down-passthrough.xml',
+        target: `127.0.0.1:${PORT.sip}`,
+        localPort: PORT.phone,
+        timeoutSec: 40,
+        vars: { user: d.sipUsername, dial: '112' },
       });
       passed('phone', r, node);
       passed('gateway', await gateway.done, node);

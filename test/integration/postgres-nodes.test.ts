@@ -22,7 +22,14 @@ import { freePortBlock } from '../helpers/ports';
  * 9 (wrong, wrong, locked, x3, the last one blocking), never one more.
  */
 
-interface NodePorts { name: string; sip: number; admin: number; provisioning: number; rtp: [number, number]; phone: number }
+interface NodePorts {
+  name: string;
+  sip: number;
+  admin: number;
+  provisioning: number;
+  rtp: [number, number];
+  phone: number;
+}
 
 /** Both nodes' ports and their SIPp phones', offsets in one free block. */
 async function nodePorts(): Promise<NodePorts[]> {
@@ -66,29 +73,31 @@ describePostgres('two papgate nodes on one PostgreSQL database', (pg) => {
     store = await openPostgresStore(url);
     const prompts = writeTonePrompts(join(dir, 'prompts'));
     for (const n of NODES) {
-      nodes.push(new PapgateNode(n.name, n.admin, {
-        PAPGATE_DB: url,
-        PAPGATE_DB_POOL_SIZE: '4',
-        PAPGATE_LOG_LEVEL: 'warn',
-        PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
-        PAPGATE_PROVISIONING_PORT: String(n.provisioning),
-        PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
-        PAPGATE_PUBLIC_URL: `http://127.0.0.1:${n.provisioning}`,
-        PAPGATE_SIGNALLING: 'embedded',
-        PAPGATE_MEDIA: 'embedded',
-        PAPGATE_SIP_ADDRESS: '127.0.0.1',
-        PAPGATE_SIP_PORT: String(n.sip),
-        PAPGATE_SIP_TRANSPORTS: 'udp',
-        PAPGATE_SIP_ADVERTISED_ADDRESS: '127.0.0.1',
-        PAPGATE_RTP_ADDRESS: '127.0.0.1',
-        PAPGATE_RTP_PORT_MIN: String(n.rtp[0]),
-        PAPGATE_RTP_PORT_MAX: String(n.rtp[1]),
-        PAPGATE_MAX_CALLS_PER_DEVICE: '10',
-        // Short lock-outs, so the device gets through all three within the test.
-        PAPGATE_LOCKOUT_SECONDS: '1',
-        PAPGATE_PROMPTS_DIR: prompts,
-        ...TEST_IVR_ENV,
-      }));
+      nodes.push(
+        new PapgateNode(n.name, n.admin, {
+          PAPGATE_DB: url,
+          PAPGATE_DB_POOL_SIZE: '4',
+          PAPGATE_LOG_LEVEL: 'warn',
+          PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+          PAPGATE_PROVISIONING_PORT: String(n.provisioning),
+          PAPGATE_ADMIN_ADDRESS: '127.0.0.1',
+          PAPGATE_PUBLIC_URL: `http://127.0.0.1:${n.provisioning}`,
+          PAPGATE_SIGNALLING: 'embedded',
+          PAPGATE_MEDIA: 'embedded',
+          PAPGATE_SIP_ADDRESS: '127.0.0.1',
+          PAPGATE_SIP_PORT: String(n.sip),
+          PAPGATE_SIP_TRANSPORTS: 'udp',
+          PAPGATE_SIP_ADVERTISED_ADDRESS: '127.0.0.1',
+          PAPGATE_RTP_ADDRESS: '127.0.0.1',
+          PAPGATE_RTP_PORT_MIN: String(n.rtp[0]),
+          PAPGATE_RTP_PORT_MAX: String(n.rtp[1]),
+          PAPGATE_MAX_CALLS_PER_DEVICE: '10',
+          // Short lock-outs, so the device gets through all three within the test.
+          PAPGATE_LOCKOUT_SECONDS: '1',
+          PAPGATE_PROMPTS_DIR: prompts,
+          ...TEST_IVR_ENV,
+        }),
+      );
     }
     await Promise.all(nodes.map((n) => n.ready()));
   });
@@ -109,19 +118,28 @@ describePostgres('two papgate nodes on one PostgreSQL database', (pg) => {
     const results: SippResult[] = [];
     for (let round = 0; round < MAX_ROUNDS; round++) {
       // Both phones call at once, each through its own node; each call guesses up to 3 times.
-      results.push(...await Promise.all(NODES.map((n) => runSipp({
-        scenario: 'parallel-guesses.xml', target: `127.0.0.1:${n.sip}`, localPort: n.phone, timeoutSec: 40,
-        calls: CALLS_PER_NODE, rate: 100, extraArgs: ['-l', String(CALLS_PER_NODE), '-rp', '1000'],
-        auth: { username: device.sipUsername, password: device.sipPassword },
-        vars: { user: device.sipUsername, dial: '*89', wrong },
-      }))));
+      results.push(
+        ...(await Promise.all(
+          NODES.map((n) =>
+            runSipp({
+              scenario: 'parallel-guesses.xml',
+              target: `127.0.0.1:${n.sip}`,
+              localPort: n.phone,
+              timeoutSec: 40,
+              calls: CALLS_PER_NODE,
+              rate: 100,
+              extraArgs: ['-l', String(CALLS_PER_NODE), '-rp', '1000'],
+              auth: { username: device.sipUsername, password: device.sipPassword },
+              vars: { user: device.sipUsername, dial: '*89', wrong },
+            }),
+          ),
+        )),
+      );
       if ((await store.getDevice(device.mac))?.auth.state === 'blocked') break;
       await new Promise((r) => setTimeout(r, 1200)); // let the 1 s lock-out end
     }
 
-    const attempts = (await store.listAudit(t.id, 10_000))
-      .filter((e) => e.mac === device.mac && e.action === 'pap-attempt')
-      .sort((a, b) => a.id! - b.id!);
+    const attempts = (await store.listAudit(t.id, 10_000)).filter((e) => e.mac === device.mac && e.action === 'pap-attempt').sort((a, b) => a.id! - b.id!);
     const compared = attempts.map((e) => e.outcome as AttemptOutcome).filter((o) => COMPARED.has(o));
     const expected = sequentialUntilBlocked();
     const after = await store.getDevice(device.mac);
@@ -137,7 +155,9 @@ describePostgres('two papgate nodes on one PostgreSQL database', (pg) => {
       assert.ok(answered > 0, `${n.name} answered no call`);
     }
     const rounds = results.length / NODES.length;
-    process.stdout.write(`      (${attempts.length} attempts recorded over ${rounds} round(s) of ${NODES.length * CALLS_PER_NODE} calls; `
-      + `${compared.length} PAPs compared; others: ${[...new Set(attempts.map((e) => e.outcome).filter((o) => !COMPARED.has(o as AttemptOutcome)))].join(', ') || 'none'})\n`);
+    process.stdout.write(
+      `      (${attempts.length} attempts recorded over ${rounds} round(s) of ${NODES.length * CALLS_PER_NODE} calls; ` +
+        `${compared.length} PAPs compared; others: ${[...new Set(attempts.map((e) => e.outcome).filter((o) => !COMPARED.has(o as AttemptOutcome)))].join(', ') || 'none'})\n`,
+    );
   });
 });

@@ -43,7 +43,11 @@ describePostgres('webhook outbox shared by two nodes (PostgreSQL)', (pg) => {
       for (const d of list) {
         const id = `evt_${++n}`;
         order.set(d.mac, [...(order.get(d.mac) ?? []), id]);
-        await a!.mutateDevice(d.mac, (x) => ({ next: x!, result: null, webhookEvents: [{ id, tenantId: t.id, mac: d.mac, siteId: null, state: 'failed', at: Date.now() }] }));
+        await a!.mutateDevice(d.mac, (x) => ({
+          next: x!,
+          result: null,
+          webhookEvents: [{ id, tenantId: t.id, mac: d.mac, siteId: null, state: 'failed', at: Date.now() }],
+        }));
       }
     }
     return { tenantId: t.id, total: n, order };
@@ -55,10 +59,12 @@ describePostgres('webhook outbox shared by two nodes (PostgreSQL)', (pg) => {
     for (let round = 0; round < 20; round++) {
       const now = Date.now();
       const claims = await Promise.all(stores.map((s) => s.claimWebhookDeliveries(now, { leaseUntil: now + 60_000, limit: 3, perTenant: 100 })));
-      claims.forEach((rows, node) => rows.forEach((r) => {
-        assert.equal(seen.get(r.seq), undefined, `seq ${r.seq} claimed by node ${seen.get(r.seq)} and node ${node}`);
-        seen.set(r.seq, node);
-      }));
+      claims.forEach((rows, node) =>
+        rows.forEach((r) => {
+          assert.equal(seen.get(r.seq), undefined, `seq ${r.seq} claimed by node ${seen.get(r.seq)} and node ${node}`);
+          seen.set(r.seq, node);
+        }),
+      );
     }
     assert.equal(seen.size, total, 'every delivery claimed once');
   });
@@ -68,10 +74,16 @@ describePostgres('webhook outbox shared by two nodes (PostgreSQL)', (pg) => {
     receiver = await WebhookReceiver.start();
     const { total, order } = await fill(receiver.url, 10, 4);
     for (const store of stores) {
-      const d = new WebhookDispatcher({
-        store, clock: systemClock, random: cryptoRandom, log: silentLogger,
-        sender: createHttpSender({ connectTimeoutMs: 2000, totalTimeoutMs: 5000, maxResponseBytes: 4096, allowPrivateTargets: true }),
-      }, { backoff: { firstDelayMs: 20, maxDelayMs: 200, maxAttempts: 20, maxAgeMs: 3600_000 }, concurrency: 4, perTenant: 6, pollMs: 20, leaseMs: 30_000 });
+      const d = new WebhookDispatcher(
+        {
+          store,
+          clock: systemClock,
+          random: cryptoRandom,
+          log: silentLogger,
+          sender: createHttpSender({ connectTimeoutMs: 2000, totalTimeoutMs: 5000, maxResponseBytes: 4096, allowPrivateTargets: true }),
+        },
+        { backoff: { firstDelayMs: 20, maxDelayMs: 200, maxAttempts: 20, maxAgeMs: 3600_000 }, concurrency: 4, perTenant: 6, pollMs: 20, leaseMs: 30_000 },
+      );
       dispatchers.push(d);
       d.start();
     }
@@ -81,7 +93,13 @@ describePostgres('webhook outbox shared by two nodes (PostgreSQL)', (pg) => {
     assert.equal(ids.length, total, 'no event posted twice');
     assert.equal(new Set(ids).size, total);
     for (const [mac, expected] of order) {
-      assert.deepEqual(receiver.received.map((x) => JSON.parse(x.body)).filter((b) => b.mac === mac).map((b) => b.id), expected);
+      assert.deepEqual(
+        receiver.received
+          .map((x) => JSON.parse(x.body))
+          .filter((b) => b.mac === mac)
+          .map((b) => b.id),
+        expected,
+      );
     }
   });
 });

@@ -17,7 +17,11 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 
 /** Whatever a client sends, it gets a short 4xx and the server keeps answering. */
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 function request(port: number, path: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -38,7 +42,9 @@ function raw(port: number, bytes: string): Promise<string> {
     let out = '';
     const sock = net.connect(port, '127.0.0.1', () => sock.write(bytes, 'latin1'));
     sock.setTimeout(5000, () => sock.destroy(new Error('no answer')));
-    sock.on('data', (c: Buffer) => { out += c.toString('latin1'); });
+    sock.on('data', (c: Buffer) => {
+      out += c.toString('latin1');
+    });
     sock.on('close', () => resolve(out.split('\r\n')[0] ?? ''));
     sock.on('error', reject);
   });
@@ -58,10 +64,17 @@ describe('provisioning HTTP service: bad input', () => {
     const device = makeDevice({ tenantId: tenant.id });
     mac = device.mac;
     await store.insertDevices([device], []);
-    const provisioning = new Provisioning({ store, clock: { now: () => 1_800_000_000_000 }, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, {
-      publicUrl: 'http://prov.test', sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
-      emergencyNumbers: ['112'], hotline: '*89', minimalResyncSeconds: 300, fullResyncSeconds: 14400,
-    });
+    const provisioning = new Provisioning(
+      { store, clock: { now: () => 1_800_000_000_000 }, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger },
+      {
+        publicUrl: 'http://prov.test',
+        sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
+        emergencyNumbers: ['112'],
+        hotline: '*89',
+        minimalResyncSeconds: 300,
+        fullResyncSeconds: 14400,
+      },
+    );
     app = createProvisioningServer({ provisioning, log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [] });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
@@ -81,8 +94,14 @@ describe('provisioning HTTP service: bad input', () => {
 
   it('refuses traversal, encoded traversal and backslashes with 400, never a file', async () => {
     for (const path of [
-      '/../../../../etc/passwd', '/p/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd',
-      '/%2E%2E%5C%2E%2E%5Cetc%5Cpasswd', '/..\\..\\etc\\passwd', `/${mac}.cfg%00.txt`, `/./${mac}.cfg`,
+      '/../../../../etc/passwd',
+      '/p/../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/..%2f..%2fetc%2fpasswd',
+      '/%2E%2E%5C%2E%2E%5Cetc%5Cpasswd',
+      '/..\\..\\etc\\passwd',
+      `/${mac}.cfg%00.txt`,
+      `/./${mac}.cfg`,
     ]) {
       const r = await request(port, path);
       assert.equal(r.status, 400, path);

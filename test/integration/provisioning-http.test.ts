@@ -35,19 +35,31 @@ const SETTINGS: ProvisioningSettings = {
 };
 const LINE = { server: 'pbx.example.net', user: '4711', authName: '4711', password: 'Real-Line-Pw-1', displayName: 'Desk 1' };
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
-function request(
-  port: number, path: string, o: { from?: string; method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Reply> {
+function request(port: number, path: string, o: { from?: string; method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, path, method: o.method ?? 'GET', headers: o.headers, localAddress: o.from, agent: false, timeout: 5000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: o.method ?? 'GET',
+        headers: o.headers,
+        localAddress: o.from,
+        agent: false,
+        timeout: 5000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer to ${path}`)));
     req.on('error', reject);
     req.end(o.body);
@@ -90,7 +102,9 @@ describe('provisioning HTTP service', function () {
     tenantB = await makeTenant(store, 'tenant-b');
     await store.addAllowEntry({ tenantId: tenantA.id, cidr: '127.0.0.5/32', createdAt: now }, makeAudit());
     const sink = new PassThrough();
-    sink.on('data', (c: Buffer) => { logText += c.toString('utf8'); });
+    sink.on('data', (c: Buffer) => {
+      logText += c.toString('utf8');
+    });
     const log: Logger = createLogger({ level: 'debug', destination: sink });
     metrics = new Metrics({ defaultMetrics: false });
     const provisioning = new Provisioning({ store, clock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, SETTINGS);
@@ -136,7 +150,7 @@ describe('provisioning HTTP service', function () {
     assert.equal(counted?.value, 2);
   });
 
-  it('answers an unknown MAC, and a file of another vendor\'s format, with the same bare 404', async () => {
+  it("answers an unknown MAC, and a file of another vendor's format, with the same bare 404", async () => {
     const snom = await addDevice(tenantA, { vendor: 'snom' });
     const unknown = await get('/02aabbccddee.cfg');
     const otherFormat = await get(`/${snom.mac}.cfg`);
@@ -185,13 +199,16 @@ describe('provisioning HTTP service', function () {
     const r = await get(`/${suspended.mac}.cfg`, '127.0.0.7');
     assert.ok(isFull(r), 'a suspended device gets full');
     assert.ok(isMinimal(await get(`/${neighbour.mac}.cfg`, '127.0.0.7')), 'the IP stays untrusted');
-    assert.deepEqual((await store.listTemporaryTrust(tenantA.id, now)).map((t) => t.ip), []);
+    assert.deepEqual(
+      (await store.listTemporaryTrust(tenantA.id, now)).map((t) => t.ip),
+      [],
+    );
     // Its secret, used later from there, is a proof of the device: that one does open the window.
     assert.ok(isFull(await get(`/p/${secretOf(r.body)}/${suspended.mac}.cfg`, '127.0.0.7')));
     assert.ok(isFull(await get(`/${neighbour.mac}.cfg`, '127.0.0.7')), 'trusted after a full by secret');
   });
 
-  it('a suspended device in a trusted network still extends that network\'s window', async () => {
+  it("a suspended device in a trusted network still extends that network's window", async () => {
     const opener = await addDevice(tenantA);
     const secret = secretOf((await get(`/${opener.mac}.cfg`, '127.0.0.5')).body);
     assert.ok(isFull(await get(`/p/${secret}/${opener.mac}.cfg`, '127.0.0.8')), 'window for .8 opened');
@@ -251,7 +268,7 @@ describe('provisioning HTTP service', function () {
     assert.ok(isMinimal(await get(`/${d.mac}.cfg`, '127.0.0.1', { 'x-forwarded-for': '127.0.0.5' })), 'spoofed header ignored');
     assert.equal((await store.getDevice(d.mac))?.lastProvisionedIp, '127.0.0.1');
 
-    assert.ok(isMinimal(await get(`/${d.mac}.cfg`, PROXY, { 'x-forwarded-for': '127.0.0.5, 203.0.113.7' })), 'left hops are the client\'s word');
+    assert.ok(isMinimal(await get(`/${d.mac}.cfg`, PROXY, { 'x-forwarded-for': '127.0.0.5, 203.0.113.7' })), "left hops are the client's word");
     assert.equal((await store.getDevice(d.mac))?.lastProvisionedIp, '203.0.113.7');
 
     assert.ok(isFull(await get(`/${d.mac}.cfg`, PROXY, { 'x-forwarded-for': `127.0.0.5, ${PROXY}` })), 'proxy hops are skipped');
@@ -277,7 +294,8 @@ describe('provisioning HTTP service', function () {
     assert.ok(isMinimal(await get(`/${d.mac}.cfg`, from)));
     assert.ok(isMinimal(await get(`/${d.mac}.cfg`, from)), 'polled again');
     await store.mutateDevice(d.mac, (cur) => ({
-      next: { ...cur!, auth: { ...cur!.auth, state: 'blocked' }, sipPassword: 'Changed-Sip-Pw-2' }, result: null,
+      next: { ...cur!, auth: { ...cur!.auth, state: 'blocked' }, sipPassword: 'Changed-Sip-Pw-2' },
+      result: null,
     }));
     const r = await get(`/${d.mac}.cfg`, from);
     assert.ok(isMinimal(r, 'Authentication blocked'), r.body);

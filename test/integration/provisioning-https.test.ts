@@ -25,7 +25,11 @@ import { freePortBlock } from '../helpers/ports';
 const ADMIN_TOKEN = 'platform-token-0123456789';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Reply { status: number; body: string; fingerprint256: string }
+interface Reply {
+  status: number;
+  body: string;
+  fingerprint256: string;
+}
 
 function httpsGet(url: string, ca: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -67,9 +71,14 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 2
 function closedByServer(socket: net.Socket, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
-    socket.on('error', () => { /* a reset is a close too: 'close' follows */ });
+    socket.on('error', () => {
+      /* a reset is a close too: 'close' follows */
+    });
     socket.resume(); // reads (and drops) the alert, so the server's FIN is seen
-    socket.on('close', () => { clearTimeout(timer); resolve(true); });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -94,14 +103,25 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
     live = { certPath: join(dir, 'live.crt'), keyPath: join(dir, 'live.key') };
     copyFileSync(first.certPath, live.certPath);
     copyFileSync(first.keyPath, live.keyPath);
-    const config = loadConfig({}, {
-      PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
-      PAPGATE_ADMIN_PORT: '0', PAPGATE_SIGNALLING: 'off', PAPGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-      PAPGATE_PUBLIC_URL: 'https://prov.test', PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
-      PAPGATE_TLS_CERT: live.certPath, PAPGATE_TLS_KEY: live.keyPath,
-      PAPGATE_ADMIN_TLS_CERT: adminPair.certPath, PAPGATE_ADMIN_TLS_KEY: adminPair.keyPath,
-      PAPGATE_TLS_RELOAD_SECONDS: '0.2', PAPGATE_TLS_HANDSHAKE_SECONDS: '1',
-    });
+    const config = loadConfig(
+      {},
+      {
+        PAPGATE_DB: join(dir, 'p.db'),
+        PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+        PAPGATE_PROVISIONING_PORT: '0',
+        PAPGATE_ADMIN_PORT: '0',
+        PAPGATE_SIGNALLING: 'off',
+        PAPGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+        PAPGATE_PUBLIC_URL: 'https://prov.test',
+        PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
+        PAPGATE_TLS_CERT: live.certPath,
+        PAPGATE_TLS_KEY: live.keyPath,
+        PAPGATE_ADMIN_TLS_CERT: adminPair.certPath,
+        PAPGATE_ADMIN_TLS_KEY: adminPair.keyPath,
+        PAPGATE_TLS_RELOAD_SECONDS: '0.2',
+        PAPGATE_TLS_HANDSHAKE_SECONDS: '1',
+      },
+    );
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
         for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(line);
@@ -118,8 +138,7 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const addDevice = (mac: string, vendor: string, model: string) =>
-    app.services.devices.create(CLI_ACTOR, { tenant, mac, vendor, model });
+  const addDevice = (mac: string, vendor: string, model: string) => app.services.devices.create(CLI_ACTOR, { tenant, mac, vendor, model });
 
   it('says https in the URLs it listens on', () => {
     assert.match(app.provisioningUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -176,8 +195,7 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
     const before = await presented(port, ca.pem);
     const errorsBefore = logLines.filter((l) => l.includes('new TLS certificate not loaded')).length;
     replaceFile(live.certPath, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
-    assert.ok(await eventually(() => logLines.filter((l) => l.includes('new TLS certificate not loaded')).length > errorsBefore),
-      'an error is logged');
+    assert.ok(await eventually(() => logLines.filter((l) => l.includes('new TLS certificate not loaded')).length > errorsBefore), 'an error is logged');
     const logged = logLines.filter((l) => l.includes('new TLS certificate not loaded')).at(-1)!;
     assert.match(logged, /"level":50/);
     assert.ok(!logged.includes('PRIVATE KEY'), 'the key never reaches the log');
@@ -195,14 +213,22 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
 
   it('serves the admin API on its own certificate', async () => {
     const res = await new Promise<Reply>((resolve, reject) => {
-      const req = https.request(`${app.adminUrl}/api/v1/tenants`, {
-        ca: ca.pem, servername: 'admin.test', agent: false, timeout: 10_000, headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      }, (r) => {
-        const fingerprint256 = (r.socket as tls.TLSSocket).getPeerCertificate().fingerprint256;
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode!, body: Buffer.concat(chunks).toString('utf8'), fingerprint256 }));
-      });
+      const req = https.request(
+        `${app.adminUrl}/api/v1/tenants`,
+        {
+          ca: ca.pem,
+          servername: 'admin.test',
+          agent: false,
+          timeout: 10_000,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        },
+        (r) => {
+          const fingerprint256 = (r.socket as tls.TLSSocket).getPeerCertificate().fingerprint256;
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode!, body: Buffer.concat(chunks).toString('utf8'), fingerprint256 }));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('no answer')));
       req.on('error', reject);
       req.end();
@@ -213,10 +239,16 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
   });
 
   it('attack: clients that stall in the handshake or send garbage do not hurt the others, and are dropped', async () => {
-    const stalled = await Promise.all(Array.from({ length: 20 }, () => new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-      s.on('error', reject);
-    })));
+    const stalled = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+            s.on('error', reject);
+          }),
+      ),
+    );
     const stalledClosed = stalled.map((s) => closedByServer(s, 30_000));
     const garbage = net.connect({ host: '127.0.0.1', port });
     const garbageClosed = closedByServer(garbage, 30_000);
@@ -231,7 +263,11 @@ describe('HTTPS provisioning and admin with certificate reload', function () {
     }
     assert.equal(await garbageClosed, true, 'garbage is dropped');
     assert.equal(await halfClosed, true, 'a half handshake is dropped');
-    assert.deepEqual(await Promise.all(stalledClosed), stalled.map(() => true), 'stalled handshakes are dropped');
+    assert.deepEqual(
+      await Promise.all(stalledClosed),
+      stalled.map(() => true),
+      'stalled handshakes are dropped',
+    );
     assert.equal((await httpsGet(`${app.provisioningUrl}/y000000000028.cfg`, ca.pem)).status, 200);
   });
 });
@@ -254,10 +290,17 @@ describe('HTTPS provisioning in worker processes (papgate serve)', function () {
     copyFileSync(first.certPath, live.certPath);
     copyFileSync(first.keyPath, live.keyPath);
     serve = await startServe({
-      PAPGATE_DB: join(dir, 'papgate.db'), PAPGATE_DB_MIGRATE: 'auto', PAPGATE_WORKERS: '2', PAPGATE_SIGNALLING: 'off',
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: String(PORT), PAPGATE_ADMIN_PORT: String(PORT + 1),
+      PAPGATE_DB: join(dir, 'papgate.db'),
+      PAPGATE_DB_MIGRATE: 'auto',
+      PAPGATE_WORKERS: '2',
+      PAPGATE_SIGNALLING: 'off',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: String(PORT),
+      PAPGATE_ADMIN_PORT: String(PORT + 1),
       PAPGATE_PUBLIC_URL: `https://127.0.0.1:${PORT}`,
-      PAPGATE_TLS_CERT: live.certPath, PAPGATE_TLS_KEY: live.keyPath, PAPGATE_TLS_RELOAD_SECONDS: '0.2',
+      PAPGATE_TLS_CERT: live.certPath,
+      PAPGATE_TLS_KEY: live.keyPath,
+      PAPGATE_TLS_RELOAD_SECONDS: '0.2',
     });
   });
 
@@ -272,7 +315,13 @@ describe('HTTPS provisioning in worker processes (papgate serve)', function () {
     const renewed = issue(ca, 'renewed');
     replaceFile(live.keyPath, readFileSync(renewed.keyPath));
     replaceFile(live.certPath, readFileSync(renewed.certPath));
-    const reloadedBy = () => new Set(serve!.logs().filter((l) => l.msg === 'TLS certificate reloaded').map((l) => l.worker));
+    const reloadedBy = () =>
+      new Set(
+        serve!
+          .logs()
+          .filter((l) => l.msg === 'TLS certificate reloaded')
+          .map((l) => l.worker),
+      );
     assert.ok(await eventually(() => reloadedBy().size >= 2, 30_000), `both workers reload:\n${serve!.tail()}`);
     // New connections are spread over the workers: all of them present the new certificate.
     for (let i = 0; i < 6; i++) assert.equal(await presented(PORT, ca.pem), renewed.fingerprint256);
@@ -290,11 +339,23 @@ describe('HTTPS start-up with unusable certificate files', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const start = (cert: string, key: string) => startPapgate(loadConfig({}, {
-    PAPGATE_DB: join(dir, 'p.db'), PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0',
-    PAPGATE_ADMIN_PORT: '0', PAPGATE_SIGNALLING: 'off', PAPGATE_DB_MIGRATE: 'auto',
-    PAPGATE_TLS_CERT: cert, PAPGATE_TLS_KEY: key,
-  }), { log: createLogger({ level: 'silent' }) });
+  const start = (cert: string, key: string) =>
+    startPapgate(
+      loadConfig(
+        {},
+        {
+          PAPGATE_DB: join(dir, 'p.db'),
+          PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+          PAPGATE_PROVISIONING_PORT: '0',
+          PAPGATE_ADMIN_PORT: '0',
+          PAPGATE_SIGNALLING: 'off',
+          PAPGATE_DB_MIGRATE: 'auto',
+          PAPGATE_TLS_CERT: cert,
+          PAPGATE_TLS_KEY: key,
+        },
+      ),
+      { log: createLogger({ level: 'silent' }) },
+    );
 
   it('refuses to start with a missing file or a key of another certificate, naming the files', async () => {
     const a = issue(ca, 'a');

@@ -20,7 +20,10 @@ import { freePortBlock } from '../helpers/ports';
  * Every CA and certificate is made here with openssl.
  */
 
-interface ClientPair { cert: string; key: string }
+interface ClientPair {
+  cert: string;
+  key: string;
+}
 type Got = 'full' | 'minimal' | number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,18 +31,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** GETs a Yealink file and says which configuration came back. */
 function fetchConfig(base: string, mac: string, serverCa: string, client?: ClientPair): Promise<Got> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${base}/${mac}.cfg`, {
-      ca: serverCa, servername: 'prov.test', agent: false, timeout: 10_000, ...(client ?? {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) return resolve(res.statusCode!);
-        // The full configuration points the phone at its per-device URL (with the new identity secret).
-        resolve(/server\.url = https:\/\/prov\.test\/p\/[A-Za-z0-9_-]+\//.test(body) ? 'full' : 'minimal');
-      });
-    });
+    const req = https.request(
+      `${base}/${mac}.cfg`,
+      {
+        ca: serverCa,
+        servername: 'prov.test',
+        agent: false,
+        timeout: 10_000,
+        ...(client ?? {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) return resolve(res.statusCode!);
+          // The full configuration points the phone at its per-device URL (with the new identity secret).
+          resolve(/server\.url = https:\/\/prov\.test\/p\/[A-Za-z0-9_-]+\//.test(body) ? 'full' : 'minimal');
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${base}`)));
     req.on('error', reject);
     req.end();
@@ -75,13 +86,24 @@ describe('Mutual TLS: device certificates on the provisioning port', function ()
   const logLines: string[] = [];
   let tenants = 0;
 
-  const configWith = (db: string, extra: Record<string, string>) => loadConfig({}, {
-    PAPGATE_DB: join(dir, db), PAPGATE_DB_MIGRATE: 'auto',
-    PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0', PAPGATE_ADMIN_PORT: '0',
-    PAPGATE_SIGNALLING: 'off', PAPGATE_PUBLIC_URL: 'https://prov.test', PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
-    PAPGATE_TLS_CERT: server.certPath, PAPGATE_TLS_KEY: server.keyPath, PAPGATE_TLS_RELOAD_SECONDS: '0.2',
-    ...extra,
-  });
+  const configWith = (db: string, extra: Record<string, string>) =>
+    loadConfig(
+      {},
+      {
+        PAPGATE_DB: join(dir, db),
+        PAPGATE_DB_MIGRATE: 'auto',
+        PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+        PAPGATE_PROVISIONING_PORT: '0',
+        PAPGATE_ADMIN_PORT: '0',
+        PAPGATE_SIGNALLING: 'off',
+        PAPGATE_PUBLIC_URL: 'https://prov.test',
+        PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
+        PAPGATE_TLS_CERT: server.certPath,
+        PAPGATE_TLS_KEY: server.keyPath,
+        PAPGATE_TLS_RELOAD_SECONDS: '0.2',
+        ...extra,
+      },
+    );
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'papgate-mtls-'));
@@ -125,7 +147,10 @@ describe('Mutual TLS: device certificates on the provisioning port', function ()
     assert.equal(await get(mac), 'minimal', 'without the certificate: the minimal configuration');
     assert.equal(await get(mac, cert), 'full');
     const audit = await app.services.audit.recent(CLI_ACTOR, undefined, 20);
-    assert.ok(audit.some((e) => e.mac === mac && e.action === 'provision-full' && e.outcome === 'certificate'), JSON.stringify(audit));
+    assert.ok(
+      audit.some((e) => e.mac === mac && e.action === 'provision-full' && e.outcome === 'certificate'),
+      JSON.stringify(audit),
+    );
     const logged = logLines.find((l) => l.includes('device proved by its certificate') && l.includes(mac));
     assert.ok(logged, 'the proof is logged');
     assert.ok(logged.includes(cert.fingerprint256), 'with the certificate fingerprint');
@@ -190,13 +215,19 @@ describe('Mutual TLS: device certificates on the provisioning port', function ()
   });
 
   it('refuses to start with an unreadable CA bundle, or one without HTTPS', async () => {
-    await assert.rejects(startPapgate(configWith('bad.db', { PAPGATE_DEVICE_CA: join(dir, 'missing.pem') }), {
-      log: createLogger({ level: 'silent' }),
-    }), /cannot read the device CA bundle.*missing\.pem/);
+    await assert.rejects(
+      startPapgate(configWith('bad.db', { PAPGATE_DEVICE_CA: join(dir, 'missing.pem') }), {
+        log: createLogger({ level: 'silent' }),
+      }),
+      /cannot read the device CA bundle.*missing\.pem/,
+    );
     replaceFile(join(dir, 'junk.pem'), 'not a certificate\n');
-    await assert.rejects(startPapgate(configWith('bad.db', { PAPGATE_DEVICE_CA: join(dir, 'junk.pem') }), {
-      log: createLogger({ level: 'silent' }),
-    }), /unusable device CA bundle/);
+    await assert.rejects(
+      startPapgate(configWith('bad.db', { PAPGATE_DEVICE_CA: join(dir, 'junk.pem') }), {
+        log: createLogger({ level: 'silent' }),
+      }),
+      /unusable device CA bundle/,
+    );
     assert.throws(() => loadConfig({}, { PAPGATE_DEVICE_CA: liveCaPath }), /PAPGATE_DEVICE_CA needs PAPGATE_TLS_CERT/);
   });
 });
@@ -217,20 +248,38 @@ describe('Mutual TLS in the provisioning worker processes', function () {
     const server = issue(serverCa, 'server');
     const db = join(dir, 'papgate.db');
     // The device goes in first, through the services, then `papgate serve` opens the same database.
-    const setup = await startPapgate(loadConfig({}, {
-      PAPGATE_DB: db, PAPGATE_DB_MIGRATE: 'auto', PAPGATE_SIGNALLING: 'off',
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: '0', PAPGATE_ADMIN_PORT: '0',
-    }), { log: createLogger({ level: 'silent' }) });
+    const setup = await startPapgate(
+      loadConfig(
+        {},
+        {
+          PAPGATE_DB: db,
+          PAPGATE_DB_MIGRATE: 'auto',
+          PAPGATE_SIGNALLING: 'off',
+          PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+          PAPGATE_PROVISIONING_PORT: '0',
+          PAPGATE_ADMIN_PORT: '0',
+        },
+      ),
+      { log: createLogger({ level: 'silent' }) },
+    );
     await setup.services.tenants.create(CLI_ACTOR, 'workers', 'en');
     for (const mac of ['0015650d0001', '0015650d0002']) {
       await setup.services.devices.create(CLI_ACTOR, { tenant: 'workers', mac, vendor: 'yealink', model: 'T46S' });
     }
     await setup.stop();
     serve = await startServe({
-      PAPGATE_DB: db, PAPGATE_DB_MIGRATE: 'auto', PAPGATE_WORKERS: '2', PAPGATE_SIGNALLING: 'off',
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1', PAPGATE_PROVISIONING_PORT: String(PORT), PAPGATE_ADMIN_PORT: String(PORT + 1),
-      PAPGATE_PUBLIC_URL: 'https://prov.test', PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
-      PAPGATE_TLS_CERT: server.certPath, PAPGATE_TLS_KEY: server.keyPath, PAPGATE_DEVICE_CA: deviceCa.certPath,
+      PAPGATE_DB: db,
+      PAPGATE_DB_MIGRATE: 'auto',
+      PAPGATE_WORKERS: '2',
+      PAPGATE_SIGNALLING: 'off',
+      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
+      PAPGATE_PROVISIONING_PORT: String(PORT),
+      PAPGATE_ADMIN_PORT: String(PORT + 1),
+      PAPGATE_PUBLIC_URL: 'https://prov.test',
+      PAPGATE_SIP_ADVERTISED_ADDRESS: 'sip.prov.test',
+      PAPGATE_TLS_CERT: server.certPath,
+      PAPGATE_TLS_KEY: server.keyPath,
+      PAPGATE_DEVICE_CA: deviceCa.certPath,
     });
   });
 

@@ -41,9 +41,16 @@ describe('provisioning trust follows allow-list and window changes at once', () 
     store = await openSqliteStore(join(dir, 'papgate.db'));
     other = await openSqliteStore(join(dir, 'papgate.db'));
     tenant = await makeTenant(store, 'acme');
-    provisioning = new Provisioning({
-      store, clock: { now: () => now }, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger,
-    }, SETTINGS);
+    provisioning = new Provisioning(
+      {
+        store,
+        clock: { now: () => now },
+        random: cryptoRandom,
+        policy: DEFAULT_POLICY,
+        log: silentLogger,
+      },
+      SETTINGS,
+    );
   });
   afterEach(async () => {
     await other.close();
@@ -78,7 +85,10 @@ describe('provisioning trust follows allow-list and window changes at once', () 
     assert.deepEqual(await store.listAllowEntries(tenant.id), []);
   });
 
-  for (const [by, writer] of [['the same store', () => store], ['another connection', () => other]] as const) {
+  for (const [by, writer] of [
+    ['the same store', () => store],
+    ['another connection', () => other],
+  ] as const) {
     it(`a window opened through ${by} (a PAP success) counts from the next request`, async () => {
       assert.equal(await kindFor(IP), 'minimal');
       const d = makeDevice({ tenantId: tenant.id });
@@ -94,7 +104,10 @@ describe('provisioning trust follows allow-list and window changes at once', () 
     await store.addAllowEntry(entry(NET), audit());
     assert.equal(await kindFor(IP, false), 'full'); // trusted: full, and the IP gets a window
     await store.removeAllowEntry(tenant.id, NET, audit());
-    assert.deepEqual((await store.listTemporaryTrust(tenant.id, now)).map((w) => w.ip), [IP]);
+    assert.deepEqual(
+      (await store.listTemporaryTrust(tenant.id, now)).map((w) => w.ip),
+      [IP],
+    );
     assert.equal(await kindFor(IP), 'full', 'the window still trusts the IP');
     assert.equal(await kindFor('203.0.113.8'), 'minimal');
   });

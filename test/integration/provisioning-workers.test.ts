@@ -69,9 +69,12 @@ describe('provisioning workers: several processes on one port, exact across them
   });
 
   /** The worker whose debug log line says it served `url` to `ip`. */
-  const servedBy = (url: string, ip: string): Promise<LogLine> => serve!.waitForLog(
-    (l) => l.msg === 'provisioning request' && l.url === url && l.ip === ip && typeof l.worker === 'number', 10_000, `the log of GET ${url} from ${ip}`,
-  );
+  const servedBy = (url: string, ip: string): Promise<LogLine> =>
+    serve!.waitForLog(
+      (l) => l.msg === 'provisioning request' && l.url === url && l.ip === ip && typeof l.worker === 'number',
+      10_000,
+      `the log of GET ${url} from ${ip}`,
+    );
   const withSecret = async (secret: string, over: Parameters<typeof makeDevice>[0] = {}) => {
     const d = makeDevice({ secretHash: hashSecret(secret), auth: { state: 'successful', pap: null }, ...over });
     await store.insertDevices([d], []);
@@ -104,9 +107,15 @@ describe('provisioning workers: several processes on one port, exact across them
     const d = await withSecret(s0);
     const ip = '127.0.2.1';
     const results = await Promise.all(Array.from({ length: 12 }, () => httpGet(`${BASE}/p/${s0}/${d.mac}.cfg`, { localAddress: ip })));
-    assert.deepEqual(results.map((r) => r.status), Array(12).fill(200));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      Array(12).fill(200),
+    );
     const handedOut = results.map((r) => secretOf(r.body));
-    assert.ok(handedOut.every((x) => x !== null), 'each request presented a valid secret: each got a full configuration');
+    assert.ok(
+      handedOut.every((x) => x !== null),
+      'each request presented a valid secret: each got a full configuration',
+    );
     assert.equal(new Set(handedOut).size, 12, 'each got a secret of its own');
     const served = serve!.logs().filter((l) => l.msg === 'provisioning request' && l.url === `/p/***/${d.mac}.cfg` && l.ip === ip);
     assert.equal(new Set(served.map((l) => l.worker)).size, 2, 'both workers served some of them');
@@ -120,8 +129,11 @@ describe('provisioning workers: several processes on one port, exact across them
     const loser = handedOut.find((x) => x !== winner)!;
     assert.equal(secretOf((await httpGet(`${BASE}/p/${loser}/${d.mac}.cfg`, { localAddress: '127.0.2.2' })).body), null, 'an overwritten secret is not valid');
     assert.ok(secretOf((await httpGet(`${BASE}/p/${winner}/${d.mac}.cfg`, { localAddress: '127.0.2.3' })).body), 'the newest secret is valid');
-    assert.equal(secretOf((await httpGet(`${BASE}/p/${s0}/${d.mac}.cfg`, { localAddress: '127.0.2.4' })).body), null,
-      'once the newest was used, the one before it is no longer valid');
+    assert.equal(
+      secretOf((await httpGet(`${BASE}/p/${s0}/${d.mac}.cfg`, { localAddress: '127.0.2.4' })).body),
+      null,
+      'once the newest was used, the one before it is no longer valid',
+    );
   });
 
   it('at most 9 wrong PINs are compared: parallel SIP guesses while both workers write the same device', async function () {
@@ -142,9 +154,15 @@ describe('provisioning workers: several processes on one port, exact across them
     try {
       for (let round = 0; round < 6; round++) {
         const r = await runSipp({
-          scenario: 'parallel-guesses.xml', target: `127.0.0.1:${PORTS.sip}`, localPort: PORTS.phone, timeoutSec: 40,
-          auth: { username: d.sipUsername, password: d.sipPassword }, calls: 3, rate: 100,
-          vars: { user: d.sipUsername, dial: '*89', wrong: wrongDigitFor('123456') }, extraArgs: ['-l', '3', '-rp', '1000'],
+          scenario: 'parallel-guesses.xml',
+          target: `127.0.0.1:${PORTS.sip}`,
+          localPort: PORTS.phone,
+          timeoutSec: 40,
+          auth: { username: d.sipUsername, password: d.sipPassword },
+          calls: 3,
+          rate: 100,
+          vars: { user: d.sipUsername, dial: '*89', wrong: wrongDigitFor('123456') },
+          extraArgs: ['-l', '3', '-rp', '1000'],
         });
         assert.equal(r.code, 0, `SIPp round ${round}: ${r.errors}\n${serve!.tail()}`);
         if ((await store.getDevice(d.mac))!.auth.state === 'blocked') break;
@@ -154,8 +172,7 @@ describe('provisioning workers: several processes on one port, exact across them
       hammering = false;
       await hammer;
     }
-    const outcomes = (await store.listAudit(1, 10_000))
-      .filter((e) => e.mac === d.mac && e.action === 'pap-attempt').map((e) => e.outcome);
+    const outcomes = (await store.listAudit(1, 10_000)).filter((e) => e.mac === d.mac && e.action === 'pap-attempt').map((e) => e.outcome);
     const compared = outcomes.filter((o) => o === 'wrong' || o === 'locked' || o === 'blocked');
     assert.equal(compared.length, 9, `wrong PINs compared: ${outcomes.join(',')}`);
     assert.equal(compared.filter((o) => o === 'locked').length, 2);
@@ -178,7 +195,10 @@ describe('provisioning workers: several processes on one port, exact across them
       assert.equal(r.status, 200, `request ${i} while a worker is down`);
     }
     const replacement = await serve!.waitForLog(
-      (l) => l.msg === 'provisioning worker listening' && !before.some((b) => b.pid === l.pid), 60_000, 'a new worker');
+      (l) => l.msg === 'provisioning worker listening' && !before.some((b) => b.pid === l.pid),
+      60_000,
+      'a new worker',
+    );
     // The new worker takes its share: within a few connections one lands on it.
     let servedByNew = false;
     for (let i = 0; i < 20 && !servedByNew; i++) {
@@ -204,14 +224,27 @@ describe('provisioning workers: several processes on one port, exact across them
   });
 
   it('SIGTERM to the primary stops every worker, then itself', async () => {
-    const pids = serve!.logs().filter((l) => l.msg === 'provisioning worker listening').map((l) => l.pid as number);
-    const alive = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+    const pids = serve!
+      .logs()
+      .filter((l) => l.msg === 'provisioning worker listening')
+      .map((l) => l.pid as number);
+    const alive = pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     assert.equal(alive.length, 2, 'two workers run before');
     const exited = new Promise<number | null>((r) => serve!.child.once('exit', (code) => r(code)));
     serve!.child.kill('SIGTERM');
     assert.equal(await exited, 0, 'the primary exits 0');
     for (const pid of alive) {
-      assert.ok(serve!.logs().some((l) => l.msg === 'provisioning worker stopped' && l.pid === pid), `worker ${pid} reported stopped`);
+      assert.ok(
+        serve!.logs().some((l) => l.msg === 'provisioning worker stopped' && l.pid === pid),
+        `worker ${pid} reported stopped`,
+      );
       assert.throws(() => process.kill(pid, 0), /ESRCH/, `worker ${pid} is gone`);
     }
   });

@@ -10,8 +10,7 @@ import { OFFER_SDP, RawPeer, header, sipRequest, statusOf, tagOf } from '../help
 // and an emergency call (forwarded to a raw UDP "gateway").
 
 /** Every WWW-Authenticate line of a response, in order. */
-const challengesOf = (m: string): string[] =>
-  [...m.split('\r\n\r\n', 1)[0]!.matchAll(/^WWW-Authenticate\s*:\s*(.*)$/gim)].map((x) => x[1]!.trim());
+const challengesOf = (m: string): string[] => [...m.split('\r\n\r\n', 1)[0]!.matchAll(/^WWW-Authenticate\s*:\s*(.*)$/gim)].map((x) => x[1]!.trim());
 
 describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
   this.timeout(60_000);
@@ -35,12 +34,21 @@ describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
     await h?.stop();
     await gateway?.close();
   });
-  beforeEach(async () => { phone = await RawPeer.open(); });
-  afterEach(async () => { await phone.close(); });
+  beforeEach(async () => {
+    phone = await RawPeer.open();
+  });
+  afterEach(async () => {
+    await phone.close();
+  });
 
   const base = (method: string, uri: string, callId: string) => ({
-    method, uri, callId, fromTag: `f${seq}`, from: `sip:${device.sipUsername}@127.0.0.1`,
-    viaHost: `127.0.0.1:${phone.port}`, contact: `sip:${device.sipUsername}@127.0.0.1:${phone.port}`,
+    method,
+    uri,
+    callId,
+    fromTag: `f${seq}`,
+    from: `sip:${device.sipUsername}@127.0.0.1`,
+    viaHost: `127.0.0.1:${phone.port}`,
+    contact: `sip:${device.sipUsername}@127.0.0.1:${phone.port}`,
   });
 
   const finalFor = (callId: string) =>
@@ -48,7 +56,10 @@ describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
 
   /** Sends the request without credentials, then with a response of `algorithm` to the matching challenge. */
   async function challengeAndAnswer(
-    method: 'REGISTER' | 'INVITE', uri: string, algorithm: DigestAlgorithm | 'MD5-sess', o: { to?: string; body?: string } = {},
+    method: 'REGISTER' | 'INVITE',
+    uri: string,
+    algorithm: DigestAlgorithm | 'MD5-sess',
+    o: { to?: string; body?: string } = {},
   ): Promise<{ challenge: string; final: string; callId: string }> {
     const callId = `sha-${++seq}-${process.pid}`;
     const spec = { ...base(method, uri, callId), to: o.to, body: o.body, extra: method === 'REGISTER' ? ['Expires: 60'] : [] };
@@ -62,8 +73,15 @@ describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
     assert.ok(offered, `a ${algorithm} challenge in:\n${challenge}`);
     const nonce = /nonce="([^"]+)"/.exec(offered)![1]!;
     let auth = buildAuthorization({
-      username: device.sipUsername, password: device.sipPassword, realm: h.config.sipRealm, nonce, uri, method,
-      cnonce: 'c0ffee', nc: 1, algorithm: algorithm === 'MD5-sess' ? 'SHA-256' : algorithm,
+      username: device.sipUsername,
+      password: device.sipPassword,
+      realm: h.config.sipRealm,
+      nonce,
+      uri,
+      method,
+      cnonce: 'c0ffee',
+      nc: 1,
+      algorithm: algorithm === 'MD5-sess' ? 'SHA-256' : algorithm,
     });
     if (algorithm === 'MD5-sess') auth = auth.replace('algorithm=SHA-256', 'algorithm=MD5-sess');
     phone.send(sipRequest({ ...spec, cseq: 2, extra: [...spec.extra, `Authorization: ${auth}`] }), port);
@@ -111,8 +129,20 @@ describe('SIP digest with SHA-256 (embedded stack, raw UDP)', function () {
     assert.match(header(atGateway, 'From') ?? '', new RegExp(device.sipUsername));
     // The gateway refuses; the caller hears of it, and the call is over.
     const h2 = (n: string) => header(atGateway, n) ?? '';
-    gateway.send([`SIP/2.0 486 Busy Here`, `Via: ${h2('Via')}`, `From: ${h2('From')}`, `To: ${h2('To')};tag=gw`,
-      `Call-ID: ${h2('Call-ID')}`, `CSeq: ${h2('CSeq')}`, 'Content-Length: 0', '', ''].join('\r\n'), Number(/:(\d+)/.exec(h2('Via'))?.[1] ?? port));
+    gateway.send(
+      [
+        `SIP/2.0 486 Busy Here`,
+        `Via: ${h2('Via')}`,
+        `From: ${h2('From')}`,
+        `To: ${h2('To')};tag=gw`,
+        `Call-ID: ${h2('Call-ID')}`,
+        `CSeq: ${h2('CSeq')}`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+      Number(/:(\d+)/.exec(h2('Via'))?.[1] ?? port),
+    );
     const { final } = await pending;
     assert.equal(statusOf(final), 486, final);
   });

@@ -25,11 +25,15 @@ function traceTime(trace: string, startLine: RegExp): number {
   throw new Error(`no ${startLine} in the SIPp trace:\n${trace.slice(-3000)}`);
 }
 
-let PORT = 0, GATEWAY = 0, CALLER = 0, DEAD = 0; // from portLayout() in the suite's first hook
+let PORT = 0,
+  GATEWAY = 0,
+  CALLER = 0,
+  DEAD = 0; // from portLayout() in the suite's first hook
 const LATE = { port: 0, gateway: 0, caller: 0 };
 
 describe('embedded SIP stack: emergency pass-through', function () {
-  before(async () => { ({ PORT, GATEWAY, CALLER, DEAD } = await portLayout({ PORT: 0, GATEWAY: 10, CALLER: 20, DEAD: 99 }));
+  before(async () => {
+    ({ PORT, GATEWAY, CALLER, DEAD } = await portLayout({ PORT: 0, GATEWAY: 10, CALLER: 20, DEAD: 99 }));
     Object.assign(LATE, await portLayout({ port: 0, gateway: 10, caller: 20 }));
   });
   this.timeout(30_000);
@@ -43,8 +47,12 @@ describe('embedded SIP stack: emergency pass-through', function () {
   const start = async (gatewayUri: string, o: { forwardNoResponseMs?: number; port?: number; t1Ms?: number } = {}) => {
     forwards.length = 0;
     h = await startHarness({
-      port: o.port ?? PORT, forwardNoResponseMs: o.forwardNoResponseMs, t1Ms: o.t1Ms,
-      onCall: (seen: SeenCall) => { forwards.push(seen.call.forward(gatewayUri, EXTRA, { kind: 'device', username: dev1.username })); },
+      port: o.port ?? PORT,
+      forwardNoResponseMs: o.forwardNoResponseMs,
+      t1Ms: o.t1Ms,
+      onCall: (seen: SeenCall) => {
+        forwards.push(seen.call.forward(gatewayUri, EXTRA, { kind: 'device', username: dev1.username }));
+      },
     });
   };
   afterEach(async () => {
@@ -53,14 +61,18 @@ describe('embedded SIP stack: emergency pass-through', function () {
     await h?.stop();
   });
 
-  const passed = (who: string, r: SippResult) =>
-    assert.equal(r.code, 0, `${who} SIPp failed (${r.code}):\n${r.errors}\n${r.messages.slice(-4000)}`);
-  const caller = (scenario: string, port = PORT, localPort = CALLER) => runSipp({
-    scenario, target: `127.0.0.1:${port}`, localPort, timeoutSec: 10,
-    auth: { username: dev1.username, password: dev1.password }, vars: { user: dev1.username, dial: '112' },
-  });
+  const passed = (who: string, r: SippResult) => assert.equal(r.code, 0, `${who} SIPp failed (${r.code}):\n${r.errors}\n${r.messages.slice(-4000)}`);
+  const caller = (scenario: string, port = PORT, localPort = CALLER) =>
+    runSipp({
+      scenario,
+      target: `127.0.0.1:${port}`,
+      localPort,
+      timeoutSec: 10,
+      auth: { username: dev1.username, password: dev1.password },
+      vars: { user: dev1.username, dial: '112' },
+    });
 
-  it('relays the INVITE with the extra headers and SDP, the answer back, and the caller\'s BYE to the gateway', async () => {
+  it("relays the INVITE with the extra headers and SDP, the answer back, and the caller's BYE to the gateway", async () => {
     await start(`sip:112@127.0.0.1:${GATEWAY}`);
     gateway = await startSippUas({ scenario: 'sip-gateway-uas.xml', localPort: GATEWAY, timeoutSec: 10 });
     passed('caller', await caller('sip-emergency-caller.xml'));
@@ -73,7 +85,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
     assert.equal(await seen.ended, 'remote-bye');
   });
 
-  it('late offer (INVITE without SDP): holds the gateway\'s ACK and sends it with the answer from the caller\'s ACK', async () => {
+  it("late offer (INVITE without SDP): holds the gateway's ACK and sends it with the answer from the caller's ACK", async () => {
     await start(`sip:112@127.0.0.1:${LATE.gateway}`, { port: LATE.port });
     gateway = await startSippUas({ scenario: 'sip-gateway-uas-late-offer.xml', localPort: LATE.gateway, timeoutSec: 10 });
     passed('caller', await caller('sip-emergency-caller-late-offer.xml', LATE.port, LATE.caller));
@@ -91,18 +103,44 @@ describe('embedded SIP stack: emergency pass-through', function () {
     try {
       const callId = `late-no-ack-${process.pid}`;
       const uri = `sip:112@127.0.0.1:${LATE.port}`;
-      const invite = (cseq: number, extra: string[] = [], branch?: string) => sipRequest({
-        method: 'INVITE', uri, callId, fromTag: 'l1', cseq, viaHost: `127.0.0.1:${phone.port}`, branch,
-        contact: `sip:dev1@127.0.0.1:${phone.port}`, extra,
-      });
+      const invite = (cseq: number, extra: string[] = [], branch?: string) =>
+        sipRequest({
+          method: 'INVITE',
+          uri,
+          callId,
+          fromTag: 'l1',
+          cseq,
+          viaHost: `127.0.0.1:${phone.port}`,
+          branch,
+          contact: `sip:dev1@127.0.0.1:${phone.port}`,
+          extra,
+        });
       phone.send(invite(1, [], 'z9hG4bKlate1'), LATE.port);
       const challenge = await phone.response(401, 'INVITE');
-      phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'l1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: `127.0.0.1:${phone.port}`, branch: 'z9hG4bKlate1' }), LATE.port);
-      phone.send(invite(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' })]), LATE.port);
+      phone.send(
+        sipRequest({
+          method: 'ACK',
+          uri,
+          callId,
+          fromTag: 'l1',
+          toTag: tagOf(header(challenge, 'To')),
+          cseq: 1,
+          viaHost: `127.0.0.1:${phone.port}`,
+          branch: 'z9hG4bKlate1',
+        }),
+        LATE.port,
+      );
+      phone.send(
+        invite(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' })]),
+        LATE.port,
+      );
       assert.match(await phone.response(200, 'INVITE', 5000), /o=gateway-late-offer /);
       // no ACK: papgate gives up after 64*T1 and hangs up on us
       const bye = await phone.request('BYE', 8000);
-      phone.send(['SIP/2.0 200 OK', ...['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((n) => `${n}: ${header(bye, n)}`), 'Content-Length: 0', '', ''].join('\r\n'), LATE.port);
+      phone.send(
+        ['SIP/2.0 200 OK', ...['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((n) => `${n}: ${header(bye, n)}`), 'Content-Length: 0', '', ''].join('\r\n'),
+        LATE.port,
+      );
       const gw = await gateway.done;
       passed('gateway', gw);
       const held = (traceTime(gw.messages, /^ACK /) - traceTime(gw.messages, /^SIP\/2\.0 200 OK/) + 86_400_000) % 86_400_000;
@@ -113,7 +151,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
     }
   });
 
-  it('relays the gateway\'s BYE to the caller', async () => {
+  it("relays the gateway's BYE to the caller", async () => {
     await start(`sip:112@127.0.0.1:${GATEWAY}`);
     gateway = await startSippUas({ scenario: 'sip-gateway-uas-hangs-up.xml', localPort: GATEWAY, timeoutSec: 10 });
     passed('caller', await caller('sip-emergency-caller-remote-bye.xml'));
@@ -122,7 +160,7 @@ describe('embedded SIP stack: emergency pass-through', function () {
     assert.equal(await (await h.nthCall(1)).ended, 'remote-bye');
   });
 
-  it('relays the ringing and the caller\'s CANCEL to the gateway', async () => {
+  it("relays the ringing and the caller's CANCEL to the gateway", async () => {
     await start(`sip:112@127.0.0.1:${GATEWAY}`);
     gateway = await startSippUas({ scenario: 'sip-gateway-uas-cancelled.xml', localPort: GATEWAY, timeoutSec: 10 });
     passed('caller', await caller('sip-emergency-caller-cancels.xml'));
@@ -137,14 +175,38 @@ describe('embedded SIP stack: emergency pass-through', function () {
     try {
       const callId = `dead-gw-${process.pid}`;
       const uri = `sip:112@127.0.0.1:${PORT}`;
-      const invite = (cseq: number, extra: string[] = [], branch?: string) => sipRequest({
-        method: 'INVITE', uri, callId, fromTag: 'e1', cseq, viaHost: `127.0.0.1:${phone.port}`, branch,
-        contact: `sip:dev1@127.0.0.1:${phone.port}`, body: OFFER_SDP, extra,
-      });
+      const invite = (cseq: number, extra: string[] = [], branch?: string) =>
+        sipRequest({
+          method: 'INVITE',
+          uri,
+          callId,
+          fromTag: 'e1',
+          cseq,
+          viaHost: `127.0.0.1:${phone.port}`,
+          branch,
+          contact: `sip:dev1@127.0.0.1:${phone.port}`,
+          body: OFFER_SDP,
+          extra,
+        });
       phone.send(invite(1, [], 'z9hG4bKdead1'), PORT);
       const challenge = await phone.response(401, 'INVITE');
-      phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'e1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: `127.0.0.1:${phone.port}`, branch: 'z9hG4bKdead1' }), PORT);
-      phone.send(invite(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' })]), PORT);
+      phone.send(
+        sipRequest({
+          method: 'ACK',
+          uri,
+          callId,
+          fromTag: 'e1',
+          toTag: tagOf(header(challenge, 'To')),
+          cseq: 1,
+          viaHost: `127.0.0.1:${phone.port}`,
+          branch: 'z9hG4bKdead1',
+        }),
+        PORT,
+      );
+      phone.send(
+        invite(2, [authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' })]),
+        PORT,
+      );
       const refused = await phone.response(503, 'INVITE', 5000);
       assert.ok(tagOf(header(refused, 'To')), 'the final response carries a To tag');
       await forwards[0];
@@ -166,10 +228,14 @@ describe('embedded SIP stack: emergency pass-through', function () {
       },
     });
     const r = await runSipp({
-      scenario: 'sip-unauthenticated-invite-refused.xml', target: `127.0.0.1:${PORT}`, localPort: CALLER, timeoutSec: 5,
-      auth: { username: dev1.username, password: dev1.password }, vars: { user: dev1.username, dial: '112' },
+      scenario: 'sip-unauthenticated-invite-refused.xml',
+      target: `127.0.0.1:${PORT}`,
+      localPort: CALLER,
+      timeoutSec: 5,
+      auth: { username: dev1.username, password: dev1.password },
+      vars: { user: dev1.username, dial: '112' },
     });
-    assert.notEqual(r.code, 0, 'the scenario expects 403 but gets the handler\'s 500');
+    assert.notEqual(r.code, 0, "the scenario expects 403 but gets the handler's 500");
     assert.match(r.messages, /SIP\/2.0 500/);
     assert.equal(refusals.length, 1);
     assert.match(refusals[0]!.message, /line breaks/);

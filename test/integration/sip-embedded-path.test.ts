@@ -14,12 +14,16 @@ const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('embedded SIP stack behind a proxy: Path and the phone address', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(15_000);
   let h: Harness | undefined;
   let proxy: RawPeer;
 
-  beforeEach(async () => { proxy = await RawPeer.open(); });
+  beforeEach(async () => {
+    proxy = await RawPeer.open();
+  });
   afterEach(async () => {
     await h?.stop();
     h = undefined;
@@ -32,8 +36,14 @@ describe('embedded SIP stack behind a proxy: Path and the phone address', functi
   async function register(extra: string[]): Promise<string> {
     const uri = `sip:127.0.0.1:${PORT}`;
     const base = {
-      method: 'REGISTER', uri, callId: uniq('reg'), fromTag: 'r1', viaHost: `127.0.0.1:${proxy.port}`,
-      from: `sip:${dev1.username}@papgate.test`, to: `sip:${dev1.username}@papgate.test`, contact: `sip:${dev1.username}@${PHONE}`,
+      method: 'REGISTER',
+      uri,
+      callId: uniq('reg'),
+      fromTag: 'r1',
+      viaHost: `127.0.0.1:${proxy.port}`,
+      from: `sip:${dev1.username}@papgate.test`,
+      to: `sip:${dev1.username}@papgate.test`,
+      contact: `sip:${dev1.username}@${PHONE}`,
     };
     proxy.send(sipRequest({ ...base, cseq: 1, extra: [phoneVia, `Path: <${pathUri()}>`, 'Expires: 300', ...extra] }), PORT);
     const challenge = await proxy.response(401, 'REGISTER');
@@ -65,7 +75,7 @@ describe('embedded SIP stack behind a proxy: Path and the phone address', functi
     const reg = (await h.sig.registration(dev1.username))!;
     const status = h.sig.notify({ uri: reg.contact, route: reg.path, username: dev1.username }, 'check-sync');
     const notify = await proxy.request('NOTIFY');
-    assert.ok(notify.startsWith(`NOTIFY sip:${dev1.username}@${PHONE} SIP/2.0`), 'Request-URI: the phone\'s Contact');
+    assert.ok(notify.startsWith(`NOTIFY sip:${dev1.username}@${PHONE} SIP/2.0`), "Request-URI: the phone's Contact");
     assert.equal(header(notify, 'Route'), `<${pathUri()}>`);
     const lines = notify.split('\r\n');
     const response = ['SIP/2.0 200 OK', ...lines.filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l)), 'Content-Length: 0', '', ''].join('\r\n');
@@ -78,8 +88,13 @@ describe('embedded SIP stack behind a proxy: Path and the phone address', functi
       h = await startHarness({ port: PORT, trustedProxies, onCall: () => undefined });
       const uri = `sip:5000@127.0.0.1:${PORT}`;
       const base = {
-        method: 'INVITE', uri, callId: uniq('call'), fromTag: 'ph1', viaHost: `127.0.0.1:${proxy.port}`,
-        contact: `sip:dev1@${PHONE}`, body: OFFER_SDP,
+        method: 'INVITE',
+        uri,
+        callId: uniq('call'),
+        fromTag: 'ph1',
+        viaHost: `127.0.0.1:${proxy.port}`,
+        contact: `sip:dev1@${PHONE}`,
+        body: OFFER_SDP,
       };
       proxy.send(sipRequest({ ...base, cseq: 1, extra: [phoneVia] }), PORT);
       const challenge = await proxy.response(401, 'INVITE');
@@ -91,7 +106,7 @@ describe('embedded SIP stack behind a proxy: Path and the phone address', functi
       h = undefined;
       return address;
     };
-    assert.equal(await received(['127.0.0.1']), '198.51.100.7', 'the received= of the phone\'s Via');
+    assert.equal(await received(['127.0.0.1']), '198.51.100.7', "the received= of the phone's Via");
     assert.equal(await received([]), undefined, 'no proxy configured: the Vias mean nothing');
     assert.equal(await received(['10.0.0.0/8']), undefined, 'a packet from elsewhere: the Vias mean nothing');
   });

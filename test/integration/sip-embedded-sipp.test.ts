@@ -10,10 +10,13 @@ import { portLayout } from '../helpers/ports';
 // free port); SIPp uses the next ports of the same block.
 const dev1 = ACCOUNTS[0]!;
 
-let PORT = 0, SIPP_PORT = 0; // from portLayout() in the suite's first hook
+let PORT = 0,
+  SIPP_PORT = 0; // from portLayout() in the suite's first hook
 
 describe('embedded SIP stack against SIPp', function () {
-  before(async () => { ({ PORT, SIPP_PORT } = await portLayout({ PORT: 0, SIPP_PORT: 10 })); });
+  before(async () => {
+    ({ PORT, SIPP_PORT } = await portLayout({ PORT: 0, SIPP_PORT: 10 }));
+  });
   this.timeout(30_000);
   let h: Harness;
 
@@ -27,8 +30,7 @@ describe('embedded SIP stack against SIPp', function () {
     await h?.stop();
   });
 
-  const sipp = (o: Partial<SippOptions> & { scenario: string }) =>
-    runSipp({ target: `127.0.0.1:${PORT}`, localPort: SIPP_PORT, timeoutSec: 10, ...o });
+  const sipp = (o: Partial<SippOptions> & { scenario: string }) => runSipp({ target: `127.0.0.1:${PORT}`, localPort: SIPP_PORT, timeoutSec: 10, ...o });
   const passed = (r: SippResult) => assert.equal(r.code, 0, `SIPp failed (${r.code}):\n${r.errors}\n${r.messages.slice(-3000)}`);
   const asDev1 = { auth: { username: dev1.username, password: dev1.password } };
 
@@ -68,7 +70,8 @@ describe('embedded SIP stack against SIPp', function () {
   it('refuses REGISTER with a wrong password with 403 and binds nothing', async () => {
     const r = await sipp({
       scenario: 'sip-register-wrong-password-403.xml',
-      auth: { username: dev1.username, password: 'not-the-password' }, vars: { user: dev1.username },
+      auth: { username: dev1.username, password: 'not-the-password' },
+      vars: { user: dev1.username },
     });
     passed(r);
     assert.equal(await h.sig.registration(dev1.username), undefined);
@@ -93,7 +96,8 @@ describe('embedded SIP stack against SIPp', function () {
   it('refuses an INVITE without valid credentials (401, then 403 for a wrong password) and never calls the handler', async () => {
     const r = await sipp({
       scenario: 'sip-unauthenticated-invite-refused.xml',
-      auth: { username: dev1.username, password: 'wrong' }, vars: { user: dev1.username, dial: '5000' },
+      auth: { username: dev1.username, password: 'wrong' },
+      vars: { user: dev1.username, dial: '5000' },
     });
     passed(r);
     assert.match(r.logs, /challenge=Digest realm="papgate.test", nonce=/);

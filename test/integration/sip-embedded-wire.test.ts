@@ -16,7 +16,9 @@ const uniq = (p: string) => `${p}-${process.pid}-${++seq}`;
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('embedded SIP stack on the wire', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(15_000);
   let h: Harness | undefined;
   let phone: RawPeer;
@@ -39,12 +41,30 @@ describe('embedded SIP stack on the wire', function () {
     const callId = uniq('call');
     const uri = `sip:${o.dial ?? '5000'}@127.0.0.1:${PORT}`;
     const base = {
-      method: 'INVITE', uri, callId, fromTag: 'ph1', viaHost: o.viaHost ?? `127.0.0.1:${phone.port}`,
-      contact: o.contact ?? `sip:dev1@127.0.0.1:${phone.port}`, body: OFFER_SDP, extra: o.extra,
+      method: 'INVITE',
+      uri,
+      callId,
+      fromTag: 'ph1',
+      viaHost: o.viaHost ?? `127.0.0.1:${phone.port}`,
+      contact: o.contact ?? `sip:dev1@127.0.0.1:${phone.port}`,
+      body: OFFER_SDP,
+      extra: o.extra,
     };
     phone.send(sipRequest({ ...base, cseq: 1, branch: 'z9hG4bKfirst' + callId }), PORT);
     const challenge = await phone.response(401, 'INVITE');
-    phone.send(sipRequest({ method: 'ACK', uri, callId, fromTag: 'ph1', toTag: tagOf(header(challenge, 'To')), cseq: 1, viaHost: base.viaHost, branch: 'z9hG4bKfirst' + callId }), PORT);
+    phone.send(
+      sipRequest({
+        method: 'ACK',
+        uri,
+        callId,
+        fromTag: 'ph1',
+        toTag: tagOf(header(challenge, 'To')),
+        cseq: 1,
+        viaHost: base.viaHost,
+        branch: 'z9hG4bKfirst' + callId,
+      }),
+      PORT,
+    );
     const auth = authorization({ username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(challenge), uri, method: 'INVITE' });
     phone.send(sipRequest({ ...base, cseq: 2, extra: [...(o.extra ?? []), auth] }), PORT);
     return { callId, uri, viaHost: base.viaHost };
@@ -79,8 +99,12 @@ describe('embedded SIP stack on the wire', function () {
       try {
         let got = '';
         let closed = false;
-        sock.on('data', (d) => { got += d.toString('latin1'); });
-        sock.on('close', () => { closed = true; });
+        sock.on('data', (d) => {
+          got += d.toString('latin1');
+        });
+        sock.on('close', () => {
+          closed = true;
+        });
         sock.on('error', () => undefined); // a reset after the close is expected
         await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
         sock.write(text);
@@ -99,7 +123,13 @@ describe('embedded SIP stack on the wire', function () {
   it('refuses to start on a port that is taken, with a clear error', async () => {
     await start();
     const clash = new EmbeddedSignalling({
-      address: '127.0.0.1', port: PORT, udp: true, tcp: false, gate: h!.gate, log: silentLogger, clock: { now: () => 0 },
+      address: '127.0.0.1',
+      port: PORT,
+      udp: true,
+      tcp: false,
+      gate: h!.gate,
+      log: silentLogger,
+      clock: { now: () => 0 },
     });
     await assert.rejects(clash.start({ handle: async () => undefined }), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${PORT}`));
   });
@@ -114,7 +144,9 @@ describe('embedded SIP stack on the wire', function () {
     assert.ok(header(first, 'Contact')?.includes(`sip:papgate@127.0.0.1:${PORT}`));
     const seen = await h!.nthCall(1);
     let settled = false;
-    void seen.answered!.then(() => { settled = true; });
+    void seen.answered!.then(() => {
+      settled = true;
+    });
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'answer() waits for the ACK');
     phone.send(ackFor(first, callId, uri, viaHost), PORT);
@@ -137,7 +169,9 @@ describe('embedded SIP stack on the wire', function () {
     await start();
     const natted = '10.20.30.40:5062';
     const { callId, uri } = await authenticatedInvite({
-      viaHost: natted, contact: `sip:dev1@${natted}`, extra: ['Record-Route: <sip:edge.example.invalid;lr>'],
+      viaHost: natted,
+      contact: `sip:dev1@${natted}`,
+      extra: ['Record-Route: <sip:edge.example.invalid;lr>'],
     });
     const ok = await phone.response(200, 'INVITE'); // reached us although the Via names 10.20.30.40
     assert.match(header(ok, 'Via') ?? '', new RegExp(`received=127\\.0\\.0\\.1`));
@@ -154,8 +188,15 @@ describe('embedded SIP stack on the wire', function () {
     assert.equal(tagOf(header(bye, 'From')), tagOf(header(ok, 'To')));
     assert.equal(tagOf(header(bye, 'To')), 'ph1');
     assert.match(header(bye, 'CSeq') ?? '', /^1 BYE$/);
-    phone.send(bye.split('\r\n\r\n')[0]!.replace(/^BYE .*$/m, 'SIP/2.0 200 OK')
-      .split('\r\n').filter((l) => /^(SIP|Via|From|To|Call-ID|CSeq)/.test(l)).join('\r\n') + '\r\nContent-Length: 0\r\n\r\n', PORT);
+    phone.send(
+      bye
+        .split('\r\n\r\n')[0]!
+        .replace(/^BYE .*$/m, 'SIP/2.0 200 OK')
+        .split('\r\n')
+        .filter((l) => /^(SIP|Via|From|To|Call-ID|CSeq)/.test(l))
+        .join('\r\n') + '\r\nContent-Length: 0\r\n\r\n',
+      PORT,
+    );
     await hungUp;
     assert.equal(await seen.ended, 'local-hangup');
   });
@@ -164,13 +205,27 @@ describe('embedded SIP stack on the wire', function () {
     await start();
     const callId = uniq('reg');
     const uri = `sip:127.0.0.1:${PORT}`;
-    const register = (cseq: number, extra: string[] = []) => sipRequest({
-      method: 'REGISTER', uri, callId, fromTag: 'r1', cseq, to: 'sip:dev1@papgate.test', from: 'sip:dev1@papgate.test',
-      viaHost: `127.0.0.1:${phone.port}`, contact: `sip:dev1@127.0.0.1:${phone.port}`, extra: ['Expires: 300', ...extra],
-    });
+    const register = (cseq: number, extra: string[] = []) =>
+      sipRequest({
+        method: 'REGISTER',
+        uri,
+        callId,
+        fromTag: 'r1',
+        cseq,
+        to: 'sip:dev1@papgate.test',
+        from: 'sip:dev1@papgate.test',
+        viaHost: `127.0.0.1:${phone.port}`,
+        contact: `sip:dev1@127.0.0.1:${phone.port}`,
+        extra: ['Expires: 300', ...extra],
+      });
     phone.send(register(1), PORT);
     const auth = authorization({
-      username: dev1.username, password: dev1.password, realm: REALM, nonce: nonceOf(await phone.response(401, 'REGISTER')), uri, method: 'REGISTER',
+      username: dev1.username,
+      password: dev1.password,
+      realm: REALM,
+      nonce: nonceOf(await phone.response(401, 'REGISTER')),
+      uri,
+      method: 'REGISTER',
     });
     phone.send(register(2, [auth]), PORT);
     const ok = await phone.response(200, 'REGISTER');
@@ -185,10 +240,19 @@ describe('embedded SIP stack on the wire', function () {
     await start({ clock, nonceTtlMs: 60_000 });
     const callId = uniq('stale');
     const uri = `sip:127.0.0.1:${PORT}`;
-    const register = (cseq: number, extra: string[] = []) => sipRequest({
-      method: 'REGISTER', uri, callId, fromTag: 'r1', cseq, to: 'sip:dev1@papgate.test', from: 'sip:dev1@papgate.test',
-      viaHost: `127.0.0.1:${phone.port}`, contact: `sip:dev1@127.0.0.1:${phone.port}`, extra,
-    });
+    const register = (cseq: number, extra: string[] = []) =>
+      sipRequest({
+        method: 'REGISTER',
+        uri,
+        callId,
+        fromTag: 'r1',
+        cseq,
+        to: 'sip:dev1@papgate.test',
+        from: 'sip:dev1@papgate.test',
+        viaHost: `127.0.0.1:${phone.port}`,
+        contact: `sip:dev1@127.0.0.1:${phone.port}`,
+        extra,
+      });
     phone.send(register(1), PORT);
     const nonce = nonceOf(await phone.response(401, 'REGISTER'));
     clock.advance(60_001);
@@ -206,16 +270,29 @@ describe('embedded SIP stack on the wire', function () {
     assert.equal(header(notify, 'Subscription-State'), 'terminated');
     assert.equal(header(notify, 'Content-Length'), '0');
     assert.match(header(notify, 'To') ?? '', /sip:dev1@127\.0\.0\.1/);
-    phone.send(notify.split('\r\n\r\n')[0]!.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq)/.test(l))
-      .map((l) => (l.startsWith('To') ? `${l};tag=p1` : l)).join('\r\n').replace(/^/, 'SIP/2.0 202 Accepted\r\n') + '\r\nContent-Length: 0\r\n\r\n', PORT);
+    phone.send(
+      notify
+        .split('\r\n\r\n')[0]!
+        .split('\r\n')
+        .filter((l) => /^(Via|From|To|Call-ID|CSeq)/.test(l))
+        .map((l) => (l.startsWith('To') ? `${l};tag=p1` : l))
+        .join('\r\n')
+        .replace(/^/, 'SIP/2.0 202 Accepted\r\n') + '\r\nContent-Length: 0\r\n\r\n',
+      PORT,
+    );
     assert.equal(await status, 202);
   });
 
   it('sends NOTIFY to `via` rather than the URI, and resolves 0 when nobody answers', async () => {
     await start({ notifyTimeoutMs: 300 });
-    const status = h!.sig.notify({
-      uri: 'sip:dev1@192.168.1.50:5060', username: 'dev1', via: { transport: 'udp', address: '127.0.0.1', port: phone.port },
-    }, 'check-sync;reboot=false');
+    const status = h!.sig.notify(
+      {
+        uri: 'sip:dev1@192.168.1.50:5060',
+        username: 'dev1',
+        via: { transport: 'udp', address: '127.0.0.1', port: phone.port },
+      },
+      'check-sync;reboot=false',
+    );
     const notify = await phone.request('NOTIFY');
     assert.match(notify, /^NOTIFY sip:dev1@192\.168\.1\.50:5060 SIP\/2\.0/);
     assert.equal(header(notify, 'Event'), 'check-sync;reboot=false');

@@ -14,17 +14,35 @@ const dev = ACCOUNTS[0]!;
 
 /** INVITE, 401, INVITE with credentials; resolves with the dialled number of the call that arrives. */
 async function dial(h: Harness, peer: RawPeer, ruri: string, viaHost: string, n: number): Promise<string> {
-  const base = { method: 'INVITE', uri: ruri, callId: `em-${n}-${Math.random().toString(36).slice(2)}`, fromTag: `f${n}`, from: `sip:${dev.username}@${REALM}`, to: ruri, viaHost, contact: `sip:${dev.username}@${viaHost}` };
+  const base = {
+    method: 'INVITE',
+    uri: ruri,
+    callId: `em-${n}-${Math.random().toString(36).slice(2)}`,
+    fromTag: `f${n}`,
+    from: `sip:${dev.username}@${REALM}`,
+    to: ruri,
+    viaHost,
+    contact: `sip:${dev.username}@${viaHost}`,
+  };
   peer.send(sipRequest({ ...base, cseq: 1 }), PORT);
   const challenge = await peer.response(401, 'INVITE');
-  peer.send(sipRequest({ ...base, cseq: 2, extra: [authorization({ username: dev.username, password: dev.password, realm: REALM, nonce: nonceOf(challenge), uri: ruri, method: 'INVITE' })] }), PORT);
+  peer.send(
+    sipRequest({
+      ...base,
+      cseq: 2,
+      extra: [authorization({ username: dev.username, password: dev.password, realm: REALM, nonce: nonceOf(challenge), uri: ruri, method: 'INVITE' })],
+    }),
+    PORT,
+  );
   return (await h.nthCall(n)).call.dialled;
 }
 
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('emergency numbers in IPv6 and tel: Request-URIs (embedded stack)', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(30_000);
   let h: Harness | undefined;
   let peer: RawPeer | undefined;

@@ -28,7 +28,15 @@ function seeds(): Buffer[] {
     sipRequest({ ...base, method: 'REGISTER', uri: 'sip:127.0.0.1', to: 'sip:dev1@papgate.test', cseq: 2, extra: ['Expires: 600'] }),
     sipRequest({ ...base, method: 'INVITE', uri: 'sip:*89@127.0.0.1', cseq: 3, body: OFFER_SDP }),
     sipRequest({ ...base, method: 'BYE', uri: 'sip:papgate@127.0.0.1', toTag: 'tt', cseq: 4 }),
-    sipRequest({ ...base, method: 'INFO', uri: 'sip:papgate@127.0.0.1', toTag: 'tt', cseq: 5, body: 'Signal=5\r\nDuration=160\r\n', contentType: 'application/dtmf-relay' }),
+    sipRequest({
+      ...base,
+      method: 'INFO',
+      uri: 'sip:papgate@127.0.0.1',
+      toTag: 'tt',
+      cseq: 5,
+      body: 'Signal=5\r\nDuration=160\r\n',
+      contentType: 'application/dtmf-relay',
+    }),
     sipRequest({ ...base, method: 'CANCEL', uri: 'sip:*89@127.0.0.1', cseq: 3 }),
     sipRequest({ ...base, method: 'ACK', uri: 'sip:*89@127.0.0.1', toTag: 'tt', cseq: 3 }),
     'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: r\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n',
@@ -41,7 +49,8 @@ function wrongAnswer(text: string): string | undefined {
   const r = parseMessage(text);
   if (!r.ok || r.message.status === undefined) return `malformed answer (${r.ok ? 'not a response' : r.problem})`;
   const method = r.message.headers.cseq?.method;
-  if (r.message.status >= 200 && r.message.status < 300 && (method === 'REGISTER' || method === 'INVITE')) return `${r.message.status} to ${method} without credentials`;
+  if (r.message.status >= 200 && r.message.status < 300 && (method === 'REGISTER' || method === 'INVITE'))
+    return `${r.message.status} to ${method} without credentials`;
   if (r.message.status === 500) return '500: a handler failed';
   return undefined;
 }
@@ -49,7 +58,9 @@ function wrongAnswer(text: string): string | undefined {
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('SIP fuzzing (seeded, UDP and TCP)', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(180_000);
   let h: Harness;
   let fuzzPeer: RawPeer;
@@ -57,9 +68,15 @@ describe('SIP fuzzing (seeded, UDP and TCP)', function () {
   /** Error lines: a handler or parser that threw (caught by the transport, which must never happen on input). */
   const crashes: string[] = [];
   const log: Logger = {
-    debug() {}, info() {}, warn() {},
-    error(obj, msg) { crashes.push(`${msg ?? ''} ${JSON.stringify(obj)}`); },
-    child() { return log; },
+    debug() {},
+    info() {},
+    warn() {},
+    error(obj, msg) {
+      crashes.push(`${msg ?? ''} ${JSON.stringify(obj)}`);
+    },
+    child() {
+      return log;
+    },
   };
   before(async () => {
     h = await startHarness({ port: PORT, udp: true, tcp: true, log, onCall: (seen) => void seen.call.hangup() });
@@ -79,10 +96,25 @@ describe('SIP fuzzing (seeded, UDP and TCP)', function () {
     try {
       healthPeer.send(sipRequest({ ...base, method: 'OPTIONS', uri: 'sip:papgate@127.0.0.1', cseq: 1 }), PORT);
       await healthPeer.response(200, 'OPTIONS', 5000);
-      const reg = { ...base, callId: `health-reg-${batch}`, method: 'REGISTER', uri: 'sip:127.0.0.1', from: `sip:${dev.username}@${REALM}`, to: `sip:${dev.username}@${REALM}`, contact: `sip:${dev.username}@127.0.0.1:${healthPeer.port}` };
+      const reg = {
+        ...base,
+        callId: `health-reg-${batch}`,
+        method: 'REGISTER',
+        uri: 'sip:127.0.0.1',
+        from: `sip:${dev.username}@${REALM}`,
+        to: `sip:${dev.username}@${REALM}`,
+        contact: `sip:${dev.username}@127.0.0.1:${healthPeer.port}`,
+      };
       healthPeer.send(sipRequest({ ...reg, cseq: 1 }), PORT);
       const challenge = await healthPeer.response(401, 'REGISTER', 5000);
-      healthPeer.send(sipRequest({ ...reg, cseq: 2, extra: [authorization({ username: dev.username, password: dev.password, realm: REALM, nonce: nonceOf(challenge), uri: reg.uri, method: 'REGISTER' })] }), PORT);
+      healthPeer.send(
+        sipRequest({
+          ...reg,
+          cseq: 2,
+          extra: [authorization({ username: dev.username, password: dev.password, realm: REALM, nonce: nonceOf(challenge), uri: reg.uri, method: 'REGISTER' })],
+        }),
+        PORT,
+      );
       await healthPeer.response(200, 'REGISTER', 5000);
       if (batch % 2 === 1) return (await registerOverTcp(PORT, { username: dev.username, password: dev.password })) === 200;
       return true;
@@ -134,7 +166,9 @@ describe('SIP fuzzing (seeded, UDP and TCP)', function () {
       check(await drain(fuzzPeer));
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`      [figure] SIP fuzz seed=${SEED}: ${udpTried + tcpTried} messages tried (UDP ${udpTried}, TCP ${tcpTried}; ${tcpClosedByPapgate} TCP connections closed by papgate), crashes ${crashes.length}, hangs ${hangs}, wrong answers ${wrong.length}, ${seconds} s`);
+    console.log(
+      `      [figure] SIP fuzz seed=${SEED}: ${udpTried + tcpTried} messages tried (UDP ${udpTried}, TCP ${tcpTried}; ${tcpClosedByPapgate} TCP connections closed by papgate), crashes ${crashes.length}, hangs ${hangs}, wrong answers ${wrong.length}, ${seconds} s`,
+    );
     assert.ok(udpTried + tcpTried >= 10_000, 'enough messages were tried');
     assert.equal(hangs, 0, 'a batch left the stack unable to answer OPTIONS or REGISTER');
     assert.deepEqual(crashes.slice(0, 5), []);

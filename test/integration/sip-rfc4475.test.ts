@@ -21,7 +21,10 @@ async function overUdp(peer: RawPeer, c: TortureCase, suffix: string): Promise<s
   const mine = (m: string) => (header(m, 'Call-ID') ?? header(m, 'i'))?.endsWith(`.${suffix}`) ?? c.name.startsWith('insuf');
   peer.send(wireText(c, suffix), PORT);
   if (c.expect === 'silence') {
-    await peer.take(mine, QUIET_MS).then((m) => assert.fail(`expected silence, got:\n${m}`), () => undefined);
+    await peer.take(mine, QUIET_MS).then(
+      (m) => assert.fail(`expected silence, got:\n${m}`),
+      () => undefined,
+    );
     return undefined;
   }
   return peer.take((m) => (statusOf(m) ?? 0) >= 200 && mine(m), 5000, `the final answer to ${c.name}`);
@@ -43,7 +46,10 @@ function overTcp(c: TortureCase, suffix: string, expectSilence: boolean, untilCl
       got += d.toString('latin1');
       if (!expectSilence && !untilClosed && finalOf(got.split(/(?=SIP\/2\.0 \d{3} )/))) setImmediate(finish);
     });
-    sock.on('close', () => { closed = true; finish(); });
+    sock.on('close', () => {
+      closed = true;
+      finish();
+    });
     sock.on('error', (e) => (got || closed ? undefined : reject(e)));
     sock.on('connect', () => sock.write(wireText(c, suffix)));
   });
@@ -52,7 +58,9 @@ function overTcp(c: TortureCase, suffix: string, expectSilence: boolean, untilCl
 let PORT = 0; // from portLayout() in the suite's first hook
 
 describe('RFC 4475 torture messages (section 3) against the embedded stack', function () {
-  before(async () => { ({ PORT } = await portLayout({ PORT: 0 })); });
+  before(async () => {
+    ({ PORT } = await portLayout({ PORT: 0 }));
+  });
   this.timeout(30_000);
   let h: Harness;
   let peer: RawPeer;
@@ -72,7 +80,13 @@ describe('RFC 4475 torture messages (section 3) against the embedded stack', fun
         if (c.expect === 'silence') return;
         assert.equal(statusOf(answer!), c.expect, answer);
         if (c.expect === 420) assert.match(header(answer!, 'Unsupported') ?? '', /nothingSupportsThis/);
-        if (c.name.startsWith('dblreq')) await peer.take((m) => /CSeq: 8 INVITE/.test(m), QUIET_MS).then(() => assert.fail('answered the trailing octets'), () => undefined);
+        if (c.name.startsWith('dblreq'))
+          await peer
+            .take((m) => /CSeq: 8 INVITE/.test(m), QUIET_MS)
+            .then(
+              () => assert.fail('answered the trailing octets'),
+              () => undefined,
+            );
       });
     }
     if (c.only !== 'udp') {

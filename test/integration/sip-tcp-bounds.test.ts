@@ -11,15 +11,24 @@ import { freePort } from '../helpers/ports';
  */
 
 let PORT = 0; // a free port, in each suite's first hook
-const HEAD = (extra: string[]) => [
-  'OPTIONS sip:papgate@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/TCP 10.9.9.9:5060;branch=z9hG4bKattack', 'From: <sip:x@y>;tag=1', 'To: <sip:papgate@127.0.0.1>',
-  'Call-ID: attack-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', ...extra,
-].join('\r\n');
+const HEAD = (extra: string[]) =>
+  [
+    'OPTIONS sip:papgate@127.0.0.1 SIP/2.0',
+    'Via: SIP/2.0/TCP 10.9.9.9:5060;branch=z9hG4bKattack',
+    'From: <sip:x@y>;tag=1',
+    'To: <sip:papgate@127.0.0.1>',
+    'Call-ID: attack-1',
+    'CSeq: 1 OPTIONS',
+    'Max-Forwards: 70',
+    ...extra,
+  ].join('\r\n');
 const MiB = 1024 * 1024;
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('SIP TCP input bounds', function () {
-  before(async () => { PORT ||= await freePort(); });
+  before(async () => {
+    PORT ||= await freePort();
+  });
   this.timeout(120_000);
   let h: Harness | undefined;
   afterEach(async () => {
@@ -56,8 +65,20 @@ describe('SIP TCP input bounds', function () {
     h = await startHarness({ port: PORT, udp: false, tcp: true });
     const big = 'b'.repeat(60 * 1024);
     // a response to nobody with a 60 KiB body: framed, parsed and dropped, the connection stays open
-    const strayResponse = Buffer.from(['SIP/2.0 200 OK', 'Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKnone', 'From: <sip:x@y>;tag=1', 'To: <sip:z@y>;tag=2',
-      'Call-ID: stray', 'CSeq: 1 OPTIONS', `Content-Length: ${big.length}`, '', big].join('\r\n'), 'latin1');
+    const strayResponse = Buffer.from(
+      [
+        'SIP/2.0 200 OK',
+        'Via: SIP/2.0/TCP 10.9.9.9;branch=z9hG4bKnone',
+        'From: <sip:x@y>;tag=1',
+        'To: <sip:z@y>;tag=2',
+        'Call-ID: stray',
+        'CSeq: 1 OPTIONS',
+        `Content-Length: ${big.length}`,
+        '',
+        big,
+      ].join('\r\n'),
+      'latin1',
+    );
     const hostile = [
       Buffer.from(`${HEAD(['Content-Length: abc'])}\r\n\r\n${big}`, 'latin1'), // refused, closed
       Buffer.from(`${HEAD([])}\r\n${'X-Endless: yes\r\n'.repeat(4500)}`, 'latin1'), // no end of headers
@@ -80,7 +101,10 @@ describe('SIP TCP input bounds', function () {
         const c = await TcpSipClient.connect(PORT, `127.0.0.${10 + lane}`);
         connections++;
         if (lane < 4) {
-          for (let i = 0; i < 256 && !c.closed && sent < target; i++) { await c.write(strayResponse); sent += strayResponse.length; }
+          for (let i = 0; i < 256 && !c.closed && sent < target; i++) {
+            await c.write(strayResponse);
+            sent += strayResponse.length;
+          }
         } else {
           const payload = hostile[connections % hostile.length]!;
           await c.write(payload.subarray(0, 300));
@@ -98,7 +122,9 @@ describe('SIP TCP input bounds', function () {
     }
     peak = Math.max(peak, process.memoryUsage().rss);
     const growthMb = (peak - start) / MiB;
-    console.log(`      [figure] hostile TCP input: ${(sent / MiB).toFixed(0)} MiB over ${connections} connections; RSS ${(start / MiB).toFixed(0)} MB at start, ${(afterWarmUp / MiB).toFixed(0)} MB after 64 MiB, peak ${(peak / MiB).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`);
+    console.log(
+      `      [figure] hostile TCP input: ${(sent / MiB).toFixed(0)} MiB over ${connections} connections; RSS ${(start / MiB).toFixed(0)} MB at start, ${(afterWarmUp / MiB).toFixed(0)} MB after 64 MiB, peak ${(peak / MiB).toFixed(0)} MB (+${growthMb.toFixed(1)} MB)`,
+    );
     assert.ok(sent >= target);
     assert.ok(growthMb < 50, `RSS grew by ${growthMb.toFixed(1)} MB`);
     assert.equal(await registerOverTcp(PORT, { username: ACCOUNTS[0]!.username, password: ACCOUNTS[0]!.password }), 200, 'still registers');
@@ -106,7 +132,9 @@ describe('SIP TCP input bounds', function () {
 });
 
 describe('SIP TCP connection limits', function () {
-  before(async () => { PORT ||= await freePort(); });
+  before(async () => {
+    PORT ||= await freePort();
+  });
   this.timeout(60_000);
   let h: Harness | undefined;
   const open: TcpSipClient[] = [];
@@ -146,9 +174,15 @@ describe('SIP TCP connection limits', function () {
   it('rate-limits the log lines about malformed input, with a count of what was left out', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const log: Logger = {
-      debug() {}, warn() {}, error() {},
-      info(obj) { if (typeof obj === 'object') lines.push(obj as Record<string, unknown>); },
-      child() { return log; },
+      debug() {},
+      warn() {},
+      error() {},
+      info(obj) {
+        if (typeof obj === 'object') lines.push(obj as Record<string, unknown>);
+      },
+      child() {
+        return log;
+      },
     };
     h = await startHarness({ port: PORT, udp: false, tcp: true, log });
     const started = Date.now();
@@ -166,6 +200,9 @@ describe('SIP TCP connection limits', function () {
     await c.write('more garbage\r\n\r\n');
     await c.until(() => c.closed, 2000);
     c.close();
-    assert.ok(malformed().some((l) => Number(l.suppressedBefore) > 0), 'a line reports how many were suppressed');
+    assert.ok(
+      malformed().some((l) => Number(l.suppressedBefore) > 0),
+      'a line reports how many were suppressed',
+    );
   });
 });

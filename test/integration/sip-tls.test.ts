@@ -35,8 +35,15 @@ async function responseTo(c: TcpSipClient, status: number, cseq: string): Promis
 async function inviteWithDigest(c: TcpSipClient, number: string, callId: string): Promise<{ ok: string; invite: Parameters<typeof sipRequest>[0] }> {
   const uri = `sip:${number}@127.0.0.1`;
   const invite = {
-    method: 'INVITE', uri, callId, fromTag: 'ct1', cseq: 1, from: `sip:${dev.username}@${REALM}`, viaHost: 'phone.invalid:5061',
-    contact: `sip:${dev.username}@phone.invalid:5061;transport=tls`, body: OFFER_SDP,
+    method: 'INVITE',
+    uri,
+    callId,
+    fromTag: 'ct1',
+    cseq: 1,
+    from: `sip:${dev.username}@${REALM}`,
+    viaHost: 'phone.invalid:5061',
+    contact: `sip:${dev.username}@phone.invalid:5061;transport=tls`,
+    body: OFFER_SDP,
   };
   await c.write(asTls(sipRequest(invite)));
   const challenge = await responseTo(c, 401, '1 INVITE');
@@ -49,8 +56,14 @@ async function inviteWithDigest(c: TcpSipClient, number: string, callId: string)
 
 async function register(c: TcpSipClient, callId: string): Promise<string> {
   const base = {
-    method: 'REGISTER', uri: 'sip:127.0.0.1', callId, fromTag: 'rt1', from: `sip:${dev.username}@${REALM}`,
-    to: `sip:${dev.username}@${REALM}`, viaHost: 'phone.invalid:5061', contact: `sip:${dev.username}@phone.invalid:5061;transport=tls`,
+    method: 'REGISTER',
+    uri: 'sip:127.0.0.1',
+    callId,
+    fromTag: 'rt1',
+    from: `sip:${dev.username}@${REALM}`,
+    to: `sip:${dev.username}@${REALM}`,
+    viaHost: 'phone.invalid:5061',
+    contact: `sip:${dev.username}@phone.invalid:5061;transport=tls`,
   };
   await c.write(asTls(sipRequest({ ...base, cseq: 1 })));
   const challenge = await c.response(401);
@@ -72,11 +85,15 @@ function rawConnect(port: number, localAddress = '127.0.0.1'): Promise<net.Socke
   });
 }
 
-const closedWithin = (s: net.Socket, ms: number) => new Promise<boolean>((resolve) => {
-  if (s.destroyed || s.readableEnded) return resolve(true);
-  const t = setTimeout(() => resolve(false), ms);
-  s.once('close', () => { clearTimeout(t); resolve(true); });
-});
+const closedWithin = (s: net.Socket, ms: number) =>
+  new Promise<boolean>((resolve) => {
+    if (s.destroyed || s.readableEnded) return resolve(true);
+    const t = setTimeout(() => resolve(false), ms);
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
 
 describe('SIP over TLS (embedded stack)', function () {
   this.timeout(60_000);
@@ -126,11 +143,13 @@ describe('SIP over TLS (embedded stack)', function () {
     assert.match(header(notify, 'Via') ?? '', new RegExp(`^SIP/2\\.0/TLS 127\\.0\\.0\\.1:${port};`));
     assert.match(header(notify, 'Contact') ?? '', new RegExp(`sip:papgate@127\\.0\\.0\\.1:${port};transport=tls`));
     assert.equal(header(notify, 'Event'), 'check-sync');
-    await c.write(`SIP/2.0 200 OK\r\n${['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((n) => `${n}: ${header(notify, n)}`).join('\r\n')}\r\nContent-Length: 0\r\n\r\n`);
+    await c.write(
+      `SIP/2.0 200 OK\r\n${['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((n) => `${n}: ${header(notify, n)}`).join('\r\n')}\r\nContent-Length: 0\r\n\r\n`,
+    );
     assert.equal(await status, 200);
   });
 
-  it('a call over TLS: 200 with a TLS Contact, and papgate\'s BYE arrives over the same connection', async () => {
+  it("a call over TLS: 200 with a TLS Contact, and papgate's BYE arrives over the same connection", async () => {
     const port = await start();
     const c = await connect(port);
     await register(c, 'tls-reg-2');
@@ -176,11 +195,16 @@ describe('SIP over TLS (embedded stack)', function () {
 
   it('garbage and plain SIP sent to the TLS port get no SIP answer and are closed; TLS clients still work', async () => {
     const port = await start();
-    for (const bytes of [Buffer.from(sipRequest({ method: 'OPTIONS', uri: 'sip:127.0.0.1', callId: 'plain-1', fromTag: 'p', cseq: 1, viaHost: 'x.invalid' }), 'latin1'), Buffer.alloc(4096, 0x99)]) {
+    for (const bytes of [
+      Buffer.from(sipRequest({ method: 'OPTIONS', uri: 'sip:127.0.0.1', callId: 'plain-1', fromTag: 'p', cseq: 1, viaHost: 'x.invalid' }), 'latin1'),
+      Buffer.alloc(4096, 0x99),
+    ]) {
       const s = await rawConnect(port);
       raw.push(s);
       let got = '';
-      s.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+      s.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+      });
       s.write(bytes);
       assert.ok(await closedWithin(s, 10_000), 'connection closed');
       assert.ok(!got.includes('SIP/2.0'), 'no SIP answered in clear text');
@@ -191,11 +215,17 @@ describe('SIP over TLS (embedded stack)', function () {
 
   it('a client that does not trust the certificate fails its handshake; the listener takes the next one', async () => {
     const port = await start();
-    await assert.rejects(new Promise((resolve, reject) => {
-      const s = tls.connect({ port, host: '127.0.0.1', servername: 'sip.test' }); // system CAs only
-      s.once('secureConnect', () => { s.destroy(); resolve(undefined); });
-      s.once('error', reject);
-    }), /self[- ]signed|unable to (get|verify)|certificate/i);
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ port, host: '127.0.0.1', servername: 'sip.test' }); // system CAs only
+        s.once('secureConnect', () => {
+          s.destroy();
+          resolve(undefined);
+        });
+        s.once('error', reject);
+      }),
+      /self[- ]signed|unable to (get|verify)|certificate/i,
+    );
     await register(await connect(port), 'tls-reg-5');
   });
 

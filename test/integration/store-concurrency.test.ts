@@ -29,8 +29,13 @@ class Worker {
   private stderr = '';
 
   constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (l) => { this.lines.push(l); this.waiter?.(); });
-    child.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      this.lines.push(l);
+      this.waiter?.();
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      this.stderr += b.toString();
+    });
     child.on('exit', () => this.waiter?.());
   }
 
@@ -45,7 +50,10 @@ class Worker {
       if (Date.now() > deadline) throw new Error(`worker did not answer: ${this.stderr}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 250);
-        this.waiter = () => { clearTimeout(t); resolve(); };
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
     return JSON.parse(this.lines.shift()!) as Record<string, unknown>;
@@ -81,7 +89,8 @@ describe('SQLite store shared by several processes', function () {
     // The workers race to create and migrate the fresh file.
     for (let i = 0; i < WORKERS; i++) {
       const child = spawn(process.execPath, ['--require', 'tsx/cjs', WORKER_SCRIPT, dbPath], {
-        cwd: join(__dirname, '..', '..'), stdio: ['pipe', 'pipe', 'pipe'],
+        cwd: join(__dirname, '..', '..'),
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
       workers.push(new Worker(child));
     }
@@ -104,7 +113,10 @@ describe('SQLite store shared by several processes', function () {
     assert.deepEqual(store.migrations, { from: MIGRATIONS.length, to: MIGRATIONS.length });
     const raw = new BetterSqlite3(dbPath, { readonly: true });
     try {
-      assert.deepEqual(raw.prepare('SELECT version FROM schema_migrations').all(), MIGRATIONS.map((_, i) => ({ version: i + 1 })));
+      assert.deepEqual(
+        raw.prepare('SELECT version FROM schema_migrations').all(),
+        MIGRATIONS.map((_, i) => ({ version: i + 1 })),
+      );
     } finally {
       raw.close();
     }
@@ -147,13 +159,22 @@ describe('SQLite store shared by several processes', function () {
 
   it('sanity: the three cases end in different places', () => {
     const ends = cases.map(([, p]) => sequential(makeDevice().auth, 20, p).auth);
-    assert.deepEqual(ends.map((a) => [a.state, a.failures, a.lockouts]), [['failed', 3, 1], ['blocked', 3, 3], ['needed', 20, 0]]);
+    assert.deepEqual(
+      ends.map((a) => [a.state, a.failures, a.lockouts]),
+      [
+        ['failed', 3, 1],
+        ['blocked', 3, 3],
+        ['needed', 20, 0],
+      ],
+    );
   });
 });
 
 describe('SQLite store reopened', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-store-reopen-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-store-reopen-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('does not re-apply migrations, and the data survives', async () => {

@@ -3,10 +3,7 @@ import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import type { DeviceView } from '../../src/app/device-view';
 import { holdWriteLock, type LockHolder } from '../helpers/lock-holder';
-import {
-  earPort, PORTS, runPhone, sippPassed, sleep, startPapgateHarness, startRtpEar,
-  type PapgateHarness, type RtpEar,
-} from '../helpers/papgate-harness';
+import { earPort, PORTS, runPhone, sippPassed, sleep, startPapgateHarness, startRtpEar, type PapgateHarness, type RtpEar } from '../helpers/papgate-harness';
 import { RawPeer, sipRequest, statusOf } from '../helpers/sip-raw-peer';
 import { sippAvailable, startSippUas, type SippUas } from '../helpers/sipp';
 import { wrongDigitFor } from '../helpers/dtmf-scenarios';
@@ -20,7 +17,8 @@ const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 };
-const fmt = (xs: number[]) => `n=${xs.length} p50=${quantile(xs, 0.5).toFixed(1)} ms p99=${quantile(xs, 0.99).toFixed(1)} ms max=${Math.max(...xs).toFixed(1)} ms`;
+const fmt = (xs: number[]) =>
+  `n=${xs.length} p50=${quantile(xs, 0.5).toFixed(1)} ms p99=${quantile(xs, 0.99).toFixed(1)} ms max=${Math.max(...xs).toFixed(1)} ms`;
 
 describe('store locked by another process (embedded stack, SQLite)', function () {
   this.timeout(120_000);
@@ -66,10 +64,17 @@ describe('store locked by another process (embedded stack, SQLite)', function ()
   async function optionsRoundTrip(): Promise<number> {
     const callId = `opt-${++optionsSeq}@lock.test`;
     const t0 = performance.now();
-    peer.send(sipRequest({
-      method: 'OPTIONS', uri: `sip:papgate@127.0.0.1:${PORTS.sip}`, callId, fromTag: `o${optionsSeq}`, cseq: 1,
-      viaHost: `127.0.0.1:${peer.port}`,
-    }), PORTS.sip);
+    peer.send(
+      sipRequest({
+        method: 'OPTIONS',
+        uri: `sip:papgate@127.0.0.1:${PORTS.sip}`,
+        callId,
+        fromTag: `o${optionsSeq}`,
+        cseq: 1,
+        viaHost: `127.0.0.1:${peer.port}`,
+      }),
+      PORTS.sip,
+    );
     await peer.take((m) => statusOf(m) === 200 && m.includes(callId), 4000, `200 for OPTIONS ${callId}`);
     return performance.now() - t0;
   }
@@ -83,7 +88,7 @@ describe('store locked by another process (embedded stack, SQLite)', function ()
 
   async function readyz(): Promise<{ status: number; body: { ready: boolean; parts: Record<string, boolean>; problems?: Record<string, string> } }> {
     const r = await fetch(`${h.instance.adminUrl}/readyz`);
-    return { status: r.status, body: await r.json() as never };
+    return { status: r.status, body: (await r.json()) as never };
   }
 
   /** From SIPp's message trace: the authenticated INVITE sent to the gateway's 200 relayed back, in ms. */
@@ -94,7 +99,7 @@ describe('store locked by another process (embedded stack, SQLite)', function ()
       const at = Number(parts[i]) * 3600 + Number(parts[i + 1]) * 60 + Number(parts[i + 2]);
       const body = parts[i + 3]!.trim();
       if (/^\S+ message sent/.test(body) && /\n\s*INVITE /.test(body)) invite = at;
-      if (/^\S+ message received/.test(body) && /^SIP\/2\.0 200 /m.test(body) && /^CSeq:\s*\d+ INVITE/mi.test(body)) return (at - invite) * 1000;
+      if (/^\S+ message received/.test(body) && /^SIP\/2\.0 200 /m.test(body) && /^CSeq:\s*\d+ INVITE/im.test(body)) return (at - invite) * 1000;
     }
     return NaN;
   }
@@ -180,7 +185,11 @@ describe('store locked by another process (embedded stack, SQLite)', function ()
     assert.ok(heard.includes('wrong-pin'), `the first wrong PAP was answered after the lock: ${heard.join(',')}`);
     assert.equal(outcomes[0], 'wrong', 'and counted');
     const count = (xs: string[], x: string) => xs.filter((y) => y === x).length;
-    assert.equal(count(outcomes, 'wrong'), count(heard, 'wrong-pin'), `every "wrong PIN" heard is counted, no more: ${outcomes.join(',')} / ${heard.join(',')}`);
+    assert.equal(
+      count(outcomes, 'wrong'),
+      count(heard, 'wrong-pin'),
+      `every "wrong PIN" heard is counted, no more: ${outcomes.join(',')} / ${heard.join(',')}`,
+    );
     assert.equal(count(outcomes, 'locked'), count(heard, 'locked-out'), 'every lock-out heard is counted, no more');
     assert.ok(!heard.includes('service-unavailable'));
     const after = await h.device(d.mac);
@@ -202,7 +211,11 @@ describe('store locked by another process (embedded stack, SQLite)', function ()
     lock = null;
     assert.ok(heard.includes('service-unavailable'), `the caller was told: ${heard.join(',')} (SIPp exit ${r.code})`);
     assert.ok(!heard.includes('wrong-pin') && !heard.includes('locked-out'), `no verdict was announced: ${heard.join(',')}`);
-    assert.deepEqual((await h.attempts(d.mac)).map((e) => e.outcome), [], 'nothing counted that the caller did not hear');
+    assert.deepEqual(
+      (await h.attempts(d.mac)).map((e) => e.outcome),
+      [],
+      'nothing counted that the caller did not hear',
+    );
     const after = await h.device(d.mac);
     assert.equal(after.failures, 0);
     assert.equal(after.state, 'needed');

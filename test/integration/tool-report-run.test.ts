@@ -9,13 +9,25 @@ import { REPO_ROOT } from '../helpers/cli';
 function runFixture(env: Record<string, string>): Promise<{ code: number; out: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['node_modules/mocha/bin/mocha.js', 'test/fixtures/needs-sipp.fixture.ts'], {
-      cwd: REPO_ROOT, env: { HOME: process.env.HOME ?? '/tmp', PATH: '/nonexistent', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT,
+      env: { HOME: process.env.HOME ?? '/tmp', PATH: '/nonexistent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`mocha did not finish:\n${out}`)); }, 60_000);
-    child.on('close', (code) => { clearTimeout(timer); done({ code: code ?? 1, out }); });
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`mocha did not finish:\n${out}`));
+    }, 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code: code ?? 1, out });
+    });
   });
 }
 
@@ -25,7 +37,10 @@ describe('missing test tools: a whole mocha run', function () {
   it('without CI: passes, and lists the skipped tier after the summary', async () => {
     const r = await runFixture({});
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /1 passing[\s\S]*1 pending[\s\S]*WARNING: 1 test tier\(s\) skipped[\s\S]*fixture: a tier that needs SIPp[^\n]*: fixture calls need a SIPp phone/);
+    assert.match(
+      r.out,
+      /1 passing[\s\S]*1 pending[\s\S]*WARNING: 1 test tier\(s\) skipped[\s\S]*fixture: a tier that needs SIPp[^\n]*: fixture calls need a SIPp phone/,
+    );
     assert.match(r.out, /apt-get install -y sip-tester/);
   });
 

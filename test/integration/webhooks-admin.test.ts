@@ -12,7 +12,9 @@ describe('admin REST API: webhooks', () => {
     acme = (await h.req('POST', '/api/v1/tenants', { body: { name: 'acme' } })).json.token;
     globex = (await h.req('POST', '/api/v1/tenants', { body: { name: 'globex' } })).json.token;
   });
-  after(async () => { await h.close(); });
+  after(async () => {
+    await h.close();
+  });
 
   it('sets a URL, shows the secret once, keeps it on a URL change, rotates it', async () => {
     assert.equal((await h.req('GET', '/api/v1/tenants/acme/webhook', { token: acme })).status, 404);
@@ -59,7 +61,13 @@ describe('admin REST API: webhooks', () => {
 
   it('keeps tenants apart', async () => {
     await h.req('PUT', '/api/v1/tenants/globex/webhook', { token: globex, body: { url: 'https://globex.example/hook' } });
-    for (const [method, path] of [['GET', 'webhook'], ['PUT', 'webhook'], ['DELETE', 'webhook'], ['POST', 'webhook/secret'], ['GET', 'webhook/deliveries']]) {
+    for (const [method, path] of [
+      ['GET', 'webhook'],
+      ['PUT', 'webhook'],
+      ['DELETE', 'webhook'],
+      ['POST', 'webhook/secret'],
+      ['GET', 'webhook/deliveries'],
+    ]) {
       const r = await h.req(method!, `/api/v1/tenants/globex/${path}`, { token: acme, body: method === 'PUT' ? { url: 'https://evil.example/' } : undefined });
       assert.equal(r.status, 403, `${method} ${path}`);
     }
@@ -74,7 +82,10 @@ describe('admin REST API: webhooks', () => {
     await h.services.authentication.attempt(mac, pap, null);
     const list = await h.req('GET', '/api/v1/tenants/acme/webhook/deliveries?limit=5', { token: acme });
     assert.equal(list.status, 200, list.text);
-    assert.deepEqual(list.json.map((x: { event: string; mac: string; status: string }) => [x.event, x.mac, x.status]), [['device.successful', mac, 'pending']]);
+    assert.deepEqual(
+      list.json.map((x: { event: string; mac: string; status: string }) => [x.event, x.mac, x.status]),
+      [['device.successful', mac, 'pending']],
+    );
     assert.equal((await h.req('DELETE', '/api/v1/tenants/acme/webhook', { token: acme })).status, 204);
     assert.equal((await h.req('DELETE', '/api/v1/tenants/acme/webhook', { token: acme })).status, 404);
   });

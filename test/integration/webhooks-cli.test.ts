@@ -25,9 +25,15 @@ describe('papgate webhook (CLI)', () => {
           close: () => store.close(),
         };
       },
-      async serve() { throw new Error('not in this test'); },
-      stdout: (t) => { out.stdout += t; },
-      stderr: (t) => { out.stderr += t; },
+      async serve() {
+        throw new Error('not in this test');
+      },
+      stdout: (t) => {
+        out.stdout += t;
+      },
+      stderr: (t) => {
+        out.stderr += t;
+      },
       env: { PAPGATE_DB: db },
     };
   }

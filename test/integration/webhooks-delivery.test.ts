@@ -17,11 +17,19 @@ import { issue, makeCa } from '../helpers/test-certificates';
 import { signatureValid, WebhookReceiver } from '../helpers/webhook-receiver';
 
 /** Real time plus an offset the test moves forward (lock-outs end without waiting). */
-const clock = { offset: 0, now() { return Date.now() + this.offset; } };
+const clock = {
+  offset: 0,
+  now() {
+    return Date.now() + this.offset;
+  },
+};
 
 const SETTINGS: DispatcherSettings = {
   backoff: { firstDelayMs: 20, maxDelayMs: 200, maxAttempts: 50, maxAgeMs: 24 * 3600_000 },
-  concurrency: 8, perTenant: 4, pollMs: 25, leaseMs: 30_000,
+  concurrency: 8,
+  perTenant: 4,
+  pollMs: 25,
+  leaseMs: 30_000,
 };
 
 interface World {
@@ -38,19 +46,24 @@ async function openWorld(dir = mkdtempSync(join(tmpdir(), 'papgate-webhooks-')))
   const store = await openSqliteStore(join(dir, 'p.db'));
   const deps: AppDeps = { store, clock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger };
   const provisioning = new Provisioning(deps, {
-    publicUrl: 'http://prov.example', sip: { server: 'sip.example', port: 5060, transport: 'udp' },
-    emergencyNumbers: ['112'], hotline: '*89', minimalResyncSeconds: 300, fullResyncSeconds: 14400,
+    publicUrl: 'http://prov.example',
+    sip: { server: 'sip.example', port: 5060, transport: 'udp' },
+    emergencyNumbers: ['112'],
+    hotline: '*89',
+    minimalResyncSeconds: 300,
+    fullResyncSeconds: 14400,
   });
   return { dir, store, deps, s: createServices(deps), provisioning, dispatchers: [], receivers: [] };
 }
 
 type SenderSettings = { connectTimeoutMs: number; totalTimeoutMs: number; allowPrivateTargets: boolean; extraCaPem?: string };
 
-function dispatch(w: World, over: Partial<DispatcherSettings> = {}, sender: SenderSettings = { connectTimeoutMs: 2000, totalTimeoutMs: 5000, allowPrivateTargets: true }) {
-  const d = new WebhookDispatcher(
-    { ...w.deps, sender: createHttpSender({ ...sender, maxResponseBytes: 4096 }) },
-    { ...SETTINGS, ...over },
-  );
+function dispatch(
+  w: World,
+  over: Partial<DispatcherSettings> = {},
+  sender: SenderSettings = { connectTimeoutMs: 2000, totalTimeoutMs: 5000, allowPrivateTargets: true },
+) {
+  const d = new WebhookDispatcher({ ...w.deps, sender: createHttpSender({ ...sender, maxResponseBytes: 4096 }) }, { ...SETTINGS, ...over });
   w.dispatchers.push(d);
   d.start();
   return d;
@@ -116,8 +129,12 @@ describe('webhooks: deliveries to a real receiver', function () {
     await lockOut(w, elsewhere.mac, elsewhere.pap!);
 
     const expected = [
-      [locked.mac, 'failed'], [blocked.mac, 'failed'], [blocked.mac, 'failed'], [blocked.mac, 'blocked'],
-      [good.mac, 'successful'], [trusted.mac, 'successful'],
+      [locked.mac, 'failed'],
+      [blocked.mac, 'failed'],
+      [blocked.mac, 'failed'],
+      [blocked.mac, 'blocked'],
+      [good.mac, 'successful'],
+      [trusted.mac, 'successful'],
     ];
     await r.waitFor(() => r.accepted().length >= expected.length);
     const bodies = r.accepted();
@@ -144,7 +161,10 @@ describe('webhooks: deliveries to a real receiver', function () {
     for (const got of r.received) {
       for (const s of secrets) assert.ok(!got.body.includes(s) && !JSON.stringify(got.headers).includes(s), 'no PIN, password or secret is sent');
     }
-    assert.ok(r.received.every((x) => JSON.parse(x.body).tenant !== 'other'), 'a tenant without a webhook sends nothing');
+    assert.ok(
+      r.received.every((x) => JSON.parse(x.body).tenant !== 'other'),
+      'a tenant without a webhook sends nothing',
+    );
   });
 
   it('gets every event exactly once, in order per device, from a receiver failing every second request', async () => {
@@ -170,16 +190,29 @@ describe('webhooks: deliveries to a real receiver', function () {
     assert.equal(new Set(ids).size, ids.length, 'no event accepted twice');
     assert.equal(ids.length, total);
     for (const d of devices) {
-      assert.deepEqual(accepted.filter((b) => b.mac === d.mac).map((b) => b.state), ['failed', 'failed', 'blocked'], 'order per device');
+      assert.deepEqual(
+        accepted.filter((b) => b.mac === d.mac).map((b) => b.state),
+        ['failed', 'failed', 'blocked'],
+        'order per device',
+      );
     }
     const listed = await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 200);
     assert.ok(listed.every((x) => x.status === 'delivered'));
     const attempts = listed.map((x) => x.attempts);
-    assert.ok(attempts.some((a) => a > 1), 'some were retried');
-    assert.equal(r.received.length, attempts.reduce((a, b) => a + b, 0), 'every attempt reached the receiver once');
-    console.log(`      [figures] ${total} events, receiver failing every 2nd request: ${accepted.length} delivered, `
-      + `${r.received.length} attempts (${(r.received.length / total).toFixed(2)} per event, max ${Math.max(...attempts)}), `
-      + `all delivered after ${elapsed} ms (retry from 20 ms, 2-core shared machine, loaded by parallel work)`);
+    assert.ok(
+      attempts.some((a) => a > 1),
+      'some were retried',
+    );
+    assert.equal(
+      r.received.length,
+      attempts.reduce((a, b) => a + b, 0),
+      'every attempt reached the receiver once',
+    );
+    console.log(
+      `      [figures] ${total} events, receiver failing every 2nd request: ${accepted.length} delivered, ` +
+        `${r.received.length} attempts (${(r.received.length / total).toFixed(2)} per event, max ${Math.max(...attempts)}), ` +
+        `all delivered after ${elapsed} ms (retry from 20 ms, 2-core shared machine, loaded by parallel work)`,
+    );
   });
 
   it('times out a receiver that hangs, while another tenant is served meanwhile', async () => {
@@ -194,11 +227,17 @@ describe('webhooks: deliveries to a real receiver', function () {
     for (const d of slow) await lockOut(w, d.mac, d.pap!);
     await lockOut(w, fine.mac, fine.pap!);
 
-    await healthy.waitFor(() => healthy.accepted().length === 1, 20_000, 'the other tenant\'s event');
+    await healthy.waitFor(() => healthy.accepted().length === 1, 20_000, "the other tenant's event");
     await hanging.waitFor(() => hanging.received.length >= 3, 20_000, 'retries after timeouts');
     const listed = await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 10);
-    assert.ok(listed.some((x) => x.lastResult === 'no answer within 1500 ms'), JSON.stringify(listed.map((x) => x.lastResult)));
-    assert.ok(listed.every((x) => x.status === 'pending'), 'not delivered, tried again later');
+    assert.ok(
+      listed.some((x) => x.lastResult === 'no answer within 1500 ms'),
+      JSON.stringify(listed.map((x) => x.lastResult)),
+    );
+    assert.ok(
+      listed.every((x) => x.status === 'pending'),
+      'not delivered, tried again later',
+    );
   });
 
   it('does not follow a redirect', async () => {
@@ -226,14 +265,17 @@ describe('webhooks: deliveries to a real receiver', function () {
     dispatch(w, { backoff: { ...SETTINGS.backoff, firstDelayMs: 60_000 } }, { connectTimeoutMs: 2000, totalTimeoutMs: 2000, allowPrivateTargets: false });
     await lockOut(w, a.mac, a.pap!);
     await lockOut(w, b.mac, b.pap!);
-    await waitUntil(async () => (await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]?.lastResult != null
-      && (await w.s.webhooks.deliveries(CLI_ACTOR, 'other', 1))[0]?.lastResult != null);
+    await waitUntil(
+      async () =>
+        (await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]?.lastResult != null &&
+        (await w.s.webhooks.deliveries(CLI_ACTOR, 'other', 1))[0]?.lastResult != null,
+    );
     assert.match((await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1))[0]!.lastResult!, /refused: 127\.0\.0\.1 is not a public address/);
     assert.match((await w.s.webhooks.deliveries(CLI_ACTOR, 'other', 1))[0]!.lastResult!, /refused/);
     assert.equal(r.received.length, 0);
   });
 
-  it('verifies an https receiver\'s certificate: an unknown CA is refused, a configured one is trusted', async () => {
+  it("verifies an https receiver's certificate: an unknown CA is refused, a configured one is trusted", async () => {
     const ca = makeCa(w.dir);
     const pair = issue(ca, 'receiver');
     const tls = { cert: readFileSync(pair.certPath, 'utf8'), key: readFileSync(pair.keyPath, 'utf8') };
@@ -262,7 +304,11 @@ describe('webhooks: deliveries to a real receiver', function () {
     let claims = 0;
     const hung = new Proxy(w.store, {
       get(target, key) {
-        if (key === 'claimWebhookDeliveries') return () => { claims += 1; return new Promise<never>(() => undefined); };
+        if (key === 'claimWebhookDeliveries')
+          return () => {
+            claims += 1;
+            return new Promise<never>(() => undefined);
+          };
         const value: unknown = Reflect.get(target, key, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
@@ -296,7 +342,13 @@ describe('webhooks: deliveries to a real receiver', function () {
     dispatch(w);
     await up.waitFor(() => up.accepted().length >= 2);
     assert.deepEqual(new Set(up.accepted().map((b) => b.id)), ids, 'the same events, by id');
-    assert.deepEqual(up.accepted().map((b) => b.state).sort(), ['failed', 'successful']);
+    assert.deepEqual(
+      up
+        .accepted()
+        .map((b) => b.state)
+        .sort(),
+      ['failed', 'successful'],
+    );
   });
 });
 

@@ -38,9 +38,13 @@ describe('webhooks from real IVR calls (SIPp, embedded stack)', function () {
 
     await receiver.waitFor(() => receiver.accepted().length >= 2, 30_000, 'two events');
     const bodies = receiver.accepted();
-    assert.deepEqual(bodies.map((b) => [b.mac, b.state, b.event]).sort(), [
-      [good.mac, 'successful', 'device.successful'], [locked.mac, 'failed', 'device.failed'],
-    ].sort());
+    assert.deepEqual(
+      bodies.map((b) => [b.mac, b.state, b.event]).sort(),
+      [
+        [good.mac, 'successful', 'device.successful'],
+        [locked.mac, 'failed', 'device.failed'],
+      ].sort(),
+    );
     assert.equal(bodies.find((b) => b.mac === good.mac)!.site, 'head-office');
     for (const r of receiver.received) {
       assert.ok(signatureValid(secret!, r.headers['x-papgate-signature'], r.body));

@@ -6,9 +6,24 @@ import type { DeviceView } from '../../src/app/device-view';
 /** The export defuses cells a spreadsheet would run as formulas (models are validated, so only a unit test can feed them). */
 describe('CSV export defusing (admin export)', () => {
   const view = (o: Partial<DeviceView>): DeviceView => ({
-    mac: '021122334455', tenant: 'acme', site: null, vendor: 'yealink', model: 'T46U', state: 'needed', pap: '012345',
-    createdAt: '2024-01-02T03:04:05.000Z', sipUsername: 'u', sipPassword: 'p', failures: 0, lockouts: 0,
-    lockedUntil: null, suspendedUntil: null, lastProvisionedIp: null, lastProvisionedAt: null, lines: [], ...o,
+    mac: '021122334455',
+    tenant: 'acme',
+    site: null,
+    vendor: 'yealink',
+    model: 'T46U',
+    state: 'needed',
+    pap: '012345',
+    createdAt: '2024-01-02T03:04:05.000Z',
+    sipUsername: 'u',
+    sipPassword: 'p',
+    failures: 0,
+    lockouts: 0,
+    lockedUntil: null,
+    suspendedUntil: null,
+    lastProvisionedIp: null,
+    lastProvisionedAt: null,
+    lines: [],
+    ...o,
   });
 
   it('prefixes formula-looking cells with an apostrophe and leaves others alone', () => {
@@ -17,10 +32,7 @@ describe('CSV export defusing (admin export)', () => {
   });
 
   it('writes RFC 4180 rows with defused cells, CRLF, quoting and no PAP for successful devices', () => {
-    const csv = devicesToCsv([
-      view({ model: '=cmd|"/c calc"!A1', site: 'a,b' }),
-      view({ mac: '021122334466', state: 'successful', pap: null }),
-    ]);
+    const csv = devicesToCsv([view({ model: '=cmd|"/c calc"!A1', site: 'a,b' }), view({ mac: '021122334466', state: 'successful', pap: null })]);
     const lines = csv.split('\r\n');
     assert.equal(lines[0], 'vendor,model,mac,created,site,state,pap');
     assert.equal(lines[1], `yealink,"'=cmd|""/c calc""!A1",021122334455,2024-01-02T03:04:05.000Z,"a,b",needed,012345`);

@@ -31,9 +31,17 @@ describe('admin error mapping', () => {
   });
 
   it('carries the per-line errors of a rejected import', () => {
-    const r = describeError(new ImportRejected([{ line: 3, field: 'mac', message: 'bad' }, { line: 4, message: 'no site' }]));
+    const r = describeError(
+      new ImportRejected([
+        { line: 3, field: 'mac', message: 'bad' },
+        { line: 4, message: 'no site' },
+      ]),
+    );
     assert.equal(r.code, 'invalid');
-    assert.deepEqual(errorBody(r).errors, [{ line: 3, field: 'mac', message: 'bad' }, { line: 4, field: null, message: 'no site' }]);
+    assert.deepEqual(errorBody(r).errors, [
+      { line: 3, field: 'mac', message: 'bad' },
+      { line: 4, field: null, message: 'no site' },
+    ]);
     assert.equal(errorBody(r).field, 'file');
   });
 
@@ -63,8 +71,7 @@ describe('admin request helpers', () => {
 
   it('accepts only JSON objects with known fields, and names the field of the first problem', () => {
     type Check = (data: unknown) => { value?: unknown; error?: Error & { field?: string } };
-    const check = (schema: unknown, httpPart: string) =>
-      zodValidatorCompiler({ schema, httpPart, method: 'PUT', url: '/x' } as never) as Check;
+    const check = (schema: unknown, httpPart: string) => zodValidatorCompiler({ schema, httpPart, method: 'PUT', url: '/x' } as never) as Check;
     const patch = check(TenantPatchBody, 'body');
     assert.deepEqual(patch({ locale: 'de' }).value, { locale: 'de' });
     assert.equal(patch(null).error?.field, 'locale', 'a missing body reads as {}');
@@ -82,7 +89,7 @@ describe('admin request helpers', () => {
     assert.deepEqual(check(DeviceListQuery, 'querystring')({ state: '', site: '' }).value, {});
   });
 
-  it('parses limits and states (the CLI\'s options)', () => {
+  it("parses limits and states (the CLI's options)", () => {
     assert.equal(parseLimit(undefined), 100);
     assert.equal(parseLimit('1'), 1);
     assert.equal(parseLimit('1000'), 1000);

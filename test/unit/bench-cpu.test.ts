@@ -22,7 +22,12 @@ describe('bench CPU meter', () => {
     const meter = meterTree(child.pid!);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('busy child did not finish within 15 s')), 15_000);
-      child!.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('done')) { clearTimeout(t); resolve(); } });
+      child!.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('done')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
     });
     const tree = processTree(child.pid!);
     assert.ok(tree.length >= 2, `the shell and its node child: ${tree.join(',')}`);

@@ -15,7 +15,11 @@ const ROOT = path.resolve(__dirname, '../..');
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
 
 type Yaml = string | null | Yaml[] | { [k: string]: Yaml };
-interface Line { indent: number; text: string; no: number }
+interface Line {
+  indent: number;
+  text: string;
+  no: number;
+}
 
 function scalar(raw: string): string {
   const t = raw.trim();
@@ -143,7 +147,7 @@ describe('docker-compose.yml', () => {
     assert.ok(list(svc('papgate').volumes).includes(`./prompts:${env('papgate').PAPGATE_PROMPTS_DIR}:ro`), 'papgate reads the same files');
   });
 
-  it('keeps papgate\'s SQLite database on a named volume', () => {
+  it("keeps papgate's SQLite database on a named volume", () => {
     const db = String(env('papgate').PAPGATE_DB);
     const mount = list(svc('papgate').volumes).find((v) => v.endsWith(`:${path.posix.dirname(db)}`));
     assert.ok(mount, `a volume at ${path.posix.dirname(db)}`);
@@ -156,13 +160,15 @@ describe('docker-compose.yml', () => {
     assert.equal(e.PAPGATE_MEDIA, 'freeswitch');
     assert.ok(String(e.PAPGATE_DRACHTIO_HOST) in services && String(e.PAPGATE_FREESWITCH_HOST) in services);
     const ip = (s: string) => String(obj(obj(svc(s).networks).papgate).ipv4_address);
-    assert.equal(e.PAPGATE_FREESWITCH_LISTEN_ADDRESS, ip('papgate'), 'FreeSWITCH connects back to papgate\'s own address');
+    assert.equal(e.PAPGATE_FREESWITCH_LISTEN_ADDRESS, ip('papgate'), "FreeSWITCH connects back to papgate's own address");
     const secret = /data="event_socket_password=([^"]+)"/.exec(read('freeswitch-conf/vars.xml'))?.[1];
     assert.equal(e.PAPGATE_FREESWITCH_SECRET, secret, 'the event socket password matches freeswitch-conf');
     assert.ok(list(svc('drachtio').command).includes(`sip:${ip('drachtio')}:5060;transport=udp,tcp`));
     const script = read('scripts/test-compose.sh');
-    assert.ok(script.includes(`DRACHTIO=${ip('drachtio')}:5060`) && script.includes(`SIPP_IP=${ip('sipp')}`)
-      && script.includes(`GATEWAY_IP=${ip('sipp-gateway')}`), 'the test script uses the same addresses');
+    assert.ok(
+      script.includes(`DRACHTIO=${ip('drachtio')}:5060`) && script.includes(`SIPP_IP=${ip('sipp')}`) && script.includes(`GATEWAY_IP=${ip('sipp-gateway')}`),
+      'the test script uses the same addresses',
+    );
     assert.ok(String(e.PAPGATE_EMERGENCY_GATEWAY).includes(ip('sipp-gateway')), 'the default gateway is the test gateway');
   });
 
@@ -173,7 +179,7 @@ describe('docker-compose.yml', () => {
     const port = (n: string) => new RegExp(`data="${n}=(\\d+)"`).exec(vars)?.[1];
     const range = `${port('rtp_start_port')}-${port('rtp_end_port')}`;
     assert.deepEqual(list(svc('freeswitch').ports), [`${range}:${range}/udp`]);
-    assert.ok(list(svc('papgate').ports).includes('127.0.0.1:8081:8081'), 'the admin API only on the host\'s loopback');
+    assert.ok(list(svc('papgate').ports).includes('127.0.0.1:8081:8081'), "the admin API only on the host's loopback");
   });
 
   describe('profile scale: two nodes on PostgreSQL behind Kamailio', () => {
@@ -183,7 +189,10 @@ describe('docker-compose.yml', () => {
     it('puts PostgreSQL, the migration, Kamailio and two nodes under the scale profile only', () => {
       for (const s of scale) assert.deepEqual(list(svc(s).profiles), ['scale'], `${s} only with --profile scale`);
       assert.match(String(svc('postgres').image), /^postgres:15\.\d+$/);
-      assert.ok(list(svc('postgres').volumes).some((v) => v.split(':')[0]! in obj(compose.volumes)), 'the database on a named volume');
+      assert.ok(
+        list(svc('postgres').volumes).some((v) => v.split(':')[0]! in obj(compose.volumes)),
+        'the database on a named volume',
+      );
     });
 
     it('migrates once before the nodes start, on the same database the nodes use', () => {
@@ -198,11 +207,16 @@ describe('docker-compose.yml', () => {
 
     it('Kamailio dispatches to exactly the nodes, which trust its Vias and name it to phones', () => {
       const k = svc('kamailio');
-      const mount = list(k.volumes).find((v) => v.startsWith('./kamailio-conf:'))!.split(':')[1]!;
+      const mount = list(k.volumes)
+        .find((v) => v.startsWith('./kamailio-conf:'))!
+        .split(':')[1]!;
       const args = list(k.command);
       assert.equal(args[args.indexOf('-f') + 1], `${mount}/kamailio.cfg`);
       assert.ok(args.includes(`DISPATCHER_LIST="${mount}/dispatcher.list"`));
-      const listed = read('kamailio-conf/dispatcher.list').split('\n').filter((l) => /^1\s/.test(l)).map((l) => l.split(/\s+/)[1]);
+      const listed = read('kamailio-conf/dispatcher.list')
+        .split('\n')
+        .filter((l) => /^1\s/.test(l))
+        .map((l) => l.split(/\s+/)[1]);
       assert.deepEqual(listed, [`sip:${ip('papgate-a')}:5060`, `sip:${ip('papgate-b')}:5060`]);
       for (const n of ['papgate-a', 'papgate-b']) {
         assert.equal(env(n).PAPGATE_SIP_TRUSTED_PROXIES, ip('kamailio'));

@@ -15,12 +15,15 @@ describe('config: PAPGATE_DB and the PostgreSQL settings', () => {
 
   it('refuses other URLs and bad settings, without echoing the URL (it may hold a password)', () => {
     for (const db of ['mysql://u:hunter22@db/x', 'postgres://', 'postgres://:hunter22@/x']) {
-      assert.throws(() => loadConfig({ PAPGATE_DB: db }), (e: Error) => {
-        assert.ok(e instanceof ConfigError);
-        assert.match(e.message, /PAPGATE_DB=\(hidden\): must be a SQLite file path or a URL/);
-        assert.doesNotMatch(e.message, /hunter22/);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ PAPGATE_DB: db }),
+        (e: Error) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /PAPGATE_DB=\(hidden\): must be a SQLite file path or a URL/);
+          assert.doesNotMatch(e.message, /hunter22/);
+          return true;
+        },
+      );
     }
     assert.throws(() => loadConfig({ PAPGATE_DB_MIGRATE: 'always' }), /PAPGATE_DB_MIGRATE/);
     assert.throws(() => loadConfig({ PAPGATE_DB_POOL_SIZE: '0' }), /PAPGATE_DB_POOL_SIZE/);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { ConfigError, loadConfig, SETTINGS } from '../../src/config/config';
 
 describe('configuration from the environment', () => {
-  it('runs out of the box with the spec\'s numbers', () => {
+  it("runs out of the box with the spec's numbers", () => {
     const c = loadConfig({});
     assert.equal(c.maxFailures, 3);
     assert.equal(c.lockoutSeconds, 1800);
@@ -39,16 +39,24 @@ describe('configuration from the environment', () => {
 
   it('stops with a message naming each bad variable', () => {
     const bad = {
-      PAPGATE_MAX_FAILURES: 'three', PAPGATE_LOCKOUT_SECONDS: '-1', PAPGATE_PUBLIC_URL: 'not a url',
-      PAPGATE_TRUSTED_PROXIES: '10.0.0.5/24', PAPGATE_EMERGENCY_GATEWAY: 'http://gw', PAPGATE_SIGNALLING: 'asterisk',
-      PAPGATE_ADMIN_TOKEN: 'short', PAPGATE_PROVISIONING_PORT: '70000',
+      PAPGATE_MAX_FAILURES: 'three',
+      PAPGATE_LOCKOUT_SECONDS: '-1',
+      PAPGATE_PUBLIC_URL: 'not a url',
+      PAPGATE_TRUSTED_PROXIES: '10.0.0.5/24',
+      PAPGATE_EMERGENCY_GATEWAY: 'http://gw',
+      PAPGATE_SIGNALLING: 'asterisk',
+      PAPGATE_ADMIN_TOKEN: 'short',
+      PAPGATE_PROVISIONING_PORT: '70000',
     };
-    assert.throws(() => loadConfig(bad), (e: Error) => {
-      assert.ok(e instanceof ConfigError);
-      for (const name of Object.keys(bad)) assert.match(e.message, new RegExp(name), name);
-      assert.doesNotMatch(e.message, /short/, 'a rejected token is not echoed');
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(bad),
+      (e: Error) => {
+        assert.ok(e instanceof ConfigError);
+        for (const name of Object.keys(bad)) assert.match(e.message, new RegExp(name), name);
+        assert.doesNotMatch(e.message, /short/, 'a rejected token is not echoed');
+        return true;
+      },
+    );
     assert.throws(() => loadConfig({ PAPGATE_RTP_PORT_MIN: '30000', PAPGATE_RTP_PORT_MAX: '20000' }), /PAPGATE_RTP_PORT_MIN must be below/); // not bound
   });
 

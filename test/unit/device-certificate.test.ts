@@ -8,8 +8,16 @@ const fromCn = (cn: string) => macsInCertificate({ commonNames: [cn], subjectAlt
 
 describe('device certificate names', () => {
   it('reads the spellings factory certificates use', () => {
-    for (const cn of ['001565AABBCC', '001565aabbcc', '00:15:65:aa:bb:cc', '00-15-65-AA-BB-CC', '0015.65aa.bbcc',
-      'SEP001565AABBCC', 'CP-7975G-SEP001565AABBCC', 'Yealink 001565aabbcc']) {
+    for (const cn of [
+      '001565AABBCC',
+      '001565aabbcc',
+      '00:15:65:aa:bb:cc',
+      '00-15-65-AA-BB-CC',
+      '0015.65aa.bbcc',
+      'SEP001565AABBCC',
+      'CP-7975G-SEP001565AABBCC',
+      'Yealink 001565aabbcc',
+    ]) {
       assert.deepEqual(fromCn(cn), ['001565aabbcc'], cn);
     }
   });
@@ -23,8 +31,19 @@ describe('device certificate names', () => {
   });
 
   it('does not take a MAC out of a longer hex run, an EUI-64 or a group address', () => {
-    for (const cn of ['E001565AABBCC', '001565AABBCC0', '00:15:65:aa:bb:cc:dd', 'aa:00:15:65:aa:bb:cc', '00-15-65-aa-bb-cc-dd',
-      '0015.65aa.bbcc.dddd', 'ff:ff:ff:ff:ff:ff', '000000000000', '011565aabbcc', 'no mac here', 'x'.repeat(5000)]) {
+    for (const cn of [
+      'E001565AABBCC',
+      '001565AABBCC0',
+      '00:15:65:aa:bb:cc:dd',
+      'aa:00:15:65:aa:bb:cc',
+      '00-15-65-aa-bb-cc-dd',
+      '0015.65aa.bbcc.dddd',
+      'ff:ff:ff:ff:ff:ff',
+      '000000000000',
+      '011565aabbcc',
+      'no mac here',
+      'x'.repeat(5000),
+    ]) {
       assert.deepEqual(fromCn(cn), [], cn);
     }
   });

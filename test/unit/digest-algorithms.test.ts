@@ -10,7 +10,11 @@ const account = { username: 'pgsha', password: 's3cret', mac: '001565aabbcc', te
 
 function gate(digestAlgorithms?: DigestAlgorithm[]) {
   return new SipGate({
-    realm: 'papgate', emergencyNumbers: ['112'], nonceTtlMs: 60_000, clock: { now: () => 1_000_000 }, digestAlgorithms,
+    realm: 'papgate',
+    emergencyNumbers: ['112'],
+    nonceTtlMs: 60_000,
+    clock: { now: () => 1_000_000 },
+    digestAlgorithms,
     random: { bytes: (n) => randomBytes(n) },
     lookupAccount: async (u) => (u === account.username ? account : null),
   });
@@ -21,12 +25,16 @@ const nonceOf = (challenge: string) => /nonce="([^"]+)"/.exec(challenge)![1]!;
 describe('digest algorithms: SHA-256 and MD5', () => {
   it('computes the RFC 7616 section 3.9.1 example for both algorithms', () => {
     const c: DigestCredentials = {
-      username: 'Mufasa', realm: 'http-auth@example.org', uri: '/dir/index.html', response: '',
-      nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v', cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
-      nc: '00000001', qop: 'auth',
+      username: 'Mufasa',
+      realm: 'http-auth@example.org',
+      uri: '/dir/index.html',
+      response: '',
+      nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v',
+      cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+      nc: '00000001',
+      qop: 'auth',
     };
-    assert.equal(expectedResponse({ ...c, algorithm: 'SHA-256' }, 'GET', 'Circle of Life'),
-      '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
+    assert.equal(expectedResponse({ ...c, algorithm: 'SHA-256' }, 'GET', 'Circle of Life'), '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1');
     assert.equal(expectedResponse({ ...c, algorithm: 'MD5' }, 'GET', 'Circle of Life'), '8ca523f5e9506fed4657c9700eebdbec');
     assert.equal(expectedResponse(c, 'GET', 'Circle of Life'), '8ca523f5e9506fed4657c9700eebdbec', 'no algorithm named: MD5');
   });
@@ -47,9 +55,17 @@ describe('digest algorithms: SHA-256 and MD5', () => {
   });
 
   it('by default offers MD5 alone (phones that fail on a second challenge); any order configured is kept', () => {
-    assert.deepEqual(gate().challenge(false).wwwAuthenticate.map((c) => /algorithm=([^,]+)/.exec(c)![1]), ['MD5']);
+    assert.deepEqual(
+      gate()
+        .challenge(false)
+        .wwwAuthenticate.map((c) => /algorithm=([^,]+)/.exec(c)![1]),
+      ['MD5'],
+    );
     const challenge = gate(['MD5', 'SHA-256']).challenge(true).wwwAuthenticate;
-    assert.deepEqual(challenge.map((c) => /algorithm=([^,]+)/.exec(c)![1]), ['MD5', 'SHA-256']);
+    assert.deepEqual(
+      challenge.map((c) => /algorithm=([^,]+)/.exec(c)![1]),
+      ['MD5', 'SHA-256'],
+    );
     assert.ok(challenge.every((c) => c.endsWith(', stale=true')));
   });
 
@@ -57,10 +73,18 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     const g = gate(['MD5']);
     const challenge = g.challenge(false).wwwAuthenticate;
     assert.equal(challenge.length, 1);
-    const auth = (algorithm: DigestAlgorithm, nc: number) => buildAuthorization({
-      username: account.username, password: account.password, realm: 'papgate', nonce: nonceOf(challenge[0]!),
-      uri: 'sip:papgate', method: 'REGISTER', cnonce: 'c', nc, algorithm,
-    });
+    const auth = (algorithm: DigestAlgorithm, nc: number) =>
+      buildAuthorization({
+        username: account.username,
+        password: account.password,
+        realm: 'papgate',
+        nonce: nonceOf(challenge[0]!),
+        uri: 'sip:papgate',
+        method: 'REGISTER',
+        cnonce: 'c',
+        nc,
+        algorithm,
+      });
     assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth('SHA-256', 1) })).kind, 'reject');
     assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth('MD5', 2) })).kind, 'accept');
   });
@@ -69,9 +93,18 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     const g = gate(['SHA-256', 'MD5']);
     for (const algorithm of ['SHA-256', 'MD5'] as const) {
       const nonce = nonceOf(g.challenge(false).wwwAuthenticate[0]!);
-      const auth = (password: string, nc: number) => buildAuthorization({
-        username: account.username, password, realm: 'papgate', nonce, uri: 'sip:papgate', method: 'REGISTER', cnonce: 'c0ffee', nc, algorithm,
-      });
+      const auth = (password: string, nc: number) =>
+        buildAuthorization({
+          username: account.username,
+          password,
+          realm: 'papgate',
+          nonce,
+          uri: 'sip:papgate',
+          method: 'REGISTER',
+          cnonce: 'c0ffee',
+          nc,
+          algorithm,
+        });
       assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth('wrong', 1) })).kind, 'reject', algorithm);
       assert.equal((await g.admit({ method: 'REGISTER', dialled: '', authorization: auth(account.password, 2) })).kind, 'accept', algorithm);
     }
@@ -81,11 +114,23 @@ describe('digest algorithms: SHA-256 and MD5', () => {
     const g = gate(['SHA-256', 'MD5']);
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate[0]!);
     const sha = buildAuthorization({
-      username: account.username, password: account.password, realm: 'papgate', nonce, uri: 'sip:*89@papgate', method: 'INVITE', cnonce: 'x', nc: 1, algorithm: 'SHA-256',
+      username: account.username,
+      password: account.password,
+      realm: 'papgate',
+      nonce,
+      uri: 'sip:*89@papgate',
+      method: 'INVITE',
+      cnonce: 'x',
+      nc: 1,
+      algorithm: 'SHA-256',
     });
     const renamed = (name: string) => sha.replace('algorithm=SHA-256', `algorithm=${name}`);
     for (const name of ['MD5-sess', 'SHA-512-256', 'MD5']) {
-      assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '*89', authorization: renamed(name) }), { kind: 'reject', status: 403, reason: 'Forbidden' }, name);
+      assert.deepEqual(
+        await g.admit({ method: 'INVITE', dialled: '*89', authorization: renamed(name) }),
+        { kind: 'reject', status: 403, reason: 'Forbidden' },
+        name,
+      );
     }
     // An emergency call with such credentials is challenged again, never refused outright.
     assert.equal((await g.admit({ method: 'INVITE', dialled: '112', authorization: renamed('MD5-sess') })).kind, 'challenge');

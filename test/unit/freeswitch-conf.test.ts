@@ -13,13 +13,19 @@ import { loadConfig } from '../../src/config/config';
 
 const CONF = path.resolve(__dirname, '../../freeswitch-conf');
 
-interface XmlElement { name: string; attrs: Record<string, string>; children: XmlElement[] }
+interface XmlElement {
+  name: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+}
 
 /** A small well-formedness checker and tree builder (no DTDs, no namespaces). Throws with a line number. */
 export function parseXml(text: string): XmlElement {
   let i = 0;
   const line = () => text.slice(0, i).split('\n').length;
-  const fail = (msg: string): never => { throw new Error(`${msg} at line ${line()}`); };
+  const fail = (msg: string): never => {
+    throw new Error(`${msg} at line ${line()}`);
+  };
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   const checkEntities = (t: string) => {
@@ -91,8 +97,17 @@ function includeTargets(file: string): { data: string; matches: string[] }[] {
   for (const m of stripComments(readFileSync(file, 'utf8')).matchAll(/<X-PRE-PROCESS\s+cmd="include"\s+data="([^"]+)"/g)) {
     const target = path.resolve(path.dirname(file), m[1]!);
     const dir = path.dirname(target);
-    const pattern = new RegExp(`^${path.basename(target).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    const matches = existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)).map((f) => path.join(dir, f)) : [];
+    const pattern = new RegExp(
+      `^${path
+        .basename(target)
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')}$`,
+    );
+    const matches = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => pattern.test(f))
+          .map((f) => path.join(dir, f))
+      : [];
     out.push({ data: m[1]!, matches });
   }
   return out;
@@ -108,8 +123,16 @@ describe('freeswitch-conf/', () => {
   const files = xmlFiles(CONF);
 
   it('has the files a media server for drachtio-fsmrf needs', () => {
-    for (const f of ['freeswitch.xml', 'vars.xml', 'autoload_configs/modules.conf.xml', 'autoload_configs/event_socket.conf.xml',
-      'autoload_configs/sofia.conf.xml', 'autoload_configs/switch.conf.xml', 'sip_profiles/drachtio_mrf.xml', 'dialplan/mrf.xml']) {
+    for (const f of [
+      'freeswitch.xml',
+      'vars.xml',
+      'autoload_configs/modules.conf.xml',
+      'autoload_configs/event_socket.conf.xml',
+      'autoload_configs/sofia.conf.xml',
+      'autoload_configs/switch.conf.xml',
+      'sip_profiles/drachtio_mrf.xml',
+      'dialplan/mrf.xml',
+    ]) {
       assert.ok(existsSync(path.join(CONF, f)), `${f} exists`);
     }
   });
@@ -136,8 +159,10 @@ describe('freeswitch-conf/', () => {
         assert.ok(inc.matches.length > 0, `${path.relative(CONF, file)} includes "${inc.data}", which matches nothing`);
         for (const target of inc.matches) {
           // An <include> wrapper is dropped when inlined; autoload_configs hold bare <configuration>s.
-          assert.ok(['include', 'configuration'].includes(parseXml(readFileSync(target, 'utf8')).name),
-            `${path.relative(CONF, target)} is an <include> fragment or a <configuration>`);
+          assert.ok(
+            ['include', 'configuration'].includes(parseXml(readFileSync(target, 'utf8')).name),
+            `${path.relative(CONF, target)} is an <include> fragment or a <configuration>`,
+          );
           visit(target);
         }
       }
@@ -159,10 +184,16 @@ describe('freeswitch-conf/', () => {
     const root = parseXml(read('freeswitch.xml'));
     assert.equal(root.name, 'document');
     assert.equal(root.attrs.type, 'freeswitch/xml');
-    assert.deepEqual(root.children.map((c) => c.attrs.name).filter(Boolean).sort(), ['configuration', 'dialplan']);
+    assert.deepEqual(
+      root.children
+        .map((c) => c.attrs.name)
+        .filter(Boolean)
+        .sort(),
+      ['configuration', 'dialplan'],
+    );
   });
 
-  it('defines every $${variable} it uses (local_ip_v4 is FreeSWITCH\'s own)', () => {
+  it("defines every $${variable} it uses (local_ip_v4 is FreeSWITCH's own)", () => {
     const defined = new Set(['local_ip_v4', ...[...read('vars.xml').matchAll(/cmd="set"\s+data="([\w-]+)=/g)].map((m) => m[1]!)]);
     for (const f of files) {
       for (const m of readFileSync(f, 'utf8').matchAll(/\$\$\{([\w-]+)\}/g)) {

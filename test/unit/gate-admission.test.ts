@@ -9,9 +9,19 @@ import type { Logger } from '../../src/ports/logger';
 const account = { username: 'pgabc', password: 's3cret', mac: '001565aabbcc', tenantId: 1 };
 
 function gate(opts: { down?: boolean; hang?: boolean; log?: Logger } = {}) {
-  const clock = { t: 1_000_000, now() { return this.t; } };
+  const clock = {
+    t: 1_000_000,
+    now() {
+      return this.t;
+    },
+  };
   const g = new SipGate({
-    realm: 'papgate', emergencyNumbers: ['112', '911'], nonceTtlMs: 60_000, clock, emergencyLookupMs: 50, log: opts.log,
+    realm: 'papgate',
+    emergencyNumbers: ['112', '911'],
+    nonceTtlMs: 60_000,
+    clock,
+    emergencyLookupMs: 50,
+    log: opts.log,
     random: { bytes: (n) => randomBytes(n) },
     lookupAccount: async (u) => {
       if (opts.down) throw unavailable('store down');
@@ -24,8 +34,14 @@ function gate(opts: { down?: boolean; hang?: boolean; log?: Logger } = {}) {
 
 function authFor(nonce: string, o: { password?: string; nc?: number; method?: string; username?: string } = {}) {
   return buildAuthorization({
-    username: o.username ?? account.username, password: o.password ?? account.password, realm: 'papgate', nonce,
-    uri: 'sip:*89@papgate', method: o.method ?? 'INVITE', cnonce: 'abc', nc: o.nc ?? 1,
+    username: o.username ?? account.username,
+    password: o.password ?? account.password,
+    realm: 'papgate',
+    nonce,
+    uri: 'sip:*89@papgate',
+    method: o.method ?? 'INVITE',
+    cnonce: 'abc',
+    nc: o.nc ?? 1,
   });
 }
 
@@ -43,7 +59,7 @@ describe('SipGate: digest authentication and the emergency rule', () => {
 
   it('refuses a wrong password, an unknown user and a nonce we did not issue', async () => {
     const { g } = gate();
-    const nonce = nonceOf((g.challenge(false)).wwwAuthenticate);
+    const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
     assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(nonce, { password: 'nope' }) })).kind, 'reject');
     assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor(nonce, { username: 'who' }) })).kind, 'reject');
     assert.equal((await g.admit({ method: 'INVITE', dialled: '1', authorization: authFor('Zm9yZ2Vk') })).kind, 'challenge');
@@ -94,16 +110,26 @@ describe('SipGate: digest authentication and the emergency rule', () => {
     assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '112', authorization: undefined }), { kind: 'accept', account: null, emergency: true });
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate);
     assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '911', authorization: authFor(nonce) }), { kind: 'accept', account: null, emergency: true });
-    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(nonce) }), { kind: 'reject', status: 503, reason: 'Service Unavailable' });
+    assert.deepEqual(await g.admit({ method: 'INVITE', dialled: '*89', authorization: authFor(nonce) }), {
+      kind: 'reject',
+      status: 503,
+      reason: 'Service Unavailable',
+    });
     assert.equal((await g.admit({ method: 'INVITE', dialled: '*89', authorization: undefined })).kind, 'challenge');
   });
 
   it('reports a store that cannot answer, without the credentials', async () => {
     const warnings: string[] = [];
     const log: Logger = {
-      debug() {}, info() {}, error() {},
-      warn(obj: object | string, msg?: string) { warnings.push(`${msg} ${JSON.stringify(obj)}`); },
-      child() { return log; },
+      debug() {},
+      info() {},
+      error() {},
+      warn(obj: object | string, msg?: string) {
+        warnings.push(`${msg} ${JSON.stringify(obj)}`);
+      },
+      child() {
+        return log;
+      },
     };
     const { g } = gate({ down: true, log });
     const nonce = nonceOf(g.challenge(false).wwwAuthenticate);

@@ -27,8 +27,10 @@ describe('CSV import in slices', () => {
 
   it('a CSV syntax error is an invalid file error naming the problem, and nothing is left pending', async () => {
     const csv = `mac,vendor,model\n${'02ee00000001,yealink,T46S\n'.repeat(300)}02ee00000002,"yealink,T46S\n`;
-    await assert.rejects(parseInSlices(csv, new TimeSlicer(0)), (e: Error & { code?: string; field?: string }) =>
-      e.code === 'invalid' && e.field === 'file' && /not valid CSV/.test(e.message));
+    await assert.rejects(
+      parseInSlices(csv, new TimeSlicer(0)),
+      (e: Error & { code?: string; field?: string }) => e.code === 'invalid' && e.field === 'file' && /not valid CSV/.test(e.message),
+    );
   });
 
   it('streams the import answer as valid JSON for no, one and many devices', async () => {

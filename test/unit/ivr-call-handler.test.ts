@@ -28,7 +28,12 @@ class AutoSession extends EventEmitter implements MediaSession {
   play(files: string[]): void {
     this.plays.push(files.map((f) => `${basename(f.replace(/\/[^/]+$/, ''))}/${basename(f, '.wav')}`));
     const id = ++this.current;
-    setImmediate(() => { if (this.current === id) { this.current = 0; this.emit('playbackFinished', false); } });
+    setImmediate(() => {
+      if (this.current === id) {
+        this.current = 0;
+        this.emit('playbackFinished', false);
+      }
+    });
   }
   stopPlayback(): void {
     if (this.current === 0) return;
@@ -38,7 +43,9 @@ class AutoSession extends EventEmitter implements MediaSession {
   press(keys: string): void {
     for (const k of keys) this.emit('digit', k, 'rfc4733');
   }
-  async close(): Promise<void> { this.closed = true; }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 /** Port fake of an INVITE, recording what the handler did with it. */
@@ -57,11 +64,16 @@ class FakeCall extends EventEmitter implements InboundCall {
   /** When set, forward() stays in the call until this resolves (a call in progress). */
   forwardHolds: Promise<void> | null = null;
   private over = false;
-  constructor(readonly dialled: string, readonly account: SipAccount | null) {
+  constructor(
+    readonly dialled: string,
+    readonly account: SipAccount | null,
+  ) {
     super();
     this.fromUser = account?.username ?? 'anonymous';
   }
-  async answer(sdp: string): Promise<void> { this.answered = sdp; }
+  async answer(sdp: string): Promise<void> {
+    this.answered = sdp;
+  }
   reject(status: number): void {
     this.rejected = status;
     this.end('local-hangup');
@@ -137,14 +149,22 @@ async function setup(opts: { vendor?: Vendor; device?: Partial<Device>; gateway?
     auth: new Authentication({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log }),
     media,
     signalling: {
-      async notify(target, event) { notifies.push({ target, event }); return 200; },
+      async notify(target, event) {
+        notifies.push({ target, event });
+        return 200;
+      },
       registration: async (u) => registrations.get(u),
     },
     gate: new SipGate({
-      realm: 'papgate', emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS, nonceTtlMs: 60_000,
-      lookupAccount: async () => null, clock: systemClock, random: cryptoRandom,
+      realm: 'papgate',
+      emergencyNumbers: DEFAULT_EMERGENCY_NUMBERS,
+      nonceTtlMs: 60_000,
+      lookupAccount: async () => null,
+      clock: systemClock,
+      random: cryptoRandom,
     }),
-    store, prompts,
+    store,
+    prompts,
     emergencyGateway: opts.gateway === undefined ? 'sip:gw.example.net:5060;transport=tcp' : opts.gateway,
     ivr: { ...DEFAULT_IVR_SETTINGS },
     maxCallMs: opts.maxCallMs ?? 60_000,
@@ -155,8 +175,13 @@ async function setup(opts: { vendor?: Vendor; device?: Partial<Device>; gateway?
 
 describe('AuthCallHandler', () => {
   const stores: Store[] = [];
-  afterEach(async () => { for (const s of stores.splice(0)) await s.close(); });
-  const track = <T extends { store: Store }>(t: T): T => { stores.push(t.store); return t; };
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+  const track = <T extends { store: Store }>(t: T): T => {
+    stores.push(t.store);
+    return t;
+  };
 
   describe('emergency calls', () => {
     it('forwards to the gateway with the number as user part and the device, tenant and site', async () => {
@@ -186,7 +211,9 @@ describe('AuthCallHandler', () => {
     it('holds at most two unproven emergency calls per source IP at once; devices are never limited', async () => {
       const t = track(await setup());
       let release!: () => void;
-      const holds = new Promise<void>((r) => { release = r; });
+      const holds = new Promise<void>((r) => {
+        release = r;
+      });
       const call = (account: SipAccount | null, address = '198.51.100.9') => {
         const c = new FakeCall('112', account);
         c.source = { ...c.source, address };
@@ -254,7 +281,9 @@ describe('AuthCallHandler', () => {
       await t.handler.handle(noOffer);
       assert.equal(noOffer.rejected, 488);
       const cases: [Error, number][] = [
-        [new NoCommonCodec('no PCMU/PCMA'), 488], [invalid('sdp', 'no m= line'), 400], [new Error('no RTP port free'), 503],
+        [new NoCommonCodec('no PCMU/PCMA'), 488],
+        [invalid('sdp', 'no m= line'), 400],
+        [new Error('no RTP port free'), 503],
       ];
       for (const [err, status] of cases) {
         t.media.failWith = err;
@@ -268,7 +297,9 @@ describe('AuthCallHandler', () => {
     it('a right PIN: answers, confirms, hangs up, then sends the check-sync to the registered contact', async () => {
       const t = track(await setup());
       t.registrations.set(t.account.username, {
-        username: t.account.username, contact: 'sip:dev@10.0.0.5:5060', expiresAt: Date.now() + 60_000,
+        username: t.account.username,
+        contact: 'sip:dev@10.0.0.5:5060',
+        expiresAt: Date.now() + 60_000,
         source: { address: '203.0.113.5', port: 40000, transport: 'udp' },
       });
       const call = new FakeCall('*89', t.account);
@@ -282,27 +313,40 @@ describe('AuthCallHandler', () => {
       assert.deepEqual(session.plays, [['de/enter-pin'], ['de/success']]);
       assert.equal(call.hangups, 1);
       assert.ok(session.closed);
-      assert.deepEqual(t.notifies, [{
-        event: 'check-sync',
-        target: { uri: 'sip:dev@10.0.0.5:5060', via: { address: '203.0.113.5', port: 40000, transport: 'udp' }, username: t.account.username },
-      }]);
+      assert.deepEqual(t.notifies, [
+        {
+          event: 'check-sync',
+          target: { uri: 'sip:dev@10.0.0.5:5060', via: { address: '203.0.113.5', port: 40000, transport: 'udp' }, username: t.account.username },
+        },
+      ]);
       assert.equal((await t.store.getDevice(t.device.mac))!.auth.state, 'successful');
       assert.ok(!t.logLines.join('\n').includes('123456'), 'the PIN is never logged');
     });
 
-    it('without a registration, the check-sync goes to the call\'s Contact and source, with the vendor\'s event', async () => {
-      const t = track(await setup({ vendor: 'snom', device: { auth: { state: 'successful', pap: null, failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: null } } }));
+    it("without a registration, the check-sync goes to the call's Contact and source, with the vendor's event", async () => {
+      const t = track(
+        await setup({
+          vendor: 'snom',
+          device: { auth: { state: 'successful', pap: null, failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: null } },
+        }),
+      );
       const call = new FakeCall('1234', t.account);
       await t.handler.handle(call);
       assert.deepEqual(t.media.sessions[0]!.plays, [['de/already-authenticated']]);
-      assert.deepEqual(t.notifies, [{
-        event: 'check-sync;reboot=false',
-        target: { uri: call.contact, via: call.source, username: t.account.username },
-      }]);
+      assert.deepEqual(t.notifies, [
+        {
+          event: 'check-sync;reboot=false',
+          target: { uri: call.contact, via: call.source, username: t.account.username },
+        },
+      ]);
     });
 
     it('a suspended device needs no PIN: it is told to reload and gets a check-sync', async () => {
-      const t = track(await setup({ device: { auth: { state: 'needed', pap: '123456', failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: Date.now() + 600_000 } } }));
+      const t = track(
+        await setup({
+          device: { auth: { state: 'needed', pap: '123456', failures: 0, lockouts: 0, lockedUntil: null, suspendedUntil: Date.now() + 600_000 } },
+        }),
+      );
       const call = new FakeCall('*89', t.account);
       await t.handler.handle(call);
       assert.deepEqual(t.media.sessions[0]!.plays, [['de/already-authenticated']]);
@@ -358,7 +402,9 @@ describe('AuthCallHandler', () => {
     });
 
     it('blocked device: announces it and hangs up, no check-sync', async () => {
-      const t = track(await setup({ device: { auth: { state: 'blocked', pap: '123456', failures: 3, lockouts: 3, lockedUntil: null, suspendedUntil: null } } }));
+      const t = track(
+        await setup({ device: { auth: { state: 'blocked', pap: '123456', failures: 3, lockouts: 3, lockedUntil: null, suspendedUntil: null } } }),
+      );
       const call = new FakeCall('*89', t.account);
       await t.handler.handle(call);
       assert.deepEqual(t.media.sessions[0]!.plays, [['de/blocked']]);
@@ -390,7 +436,9 @@ describe('AuthCallHandler', () => {
     it('a CANCEL while the session is being made: no answer, the session is closed', async () => {
       const t = track(await setup());
       let release!: () => void;
-      t.media.gate = new Promise((r) => { release = r; });
+      t.media.gate = new Promise((r) => {
+        release = r;
+      });
       const call = new FakeCall('*89', t.account);
       const handled = t.handler.handle(call);
       await waitFor(() => t.media.requests === 1, 'the session request');

@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
 import {
-  DEFAULT_IVR_SETTINGS, initialIvrState, step,
-  type IvrCommand, type IvrEvent, type IvrSettings, type IvrState, type StartState, type VerifyOutcome,
+  DEFAULT_IVR_SETTINGS,
+  initialIvrState,
+  step,
+  type IvrCommand,
+  type IvrEvent,
+  type IvrSettings,
+  type IvrState,
+  type StartState,
+  type VerifyOutcome,
 } from '../../src/domain/ivr';
 
 /** Feeds events one by one; returns the final state and the commands of each step. */
@@ -28,7 +35,9 @@ const firstDigitTimeout: IvrEvent = { type: 'timeout', timer: 'firstDigit' };
 const interDigitTimeout: IvrEvent = { type: 'timeout', timer: 'interDigit' };
 const play = (...prompts: string[]) => ({ type: 'play', prompts });
 const verifies = (r: { steps: IvrCommand[][] }) =>
-  all(r).filter((c): c is Extract<IvrCommand, { type: 'verify' }> => c.type === 'verify').map((c) => c.pin);
+  all(r)
+    .filter((c): c is Extract<IvrCommand, { type: 'verify' }> => c.type === 'verify')
+    .map((c) => c.pin);
 
 describe('IVR dialogue', () => {
   describe('start, by device state', () => {
@@ -71,12 +80,17 @@ describe('IVR dialogue', () => {
     it('collects digits after the prompt, restarts the inter-digit timer per digit, and verifies on #', () => {
       const r = run([start(), finished, ...digits('042'), d('#')]);
       assert.deepEqual(r.steps[2], [
-        { type: 'cancelTimer', timer: 'firstDigit' }, { type: 'startTimer', timer: 'interDigit', ms: 5000 },
+        { type: 'cancelTimer', timer: 'firstDigit' },
+        { type: 'startTimer', timer: 'interDigit', ms: 5000 },
       ]);
       assert.deepEqual(r.steps[3], [
-        { type: 'cancelTimer', timer: 'interDigit' }, { type: 'startTimer', timer: 'interDigit', ms: 5000 },
+        { type: 'cancelTimer', timer: 'interDigit' },
+        { type: 'startTimer', timer: 'interDigit', ms: 5000 },
       ]);
-      assert.deepEqual(last(r), [{ type: 'cancelTimer', timer: 'interDigit' }, { type: 'verify', pin: '042' }]);
+      assert.deepEqual(last(r), [
+        { type: 'cancelTimer', timer: 'interDigit' },
+        { type: 'verify', pin: '042' },
+      ]);
       assert.equal(r.state.phase, 'verifying');
       assert.equal(r.state.entry, '');
     });
@@ -213,8 +227,7 @@ describe('IVR dialogue', () => {
     });
 
     it('a wrong PIN starts a fresh count of re-prompts', () => {
-      const r = run([start(), finished, firstDigitTimeout, finished, ...digits('1#'), verified('wrong'), finished,
-        firstDigitTimeout], { maxReprompts: 1 });
+      const r = run([start(), finished, firstDigitTimeout, finished, ...digits('1#'), verified('wrong'), finished, firstDigitTimeout], { maxReprompts: 1 });
       assert.deepEqual(last(r), [play('enter-pin')]);
     });
 
@@ -295,13 +308,20 @@ describe('IVR dialogue', () => {
         const keys = '0123456789*#A';
         for (let i = 0; i < 60; i++) {
           const k = rnd(10);
-          const e: IvrEvent = i === 0 ? start('needed')
-            : k < 5 ? d(keys[rnd(keys.length)]!)
-            : k === 5 ? finished
-            : k === 6 ? { type: 'timeout', timer: rnd(2) ? 'firstDigit' : 'interDigit' }
-            : k === 7 ? verified(outcomes[rnd(outcomes.length)]!)
-            : k === 8 && rnd(8) === 0 ? hangup
-            : finished;
+          const e: IvrEvent =
+            i === 0
+              ? start('needed')
+              : k < 5
+                ? d(keys[rnd(keys.length)]!)
+                : k === 5
+                  ? finished
+                  : k === 6
+                    ? { type: 'timeout', timer: rnd(2) ? 'firstDigit' : 'interDigit' }
+                    : k === 7
+                      ? verified(outcomes[rnd(outcomes.length)]!)
+                      : k === 8 && rnd(8) === 0
+                        ? hangup
+                        : finished;
           const r = step(state, e);
           if (e.type === 'verified') outstanding = false;
           for (const c of r.commands) {

@@ -15,7 +15,9 @@ class ScriptedSession extends EventEmitter implements MediaSession {
   stops = 0;
   ignored = 0;
   private playing = false;
-  constructor(private readonly reportStopSynchronously = false) { super(); }
+  constructor(private readonly reportStopSynchronously = false) {
+    super();
+  }
   play(files: string[]): void {
     assert.ok(!this.playing, 'play while playing');
     this.files.push(...files);
@@ -81,9 +83,16 @@ function setup(opts: { settings?: Partial<IvrSettings>; verify?: (pin: string) =
   const logLines: string[] = [];
   const deps: IvrDriverDeps = {
     call: call as unknown as IvrDriverDeps['call'],
-    session, prompts, locale: 'de',
+    session,
+    prompts,
+    locale: 'de',
     settings: { ...DEFAULT_IVR_SETTINGS, ...opts.settings },
-    verify: opts.verify ?? (async (pin) => { pins.push(pin); return 'success'; }),
+    verify:
+      opts.verify ??
+      (async (pin) => {
+        pins.push(pin);
+        return 'success';
+      }),
     log: recordingLogger(logLines),
   };
   return { session, call, pins, logLines, driver: new IvrDriver(deps) };
@@ -173,7 +182,12 @@ describe('IvrDriver', () => {
   it('a wrong PIN asks again; the next verify is a new one', async () => {
     const outcomes: VerifyOutcome[] = ['wrong', 'locked'];
     const pins: string[] = [];
-    const { session, driver } = setup({ verify: async (pin) => { pins.push(pin); return outcomes.shift()!; } });
+    const { session, driver } = setup({
+      verify: async (pin) => {
+        pins.push(pin);
+        return outcomes.shift()!;
+      },
+    });
     const done = driver.run('needed');
     session.press('111111#');
     await waitFor(() => session.plays.length === 2, 'the second prompt');
@@ -188,13 +202,20 @@ describe('IvrDriver', () => {
 
   it('when the phone hangs up during verification, waits for the outcome and still asks for the re-fetch on success', async () => {
     let answer!: (o: VerifyOutcome) => void;
-    const { session, call, driver } = setup({ verify: () => new Promise((r) => { answer = r; }) });
+    const { session, call, driver } = setup({
+      verify: () =>
+        new Promise((r) => {
+          answer = r;
+        }),
+    });
     const done = driver.run('needed');
     session.press('123456#');
     await waitFor(() => answer !== undefined, 'the verification');
     call.emit('ended', 'remote-bye');
     let settled = false;
-    void done.then(() => { settled = true; });
+    void done.then(() => {
+      settled = true;
+    });
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'the run is not over while the attempt is out');
     answer('success');
@@ -218,7 +239,9 @@ describe('IvrDriver', () => {
 
   it('a failing media command hangs up instead of leaving the caller in silence', async () => {
     const { session, call, driver, logLines } = setup();
-    session.play = () => { throw new Error('engine gone'); };
+    session.play = () => {
+      throw new Error('engine gone');
+    };
     const result = await driver.run('needed');
     assert.equal(result.endedBy, 'local');
     assert.equal(call.hangups, 1);
@@ -226,7 +249,11 @@ describe('IvrDriver', () => {
   });
 
   it('a verify that throws fails closed as service-unavailable', async () => {
-    const { session, driver } = setup({ verify: async () => { throw new Error('disk I/O error'); } });
+    const { session, driver } = setup({
+      verify: async () => {
+        throw new Error('disk I/O error');
+      },
+    });
     const done = driver.run('needed');
     session.press('1#');
     await waitFor(() => session.plays.length === 2, 'the announcement');
@@ -252,7 +279,11 @@ describe('verifyWith', () => {
 
   it('turns any store error into unavailable, without logging the PIN', async () => {
     const lines: string[] = [];
-    const auth = { attempt: async () => { throw new Error('SQLITE_BUSY: database is locked'); } };
+    const auth = {
+      attempt: async () => {
+        throw new Error('SQLITE_BUSY: database is locked');
+      },
+    };
     assert.equal(await verifyWith(auth, '001565aabbcc', null, recordingLogger(lines))('424242'), 'unavailable');
     assert.match(lines.join('\n'), /SQLITE_BUSY/);
     assert.ok(!lines.join('\n').includes('424242'));

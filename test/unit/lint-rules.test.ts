@@ -29,7 +29,10 @@ describe('lint rules: failures are not swallowed silently', function () {
       '}',
     ].join('\n');
     assert.deepEqual(await findings(code), [
-      'no-empty', 'papgate/no-silent-catch-handler', 'papgate/no-silent-catch-handler', 'papgate/no-silent-catch-handler',
+      'no-empty',
+      'papgate/no-silent-catch-handler',
+      'papgate/no-silent-catch-handler',
+      'papgate/no-silent-catch-handler',
       'papgate/no-silent-catch-handler',
     ]);
   });

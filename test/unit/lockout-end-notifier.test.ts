@@ -16,13 +16,17 @@ describe('lock-out end notifier', () => {
     devices.set(d.mac, d);
     return d;
   };
-  const make = (maxPending?: number) => new LockoutEndNotifier({
-    store: { getDevice: async (mac) => devices.get(mac) ?? null },
-    clock: { now: () => Date.now() },
-    log: silentLogger,
-    sendCheckSync: async (d) => { sent.push(d.mac); return true; },
-    maxPending,
-  });
+  const make = (maxPending?: number) =>
+    new LockoutEndNotifier({
+      store: { getDevice: async (mac) => devices.get(mac) ?? null },
+      clock: { now: () => Date.now() },
+      log: silentLogger,
+      sendCheckSync: async (d) => {
+        sent.push(d.mac);
+        return true;
+      },
+      maxPending,
+    });
   /** Waits (bounded) until no timer is pending and the last announcement had time to run. */
   async function settled(n: LockoutEndNotifier): Promise<void> {
     for (let i = 0; i < 200 && n.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -30,7 +34,11 @@ describe('lock-out end notifier', () => {
     await new Promise((r) => setTimeout(r, 20));
   }
 
-  beforeEach(() => { devices.clear(); sent = []; notifier = make(); });
+  beforeEach(() => {
+    devices.clear();
+    sent = [];
+    notifier = make();
+  });
   afterEach(() => notifier.stop());
 
   it('announces a lock-out that ends as stored', async () => {
@@ -85,13 +93,21 @@ describe('lock-out end notifier', () => {
     assert.deepEqual(sent, []);
   });
 
-  it('sends the vendor\'s check-sync event to the registered contact, and nothing without a registration', async () => {
+  it("sends the vendor's check-sync event to the registered contact, and nothing without a registration", async () => {
     const d = makeDevice({ vendor: 'snom' });
     const calls: [NotifyTarget, string][] = [];
-    const reg: Registration = { username: d.sipUsername, contact: 'sip:u@10.0.0.7:5062', source: { address: '192.0.2.1', port: 5062, transport: 'udp' }, expiresAt: Date.now() + 60_000 };
+    const reg: Registration = {
+      username: d.sipUsername,
+      contact: 'sip:u@10.0.0.7:5062',
+      source: { address: '192.0.2.1', port: 5062, transport: 'udp' },
+      expiresAt: Date.now() + 60_000,
+    };
     const signalling = (r: Registration | undefined) => ({
       registration: async () => r,
-      notify: async (t: NotifyTarget, e: string) => { calls.push([t, e]); return 200; },
+      notify: async (t: NotifyTarget, e: string) => {
+        calls.push([t, e]);
+        return 200;
+      },
     });
     assert.equal(await checkSyncToRegistration(signalling(undefined), d), false);
     assert.equal(await checkSyncToRegistration(signalling(reg), d), true);

@@ -10,8 +10,22 @@ describe('MAC addresses (section 2 of docs/behaviour.md)', () => {
   });
 
   it('rejects malformed input with a message that says what a MAC looks like', () => {
-    for (const bad of ['', '1a2b3c4d5e', '1a2b3c4d5e6f7', '1a:2b:3c:4d:5e', '1a:2b-3c:4d:5e:6f', 'gg2b3c4d5e6f', '1a2b.3c4d.5e6', '1a2b3c-4d5e6f', 'x'.repeat(1000)]) {
-      assert.throws(() => parseMac(bad), (e: PapgateError) => e.code === 'invalid' && /12 hexadecimal digits/.test(e.message) && e.field === 'mac', JSON.stringify(bad));
+    for (const bad of [
+      '',
+      '1a2b3c4d5e',
+      '1a2b3c4d5e6f7',
+      '1a:2b:3c:4d:5e',
+      '1a:2b-3c:4d:5e:6f',
+      'gg2b3c4d5e6f',
+      '1a2b.3c4d.5e6',
+      '1a2b3c-4d5e6f',
+      'x'.repeat(1000),
+    ]) {
+      assert.throws(
+        () => parseMac(bad),
+        (e: PapgateError) => e.code === 'invalid' && /12 hexadecimal digits/.test(e.message) && e.field === 'mac',
+        JSON.stringify(bad),
+      );
     }
     assert.throws(() => parseMac(undefined), /missing/);
     assert.throws(() => parseMac(42), /missing/);

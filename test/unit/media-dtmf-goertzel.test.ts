@@ -8,7 +8,9 @@ import { LOCALES } from '../../src/domain/types';
 
 const FREQS: Record<string, [number, number]> = {};
 ['123A', '456B', '789C', '*0#D'].forEach((row, r) => {
-  [...row].forEach((key, c) => { FREQS[key] = [[697, 770, 852, 941][r] as number, [1209, 1336, 1477, 1633][c] as number]; });
+  [...row].forEach((key, c) => {
+    FREQS[key] = [[697, 770, 852, 941][r] as number, [1209, 1336, 1477, 1633][c] as number];
+  });
 });
 
 /** Samples of a DTMF key (or silence for key ''), amplitudes per tone. */
@@ -27,7 +29,10 @@ function tone(key: string, ms: number, rowAmp = 6000, colAmp = 6000, phase = 0):
 function concat(...parts: Int16Array[]): Int16Array {
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -42,7 +47,7 @@ function detect(samples: Int16Array, chunk = 160): string {
 /** Deterministic pseudo-random numbers (tests must be reproducible). */
 function lcg(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('media in-band DTMF (Goertzel)', () => {

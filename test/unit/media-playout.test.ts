@@ -8,7 +8,6 @@ import { PromptCache } from '../../src/media/embedded/prompt-cache';
 import { PromptPlayout } from '../../src/media/embedded/prompt-playout';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 
-
 describe('media prompt playout', () => {
   let dir: string;
   let finished: boolean[];
@@ -43,7 +42,13 @@ describe('media prompt playout', () => {
     dir = mkdtempSync(join(tmpdir(), 'papgate-playout-'));
     finished = [];
     warnings = [];
-    const log: Logger = { ...silentLogger, warn: (o) => { warnings.push(JSON.stringify(o)); }, child: () => log };
+    const log: Logger = {
+      ...silentLogger,
+      warn: (o) => {
+        warnings.push(JSON.stringify(o));
+      },
+      child: () => log,
+    };
     playout = new PromptPlayout('PCMU', new PromptCache(), log, (interrupted) => finished.push(interrupted));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,8 +56,14 @@ describe('media prompt playout', () => {
   it('plays files in order in 160-byte frames, pads the last one, then finishes once', async () => {
     playout.play([file('a.wav', 400), file('b.wav', 160)]);
     const frames = await drain();
-    assert.deepEqual(frames.map((f) => f.length), [160, 160, 160, 160]);
-    assert.ok(frames[2]!.subarray(80).every((b) => b === 0xff), 'last frame of a.wav padded with µ-law silence');
+    assert.deepEqual(
+      frames.map((f) => f.length),
+      [160, 160, 160, 160],
+    );
+    assert.ok(
+      frames[2]!.subarray(80).every((b) => b === 0xff),
+      'last frame of a.wav padded with µ-law silence',
+    );
     assert.notEqual(frames[2]![0], 0xff);
     assert.deepEqual(finished, [false]);
     assert.equal(playout.nextFrame(), undefined);

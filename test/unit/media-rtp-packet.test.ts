@@ -69,8 +69,7 @@ describe('media RFC 4733 telephone-events', () => {
 
   /** What a phone sends for one press: start, updates, then three end packets, all on one timestamp. */
   function press(tracker: TelephoneEventTracker, event: number, ts: number): string[] {
-    const packets = [ev(event, false, 160), ev(event, false, 320), ev(event, false, 480),
-      ev(event, true, 640), ev(event, true, 640), ev(event, true, 640)];
+    const packets = [ev(event, false, 160), ev(event, false, 320), ev(event, false, 480), ev(event, true, 640), ev(event, true, 640), ev(event, true, 640)];
     return packets.map((p, i) => tracker.accept(ts, i === 0, p)).filter((d): d is string => d !== undefined);
   }
 
@@ -120,7 +119,7 @@ describe('media RFC 4733 telephone-events', () => {
     const dir = '/usr/share/sip-tester';
     const capture = (name: string) => rtpOfPcap(readFileSync(`${dir}/dtmf_2833_${name}.pcap`));
     before(function () {
-      requireTool(this, 'sipp-dtmf-pcaps', 'the RFC 4733 tracker is checked against SIPp\'s captures');
+      requireTool(this, 'sipp-dtmf-pcaps', "the RFC 4733 tracker is checked against SIPp's captures");
     });
 
     it('counts "1 2 1 1 #" played from the captures (same timestamps each time)', () => {

@@ -13,19 +13,31 @@ function answerFor(text: string) {
 }
 
 function assertInvalidSdp(text: string, messagePart?: RegExp) {
-  assert.throws(() => negotiate(parseSdp(text)), (e: unknown) => {
-    assert.ok(e instanceof PapgateError, `expected PapgateError, got ${String(e)}`);
-    assert.equal(e.code, 'invalid');
-    assert.equal(e.field, 'sdp');
-    if (messagePart) assert.match(e.message, messagePart);
-    return true;
-  });
+  assert.throws(
+    () => negotiate(parseSdp(text)),
+    (e: unknown) => {
+      assert.ok(e instanceof PapgateError, `expected PapgateError, got ${String(e)}`);
+      assert.equal(e.code, 'invalid');
+      assert.equal(e.field, 'sdp');
+      if (messagePart) assert.match(e.message, messagePart);
+      return true;
+    },
+  );
 }
 
 describe('media SDP offer/answer', () => {
   it('prefers PCMU even when PCMA is listed first, and answers one codec plus telephone-event', () => {
-    const { negotiated, answer } = answerFor(sdp(...head, 'm=audio 4000 RTP/AVP 8 0 101',
-      'a=rtpmap:8 PCMA/8000', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=ptime:30'));
+    const { negotiated, answer } = answerFor(
+      sdp(
+        ...head,
+        'm=audio 4000 RTP/AVP 8 0 101',
+        'a=rtpmap:8 PCMA/8000',
+        'a=rtpmap:0 PCMU/8000',
+        'a=rtpmap:101 telephone-event/8000',
+        'a=fmtp:101 0-16',
+        'a=ptime:30',
+      ),
+    );
     assert.equal(negotiated.codec, 'PCMU');
     assert.equal(negotiated.payloadType, 0);
     assert.equal(negotiated.telephoneEventPt, 101);
@@ -56,8 +68,7 @@ describe('media SDP offer/answer', () => {
 
   for (const pt of [96, 97, 101]) {
     it(`uses telephone-event on payload type ${pt} as offered`, () => {
-      const { negotiated, answer } = answerFor(sdp(...head, `m=audio 4000 RTP/AVP 0 ${pt}`,
-        `a=rtpmap:${pt} telephone-event/8000`));
+      const { negotiated, answer } = answerFor(sdp(...head, `m=audio 4000 RTP/AVP 0 ${pt}`, `a=rtpmap:${pt} telephone-event/8000`));
       assert.equal(negotiated.telephoneEventPt, pt);
       assert.match(answer, new RegExp(`m=audio 16000 RTP/AVP 0 ${pt}\\r\\n`));
       assert.match(answer, new RegExp(`a=rtpmap:${pt} telephone-event/8000`));
@@ -65,8 +76,9 @@ describe('media SDP offer/answer', () => {
   }
 
   it('picks telephone-event/8000 when /16000 is offered on another type', () => {
-    const { negotiated, answer } = answerFor(sdp(...head, 'm=audio 4000 RTP/AVP 9 0 101 97',
-      'a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/16000', 'a=rtpmap:97 telephone-event/8000'));
+    const { negotiated, answer } = answerFor(
+      sdp(...head, 'm=audio 4000 RTP/AVP 9 0 101 97', 'a=rtpmap:9 G722/8000', 'a=rtpmap:101 telephone-event/16000', 'a=rtpmap:97 telephone-event/8000'),
+    );
     assert.equal(negotiated.telephoneEventPt, 97);
     assert.match(answer, /m=audio 16000 RTP\/AVP 0 97\r\n/);
     assert.doesNotMatch(answer, /101/);
@@ -78,9 +90,13 @@ describe('media SDP offer/answer', () => {
   });
 
   it('throws NoCommonCodec when no G.711 is offered', () => {
-    assert.throws(() => negotiate(parseSdp(sdp(...head, 'm=audio 4000 RTP/AVP 9 18 101',
-      'a=rtpmap:9 G722/8000', 'a=rtpmap:18 G729/8000', 'a=rtpmap:101 telephone-event/8000'))),
-    (e: unknown) => e instanceof NoCommonCodec && /G722/.test(e.message));
+    assert.throws(
+      () =>
+        negotiate(
+          parseSdp(sdp(...head, 'm=audio 4000 RTP/AVP 9 18 101', 'a=rtpmap:9 G722/8000', 'a=rtpmap:18 G729/8000', 'a=rtpmap:101 telephone-event/8000')),
+        ),
+      (e: unknown) => e instanceof NoCommonCodec && /G722/.test(e.message),
+    );
   });
 
   it('throws NoCommonCodec for SRTP-only audio', () => {
@@ -97,14 +113,14 @@ describe('media SDP offer/answer', () => {
   });
 
   it('reads c= at session level only', () => {
-    const { negotiated } = answerFor(sdp('v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.1.2.3/127', 't=0 0',
-      'm=audio 5004 RTP/AVP 0'));
+    const { negotiated } = answerFor(sdp('v=0', 'o=- 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.1.2.3/127', 't=0 0', 'm=audio 5004 RTP/AVP 0'));
     assert.equal(negotiated.remoteAddress, '10.1.2.3');
   });
 
   it('takes the first audio stream with a non-zero port and rejects the other m= lines', () => {
-    const { negotiated, answer } = answerFor(sdp(...head, 'm=audio 0 RTP/AVP 0', 'm=video 5000 RTP/AVP 99',
-      'a=rtpmap:99 H264/90000', 'm=audio 6000 RTP/AVP 8', 'a=sendonly'));
+    const { negotiated, answer } = answerFor(
+      sdp(...head, 'm=audio 0 RTP/AVP 0', 'm=video 5000 RTP/AVP 99', 'a=rtpmap:99 H264/90000', 'm=audio 6000 RTP/AVP 8', 'a=sendonly'),
+    );
     assert.equal(negotiated.remotePort, 6000);
     assert.equal(negotiated.mediaIndex, 2);
     assert.equal(negotiated.direction, 'recvonly');
@@ -118,8 +134,7 @@ describe('media SDP offer/answer', () => {
   });
 
   it('accepts LF line endings and IPv6', () => {
-    const { negotiated, answer } = answerFor(['v=0', 'o=- 1 1 IN IP6 ::1', 's=-', 'c=IN IP6 2001:db8::5', 't=0 0',
-      'm=audio 4000 RTP/AVP 0', ''].join('\n'));
+    const { negotiated, answer } = answerFor(['v=0', 'o=- 1 1 IN IP6 ::1', 's=-', 'c=IN IP6 2001:db8::5', 't=0 0', 'm=audio 4000 RTP/AVP 0', ''].join('\n'));
     assert.equal(negotiated.remoteAddress, '2001:db8::5');
     assert.match(answer, /m=audio 16000/);
   });

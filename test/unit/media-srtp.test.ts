@@ -13,7 +13,11 @@ describe('media SRTP: RFC 3711 test vectors', () => {
     const iv = packetIv(hex('F0F1F2F3F4F5F6F7F8F9FAFBFCFD'), 0, 0);
     assert.equal(iv.toString('hex').toUpperCase(), 'F0F1F2F3F4F5F6F7F8F9FAFBFCFD0000');
     const stream = aesCmKeystream(key, iv, 0xff02 * 16);
-    const block = (n: number) => stream.subarray(n * 16, n * 16 + 16).toString('hex').toUpperCase();
+    const block = (n: number) =>
+      stream
+        .subarray(n * 16, n * 16 + 16)
+        .toString('hex')
+        .toUpperCase();
     assert.equal(block(0), 'E03EAD0935C95E80E166B16DD92B4EB4');
     assert.equal(block(1), 'D23513162B02D0F72A43A2FE4A5F97AB');
     assert.equal(block(2), '41E95B3BB0A2E8DD477901E4FCA894C0');
@@ -29,7 +33,7 @@ describe('media SRTP: RFC 3711 test vectors', () => {
     assert.equal(keys.authentication.toString('hex').toUpperCase(), 'CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4');
   });
 
-  it('a whole AES_CM_128_HMAC_SHA1_80 packet matches libsrtp\'s reference (srtp_driver)', () => {
+  it("a whole AES_CM_128_HMAC_SHA1_80 packet matches libsrtp's reference (srtp_driver)", () => {
     const keyAndSalt = hex('E1F97A0D3E018BE0D64FA32C06DE41390EC675AD498AFEEBB6960B3AABE6');
     const plain = hex('800f1234decafbadcafebabeabababababababababababababababab');
     const expected = hex('800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc99ea179b8dbb');
@@ -77,7 +81,12 @@ describe('media SRTP: sender and receiver', () => {
     const p1 = tx.protect(rtp(65535, Buffer.from('p1')));
     const p2 = tx.protect(rtp(0, Buffer.from('p2'))); // the sender's ROC is 1 from here
     const p3 = tx.protect(rtp(1, Buffer.from('p3')));
-    for (const [pkt, text] of [[p0, 'p0'], [p2, 'p2'], [p1, 'p1'], [p3, 'p3']] as const) {
+    for (const [pkt, text] of [
+      [p0, 'p0'],
+      [p2, 'p2'],
+      [p1, 'p1'],
+      [p3, 'p3'],
+    ] as const) {
       const r = rx.unprotect(pkt);
       assert.ok(r.ok, `${text}: ${r.ok ? '' : r.reason}`);
       assert.equal(r.packet.subarray(12).toString(), text);
@@ -122,30 +131,44 @@ describe('media SRTP: property tests (fast-check)', () => {
   const key = fc.uint8Array({ minLength: 30, maxLength: 30 }).map((a) => Buffer.from(a));
 
   it('round trip for any key, SSRC, sequence and payload', () => {
-    fc.assert(fc.property(suite, key, fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }),
-      fc.uint8Array({ maxLength: 300 }), (s, k, seq, ssrc, payload) => {
-        const plain = rtp(seq, Buffer.from(payload), ssrc);
-        const r = new SrtpReceiver(s, k).unprotect(new SrtpSender(s, k).protect(plain));
-        return r.ok && r.packet.equals(plain);
-      }), { seed: 4568, numRuns: 500 });
+    fc.assert(
+      fc.property(
+        suite,
+        key,
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.uint8Array({ maxLength: 300 }),
+        (s, k, seq, ssrc, payload) => {
+          const plain = rtp(seq, Buffer.from(payload), ssrc);
+          const r = new SrtpReceiver(s, k).unprotect(new SrtpSender(s, k).protect(plain));
+          return r.ok && r.packet.equals(plain);
+        },
+      ),
+      { seed: 4568, numRuns: 500 },
+    );
   });
 
   it('a tampered packet is dropped; the same packet untampered is then accepted once', () => {
-    fc.assert(fc.property(suite, key, fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.nat(), fc.integer({ min: 1, max: 255 }),
-      (s, k, payload, where, mask) => {
+    fc.assert(
+      fc.property(suite, key, fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (s, k, payload, where, mask) => {
         const wire = new SrtpSender(s, k).protect(rtp(42, Buffer.from(payload)));
         const bad = Buffer.from(wire);
         const at = where % bad.length;
         bad[at] = (bad[at] as number) ^ mask;
         const rx = new SrtpReceiver(s, k);
         return !rx.unprotect(bad).ok && rx.unprotect(wire).ok && !rx.unprotect(wire).ok;
-      }), { seed: 3711, numRuns: 1000 });
+      }),
+      { seed: 3711, numRuns: 1000 },
+    );
   });
 
   it('never throws on garbage, and never accepts it', () => {
-    fc.assert(fc.property(suite, key, fc.uint8Array({ maxLength: 400 }), (s, k, bytes) => {
-      const r = new SrtpReceiver(s, k).unprotect(Buffer.from(bytes));
-      return !r.ok && typeof r.reason === 'string';
-    }), { seed: 80, numRuns: 5000 });
+    fc.assert(
+      fc.property(suite, key, fc.uint8Array({ maxLength: 400 }), (s, k, bytes) => {
+        const r = new SrtpReceiver(s, k).unprotect(Buffer.from(bytes));
+        return !r.ok && typeof r.reason === 'string';
+      }),
+      { seed: 80, numRuns: 5000 },
+    );
   });
 });

@@ -32,7 +32,10 @@ function wav(opts: { format?: number; channels?: number; rate?: number; bits?: n
 }
 
 const expectWavError = (buf: Buffer, message: RegExp) =>
-  assert.throws(() => decodeWav(buf), (e: unknown) => e instanceof WavFormatError && message.test(e.message));
+  assert.throws(
+    () => decodeWav(buf),
+    (e: unknown) => e instanceof WavFormatError && message.test(e.message),
+  );
 
 describe('media WAV prompts', () => {
   it('reads 16-bit PCM', () => {
@@ -54,7 +57,10 @@ describe('media WAV prompts', () => {
   it('reads the prompts sox made (the shipped files)', () => {
     const pcm = decodeWav(readFileSync(join(__dirname, '../../prompts/en/wrong-pin.wav')));
     assert.ok(pcm.length > 8000, 'at least a second of audio');
-    assert.ok(pcm.some((s) => Math.abs(s) > 5000), 'not silent');
+    assert.ok(
+      pcm.some((s) => Math.abs(s) > 5000),
+      'not silent',
+    );
   });
 
   it('rejects a file that is not RIFF', () => expectWavError(Buffer.from('ID3\u0004 this is an mp3'), /not a WAV/));
@@ -65,8 +71,7 @@ describe('media WAV prompts', () => {
   });
   it('rejects a file cut inside the header', () => expectWavError(encodeWavPcm16(ramp).subarray(0, 30), /truncated|fmt/));
   it('rejects a file without a data chunk', () => expectWavError(encodeWavPcm16(ramp).subarray(0, 36), /no data chunk/));
-  it('rejects the wrong sample rate, saying how to fix it', () =>
-    expectWavError(encodeWavPcm16(ramp, 16000), /16000 Hz.*8000 Hz.*sox/));
+  it('rejects the wrong sample rate, saying how to fix it', () => expectWavError(encodeWavPcm16(ramp, 16000), /16000 Hz.*8000 Hz.*sox/));
   it('rejects stereo', () => expectWavError(wav({ channels: 2, data: Buffer.alloc(64) }), /2 channels/));
   it('rejects 8-bit linear PCM and float', () => {
     expectWavError(wav({ bits: 8, data: Buffer.alloc(64) }), /unsupported sample format/);
@@ -76,7 +81,9 @@ describe('media WAV prompts', () => {
 
 describe('media prompt cache', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'papgate-prompts-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-prompts-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('encodes a file for each codec and notices when an operator replaces it', async () => {

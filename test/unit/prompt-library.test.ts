@@ -57,21 +57,32 @@ describe('PromptLibrary', () => {
   });
 
   it('refuses an incomplete English set, naming every missing file', () => {
-    writePrompts(shipped, 'en', PROMPT_NAMES.filter((n) => n !== 'success' && n !== 'goodbye'));
+    writePrompts(
+      shipped,
+      'en',
+      PROMPT_NAMES.filter((n) => n !== 'success' && n !== 'goodbye'),
+    );
     writePrompts(shipped, 'de', PROMPT_NAMES);
-    assert.throws(() => new PromptLibrary([override, shipped]), (e: unknown) => {
-      assert.ok(isPapgateError(e) && e.code === 'invalid');
-      assert.match(e.message, /en\/success\.wav/);
-      assert.match(e.message, /en\/goodbye\.wav/);
-      assert.doesNotMatch(e.message, /enter-pin/);
-      return true;
-    });
+    assert.throws(
+      () => new PromptLibrary([override, shipped]),
+      (e: unknown) => {
+        assert.ok(isPapgateError(e) && e.code === 'invalid');
+        assert.match(e.message, /en\/success\.wav/);
+        assert.match(e.message, /en\/goodbye\.wav/);
+        assert.doesNotMatch(e.message, /enter-pin/);
+        return true;
+      },
+    );
     assert.throws(() => new PromptLibrary([]), /no prompt directory/);
     assert.throws(() => new PromptLibrary([join(root, 'nowhere')]), /incomplete/);
   });
 
   it('does not take a directory for a prompt file', () => {
-    writePrompts(shipped, 'en', PROMPT_NAMES.filter((n) => n !== 'success'));
+    writePrompts(
+      shipped,
+      'en',
+      PROMPT_NAMES.filter((n) => n !== 'success'),
+    );
     mkdirSync(join(shipped, 'en', 'success.wav'));
     assert.throws(() => new PromptLibrary([shipped]), /en\/success\.wav/);
   });

@@ -12,10 +12,15 @@ const MAC = '001565aabbcc';
 
 function minimal(o: { vendor?: Vendor; label?: string; username?: string; password?: string; mac?: string } = {}): MinimalConfig {
   return {
-    kind: 'minimal', device: { mac: o.mac ?? MAC, vendor: o.vendor ?? 'yealink' }, state: 'needed',
+    kind: 'minimal',
+    device: { mac: o.mac ?? MAC, vendor: o.vendor ?? 'yealink' },
+    state: 'needed',
     label: o.label ?? 'Authentication needed',
     sip: { server: 'papgate.example.org', port: 5070, transport: 'udp', username: o.username ?? 'pg-1', password: o.password ?? 'pw-1' },
-    emergencyNumbers: ['112'], hotline: '*89', resyncSeconds: 300, provisioningUrl: 'https://prov.example.org/',
+    emergencyNumbers: ['112'],
+    hotline: '*89',
+    resyncSeconds: 300,
+    provisioningUrl: 'https://prov.example.org/',
   };
 }
 
@@ -58,7 +63,10 @@ describe('kept minimal files', () => {
 
   it('keeps at most its limit, dropping the oldest', () => {
     const files = new MinimalFiles(2);
-    const twice = (password: string) => { files.render('mac.cfg', minimal({ password })); return files.render('mac.cfg', minimal({ password })); };
+    const twice = (password: string) => {
+      files.render('mac.cfg', minimal({ password }));
+      return files.render('mac.cfg', minimal({ password }));
+    };
     const one = twice('1');
     assert.equal(files.render('mac.cfg', minimal({ password: '1' })), one);
     twice('2');
@@ -70,9 +78,19 @@ describe('kept minimal files', () => {
     for (const vendor of VENDORS) {
       const plain = makeDevice({ mac: MAC, vendor });
       const other = makeDevice({
-        mac: MAC, vendor, model: 'X9', siteId: 7, tenantId: 9, createdAt: 1, secretHash: 'a'.repeat(64),
-        sipUsername: 'other', sipPassword: 'other', lastProvisionedIp: '192.0.2.1', lastProvisionedAt: 5,
-        lines: [{ server: 's', user: 'u', authName: 'a', password: 'p', displayName: 'd' }], auth: { state: 'failed', pap: '000000' },
+        mac: MAC,
+        vendor,
+        model: 'X9',
+        siteId: 7,
+        tenantId: 9,
+        createdAt: 1,
+        secretHash: 'a'.repeat(64),
+        sipUsername: 'other',
+        sipPassword: 'other',
+        lastProvisionedIp: '192.0.2.1',
+        lastProvisionedAt: 5,
+        lines: [{ server: 's', user: 'u', authName: 'a', password: 'p', displayName: 'd' }],
+        auth: { state: 'failed', pap: '000000' },
       });
       for (const file of ['mac.cfg', 'mac-phone.cfg', 'mac.xml', 'snom-model-mac.htm', 'ConfigMAC.cfg'] as const) {
         // At run time a minimal result carries the whole device: templates must not read past MAC and vendor.

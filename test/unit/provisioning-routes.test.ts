@@ -55,9 +55,18 @@ describe('provisioning routes', () => {
 
   it('refuses traversal, encodings, backslashes and NUL with 400', () => {
     for (const t of [
-      '/../etc/passwd', `/p/../${MAC}.cfg`, `/./${MAC}.cfg`, '/%2e%2e/%2e%2e/etc/passwd', `/${MAC}%2ecfg`,
-      '/..%2f..%2fetc%2fpasswd', '/..\\..\\windows\\win.ini', `/${MAC}.cfg%00.txt`, `/${MAC}.cfg\u0000`,
-      `/${MAC}.cfg ` , 'relative.cfg', '',
+      '/../etc/passwd',
+      `/p/../${MAC}.cfg`,
+      `/./${MAC}.cfg`,
+      '/%2e%2e/%2e%2e/etc/passwd',
+      `/${MAC}%2ecfg`,
+      '/..%2f..%2fetc%2fpasswd',
+      '/..\\..\\windows\\win.ini',
+      `/${MAC}.cfg%00.txt`,
+      `/${MAC}.cfg\u0000`,
+      `/${MAC}.cfg `,
+      'relative.cfg',
+      '',
     ]) {
       assert.equal(rejected(t).status, 400, JSON.stringify(t));
     }
@@ -82,8 +91,16 @@ describe('provisioning routes', () => {
 
   it('answers 404 for names that are no vendor file', () => {
     for (const t of [
-      '/', '/index.html', `/${MAC}.txt`, `/${MAC}1.cfg`, `/${MAC.slice(1)}.cfg`, `/x/${MAC}.cfg`,
-      `/p/${SECRET}`, `/p/${SECRET}/x/${MAC}.cfg`, `/q/${SECRET}/${MAC}.cfg`, '/snom-001565aabbcc.htm',
+      '/',
+      '/index.html',
+      `/${MAC}.txt`,
+      `/${MAC}1.cfg`,
+      `/${MAC.slice(1)}.cfg`,
+      `/x/${MAC}.cfg`,
+      `/p/${SECRET}`,
+      `/p/${SECRET}/x/${MAC}.cfg`,
+      `/q/${SECRET}/${MAC}.cfg`,
+      '/snom-001565aabbcc.htm',
       '/00:15:65:aa:bb:cc.cfg',
     ]) {
       assert.equal(rejected(t).status, t === '/00:15:65:aa:bb:cc.cfg' ? 400 : 404, t);

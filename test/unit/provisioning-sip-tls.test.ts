@@ -9,9 +9,15 @@ import { makeDevice } from '../helpers/store-fixtures';
 function minimal(vendor: Vendor, tlsPort?: number): MinimalConfig {
   const device = makeDevice({ mac: '001565aabbcc', vendor, sipUsername: 'pg-dev-77', sipPassword: 'SipPw-minimal-55' });
   return {
-    kind: 'minimal', device, state: 'needed', label: 'Authentication needed',
+    kind: 'minimal',
+    device,
+    state: 'needed',
+    label: 'Authentication needed',
     sip: { server: 'papgate.example.org', port: 5060, transport: 'udp', tlsPort, username: 'pg-dev-77', password: 'SipPw-minimal-55' },
-    emergencyNumbers: ['112'], hotline: '*89', resyncSeconds: 300, provisioningUrl: 'https://prov.example.org/',
+    emergencyNumbers: ['112'],
+    hotline: '*89',
+    resyncSeconds: 300,
+    provisioningUrl: 'https://prov.example.org/',
   };
 }
 

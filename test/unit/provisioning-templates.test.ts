@@ -18,17 +18,27 @@ const LABELS = ['Authentication needed', 'Authentication failed', 'Authenticatio
 function minimal(vendor: Vendor, over: Partial<MinimalConfig> = {}): MinimalConfig {
   const device = makeDevice({ mac: MAC, vendor, lines: LINES, sipUsername: 'pg-dev-77', sipPassword: 'SipPw-minimal-55' });
   return {
-    kind: 'minimal', device, state: 'needed', label: 'Authentication needed',
+    kind: 'minimal',
+    device,
+    state: 'needed',
+    label: 'Authentication needed',
     sip: { server: 'papgate.example.org', port: 5070, transport: 'udp', username: 'pg-dev-77', password: 'SipPw-minimal-55' },
-    emergencyNumbers: ['112', '110', '911', '999'], hotline: '*89', resyncSeconds: 300,
-    provisioningUrl: 'https://prov.example.org/', ...over,
+    emergencyNumbers: ['112', '110', '911', '999'],
+    hotline: '*89',
+    resyncSeconds: 300,
+    provisioningUrl: 'https://prov.example.org/',
+    ...over,
   };
 }
 
 function full(vendor: Vendor, lines: Line[] = LINES): FullConfig {
   const device = makeDevice({ mac: MAC, vendor, lines });
   return {
-    kind: 'full', device, reason: 'trusted', lines, resyncSeconds: 14400,
+    kind: 'full',
+    device,
+    reason: 'trusted',
+    lines,
+    resyncSeconds: 14400,
     provisioningUrl: `https://prov.example.org/p/${SECRET}/`,
   };
 }
@@ -46,10 +56,10 @@ describe('provisioning templates', () => {
 
   for (const vendor of VENDORS) {
     describe(vendor, () => {
-      it('minimal carries the label and papgate\'s SIP account, and no line of the device', () => {
+      it("minimal carries the label and papgate's SIP account, and no line of the device", () => {
         const body = TEMPLATES[vendor].minimal(minimal(vendor));
         for (const s of ['Authentication needed', 'pg-dev-77', 'SipPw-minimal-55', 'papgate.example.org', '5070']) {
-          assert.ok(body.includes(s) || body.includes(`0x${(5070).toString(16)}`) && s === '5070', `${vendor} minimal lacks ${s}`);
+          assert.ok(body.includes(s) || (body.includes(`0x${(5070).toString(16)}`) && s === '5070'), `${vendor} minimal lacks ${s}`);
         }
         for (const l of LINES) {
           assert.ok(!body.includes(l.password), `${vendor} minimal leaks a line password`);
@@ -83,7 +93,10 @@ describe('provisioning templates', () => {
 
       it('a display name cannot break the file, a password cannot inject a setting', () => {
         const evil: Line = {
-          server: 'sip.example.net', user: '4711', authName: '4711', displayName: '"A&B <x>" \'q\'',
+          server: 'sip.example.net',
+          user: '4711',
+          authName: '4711',
+          displayName: '"A&B <x>" \'q\'',
           password: 'pw\nstatic.security.user_password = admin:pwn\r\n</user_pass><x>',
         };
         const body = TEMPLATES[vendor].full(full(vendor, [evil]));
@@ -130,7 +143,7 @@ describe('provisioning templates', () => {
     assert.ok(!f.includes('*89'));
   });
 
-  it('Gigaset: a quote in a value cannot close Gigaset\'s quoted string', () => {
+  it("Gigaset: a quote in a value cannot close Gigaset's quoted string", () => {
     const body = TEMPLATES.gigaset.full(full('gigaset', [{ ...LINES[0]!, displayName: 'He said "hi"' }]));
     assert.ok(body.includes(`value='"He said &apos;hi&apos;"'`), body);
     assert.ok(body.includes('<MAC_ADDRESS value="001565AABBCC"/>'));

@@ -78,17 +78,27 @@ describe('sourceKey', () => {
 });
 
 const SETTINGS: SourceLimitSettings = {
-  sipRequestsPerSecond: 10, sipRequestsBurst: 20,
-  ivrCallsPerMinutePerSource: 3, ivrCallsPerMinutePerDevice: 2,
-  provisioning404PerMinute: 6, provisioning404Burst: 5,
-  maxSources: 1000, exempt: ['192.0.2.0/24'],
+  sipRequestsPerSecond: 10,
+  sipRequestsBurst: 20,
+  ivrCallsPerMinutePerSource: 3,
+  ivrCallsPerMinutePerDevice: 2,
+  provisioning404PerMinute: 6,
+  provisioning404Burst: 5,
+  maxSources: 1000,
+  exempt: ['192.0.2.0/24'],
 };
 
 function limits(overrides: Partial<SourceLimitSettings> = {}) {
   let now = 1_000_000;
   const refused: string[] = [];
   const l = new SourceLimits({ ...SETTINGS, ...overrides }, { now: () => now }, (limit: LimitName, action) => refused.push(`${limit}:${action}`));
-  return { l, refused, advance: (ms: number) => { now += ms; } };
+  return {
+    l,
+    refused,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('SourceLimits', () => {

@@ -4,8 +4,12 @@ import type { StoredRegistration } from '../../src/ports/store';
 
 class FakeClock {
   private t = 1_700_000_000_000;
-  now() { return this.t; }
-  advance(ms: number) { this.t += ms; }
+  now() {
+    return this.t;
+  }
+  advance(ms: number) {
+    this.t += ms;
+  }
 }
 
 /** The in-memory store, counting writes (what a refresh costs). */
@@ -23,10 +27,19 @@ describe('registrar', () => {
   const make = () => new Registrar({ store, clock, minExpires: 60, maxExpires: 3600, defaultExpires: 3600 });
   let cseq = 0;
   const req = (o: Partial<RegisterRequest> = {}): RegisterRequest => ({
-    username: 'dev1', contact: { uri: 'sip:dev1@10.0.0.5:5060', expires: undefined }, expiresHeader: '300', callId: 'c1', cseq: ++cseq,
-    source: { transport: 'udp', address: '203.0.113.7', port: 40000 }, userAgent: 'Yealink SIP-T46G', path: [], ...o,
+    username: 'dev1',
+    contact: { uri: 'sip:dev1@10.0.0.5:5060', expires: undefined },
+    expiresHeader: '300',
+    callId: 'c1',
+    cseq: ++cseq,
+    source: { transport: 'udp', address: '203.0.113.7', port: 40000 },
+    userAgent: 'Yealink SIP-T46G',
+    path: [],
+    ...o,
   });
-  beforeEach(() => { store = new CountingRegistrations(); });
+  beforeEach(() => {
+    store = new CountingRegistrations();
+  });
 
   it('binds with the Expires header, the contact parameter winning, clamped to the maximum', async () => {
     const r = make();
@@ -107,11 +120,16 @@ describe('registrar', () => {
     const r = make();
     await r.register(req());
     await r.register(req({ contact: { uri: 'sip:dev1@10.0.0.6:5060', expires: undefined } }));
-    await r.register(req({ contact: { uri: 'sip:dev1@10.0.0.6:5060', expires: undefined }, source: { transport: 'udp', address: '203.0.113.7', port: 40001 } }));
-    await r.register(req({
-      contact: { uri: 'sip:dev1@10.0.0.6:5060', expires: undefined }, source: { transport: 'udp', address: '203.0.113.7', port: 40001 },
-      path: ['sip:lb.example.net;lr'],
-    }));
+    await r.register(
+      req({ contact: { uri: 'sip:dev1@10.0.0.6:5060', expires: undefined }, source: { transport: 'udp', address: '203.0.113.7', port: 40001 } }),
+    );
+    await r.register(
+      req({
+        contact: { uri: 'sip:dev1@10.0.0.6:5060', expires: undefined },
+        source: { transport: 'udp', address: '203.0.113.7', port: 40001 },
+        path: ['sip:lb.example.net;lr'],
+      }),
+    );
     assert.equal(store.saves, 4);
     assert.deepEqual((await r.lookup('dev1'))?.path, ['sip:lb.example.net;lr']);
   });

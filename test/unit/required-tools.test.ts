@@ -3,8 +3,12 @@ import { isCi, toolReport, type SkippedTier } from '../helpers/required-tools';
 
 describe('missing test tools: the end-of-run decision', () => {
   const tier = (o: Partial<SkippedTier> = {}): SkippedTier => ({
-    tool: 'sipp', package: 'sip-tester', why: 'calls are placed by SIPp phones', problem: '"sipp" is not on PATH',
-    where: 'calls: routing "before all" hook', ...o,
+    tool: 'sipp',
+    package: 'sip-tester',
+    why: 'calls are placed by SIPp phones',
+    problem: '"sipp" is not on PATH',
+    where: 'calls: routing "before all" hook',
+    ...o,
   });
 
   it('says nothing and passes when no tier was skipped, CI or not', () => {
@@ -17,7 +21,10 @@ describe('missing test tools: the end-of-run decision', () => {
     assert.equal(r.fail, false);
     const text = r.lines.join('\n');
     assert.match(r.lines[0]!, /^WARNING: 3 test tier\(s\) skipped/);
-    assert.match(text, /sipp \("sipp" is not on PATH; apt-get install sip-tester\):\n {4}- calls: routing "before all" hook: calls are placed by SIPp phones\n {4}- forward:/);
+    assert.match(
+      text,
+      /sipp \("sipp" is not on PATH; apt-get install sip-tester\):\n {4}- calls: routing "before all" hook: calls are placed by SIPp phones\n {4}- forward:/,
+    );
     assert.match(text, /sox \(no sox; apt-get install sox\)/);
     assert.match(text, /apt-get install -y sip-tester sox/);
   });

@@ -9,8 +9,12 @@ function packets(pcap: Buffer): { seq: number; ts: number; ssrc: number; event: 
     const len = pcap.readUInt32LE(off + 8);
     const rtp = pcap.subarray(off + 16 + 14 + 20 + 8, off + 16 + len);
     out.push({
-      seq: rtp.readUInt16BE(2), ts: rtp.readUInt32BE(4), ssrc: rtp.readUInt32BE(8),
-      event: rtp[12]!, end: (rtp[13]! & 0x80) !== 0, marker: (rtp[1]! & 0x80) !== 0,
+      seq: rtp.readUInt16BE(2),
+      ts: rtp.readUInt32BE(4),
+      ssrc: rtp.readUInt32BE(8),
+      event: rtp[12]!,
+      end: (rtp[13]! & 0x80) !== 0,
+      marker: (rtp[1]! & 0x80) !== 0,
     });
     off += 16 + len;
   }
@@ -21,9 +25,15 @@ describe('RFC 4733 captures numbered as one stream', () => {
   it('one key: 7 packets then the end packet three times with one sequence number', () => {
     const p = packets(rtpEventPcap('5', newRtpEventClock(100)).pcap);
     assert.equal(p.length, 10);
-    assert.deepEqual(p.map((x) => x.seq), [100, 101, 102, 103, 104, 105, 106, 107, 107, 107]);
+    assert.deepEqual(
+      p.map((x) => x.seq),
+      [100, 101, 102, 103, 104, 105, 106, 107, 107, 107],
+    );
     assert.ok(p.every((x) => x.event === 5 && x.ts === p[0]!.ts));
-    assert.deepEqual(p.map((x) => x.end), [false, false, false, false, false, false, false, true, true, true]);
+    assert.deepEqual(
+      p.map((x) => x.end),
+      [false, false, false, false, false, false, false, true, true, true],
+    );
     assert.equal(p[0]!.marker, true);
   });
 
@@ -34,6 +44,9 @@ describe('RFC 4733 captures numbered as one stream', () => {
       assert.ok(files[i]![0]!.ts > files[i - 1]![0]!.ts);
       assert.equal(files[i]![0]!.ssrc, files[0]![0]!.ssrc);
     }
-    assert.deepEqual(files.map((f) => f[0]!.event), [1, 1, 5, 5, 11]);
+    assert.deepEqual(
+      files.map((f) => f[0]!.event),
+      [1, 1, 5, 5, 11],
+    );
   });
 });

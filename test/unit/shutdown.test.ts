@@ -10,7 +10,18 @@ describe('shutdown on a signal', () => {
   it('runs every stop in order, once, and exits 0', async () => {
     const ran: string[] = [];
     const exits: number[] = [];
-    const handler = shutdownOnce([async () => { ran.push('pool'); }, async () => { ran.push('app'); }], (c) => exits.push(c), () => assert.fail('no report'));
+    const handler = shutdownOnce(
+      [
+        async () => {
+          ran.push('pool');
+        },
+        async () => {
+          ran.push('app');
+        },
+      ],
+      (c) => exits.push(c),
+      () => assert.fail('no report'),
+    );
     handler();
     handler(); // a second SIGTERM while stopping
     await settle(exits);
@@ -27,8 +38,16 @@ describe('shutdown on a signal', () => {
     process.on('unhandledRejection', onRejection);
     try {
       const handler = shutdownOnce(
-        [async () => { throw new Error('pool would not stop'); }, async () => { ran.push('app'); }],
-        (c) => exits.push(c), (m) => reports.push(m),
+        [
+          async () => {
+            throw new Error('pool would not stop');
+          },
+          async () => {
+            ran.push('app');
+          },
+        ],
+        (c) => exits.push(c),
+        (m) => reports.push(m),
       );
       handler();
       await settle(exits);

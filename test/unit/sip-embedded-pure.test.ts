@@ -32,7 +32,14 @@ describe('SIP INFO DTMF bodies', () => {
 
 describe('malformed SIP messages', () => {
   const request = (lines: string[], body = '') => Buffer.from([...lines, '', body].join('\r\n'), 'latin1');
-  const base = ['OPTIONS sip:a@b SIP/2.0', 'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx', 'From: <sip:x@y>;tag=1', 'To: <sip:a@b>', 'Call-ID: c1', 'CSeq: 1 OPTIONS'];
+  const base = [
+    'OPTIONS sip:a@b SIP/2.0',
+    'Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx',
+    'From: <sip:x@y>;tag=1',
+    'To: <sip:a@b>',
+    'Call-ID: c1',
+    'CSeq: 1 OPTIONS',
+  ];
   /** What the transport sees: the parser's refusal, else the message's semantic problem. */
   const problem = (data: Buffer) => {
     const r = parseMessage(data);
@@ -58,8 +65,21 @@ describe('malformed SIP messages', () => {
 
 describe('SIP message helpers', () => {
   it('rebuilds the Authorization header for the SipGate, quotes and all', () => {
-    const m = parseDatagram(Buffer.from(['REGISTER sip:b SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bKa', 'From: <sip:u@b>;tag=1', 'To: <sip:u@b>', 'Call-ID: c', 'CSeq: 1 REGISTER',
-      'Authorization: Digest username="u", realm="r", nonce="n,1", uri="sip:b", response="ab", qop=auth, nc=00000001, cnonce="x"', '', ''].join('\r\n')))!;
+    const m = parseDatagram(
+      Buffer.from(
+        [
+          'REGISTER sip:b SIP/2.0',
+          'Via: SIP/2.0/UDP h;branch=z9hG4bKa',
+          'From: <sip:u@b>;tag=1',
+          'To: <sip:u@b>',
+          'Call-ID: c',
+          'CSeq: 1 REGISTER',
+          'Authorization: Digest username="u", realm="r", nonce="n,1", uri="sip:b", response="ab", qop=auth, nc=00000001, cnonce="x"',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
+    )!;
     assert.equal(authorizationText(m), 'Digest username="u", realm="r", nonce="n,1", uri="sip:b", response="ab", qop=auth, nc=00000001, cnonce="x"');
   });
   it('refuses extra header names and values that would break a message', () => {

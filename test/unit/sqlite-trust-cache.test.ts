@@ -13,7 +13,10 @@ class FakeSource implements TrustSource {
     return {
       version: this.version_,
       permanent: this.rows.filter((e) => e.tenantId === tenantId),
-      temporary: [{ tenantId, ip: '198.51.100.1', until: 1000 }, { tenantId, ip: '198.51.100.2', until: 2000 }],
+      temporary: [
+        { tenantId, ip: '198.51.100.1', until: 1000 },
+        { tenantId, ip: '198.51.100.2', until: 2000 },
+      ],
     };
   }
   version(): number {
@@ -32,7 +35,10 @@ describe('SQLite trust cache', () => {
     assert.equal(cache.permanent(1).length, 1);
     cache.observe(1);
     assert.equal(cache.permanent(1).length, 1);
-    assert.deepEqual(cache.temporary(1, 1500).map((w) => w.ip), ['198.51.100.2']);
+    assert.deepEqual(
+      cache.temporary(1, 1500).map((w) => w.ip),
+      ['198.51.100.2'],
+    );
     assert.equal(src.loads, 1);
     assert.equal(src.versionReads, 0, 'fresh observations spare the version read');
   });
@@ -61,7 +67,7 @@ describe('SQLite trust cache', () => {
     assert.equal(src.versionReads, 1);
   });
 
-  it('drops a tenant on this process\'s own writes, and everything on clear', () => {
+  it("drops a tenant on this process's own writes, and everything on clear", () => {
     const src = new FakeSource();
     const cache = new TrustCache(src);
     cache.observe(1);

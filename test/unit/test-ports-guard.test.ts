@@ -47,12 +47,25 @@ export function fixedPortUses(source: string): string[] {
 
 describe('tests take their ports from the OS', () => {
   it('the guard sees the forms a fixed port takes', () => {
-    for (const bad of ['const PORT = 15000;', 'await server.listen(17001);', "env: { PAPGATE_SIP_PORT: '19557' }",
-      'startHarness({ port: 15180 })', 'runSipp({ localPort: 18010 })', 'rtpPortMin: 16100, rtpPortMax: 16119', 'const PHONE = 20140;']) {
+    for (const bad of [
+      'const PORT = 15000;',
+      'await server.listen(17001);',
+      "env: { PAPGATE_SIP_PORT: '19557' }",
+      'startHarness({ port: 15180 })',
+      'runSipp({ localPort: 18010 })',
+      'rtpPortMin: 16100, rtpPortMax: 16119',
+      'const PHONE = 20140;',
+    ]) {
       assert.equal(fixedPortUses(bad).length, 1, bad);
     }
-    for (const ok of ['const PORT = await freePort();', "sip: { server: 'sip.example', port: 5060 } // not bound",
-      'this.timeout(15000);', 'port: 80', "'m=audio 15998 RTP/AVP 0'", 'const DATAGRAMS = 6000; // not a port']) {
+    for (const ok of [
+      'const PORT = await freePort();',
+      "sip: { server: 'sip.example', port: 5060 } // not bound",
+      'this.timeout(15000);',
+      'port: 80',
+      "'m=audio 15998 RTP/AVP 0'",
+      'const DATAGRAMS = 6000; // not a port',
+    ]) {
       assert.deepEqual(fixedPortUses(ok), [], ok);
     }
   });

@@ -19,9 +19,15 @@ describe('test ports from the OS', () => {
   it('a port it hands out binds for both TCP and UDP', async () => {
     const port = await freePort();
     const tcp = createServer();
-    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, '127.0.0.1', () => resolve());
+    });
     const udp = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(port, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, '127.0.0.1', () => resolve());
+    });
     await new Promise<void>((r) => udp.close(() => r()));
     await new Promise<void>((r) => tcp.close(() => r()));
   });

@@ -15,10 +15,18 @@ describe('trusted networks (section 6 of docs/behaviour.md)', () => {
 
   it('refuses nonsense with a clear message', () => {
     const cases: [string, RegExp][] = [
-      ['999.1.1.1', /not an IPv4 or IPv6/], ['1.2.3', /not an IPv4/], ['10.0.0.0/33', /prefix length/],
-      ['10.0.0.5/24', /host bits set: did you mean 10\.0\.0\.0\/24/], ['0.0.0.0/0', /every address/],
-      ['::/0', /every address/], ['10.0.0.0/24/8', /not an IPv4/], ['hello', /not an IPv4/], ['', /missing/],
-      ['10.0.0.0/x', /prefix length/], ['fe80::1%eth0', /not an IPv4/], ['010.0.0.1', /not an IPv4/],
+      ['999.1.1.1', /not an IPv4 or IPv6/],
+      ['1.2.3', /not an IPv4/],
+      ['10.0.0.0/33', /prefix length/],
+      ['10.0.0.5/24', /host bits set: did you mean 10\.0\.0\.0\/24/],
+      ['0.0.0.0/0', /every address/],
+      ['::/0', /every address/],
+      ['10.0.0.0/24/8', /not an IPv4/],
+      ['hello', /not an IPv4/],
+      ['', /missing/],
+      ['10.0.0.0/x', /prefix length/],
+      ['fe80::1%eth0', /not an IPv4/],
+      ['010.0.0.1', /not an IPv4/],
     ];
     for (const [input, re] of cases) assert.throws(() => parseAllowEntry(input), re, input);
   });

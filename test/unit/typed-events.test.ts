@@ -62,18 +62,26 @@ describe('typed events (TypedEmitter over node:events)', () => {
   it('a listener that throws is reported, not thrown into the emitting code', () => {
     const failures: string[] = [];
     class Reporting extends TypedEmitter<MediaSessionEvents> {
-      constructor() { super((event, err) => failures.push(`${event}: ${(err as Error).message}`)); }
-      fire(): boolean { return this.emit('inactive'); }
+      constructor() {
+        super((event, err) => failures.push(`${event}: ${(err as Error).message}`));
+      }
+      fire(): boolean {
+        return this.emit('inactive');
+      }
     }
     const r = new Reporting();
-    r.on('inactive', () => { throw new Error('boom'); });
+    r.on('inactive', () => {
+      throw new Error('boom');
+    });
     assert.doesNotThrow(() => r.fire());
     assert.deepEqual(failures, ['inactive: boom']);
   });
 
   it('without a failure report, a throwing listener throws to the emitter (node:events semantics)', () => {
     const s = new Session();
-    s.on('inactive', () => { throw new Error('boom'); });
+    s.on('inactive', () => {
+      throw new Error('boom');
+    });
     assert.throws(() => s.fire('inactive'), /boom/);
   });
 });

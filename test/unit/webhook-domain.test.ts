@@ -33,9 +33,24 @@ describe('webhook rules', () => {
   it('takes http and https URLs only, without credentials', () => {
     assert.equal(parseWebhookUrl(' https://hooks.example/p?a=1#frag '), 'https://hooks.example/p?a=1');
     assert.equal(parseWebhookUrl('http://127.0.0.1:9/x'), 'http://127.0.0.1:9/x');
-    for (const bad of ['file:///etc/passwd', 'ftp://x.example/', 'gopher://x.example:70/', 'javascript:alert(1)', 'data:,x',
-      'https://user:pw@hooks.example/', 'not a url', '', 42, null, `https://x.example/${'a'.repeat(2100)}`]) {
-      assert.throws(() => parseWebhookUrl(bad), (e) => isPapgateError(e) && e.code === 'invalid' && e.field === 'url', String(bad));
+    for (const bad of [
+      'file:///etc/passwd',
+      'ftp://x.example/',
+      'gopher://x.example:70/',
+      'javascript:alert(1)',
+      'data:,x',
+      'https://user:pw@hooks.example/',
+      'not a url',
+      '',
+      42,
+      null,
+      `https://x.example/${'a'.repeat(2100)}`,
+    ]) {
+      assert.throws(
+        () => parseWebhookUrl(bad),
+        (e) => isPapgateError(e) && e.code === 'invalid' && e.field === 'url',
+        String(bad),
+      );
     }
   });
 });

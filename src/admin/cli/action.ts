@@ -63,13 +63,17 @@ export function serviceAction(ctx: CliContext, run: (io: CommandIo, args: string
     const { services, close } = await ctx.openServices(String(opts.db));
     try {
       const json = opts.json === true;
-      await run({
-        services,
-        json,
-        emit: (human, data) => ctx.stdout(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`),
-        write: (text) => ctx.stdout(text),
-        warn: (text) => ctx.stderr(`papgate: warning: ${text}\n`),
-      }, args, opts);
+      await run(
+        {
+          services,
+          json,
+          emit: (human, data) => ctx.stdout(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`),
+          write: (text) => ctx.stdout(text),
+          warn: (text) => ctx.stderr(`papgate: warning: ${text}\n`),
+        },
+        args,
+        opts,
+      );
     } finally {
       await close();
     }

@@ -1,10 +1,7 @@
 import type { AdminServices } from '../../app/services';
 
 /** Flags of `papgate serve`, keyed by the environment variable each one overrides (pass to loadConfig as overrides). */
-export type ServeFlags = Partial<Record<
-  'PAPGATE_DB' | 'PAPGATE_PROVISIONING_PORT' | 'PAPGATE_ADMIN_PORT' | 'PAPGATE_SIP_PORT' | 'PAPGATE_PUBLIC_URL',
-  string
->>;
+export type ServeFlags = Partial<Record<'PAPGATE_DB' | 'PAPGATE_PROVISIONING_PORT' | 'PAPGATE_ADMIN_PORT' | 'PAPGATE_SIP_PORT' | 'PAPGATE_PUBLIC_URL', string>>;
 
 /** What the CLI needs from its host (src/cli.ts, or a test). */
 export interface CliContext {

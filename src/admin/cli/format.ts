@@ -6,7 +6,14 @@ import type { DeviceView } from '../../app/device-view';
 export function table(headers: string[], rows: (string | null | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `key  value` lines, keys aligned; null values print as "-". */
@@ -17,10 +24,20 @@ export function keyValues(pairs: [string, string | number | null | undefined][])
 
 export function deviceDetails(d: DeviceView): string {
   const pairs: [string, string | number | null][] = [
-    ['mac', d.mac], ['tenant', d.tenant], ['site', d.site], ['vendor', d.vendor], ['model', d.model],
-    ['state', d.state], ['pap', d.pap], ['created', d.createdAt],
-    ['failures', d.failures], ['lockouts', d.lockouts], ['locked until', d.lockedUntil], ['suspended until', d.suspendedUntil],
-    ['sip username', d.sipUsername], ['sip password', d.sipPassword],
+    ['mac', d.mac],
+    ['tenant', d.tenant],
+    ['site', d.site],
+    ['vendor', d.vendor],
+    ['model', d.model],
+    ['state', d.state],
+    ['pap', d.pap],
+    ['created', d.createdAt],
+    ['failures', d.failures],
+    ['lockouts', d.lockouts],
+    ['locked until', d.lockedUntil],
+    ['suspended until', d.suspendedUntil],
+    ['sip username', d.sipUsername],
+    ['sip password', d.sipPassword],
     ['last provisioned', d.lastProvisionedAt === null ? null : `${d.lastProvisionedAt} from ${d.lastProvisionedIp ?? '?'}`],
   ];
   if (d.lines.length === 0) pairs.push(['lines', null]);

@@ -35,10 +35,13 @@ export function buildProgram(ctx: CliContext): Command {
       ctx.setExitCode(code);
       throw err;
     })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Every store command takes --db PATH-OR-URL (default: $PAPGATE_DB, else ./data/papgate.db) and --json.
 
-${EXIT_CODES_HELP}`);
+${EXIT_CODES_HELP}`,
+    );
 
   addTenantCommands(program, ctx);
   addDeviceCommands(program, ctx);
@@ -46,17 +49,20 @@ ${EXIT_CODES_HELP}`);
   addStoreCommands(program, ctx);
   addWebhookCommands(program, ctx);
 
-  const serve = program.command('serve')
+  const serve = program
+    .command('serve')
     .description('run papgate: provisioning, SIP authentication service and admin API (flags override PAPGATE_* variables)');
   for (const [flag, variable, help] of SERVE_FLAGS) serve.option(flag, `${help} (env ${variable})`);
-  serve.action(plainAction(ctx, async (_args, opts) => {
-    const flags: ServeFlags = {};
-    for (const [flag, variable] of SERVE_FLAGS) {
-      const key = flag.slice(2, flag.indexOf(' ')).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-      if (typeof opts[key] === 'string') flags[variable] = opts[key];
-    }
-    await ctx.serve(flags);
-  }));
+  serve.action(
+    plainAction(ctx, async (_args, opts) => {
+      const flags: ServeFlags = {};
+      for (const [flag, variable] of SERVE_FLAGS) {
+        const key = flag.slice(2, flag.indexOf(' ')).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+        if (typeof opts[key] === 'string') flags[variable] = opts[key];
+      }
+      await ctx.serve(flags);
+    }),
+  );
   return program;
 }
 
@@ -66,7 +72,13 @@ ${EXIT_CODES_HELP}`);
  */
 export async function runProgram(ctx: CliContext, argv: readonly string[]): Promise<number> {
   let code: number = EXIT_CODES.ok;
-  const c: CliContext = { ...ctx, setExitCode: (n) => { code = n; ctx.setExitCode?.(n); } };
+  const c: CliContext = {
+    ...ctx,
+    setExitCode: (n) => {
+      code = n;
+      ctx.setExitCode?.(n);
+    },
+  };
   try {
     await buildProgram(c).parseAsync([...argv]);
   } catch (e) {
@@ -76,4 +88,3 @@ export async function runProgram(ctx: CliContext, argv: readonly string[]): Prom
   }
   return code;
 }
-

@@ -49,20 +49,26 @@ function parameters(c: Components, schema: z.ZodType | undefined, where: 'path' 
   return Object.entries(schema.shape as Record<string, z.ZodType>).map(([name, prop]) => {
     const { description, ...json } = c.convert(prop, 'input');
     return {
-      name, in: where, required: where === 'path' || !prop.safeParse(undefined).success,
-      ...(typeof description === 'string' ? { description } : {}), schema: json,
+      name,
+      in: where,
+      required: where === 'path' || !prop.safeParse(undefined).success,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: json,
     };
   });
 }
 
 function operation(c: Components, r: ApiRoute): Json {
   const status = r.status ?? 200;
-  const success = status === 204 || !r.response
-    ? { description: 'done' }
-    : { description: 'success', content: { [r.produces ?? 'application/json']: { schema: c.convert(r.response, 'output') } } };
+  const success =
+    status === 204 || !r.response
+      ? { description: 'done' }
+      : { description: 'success', content: { [r.produces ?? 'application/json']: { schema: c.convert(r.response, 'output') } } };
   const body = r.consumes
     ? { required: true, content: { [r.consumes]: { schema: { type: 'string' } } } }
-    : r.body ? { required: true, content: { 'application/json': { schema: c.convert(r.body, 'input') } } } : undefined;
+    : r.body
+      ? { required: true, content: { 'application/json': { schema: c.convert(r.body, 'input') } } }
+      : undefined;
   const errors = [...new Set([...r.errors, 401])].sort();
   const params = [...parameters(c, r.params, 'path'), ...parameters(c, r.query, 'query')];
   return {
@@ -79,10 +85,25 @@ function operation(c: Components, r: ApiRoute): Json {
 /** The endpoints beside the API: no token, fixed shapes. */
 const OPERATIONAL_PATHS = {
   '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'alive' } } } },
-  '/readyz': { get: { summary: 'Readiness of store, SIP and media (503 while a part is not ready; `problems` says why)', security: [], responses: {
-    200: { description: 'ready' }, 503: { description: 'a part is not ready' } } } },
-  '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: {
-    200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+  '/readyz': {
+    get: {
+      summary: 'Readiness of store, SIP and media (503 while a part is not ready; `problems` says why)',
+      security: [],
+      responses: {
+        200: { description: 'ready' },
+        503: { description: 'a part is not ready' },
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics',
+      security: [],
+      responses: {
+        200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    },
+  },
   [`${API_PREFIX}/openapi.json`]: { get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } } },
 };
 
@@ -102,16 +123,18 @@ export function openApiDocument(routes: readonly ApiRoute[]): Json {
     info: {
       title: 'papgate admin API',
       version: '1',
-      description: 'Tenants, devices, trusted networks, CSV and audit of papgate. Authenticate with "Authorization: Bearer <token>": '
-        + 'the platform admin token or a tenant\'s token (which sees only its own tenant). Request bodies are strict: unknown fields are refused. An empty query parameter counts as not given.',
+      description:
+        'Tenants, devices, trusted networks, CSV and audit of papgate. Authenticate with "Authorization: Bearer <token>": ' +
+        "the platform admin token or a tenant's token (which sees only its own tenant). Request bodies are strict: unknown fields are refused. An empty query parameter counts as not given.",
     },
     security: [{ bearer: [] }],
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: c.schemas,
-      responses: Object.fromEntries(Object.entries(ERROR_TEXT).map(([s, description]) =>
-        [`E${s}`, { description, content: { 'application/json': { schema: error } } }])),
+      responses: Object.fromEntries(
+        Object.entries(ERROR_TEXT).map(([s, description]) => [`E${s}`, { description, content: { 'application/json': { schema: error } } }]),
+      ),
     },
   };
 }

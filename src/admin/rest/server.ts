@@ -45,7 +45,10 @@ export function apiRoutes(services: AdminServices): ApiRoute[] {
   return [...tenantRoutes(services), ...deviceRoutes(services), ...tenantDataRoutes(services), ...webhookRoutes(services)];
 }
 
-export interface RegisteredRoute { method: string; url: string }
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
 const routeTables = new WeakMap<FastifyInstance, RegisteredRoute[]>();
 
 /** Every route the server registered (for the OpenAPI coverage check). */
@@ -90,7 +93,7 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     const action = actionOf(req);
     if (action) {
-      const outcome = reply.statusCode < 400 ? 'ok' : req.adminErrorCode ?? String(reply.statusCode);
+      const outcome = reply.statusCode < 400 ? 'ok' : (req.adminErrorCode ?? String(reply.statusCode));
       o.metrics.adminActions.inc({ action, outcome });
     }
     // Method, path and status only: never headers (Authorization) or bodies (PAPs, passwords).
@@ -113,17 +116,20 @@ export function createAdminServer(o: AdminServerOptions): FastifyInstance {
   });
   app.get(`${API_PREFIX}/openapi.json`, async () => document);
 
-  app.register(async (api) => {
-    api.addHook('onRequest', async (req) => {
-      req.adminActor = { ...(await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization))), sourceIp: req.ip };
-    });
-    // Answers carry PAPs, tokens and SIP passwords: no cache may keep them.
-    api.addHook('onSend', async (_req, reply, payload) => {
-      reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
-      return payload;
-    });
-    registerRoutes(api, routeTable);
-  }, { prefix: API_PREFIX });
+  app.register(
+    async (api) => {
+      api.addHook('onRequest', async (req) => {
+        req.adminActor = { ...(await resolveActor(o.services, o.adminToken, bearerToken(req.headers.authorization))), sourceIp: req.ip };
+      });
+      // Answers carry PAPs, tokens and SIP passwords: no cache may keep them.
+      api.addHook('onSend', async (_req, reply, payload) => {
+        reply.header('Cache-Control', 'no-store').header('X-Content-Type-Options', 'nosniff');
+        return payload;
+      });
+      registerRoutes(api, routeTable);
+    },
+    { prefix: API_PREFIX },
+  );
 
   o.extraRoutes?.(app);
   return app;

@@ -7,11 +7,28 @@ import type { AllowEntry, AuditEvent, Locale, Site, Tenant, TemporaryTrust } fro
 
 const iso = (t: number) => new Date(t).toISOString();
 
-export interface TenantJson { name: string; locale: Locale; createdAt: string }
-export interface SiteJson { name: string; locale: Locale | null; emergencyNumbers: string[] }
-export interface AllowEntryJson { cidr: string; createdAt: string }
-export interface TemporaryTrustJson { ip: string; until: string }
-export interface AllowListJson { permanent: AllowEntryJson[]; temporary: TemporaryTrustJson[] }
+export interface TenantJson {
+  name: string;
+  locale: Locale;
+  createdAt: string;
+}
+export interface SiteJson {
+  name: string;
+  locale: Locale | null;
+  emergencyNumbers: string[];
+}
+export interface AllowEntryJson {
+  cidr: string;
+  createdAt: string;
+}
+export interface TemporaryTrustJson {
+  ip: string;
+  until: string;
+}
+export interface AllowListJson {
+  permanent: AllowEntryJson[];
+  temporary: TemporaryTrustJson[];
+}
 export interface AuditEventJson {
   at: string;
   tenant: string | null;
@@ -39,7 +56,7 @@ export function allowListJson(l: { permanent: AllowEntry[]; temporary: Temporary
 export function auditJson(e: AuditEvent, tenantNames: ReadonlyMap<number, string>): AuditEventJson {
   return {
     at: iso(e.at),
-    tenant: e.tenantId === null ? null : tenantNames.get(e.tenantId) ?? null,
+    tenant: e.tenantId === null ? null : (tenantNames.get(e.tenantId) ?? null),
     mac: e.mac,
     sourceIp: e.sourceIp,
     actor: e.actor,

@@ -9,13 +9,15 @@ import { invalid, type PapgateError } from '../../domain/errors';
  * written as `lines[0].password`. Only the first problem is reported, like
  * the use cases do.
  */
-export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data: unknown) => {
-  const input = httpPart === 'body' ? bodyOf(data) : httpPart === 'querystring' ? withoutEmpty(data) : data;
-  // reportInput lets the mapping tell a missing field from a wrong one; inputs never reach a message or log.
-  const result = schema.safeParse(input, { reportInput: true });
-  if (result.success) return { value: result.data };
-  return { error: toInvalid(result.error.issues[0]!, httpPart ?? 'body', schema) };
-};
+export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema, httpPart }) =>
+  (data: unknown) => {
+    const input = httpPart === 'body' ? bodyOf(data) : httpPart === 'querystring' ? withoutEmpty(data) : data;
+    // reportInput lets the mapping tell a missing field from a wrong one; inputs never reach a message or log.
+    const result = schema.safeParse(input, { reportInput: true });
+    if (result.success) return { value: result.data };
+    return { error: toInvalid(result.error.issues[0]!, httpPart ?? 'body', schema) };
+  };
 
 /** A missing body reads as {}, so the message is about the missing field, not the body. */
 const bodyOf = (data: unknown) => (data === undefined || data === null ? {} : data);

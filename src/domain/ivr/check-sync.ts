@@ -20,7 +20,5 @@ const EVENT_BY_VENDOR: Readonly<Record<Vendor, string>> = Object.freeze({
 
 /** Falls back to plain `check-sync`, the most widely understood value, for anything unknown. */
 export function checkSyncEvent(vendor: Vendor | string): string {
-  return Object.prototype.hasOwnProperty.call(EVENT_BY_VENDOR, vendor)
-    ? EVENT_BY_VENDOR[vendor as Vendor]
-    : 'check-sync';
+  return Object.prototype.hasOwnProperty.call(EVENT_BY_VENDOR, vendor) ? EVENT_BY_VENDOR[vendor as Vendor] : 'check-sync';
 }

@@ -10,19 +10,31 @@ import type { IvrSettings } from './settings';
 
 export function initialIvrState(settings: Readonly<IvrSettings>): IvrState {
   return {
-    settings, phase: 'idle', entry: '', noInputReprompts: 0, playing: false, timer: null,
-    syncAfter: false, verifyOutstanding: false,
+    settings,
+    phase: 'idle',
+    entry: '',
+    noInputReprompts: 0,
+    playing: false,
+    timer: null,
+    syncAfter: false,
+    verifyOutstanding: false,
   };
 }
 
 export function step(state: IvrState, event: IvrEvent): IvrStep {
   switch (event.type) {
-    case 'start': return state.phase === 'idle' ? onStart(state, event.device) : same(state);
-    case 'digit': return onDigit(state, event.digit);
-    case 'promptFinished': return onPromptFinished(state);
-    case 'timeout': return onTimeout(state, event.timer);
-    case 'verified': return onVerified(state, event.outcome);
-    case 'hangup': return onHangup(state);
+    case 'start':
+      return state.phase === 'idle' ? onStart(state, event.device) : same(state);
+    case 'digit':
+      return onDigit(state, event.digit);
+    case 'promptFinished':
+      return onPromptFinished(state);
+    case 'timeout':
+      return onTimeout(state, event.timer);
+    case 'verified':
+      return onVerified(state, event.outcome);
+    case 'hangup':
+      return onHangup(state);
   }
 }
 
@@ -38,13 +50,13 @@ const ANNOUNCEMENT_AT_START: Record<Exclude<StartState, 'needed'>, { prompt: Pro
 
 /** What each verification outcome other than `wrong` announces before hanging up. */
 const ANNOUNCEMENT_AFTER_VERIFY: Record<Exclude<VerifyOutcome, 'wrong'>, { prompt: PromptName; sync: boolean }> = {
-  'success': { prompt: 'success', sync: true },
-  'locked': { prompt: 'locked-out', sync: false },
-  'blocked': { prompt: 'blocked-now', sync: false },
+  success: { prompt: 'success', sync: true },
+  locked: { prompt: 'locked-out', sync: false },
+  blocked: { prompt: 'blocked-now', sync: false },
   'already-failed': { prompt: 'auth-not-possible', sync: false },
   'already-blocked': { prompt: 'blocked', sync: false },
   'already-successful': { prompt: 'already-authenticated', sync: true },
-  'unavailable': { prompt: 'service-unavailable', sync: false },
+  unavailable: { prompt: 'service-unavailable', sync: false },
 };
 
 function onStart(state: IvrState, device: StartState): IvrStep {
@@ -69,8 +81,7 @@ function announce(state: IvrState, prompt: PromptName, syncAfter: boolean): IvrS
 }
 
 const stopIfPlaying = (state: IvrState): IvrCommand[] => (state.playing ? [{ type: 'stopPlayback' }] : []);
-const cancelTimer = (state: IvrState): IvrCommand[] =>
-  (state.timer ? [{ type: 'cancelTimer', timer: state.timer }] : []);
+const cancelTimer = (state: IvrState): IvrCommand[] => (state.timer ? [{ type: 'cancelTimer', timer: state.timer }] : []);
 
 function startTimer(state: IvrState, timer: TimerName): IvrCommand {
   const ms = timer === 'firstDigit' ? state.settings.firstDigitMs : state.settings.interDigitMs;
@@ -145,7 +156,12 @@ function onHangup(state: IvrState): IvrStep {
   const sync = state.phase === 'announcing' && state.syncAfter;
   return {
     state: {
-      ...state, phase: 'ended', entry: '', playing: false, timer: null, syncAfter: false,
+      ...state,
+      phase: 'ended',
+      entry: '',
+      playing: false,
+      timer: null,
+      syncAfter: false,
       verifyOutstanding: state.phase === 'verifying',
     },
     commands: [...cancelTimer(state), ...(sync ? [{ type: 'checkSync' } as const] : [])],

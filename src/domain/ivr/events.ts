@@ -37,11 +37,11 @@ export type IvrCommand =
   | { type: 'checkSync' };
 
 export type IvrPhase =
-  | 'idle'        // before `start`
-  | 'prompting'   // asking for the PIN; a digit interrupts the prompt
-  | 'collecting'  // prompt over, a timer runs, digits accumulate
-  | 'verifying'   // a `verify` is out; input is ignored
-  | 'announcing'  // a final announcement plays; then hang up
+  | 'idle' // before `start`
+  | 'prompting' // asking for the PIN; a digit interrupts the prompt
+  | 'collecting' // prompt over, a timer runs, digits accumulate
+  | 'verifying' // a `verify` is out; input is ignored
+  | 'announcing' // a final announcement plays; then hang up
   | 'ended';
 
 export interface IvrState {

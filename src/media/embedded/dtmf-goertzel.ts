@@ -29,7 +29,7 @@ const coeff = (f: number) => 2 * Math.cos((2 * Math.PI * f) / SAMPLE_RATE);
 const ROW_COEFFS = ROWS.map(coeff);
 const COL_COEFFS = COLS.map(coeff);
 /** Goertzel power of a sine of amplitude A over N samples is (A*N/2)^2. */
-const MIN_TONE_POWER = (MIN_TONE_AMPLITUDE * BLOCK_SAMPLES / 2) ** 2;
+const MIN_TONE_POWER = ((MIN_TONE_AMPLITUDE * BLOCK_SAMPLES) / 2) ** 2;
 
 /** Power of one frequency over samples[from, from + BLOCK_SAMPLES). */
 function goertzel(samples: Int16Array, from: number, c: number): number {

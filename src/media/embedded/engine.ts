@@ -52,7 +52,10 @@ export class EmbeddedMediaEngine implements MediaEngine {
   private readonly scheduler: FrameScheduler;
   private readonly sessions = new Set<RtpSession>();
   private readonly counters: SessionCounters = {
-    badPacketsReceived: 0, foreignPacketsReceived: 0, packetsReceived: 0, srtpRejected: 0,
+    badPacketsReceived: 0,
+    foreignPacketsReceived: 0,
+    packetsReceived: 0,
+    srtpRejected: 0,
   };
   private closed = false;
 
@@ -74,12 +77,22 @@ export class EmbeddedMediaEngine implements MediaEngine {
     const keys = srtpFor(negotiated);
     const { socket, port } = await this.pool.bind();
     const answerSdp = buildAnswer({
-      offer, negotiated, address: this.opts.advertisedAddress, port, sessionId: String(randomInt(1, 2 ** 47)),
+      offer,
+      negotiated,
+      address: this.opts.advertisedAddress,
+      port,
+      sessionId: String(randomInt(1, 2 ** 47)),
       ...(keys ? { crypto: keys.answerCrypto } : {}),
     });
     const log = this.opts.log.child({ callId: opts.callId, rtpPort: port });
     const session = new RtpSession({
-      callId: opts.callId, socket, port, negotiated, answerSdp, log, signallingAddress: opts.signallingAddress,
+      callId: opts.callId,
+      socket,
+      port,
+      negotiated,
+      answerSdp,
+      log,
+      signallingAddress: opts.signallingAddress,
       ...(keys ? { srtp: keys.contexts } : {}),
       inactivityMs: this.opts.inactivityMs,
       scheduler: this.scheduler,
@@ -91,8 +104,15 @@ export class EmbeddedMediaEngine implements MediaEngine {
       },
     });
     this.sessions.add(session);
-    log.debug({ codec: negotiated.codec, telephoneEventPt: negotiated.telephoneEventPt, srtp: negotiated.srtp?.suite ?? 'off',
-      remote: `${negotiated.remoteAddress}:${negotiated.remotePort}` }, 'media session started');
+    log.debug(
+      {
+        codec: negotiated.codec,
+        telephoneEventPt: negotiated.telephoneEventPt,
+        srtp: negotiated.srtp?.suite ?? 'off',
+        remote: `${negotiated.remoteAddress}:${negotiated.remotePort}`,
+      },
+      'media session started',
+    );
     return session;
   }
 

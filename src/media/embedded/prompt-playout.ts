@@ -39,8 +39,12 @@ export class PromptPlayout {
     pb.files.forEach((file, i) => {
       // Load every file now (in parallel); they still play in order.
       this.prompts.get(file, this.codec).then(
-        (audio) => { pb.slots[i] = { audio }; },
-        (err: unknown) => { pb.slots[i] = { error: err instanceof Error ? err.message : String(err) }; },
+        (audio) => {
+          pb.slots[i] = { audio };
+        },
+        (err: unknown) => {
+          pb.slots[i] = { error: err instanceof Error ? err.message : String(err) };
+        },
       );
     });
     this.current = pb;

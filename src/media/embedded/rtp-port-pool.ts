@@ -15,7 +15,11 @@ export class RtpPortPool {
   private readonly first: number;
   private readonly last: number;
 
-  constructor(private readonly bindAddress: string, min: number, max: number) {
+  constructor(
+    private readonly bindAddress: string,
+    min: number,
+    max: number,
+  ) {
     this.first = min + (min % 2);
     this.last = max - (max % 2);
     if (!Number.isInteger(min) || !Number.isInteger(max) || this.first > this.last || min < 1 || max > 65535) {
@@ -38,10 +42,7 @@ export class RtpPortPool {
         throw new PapgateError('unavailable', `cannot bind RTP on ${this.bindAddress}:${port}: ${result.message}`);
       }
     }
-    throw new PapgateError(
-      'unavailable',
-      `no free RTP port in ${this.first}-${this.last} on ${this.bindAddress} (${this.inUse.size} in use by papgate)`,
-    );
+    throw new PapgateError('unavailable', `no free RTP port in ${this.first}-${this.last} on ${this.bindAddress} (${this.inUse.size} in use by papgate)`);
   }
 
   release(port: number): void {

@@ -170,13 +170,16 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
     if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     if (!this.latched && !this.sdpAddressTrusted) return false;
-    const plain = encodeRtp({
-      payloadType: this.p.negotiated.payloadType,
-      marker,
-      sequenceNumber: this.sequence,
-      timestamp,
-      ssrc: this.ssrc,
-    }, audio ?? silenceFrame(this.p.negotiated.codec));
+    const plain = encodeRtp(
+      {
+        payloadType: this.p.negotiated.payloadType,
+        marker,
+        sequenceNumber: this.sequence,
+        timestamp,
+        ssrc: this.ssrc,
+      },
+      audio ?? silenceFrame(this.p.negotiated.codec),
+    );
     const packet = this.p.srtp ? this.p.srtp.sender.protect(plain) : plain;
     this.sequence = (this.sequence + 1) & 0xffff;
     this.p.socket.send(packet, this.remote.port, this.remote.address, (err) => {

@@ -110,11 +110,13 @@ function parseMediaLine(value: string): MediaDescription {
   const port = Number(portText.split('/')[0]);
   if (!/^\d+(\/\d+)?$/.test(portText) || port > 65535) throw invalid(`bad port "${portText}" in m= line`);
   const isRtp = /RTP\//i.test(proto);
-  const formats = isRtp ? fmts.map((f) => {
-    const pt = Number(f);
-    if (!/^\d{1,3}$/.test(f) || pt > 127) throw invalid(`bad RTP payload type "${f}" in m= line`);
-    return pt;
-  }) : [];
+  const formats = isRtp
+    ? fmts.map((f) => {
+        const pt = Number(f);
+        if (!/^\d{1,3}$/.test(f) || pt > 127) throw invalid(`bad RTP payload type "${f}" in m= line`);
+        return pt;
+      })
+    : [];
   return { media, port, proto, formats, formatTokens: fmts, rtpmap: new Map(), fmtp: new Map(), crypto: [] };
 }
 
@@ -166,13 +168,15 @@ function rtpmapOf(m: MediaDescription, pt: number): RtpMap | undefined {
 function findPt(m: MediaDescription, encoding: string, clockRate: number): number | undefined {
   return m.formats.find((pt) => {
     const map = rtpmapOf(m, pt);
-    return map !== undefined && map.encoding.toUpperCase() === encoding.toUpperCase()
-      && map.clockRate === clockRate && (map.channels ?? 1) === 1;
+    return map !== undefined && map.encoding.toUpperCase() === encoding.toUpperCase() && map.clockRate === clockRate && (map.channels ?? 1) === 1;
   });
 }
 
 const ANSWER_DIRECTION: Record<Direction, Direction> = {
-  sendrecv: 'sendrecv', sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive',
+  sendrecv: 'sendrecv',
+  sendonly: 'recvonly',
+  recvonly: 'sendonly',
+  inactive: 'inactive',
 };
 
 /**
@@ -256,13 +260,7 @@ export interface AnswerParams {
 export function buildAnswer(p: AnswerParams): string {
   const ipVersion = isIP(p.address) === 6 ? 'IP6' : 'IP4';
   const n = p.negotiated;
-  const lines = [
-    'v=0',
-    `o=papgate ${p.sessionId} 1 IN ${ipVersion} ${p.address}`,
-    's=papgate',
-    `c=IN ${ipVersion} ${p.address}`,
-    't=0 0',
-  ];
+  const lines = ['v=0', `o=papgate ${p.sessionId} 1 IN ${ipVersion} ${p.address}`, 's=papgate', `c=IN ${ipVersion} ${p.address}`, 't=0 0'];
   p.offer.media.forEach((m, i) => {
     if (i !== n.mediaIndex) {
       lines.push(`m=${m.media} 0 ${m.proto} ${m.formatTokens.join(' ')}`);

@@ -78,10 +78,7 @@ function decodeSamples(f: WavFormat, data: Buffer): Int16Array {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
     return f.audioFormat === FORMAT_MULAW ? mulaw.decode(bytes) : alaw.decode(bytes);
   }
-  throw new WavFormatError(
-    `unsupported sample format (format code ${f.audioFormat}, ${f.bitsPerSample} bits); ` +
-    `use 16-bit PCM, µ-law or A-law; ${FIX}`,
-  );
+  throw new WavFormatError(`unsupported sample format (format code ${f.audioFormat}, ${f.bitsPerSample} bits); ` + `use 16-bit PCM, µ-law or A-law; ${FIX}`);
 }
 
 /** Writes a 16-bit PCM mono WAV (tests and tools). */

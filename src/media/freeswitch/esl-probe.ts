@@ -16,9 +16,7 @@ export interface EslProbeResult {
  * probing first lets us report each case and hand fsmrf only a FreeSWITCH
  * that will work.
  */
-export function probeEventSocket(
-  o: { host: string; port: number; secret: string; profile: string; timeoutMs: number },
-): Promise<EslProbeResult> {
+export function probeEventSocket(o: { host: string; port: number; secret: string; profile: string; timeoutMs: number }): Promise<EslProbeResult> {
   return new Promise((resolve) => {
     let text = '';
     let done = false;

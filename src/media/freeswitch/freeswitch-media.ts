@@ -100,7 +100,9 @@ export class FreeswitchMediaEngine implements MediaEngine {
       endpoint.execute('start_dtmf').catch(() => log.warn('start_dtmf failed'));
     }
     return new FreeswitchMediaSession({
-      endpoint, log, closeTimeoutMs: 3000,
+      endpoint,
+      log,
+      closeTimeoutMs: 3000,
       mapPath: (f) => freeswitchPath(f, this.o.promptsDir, this.o.freeswitchPromptsDir),
     });
   }
@@ -135,7 +137,12 @@ export class FreeswitchMediaEngine implements MediaEngine {
     } catch (err) {
       if (timedOut) {
         // If it still comes, it belongs to nobody: hang it up.
-        creating.then((ep) => ep.destroy(), () => undefined).catch(() => undefined);
+        creating
+          .then(
+            (ep) => ep.destroy(),
+            () => undefined,
+          )
+          .catch(() => undefined);
         throw err;
       }
       throw this.refusal(err, offerSdp, log);
@@ -180,15 +187,22 @@ export class FreeswitchMediaEngine implements MediaEngine {
       }
       if (probe.outcome === 'no-profile') this.o.log.error({ profile }, 'FreeSWITCH has no such sofia profile running yet');
       if (probe.outcome !== 'ready' || this.closed) return;
-      const advertisedAddress = this.o.advertisedAddress
-        ?? (isWildcard(this.o.listenAddress) ? probe.localAddress : undefined);
+      const advertisedAddress = this.o.advertisedAddress ?? (isWildcard(this.o.listenAddress) ? probe.localAddress : undefined);
       try {
-        const ms = await withTimeout(this.mrf.connect({
-          address: this.o.host, port: this.o.port, secret: this.o.secret,
-          listenAddress: this.o.listenAddress, listenPort: this.o.listenPort,
-          advertisedAddress, advertisedPort: this.o.advertisedPort,
-          profile,
-        }), 5000, 'fsmrf connect');
+        const ms = await withTimeout(
+          this.mrf.connect({
+            address: this.o.host,
+            port: this.o.port,
+            secret: this.o.secret,
+            listenAddress: this.o.listenAddress,
+            listenPort: this.o.listenPort,
+            advertisedAddress,
+            advertisedPort: this.o.advertisedPort,
+            profile,
+          }),
+          5000,
+          'fsmrf connect',
+        );
         ms.on('error', (err) => this.o.log.warn({ err: err.message }, 'media server error'));
         ms.on('end', () => this.o.log.warn('lost FreeSWITCH; fsmrf reconnects'));
         if (this.closed) ms.disconnect();
@@ -226,6 +240,8 @@ function isWildcard(address: string): boolean {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
+  });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -6,9 +6,12 @@ import type { FsDtmfEvent, FsEndpointLike } from './fsmrf-types';
 /** FreeSWITCH's DTMF-Source values, in our words. ENDPOINT: SIP INFO that reached FreeSWITCH. */
 function dtmfSource(source: string | undefined): DtmfSource {
   switch ((source ?? '').toUpperCase()) {
-    case 'INBAND_AUDIO': return 'inband';
-    case 'ENDPOINT': return 'info';
-    default: return 'rfc4733';
+    case 'INBAND_AUDIO':
+      return 'inband';
+    case 'ENDPOINT':
+      return 'info';
+    default:
+      return 'rfc4733';
   }
 }
 
@@ -80,10 +83,15 @@ export class FreeswitchMediaSession extends TypedEmitter<MediaSessionEvents> imp
     this.finishAll();
     if (!this.o.endpoint.connected) return;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.o.closeTimeoutMs); });
-    const hangup = this.o.endpoint.destroy().then(() => undefined, (err: unknown) => {
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'hanging up the media channel failed');
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.o.closeTimeoutMs);
     });
+    const hangup = this.o.endpoint.destroy().then(
+      () => undefined,
+      (err: unknown) => {
+        this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'hanging up the media channel failed');
+      },
+    );
     await Promise.race([hangup, timeout]);
     clearTimeout(timer);
   }

@@ -79,9 +79,13 @@ export const ciscoSpa: VendorTemplate = {
     const dialPlan = `(P${WARM_LINE_SECONDS} <:${hotline}> | ${emergency.map((n) => `${n}S0`).join(' | ')}${emergency.length ? ' | ' : ''}[x*].)`;
     const target = sipTarget(cfg.sip);
     line(p, 1, {
-      displayName: cfg.label, proxy: `${cfg.sip.server}:${target.port}`, user: cfg.sip.username,
-      authName: cfg.sip.username, password: cfg.sip.password,
-      transport: target.transport === 'tls' ? 'TLS' : target.transport === 'tcp' ? 'TCP' : 'UDP', dialPlan,
+      displayName: cfg.label,
+      proxy: `${cfg.sip.server}:${target.port}`,
+      user: cfg.sip.username,
+      authName: cfg.sip.username,
+      password: cfg.sip.password,
+      transport: target.transport === 'tls' ? 'TLS' : target.transport === 'tcp' ? 'TCP' : 'UDP',
+      dialPlan,
     });
     disableLines(p, 2);
     p.set('Station_Display_Name', cfg.label).set('Emergency_Number', emergency.join(','));
@@ -94,8 +98,13 @@ export const ciscoSpa: VendorTemplate = {
     cfg.lines.slice(0, MAX_LINES).forEach((l, i) => {
       const { host, port } = splitHostPort(l.server);
       line(p, i + 1, {
-        displayName: l.displayName, proxy: port ? `${host}:${port}` : host, user: l.user,
-        authName: l.authName, password: l.password, transport: 'UDP', dialPlan: OPEN_DIAL_PLAN,
+        displayName: l.displayName,
+        proxy: port ? `${host}:${port}` : host,
+        user: l.user,
+        authName: l.authName,
+        password: l.password,
+        transport: 'UDP',
+        dialPlan: OPEN_DIAL_PLAN,
       });
     });
     disableLines(p, Math.min(cfg.lines.length, MAX_LINES) + 1);
@@ -111,10 +120,5 @@ export const ciscoSpa: VendorTemplate = {
  * is served at the root of its host.
  */
 export function spaCommon(): string {
-  return new FlatProfile()
-    .set('Provision_Enable', 'Yes')
-    .set('Resync_On_Reset', 'Yes')
-    .set('Profile_Rule', '$SCHEME://$SERV:$PORT/$MA.xml')
-    .toString();
+  return new FlatProfile().set('Provision_Enable', 'Yes').set('Resync_On_Reset', 'Yes').set('Profile_Rule', '$SCHEME://$SERV:$PORT/$MA.xml').toString();
 }
-

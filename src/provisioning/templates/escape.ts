@@ -39,11 +39,21 @@ export function xml(value: string): string {
   let out = '';
   for (const ch of singleLine(value)) {
     switch (ch) {
-      case '&': out += '&amp;'; break;
-      case '<': out += '&lt;'; break;
-      case '>': out += '&gt;'; break;
-      case '"': out += '&quot;'; break;
-      case "'": out += '&apos;'; break;
+      case '&':
+        out += '&amp;';
+        break;
+      case '<':
+        out += '&lt;';
+        break;
+      case '>':
+        out += '&gt;';
+        break;
+      case '"':
+        out += '&quot;';
+        break;
+      case "'":
+        out += '&apos;';
+        break;
       default: {
         const code = ch.codePointAt(0)!;
         out += code > 0x7e ? `&#x${code.toString(16)};` : ch;

@@ -88,8 +88,12 @@ export const gigaset: VendorTemplate = {
   minimal(cfg: MinimalConfig): string {
     const f = new ProviderFrame(cfg.device.mac);
     account(f, 0, {
-      name: cfg.label, user: cfg.sip.username, login: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: cfg.sip.port,
+      name: cfg.label,
+      user: cfg.sip.username,
+      login: cfg.sip.username,
+      password: cfg.sip.password,
+      host: cfg.sip.server,
+      port: cfg.sip.port,
     });
     deactivate(f, 1);
     common(f, cfg.provisioningUrl, cfg.label);
@@ -102,8 +106,12 @@ export const gigaset: VendorTemplate = {
     lines.forEach((l, i) => {
       const { host, port } = splitHostPort(l.server);
       account(f, i, {
-        name: l.displayName || l.user, user: l.user, login: l.authName || l.user, password: l.password,
-        host, port: port ?? 5060,
+        name: l.displayName || l.user,
+        user: l.user,
+        login: l.authName || l.user,
+        password: l.password,
+        host,
+        port: port ?? 5060,
       });
     });
     deactivate(f, lines.length);

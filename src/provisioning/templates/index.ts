@@ -13,7 +13,14 @@ export type { VendorTemplate } from './types';
 
 /** Every vendor of the domain has a template; Linksys speaks Cisco SPA's format. */
 export const TEMPLATES: Readonly<Record<Vendor, VendorTemplate>> = Object.freeze({
-  yealink, snom, poly, cisco: ciscoSpa, linksys: ciscoSpa, gigaset, patton, panasonic,
+  yealink,
+  snom,
+  poly,
+  cisco: ciscoSpa,
+  linksys: ciscoSpa,
+  gigaset,
+  patton,
+  panasonic,
 });
 
 export interface RenderedFile {
@@ -34,8 +41,11 @@ export function renderDeviceFile(file: DeviceFile, cfg: MinimalConfig | FullConf
 /** A vendor-wide file: no device data in it. */
 export function renderCommonFile(file: CommonFile): RenderedFile {
   switch (file) {
-    case 'yealink-model.cfg': return { contentType: yealink.contentType, body: yealinkCommon() };
-    case 'poly-master.cfg': return { contentType: poly.contentType, body: polyCommonMaster() };
-    case 'spa-model.cfg': return { contentType: ciscoSpa.contentType, body: spaCommon() };
+    case 'yealink-model.cfg':
+      return { contentType: yealink.contentType, body: yealinkCommon() };
+    case 'poly-master.cfg':
+      return { contentType: poly.contentType, body: polyCommonMaster() };
+    case 'spa-model.cfg':
+      return { contentType: ciscoSpa.contentType, body: spaCommon() };
   }
 }

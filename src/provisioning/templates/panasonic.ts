@@ -69,8 +69,12 @@ export const panasonic: VendorTemplate = {
     const f = new StandardFile();
     provisioning(f, cfg.provisioningUrl, cfg.device.mac, cfg.resyncSeconds);
     line(f, 1, {
-      displayName: cfg.label, user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, ...sipTarget(cfg.sip),
+      displayName: cfg.label,
+      user: cfg.sip.username,
+      authName: cfg.sip.username,
+      password: cfg.sip.password,
+      host: cfg.sip.server,
+      ...sipTarget(cfg.sip),
     });
     disableLines(f, 2);
     f.set('HOTLINE_ENABLE', 'Y').set('HOTLINE_NUMBER', dialString(cfg.hotline)).set('HOTLINE_DELAY', HOTLINE_DELAY_SECONDS);
@@ -84,8 +88,13 @@ export const panasonic: VendorTemplate = {
     cfg.lines.slice(0, MAX_LINES).forEach((l, i) => {
       const { host, port } = splitHostPort(l.server);
       line(f, i + 1, {
-        displayName: l.displayName || l.user, user: l.user, authName: l.authName || l.user, password: l.password,
-        host, port: port ?? 5060, transport: 'udp',
+        displayName: l.displayName || l.user,
+        user: l.user,
+        authName: l.authName || l.user,
+        password: l.password,
+        host,
+        port: port ?? 5060,
+        transport: 'udp',
       });
     });
     disableLines(f, Math.min(cfg.lines.length, MAX_LINES) + 1);

@@ -93,16 +93,28 @@ export const patton: VendorTemplate = {
   contentType: 'text/plain; charset=utf-8',
 
   minimal(cfg: MinimalConfig): string {
-    return render(`minimal configuration (${cfg.label})`, cfg.device.mac, cfg.provisioningUrl, cfg.resyncSeconds, [{
-      user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: cfg.sip.port, transport: cfg.sip.transport,
-    }]);
+    return render(`minimal configuration (${cfg.label})`, cfg.device.mac, cfg.provisioningUrl, cfg.resyncSeconds, [
+      {
+        user: cfg.sip.username,
+        authName: cfg.sip.username,
+        password: cfg.sip.password,
+        host: cfg.sip.server,
+        port: cfg.sip.port,
+        transport: cfg.sip.transport,
+      },
+    ]);
   },
 
   full(cfg: FullConfig): string {
-    return render('configuration', cfg.device.mac, cfg.provisioningUrl, cfg.resyncSeconds, cfg.lines.map((l) => {
-      const { host, port } = splitHostPort(l.server);
-      return { user: l.user, authName: l.authName || l.user, password: l.password, host, port: port ?? 5060, transport: 'udp' };
-    }));
+    return render(
+      'configuration',
+      cfg.device.mac,
+      cfg.provisioningUrl,
+      cfg.resyncSeconds,
+      cfg.lines.map((l) => {
+        const { host, port } = splitHostPort(l.server);
+        return { user: l.user, authName: l.authName || l.user, password: l.password, host, port: port ?? 5060, transport: 'udp' };
+      }),
+    );
   },
 };

@@ -23,15 +23,7 @@ class PhoneConfig {
     return this;
   }
   toString(): string {
-    return [
-      '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
-      '<PHONE_CONFIG>',
-      '  <ALL',
-      ...this.attrs,
-      '  />',
-      '</PHONE_CONFIG>',
-      '',
-    ].join('\n');
+    return ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', '<PHONE_CONFIG>', '  <ALL', ...this.attrs, '  />', '</PHONE_CONFIG>', ''].join('\n');
   }
 }
 
@@ -80,8 +72,13 @@ export const poly: VendorTemplate = {
     const p = new PhoneConfig();
     const target = sipTarget(cfg.sip);
     registration(p, 1, {
-      label: cfg.label, address: cfg.sip.username, authUser: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: target.port, transport: POLY_TRANSPORT[target.transport],
+      label: cfg.label,
+      address: cfg.sip.username,
+      authUser: cfg.sip.username,
+      password: cfg.sip.password,
+      host: cfg.sip.server,
+      port: target.port,
+      transport: POLY_TRANSPORT[target.transport],
     });
     clearRegistrations(p, 2);
     provisioning(p, cfg.provisioningUrl, cfg.resyncSeconds);
@@ -96,8 +93,13 @@ export const poly: VendorTemplate = {
     cfg.lines.slice(0, MAX_REGISTRATIONS).forEach((line, i) => {
       const { host, port } = splitHostPort(line.server);
       registration(p, i + 1, {
-        label: line.displayName || line.user, address: line.user, authUser: line.authName || line.user,
-        password: line.password, host, port: port ?? 5060, transport: 'UDPOnly',
+        label: line.displayName || line.user,
+        address: line.user,
+        authUser: line.authName || line.user,
+        password: line.password,
+        host,
+        port: port ?? 5060,
+        transport: 'UDPOnly',
       });
     });
     clearRegistrations(p, Math.min(cfg.lines.length, MAX_REGISTRATIONS) + 1);

@@ -24,15 +24,9 @@ class SettingsXml {
     return this;
   }
   toString(): string {
-    return [
-      '<?xml version="1.0" encoding="utf-8"?>',
-      '<settings>',
-      '  <phone-settings e="2">',
-      ...this.lines,
-      '  </phone-settings>',
-      '</settings>',
-      '',
-    ].join('\n');
+    return ['<?xml version="1.0" encoding="utf-8"?>', '<settings>', '  <phone-settings e="2">', ...this.lines, '  </phone-settings>', '</settings>', ''].join(
+      '\n',
+    );
   }
 }
 
@@ -76,8 +70,12 @@ export const snom: VendorTemplate = {
     const target = sipTarget(cfg.sip);
     const hostPort = `${cfg.sip.server}:${target.port}`;
     identity(s, 1, {
-      realName: cfg.label, user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: hostPort, outbound: target.transport === 'udp' ? '' : `${hostPort};transport=${target.transport}`,
+      realName: cfg.label,
+      user: cfg.sip.username,
+      authName: cfg.sip.username,
+      password: cfg.sip.password,
+      host: hostPort,
+      outbound: target.transport === 'udp' ? '' : `${hostPort};transport=${target.transport}`,
       idleText: cfg.label,
     });
     switchOff(s, 2);
@@ -93,8 +91,13 @@ export const snom: VendorTemplate = {
     cfg.lines.slice(0, MAX_IDENTITIES).forEach((line, i) => {
       const name = line.displayName || line.user;
       identity(s, i + 1, {
-        realName: name, user: line.user, authName: line.authName || line.user, password: line.password,
-        host: line.server, outbound: '', idleText: name,
+        realName: name,
+        user: line.user,
+        authName: line.authName || line.user,
+        password: line.password,
+        host: line.server,
+        outbound: '',
+        idleText: name,
       });
     });
     switchOff(s, Math.min(cfg.lines.length, MAX_IDENTITIES) + 1);

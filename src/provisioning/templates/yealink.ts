@@ -90,9 +90,14 @@ export const yealink: VendorTemplate = {
     const f = new CfgFile().comment(`papgate minimal configuration for ${formatMac(cfg.device.mac)}`);
     const target = sipTarget(cfg.sip);
     account(f, 1, {
-      label: cfg.label, displayName: cfg.label,
-      user: cfg.sip.username, authName: cfg.sip.username, password: cfg.sip.password,
-      host: cfg.sip.server, port: target.port, transport: YEALINK_TRANSPORT[target.transport],
+      label: cfg.label,
+      displayName: cfg.label,
+      user: cfg.sip.username,
+      authName: cfg.sip.username,
+      password: cfg.sip.password,
+      host: cfg.sip.server,
+      port: target.port,
+      transport: YEALINK_TRANSPORT[target.transport],
     });
     disableAccounts(f, 2);
     provisioning(f, cfg.provisioningUrl, cfg.resyncSeconds);
@@ -109,8 +114,14 @@ export const yealink: VendorTemplate = {
       const name = line.displayName || line.user;
       // Lines carry no transport: UDP, SIP's default, rather than whatever the minimal configuration left.
       account(f, i + 1, {
-        label: name, displayName: name, user: line.user, authName: line.authName || line.user,
-        password: line.password, host, port: port ?? 5060, transport: 0,
+        label: name,
+        displayName: name,
+        user: line.user,
+        authName: line.authName || line.user,
+        password: line.password,
+        host,
+        port: port ?? 5060,
+        transport: 0,
       });
     });
     disableAccounts(f, Math.min(cfg.lines.length, MAX_ACCOUNTS) + 1);

@@ -1,6 +1,14 @@
 import { TypedEmitter } from '../../ports/events';
 import type { Logger } from '../../ports/logger';
-import { UNVERIFIED_CALLER, type CallEndReason, type CallEvents, type ForwardedCaller, type InboundCall, type SipAccount, type SipEndpointAddress } from '../../ports/signalling';
+import {
+  UNVERIFIED_CALLER,
+  type CallEndReason,
+  type CallEvents,
+  type ForwardedCaller,
+  type InboundCall,
+  type SipAccount,
+  type SipEndpointAddress,
+} from '../../ports/signalling';
 import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
 import { parsedContacts, parsedFrom, sourceOf, userOfUri } from './sip-text';
 import type { SrfDialogLike, SrfLike, SrfRequestLike, SrfResponseLike } from './srf-types';
@@ -61,7 +69,8 @@ export class DrachtioInboundCall extends TypedEmitter<CallEvents> implements Inb
     let dialog: SrfDialogLike;
     try {
       dialog = await this.o.srf.createUAS(this.o.req, this.o.res, {
-        localSdp, headers: { 'Content-Type': 'application/sdp' },
+        localSdp,
+        headers: { 'Content-Type': 'application/sdp' },
       });
     } catch (err) {
       if (this.state === 'answering') this.end('error');
@@ -114,7 +123,8 @@ export class DrachtioInboundCall extends TypedEmitter<CallEvents> implements Inb
     let ending: CallEndReason = 'error';
     try {
       const result = await this.o.srf.proxyRequest(this.o.req, targetUri, {
-        remainInDialog: true, headers: { ...extraHeaders, ...identityHeaders(caller, this.o.req) },
+        remainInDialog: true,
+        headers: { ...extraHeaders, ...identityHeaders(caller, this.o.req) },
       });
       // drachtio-server answers the phone's CANCEL itself (200, then 487 upstream).
       ending = result.connected ? 'remote-bye' : result.finalStatus === 487 ? 'remote-cancel' : 'error';
@@ -133,8 +143,14 @@ export class DrachtioInboundCall extends TypedEmitter<CallEvents> implements Inb
         void this.hangup();
       }, this.o.ackTimeoutMs);
       timer.unref?.();
-      dialog.on('ack', () => { clearTimeout(timer); resolve(); });
-      this.once('ended', () => { clearTimeout(timer); reject(new Error('call ended before the ACK')); });
+      dialog.on('ack', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.once('ended', () => {
+        clearTimeout(timer);
+        reject(new Error('call ended before the ACK'));
+      });
     });
   }
 

@@ -3,7 +3,14 @@ import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { TypedEmitter } from '../../ports/events';
-import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents } from '../../ports/signalling';
+import {
+  DEFAULT_NOTIFY_TIMEOUT_MS,
+  type CallHandler,
+  type NotifyTarget,
+  type Registration,
+  type Signalling,
+  type SignallingEvents,
+} from '../../ports/signalling';
 import { DrachtioInboundCall } from './drachtio-call';
 import { InMemoryRegistrations, Registrar, type RegistrationStore } from '../../app/registrar';
 import { handleRegister, type SipGateLike } from './register-handler';
@@ -57,7 +64,11 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     super((event, err) => o.log.error({ err: err instanceof Error ? err.message : String(err), event }, 'signalling event listener threw'));
     this.srf = o.srf ?? (new Srf() as unknown as SrfLike);
     this.registrations = new Registrar({
-      store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minRegisterExpiresS ?? 60, maxExpires: o.maxRegisterExpiresS ?? 3600, defaultExpires: 3600,
+      store: o.registrations ?? new InMemoryRegistrations(),
+      clock: o.clock,
+      minExpires: o.minRegisterExpiresS ?? 60,
+      maxExpires: o.maxRegisterExpiresS ?? 3600,
+      defaultExpires: 3600,
     });
   }
 
@@ -94,7 +105,9 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     this.srf.invite((req, res) => void this.onInvite(req, res));
     answerOtherRequests(this.srf, log.child({ part: 'sip-other' }));
     this.srf.connect({
-      host: this.o.host, port: this.o.port, secret: this.o.secret,
+      host: this.o.host,
+      port: this.o.port,
+      secret: this.o.secret,
       reconnect: { retryMaxDelay: this.o.reconnectMaxDelayMs ?? 3000 },
     });
     const timeoutMs = this.o.connectTimeoutMs ?? 10_000;
@@ -123,7 +136,10 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     const closed = new Promise<void>((resolve) => {
       if (!wasConnected) return resolve();
       const t = setTimeout(resolve, 1000);
-      this.srf.on('close', () => { clearTimeout(t); resolve(); });
+      this.srf.on('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
     this.safeDisconnect();
     await closed;
@@ -142,9 +158,9 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
   private sendNotify(target: NotifyTarget, event: string): Promise<number> {
     const host = hostOfUri(target.uri) ?? 'invalid';
     const headers: Record<string, string> = {
-      'Event': event,
+      Event: event,
       'Subscription-State': 'terminated',
-      'To': `<sip:${target.username}@${host}>`,
+      To: `<sip:${target.username}@${host}>`,
       'Content-Length': '0',
     };
     const opts = { method: 'NOTIFY', headers } as { method: string; headers: Record<string, string>; proxy?: string };
@@ -161,7 +177,13 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     const log = this.o.log;
     return new Promise<number>((resolve) => {
       let settled = false;
-      const done = (status: number) => { if (!settled) { settled = true; clearTimeout(timer); resolve(status); } };
+      const done = (status: number) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(status);
+        }
+      };
       const timer = setTimeout(() => done(0), timeoutMs);
       try {
         this.srf.request(target.uri, opts, (err, sent) => {
@@ -169,7 +191,9 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
             log.warn({ err: err.message, event }, 'NOTIFY could not be sent');
             return done(0);
           }
-          sent.on('response', (res) => { if (res.status >= 200) done(res.status); });
+          sent.on('response', (res) => {
+            if (res.status >= 200) done(res.status);
+          });
         });
       } catch (err) {
         log.warn({ err: err instanceof Error ? err.message : String(err), event }, 'NOTIFY could not be sent');
@@ -182,7 +206,9 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     if (this.overRate(req, res)) return;
     try {
       const answer = await handleRegister(req, res, {
-        gate: this.o.gate, registrations: this.registrations, log: this.o.log.child({ method: 'REGISTER' }),
+        gate: this.o.gate,
+        registrations: this.registrations,
+        log: this.o.log.child({ method: 'REGISTER' }),
         now: () => this.o.clock.now(),
       });
       this.emit('register', { ...answer, source: sourceOf(req) });
@@ -200,7 +226,8 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
     if (this.o.gate.isEmergency && !this.o.gate.isEmergency(dialled) && this.overRate(req, res)) return;
     try {
       const admission = await this.o.gate.admit({
-        method: 'INVITE', dialled,
+        method: 'INVITE',
+        dialled,
         authorization: req.get('Authorization') ?? req.get('Proxy-Authorization'),
       });
       if (admission.kind === 'challenge') {
@@ -209,7 +236,11 @@ export class DrachtioSignalling extends TypedEmitter<SignallingEvents> implement
       if (admission.kind === 'reject') return res.send(admission.status, admission.reason);
       if (!this.handler) return res.send(503);
       const call = new DrachtioInboundCall({
-        srf: this.srf, req, res, account: admission.account, log,
+        srf: this.srf,
+        req,
+        res,
+        account: admission.account,
+        log,
         ackTimeoutMs: this.o.ackTimeoutMs ?? 32_000,
       });
       this.emit('call', call, admission.emergency);

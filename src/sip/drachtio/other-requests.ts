@@ -29,9 +29,11 @@ export function answerOtherRequests(srf: SrfLike, log: Logger): void {
       }
     });
   };
-  on('options', (_req, res) => res.send(200, {
-    headers: { 'Allow': ALLOW, 'Accept': 'application/sdp', 'Accept-Language': 'en' },
-  }));
+  on('options', (_req, res) =>
+    res.send(200, {
+      headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Language': 'en' },
+    }),
+  );
   // An INFO that matched no dialog (the dialog layer answers the others).
   on('info', (_req, res) => res.send(481));
   for (const verb of NOT_ALLOWED) on(verb, (_req, res) => res.send(405, { headers: { Allow: ALLOW } }));

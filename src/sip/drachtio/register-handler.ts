@@ -24,7 +24,9 @@ export interface RegisterAnswer {
  * 200 listing the binding.
  */
 export async function handleRegister(
-  req: SrfRequestLike, res: SrfResponseLike, d: { gate: SipGateLike; registrations: Registrar; log: Logger; now(): number },
+  req: SrfRequestLike,
+  res: SrfResponseLike,
+  d: { gate: SipGateLike; registrations: Registrar; log: Logger; now(): number },
 ): Promise<RegisterAnswer> {
   let username: string | undefined;
   const send = (status: number, opts?: { headers: Record<string, string> }): RegisterAnswer => {
@@ -56,9 +58,12 @@ export async function handleRegister(
     path,
   });
   switch (result.kind) {
-    case 'too-brief': return send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
-    case 'bad': return send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
-    case 'out-of-order': return send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
+    case 'too-brief':
+      return send(423, { headers: { 'Min-Expires': String(result.minExpires) } });
+    case 'bad':
+      return send(400, { headers: { Warning: `399 papgate "${result.reason}"` } });
+    case 'out-of-order':
+      return send(500, { headers: { Warning: '399 papgate "CSeq out of order"' } });
     case 'ok': {
       // A plain refresh is routine: only a new, moved or removed binding is info.
       d.log[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');

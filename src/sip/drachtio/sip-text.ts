@@ -36,11 +36,11 @@ export function parsedContacts(req: SrfRequestLike): SrfNameAddr[] {
   }
 }
 
-
 /** Where drachtio-server says the request came from. */
 export function sourceOf(req: SrfRequestLike): SipEndpointAddress {
   return {
-    address: req.source_address, port: Number(req.source_port) || 5060,
+    address: req.source_address,
+    port: Number(req.source_port) || 5060,
     transport: String(req.protocol).toLowerCase() === 'tcp' ? 'tcp' : 'udp',
   };
 }

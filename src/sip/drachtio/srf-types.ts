@@ -112,8 +112,7 @@ export interface SrfLike {
   on(event: 'connect', listener: (err: Error | null | undefined, hostport?: string) => void): this;
   on(event: 'close' | 'reconnecting', listener: () => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
-  createUAS(req: SrfRequestLike, res: SrfResponseLike,
-    opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialogLike>;
+  createUAS(req: SrfRequestLike, res: SrfResponseLike, opts: { localSdp: string; headers?: Record<string, string> }): Promise<SrfDialogLike>;
   proxyRequest(req: SrfRequestLike, destination: string | string[], opts?: SrfProxyOptions): Promise<SrfProxyResult>;
   /**
    * Sends a request outside a dialog. The callback runs synchronously when the

@@ -56,7 +56,13 @@ export class SipCore {
     // an IPv6 literal goes into URIs, Vias and Call-IDs in brackets
     this.localAddr = { host: net.isIPv6(host) ? `[${host}]` : host, port: o.port };
     this.transport = new SipTransport({
-      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log, tcpLimits: o.tcpLimits, tls: o.tls,
+      address: o.address,
+      port: o.port,
+      udp: o.udp,
+      tcp: o.tcp,
+      log: o.log,
+      tcpLimits: o.tcpLimits,
+      tls: o.tls,
       onMessage: (m, peer) => this.onMessage(m, peer),
     });
   }

@@ -3,10 +3,30 @@ import type { SourceLimits } from '../../app/source-limits';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { TypedEmitter } from '../../ports/events';
-import { DEFAULT_NOTIFY_TIMEOUT_MS, type CallHandler, type NotifyTarget, type Registration, type Signalling, type SignallingEvents, type SipEndpointAddress } from '../../ports/signalling';
+import {
+  DEFAULT_NOTIFY_TIMEOUT_MS,
+  type CallHandler,
+  type NotifyTarget,
+  type Registration,
+  type Signalling,
+  type SignallingEvents,
+  type SipEndpointAddress,
+} from '../../ports/signalling';
 import { SipCore } from './core';
 import { EmbeddedInboundCall } from './inbound-call';
-import { ALLOW, ALLOWED_METHODS, KNOWN_METHODS, authorizationText, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
+import {
+  ALLOW,
+  ALLOWED_METHODS,
+  KNOWN_METHODS,
+  authorizationText,
+  headerText,
+  newTag,
+  reasonPhrase,
+  responseTo,
+  routeHeader,
+  routeUris,
+  userOf,
+} from './messages';
 import { sendNotify } from './notifier';
 import { SipProxies } from './proxy-client';
 import { InMemoryRegistrations, Registrar, type RegisterRequest, type RegistrationStore } from '../../app/registrar';
@@ -71,12 +91,25 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
   constructor(private readonly o: EmbeddedSignallingOptions) {
     super((event, err) => o.log.error({ err: (err as Error).message, event }, 'signalling event listener threw'));
     this.core = new SipCore({
-      address: o.address, port: o.port, udp: o.udp, tcp: o.tcp, log: o.log,
-      advertisedAddress: o.advertisedAddress, t1Ms: o.t1Ms ?? 500, tcpLimits: o.tcpLimits, tls: o.tls,
+      address: o.address,
+      port: o.port,
+      udp: o.udp,
+      tcp: o.tcp,
+      log: o.log,
+      advertisedAddress: o.advertisedAddress,
+      t1Ms: o.t1Ms ?? 500,
+      tcpLimits: o.tcpLimits,
+      tls: o.tls,
       onRequest: (rq, st, peer) => this.onRequest(rq, st, peer),
     });
     this.proxies = new SipProxies(o.trustedProxies ?? []);
-    this.registrar = new Registrar({ store: o.registrations ?? new InMemoryRegistrations(), clock: o.clock, minExpires: o.minExpires ?? 60, maxExpires: o.maxExpires ?? 3600, defaultExpires: 3600 });
+    this.registrar = new Registrar({
+      store: o.registrations ?? new InMemoryRegistrations(),
+      clock: o.clock,
+      minExpires: o.minExpires ?? 60,
+      maxExpires: o.maxExpires ?? 3600,
+      defaultExpires: 3600,
+    });
   }
 
   /** The port actually bound (useful when configured as 0). */
@@ -98,7 +131,10 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     if (this.handler) throw new Error('EmbeddedSignalling already started');
     this.handler = handler;
     await this.core.start();
-    this.o.log.info({ address: this.o.address, port: this.core.local.port, udp: this.o.udp, tcp: this.o.tcp, tlsPort: this.core.local.tlsPort ?? null }, 'SIP listening');
+    this.o.log.info(
+      { address: this.o.address, port: this.core.local.port, udp: this.o.udp, tcp: this.o.tcp, tlsPort: this.core.local.tlsPort ?? null },
+      'SIP listening',
+    );
   }
 
   async stop(): Promise<void> {
@@ -119,8 +155,7 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
   }
 
   private onRequest(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void {
-    const reply = (status: number, headers: Record<string, string> = {}) =>
-      st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
+    const reply = (status: number, headers: Record<string, string> = {}) => st.send(responseTo(rq, status, reasonPhrase(status), { toTag: newTag(), headers }));
     // An emergency INVITE is never refused for an extension we do not know, nor for its source's rate.
     const emergency = rq.method === 'INVITE' && this.o.gate.isEmergency(userOf(rq.uri));
     if (!emergency && !this.withinRate(rq, st, peer)) return;
@@ -229,8 +264,11 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
         // A plain refresh is routine (thousands a second at scale): only a new, moved or removed binding is info.
         log()[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
         const b = result.binding;
-        return reply(200, { date: new Date(this.o.clock.now()).toUTCString(), supported: 'path', ...pathEcho(rq, path) },
-          b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined);
+        return reply(
+          200,
+          { date: new Date(this.o.clock.now()).toUTCString(), supported: 'path', ...pathEcho(rq, path) },
+          b ? [{ uri: b.contact, params: { expires: String(result.expiresSec) } }] : undefined,
+        );
       }
     }
   }
@@ -263,7 +301,10 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
     entry.call = call;
     this.calls.add(call);
     // Only emergency numbers are logged: a phone may dial its PAP as digits, and PAPs never reach a log.
-    call.log.info({ emergency: admission.emergency, ...(admission.emergency ? { dialled: call.dialled } : {}), source: `${peer.address}:${peer.port}` }, 'call admitted');
+    call.log.info(
+      { emergency: admission.emergency, ...(admission.emergency ? { dialled: call.dialled } : {}), source: `${peer.address}:${peer.port}` },
+      'call admitted',
+    );
     this.emit('call', call, admission.emergency);
     handler.handle(call).catch((e: Error) => {
       call.log.error({ err: e.message }, 'call handler failed');
@@ -294,13 +335,18 @@ function contactOf(contacts: NameAddr[] | '*' | undefined): RegisterRequest['con
 
 /** Require without `path`, which we support; undefined when nothing else is left. */
 function withoutPath(require: string | undefined): string | undefined {
-  const rest = require?.split(',').map((t) => t.trim()).filter((t) => t && t.toLowerCase() !== 'path');
+  const rest = require
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t && t.toLowerCase() !== 'path');
   return rest?.length ? rest.join(', ') : undefined;
 }
 
 /** RFC 3327 5.3: the 200 repeats the stored Path when the phone said it supports path. */
 function pathEcho(rq: SipRequest, path: string[]): Record<string, string> {
-  const supported = headerText(rq, 'supported')?.split(',').some((t) => t.trim().toLowerCase() === 'path');
+  const supported = headerText(rq, 'supported')
+    ?.split(',')
+    .some((t) => t.trim().toLowerCase() === 'path');
   const value = supported ? routeHeader(path) : undefined;
   return value ? { path: value } : {};
 }

@@ -65,7 +65,11 @@ export class EmergencyLeg implements DialogUser {
   private dialog: Dialog | undefined;
   private ack: SipRequest | undefined;
 
-  constructor(private readonly core: SipCore, private readonly caller: CallerSide, private readonly o: EmergencyLegOptions) {
+  constructor(
+    private readonly core: SipCore,
+    private readonly caller: CallerSide,
+    private readonly o: EmergencyLegOptions,
+  ) {
     this.callId = newCallId(core.local.host);
   }
 
@@ -215,15 +219,18 @@ export class EmergencyLeg implements DialogUser {
     if (!lateOffer) this.sendAck();
     const sdp = contentType(rs) === 'application/sdp' ? rs.content : undefined;
     this.caller.log.info({ lateOffer }, 'emergency gateway answered');
-    this.caller.relayAnswer(sdp).then((answer) => {
-      if (!lateOffer) return;
-      if (!answer) this.caller.log.warn('late-offer caller ACKed without an SDP answer');
-      this.sendAck(answer);
-    }, () => {
-      // the caller never ACKed our 2xx: the call side ends itself; release the gateway too
-      this.state = 'over';
-      void this.byeGateway();
-    });
+    this.caller.relayAnswer(sdp).then(
+      (answer) => {
+        if (!lateOffer) return;
+        if (!answer) this.caller.log.warn('late-offer caller ACKed without an SDP answer');
+        this.sendAck(answer);
+      },
+      () => {
+        // the caller never ACKed our 2xx: the call side ends itself; release the gateway too
+        this.state = 'over';
+        void this.byeGateway();
+      },
+    );
   }
 
   /** The ACK for the gateway's 2xx, sent once; `sdp` is the caller's answer to a late offer. */
@@ -250,7 +257,9 @@ export class EmergencyLeg implements DialogUser {
       method: 'CANCEL',
       uri: inv.uri,
       headers: {
-        from: inv.headers.from, to: inv.headers.to, 'call-id': this.callId,
+        from: inv.headers.from,
+        to: inv.headers.to,
+        'call-id': this.callId,
         cseq: { seq: 1, method: 'CANCEL' },
       },
       content: '',

@@ -26,24 +26,35 @@ export class EmergencyRelay {
   private leg: EmergencyLeg | undefined;
 
   /** Throws when an extra header would break the message (nothing is sent then). */
-  constructor(private readonly core: SipCore, private readonly callerSide: CallerSide & { stillOffered(): boolean }, private readonly t: RelayTarget) {
+  constructor(
+    private readonly core: SipCore,
+    private readonly callerSide: CallerSide & { stillOffered(): boolean },
+    private readonly t: RelayTarget,
+  ) {
     for (const [k, v] of Object.entries(t.extraHeaders)) checkExtraHeader(k, v);
   }
 
   /** Resolves the gateway and starts the leg; a gateway that cannot be used is 503 to the caller. */
   start(): void {
-    this.core.resolve(this.t.targetUri).then((target) => {
-      if (!this.callerSide.stillOffered()) return;
-      this.leg = new EmergencyLeg(this.core, this.callerSide, {
-        caller: this.t.caller, target, targetUri: this.t.targetUri, extraHeaders: this.t.extraHeaders,
-        noResponseMs: this.t.noResponseMs, byeTimeoutMs: this.t.byeTimeoutMs,
-      });
-      this.state = 'relaying';
-      this.leg.start();
-    }, (e: Error) => {
-      this.callerSide.log.error({ err: e.message, targetUri: this.t.targetUri }, 'emergency target unusable');
-      this.callerSide.relayFailure(503, 'Service Unavailable', 'error');
-    });
+    this.core.resolve(this.t.targetUri).then(
+      (target) => {
+        if (!this.callerSide.stillOffered()) return;
+        this.leg = new EmergencyLeg(this.core, this.callerSide, {
+          caller: this.t.caller,
+          target,
+          targetUri: this.t.targetUri,
+          extraHeaders: this.t.extraHeaders,
+          noResponseMs: this.t.noResponseMs,
+          byeTimeoutMs: this.t.byeTimeoutMs,
+        });
+        this.state = 'relaying';
+        this.leg.start();
+      },
+      (e: Error) => {
+        this.callerSide.log.error({ err: e.message, targetUri: this.t.targetUri }, 'emergency target unusable');
+        this.callerSide.relayFailure(503, 'Service Unavailable', 'error');
+      },
+    );
   }
 
   /** True once the leg runs: the caller's requests, CANCEL and hang-ups are the leg's. */

@@ -7,10 +7,7 @@ import type { Dialog } from './dialog';
 import { DTMF_INFO_TYPES, infoDtmf } from '../../domain/dtmf-info';
 import type { CallerSide } from './emergency-leg';
 import { EmergencyRelay } from './emergency-relay';
-import {
-  ALLOW, contactFor, contactUri, isSips, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris,
-  userOf,
-} from './messages';
+import { ALLOW, contactFor, contactUri, isSips, contentType, headerText, newTag, reasonPhrase, responseTo, routeHeader, routeUris, userOf } from './messages';
 import { Retransmit2xx } from './retransmit-2xx';
 import type { SipRequest, SipResponse, ServerTransaction } from './sip-lib';
 
@@ -65,7 +62,9 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
   /** Set by forward(): the call is an emergency pass-through from then on. */
   private relay: EmergencyRelay | undefined;
   private markClosed!: () => void;
-  private readonly closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
+  private readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
 
   constructor(
     private readonly core: SipCore,
@@ -150,7 +149,11 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
     if (this.state !== 'offered' || this.relay) return Promise.reject(new Error(`cannot forward call ${this.callId}: it is ${this.state}`));
     try {
       this.relay = new EmergencyRelay(this.core, this, {
-        targetUri, extraHeaders, caller, noResponseMs: this.settings.forwardNoResponseMs, byeTimeoutMs: this.settings.byeTimeoutMs,
+        targetUri,
+        extraHeaders,
+        caller,
+        noResponseMs: this.settings.forwardNoResponseMs,
+        byeTimeoutMs: this.settings.byeTimeoutMs,
       });
     } catch (e) {
       return Promise.reject(e);
@@ -230,8 +233,7 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
 
   relayAnswer(sdp: string | undefined): Promise<string | undefined> {
     if (this.state !== 'offered') return Promise.reject(new Error('the caller is gone'));
-    return this.send2xx(this.invite, this.st, sdp, true)
-      .then((ack) => (contentType(ack) === 'application/sdp' && ack.content ? ack.content : undefined));
+    return this.send2xx(this.invite, this.st, sdp, true).then((ack) => (contentType(ack) === 'application/sdp' && ack.content ? ack.content : undefined));
   }
 
   byeToCaller(): Promise<void> {
@@ -268,13 +270,19 @@ export class EmbeddedInboundCall extends TypedEmitter<CallEvents> implements Inb
     st.send(rs);
     if (initial) this.state = 'answering';
     return new Promise<SipRequest>((resolve, reject) => {
-      const rtx = new Retransmit2xx((peer, m) => this.core.sendStateless(peer, m), this.source, rs, this.core.t1Ms, () => {
-        this.awaiting = undefined;
-        this.log.warn('no ACK for 200 OK: ending the call');
-        this.emitEnded('timeout');
-        reject(new Error(`no ACK for the 200 OK of call ${this.callId}`));
-        this.closeWithBye();
-      });
+      const rtx = new Retransmit2xx(
+        (peer, m) => this.core.sendStateless(peer, m),
+        this.source,
+        rs,
+        this.core.t1Ms,
+        () => {
+          this.awaiting = undefined;
+          this.log.warn('no ACK for 200 OK: ending the call');
+          this.emitEnded('timeout');
+          reject(new Error(`no ACK for the 200 OK of call ${this.callId}`));
+          this.closeWithBye();
+        },
+      );
       this.awaiting = { seq: rq.headers.cseq!.seq, rtx, resolve, reject };
     });
   }

@@ -10,7 +10,11 @@ export class RateLimitedLog {
   private inWindow = 0;
   private suppressed = 0;
 
-  constructor(private readonly log: Logger, private readonly perSecond = 10, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly perSecond = 10,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   info(fields: Record<string, unknown>, msg: string): void {
     const t = this.now();

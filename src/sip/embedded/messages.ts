@@ -56,7 +56,9 @@ export function authorizationText(m: SipMessage): string | undefined {
   const list = m.headers.authorization ?? m.headers['proxy-authorization'];
   const first = Array.isArray(list) ? list[0] : undefined;
   if (!first || typeof first.scheme !== 'string') return undefined;
-  const fields = Object.entries(first).filter(([k]) => k !== 'scheme').map(([k, v]) => `${k}=${v}`);
+  const fields = Object.entries(first)
+    .filter(([k]) => k !== 'scheme')
+    .map(([k, v]) => `${k}=${v}`);
   return `${first.scheme} ${fields.join(', ')}`;
 }
 
@@ -81,12 +83,10 @@ export function routeUris(entries: RouteEntry[] | string | undefined): string[] 
   return out;
 }
 
-export const routeHeader = (uris: readonly string[]): string | undefined =>
-  uris.length ? uris.map((u) => `<${u}>`).join(', ') : undefined;
+export const routeHeader = (uris: readonly string[]): string | undefined => (uris.length ? uris.map((u) => `<${u}>`).join(', ') : undefined);
 
 /** The port we listen on for this transport. */
-export const portFor = (local: LocalAddress, transport: Transport): number =>
-  transport === 'tls' ? local.tlsPort ?? local.port : local.port;
+export const portFor = (local: LocalAddress, transport: Transport): number => (transport === 'tls' ? (local.tlsPort ?? local.port) : local.port);
 
 /**
  * Our Contact for this transport. Over TLS it is `sips:` when the dialog is
@@ -135,12 +135,32 @@ export function reasonPhrase(status: number): string {
 }
 
 const REASONS: Record<number, string> = {
-  100: 'Trying', 180: 'Ringing', 183: 'Session Progress', 200: 'OK',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  408: 'Request Timeout', 415: 'Unsupported Media Type', 501: 'Not Implemented', 505: 'Version Not Supported', 513: 'Message Too Large', 416: 'Unsupported URI Scheme', 420: 'Bad Extension',
-  423: 'Interval Too Brief', 480: 'Temporarily Unavailable', 481: 'Call/Transaction Does Not Exist',
-  486: 'Busy Here', 487: 'Request Terminated', 488: 'Not Acceptable Here', 491: 'Request Pending',
-  500: 'Server Internal Error', 503: 'Service Unavailable', 603: 'Decline',
+  100: 'Trying',
+  180: 'Ringing',
+  183: 'Session Progress',
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  415: 'Unsupported Media Type',
+  501: 'Not Implemented',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  416: 'Unsupported URI Scheme',
+  420: 'Bad Extension',
+  423: 'Interval Too Brief',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  491: 'Request Pending',
+  500: 'Server Internal Error',
+  503: 'Service Unavailable',
+  603: 'Decline',
 };
 
 export const sameEndpoint = (a: SipEndpointAddress, b: SipEndpointAddress): boolean =>

@@ -125,7 +125,7 @@ export class SipTransport {
     this.streams.clear();
     await Promise.all([
       udp ? new Promise<void>((res) => udp.close(() => res())) : undefined,
-      ...servers.map((server) => server ? new Promise<void>((res) => server.close(() => res())) : undefined),
+      ...servers.map((server) => (server ? new Promise<void>((res) => server.close(() => res())) : undefined)),
     ]);
   }
 
@@ -244,13 +244,16 @@ export class SipTransport {
     // a connection we opened is trusted with the long timeout; one from outside must first send a valid message
     let proven = outbound;
     socket.setTimeout(proven ? limits.idleMs : limits.idleNewMs, () => socket.destroy());
-    const framer = new SipStreamFramer((message) => {
-      const delivered = this.onStreamMessage(message, socket, peer);
-      if (delivered && !proven) {
-        proven = true; // a valid message earns the longer idle timeout
-        socket.setTimeout(limits.idleMs, () => socket.destroy());
-      }
-    }, (why, head) => this.refuse(head, why, peer, socket));
+    const framer = new SipStreamFramer(
+      (message) => {
+        const delivered = this.onStreamMessage(message, socket, peer);
+        if (delivered && !proven) {
+          proven = true; // a valid message earns the longer idle timeout
+          socket.setTimeout(limits.idleMs, () => socket.destroy());
+        }
+      },
+      (why, head) => this.refuse(head, why, peer, socket),
+    );
     socket.on('data', (chunk: Buffer) => {
       try {
         framer.push(chunk);

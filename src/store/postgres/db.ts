@@ -8,7 +8,9 @@ export interface Queryable {
 
 /** Runs a named statement of statements.ts (prepared once per connection). */
 export async function run<R extends QueryResultRow = QueryResultRow>(
-  db: Queryable, name: StatementName, values: unknown[] = [],
+  db: Queryable,
+  name: StatementName,
+  values: unknown[] = [],
 ): Promise<{ rows: R[]; rowCount: number }> {
   const r = await db.query<R>({ name, text: SQL[name], values });
   return { rows: r.rows, rowCount: r.rowCount ?? 0 };
@@ -36,7 +38,9 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     await client.query('COMMIT');
     return result;
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => { broken = true; });
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
     throw e;
   } finally {
     client.release(broken);

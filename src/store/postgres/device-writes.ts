@@ -7,7 +7,11 @@ import { DEVICE_COLUMNS, deviceValues, type DeviceRow } from './rows';
 
 /** A failed device INSERT or UPDATE, kept with its device until the transaction has rolled back. */
 export class DeviceWriteError {
-  constructor(readonly cause: unknown, readonly device: Device, readonly op: 'insert' | 'update') {}
+  constructor(
+    readonly cause: unknown,
+    readonly device: Device,
+    readonly op: 'insert' | 'update',
+  ) {}
 }
 
 export async function insertDevice(client: PoolClient, d: Device): Promise<void> {
@@ -46,8 +50,7 @@ export async function updateDevice(client: PoolClient, stored: DeviceRow, d: Dev
 export async function deviceWriteError(db: Queryable, w: DeviceWriteError, tenantName: (id: number) => Promise<string>): Promise<unknown> {
   const { cause: e, device: d } = w;
   const usernameTaken = isUnique(e, 'devices_sip_username_key');
-  const macTaken = isUnique(e, 'devices_pkey')
-    || (w.op === 'insert' && usernameTaken && (await run(db, 'deviceByMac', [d.mac])).rowCount > 0);
+  const macTaken = isUnique(e, 'devices_pkey') || (w.op === 'insert' && usernameTaken && (await run(db, 'deviceByMac', [d.mac])).rowCount > 0);
   if (macTaken) return conflict(`a device with MAC ${d.mac} already exists`, 'mac');
   if (usernameTaken) return conflict(`SIP username ${d.sipUsername} is already used by another device`, 'sipUsername');
   if (isForeignKey(e)) {

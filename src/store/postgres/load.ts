@@ -24,16 +24,37 @@ export async function loadIntoEmptyDatabase(pool: Pool, dump: StoreDump, now: nu
     // No other writer may slip rows in between the emptiness check and the copy.
     await c.query(`LOCK TABLE ${TABLES.join(', ')} IN EXCLUSIVE MODE`);
     await refuseNonEmpty(c);
-    await insertRows(c, 'tenants', ['id', 'name', 'locale', 'token_hash', 'created_at'],
-      dump.tenants.map((t) => [t.id, t.name, t.locale, t.tokenHash, t.createdAt]));
-    await insertRows(c, 'sites', ['id', 'tenant_id', 'name', 'locale', 'emergency_numbers'],
-      dump.sites.map((s) => [s.id, s.tenantId, s.name, s.locale, emergencyNumbersColumn(s.emergencyNumbers)]));
+    await insertRows(
+      c,
+      'tenants',
+      ['id', 'name', 'locale', 'token_hash', 'created_at'],
+      dump.tenants.map((t) => [t.id, t.name, t.locale, t.tokenHash, t.createdAt]),
+    );
+    await insertRows(
+      c,
+      'sites',
+      ['id', 'tenant_id', 'name', 'locale', 'emergency_numbers'],
+      dump.sites.map((s) => [s.id, s.tenantId, s.name, s.locale, emergencyNumbersColumn(s.emergencyNumbers)]),
+    );
     await insertRows(c, 'devices', [...DEVICE_COLUMNS], dump.devices.map(deviceValues));
-    await insertRows(c, 'allow_entries', ['tenant_id', 'cidr', 'created_at'],
-      dump.allowEntries.map((e) => [e.tenantId, e.cidr, e.createdAt]));
-    await insertRows(c, 'temporary_trust', ['tenant_id', 'ip', 'until'], dump.temporaryTrust.map((t) => [t.tenantId, t.ip, t.until]));
-    await insertRows(c, 'audit', ['id', 'at', 'tenant_id', 'mac', 'source_ip', 'actor', 'action', 'outcome'],
-      dump.audit.map((a) => [a.id, a.at, a.tenantId, a.mac, a.sourceIp, a.actor, a.action, a.outcome]));
+    await insertRows(
+      c,
+      'allow_entries',
+      ['tenant_id', 'cidr', 'created_at'],
+      dump.allowEntries.map((e) => [e.tenantId, e.cidr, e.createdAt]),
+    );
+    await insertRows(
+      c,
+      'temporary_trust',
+      ['tenant_id', 'ip', 'until'],
+      dump.temporaryTrust.map((t) => [t.tenantId, t.ip, t.until]),
+    );
+    await insertRows(
+      c,
+      'audit',
+      ['id', 'at', 'tenant_id', 'mac', 'source_ip', 'actor', 'action', 'outcome'],
+      dump.audit.map((a) => [a.id, a.at, a.tenantId, a.mac, a.sourceIp, a.actor, a.action, a.outcome]),
+    );
     for (const table of ['tenants', 'sites', 'audit']) {
       await c.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), max(id)) FROM ${table}`);
     }
@@ -52,7 +73,15 @@ async function insertRows(c: PoolClient, table: string, columns: string[], rows:
   for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
     const chunk = rows.slice(start, start + ROWS_PER_INSERT);
     const values: unknown[] = [];
-    const tuples = chunk.map((row) => `(${row.map((v) => { values.push(v); return `$${values.length}`; }).join(', ')})`);
+    const tuples = chunk.map(
+      (row) =>
+        `(${row
+          .map((v) => {
+            values.push(v);
+            return `$${values.length}`;
+          })
+          .join(', ')})`,
+    );
     await c.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, values);
   }
 }

@@ -16,9 +16,7 @@ const MIGRATION_LOCK_KEY = 0x70617067;
  * transactional: a failed migration leaves nothing behind). The advisory lock
  * makes nodes that start at once apply each migration exactly once.
  */
-export async function applyMigrations(
-  pool: Pool, now: number, migrations: readonly string[] = MIGRATIONS,
-): Promise<MigrationReport> {
+export async function applyMigrations(pool: Pool, now: number, migrations: readonly string[] = MIGRATIONS): Promise<MigrationReport> {
   const client = await pool.connect();
   let broken = false;
   try {
@@ -37,7 +35,9 @@ export async function applyMigrations(
     await client.query('COMMIT');
     return { from, to: migrations.length };
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => { broken = true; });
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
     throw e;
   } finally {
     client.release(broken);
@@ -62,8 +62,8 @@ export async function requireCurrentSchema(pool: Pool, where: string): Promise<n
   if (version > MIGRATIONS.length) throw newerSchema(version, MIGRATIONS.length);
   if (version < MIGRATIONS.length) {
     throw unavailable(
-      `the database ${where} has schema version ${version}, this papgate needs ${MIGRATIONS.length}: `
-      + 'run `papgate migrate` (or set PAPGATE_DB_MIGRATE=auto)',
+      `the database ${where} has schema version ${version}, this papgate needs ${MIGRATIONS.length}: ` +
+        'run `papgate migrate` (or set PAPGATE_DB_MIGRATE=auto)',
     );
   }
   return version;

@@ -21,9 +21,8 @@ const INT8_OID = 20;
  * far below 2^53. Set on this pool only, not globally in the driver.
  */
 const TYPES: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID
-    ? (value: string) => Number(value)
-    : pgTypes.getTypeParser(oid, format))) as CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pgTypes.getTypeParser(oid, format)) as CustomTypesConfig['getTypeParser'],
 };
 
 export function createPool(url: string, opts: PostgresStoreOptions, log: Logger): Pool {

@@ -9,8 +9,22 @@ import { CallerError, inTransaction, run } from './db';
 import { DeviceWriteError, deviceWriteError, insertDevice, noTenant, updateDevice } from './device-writes';
 import { isForeignKey, isPgServerError, isUnique, translatePgError } from './pg-errors';
 import {
-  auditValues, registrationValues, toAllowEntry, toAudit, toDevice, toRegistration, toSite, toTenant, toTrust,
-  type AllowEntryRow, type AuditRow, type DeviceRow, type RegistrationRow, type SiteRow, type TenantRow, type TrustRow,
+  auditValues,
+  registrationValues,
+  toAllowEntry,
+  toAudit,
+  toDevice,
+  toRegistration,
+  toSite,
+  toTenant,
+  toTrust,
+  type AllowEntryRow,
+  type AuditRow,
+  type DeviceRow,
+  type RegistrationRow,
+  type SiteRow,
+  type TenantRow,
+  type TrustRow,
 } from './rows';
 import { PostgresWebhooks } from './webhooks';
 
@@ -33,7 +47,10 @@ export class PostgresStore implements Store {
 
   private readonly webhooks: PostgresWebhooks;
 
-  constructor(private readonly pool: Pool, private readonly log: Logger) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly log: Logger,
+  ) {
     this.webhooks = new PostgresWebhooks(pool);
   }
 
@@ -45,7 +62,7 @@ export class PostgresStore implements Store {
         return toTenant((await run<TenantRow>(this.pool, 'insertTenant', [t.name, t.locale, t.tokenHash, t.createdAt])).rows[0]!);
       } catch (e) {
         // Only one violated index is reported; the name is what a person recognises.
-        if (isUnique(e, 'tenants_name_key') || (isUnique(e, 'tenants_token_hash_key') && await this.getTenantByName(t.name))) {
+        if (isUnique(e, 'tenants_name_key') || (isUnique(e, 'tenants_token_hash_key') && (await this.getTenantByName(t.name)))) {
           throw conflict(`tenant ${t.name} already exists`, 'name');
         }
         if (isUnique(e, 'tenants_token_hash_key')) throw conflict('that admin token is already used by another tenant', 'token');
@@ -146,19 +163,22 @@ export class PostgresStore implements Store {
   }
 
   async countDevices(tenantId?: number): Promise<number> {
-    const rows = tenantId === undefined
-      ? await this.all('count devices', 'countAllDevices', [], (r: { n: number }) => r.n)
-      : await this.all('count devices', 'countTenantDevices', [tenantId], (r: { n: number }) => r.n);
+    const rows =
+      tenantId === undefined
+        ? await this.all('count devices', 'countAllDevices', [], (r: { n: number }) => r.n)
+        : await this.all('count devices', 'countTenantDevices', [tenantId], (r: { n: number }) => r.n);
     return rows[0] ?? 0;
   }
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
-    return this.call('delete the device', () => inTransaction(this.pool, async (c) => {
-      if ((await run(c, 'deleteDevice', [mac])).rowCount === 0) return false;
-      await run(c, 'insertAudit', auditValues(audit));
-      return true;
-    }));
+    return this.call('delete the device', () =>
+      inTransaction(this.pool, async (c) => {
+        if ((await run(c, 'deleteDevice', [mac])).rowCount === 0) return false;
+        await run(c, 'insertAudit', auditValues(audit));
+        return true;
+      }),
+    );
   }
 
   /**
@@ -219,11 +239,13 @@ export class PostgresStore implements Store {
 
   /** Removes the entry; the audit event is written only if it existed. */
   async removeAllowEntry(tenantId: number, cidr: string, audit: NewAudit): Promise<boolean> {
-    return this.call('remove the allow-list entry', () => inTransaction(this.pool, async (c) => {
-      if ((await run(c, 'deleteAllowEntry', [tenantId, cidr])).rowCount === 0) return false;
-      await run(c, 'insertAudit', auditValues(audit));
-      return true;
-    }));
+    return this.call('remove the allow-list entry', () =>
+      inTransaction(this.pool, async (c) => {
+        if ((await run(c, 'deleteAllowEntry', [tenantId, cidr])).rowCount === 0) return false;
+        await run(c, 'insertAudit', auditValues(audit));
+        return true;
+      }),
+    );
   }
 
   async listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
@@ -231,7 +253,10 @@ export class PostgresStore implements Store {
   }
 
   async listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
-    if (now - this.lastTrustPurge >= PURGE_INTERVAL_MS) await this.purge('purgeTrust', now, (t) => { this.lastTrustPurge = t; });
+    if (now - this.lastTrustPurge >= PURGE_INTERVAL_MS)
+      await this.purge('purgeTrust', now, (t) => {
+        this.lastTrustPurge = t;
+      });
     return this.all('list temporary trust', 'openTrust', [tenantId, now], (r: TrustRow) => toTrust(r));
   }
 
@@ -239,7 +264,9 @@ export class PostgresStore implements Store {
 
   async saveRegistration(r: StoredRegistration, now: number): Promise<void> {
     if (now - this.lastRegistrationSweep >= PURGE_INTERVAL_MS) {
-      await this.purge('sweepRegistrations', now, (t) => { this.lastRegistrationSweep = t; });
+      await this.purge('sweepRegistrations', now, (t) => {
+        this.lastRegistrationSweep = t;
+      });
     }
     await this.call('save the registration', () => run(this.pool, 'upsertRegistration', registrationValues(r)));
   }
@@ -360,7 +387,7 @@ export class PostgresStore implements Store {
       if (e instanceof CallerError) throw e.error;
       if (isPapgateError(e)) throw e;
       const err = translatePgError(e, action);
-      this.log.warn({ action, code: isPgServerError(e) ? e.code : (e as { code?: unknown }).code ?? null, error: err.code }, 'store call failed');
+      this.log.warn({ action, code: isPgServerError(e) ? e.code : ((e as { code?: unknown }).code ?? null), error: err.code }, 'store call failed');
       throw err;
     }
   }

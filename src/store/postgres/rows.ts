@@ -1,21 +1,32 @@
 import { unavailable } from '../../domain/errors';
-import type {
-  AuditEvent, AuthState, Device, Line, Vendor,
-} from '../../domain/types';
+import type { AuditEvent, AuthState, Device, Line, Vendor } from '../../domain/types';
 import type { StoredRegistration } from '../../ports/store';
 
 /** Rows as the pool returns them (snake_case, BIGINTs as numbers), and their mapping to domain values. */
 
-export {
-  toAllowEntry, toAudit, toSite, toTenant, toTrust,
-  type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow,
-} from '../sql-rows';
+export { toAllowEntry, toAudit, toSite, toTenant, toTrust, type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow } from '../sql-rows';
 
 /** Device columns in the order devicesValues binds them. */
 export const DEVICE_COLUMNS = [
-  'mac', 'tenant_id', 'site_id', 'vendor', 'model', 'created_at', 'auth_state', 'pap', 'failures', 'lockouts',
-  'locked_until', 'suspended_until', 'secret_hash', 'prev_secret_hash', 'sip_username', 'sip_password', 'lines',
-  'last_provisioned_ip', 'last_provisioned_at',
+  'mac',
+  'tenant_id',
+  'site_id',
+  'vendor',
+  'model',
+  'created_at',
+  'auth_state',
+  'pap',
+  'failures',
+  'lockouts',
+  'locked_until',
+  'suspended_until',
+  'secret_hash',
+  'prev_secret_hash',
+  'sip_username',
+  'sip_password',
+  'lines',
+  'last_provisioned_ip',
+  'last_provisioned_at',
 ] as const;
 
 export type DeviceRow = Record<(typeof DEVICE_COLUMNS)[number], unknown>;
@@ -28,9 +39,25 @@ export function auditValues(e: Omit<AuditEvent, 'id'>): unknown[] {
 /** Values of a device INSERT, in DEVICE_COLUMNS order. */
 export function deviceValues(d: Device): unknown[] {
   return [
-    d.mac, d.tenantId, d.siteId, d.vendor, d.model, d.createdAt, d.auth.state, d.auth.pap, d.auth.failures,
-    d.auth.lockouts, d.auth.lockedUntil, d.auth.suspendedUntil, d.secretHash, d.prevSecretHash, d.sipUsername,
-    d.sipPassword, JSON.stringify(d.lines), d.lastProvisionedIp, d.lastProvisionedAt,
+    d.mac,
+    d.tenantId,
+    d.siteId,
+    d.vendor,
+    d.model,
+    d.createdAt,
+    d.auth.state,
+    d.auth.pap,
+    d.auth.failures,
+    d.auth.lockouts,
+    d.auth.lockedUntil,
+    d.auth.suspendedUntil,
+    d.secretHash,
+    d.prevSecretHash,
+    d.sipUsername,
+    d.sipPassword,
+    JSON.stringify(d.lines),
+    d.lastProvisionedIp,
+    d.lastProvisionedAt,
   ];
 }
 
@@ -71,22 +98,33 @@ function parseLines(mac: string, text: string): Line[] {
 }
 
 export interface RegistrationRow {
-  username: string; contact: string; source_address: string; source_port: number; source_transport: string;
-  path: string; call_id: string; cseq: number; expires_at: number; user_agent: string | null;
+  username: string;
+  contact: string;
+  source_address: string;
+  source_port: number;
+  source_transport: string;
+  path: string;
+  call_id: string;
+  cseq: number;
+  expires_at: number;
+  user_agent: string | null;
 }
 
 export function registrationValues(r: StoredRegistration): unknown[] {
-  return [
-    r.username, r.contact, r.sourceAddress, r.sourcePort, r.sourceTransport, JSON.stringify(r.path),
-    r.callId, r.cseq, r.expiresAt, r.userAgent ?? null,
-  ];
+  return [r.username, r.contact, r.sourceAddress, r.sourcePort, r.sourceTransport, JSON.stringify(r.path), r.callId, r.cseq, r.expiresAt, r.userAgent ?? null];
 }
 
 export function toRegistration(row: RegistrationRow): StoredRegistration {
   return {
-    username: row.username, contact: row.contact, sourceAddress: row.source_address, sourcePort: row.source_port,
-    sourceTransport: transportOf(row.source_transport), path: JSON.parse(row.path) as string[],
-    callId: row.call_id, cseq: row.cseq, expiresAt: row.expires_at,
+    username: row.username,
+    contact: row.contact,
+    sourceAddress: row.source_address,
+    sourcePort: row.source_port,
+    sourceTransport: transportOf(row.source_transport),
+    path: JSON.parse(row.path) as string[],
+    callId: row.call_id,
+    cseq: row.cseq,
+    expiresAt: row.expires_at,
     ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
   };
 }

@@ -1,9 +1,7 @@
 import type { Pool } from 'pg';
 import { notFound } from '../../domain/errors';
 import type { ClaimLimits, DeliveryOutcome, NewWebhookEvent, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
-import {
-  claimableSeqsSql, DELIVERY_RETENTION_MS, toDelivery, toWebhook, type DeliveryRow, type WebhookRow,
-} from '../sql-rows';
+import { claimableSeqsSql, DELIVERY_RETENTION_MS, toDelivery, toWebhook, type DeliveryRow, type WebhookRow } from '../sql-rows';
 import { inTransaction, type Queryable } from './db';
 import { isForeignKey } from './pg-errors';
 

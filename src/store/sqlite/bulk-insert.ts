@@ -31,7 +31,11 @@ export type BulkOutcome =
 
 const DEVICE = DEVICE_COLUMNS.join(', ');
 const AUDIT = 'at, tenant_id, mac, source_ip, actor, action, outcome';
-const named = (cols: string) => cols.split(', ').map((c) => `@${c}`).join(', ');
+const named = (cols: string) =>
+  cols
+    .split(', ')
+    .map((c) => `@${c}`)
+    .join(', ');
 
 /**
  * The rows are first staged in TEMP tables (private to the worker's
@@ -104,7 +108,10 @@ parentPort.on('message', (m) => {
  * for a database error (the caller words it), only if the worker itself dies.
  */
 export async function bulkInsert(
-  path: string, devices: readonly Device[], audit: readonly Omit<AuditEvent, 'id'>[], busyTimeoutMs: number,
+  path: string,
+  devices: readonly Device[],
+  audit: readonly Omit<AuditEvent, 'id'>[],
+  busyTimeoutMs: number,
 ): Promise<BulkOutcome> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,

@@ -5,8 +5,19 @@ import type { StoreDump } from '../../ports/store-dump';
 import { schemaVersion } from './migrate';
 import { MIGRATIONS } from './migrations';
 import {
-  DEVICE_COLUMNS, deviceRowOf, toAllowEntry, toAudit, toDevice, toSite, toTenant, toTrust,
-  type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow,
+  DEVICE_COLUMNS,
+  deviceRowOf,
+  toAllowEntry,
+  toAudit,
+  toDevice,
+  toSite,
+  toTenant,
+  toTrust,
+  type AllowEntryRow,
+  type AuditRow,
+  type SiteRow,
+  type TenantRow,
+  type TrustRow,
 } from './rows';
 import { isSqliteError, translateSqliteError } from './sqlite-errors';
 
@@ -24,8 +35,9 @@ export function dumpSqliteFile(path: string, now: number): StoreDump {
     return raw.transaction(() => {
       const version = schemaVersion(raw);
       if (version !== MIGRATIONS.length) {
-        throw unavailable(`the SQLite database ${path} has schema version ${version}, this papgate needs ${MIGRATIONS.length}: `
-          + `run \`papgate migrate --db ${path}\` first`);
+        throw unavailable(
+          `the SQLite database ${path} has schema version ${version}, this papgate needs ${MIGRATIONS.length}: ` + `run \`papgate migrate --db ${path}\` first`,
+        );
       }
       return readAll(raw, now);
     })();
@@ -39,15 +51,18 @@ export function dumpSqliteFile(path: string, now: number): StoreDump {
 function readAll(db: BetterSqlite3.Database, now: number): StoreDump {
   const all = <R>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as R[];
   return {
-    tenants: all<TenantRow & { token_hash: string }>('SELECT id, name, locale, created_at, token_hash FROM tenants ORDER BY id')
-      .map((r) => ({ ...toTenant(r), tokenHash: r.token_hash })),
+    tenants: all<TenantRow & { token_hash: string }>('SELECT id, name, locale, created_at, token_hash FROM tenants ORDER BY id').map((r) => ({
+      ...toTenant(r),
+      tokenHash: r.token_hash,
+    })),
     sites: all<SiteRow>('SELECT id, tenant_id, name, locale, emergency_numbers FROM sites ORDER BY id').map(toSite),
-    devices: db.prepare(`SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices ORDER BY tenant_id, created_at, mac`).raw()
-      .all().map((v) => toDevice(deviceRowOf(v as unknown[]))),
-    allowEntries: all<AllowEntryRow>('SELECT tenant_id, cidr, created_at FROM allow_entries ORDER BY tenant_id, created_at, cidr')
-      .map(toAllowEntry),
-    temporaryTrust: all<TrustRow>('SELECT tenant_id, ip, until FROM temporary_trust WHERE until > ? ORDER BY tenant_id, ip', now)
-      .map(toTrust),
+    devices: db
+      .prepare(`SELECT ${DEVICE_COLUMNS.join(', ')} FROM devices ORDER BY tenant_id, created_at, mac`)
+      .raw()
+      .all()
+      .map((v) => toDevice(deviceRowOf(v as unknown[]))),
+    allowEntries: all<AllowEntryRow>('SELECT tenant_id, cidr, created_at FROM allow_entries ORDER BY tenant_id, created_at, cidr').map(toAllowEntry),
+    temporaryTrust: all<TrustRow>('SELECT tenant_id, ip, until FROM temporary_trust WHERE until > ? ORDER BY tenant_id, ip', now).map(toTrust),
     audit: all<AuditRow>('SELECT id, at, tenant_id, mac, source_ip, actor, action, outcome FROM audit ORDER BY id').map(toAudit),
   };
 }

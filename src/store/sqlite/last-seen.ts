@@ -35,7 +35,10 @@ export class LastSeenQueue {
   private retryMs = FLUSH_MS;
 
   /** `write` runs every value in one transaction (synchronous); it throws SQLITE_BUSY while another connection writes. */
-  constructor(private readonly write: (values: ReadonlyMap<string, LastSeen>) => void, private readonly log: Logger) {}
+  constructor(
+    private readonly write: (values: ReadonlyMap<string, LastSeen>) => void,
+    private readonly log: Logger,
+  ) {}
 
   /** Queues the value (a newer one for the same device replaces it); true when the queue is full and wants a flush now. */
   add(mac: string, ip: string, at: number): boolean {

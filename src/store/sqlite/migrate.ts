@@ -24,9 +24,7 @@ export function applyMigrations(db: Database, now: number, migrations: readonly 
   const run = db.transaction((): MigrationReport => {
     const from = current.get()?.v ?? 0;
     if (from > migrations.length) {
-      throw unavailable(
-        `the database has schema version ${from}, newer than this papgate knows (${migrations.length}): upgrade papgate`,
-      );
+      throw unavailable(`the database has schema version ${from}, newer than this papgate knows (${migrations.length}): upgrade papgate`);
     }
     for (let version = from + 1; version <= migrations.length; version++) {
       db.exec(migrations[version - 1]!);

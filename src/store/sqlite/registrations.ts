@@ -37,7 +37,8 @@ export class SqliteRegistrations {
        VALUES (@username, @contact, @source_address, @source_port, @source_transport, @path, @call_id, @cseq, @expires_at, @user_agent)
        ON CONFLICT (username) DO UPDATE SET contact = excluded.contact, source_address = excluded.source_address,
          source_port = excluded.source_port, source_transport = excluded.source_transport, path = excluded.path,
-         call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at, user_agent = excluded.user_agent`);
+         call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at, user_agent = excluded.user_agent`,
+    );
     this.byUsername = db.prepare('SELECT * FROM registrations WHERE username = ? AND expires_at > ?');
     this.remove = db.prepare('DELETE FROM registrations WHERE username = ?');
     this.sweep = db.prepare('DELETE FROM registrations WHERE expires_at <= ?');
@@ -98,25 +99,42 @@ export class RegistrationSaveBatcher {
     const batch = this.pending;
     this.pending = [];
     this.writeAll(batch.map((b) => b.request)).then(
-      () => { for (const b of batch) b.resolve(); },
-      (e: unknown) => { for (const b of batch) b.reject(e); },
+      () => {
+        for (const b of batch) b.resolve();
+      },
+      (e: unknown) => {
+        for (const b of batch) b.reject(e);
+      },
     );
   }
 }
 
 function rowOf(r: StoredRegistration): RegistrationRow {
   return {
-    username: r.username, contact: r.contact, source_address: r.sourceAddress, source_port: r.sourcePort,
-    source_transport: r.sourceTransport, path: JSON.stringify(r.path), call_id: r.callId, cseq: r.cseq,
-    expires_at: r.expiresAt, user_agent: r.userAgent ?? null,
+    username: r.username,
+    contact: r.contact,
+    source_address: r.sourceAddress,
+    source_port: r.sourcePort,
+    source_transport: r.sourceTransport,
+    path: JSON.stringify(r.path),
+    call_id: r.callId,
+    cseq: r.cseq,
+    expires_at: r.expiresAt,
+    user_agent: r.userAgent ?? null,
   };
 }
 
 function registrationOf(row: RegistrationRow): StoredRegistration {
   return {
-    username: row.username, contact: row.contact, sourceAddress: row.source_address, sourcePort: row.source_port,
-    sourceTransport: transportOf(row.source_transport), path: JSON.parse(row.path) as string[],
-    callId: row.call_id, cseq: row.cseq, expiresAt: row.expires_at,
+    username: row.username,
+    contact: row.contact,
+    sourceAddress: row.source_address,
+    sourcePort: row.source_port,
+    sourceTransport: transportOf(row.source_transport),
+    path: JSON.parse(row.path) as string[],
+    callId: row.call_id,
+    cseq: row.cseq,
+    expiresAt: row.expires_at,
     ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
   };
 }

@@ -1,14 +1,9 @@
 import { unavailable } from '../../domain/errors';
-import type {
-  AuditEvent, AuthState, Device, Line, Vendor,
-} from '../../domain/types';
+import type { AuditEvent, AuthState, Device, Line, Vendor } from '../../domain/types';
 
 /** Rows as SQLite returns them (snake_case columns), and their mapping to domain values. */
 
-export {
-  toAllowEntry, toAudit, toSite, toTenant, toTrust,
-  type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow,
-} from '../sql-rows';
+export { toAllowEntry, toAudit, toSite, toTenant, toTrust, type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow } from '../sql-rows';
 
 export interface DeviceRow {
   mac: string;
@@ -34,9 +29,25 @@ export interface DeviceRow {
 
 /** Column list in the order `deviceParams` binds them (named parameters). */
 export const DEVICE_COLUMNS = [
-  'mac', 'tenant_id', 'site_id', 'vendor', 'model', 'created_at', 'auth_state', 'pap', 'failures', 'lockouts',
-  'locked_until', 'suspended_until', 'secret_hash', 'prev_secret_hash', 'sip_username', 'sip_password', 'lines',
-  'last_provisioned_ip', 'last_provisioned_at',
+  'mac',
+  'tenant_id',
+  'site_id',
+  'vendor',
+  'model',
+  'created_at',
+  'auth_state',
+  'pap',
+  'failures',
+  'lockouts',
+  'locked_until',
+  'suspended_until',
+  'secret_hash',
+  'prev_secret_hash',
+  'sip_username',
+  'sip_password',
+  'lines',
+  'last_provisioned_ip',
+  'last_provisioned_at',
 ] as const;
 
 /**
@@ -46,17 +57,37 @@ export const DEVICE_COLUMNS = [
  */
 export function deviceRowOf(v: readonly unknown[]): DeviceRow {
   return {
-    mac: v[0], tenant_id: v[1], site_id: v[2], vendor: v[3], model: v[4], created_at: v[5], auth_state: v[6],
-    pap: v[7], failures: v[8], lockouts: v[9], locked_until: v[10], suspended_until: v[11], secret_hash: v[12],
-    prev_secret_hash: v[13], sip_username: v[14], sip_password: v[15], lines: v[16], last_provisioned_ip: v[17],
+    mac: v[0],
+    tenant_id: v[1],
+    site_id: v[2],
+    vendor: v[3],
+    model: v[4],
+    created_at: v[5],
+    auth_state: v[6],
+    pap: v[7],
+    failures: v[8],
+    lockouts: v[9],
+    locked_until: v[10],
+    suspended_until: v[11],
+    secret_hash: v[12],
+    prev_secret_hash: v[13],
+    sip_username: v[14],
+    sip_password: v[15],
+    lines: v[16],
+    last_provisioned_ip: v[17],
     last_provisioned_at: v[18],
   } as DeviceRow;
 }
 
 export function auditParams(e: Omit<AuditEvent, 'id'>) {
   return {
-    at: e.at, tenant_id: e.tenantId, mac: e.mac, source_ip: e.sourceIp,
-    actor: e.actor, action: e.action, outcome: e.outcome,
+    at: e.at,
+    tenant_id: e.tenantId,
+    mac: e.mac,
+    source_ip: e.sourceIp,
+    actor: e.actor,
+    action: e.action,
+    outcome: e.outcome,
   };
 }
 

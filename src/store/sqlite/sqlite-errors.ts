@@ -6,7 +6,10 @@ import { invalid, unavailable, type PapgateError } from '../../domain/errors';
  * their wording at the call site, where the store knows what was being saved.
  */
 
-interface SqliteErrorLike { code: string; message: string }
+interface SqliteErrorLike {
+  code: string;
+  message: string;
+}
 
 export function isSqliteError(e: unknown): e is SqliteErrorLike {
   if (!(e instanceof Error)) return false;
@@ -27,7 +30,10 @@ export function violation(e: unknown): Violation | null {
   if (!isSqliteError(e)) return null;
   if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     const list = e.message.split('failed:')[1] ?? '';
-    const columns = list.split(',').map((c) => c.trim().split('.').pop() ?? '').filter(Boolean);
+    const columns = list
+      .split(',')
+      .map((c) => c.trim().split('.').pop() ?? '')
+      .filter(Boolean);
     return { kind: 'unique', columns };
   }
   if (e.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return { kind: 'foreign_key', columns: [] };

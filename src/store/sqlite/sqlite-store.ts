@@ -138,9 +138,14 @@ export class SqliteStore implements Store {
   async createSite(s: NewSite): Promise<Site> {
     return this.run('create the site', () => {
       try {
-        return toSite(this.q.insertSite.get({
-          tenant_id: s.tenantId, name: s.name, locale: s.locale, emergency_numbers: emergencyNumbersColumn(s.emergencyNumbers),
-        })!);
+        return toSite(
+          this.q.insertSite.get({
+            tenant_id: s.tenantId,
+            name: s.name,
+            locale: s.locale,
+            emergency_numbers: emergencyNumbersColumn(s.emergencyNumbers),
+          })!,
+        );
       } catch (e) {
         if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${tenantName(this.q, s.tenantId)}`, 'name');
         if (isForeignKey(e)) throw noTenant(s.tenantId);
@@ -221,17 +226,16 @@ export class SqliteStore implements Store {
       offset: filter.offset === undefined ? 0 : count('offset', filter.offset),
     };
     return this.run('list devices', () => {
-      const rows = filter.siteId === undefined
-        ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
-        : this.q.devicesBySite.all({ tenant_id: tenantId, site_id: filter.siteId, ...page });
+      const rows =
+        filter.siteId === undefined
+          ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
+          : this.q.devicesBySite.all({ tenant_id: tenantId, site_id: filter.siteId, ...page });
       return rows.map((r) => this.lastSeen.overlay(toDevice(r)));
     });
   }
 
   async countDevices(tenantId?: number): Promise<number> {
-    return this.run('count devices', () => (tenantId === undefined
-      ? this.q.countAllDevices.get()!.n
-      : this.q.countTenantDevices.get(tenantId)!.n));
+    return this.run('count devices', () => (tenantId === undefined ? this.q.countAllDevices.get()!.n : this.q.countTenantDevices.get(tenantId)!.n));
   }
 
   /** Deletes the device; the audit event is written only if it existed. */
@@ -348,15 +352,15 @@ export class SqliteStore implements Store {
   // audit
 
   async appendAudit(e: NewAudit): Promise<void> {
-    return this.run('write the audit log', () => { this.q.insertAudit.run(auditParams(e)); });
+    return this.run('write the audit log', () => {
+      this.q.insertAudit.run(auditParams(e));
+    });
   }
 
   /** Newest first; `tenantId` null lists every tenant's events (and those of none). */
   async listAudit(tenantId: number | null, limit: number): Promise<AuditEvent[]> {
     const n = count('limit', limit);
-    return this.run('read the audit log', () => (tenantId === null
-      ? this.q.auditAll.all(n)
-      : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
+    return this.run('read the audit log', () => (tenantId === null ? this.q.auditAll.all(n) : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
   }
 
   /**
@@ -375,7 +379,13 @@ export class SqliteStore implements Store {
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
   async ping(): Promise<void> {
-    return this.run('take the write lock', () => { this.db.exec('BEGIN IMMEDIATE; ROLLBACK'); }, 0);
+    return this.run(
+      'take the write lock',
+      () => {
+        this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      },
+      0,
+    );
   }
 
   async close(): Promise<void> {
@@ -410,10 +420,18 @@ export class SqliteStore implements Store {
     let waits = 0;
     const started = performance.now();
     try {
-      const result = await retryWhileLocked(() => {
-        if (this.closed) throw unavailable(`cannot ${action}: the store was closed while it waited`);
-        return fn();
-      }, { deadlineMs, onBusy: (n) => { waits = n; } });
+      const result = await retryWhileLocked(
+        () => {
+          if (this.closed) throw unavailable(`cannot ${action}: the store was closed while it waited`);
+          return fn();
+        },
+        {
+          deadlineMs,
+          onBusy: (n) => {
+            waits = n;
+          },
+        },
+      );
       if (waits > 0) this.log.debug({ action, tries: waits + 1, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
       return result;
     } catch (e) {

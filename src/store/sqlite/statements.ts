@@ -1,7 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import {
-  DEVICE_COLUMNS, type AllowEntryRow, type AuditRow, type DeviceRow, type SiteRow, type TenantRow, type TrustRow,
-} from './rows';
+import { DEVICE_COLUMNS, type AllowEntryRow, type AuditRow, type DeviceRow, type SiteRow, type TenantRow, type TrustRow } from './rows';
 
 /**
  * Every statement the store runs, prepared once at open: the provisioning
@@ -20,8 +18,13 @@ export const INSERT_AUDIT_SQL = `INSERT INTO audit (at, tenant_id, mac, source_i
        VALUES (@at, @tenant_id, @mac, @source_ip, @actor, @action, @outcome)`;
 
 export type AuditParams = {
-  at: number; tenant_id: number | null; mac: string | null; source_ip: string | null;
-  actor: string; action: string; outcome: string;
+  at: number;
+  tenant_id: number | null;
+  mac: string | null;
+  source_ip: string | null;
+  actor: string;
+  action: string;
+  outcome: string;
 };
 type Page = { limit: number; offset: number };
 
@@ -29,7 +32,8 @@ export function prepareStatements(db: Database) {
   return {
     insertTenant: db.prepare<{ name: string; locale: string; token_hash: string; created_at: number }, TenantRow>(
       `INSERT INTO tenants (name, locale, token_hash, created_at) VALUES (@name, @locale, @token_hash, @created_at)
-       RETURNING ${TENANT}`),
+       RETURNING ${TENANT}`,
+    ),
     tenantByName: db.prepare<[string], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE name = ?`),
     tenantById: db.prepare<[number], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE id = ?`),
     tenantByTokenHash: db.prepare<[string], TenantRow>(`SELECT ${TENANT} FROM tenants WHERE token_hash = ?`),
@@ -38,7 +42,8 @@ export function prepareStatements(db: Database) {
     listTenants: db.prepare<[], TenantRow>(`SELECT ${TENANT} FROM tenants ORDER BY id`),
 
     insertSite: db.prepare<{ tenant_id: number; name: string; locale: string | null; emergency_numbers: string }, SiteRow>(
-      `INSERT INTO sites (tenant_id, name, locale, emergency_numbers) VALUES (@tenant_id, @name, @locale, @emergency_numbers) RETURNING ${SITE}`),
+      `INSERT INTO sites (tenant_id, name, locale, emergency_numbers) VALUES (@tenant_id, @name, @locale, @emergency_numbers) RETURNING ${SITE}`,
+    ),
     updateSite: db.prepare<[string | null, string, number]>('UPDATE sites SET locale = ?, emergency_numbers = ? WHERE id = ?'),
     siteByName: db.prepare<[number, string], SiteRow>(`SELECT ${SITE} FROM sites WHERE tenant_id = ? AND name = ?`),
     siteById: db.prepare<[number], SiteRow>(`SELECT ${SITE} FROM sites WHERE id = ?`),
@@ -48,43 +53,44 @@ export function prepareStatements(db: Database) {
     // Single-device lookups return raw values: rows.ts deviceRowOf makes the row (cheaper).
     deviceByMac: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`).raw(),
     // The same, then data_version from the same read (trust-cache.ts): about 1 us more than without.
-    deviceByMacSeen: db.prepare<[string], unknown[]>(
-      `SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE mac = ?`).raw(),
+    deviceByMacSeen: db.prepare<[string], unknown[]>(`SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE mac = ?`).raw(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     deviceBySipUsername: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`).raw(),
     // LIMIT -1 means no limit in SQLite.
     devicesByTenant: db.prepare<{ tenant_id: number } & Page, DeviceRow>(
       `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id
-       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`),
+       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`,
+    ),
     devicesBySite: db.prepare<{ tenant_id: number; site_id: number } & Page, DeviceRow>(
       `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id AND site_id = @site_id
-       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`),
+       ORDER BY created_at, mac LIMIT @limit OFFSET @offset`,
+    ),
     countAllDevices: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM devices'),
     countTenantDevices: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM devices WHERE tenant_id = ?'),
     deleteDevice: db.prepare<[string]>('DELETE FROM devices WHERE mac = ?'),
     touchDevice: db.prepare<[string, number, string, number]>(
       `UPDATE devices SET last_provisioned_ip = ?, last_provisioned_at = ?
-       WHERE mac = ? AND (last_provisioned_at IS NULL OR last_provisioned_at <= ?)`),
+       WHERE mac = ? AND (last_provisioned_at IS NULL OR last_provisioned_at <= ?)`,
+    ),
 
-    insertAllowEntry: db.prepare<[number, string, number]>(
-      'INSERT INTO allow_entries (tenant_id, cidr, created_at) VALUES (?, ?, ?)'),
+    insertAllowEntry: db.prepare<[number, string, number]>('INSERT INTO allow_entries (tenant_id, cidr, created_at) VALUES (?, ?, ?)'),
     deleteAllowEntry: db.prepare<[number, string]>('DELETE FROM allow_entries WHERE tenant_id = ? AND cidr = ?'),
     listAllowEntries: db.prepare<[number], AllowEntryRow>(
-      'SELECT tenant_id, cidr, created_at FROM allow_entries WHERE tenant_id = ? ORDER BY created_at, cidr'),
+      'SELECT tenant_id, cidr, created_at FROM allow_entries WHERE tenant_id = ? ORDER BY created_at, cidr',
+    ),
 
     // A later window never shortens an open one.
     upsertTrust: db.prepare<[number, string, number]>(
       `INSERT INTO temporary_trust (tenant_id, ip, until) VALUES (?, ?, ?)
-       ON CONFLICT (tenant_id, ip) DO UPDATE SET until = max(until, excluded.until)`),
+       ON CONFLICT (tenant_id, ip) DO UPDATE SET until = max(until, excluded.until)`,
+    ),
     // Open and expired-but-not-purged windows alike: trust-cache.ts filters by the caller's time.
-    trustByTenant: db.prepare<[number], TrustRow>(
-      'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? ORDER BY ip'),
+    trustByTenant: db.prepare<[number], TrustRow>('SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? ORDER BY ip'),
     purgeTrust: db.prepare<[number]>('DELETE FROM temporary_trust WHERE until <= ?'),
 
     insertAudit: db.prepare<AuditParams>(INSERT_AUDIT_SQL),
     auditAll: db.prepare<[number], AuditRow>(`SELECT ${AUDIT} FROM audit ORDER BY id DESC LIMIT ?`),
-    auditByTenant: db.prepare<[number, number], AuditRow>(
-      `SELECT ${AUDIT} FROM audit WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`),
+    auditByTenant: db.prepare<[number, number], AuditRow>(`SELECT ${AUDIT} FROM audit WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`),
   };
 }
 

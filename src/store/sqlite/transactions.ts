@@ -82,7 +82,11 @@ export type Transactions = ReturnType<typeof buildTransactions>;
 class RowWrites {
   private readonly updates: DeviceUpdates;
 
-  constructor(db: Database, private readonly q: Statements, private readonly trust: TrustCache) {
+  constructor(
+    db: Database,
+    private readonly q: Statements,
+    private readonly trust: TrustCache,
+  ) {
     this.updates = new DeviceUpdates(db);
   }
 

@@ -1,9 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { notFound } from '../../domain/errors';
 import type { ClaimLimits, DeliveryOutcome, NewWebhookEvent, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
-import {
-  claimableSeqsSql, DELIVERY_RETENTION_MS, toDelivery, toWebhook, type DeliveryRow, type WebhookRow,
-} from '../sql-rows';
+import { claimableSeqsSql, DELIVERY_RETENTION_MS, toDelivery, toWebhook, type DeliveryRow, type WebhookRow } from '../sql-rows';
 import { isForeignKey } from './sqlite-errors';
 
 /** Finished deliveries older than the retention are deleted at most this often (in the callers' time). */
@@ -91,8 +89,11 @@ export class SqliteWebhooks {
   finished(o: DeliveryOutcome): void {
     const pending = o.status === 'pending';
     this.finish.run({
-      seq: o.seq, status: o.status, last_result: o.lastResult,
-      next: pending ? o.nextAttemptAt : null, finished: pending ? null : o.at,
+      seq: o.seq,
+      status: o.status,
+      last_result: o.lastResult,
+      next: pending ? o.nextAttemptAt : null,
+      finished: pending ? null : o.at,
     });
   }
 

@@ -11,17 +11,41 @@ export async function loadAllowList() {
   const tenant = session.tenant;
   const { permanent, temporary } = await api.allowList(tenant);
   if (tenant !== session.tenant) return;
-  fillRows($('allow-permanent-rows'), permanent.map((e) => el('tr', { 'data-cidr': e.cidr },
-    el('td', {}, el('code', {}, e.cidr)),
-    el('td', {}, formatTime(e.createdAt)),
-    el('td', {}, el('button', {
-      type: 'button', className: 'small danger', 'aria-label': `Remove ${e.cidr}`, onclick: () => remove(e.cidr),
-    }, 'Remove')),
-  )), 'No permanent entries.', 3);
-  fillRows($('allow-temporary-rows'), temporary.map((t) => el('tr', { 'data-ip': t.ip },
-    el('td', {}, el('code', {}, t.ip)),
-    el('td', {}, `${formatTime(t.until)} (${timeLeft(t.until, serverNow())})`),
-  )), 'No temporary windows open.', 2);
+  fillRows(
+    $('allow-permanent-rows'),
+    permanent.map((e) =>
+      el(
+        'tr',
+        { 'data-cidr': e.cidr },
+        el('td', {}, el('code', {}, e.cidr)),
+        el('td', {}, formatTime(e.createdAt)),
+        el(
+          'td',
+          {},
+          el(
+            'button',
+            {
+              type: 'button',
+              className: 'small danger',
+              'aria-label': `Remove ${e.cidr}`,
+              onclick: () => remove(e.cidr),
+            },
+            'Remove',
+          ),
+        ),
+      ),
+    ),
+    'No permanent entries.',
+    3,
+  );
+  fillRows(
+    $('allow-temporary-rows'),
+    temporary.map((t) =>
+      el('tr', { 'data-ip': t.ip }, el('td', {}, el('code', {}, t.ip)), el('td', {}, `${formatTime(t.until)} (${timeLeft(t.until, serverNow())})`)),
+    ),
+    'No temporary windows open.',
+    2,
+  );
 }
 
 async function add(ev) {
@@ -29,7 +53,11 @@ async function add(ev) {
   const input = $('allow-cidr');
   const text = input.value.trim();
   $('allow-warning').textContent = '';
-  if (!text) { fieldError($('allow-error'), input, 'enter an IPv4 or IPv6 address, or a CIDR range such as 203.0.113.0/24'); input.focus(); return; }
+  if (!text) {
+    fieldError($('allow-error'), input, 'enter an IPv4 or IPv6 address, or a CIDR range such as 203.0.113.0/24');
+    input.focus();
+    return;
+  }
   try {
     const r = await api.addAllow(session.tenant, text);
     fieldError($('allow-error'), input, '');
@@ -61,8 +89,11 @@ export function setupAllowList() {
   $('allow-cidr').addEventListener('input', () => {
     const input = $('allow-cidr');
     const text = input.value.trim();
-    fieldError($('allow-error'), input, text && !LOOKS_LIKE.test(text)
-      ? 'only digits, a-f, ":", "." and one "/prefix" belong in an address or CIDR range' : '');
+    fieldError(
+      $('allow-error'),
+      input,
+      text && !LOOKS_LIKE.test(text) ? 'only digits, a-f, ":", "." and one "/prefix" belong in an address or CIDR range' : '',
+    );
   });
 }
 

@@ -33,7 +33,9 @@ function noteServerTime(res) {
 
 /** Called when the server refuses the token (401): the app signs out. */
 let onUnauthorized = () => {};
-export function whenUnauthorized(fn) { onUnauthorized = fn; }
+export function whenUnauthorized(fn) {
+  onUnauthorized = fn;
+}
 
 /**
  * One API call. `json` is sent as JSON, `csv` as text/csv. Resolves to the
@@ -42,8 +44,14 @@ export function whenUnauthorized(fn) { onUnauthorized = fn; }
 export async function call(method, path, { json, csv, accept = 'json', authToken } = {}) {
   const headers = { authorization: `Bearer ${authToken ?? token.get() ?? ''}` };
   let body;
-  if (json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(json); }
-  if (csv !== undefined) { headers['content-type'] = 'text/csv'; body = csv; }
+  if (json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(json);
+  }
+  if (csv !== undefined) {
+    headers['content-type'] = 'text/csv';
+    body = csv;
+  }
   let res;
   try {
     res = await fetch(BASE + path, { method, headers, body, cache: 'no-store', credentials: 'omit' });

@@ -16,14 +16,19 @@ const TENANT_KEY = 'papgate.tenant';
 const tenantName = (t) => (typeof t === 'string' ? t : t?.name);
 const showError = (e) => sayError(e);
 
-function show(id, visible) { $(id).hidden = !visible; }
+function show(id, visible) {
+  $(id).hidden = !visible;
+}
 
 async function signIn(candidate, { restoring = false } = {}) {
   let who;
   try {
     who = await api.whoami(candidate);
   } catch (e) {
-    if (restoring) { token.clear(); return; }
+    if (restoring) {
+      token.clear();
+      return;
+    }
     fieldError($('sign-in-error'), $('token'), e.status === 401 ? 'This token was not accepted. Check it and try again.' : e.message);
     $('token').focus();
     return;
@@ -33,7 +38,7 @@ async function signIn(candidate, { restoring = false } = {}) {
   fieldError($('sign-in-error'), $('token'), '');
   session.who = who;
   fillLocales($('tenant-locale'), who.locales);
-  fillLocales($('site-locale'), who.locales, 'the tenant\'s');
+  fillLocales($('site-locale'), who.locales, "the tenant's");
   show('sign-in', false);
   show('session', true);
   if (who.kind === 'tenant') {
@@ -74,9 +79,9 @@ function signOut(message) {
 async function loadTenants(select) {
   const list = await api.tenants();
   const names = list.map(tenantName).sort();
-  $('tenant-select').replaceChildren(...(names.length
-    ? names.map((n) => el('option', { value: n }, n))
-    : [el('option', { value: '' }, 'no tenants yet: create one below')]));
+  $('tenant-select').replaceChildren(
+    ...(names.length ? names.map((n) => el('option', { value: n }, n)) : [el('option', { value: '' }, 'no tenants yet: create one below')]),
+  );
   if (!names.length) $('tenant-create').open = true;
   if (select) $('tenant-select').value = select;
   else if (session.tenant && names.includes(session.tenant)) $('tenant-select').value = session.tenant;
@@ -115,7 +120,18 @@ async function createTenant(ev) {
     box.replaceChildren(
       el('p', {}, `Tenant ${name} created. Its admin token is shown only now; give it to the tenant's admin:`),
       el('p', {}, el('code', { className: 'token' }, r.token)),
-      el('button', { type: 'button', className: 'secondary small', onclick: () => { box.hidden = true; box.replaceChildren(); } }, 'I have copied it'),
+      el(
+        'button',
+        {
+          type: 'button',
+          className: 'secondary small',
+          onclick: () => {
+            box.hidden = true;
+            box.replaceChildren();
+          },
+        },
+        'I have copied it',
+      ),
     );
     box.hidden = false;
     await loadTenants(name);
@@ -133,14 +149,20 @@ function boot() {
   setupLines();
   setupSettings();
   setupWebhook(showError);
-  // Refreshing the audit list is a side view: the change itself already said how it went.
-  session.changed = () => { loadAudit().catch(() => {}); };
+  session.changed = () => {
+    // Refreshing the audit list is a side view: the change itself already said how it went.
+    loadAudit().catch(() => {});
+  };
   whenUnauthorized(() => signOut('The server no longer accepts your token: sign in again.'));
 
   $('sign-in-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const t = $('token').value.trim();
-    if (!t) { fieldError($('sign-in-error'), $('token'), 'Enter your admin token.'); $('token').focus(); return; }
+    if (!t) {
+      fieldError($('sign-in-error'), $('token'), 'Enter your admin token.');
+      $('token').focus();
+      return;
+    }
     signIn(t).catch(showError);
   });
   $('sign-out').addEventListener('click', () => signOut(''));

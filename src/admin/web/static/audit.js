@@ -8,14 +8,23 @@ export async function loadAudit() {
   const tenant = session.tenant;
   const events = await api.audit(tenant, 50);
   if (tenant !== session.tenant) return;
-  fillRows($('audit-rows'), events.map((e) => el('tr', {},
-    el('td', {}, formatTime(e.at)),
-    el('td', {}, e.mac ? el('code', {}, formatMac(e.mac)) : ''),
-    el('td', {}, e.sourceIp ?? ''),
-    el('td', {}, e.actor),
-    el('td', {}, e.action),
-    el('td', {}, e.outcome),
-  )), 'No events yet.', 6);
+  fillRows(
+    $('audit-rows'),
+    events.map((e) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, formatTime(e.at)),
+        el('td', {}, e.mac ? el('code', {}, formatMac(e.mac)) : ''),
+        el('td', {}, e.sourceIp ?? ''),
+        el('td', {}, e.actor),
+        el('td', {}, e.action),
+        el('td', {}, e.outcome),
+      ),
+    ),
+    'No events yet.',
+    6,
+  );
 }
 
 export function setupAudit(onError) {

@@ -14,7 +14,10 @@ export function loadContract() {
       if (!locales.length) throw new Error('the API description lists no prompt language');
       return { locales, maxLines: schemas.LinesPut?.properties?.lines?.maxItems ?? 16 };
     })
-    .catch((e) => { loading = null; throw e; });
+    .catch((e) => {
+      loading = null;
+      throw e;
+    });
   return loading;
 }
 
@@ -23,6 +26,10 @@ const names = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(['
 /** "German (de)": the browser names the language; the code stays visible. */
 export function localeLabel(code) {
   let name = code;
-  try { name = names?.of(code) ?? code; } catch { /* an unknown code keeps its code as its name */ }
+  try {
+    name = names?.of(code) ?? code;
+  } catch {
+    /* an unknown code keeps its code as its name */
+  }
   return name === code ? code : `${name} (${code})`;
 }

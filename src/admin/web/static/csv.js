@@ -35,9 +35,16 @@ async function importCsv(ev) {
     const list = r.devices ?? [];
     out.replaceChildren(
       el('p', { className: 'ok' }, `Imported ${r.imported ?? list.length} device${(r.imported ?? list.length) === 1 ? '' : 's'}. Their PAPs:`),
-      el('table', { className: 'compact' },
+      el(
+        'table',
+        { className: 'compact' },
         el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'MAC'), el('th', { scope: 'col' }, 'PAP'))),
-        el('tbody', {}, list.map((d) => el('tr', {}, el('td', {}, el('code', {}, formatMac(d.mac))), el('td', {}, el('code', { className: 'pap' }, d.pap ?? '')))))),
+        el(
+          'tbody',
+          {},
+          list.map((d) => el('tr', {}, el('td', {}, el('code', {}, formatMac(d.mac))), el('td', {}, el('code', { className: 'pap' }, d.pap ?? '')))),
+        ),
+      ),
     );
     $('csv-file').value = '';
     session.changed();
@@ -46,8 +53,11 @@ async function importCsv(ev) {
     if (e.errors.length) {
       out.replaceChildren(
         el('p', { className: 'error' }, `Nothing was imported: ${e.errors.length} line${e.errors.length === 1 ? ' is' : 's are'} wrong.`),
-        el('ul', { id: 'csv-errors', className: 'errors' }, e.errors.map((x) => el('li', { 'data-line': x.line },
-          el('strong', {}, `Line ${x.line}`), x.field ? ` (${x.field})` : '', `: ${x.message}`))),
+        el(
+          'ul',
+          { id: 'csv-errors', className: 'errors' },
+          e.errors.map((x) => el('li', { 'data-line': x.line }, el('strong', {}, `Line ${x.line}`), x.field ? ` (${x.field})` : '', `: ${x.message}`)),
+        ),
       );
     } else {
       out.replaceChildren(el('p', { className: 'error' }, `Nothing was imported: ${e.message}`));

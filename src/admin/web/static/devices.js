@@ -48,7 +48,9 @@ function render() {
 
 function row(d) {
   const label = formatMac(d.mac);
-  return el('tr', { 'data-mac': d.mac, 'data-state': d.state },
+  return el(
+    'tr',
+    { 'data-mac': d.mac, 'data-state': d.state },
     el('td', {}, d.vendor),
     el('td', {}, d.model),
     el('td', {}, el('code', { className: 'mac' }, label)),
@@ -56,15 +58,25 @@ function row(d) {
     el('td', {}, el('time', { dateTime: toDate(d.createdAt)?.toISOString(), title: formatTime(d.createdAt) }, formatTime(d.createdAt).slice(0, 10))),
     el('td', { className: 'state' }, stateCell(d)),
     el('td', {}, d.pap ? el('code', { className: 'pap' }, d.pap) : el('span', { className: 'muted', title: 'authenticated: the PAP is gone' }, '—')),
-    el('td', {}, d.lastProvisionedIp
-      ? [el('code', {}, d.lastProvisionedIp), el('br'), el('span', { className: 'muted' }, formatTime(d.lastProvisionedAt))]
-      : el('span', { className: 'muted' }, 'never')),
-    el('td', { className: 'actions' },
-      el('button', { type: 'button', className: 'small', 'aria-label': `Edit SIP lines of ${label}`, onclick: () => openLines(d) },
-        `Lines (${d.lines?.length ?? 0})`),
+    el(
+      'td',
+      {},
+      d.lastProvisionedIp
+        ? [el('code', {}, d.lastProvisionedIp), el('br'), el('span', { className: 'muted' }, formatTime(d.lastProvisionedAt))]
+        : el('span', { className: 'muted' }, 'never'),
+    ),
+    el(
+      'td',
+      { className: 'actions' },
+      el(
+        'button',
+        { type: 'button', className: 'small', 'aria-label': `Edit SIP lines of ${label}`, onclick: () => openLines(d) },
+        `Lines (${d.lines?.length ?? 0})`,
+      ),
       el('button', { type: 'button', className: 'small', 'aria-label': `Suspend authentication of ${label}`, onclick: () => suspend(d) }, 'Suspend'),
       el('button', { type: 'button', className: 'small', 'aria-label': `Reset authentication of ${label}`, onclick: () => reset(d) }, 'Reset'),
-      el('button', { type: 'button', className: 'small danger', 'aria-label': `Delete ${label}`, onclick: () => remove(d) }, 'Delete')),
+      el('button', { type: 'button', className: 'small danger', 'aria-label': `Delete ${label}`, onclick: () => remove(d) }, 'Delete'),
+    ),
   );
 }
 
@@ -113,7 +125,9 @@ async function suspend(d) {
 
 async function reset(d) {
   const label = formatMac(d.mac);
-  const ok = window.confirm(`Reset authentication of ${label}?\n\nIt gets a new PAP, must authenticate again, and the identity secret on the phone stops working.`);
+  const ok = window.confirm(
+    `Reset authentication of ${label}?\n\nIt gets a new PAP, must authenticate again, and the identity secret on the phone stops working.`,
+  );
   if (!ok) return;
   try {
     const v = await api.resetDevice(d.mac);
@@ -143,8 +157,22 @@ function showPap(text, pap) {
   const box = $('new-pap');
   box.replaceChildren(
     el('p', {}, text, ' ', el('strong', { className: 'pap pap-big' }, pap)),
-    el('p', { className: 'note' }, 'Read it to the person installing the phone: they type it on the keypad after dialling any number. It is also shown in the table until the phone is authenticated.'),
-    el('button', { type: 'button', className: 'secondary small', onclick: () => { box.hidden = true; } }, 'Hide'),
+    el(
+      'p',
+      { className: 'note' },
+      'Read it to the person installing the phone: they type it on the keypad after dialling any number. It is also shown in the table until the phone is authenticated.',
+    ),
+    el(
+      'button',
+      {
+        type: 'button',
+        className: 'secondary small',
+        onclick: () => {
+          box.hidden = true;
+        },
+      },
+      'Hide',
+    ),
   );
   box.hidden = false;
   box.focus();
@@ -165,7 +193,10 @@ async function addDevice(ev) {
   ev.preventDefault();
   fieldError($('add-error'), null, '');
   const mac = checkMacInput({ submitting: true });
-  if (mac.error) { $('add-mac').focus(); return; }
+  if (mac.error) {
+    $('add-mac').focus();
+    return;
+  }
   const model = $('add-model');
   if (!model.value.trim()) {
     fieldError($('add-error'), model, 'model is missing (e.g. T46U)');
@@ -196,7 +227,10 @@ async function addSite(ev) {
   const numbers = $('site-emergency');
   const more = {
     locale: $('site-locale').value || undefined,
-    emergencyNumbers: numbers.value.split(',').map((n) => n.trim()).filter((n) => n !== ''),
+    emergencyNumbers: numbers.value
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
   };
   try {
     const site = await api.addSite(session.tenant, input.value.trim(), more);

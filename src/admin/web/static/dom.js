@@ -24,7 +24,10 @@ export function say(message, kind = 'info') {
   status.textContent = '';
   status.className = `status status-${kind}`;
   // A fresh text node in an emptied region is announced even when the words repeat.
-  if (message) requestAnimationFrame(() => { status.textContent = message; });
+  if (message)
+    requestAnimationFrame(() => {
+      status.textContent = message;
+    });
 }
 
 /** Reports a failed call; a refused token (401) is not reported here: the app signs out and says so. */

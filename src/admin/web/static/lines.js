@@ -19,20 +19,29 @@ let editing = null; // { mac, onSaved }
 let maxLines = 16;
 
 function lineRow(line, i) {
-  const cells = FIELDS.map((f) => el('td', {}, el('input', {
-    type: f.key === 'password' ? 'password' : 'text',
-    // Re-rendered rows keep what was typed; the server never sends a password, so saved lines start empty.
-    value: line[f.key] ?? '',
-    placeholder: f.placeholder,
-    autocomplete: f.key === 'password' ? 'new-password' : 'off',
-    spellcheck: false,
-    'data-field': f.key,
-    'aria-label': `${f.label} of line ${i + 1}`,
-  })));
-  return el('tr', { 'data-line': String(i) },
+  const cells = FIELDS.map((f) =>
+    el(
+      'td',
+      {},
+      el('input', {
+        type: f.key === 'password' ? 'password' : 'text',
+        // Re-rendered rows keep what was typed; the server never sends a password, so saved lines start empty.
+        value: line[f.key] ?? '',
+        placeholder: f.placeholder,
+        autocomplete: f.key === 'password' ? 'new-password' : 'off',
+        spellcheck: false,
+        'data-field': f.key,
+        'aria-label': `${f.label} of line ${i + 1}`,
+      }),
+    ),
+  );
+  return el(
+    'tr',
+    { 'data-line': String(i) },
     el('th', { scope: 'row' }, String(i + 1)),
     ...cells,
-    el('td', {}, el('button', { type: 'button', className: 'small danger', 'aria-label': `Remove line ${i + 1}`, onclick: () => removeLine(i) }, 'Remove')));
+    el('td', {}, el('button', { type: 'button', className: 'small danger', 'aria-label': `Remove line ${i + 1}`, onclick: () => removeLine(i) }, 'Remove')),
+  );
 }
 
 /** The lines as typed (the table is the state): empty optional fields are left out. */
@@ -56,7 +65,10 @@ function renderLines(lines) {
 
 function addLine() {
   const lines = readLines();
-  if (lines.length >= maxLines) { fieldError($('lines-error'), null, `A device has at most ${maxLines} lines.`); return; }
+  if (lines.length >= maxLines) {
+    fieldError($('lines-error'), null, `A device has at most ${maxLines} lines.`);
+    return;
+  }
   renderLines([...lines, {}]);
   $('lines-rows').querySelector(`tr[data-line="${lines.length}"] input`)?.focus();
 }

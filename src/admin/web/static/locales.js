@@ -10,9 +10,6 @@ import { el } from './dom.js';
 export function fillLocales(select, locales, inheritLabel) {
   const keep = select.value;
   const codes = Array.isArray(locales) && locales.length ? locales : ['en'];
-  select.replaceChildren(
-    ...(inheritLabel ? [el('option', { value: '' }, inheritLabel)] : []),
-    ...codes.map((c) => el('option', { value: c }, localeLabel(c))),
-  );
+  select.replaceChildren(...(inheritLabel ? [el('option', { value: '' }, inheritLabel)] : []), ...codes.map((c) => el('option', { value: c }, localeLabel(c))));
   if ([...select.options].some((o) => o.value === keep)) select.value = keep;
 }

@@ -1,15 +1,9 @@
 // MAC addresses as section 2 of docs/behaviour.md (and src/domain/mac.ts) accept them; the
 // server checks again, this only answers while the operator types.
 
-export const MAC_HELP =
-  'a MAC address is 12 hexadecimal digits, e.g. 1a2b3c4d5e6f, 1a:2b:3c:4d:5e:6f, 1A-2B-3C-4D-5E-6F or 1a2b.3c4d.5e6f';
+export const MAC_HELP = 'a MAC address is 12 hexadecimal digits, e.g. 1a2b3c4d5e6f, 1a:2b:3c:4d:5e:6f, 1A-2B-3C-4D-5E-6F or 1a2b.3c4d.5e6f';
 
-const FORMS = [
-  /^[0-9a-f]{12}$/i,
-  /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i,
-  /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/i,
-  /^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$/i,
-];
+const FORMS = [/^[0-9a-f]{12}$/i, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, /^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/i, /^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$/i];
 
 /** {mac} with the canonical 12 lower-case hex digits, or {error} in the server's words. */
 export function checkMac(input) {

@@ -7,7 +7,6 @@ import { $, el, fieldError, say, sayError } from './dom.js';
 import { fillLocales } from './locales.js';
 import { session } from './session.js';
 
-
 export async function loadSettings() {
   const tenant = session.tenant;
   const t = await api.tenant(tenant);
@@ -53,7 +52,18 @@ async function rotate() {
     box.replaceChildren(
       el('p', {}, `New admin token of ${tenant}. It is shown only now; the old one no longer works. Give it to the tenant's admin:`),
       el('p', {}, el('code', { className: 'token' }, token)),
-      el('button', { type: 'button', className: 'secondary small', onclick: () => { box.hidden = true; box.replaceChildren(); } }, 'I have copied it'),
+      el(
+        'button',
+        {
+          type: 'button',
+          className: 'secondary small',
+          onclick: () => {
+            box.hidden = true;
+            box.replaceChildren();
+          },
+        },
+        'I have copied it',
+      ),
     );
     box.hidden = false;
     say(`Admin token of ${tenant} rotated.`, 'ok');
@@ -67,7 +77,9 @@ export function setupSettings() {
   $('locale-form').addEventListener('submit', saveLocale);
   $('token-rotate').addEventListener('click', askRotation);
   $('token-rotate-cancel').addEventListener('click', cancelRotation);
-  $('token-rotate-confirm').addEventListener('click', () => { rotate().catch((e) => sayError(e)); });
+  $('token-rotate-confirm').addEventListener('click', () => {
+    rotate().catch((e) => sayError(e));
+  });
 }
 
 /** Forget the previous tenant's settings, and never leave a token on screen. */

@@ -22,14 +22,23 @@ export async function loadWebhook() {
   $('webhook-current').textContent = hook ? `Events go to ${hook.url} (changed ${formatTime(hook.updatedAt)}).` : 'No webhook: nothing is sent.';
   $('webhook-rotate').hidden = !configured;
   $('webhook-remove').hidden = !configured;
-  fillRows($('webhook-rows'), deliveries.map((x) => el('tr', { 'data-event': x.id, 'data-status': x.status },
-    el('td', {}, formatTime(x.at)),
-    el('td', {}, x.event),
-    el('td', {}, el('code', {}, formatMac(x.mac))),
-    el('td', {}, x.status),
-    el('td', {}, String(x.attempts)),
-    el('td', {}, x.lastResult ?? ''),
-  )), configured ? 'No deliveries yet.' : 'No webhook set.', 6);
+  fillRows(
+    $('webhook-rows'),
+    deliveries.map((x) =>
+      el(
+        'tr',
+        { 'data-event': x.id, 'data-status': x.status },
+        el('td', {}, formatTime(x.at)),
+        el('td', {}, x.event),
+        el('td', {}, el('code', {}, formatMac(x.mac))),
+        el('td', {}, x.status),
+        el('td', {}, String(x.attempts)),
+        el('td', {}, x.lastResult ?? ''),
+      ),
+    ),
+    configured ? 'No deliveries yet.' : 'No webhook set.',
+    6,
+  );
 }
 
 /** Shows a secret once, with a button that hides it for good. */
@@ -38,7 +47,18 @@ function revealSecret(secret, what) {
   box.replaceChildren(
     el('p', {}, `${what} It is shown only now; the receiver checks X-Papgate-Signature with it:`),
     el('p', {}, el('code', { className: 'token' }, secret)),
-    el('button', { type: 'button', className: 'secondary small', onclick: () => { box.hidden = true; box.replaceChildren(); } }, 'I have copied it'),
+    el(
+      'button',
+      {
+        type: 'button',
+        className: 'secondary small',
+        onclick: () => {
+          box.hidden = true;
+          box.replaceChildren();
+        },
+      },
+      'I have copied it',
+    ),
   );
   box.hidden = false;
   box.focus();
@@ -48,7 +68,11 @@ async function save(ev) {
   ev.preventDefault();
   const input = $('webhook-url');
   const url = input.value.trim();
-  if (!/^https?:\/\//i.test(url)) { fieldError($('webhook-error'), input, 'enter an http:// or https:// URL'); input.focus(); return; }
+  if (!/^https?:\/\//i.test(url)) {
+    fieldError($('webhook-error'), input, 'enter an http:// or https:// URL');
+    input.focus();
+    return;
+  }
   try {
     const r = await api.setWebhook(session.tenant, url);
     fieldError($('webhook-error'), input, '');

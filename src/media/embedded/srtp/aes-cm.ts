@@ -14,8 +14,12 @@ export const SESSION_SALT_BYTES = 14;
 
 /** Key derivation labels (RFC 3711 section 4.3.2). */
 export const LABEL = {
-  rtpEncryption: 0, rtpAuthentication: 1, rtpSalt: 2,
-  rtcpEncryption: 3, rtcpAuthentication: 4, rtcpSalt: 5,
+  rtpEncryption: 0,
+  rtpAuthentication: 1,
+  rtpSalt: 2,
+  rtcpEncryption: 3,
+  rtcpAuthentication: 4,
+  rtcpSalt: 5,
 } as const;
 
 /** `length` bytes of AES-CM keystream from the 16-byte counter block `iv`. */

@@ -40,7 +40,10 @@ abstract class SrtpDirection {
   protected readonly cipher: AesCm;
 
   /** `keyAndSalt`: the 30 bytes of an SDES inline key (16-byte master key, 14-byte salt). */
-  constructor(readonly suite: SrtpSuite, keyAndSalt: Buffer) {
+  constructor(
+    readonly suite: SrtpSuite,
+    keyAndSalt: Buffer,
+  ) {
     this.keys = deriveSessionKeys(keyAndSalt.subarray(0, MASTER_KEY_BYTES), keyAndSalt.subarray(MASTER_KEY_BYTES));
     this.tagBytes = TAG_BYTES[suite];
     this.cipher = new AesCm(this.keys.encryption);
@@ -50,8 +53,7 @@ abstract class SrtpDirection {
   protected tag(authenticated: Buffer, roc: number): Buffer {
     const rocBytes = Buffer.alloc(4);
     rocBytes.writeUInt32BE(roc >>> 0, 0);
-    return createHmac('sha1', this.keys.authentication).update(authenticated).update(rocBytes).digest()
-      .subarray(0, this.tagBytes);
+    return createHmac('sha1', this.keys.authentication).update(authenticated).update(rocBytes).digest().subarray(0, this.tagBytes);
   }
 }
 

@@ -13,8 +13,20 @@ export const isToken = (s: string): boolean => TOKEN.test(s);
 
 /** Compact header names (RFC 3261 7.3.3 and later extensions). */
 export const COMPACT: Readonly<Record<string, string>> = {
-  i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type', f: 'from',
-  s: 'subject', k: 'supported', t: 'to', v: 'via', o: 'event', r: 'refer-to', u: 'allow-events', x: 'session-expires',
+  i: 'call-id',
+  m: 'contact',
+  e: 'content-encoding',
+  l: 'content-length',
+  c: 'content-type',
+  f: 'from',
+  s: 'subject',
+  k: 'supported',
+  t: 'to',
+  v: 'via',
+  o: 'event',
+  r: 'refer-to',
+  u: 'allow-events',
+  x: 'session-expires',
 };
 
 /** Headers that may appear only once and hold one value. */
@@ -125,7 +137,9 @@ export function parseRouteList(values: readonly string[]): RouteEntry[] | undefi
   return out;
 }
 
-const VIA = new RegExp(`^SIP[ \\t]*/[ \\t]*(\\d+\\.\\d+)[ \\t]*/[ \\t]*([${TOKEN_CHARS}]+)[ \\t]+(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_\\-.]+)(?:[ \\t]*:[ \\t]*(\\d{1,5}))?`);
+const VIA = new RegExp(
+  `^SIP[ \\t]*/[ \\t]*(\\d+\\.\\d+)[ \\t]*/[ \\t]*([${TOKEN_CHARS}]+)[ \\t]+(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_\\-.]+)(?:[ \\t]*:[ \\t]*(\\d{1,5}))?`,
+);
 
 /** One via-parm: `SIP/2.0/UDP host:port;branch=...`. */
 export function parseVia(value: string): ViaHeader | undefined {

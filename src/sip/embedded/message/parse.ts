@@ -102,17 +102,27 @@ function buildHeaders(raw: Map<string, string[]>): SipHeaders | string {
 function setHeader(h: SipHeaders, name: string, values: string[]): string | undefined {
   const first = values[0]!;
   switch (name) {
-    case 'via': return ((h.via = parseViaList(values))) ? undefined : 'malformed Via';
+    case 'via':
+      h.via = parseViaList(values);
+      return h.via ? undefined : 'malformed Via';
     case 'from':
-    case 'to': return ((h[name] = parseNameAddr(first))) ? undefined : `malformed ${name === 'to' ? 'To' : 'From'}`;
+    case 'to':
+      h[name] = parseNameAddr(first);
+      return h[name] ? undefined : `malformed ${name === 'to' ? 'To' : 'From'}`;
     case 'contact':
       if (values.length === 1 && first === '*') return void (h.contact = '*');
-      return ((h.contact = parseNameAddrList(values))) ? undefined : 'malformed Contact';
+      h.contact = parseNameAddrList(values);
+      return h.contact ? undefined : 'malformed Contact';
     case 'route':
     case 'record-route':
-    case 'path': return ((h[name] = parseRouteList(values))) ? undefined : `malformed ${name}`;
-    case 'call-id': return /^[\x21-\x7e]+$/.test(first) ? void (h['call-id'] = first) : 'malformed Call-ID';
-    case 'cseq': return ((h.cseq = parseCSeq(first))) ? undefined : 'malformed CSeq';
+    case 'path':
+      h[name] = parseRouteList(values);
+      return h[name] ? undefined : `malformed ${name}`;
+    case 'call-id':
+      return /^[\x21-\x7e]+$/.test(first) ? void (h['call-id'] = first) : 'malformed Call-ID';
+    case 'cseq':
+      h.cseq = parseCSeq(first);
+      return h.cseq ? undefined : 'malformed CSeq';
     case 'content-length':
       if (!/^\d{1,10}$/.test(first)) return 'malformed Content-Length';
       return void (h['content-length'] = Number(first));

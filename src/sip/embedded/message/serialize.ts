@@ -19,8 +19,7 @@ function params(p: Record<string, string | number | null | undefined> | undefine
   return s;
 }
 
-const nameAddr = (a: NameAddr | RouteEntry): string =>
-  `${a.name ? `${clean(a.name)} ` : ''}<${clean(stringifyUri(a.uri ?? ''))}>${params(a.params)}`;
+const nameAddr = (a: NameAddr | RouteEntry): string => `${a.name ? `${clean(a.name)} ` : ''}<${clean(stringifyUri(a.uri ?? ''))}>${params(a.params)}`;
 
 function via(v: ViaHeader): string {
   const host = v.host.includes(':') && !v.host.startsWith('[') ? `[${v.host}]` : v.host;
@@ -28,7 +27,10 @@ function via(v: ViaHeader): string {
 }
 
 const auth = (a: Record<string, string>): string =>
-  `${a.scheme ?? ''} ${Object.entries(a).filter(([k, v]) => k !== 'scheme' && v !== undefined).map(([k, v]) => `${k}=${v}`).join(', ')}`.trim();
+  `${a.scheme ?? ''} ${Object.entries(a)
+    .filter(([k, v]) => k !== 'scheme' && v !== undefined)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')}`.trim();
 
 const PRETTY: Record<string, string> = { 'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate' };
 const prettyName = (n: string): string => PRETTY[n] ?? n.replace(/\b([a-z])/g, (c) => c.toUpperCase());
@@ -48,9 +50,8 @@ function headerValues(name: string, v: unknown): string[] {
 }
 
 export function stringify(m: SipMessage): string {
-  const start = m.method !== undefined
-    ? `${clean(m.method)} ${clean(stringifyUri(m.uri ?? ''))} SIP/2.0`
-    : `SIP/2.0 ${m.status ?? 500} ${clean(m.reason ?? '')}`;
+  const start =
+    m.method !== undefined ? `${clean(m.method)} ${clean(stringifyUri(m.uri ?? ''))} SIP/2.0` : `SIP/2.0 ${m.status ?? 500} ${clean(m.reason ?? '')}`;
   const lines = [start];
   for (const [name, v] of Object.entries(m.headers)) {
     if (v === undefined || name.toLowerCase() === 'content-length' || !isToken(name)) continue;
@@ -65,7 +66,9 @@ export function stringify(m: SipMessage): string {
 export function makeResponse(rq: SipMessage, status: number, reason: string): SipResponse {
   const h = rq.headers;
   return {
-    status, reason, version: '2.0',
+    status,
+    reason,
+    version: '2.0',
     headers: {
       via: h.via?.map((v) => ({ ...v, params: { ...v.params } })),
       to: h.to ? { ...h.to, params: { ...h.to.params } } : undefined,
