@@ -1,5 +1,8 @@
 import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /**
  * Port numbers for tests, so that two test runs on one host never fight over
@@ -17,19 +20,38 @@ import { createServer } from 'node:net';
  *   block late in a run still fits); blocks handed out in this process never
  *   overlap. The base is even.
  *
- * The race: a port is free when checked and released before its user binds
- * it; another process may bind it in between. The window is a few
- * milliseconds and two runs start at random places among ~22,000 numbers,
- * so a collision is rare, and it shows as a clear "address in use", not a
- * wrong result.
+ * Blocks are held for a whole suite (the call harness's for the whole run),
+ * so test runs on one host also claim them from each other: a block takes
+ * lock files for its 100-port buckets in a shared temp folder (the owner's
+ * pid inside; a dead owner's lock is taken over; removed at exit).
+ *
+ * What remains is a small race with other programs: a port is free when
+ * checked and released before its user binds it, and something else may
+ * bind it in between. That shows as a clear "address in use", not a wrong
+ * result.
  */
 
 const BLOCK_LOW = 10_000;
 const BLOCK_HIGH = 32_700; // Linux's default ephemeral range starts at 32768
 const ATTEMPTS = 200;
 
+const BUCKET = 100;
+const LOCK_DIR = path.join(tmpdir(), 'papgate-test-ports');
+
 const handedOut: Array<[number, number]> = [];
-let cursor = BLOCK_LOW + 2 * Math.floor((Math.random() * (BLOCK_HIGH - BLOCK_LOW)) / 2);
+/** Buckets this process holds the lock files of. */
+const ownBuckets = new Set<number>();
+process.once('exit', () => {
+  for (const b of ownBuckets) {
+    try {
+      unlinkSync(lockFile(b));
+    } catch {
+      // already gone: nothing to release
+    }
+  }
+});
+// PAPGATE_TEST_PORT_START pins where this process starts (for the test of the locks between runs).
+let cursor = Number(process.env.PAPGATE_TEST_PORT_START) || BLOCK_LOW + 2 * Math.floor((Math.random() * (BLOCK_HIGH - BLOCK_LOW)) / 2);
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -49,6 +71,7 @@ export async function freePortBlock(size: number): Promise<number> {
     const base = cursor;
     cursor += size + (size % 2); // the next base stays even, as RTP wants its ports
     if (taken(base, size)) continue;
+    if (!claimBuckets(base, size)) continue; // another test run on this host holds part of it
     if (await blockFree(base, size)) {
       handedOut.push([base, base + size - 1]);
       return base;
@@ -67,6 +90,61 @@ export async function portLayout<T extends Record<string, number>>(offsets: T, s
   const out = {} as { [K in keyof T]: number };
   for (const k of Object.keys(offsets) as Array<keyof T>) out[k] = base + offsets[k];
   return out;
+}
+
+const lockFile = (bucket: number) => path.join(LOCK_DIR, String(bucket));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock file of one bucket: free, or left by a process that is gone. */
+function lockBucket(bucket: number): boolean {
+  const file = lockFile(bucket);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // removed meanwhile: try again
+      }
+      if (owner > 0 && alive(owner)) return false;
+      try {
+        unlinkSync(file); // a stale lock: its run ended without removing it
+      } catch {
+        // another run removed it first: the next write decides
+      }
+    }
+  }
+  return false;
+}
+
+/** Claims every 100-port bucket the block touches (those this process holds already count as claimed). */
+function claimBuckets(base: number, size: number): boolean {
+  mkdirSync(LOCK_DIR, { recursive: true });
+  const got: number[] = [];
+  for (let b = Math.floor(base / BUCKET); b <= Math.floor((base + size - 1) / BUCKET); b++) {
+    if (ownBuckets.has(b)) continue;
+    if (!lockBucket(b)) {
+      for (const g of got) {
+        ownBuckets.delete(g);
+        unlinkSync(lockFile(g));
+      }
+      return false;
+    }
+    ownBuckets.add(b);
+    got.push(b);
+  }
+  return true;
 }
 
 function taken(from: number, size: number): boolean {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { freePort, freePortBlock, portLayout } from '../helpers/ports';
@@ -41,6 +42,34 @@ describe('test ports from the OS', () => {
       assert.ok(next > base + 6 || next + 9 < base + 6, `block ${next}+10 avoids the held ${base + 6}`);
     } finally {
       await new Promise<void>((r) => holder.close(() => r()));
+    }
+  });
+
+  it('two test runs at once never get overlapping blocks (lock files per 100 ports)', async function () {
+    this.timeout(30_000);
+    const start = 30_000; // both processes start at the same port: without the locks they would get the same block
+    const script =
+      "require('./test/helpers/ports').freePortBlock(250).then((b) => { console.log(b); process.stdin.resume(); process.stdin.on('end', () => process.exit(0)); })";
+    const holder = (env: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+      const base = new Promise<number>((resolve, reject) => {
+        child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', (code) => reject(new Error(`port holder exited (${code})`)));
+      });
+      return { child, base };
+    };
+    const a = holder({ PAPGATE_TEST_PORT_START: String(start) });
+    try {
+      const baseA = await a.base;
+      const b = holder({ PAPGATE_TEST_PORT_START: String(start) });
+      try {
+        const baseB = await b.base;
+        assert.ok(baseB + 249 < baseA || baseB > baseA + 249, `blocks ${baseA}+250 and ${baseB}+250 overlap`);
+      } finally {
+        b.child.stdin!.end();
+      }
+    } finally {
+      a.child.stdin!.end();
     }
   });
 
