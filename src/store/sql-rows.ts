@@ -8,6 +8,29 @@ import type { DeliveryStatus, WebhookConfig, WebhookDelivery } from '../ports/we
  * adapter and stay in each adapter's rows.ts.
  */
 
+/** The devices table's columns, in the order both stores bind a device's values. */
+export const DEVICE_COLUMNS = [
+  'mac',
+  'tenant_id',
+  'site_id',
+  'vendor',
+  'model',
+  'created_at',
+  'auth_state',
+  'pap',
+  'failures',
+  'lockouts',
+  'locked_until',
+  'suspended_until',
+  'secret_hash',
+  'prev_secret_hash',
+  'sip_username',
+  'sip_password',
+  'lines',
+  'last_provisioned_ip',
+  'last_provisioned_at',
+] as const;
+
 export interface TenantRow {
   id: number;
   name: string;

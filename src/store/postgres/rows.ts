@@ -1,33 +1,13 @@
 import { unavailable } from '../../domain/errors';
 import type { AuditEvent, AuthState, Device, Line, Vendor } from '../../domain/types';
 import type { StoredRegistration } from '../../ports/store';
+import { DEVICE_COLUMNS } from '../sql-rows';
 
 /** Rows as the pool returns them (snake_case, BIGINTs as numbers), and their mapping to domain values. */
 
 export { toAllowEntry, toAudit, toSite, toTenant, toTrust, type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow } from '../sql-rows';
 
-/** Device columns in the order devicesValues binds them. */
-export const DEVICE_COLUMNS = [
-  'mac',
-  'tenant_id',
-  'site_id',
-  'vendor',
-  'model',
-  'created_at',
-  'auth_state',
-  'pap',
-  'failures',
-  'lockouts',
-  'locked_until',
-  'suspended_until',
-  'secret_hash',
-  'prev_secret_hash',
-  'sip_username',
-  'sip_password',
-  'lines',
-  'last_provisioned_ip',
-  'last_provisioned_at',
-] as const;
+export { DEVICE_COLUMNS };
 
 export type DeviceRow = Record<(typeof DEVICE_COLUMNS)[number], unknown>;
 

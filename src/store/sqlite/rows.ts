@@ -1,5 +1,6 @@
 import { unavailable } from '../../domain/errors';
 import type { AuditEvent, AuthState, Device, Line, Vendor } from '../../domain/types';
+import { DEVICE_COLUMNS } from '../sql-rows';
 
 /** Rows as SQLite returns them (snake_case columns), and their mapping to domain values. */
 
@@ -27,28 +28,7 @@ export interface DeviceRow {
   last_provisioned_at: number | null;
 }
 
-/** Column list in the order `deviceParams` binds them (named parameters). */
-export const DEVICE_COLUMNS = [
-  'mac',
-  'tenant_id',
-  'site_id',
-  'vendor',
-  'model',
-  'created_at',
-  'auth_state',
-  'pap',
-  'failures',
-  'lockouts',
-  'locked_until',
-  'suspended_until',
-  'secret_hash',
-  'prev_secret_hash',
-  'sip_username',
-  'sip_password',
-  'lines',
-  'last_provisioned_ip',
-  'last_provisioned_at',
-] as const;
+export { DEVICE_COLUMNS };
 
 /**
  * A device row from the values of a raw statement (columns in DEVICE_COLUMNS
