@@ -1,4 +1,5 @@
 import { forbidden } from '../domain/errors';
+import type { AuditEvent } from '../domain/types';
 
 /** Who performs an admin action: the platform operator (admin token, CLI) or one tenant's admin. */
 export type Actor = ({ kind: 'platform'; label: 'cli' | 'admin-token' | 'web' } | { kind: 'tenant'; tenantId: number; tenantName: string }) & {
@@ -22,4 +23,9 @@ export function assertMayAccess(a: Actor, tenantId: number): void {
 
 export function assertPlatform(a: Actor): void {
   if (a.kind !== 'platform') throw forbidden('only the platform admin may do this');
+}
+
+/** The audit event of an operator's action on a tenant (no device). */
+export function tenantAudit(actor: Actor, tenantId: number, action: string, outcome: string, at: number): Omit<AuditEvent, 'id'> {
+  return { at, tenantId, mac: null, sourceIp: actor.sourceIp ?? null, actor: actorLabel(actor), action, outcome };
 }

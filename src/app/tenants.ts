@@ -3,7 +3,7 @@ import { parseEmergencyNumbers } from '../domain/dialplan';
 import { invalid, notFound } from '../domain/errors';
 import { NAME_PATTERN, NAME_RULE } from '../domain/input-rules';
 import { LOCALES, type Locale, type Site, type Tenant } from '../domain/types';
-import { actorLabel, assertMayAccess, assertPlatform, type Actor } from './actor';
+import { assertMayAccess, assertPlatform, type Actor, tenantAudit } from './actor';
 import type { AppDeps } from './deps';
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -120,14 +120,6 @@ export class Tenants {
   }
 
   private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
-    return this.d.store.appendAudit({
-      at: this.d.clock.now(),
-      tenantId,
-      mac: null,
-      sourceIp: actor.sourceIp ?? null,
-      actor: actorLabel(actor),
-      action,
-      outcome,
-    });
+    return this.d.store.appendAudit(tenantAudit(actor, tenantId, action, outcome, this.d.clock.now()));
   }
 }

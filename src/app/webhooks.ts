@@ -2,7 +2,7 @@ import { invalid, notFound } from '../domain/errors';
 import { parseWebhookUrl, webhookEventName } from '../domain/webhook';
 import type { Tenant } from '../domain/types';
 import type { WebhookDelivery } from '../ports/webhooks';
-import { actorLabel, type Actor } from './actor';
+import { type Actor, tenantAudit } from './actor';
 import type { AppDeps } from './deps';
 import type { Tenants } from './tenants';
 
@@ -95,15 +95,7 @@ export class Webhooks {
   }
 
   private audit(actor: Actor, tenantId: number, action: string, outcome: string) {
-    return this.d.store.appendAudit({
-      at: this.d.clock.now(),
-      tenantId,
-      mac: null,
-      sourceIp: actor.sourceIp ?? null,
-      actor: actorLabel(actor),
-      action,
-      outcome,
-    });
+    return this.d.store.appendAudit(tenantAudit(actor, tenantId, action, outcome, this.d.clock.now()));
   }
 }
 
