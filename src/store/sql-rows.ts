@@ -1,5 +1,6 @@
 import type { AllowEntry, AuditEvent, Locale, Site, Tenant, TemporaryTrust } from '../domain/types';
 import type { WebhookState } from '../domain/webhook';
+import type { StoredRegistration } from '../ports/store';
 import type { DeliveryStatus, WebhookConfig, WebhookDelivery } from '../ports/webhooks';
 
 /**
@@ -167,4 +168,38 @@ export function claimableSeqsSql(now: string, perTenant: string, limit: string):
     FROM heads WHERE lease_until > ${now} OR next_attempt_at <= ${now}
   )
   SELECT seq FROM ranked WHERE rn <= ${perTenant} AND lease_until <= ${now} ORDER BY seq LIMIT ${limit}`;
+}
+
+/** A SIP registration as both stores keep it (path as JSON text). */
+export interface RegistrationRow {
+  username: string;
+  contact: string;
+  source_address: string;
+  source_port: number;
+  source_transport: string;
+  path: string;
+  call_id: string;
+  cseq: number;
+  expires_at: number;
+  user_agent: string | null;
+}
+
+export function toRegistration(row: RegistrationRow): StoredRegistration {
+  return {
+    username: row.username,
+    contact: row.contact,
+    sourceAddress: row.source_address,
+    sourcePort: row.source_port,
+    sourceTransport: transportOf(row.source_transport),
+    path: JSON.parse(row.path) as string[],
+    callId: row.call_id,
+    cseq: row.cseq,
+    expiresAt: row.expires_at,
+    ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
+  };
+}
+
+/** A stored transport name; anything unknown reads as UDP, SIP's default. */
+function transportOf(text: string): StoredRegistration['sourceTransport'] {
+  return text === 'tcp' || text === 'tls' ? text : 'udp';
 }

@@ -5,7 +5,20 @@ import { DEVICE_COLUMNS } from '../sql-rows';
 
 /** Rows as the pool returns them (snake_case, BIGINTs as numbers), and their mapping to domain values. */
 
-export { toAllowEntry, toAudit, toSite, toTenant, toTrust, type AllowEntryRow, type AuditRow, type SiteRow, type TenantRow, type TrustRow } from '../sql-rows';
+export {
+  toAllowEntry,
+  toAudit,
+  toRegistration,
+  toSite,
+  toTenant,
+  toTrust,
+  type AllowEntryRow,
+  type AuditRow,
+  type RegistrationRow,
+  type SiteRow,
+  type TenantRow,
+  type TrustRow,
+} from '../sql-rows';
 
 export { DEVICE_COLUMNS };
 
@@ -77,39 +90,6 @@ function parseLines(mac: string, text: string): Line[] {
   throw unavailable(`the stored SIP lines of device ${mac} are unreadable`);
 }
 
-export interface RegistrationRow {
-  username: string;
-  contact: string;
-  source_address: string;
-  source_port: number;
-  source_transport: string;
-  path: string;
-  call_id: string;
-  cseq: number;
-  expires_at: number;
-  user_agent: string | null;
-}
-
 export function registrationValues(r: StoredRegistration): unknown[] {
   return [r.username, r.contact, r.sourceAddress, r.sourcePort, r.sourceTransport, JSON.stringify(r.path), r.callId, r.cseq, r.expiresAt, r.userAgent ?? null];
-}
-
-export function toRegistration(row: RegistrationRow): StoredRegistration {
-  return {
-    username: row.username,
-    contact: row.contact,
-    sourceAddress: row.source_address,
-    sourcePort: row.source_port,
-    sourceTransport: transportOf(row.source_transport),
-    path: JSON.parse(row.path) as string[],
-    callId: row.call_id,
-    cseq: row.cseq,
-    expiresAt: row.expires_at,
-    ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
-  };
-}
-
-/** A stored transport name; anything unknown reads as UDP, SIP's default. */
-function transportOf(text: string): StoredRegistration['sourceTransport'] {
-  return text === 'tcp' || text === 'tls' ? text : 'udp';
 }

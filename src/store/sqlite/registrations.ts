@@ -1,24 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { StoredRegistration } from '../../ports/store';
+import { toRegistration, type RegistrationRow } from '../sql-rows';
 
 /**
  * The registrations table: one binding per SIP account, read by whichever
  * process or node sends the check-sync. Lapsed rows are ignored on read and
  * swept on write, so the table stays the size of the live fleet.
  */
-
-interface RegistrationRow {
-  username: string;
-  contact: string;
-  source_address: string;
-  source_port: number;
-  source_transport: string;
-  path: string;
-  call_id: string;
-  cseq: number;
-  expires_at: number;
-  user_agent: string | null;
-}
 
 /** Lapsed rows are deleted at most this often (in the callers' time). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -62,7 +50,7 @@ export class SqliteRegistrations {
 
   get(username: string, now: number): StoredRegistration | null {
     const row = this.byUsername.get(username, now);
-    return row ? registrationOf(row) : null;
+    return row ? toRegistration(row) : null;
   }
 
   delete(username: string): boolean {
@@ -122,24 +110,4 @@ function rowOf(r: StoredRegistration): RegistrationRow {
     expires_at: r.expiresAt,
     user_agent: r.userAgent ?? null,
   };
-}
-
-function registrationOf(row: RegistrationRow): StoredRegistration {
-  return {
-    username: row.username,
-    contact: row.contact,
-    sourceAddress: row.source_address,
-    sourcePort: row.source_port,
-    sourceTransport: transportOf(row.source_transport),
-    path: JSON.parse(row.path) as string[],
-    callId: row.call_id,
-    cseq: row.cseq,
-    expiresAt: row.expires_at,
-    ...(row.user_agent !== null ? { userAgent: row.user_agent } : {}),
-  };
-}
-
-/** A stored transport name; anything unknown reads as UDP, SIP's default. */
-function transportOf(text: string): StoredRegistration['sourceTransport'] {
-  return text === 'tcp' || text === 'tls' ? text : 'udp';
 }
