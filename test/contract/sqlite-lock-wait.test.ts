@@ -141,6 +141,43 @@ describe('SQLite store waiting for a lock', () => {
     await store.close();
   });
 
+  it('opening waits longer than a call would (a slow first migrator), and gives up at its own deadline', async () => {
+    const path = join(dir, 'papgate.db');
+    (await openSqliteStore(path)).close();
+    const other = new BetterSqlite3(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expectError(openSqliteStore(path, { busyTimeoutMs: 20, openTimeoutMs: 20 }), 'unavailable', /busy/);
+      const opening = openSqliteStore(path, { busyTimeoutMs: 20 });
+      await new Promise((r) => setTimeout(r, 300));
+      other.exec('ROLLBACK');
+      const store = await opening;
+      await store.ping();
+      await store.close();
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
+  it('opening waits while another process holds a new file exclusively (switching it to WAL)', async () => {
+    const path = join(dir, 'fresh.db');
+    const other = new BetterSqlite3(path);
+    other.pragma('journal_mode = DELETE');
+    other.exec('BEGIN EXCLUSIVE; CREATE TABLE first_migrator_was_here (x INTEGER)');
+    try {
+      const opening = openSqliteStore(path, { busyTimeoutMs: 20 });
+      await new Promise((r) => setTimeout(r, 300));
+      other.exec('COMMIT');
+      const store = await opening;
+      await store.ping();
+      await store.close();
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
   it('opening waits for a lock held by another connection without blocking the loop', async () => {
     const path = join(dir, 'papgate.db');
     (await openSqliteStore(path)).close();

@@ -16,7 +16,17 @@ export interface SqliteStoreOptions {
    * SQLite itself never sleeps on a lock (busy_timeout 0).
    */
   busyTimeoutMs?: number;
+  /**
+   * How long opening waits for another process that is creating or migrating
+   * the same file. Default max(busyTimeoutMs, 30000) ms: a process starting
+   * beside others (workers, a CLI) may wait for the first one's migration,
+   * which on a loaded machine can be descheduled for seconds while it holds
+   * the lock; failing the start-up for that would be wrong.
+   */
+  openTimeoutMs?: number;
 }
+
+const OPEN_WAIT_MS = 30_000;
 
 /**
  * Opens (creating if needed) the SQLite database at `path`, or an in-memory
@@ -33,9 +43,12 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     const conn = new BetterSqlite3(path, { timeout: 0 });
     db = conn;
     conn.pragma('busy_timeout = 0');
-    conn.pragma('foreign_keys = ON');
-    conn.pragma('synchronous = NORMAL');
-    const waitForLock = { deadlineMs: busyTimeoutMs };
+    const waitForLock = { deadlineMs: opts.openTimeoutMs ?? Math.max(busyTimeoutMs, OPEN_WAIT_MS) };
+    // Even these read the schema, which another process may hold locked while it switches the file to WAL.
+    await retryWhileLocked(() => {
+      conn.pragma('foreign_keys = ON');
+      conn.pragma('synchronous = NORMAL');
+    }, waitForLock);
     if (!inMemory) {
       const mode = await retryWhileLocked(() => conn.pragma('journal_mode = WAL', { simple: true }), waitForLock);
       if (mode !== 'wal') throw unavailable(`cannot open the database ${path}: it refused WAL mode (${String(mode)})`);
