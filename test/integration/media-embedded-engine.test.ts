@@ -449,14 +449,19 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it('takes no digits from a second source after latching (RFC 4733 or in-band), yet takes them from the latched one', async () => {
+    // Behind NAT (its packets come from another port than its SDP names) the
+    // socket stays unconnected, so the session's own check is all that filters.
+    const sdpTarget = await phone(B + 659);
     const ph = await phone(B + 653);
     const attacker = await phone(B + 654);
-    const session = await newEngine(0).createSession({ callId: 'spray', offerSdp: offer(ph.port) });
+    const session = await newEngine(0).createSession({ callId: 'spray', offerSdp: offer(sdpTarget.port) });
     const digits: [string, DtmfSource][] = [];
     session.on('digit', (d, s) => digits.push([d, s]));
     const to = answerPort(session);
     ph.send(to, 0, 0, silence);
     await ph.flushed();
+    await waitFor('latched to the phone', () => session.remoteAddress.port === ph.port);
+    assert.equal(session.peerConnected, false);
     for (let i = 0; i < 10; i++) attacker.send(to, 0, i * 160, Buffer.from(mulaw.encode(dtmfTone(852, 1336, i)))); // "8"
     sprayWrongPins(attacker, to);
     await attacker.flushed();
@@ -473,9 +478,10 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
   });
 
   it('a foreign sender spraying RTP and garbage does not keep the session from going inactive', async () => {
+    const sdpTarget = await phone(B + 660); // behind NAT: unconnected, the session's own check filters
     const ph = await phone(B + 655);
     const attacker = await phone(B + 656);
-    const session = await newEngine(300).createSession({ callId: 'quiet', offerSdp: offer(ph.port) });
+    const session = await newEngine(300).createSession({ callId: 'quiet', offerSdp: offer(sdpTarget.port) });
     let inactive = 0;
     session.on('inactive', () => inactive++);
     const to = answerPort(session);
@@ -507,6 +513,7 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     await waitFor('latched to the first source', () => session.remoteAddress.port === first.port);
     sdpTarget.send(to, 0, 0, silence);
     await waitFor('latched to the SDP source', () => session.remoteAddress.port === sdpTarget.port);
+    await waitFor('the socket connected to the SDP source', () => session.peerConnected);
     await sdpTarget.flushed();
     first.press(to, 101, 1, 1000);
     await first.flushed();
@@ -514,7 +521,40 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     await waitFor('a digit', () => digits.length > 0);
     assert.deepEqual(digits, ['2']);
     assert.deepEqual(session.remoteAddress, { address: HOST, port: sdpTarget.port });
-    assert.equal(session.foreignPackets, 6);
+    assert.equal(session.foreignPackets, 0, "the kernel dropped the first source's packets before the session");
+  });
+
+  it("latched to the SDP's own address: connected, a third address's digits, garbage and RTP never reach the session, it still goes inactive", async () => {
+    const ph = await phone(B + 661);
+    const attacker = await phone(B + 662);
+    const session = await newEngine(300).createSession({ callId: 'connected', offerSdp: offer(ph.port) });
+    const digits: string[] = [];
+    session.on('digit', (d) => digits.push(d));
+    let inactive = 0;
+    session.on('inactive', () => inactive++);
+    const to = answerPort(session);
+    ph.send(to, 0, 0, silence);
+    await waitFor('the socket connected to the phone', () => session.peerConnected);
+    const received = engine.stats().packetsReceived;
+    sprayWrongPins(attacker, to);
+    attacker.sendRaw(to, Buffer.from('garbage'));
+    await attacker.flushed();
+    ph.press(to, 101, 7, 5000);
+    await waitFor(`the phone's digit, got ${JSON.stringify(digits)}`, () => digits.length >= 1);
+    assert.deepEqual(digits, ['7']);
+    assert.equal(session.foreignPackets + session.badPackets, 0, "the third address's packets never reached the session");
+    assert.equal(engine.stats().packetsReceived, received + 6, "only the phone's key press was read");
+    let ts = 0;
+    const spray = setInterval(() => attacker.send(to, 0, (ts += 160), silence), 20);
+    try {
+      await waitFor('inactive despite the third address sending', () => inactive > 0, 3000);
+    } finally {
+      clearInterval(spray);
+    }
+    assert.equal(session.foreignPackets, 0);
+    assert.deepEqual(session.remoteAddress, { address: HOST, port: ph.port });
+    assert.equal(attacker.packets.length, 0, 'our audio never went to the third address');
+    assert.ok(ph.packets.length > 0, 'the phone got our audio over the connected socket');
   });
 });
 

@@ -18,15 +18,11 @@ import { TelephoneEventTracker } from './rfc4733';
 import { decodeRtp, encodeRtp } from './rtp-packet';
 import type { Negotiated } from './sdp';
 import type { SrtpReceiver, SrtpSender } from './srtp';
+import { RtpTransmitter, type Endpoint } from './rtp-transmitter';
 
 const COMFORT_NOISE_PT = 13;
 /** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
 const MAX_DECODED_PAYLOAD = 1600;
-
-interface Endpoint {
-  address: string;
-  port: number;
-}
 
 /** Engine-wide counters the sessions add to. */
 export interface SessionCounters {
@@ -101,7 +97,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
   private rfc4733Seen = false;
   /** Digits come as SIP INFO (the IVR said so): the packets are not examined for them. */
   private digitsIgnored = false;
-  private sendErrors = 0;
+  private readonly transmitter: RtpTransmitter;
   private closed: Promise<void> | undefined;
 
   constructor(params: RtpSessionParams) {
@@ -127,13 +123,18 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
       process.nextTick(() => this.emit('playbackFinished', interrupted));
     });
     params.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
-    params.socket.on('error', (err) => params.log.warn({ err: err.message }, 'RTP socket error'));
+    this.transmitter = new RtpTransmitter(params.socket, params.log);
     params.scheduler.add(this);
   }
 
   /** Where packets go now (the SDP address until the phone's packets arrive, if we may send there). */
   get remoteAddress(): Endpoint {
     return { ...this.remote };
+  }
+
+  /** Whether the socket is connected to the final peer (the kernel then drops every other source's packets). */
+  get peerConnected(): boolean {
+    return this.transmitter.connected;
   }
 
   play(files: string[]): void {
@@ -182,9 +183,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     );
     const packet = this.p.srtp ? this.p.srtp.sender.protect(plain) : plain;
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.p.socket.send(packet, this.remote.port, this.remote.address, (err) => {
-      if (err && this.sendErrors++ === 0) this.p.log.warn({ err: err.message, to: this.remote }, 'RTP send failed');
-    });
+    this.transmitter.send(packet, this.remote);
     return true;
   }
 
@@ -288,6 +287,8 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
       this.remote = from;
     }
     this.latched = true;
+    // Final: the kernel may now filter other sources and skip the per-packet lookups.
+    if (this.latchFinal) this.transmitter.connect(from);
   }
 
   /** Counted; logged once per session, as a spraying sender would flood the log. */
