@@ -99,6 +99,18 @@ describe('media prompt playout', () => {
     assert.equal(playout.nextFrame(), undefined);
   });
 
+  it('starts a prompt the cache holds on the very next frame, without waiting for the disk', async () => {
+    const cache = new PromptCache();
+    const f = file('cached.wav', 320);
+    const loaded = await cache.get(f, 'PCMU');
+    const warm = new PromptPlayout('PCMU', cache, silentLogger, (interrupted) => finished.push(interrupted));
+    warm.play([f]);
+    assert.deepEqual(warm.nextFrame(), loaded.subarray(0, 160));
+    assert.deepEqual(warm.nextFrame(), loaded.subarray(160, 320));
+    assert.equal(warm.nextFrame(), undefined);
+    assert.deepEqual(finished, [false]);
+  });
+
   it('sends silence while the file is still loading', () => {
     playout.play([file('x.wav', 320)]);
     assert.equal(playout.nextFrame(), undefined);

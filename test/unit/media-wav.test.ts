@@ -89,14 +89,20 @@ describe('media prompt cache', () => {
   it('encodes a file for each codec and notices when an operator replaces it', async () => {
     const file = join(dir, 'p.wav');
     writeFileSync(file, encodeWavPcm16(new Int16Array(320)));
-    const cache = new PromptCache();
+    const cache = new PromptCache(undefined, 50); // the file's version looked at again after 50 ms
+    assert.equal(cache.cached(file, 'PCMU'), undefined, 'nothing before the first load');
     const mu = await cache.get(file, 'PCMU');
     assert.equal(mu.length, 320);
     assert.ok(mu.every((b) => b === 0xff));
     assert.ok((await cache.get(file, 'PCMA')).every((b) => b === 0xd5));
     assert.equal(await cache.get(file, 'PCMU'), mu, 'served from the cache');
     writeFileSync(file, encodeWavPcm16(new Int16Array(480)));
-    assert.equal((await cache.get(file, 'PCMU')).length, 480);
+    const deadline = Date.now() + 5000;
+    while ((await cache.get(file, 'PCMU')).length !== 480) {
+      assert.ok(Date.now() < deadline, 'the replaced file was never noticed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(cache.cached(file, 'PCMU')?.length, 480);
   });
 
   it('keeps within its memory budget by dropping the least recently used file', async () => {

@@ -1,9 +1,13 @@
 /**
  * Decoded and G.711-encoded prompt files, shared by every call: hundreds of
  * calls play the same few prompts, so each file is read and encoded once.
- * An operator replacing a file is noticed by its size / modification time.
+ * An operator replacing a file is noticed by its size / modification time,
+ * looked at no more than once a second per file: at hundreds of calls a stat
+ * per prompt played cost more CPU than the prompts' audio, and delayed the
+ * first packet of each prompt by a thread-pool round trip.
  */
 import { promises as fs } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { decodeWav, WavFormatError } from './wav';
 import { encodeG711 } from './g711';
 import type { Codec } from './sdp';
@@ -11,9 +15,13 @@ import type { Codec } from './sdp';
 export const MAX_PROMPT_BYTES = 10 * 1024 * 1024;
 /** Memory the cache may hold (decoded + encoded), oldest-used files leave first. */
 const DEFAULT_BUDGET_BYTES = 64 * 1024 * 1024;
+/** How long a file's size / modification time is taken as current. */
+const DEFAULT_RECHECK_MS = 1000;
 
 interface Entry {
   version: string;
+  /** When the file's version was last compared with the disk (performance.now()). */
+  checkedMs: number;
   pcm: Int16Array;
   encoded: Partial<Record<Codec, Buffer>>;
 }
@@ -24,11 +32,28 @@ export class PromptCache {
 
   private bytes = 0;
 
-  constructor(private readonly budgetBytes = DEFAULT_BUDGET_BYTES) {}
+  constructor(
+    private readonly budgetBytes = DEFAULT_BUDGET_BYTES,
+    private readonly recheckMs = DEFAULT_RECHECK_MS,
+  ) {}
 
   /** The file encoded for `codec`. Rejects with a readable Error (missing file, bad format). */
   async get(path: string, codec: Codec): Promise<Buffer> {
-    const entry = await this.entry(path);
+    return this.cached(path, codec) ?? this.encoded(await this.entry(path), path, codec);
+  }
+
+  /**
+   * The file encoded for `codec` when the cache holds it and its version was
+   * checked lately, without waiting: a prompt can start on the next frame.
+   */
+  cached(path: string, codec: Codec): Buffer | undefined {
+    const entry = this.entries.get(path);
+    if (!entry || performance.now() - entry.checkedMs >= this.recheckMs) return undefined;
+    this.touch(path, entry);
+    return this.encoded(entry, path, codec);
+  }
+
+  private encoded(entry: Entry, path: string, codec: Codec): Buffer {
     let encoded = entry.encoded[codec];
     if (!encoded) {
       encoded = encodeG711(codec, entry.pcm);
@@ -45,8 +70,8 @@ export class PromptCache {
     const version = `${stat.size}:${stat.mtimeMs}`;
     const cached = this.entries.get(path);
     if (cached?.version === version) {
-      this.entries.delete(path); // re-insert: Map order doubles as LRU order
-      this.entries.set(path, cached);
+      cached.checkedMs = performance.now();
+      this.touch(path, cached);
       return cached;
     }
     const key = `${path}\0${version}`;
@@ -60,11 +85,17 @@ export class PromptCache {
 
   private async load(path: string, version: string): Promise<Entry> {
     const pcm = decodeWav(await fs.readFile(path));
-    const entry: Entry = { version, pcm, encoded: {} };
+    const entry: Entry = { version, checkedMs: performance.now(), pcm, encoded: {} };
     this.forget(path);
     this.entries.set(path, entry);
     this.account(pcm.byteLength);
     return entry;
+  }
+
+  /** Re-inserts: Map order doubles as LRU order. */
+  private touch(path: string, entry: Entry): void {
+    this.entries.delete(path);
+    this.entries.set(path, entry);
   }
 
   private sizeOf(e: Entry): number {

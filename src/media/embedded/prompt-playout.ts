@@ -37,6 +37,11 @@ export class PromptPlayout {
     this.stop();
     const pb: Playback = { files: [...files], slots: new Array(files.length), index: 0, offset: 0 };
     pb.files.forEach((file, i) => {
+      const cached = this.prompts.cached(file, this.codec);
+      if (cached) {
+        pb.slots[i] = { audio: cached }; // no wait: the prompt starts on the next frame
+        return;
+      }
       // Load every file now (in parallel); they still play in order.
       this.prompts.get(file, this.codec).then(
         (audio) => {
