@@ -218,7 +218,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
 
   private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
-    const from = { address: rinfo.address, port: rinfo.port };
+    const from: Endpoint = rinfo; // no copy per packet: only latching keeps one
     if (!this.admits(from)) {
       this.dropForeign(from);
       return;
@@ -283,8 +283,9 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     if (this.latchFinal || (this.latched && sameEndpoint(from, this.remote))) return;
     this.latchFinal = sameEndpoint(from, this.sdpRemote);
     if (!sameEndpoint(from, this.remote)) {
-      this.p.log.info({ from: this.remote, to: from, firstLatch: !this.latched }, 'RTP peer latched to the received packets');
-      this.remote = from;
+      const to = { address: from.address, port: from.port };
+      this.p.log.info({ from: this.remote, to, firstLatch: !this.latched }, 'RTP peer latched to the received packets');
+      this.remote = to;
     }
     this.latched = true;
     // Final: the kernel may now filter other sources and skip the per-packet lookups.
@@ -297,7 +298,10 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     this.p.counters.foreignPacketsReceived++;
     if (this.foreignLogged) return;
     this.foreignLogged = true;
-    this.p.log.debug({ from, latched: this.latched ? this.remote : null }, 'RTP from a source the session does not listen to dropped');
+    this.p.log.debug(
+      { from: { address: from.address, port: from.port }, latched: this.latched ? this.remote : null },
+      'RTP from a source the session does not listen to dropped',
+    );
   }
 }
 
