@@ -6,6 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { benchProvisioningWorkers } from './provisioning-workers';
 import { benchRegisters } from './registers';
 import { benchWebhooks } from './webhooks';
+import { benchRtp } from './rtp';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     ['limits', benchLimits],
     ['provisioning-stores', benchProvisioningStores],
     ['webhooks', benchWebhooks],
+    ['rtp', benchRtp],
   ];
   for (const [name, run] of benches) {
     if (only && only !== name) continue;

@@ -1,0 +1,92 @@
+/**
+ * The embedded media engine alone: N sessions, each latched to an echoing
+ * phone socket in another process (`rtp-echo.ts`), so every session sends and
+ * receives 50 packets a second, with no SIP, store or IVR around it. Prints
+ * the engine's CPU per packet sent (user + system of this process over the
+ * window, the echoes it reads included) and the send jitter. Ports: the
+ * engine from 30000, the phones from 40000 (run it in a network namespace).
+ * Knobs: `BENCH_RTP_SESSIONS=100,500`, `BENCH_RTP_SECONDS=8`. Profile it with
+ * `node --cpu-prof --require tsx/cjs bench/rtp.ts` (the engine runs in this process).
+ */
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { EmbeddedMediaEngine } from '../src/media/embedded';
+import { silentLogger } from '../src/ports/logger';
+
+const ENGINE_PORTS = 30000;
+const PHONE_PORTS = 40000;
+const WARM_UP_MS = 2000;
+
+const offer = (port: number) =>
+  [
+    'v=0',
+    'o=phone 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${port} RTP/AVP 0 101`,
+    'a=rtpmap:101 telephone-event/8000',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
+
+async function step(sessions: number, seconds: number): Promise<string> {
+  const phones = fork(path.join(__dirname, 'rtp-echo.ts'), [String(PHONE_PORTS), String(sessions)], { execArgv: ['--require', 'tsx/cjs'] });
+  try {
+    await new Promise((resolve) => phones.once('message', resolve));
+    const engine = new EmbeddedMediaEngine({
+      bindAddress: '127.0.0.1',
+      advertisedAddress: '127.0.0.1',
+      rtpPortMin: ENGINE_PORTS,
+      rtpPortMax: ENGINE_PORTS + 2 * sessions + 99,
+      inactivityMs: 0,
+      log: silentLogger,
+    });
+    try {
+      for (let i = 0; i < sessions; i++) {
+        const session = await engine.createSession({ callId: `bench-${i}`, offerSdp: offer(PHONE_PORTS + 2 * i), signallingAddress: '127.0.0.1' });
+        session.ignoreDigits(); // as in the IVR once digits come as SIP INFO
+      }
+      await new Promise((r) => setTimeout(r, WARM_UP_MS));
+      engine.resetStats();
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const used = process.cpuUsage(cpu);
+      const wallMs = performance.now() - start;
+      const s = engine.stats();
+      const cpuMs = (used.user + used.system) / 1000;
+      return [
+        sessions,
+        s.packetsSent,
+        s.packetsReceived,
+        ((1000 * cpuMs) / s.packetsSent).toFixed(1),
+        ((100 * cpuMs) / wallMs).toFixed(0),
+        s.jitterP50Ms.toFixed(1),
+        s.jitterP99Ms.toFixed(1),
+        s.framesSkipped,
+      ].join('  ');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    phones.kill();
+  }
+}
+
+export async function benchRtp(): Promise<void> {
+  const steps = (process.env.BENCH_RTP_SESSIONS ?? '100,300,500').split(',').map(Number);
+  const seconds = Number(process.env.BENCH_RTP_SECONDS ?? 8);
+  console.log('sessions  sent  received  CPU µs/packet sent  cpu %  send jitter p50 ms  p99  skipped');
+  for (const n of steps) console.log(await step(n, seconds));
+}
+
+if (require.main === module) {
+  benchRtp().then(
+    () => process.exit(0),
+    (e: Error) => {
+      console.error(e.stack ?? e.message);
+      process.exit(1);
+    },
+  );
+}
