@@ -13,6 +13,7 @@ import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
 import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
+import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
 import { retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
@@ -57,6 +58,12 @@ export class SqliteStore implements Store {
   private readonly lastSeen: LastSeenQueue;
   /** Devices polled again; exact, see device-cache.ts. */
   private readonly devices = new DeviceCache();
+  /** Device mutations of one event-loop turn, committed together. */
+  private readonly mutations = new MutationGroups({
+    alone: (m) => this.mutateAlone(m),
+    together: (group) => this.mutateTogether(group),
+    isUnavailable: (e) => isPapgateError(e) && e.code === 'unavailable',
+  });
 
   constructor(
     private readonly db: Database,
@@ -248,21 +255,34 @@ export class SqliteStore implements Store {
    * Runs `mutate` inside one BEGIN IMMEDIATE transaction. `next` updates the
    * device (or inserts it when `mutate` saw null); it may not change the MAC.
    * If `mutate` throws, nothing is written and the same error is rethrown.
+   * Mutations of one event-loop turn share the transaction, each settling
+   * after its commit (mutation-groups.ts).
    */
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
-    // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
-    let writtenAt: number | null | undefined;
-    const withLastSeen = (device: Device | null) => {
-      const change = mutate(device && this.lastSeen.overlay(device));
-      writtenAt = change.next?.lastProvisionedAt;
-      return change;
-    };
+    if (this.closed) throw unavailable('cannot update the device: the store is closed');
+    return this.mutations.add(mac, mutate) as Promise<T>;
+  }
+
+  private mutateAlone(m: Mutation): Promise<unknown> {
+    const one = this.lastSeen.tracking(m);
     return this.run('update the device', () => {
-      this.devices.forget(mac); // before the transaction: a copy may not outlive a write, committed or not
-      const result = this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
-      // Committed: an older (or same-moment) address still queued must not overwrite what was just written.
-      if (writtenAt !== null && writtenAt !== undefined) this.lastSeen.supersede(mac, writtenAt);
+      this.devices.forget(m.mac); // before the transaction: a copy may not outlive a write, committed or not
+      const result = this.tx.mutateDevice.immediate(one.mac, one.mutate);
+      one.settle();
       return result;
+    });
+  }
+
+  private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
+    const each = group.map((m) => this.lastSeen.tracking(m));
+    const outcomes = await this.run('update the devices', () => {
+      for (const m of group) this.devices.forget(m.mac);
+      return this.tx.mutateDevices.immediate(each);
+    });
+    return outcomes.map((o, i) => {
+      if (!o.ok) return { ok: false, error: this.storeError(o.error, 'update the device') };
+      each[i]!.settle();
+      return o;
     });
   }
 
@@ -390,7 +410,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    const mutationsDone = this.mutations.drain(); // first tries run before `closed` refuses them
     this.closed = true;
+    await mutationsDone;
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
     await this.lastSeen.close(this.busyTimeoutMs);
