@@ -37,33 +37,55 @@ export function processTree(root: number): number[] {
 
 /** user + system CPU of these processes so far, in ms. */
 export function cpuMsOf(pids: number[]): number {
-  const ticks = pids.reduce((sum, pid) => {
+  return systemAndUserMsOf(pids).total;
+}
+
+/** The same, with the system (kernel) part apart. */
+function systemAndUserMsOf(pids: number[]): { total: number; system: number } {
+  let user = 0;
+  let system = 0;
+  for (const pid of pids) {
     const s = readStat(pid);
-    return sum + (s ? Number(s[11]) + Number(s[12]) : 0);
-  }, 0);
-  return (ticks * 1000) / TICKS_PER_SECOND;
+    if (!s) continue;
+    user += Number(s[11]);
+    system += Number(s[12]);
+  }
+  return { total: ((user + system) * 1000) / TICKS_PER_SECOND, system: (system * 1000) / TICKS_PER_SECOND };
 }
 
 export interface CpuMeter {
   /** CPU ms used by the tree since the meter was started. */
   stop(): number;
+  /** Of that, the system (kernel) part, in ms: system calls, loopback TCP. Valid after stop(). */
+  systemMs(): number;
 }
 
 /** Starts measuring the tree of `root` (the tree is read now: start after workers are up). */
 export function meterTree(root: number): CpuMeter {
   const pids = processTree(root);
-  const before = cpuMsOf(pids);
-  return { stop: () => cpuMsOf(pids) - before };
+  const before = systemAndUserMsOf(pids);
+  let system = 0;
+  return {
+    stop: () => {
+      const now = systemAndUserMsOf(pids);
+      system = now.system - before.system;
+      return now.total - before.total;
+    },
+    systemMs: () => system,
+  };
 }
 
 /** The same for this very process (papgate served in-process), at µs resolution. */
 export function meterSelf(): CpuMeter {
   const before = process.cpuUsage();
+  let system = 0;
   return {
     stop: () => {
       const d = process.cpuUsage(before);
+      system = d.system / 1000;
       return (d.user + d.system) / 1000;
     },
+    systemMs: () => system,
   };
 }
 

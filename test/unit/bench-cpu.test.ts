@@ -31,7 +31,9 @@ describe('bench CPU meter', () => {
     });
     const tree = processTree(child.pid!);
     assert.ok(tree.length >= 2, `the shell and its node child: ${tree.join(',')}`);
-    assert.ok(meter.stop() > 0, 'the busy grandchild used CPU');
+    const total = meter.stop();
+    assert.ok(total > 0, 'the busy grandchild used CPU');
+    assert.ok(meter.systemMs() >= 0 && meter.systemMs() <= total, `the kernel's part is part of it: ${meter.systemMs()} of ${total} ms`);
   });
 
   it('counts nothing for a process that is gone', () => {

@@ -1,6 +1,7 @@
 import type { Device } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
 import { isLockError, retryWhileLocked } from './lock-retry';
+import type { Mutate, Mutation } from './mutation-groups';
 
 /**
  * Write-behind for "where and when did this phone last fetch its
@@ -57,6 +58,24 @@ export class LastSeenQueue {
   supersede(mac: string, at: number): void {
     const queued = this.pending.get(mac);
     if (queued !== undefined && queued.at <= at) this.pending.delete(mac);
+  }
+
+  /**
+   * A device mutation that sees the pending value (`overlay`); `settle`,
+   * called once it committed, keeps a queued older value from overwriting
+   * the address it wrote.
+   */
+  tracking({ mac, mutate }: Mutation): Mutation & { settle: () => void } {
+    let writtenAt: number | null | undefined;
+    const seeing: Mutate = (device) => {
+      const change = mutate(device && this.overlay(device));
+      writtenAt = change.next?.lastProvisionedAt;
+      return change;
+    };
+    const settle = () => {
+      if (writtenAt !== null && writtenAt !== undefined) this.supersede(mac, writtenAt);
+    };
+    return { mac, mutate: seeing, settle };
   }
 
   /** The device as this process knows it: with the pending address and time, when they are newer. */

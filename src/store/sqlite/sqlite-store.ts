@@ -13,7 +13,8 @@ import { bulkInsert } from './bulk-insert';
 import { Checkpointer } from './checkpointer';
 import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
-import { retryWhileLocked } from './lock-retry';
+import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
+import { isLockError, retryWhileLocked } from './lock-retry';
 import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
@@ -57,6 +58,12 @@ export class SqliteStore implements Store {
   private readonly lastSeen: LastSeenQueue;
   /** Devices polled again; exact, see device-cache.ts. */
   private readonly devices = new DeviceCache();
+  /** Device mutations of one event-loop turn, committed together. */
+  private readonly mutations = new MutationGroups({
+    alone: (m) => this.mutateAlone(m),
+    together: (group) => this.mutateTogether(group),
+    isUnavailable: (e) => isPapgateError(e) && e.code === 'unavailable',
+  });
 
   constructor(
     private readonly db: Database,
@@ -198,7 +205,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  async getDevice(mac: string): Promise<Device | null> {
+  getDevice(mac: string): Promise<Device | null> {
     return this.run('read the device', () => {
       if (this.devices.has(mac)) {
         const version = this.q.dataVersion.get()!;
@@ -248,21 +255,34 @@ export class SqliteStore implements Store {
    * Runs `mutate` inside one BEGIN IMMEDIATE transaction. `next` updates the
    * device (or inserts it when `mutate` saw null); it may not change the MAC.
    * If `mutate` throws, nothing is written and the same error is rethrown.
+   * Mutations of one event-loop turn share the transaction, each settling
+   * after its commit (mutation-groups.ts).
    */
   async mutateDevice<T>(mac: string, mutate: (device: Device | null) => DeviceChange<T>): Promise<T> {
-    // A pending last-seen value is part of the device `mutate` sees, and is written with its change.
-    let writtenAt: number | null | undefined;
-    const withLastSeen = (device: Device | null) => {
-      const change = mutate(device && this.lastSeen.overlay(device));
-      writtenAt = change.next?.lastProvisionedAt;
-      return change;
-    };
+    if (this.closed) throw unavailable('cannot update the device: the store is closed');
+    return this.mutations.add(mac, mutate) as Promise<T>;
+  }
+
+  private mutateAlone(m: Mutation): Promise<unknown> {
+    const one = this.lastSeen.tracking(m);
     return this.run('update the device', () => {
-      this.devices.forget(mac); // before the transaction: a copy may not outlive a write, committed or not
-      const result = this.tx.mutateDevice.immediate(mac, withLastSeen) as T;
-      // Committed: an older (or same-moment) address still queued must not overwrite what was just written.
-      if (writtenAt !== null && writtenAt !== undefined) this.lastSeen.supersede(mac, writtenAt);
+      this.devices.forget(m.mac); // before the transaction: a copy may not outlive a write, committed or not
+      const result = this.tx.mutateDevice.immediate(one.mac, one.mutate);
+      one.settle();
       return result;
+    });
+  }
+
+  private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
+    const each = group.map((m) => this.lastSeen.tracking(m));
+    const outcomes = await this.run('update the devices', () => {
+      for (const m of group) this.devices.forget(m.mac);
+      return this.tx.mutateDevices.immediate(each);
+    });
+    return outcomes.map((o, i) => {
+      if (!o.ok) return { ok: false, error: this.storeError(o.error, 'update the device') };
+      each[i]!.settle();
+      return o;
     });
   }
 
@@ -296,11 +316,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
+  listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
     return this.run('list the allow-list', () => this.trust.permanent(tenantId));
   }
 
-  async listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
+  listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
     return this.run('list temporary trust', () => {
       if (now - this.lastPurge >= PURGE_INTERVAL_MS) this.purgeExpiredTrust(now);
       return this.trust.temporary(tenantId, now);
@@ -390,7 +410,9 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    const mutationsDone = this.mutations.drain(); // first tries run before `closed` refuses them
     this.closed = true;
+    await mutationsDone;
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
     await this.lastSeen.close(this.busyTimeoutMs);
@@ -415,8 +437,22 @@ export class SqliteStore implements Store {
    * lock without blocking the event loop (lock-retry.ts), turns SQLite errors
    * into PapgateErrors.
    */
-  private async run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
-    if (this.closed) throw unavailable(`cannot ${action}: the store is closed`);
+  private run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
+    if (this.closed) return Promise.reject(unavailable(`cannot ${action}: the store is closed`));
+    // The first try without async machinery: nearly every call gets its answer here (a few promise hops less per request).
+    try {
+      const value = fn();
+      // Every call is synchronous today; a promise would still get its errors translated.
+      if (value instanceof Promise) return value.catch((e: unknown) => Promise.reject(this.storeError(e, action))) as Promise<T>;
+      return Promise.resolve(value);
+    } catch (e) {
+      if (!isLockError(e)) return Promise.reject(this.storeError(e, action));
+    }
+    return this.runWaiting(action, fn, deadlineMs);
+  }
+
+  /** `run` once the first try met another connection's lock: tries again now, then from timers. */
+  private async runWaiting<T>(action: string, fn: () => T, deadlineMs: number): Promise<T> {
     let waits = 0;
     const started = performance.now();
     try {
@@ -432,7 +468,8 @@ export class SqliteStore implements Store {
           },
         },
       );
-      if (waits > 0) this.log.debug({ action, tries: waits + 1, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
+      // Tries: the first one in `run`, this one's first, and one after each pause.
+      if (waits > 0) this.log.debug({ action, tries: waits + 2, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
       return result;
     } catch (e) {
       throw this.storeError(e, action);

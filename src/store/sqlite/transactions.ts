@@ -9,6 +9,7 @@ import { isForeignKey, isUnique } from './sqlite-errors';
 import type { Statements } from './statements';
 import type { TrustCache, TrustRows } from './trust-cache';
 import type { LastSeen } from './last-seen';
+import type { Mutation, MutationOutcome } from './mutation-groups';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
 
@@ -21,6 +22,21 @@ type NewAudit = Omit<AuditEvent, 'id'>;
  */
 export function buildTransactions(db: Database, q: Statements, trust: TrustCache, enqueue: (e: NewWebhookEvent) => void) {
   const w = new RowWrites(db, q, trust);
+  // Reads the row inside the transaction: a call retried after a busy answer decides on what is stored then.
+  const mutateDevice = db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
+    const values = q.deviceByMac.get(mac);
+    const row = values && deviceRowOf(values);
+    const change = mutate(row ? toDevice(row) : null);
+    if (change.next) {
+      if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
+      if (row) w.updateDevice(row, change.next);
+      else w.insertDevice(change.next);
+    }
+    for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
+    for (const t of change.trust ?? []) w.upsertTrust(t);
+    for (const e of change.webhookEvents ?? []) enqueue(e);
+    return change.result;
+  });
   return {
     insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
       for (const d of devices) w.insertDevice(d);
@@ -31,21 +47,22 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
       q.insertAudit.run(auditParams(audit));
       return true;
     }),
-    // Reads the row inside the transaction: a call retried after a busy answer decides on what is stored then.
-    mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
-      const values = q.deviceByMac.get(mac);
-      const row = values && deviceRowOf(values);
-      const change = mutate(row ? toDevice(row) : null);
-      if (change.next) {
-        if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-        if (row) w.updateDevice(row, change.next);
-        else w.insertDevice(change.next);
-      }
-      for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
-      for (const t of change.trust ?? []) w.upsertTrust(t);
-      for (const e of change.webhookEvents ?? []) enqueue(e);
-      return change.result;
-    }),
+    mutateDevice,
+    /**
+     * A group of mutations in one transaction (mutation-groups.ts): inside
+     * it, `mutateDevice` runs under a savepoint, so a failing one is rolled
+     * back alone. An error that ended the whole transaction is thrown.
+     */
+    mutateDevices: db.transaction((group: readonly Mutation[]): MutationOutcome[] =>
+      group.map(({ mac, mutate }): MutationOutcome => {
+        try {
+          return { ok: true, value: mutateDevice(mac, mutate) };
+        } catch (error) {
+          if (!db.inTransaction) throw error;
+          return { ok: false, error };
+        }
+      }),
+    ),
     /** Phones' last addresses (last-seen.ts), never moving a time backwards. */
     writeLastSeen: db.transaction((values: ReadonlyMap<string, LastSeen>) => {
       for (const [mac, v] of values) q.touchDevice.run(v.ip, v.at, mac, v.at);
