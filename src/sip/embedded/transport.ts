@@ -107,12 +107,17 @@ export class SipTransport {
       release() {},
       send: (m) => {
         const text = this.serialize(m);
-        if (text === undefined || !this.udp) return;
-        this.udp.send(Buffer.from(text, 'binary'), peer.port, peer.address, (e) => {
-          if (e) this.o.log.warn({ err: e.message, peer: `${peer.address}:${peer.port}` }, 'SIP UDP send failed');
-        });
+        if (text !== undefined) this.sendDatagram(peer, text);
       },
     };
+  }
+
+  /** Sends a message already written as text (latin1) in one datagram. */
+  sendDatagram(peer: SipEndpointAddress, text: string): void {
+    if (!this.udp) return;
+    this.udp.send(Buffer.from(text, 'latin1'), peer.port, peer.address, (e) => {
+      if (e) this.o.log.warn({ err: e.message, peer: `${peer.address}:${peer.port}` }, 'SIP UDP send failed');
+    });
   }
 
   async stop(): Promise<void> {
