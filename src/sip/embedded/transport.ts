@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../ports/logger';
@@ -136,7 +137,7 @@ export class SipTransport {
 
   private bindUdp(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket(net.isIPv6(this.o.address) ? 'udp6' : 'udp4');
+      const socket = dgram.createSocket({ type: net.isIPv6(this.o.address) ? 'udp6' : 'udp4', lookup: literalLookup });
       socket.once('error', reject);
       socket.on('message', (data, rinfo) => this.onDatagram(data, { transport: 'udp', address: rinfo.address, port: rinfo.port }));
       socket.bind(port, this.o.address, () => {
@@ -331,6 +332,21 @@ export class SipTransport {
       return undefined;
     }
   }
+}
+
+/**
+ * dgram looks up every destination, an IP literal too (through dns.lookup and
+ * a next tick per datagram); ours are addresses already (a datagram's source,
+ * a resolved target), so they are used as they are. Names still go to DNS.
+ */
+function literalLookup(
+  hostname: string,
+  options: dns.LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) return callback(null, hostname, family);
+  dns.lookup(hostname, options, callback);
 }
 
 const key = (p: SipEndpointAddress) => `${p.transport}|${p.address}|${p.port}`;
