@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Database, Statement } from 'better-sqlite3';
 import type { StoredRegistration } from '../../ports/store';
 import { toRegistration, type RegistrationRow } from '../sql-rows';
@@ -11,11 +10,6 @@ import { toRegistration, type RegistrationRow } from '../sql-rows';
 
 /** Lapsed rows are deleted at most this often (in the callers' time). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-/**
- * Least time between two registration commits: a few ms more before a 200
- * under load, against a commit (and its WAL write) per REGISTER or two.
- */
-const MIN_COMMIT_GAP_MS = 4;
 /** Registrations kept in memory (registration-copies below); the least recently used goes first. */
 const MAX_COPIES = 20_000;
 
@@ -132,40 +126,26 @@ export interface SaveRequest {
 }
 
 /**
- * Coalesces registration saves into one transaction: under load (hundreds
- * of REGISTERs a second) a commit per REGISTER was the store's main cost.
- * Saves that arrive in one turn of the event loop go together; and a batch
- * starts at least MIN_COMMIT_GAP_MS after the previous one, so that at
- * thousands a second (when each turn holds a datagram or two) a commit
- * still carries many. A lone save is written in the next turn, as before.
- * Each save's promise settles only once its transaction has committed (or
- * failed), so the 200 still goes out after the binding is stored: nothing is
- * acknowledged before it is written.
+ * Coalesces the registration saves that arrive in one turn of the event
+ * loop into one transaction: under load (hundreds of REGISTERs a second,
+ * read in batches from the socket) a commit per REGISTER was the store's
+ * main cost. Each save's promise settles only once its transaction has
+ * committed (or failed), so the 200 still goes out after the binding is
+ * stored: nothing is acknowledged before it is written.
  */
 export class RegistrationSaveBatcher {
   private pending: { request: SaveRequest; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private lastFlush = -Infinity;
 
-  constructor(
-    private readonly writeAll: (batch: readonly SaveRequest[]) => Promise<void>,
-    private readonly minGapMs = MIN_COMMIT_GAP_MS,
-  ) {}
+  constructor(private readonly writeAll: (batch: readonly SaveRequest[]) => Promise<void>) {}
 
   save(registration: StoredRegistration, now: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const first = this.pending.push({ request: { registration, now }, resolve, reject }) === 1;
-      if (first) this.schedule();
+      if (first) setImmediate(() => this.flush());
     });
   }
 
-  private schedule(): void {
-    const wait = this.lastFlush + this.minGapMs - performance.now();
-    if (wait <= 0) setImmediate(() => this.flush());
-    else setTimeout(() => this.flush(), wait);
-  }
-
   private flush(): void {
-    this.lastFlush = performance.now();
     const batch = this.pending;
     this.pending = [];
     this.writeAll(batch.map((b) => b.request)).then(
