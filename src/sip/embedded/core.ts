@@ -201,9 +201,9 @@ function transportOf(param: unknown): Transport {
 
 /**
  * Answers kept for REGISTER retransmissions (about 600 bytes each with their
- * key, some 20 MB): at 2,000 registrations a second, 8 s of answers, which
- * covers a phone's first four retransmissions (0.5, 1.5, 3.5, 7.5 s). Past
- * that a late retransmission is handled as a new request, as after Timer J.
+ * key, some 20 MB): at 2,000 registrations a second, 4 to 8 s of answers,
+ * which covers a phone's first retransmissions (0.5, 1.5, 3.5 s). Past that
+ * a late retransmission is handled as a new request, as after Timer J.
  */
 const MAX_KEPT_REGISTER_ANSWERS = 32_768;
 

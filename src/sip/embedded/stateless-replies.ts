@@ -20,7 +20,7 @@ import { stringify } from './sip-lib';
  * came from (a stranger who guessed a branch is not sent another phone's answer). A branch without the RFC 3261 magic cookie
  * cannot be matched this way: such a request is left to the transaction layer.
  *
- * Bounded: at most `maxEntries` answers are kept; past that the oldest goes
+ * Bounded: at most `maxEntries` answers are kept; past that the oldest go
  * first, and a retransmission that comes later is handled as a new request
  * (a fresh challenge, or the registrar's CSeq check), as without a cache.
  */
@@ -35,7 +35,6 @@ export interface StatelessRepliesOptions {
 }
 
 interface Entry {
-  expires: number;
   /** The final response's text; undefined while the request is being handled. */
   answer: string | undefined;
 }
@@ -43,11 +42,22 @@ interface Entry {
 /** What became of a request: a transaction to answer it with, or nothing to do (a retransmission, handled). */
 export type Opened = ServerTransaction | undefined;
 
+/**
+ * Answers live in two generations: new ones go into `current`, which becomes
+ * `previous` once it is keepMs old or holds half of maxEntries, and the old
+ * `previous` is dropped whole (checked when a request comes). So each answer
+ * is kept at least keepMs unless the cap pushes it out sooner, and no request pays for
+ * walking or evicting single entries (deleting from the front of one big
+ * Map and asking it for its first key again showed in profiles).
+ */
 export class StatelessReplies {
-  private readonly entries = new Map<string, Entry>();
-  private nextSweep = 0;
+  private current = new Map<string, Entry>();
+  private previous = new Map<string, Entry>();
+  private currentSince: number;
 
-  constructor(private readonly o: StatelessRepliesOptions) {}
+  constructor(private readonly o: StatelessRepliesOptions) {
+    this.currentSince = o.now();
+  }
 
   /** Whether a request can be answered here (a RFC 3261 branch). */
   static handles(rq: SipRequest): boolean {
@@ -59,26 +69,25 @@ export class StatelessReplies {
   open(rq: SipRequest, peer: SipEndpointAddress, cn: LibConnection): Opened {
     if (peer.transport !== 'udp') return new StreamTransaction(cn);
     const key = keyOf(rq, peer);
-    const now = this.o.now();
-    this.forgetExpired(now);
-    const known = this.entries.get(key);
+    this.age(this.o.now());
+    const known = this.current.get(key) ?? this.previous.get(key);
     if (known) {
       if (known.answer !== undefined) this.o.sendText(peer, known.answer);
       return undefined;
     }
-    if (this.entries.size >= this.o.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    const entry: Entry = { expires: now + this.o.keepMs, answer: undefined };
-    this.entries.set(key, entry);
+    const entry: Entry = { answer: undefined };
+    this.current.set(key, entry);
     return new DatagramTransaction(this, key, entry, peer);
   }
 
-  /** Entries kept (tests, metrics). */
+  /** Answers kept, and requests in progress (tests, metrics). */
   get size(): number {
-    return this.entries.size;
+    return this.current.size + this.previous.size;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.current.clear();
+    this.previous.clear();
   }
 
   /** @internal a provisional response: sent, not kept. */
@@ -89,27 +98,27 @@ export class StatelessReplies {
   /** @internal the final answer of an entry, sent now and kept for retransmissions. */
   settle(key: string, entry: Entry, peer: SipEndpointAddress, text: string): void {
     this.o.sendText(peer, text);
-    // an entry already pushed out (cache full, or expired) is not brought back
-    if (this.entries.get(key) === entry) entry.answer = text;
+    // an entry already dropped with its generation is not brought back
+    if (this.holds(key, entry)) entry.answer = text;
   }
 
   /** @internal a request dropped without an answer: its retransmission is handled anew. */
   drop(key: string, entry: Entry): void {
-    if (this.entries.get(key) === entry) this.entries.delete(key);
+    if (this.current.get(key) === entry) this.current.delete(key);
+    else if (this.previous.get(key) === entry) this.previous.delete(key);
   }
 
-  /**
-   * Entries are in order of expiry (one lifetime for all): drop from the
-   * front while expired, at most once a second (a sweep per request showed
-   * in profiles; an answer kept a second longer does no harm).
-   */
-  private forgetExpired(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + 1000;
-    for (const [k, v] of this.entries) {
-      if (v.expires > now) return;
-      this.entries.delete(k);
-    }
+  private holds(key: string, entry: Entry): boolean {
+    return this.current.get(key) === entry || this.previous.get(key) === entry;
+  }
+
+  private age(now: number): void {
+    const old = now - this.currentSince;
+    if (old >= 2 * this.o.keepMs) this.previous = new Map();
+    else if (old < this.o.keepMs && this.current.size < this.o.maxEntries / 2) return;
+    else this.previous = this.current;
+    this.current = new Map();
+    this.currentSince = now;
   }
 }
 
