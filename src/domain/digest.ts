@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * SIP digest authentication (RFC 3261 section 22 with qop=auth), pure parts:
@@ -62,7 +62,8 @@ export function parseDigest(header: string | undefined): DigestCredentials | nul
 /** The response a client with this password must send (the algorithm the credentials name; call digestAlgorithm first). */
 export function expectedResponse(c: DigestCredentials, method: string, password: string): string {
   const hashName = HASH_NAMES[digestAlgorithm(c) ?? 'MD5'];
-  const h = (s: string) => createHash(hashName).update(s).digest('hex');
+  // one-shot hash: about half the time of a Hash object per call, three calls per REGISTER
+  const h = (s: string) => hash(hashName, s, 'hex');
   const ha1 = h(`${c.username}:${c.realm}:${password}`);
   const ha2 = h(`${method}:${c.uri}`);
   if (c.qop) return h(`${ha1}:${c.nonce}:${c.nc ?? ''}:${c.cnonce ?? ''}:${c.qop}:${ha2}`);

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../ports/logger';
 import type { SipEndpointAddress, Transport } from '../../ports/signalling';
 import { USER_AGENT, viaFor } from './messages';
@@ -7,6 +8,7 @@ import type { LocalAddress } from './messages';
 import { createTransactionLayer, makeResponse, parseUri } from './sip-lib';
 import type { ClientTransaction, SipMessage, SipRequest, SipResponse, ServerTransaction, ViaHeader } from './sip-lib';
 import type { TcpLimits } from './tcp-limits';
+import { StatelessReplies } from './stateless-replies';
 import { SipTransport, type SipTlsOptions } from './transport';
 
 /**
@@ -46,6 +48,8 @@ export class SipCore {
   readonly t1Ms: number;
   private readonly dialogs = new Map<string, DialogUser>();
   private readonly stopHooks = new Set<() => void>();
+  /** REGISTER's answers, kept for retransmissions instead of a transaction each (stateless-replies.ts). */
+  private readonly registerReplies: StatelessReplies;
   private halted = false;
   private localAddr: LocalAddress;
 
@@ -64,6 +68,12 @@ export class SipCore {
       tcpLimits: o.tcpLimits,
       tls: o.tls,
       onMessage: (m, peer) => this.onMessage(m, peer),
+    });
+    this.registerReplies = new StatelessReplies({
+      keepMs: 64 * o.t1Ms,
+      maxEntries: MAX_KEPT_REGISTER_ANSWERS,
+      now: () => performance.now(),
+      sendText: (peer, text) => this.transport.sendDatagram(peer, text),
     });
   }
 
@@ -86,6 +96,7 @@ export class SipCore {
     for (const hook of [...this.stopHooks]) hook();
     this.stopHooks.clear();
     this.dialogs.clear();
+    this.registerReplies.clear();
     this.tl.destroy();
     await this.transport.stop();
   }
@@ -155,6 +166,10 @@ export class SipCore {
       return;
     }
     const rq = m as SipRequest;
+    if (rq.method === 'REGISTER' && StatelessReplies.handles(rq)) {
+      const st = this.registerReplies.open(rq, peer, this.transport.connection(peer));
+      return st && this.dispatch(rq, st, peer); // undefined: a retransmission, answered or dropped
+    }
     const existing = this.tl.getServer(rq);
     if (existing) return existing.message(rq, peer); // retransmission, or ACK for a non-2xx
     if (rq.method === 'ACK') {
@@ -162,7 +177,10 @@ export class SipCore {
       if (user && user.remoteTag === rq.headers.from!.params.tag) user.onAck(rq);
       return;
     }
-    const st = this.tl.createServerTransaction(rq, this.transport.connection(peer));
+    this.dispatch(rq, this.tl.createServerTransaction(rq, this.transport.connection(peer)), peer);
+  }
+
+  private dispatch(rq: SipRequest, st: ServerTransaction, peer: SipEndpointAddress): void {
     try {
       this.o.onRequest(rq, st, peer);
     } catch (e) {
@@ -180,5 +198,13 @@ export class SipCore {
 function transportOf(param: unknown): Transport {
   return String(param ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
 }
+
+/**
+ * Answers kept for REGISTER retransmissions (about 600 bytes each with their
+ * key, some 20 MB): at 2,000 registrations a second, 4 to 8 s of answers,
+ * which covers a phone's first retransmissions (0.5, 1.5, 3.5 s). Past that
+ * a late retransmission is handled as a new request, as after Timer J.
+ */
+const MAX_KEPT_REGISTER_ANSWERS = 32_768;
 
 const dialogKey = (callId: string, localTag: string) => `${callId}\n${localTag}`;

@@ -262,7 +262,11 @@ export class EmbeddedSignalling extends TypedEmitter<SignallingEvents> implement
         return reply(500, { warning: '399 papgate "CSeq out of order"' });
       case 'ok': {
         // A plain refresh is routine (thousands a second at scale): only a new, moved or removed binding is info.
-        log()[result.changed ? 'info' : 'debug']({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+        // The child logger is built only for a line that is written (a plain refresh at level info is not).
+        const level = result.changed ? 'info' : 'debug';
+        if (this.o.log.isLevelEnabled?.(level) ?? true) {
+          log()[level]({ username: account.username, expires: result.expiresSec }, result.binding ? 'registered' : 'unregistered');
+        }
         const b = result.binding;
         return reply(
           200,

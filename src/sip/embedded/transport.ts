@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../ports/logger';
@@ -46,6 +47,9 @@ export interface TransportOptions {
   tls?: SipTlsOptions;
   onMessage(m: SipMessage, peer: SipEndpointAddress): void;
 }
+
+/** What the UDP socket asks the kernel for (the kernel doubles it for its bookkeeping, up to twice net.core.rmem_max). */
+const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** A peer that does not read its responses loses its connection once this much waits to be written. */
 const MAX_PENDING_WRITE_BYTES = 1024 * 1024;
@@ -107,12 +111,17 @@ export class SipTransport {
       release() {},
       send: (m) => {
         const text = this.serialize(m);
-        if (text === undefined || !this.udp) return;
-        this.udp.send(Buffer.from(text, 'binary'), peer.port, peer.address, (e) => {
-          if (e) this.o.log.warn({ err: e.message, peer: `${peer.address}:${peer.port}` }, 'SIP UDP send failed');
-        });
+        if (text !== undefined) this.sendDatagram(peer, text);
       },
     };
+  }
+
+  /** Sends a message already written as text (latin1) in one datagram. */
+  sendDatagram(peer: SipEndpointAddress, text: string): void {
+    if (!this.udp) return;
+    this.udp.send(Buffer.from(text, 'latin1'), peer.port, peer.address, (e) => {
+      if (e) this.o.log.warn({ err: e.message, peer: `${peer.address}:${peer.port}` }, 'SIP UDP send failed');
+    });
   }
 
   async stop(): Promise<void> {
@@ -131,16 +140,32 @@ export class SipTransport {
 
   private bindUdp(port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket(net.isIPv6(this.o.address) ? 'udp6' : 'udp4');
+      const socket = dgram.createSocket({ type: net.isIPv6(this.o.address) ? 'udp6' : 'udp4', lookup: literalLookup });
       socket.once('error', reject);
       socket.on('message', (data, rinfo) => this.onDatagram(data, { transport: 'udp', address: rinfo.address, port: rinfo.port }));
       socket.bind(port, this.o.address, () => {
         socket.off('error', reject);
         socket.on('error', (e) => this.o.log.warn({ err: e.message }, 'SIP UDP socket error'));
+        this.widenReceiveBuffer(socket);
         this.udp = socket;
         resolve(socket.address().port);
       });
     });
+  }
+
+  /**
+   * The kernel's default receive buffer (about 200 KB, some 90 small
+   * datagrams) overflows when the process is held up for 20-30 ms at a few
+   * thousand REGISTERs a second, and every dropped datagram costs its
+   * phone a 500 ms retransmission. Kamailio raises its buffer too. The
+   * kernel caps the size at net.core.rmem_max.
+   */
+  private widenReceiveBuffer(socket: dgram.Socket): void {
+    try {
+      if (socket.getRecvBufferSize() < UDP_RECEIVE_BUFFER_BYTES) socket.setRecvBufferSize(UDP_RECEIVE_BUFFER_BYTES);
+    } catch (e) {
+      this.o.log.info({ err: (e as Error).message }, 'SIP UDP receive buffer left at the system default');
+    }
   }
 
   private listenTcp(port: number): Promise<number> {
@@ -326,6 +351,21 @@ export class SipTransport {
       return undefined;
     }
   }
+}
+
+/**
+ * dgram looks up every destination, an IP literal too (through dns.lookup and
+ * a next tick per datagram); ours are addresses already (a datagram's source,
+ * a resolved target), so they are used as they are. Names still go to DNS.
+ */
+function literalLookup(
+  hostname: string,
+  options: dns.LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) return callback(null, hostname, family);
+  dns.lookup(hostname, options, callback);
 }
 
 const key = (p: SipEndpointAddress) => `${p.transport}|${p.address}|${p.port}`;

@@ -27,6 +27,8 @@ interface Copy {
 
 export class DeviceCache {
   private readonly copies = new Map<string, Copy>();
+  /** SIP username to MAC of the kept copies (SIP digest looks devices up by username); checked against the copy on use. */
+  private readonly macBySipUsername = new Map<string, string>();
   /**
    * A device is kept only from its second read: a flood of first contacts
    * would otherwise fill the cache with devices read once, and keeping an
@@ -51,10 +53,26 @@ export class DeviceCache {
     return undefined;
   }
 
+  /** The copy of the device with this SIP username, if it was read at `version`. */
+  getBySipUsername(username: string, version: number): Device | undefined {
+    const mac = this.macBySipUsername.get(username);
+    const device = mac === undefined ? undefined : this.get(mac, version);
+    if (device?.sipUsername === username) return device;
+    this.macBySipUsername.delete(username);
+    return undefined;
+  }
+
+  /** Whether a copy may exist for this SIP username (then `getBySipUsername` with the current version decides). */
+  hasSipUsername(username: string): boolean {
+    return this.macBySipUsername.has(username);
+  }
+
   /** Keeps `device` as read at `version` (from its second read on). Frozen: callers share it. */
   put(device: Device, version: number): void {
     if (!this.seenBefore(device.mac)) return;
-    if (this.copies.size >= this.max) this.copies.delete(this.copies.keys().next().value!);
+    if (this.copies.size >= this.max) this.dropOldest();
+    if (this.macBySipUsername.size >= 2 * this.max) this.macBySipUsername.clear(); // only names of dropped copies can pile up
+    this.macBySipUsername.set(device.sipUsername, device.mac);
     Object.freeze(device.auth);
     for (const line of device.lines) Object.freeze(line);
     Object.freeze(device.lines);
@@ -68,6 +86,14 @@ export class DeviceCache {
 
   clear(): void {
     this.copies.clear();
+    this.macBySipUsername.clear();
+  }
+
+  private dropOldest(): void {
+    const oldest = this.copies.keys().next().value!;
+    const copy = this.copies.get(oldest);
+    this.copies.delete(oldest);
+    if (copy && this.macBySipUsername.get(copy.device.sipUsername) === oldest) this.macBySipUsername.delete(copy.device.sipUsername);
   }
 
   private seenBefore(mac: string): boolean {

@@ -10,13 +10,17 @@ import { toRegistration, type RegistrationRow } from '../sql-rows';
 
 /** Lapsed rows are deleted at most this often (in the callers' time). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
+/** Registrations kept in memory (registration-copies below); the least recently used goes first. */
+const MAX_COPIES = 20_000;
 
 export class SqliteRegistrations {
   private readonly upsert: Statement<RegistrationRow>;
-  private readonly byUsername: Statement<[string, number], RegistrationRow>;
+  private readonly byUsername: Statement<[string], RegistrationRow>;
   private readonly remove: Statement<[string]>;
   private readonly sweep: Statement<[number]>;
-  private readonly saveAllInOne: (batch: readonly SaveRequest[]) => void;
+  private readonly dataVersion: Statement<[], number>;
+  private readonly saveAllInOne: (batch: readonly SaveRequest[]) => number;
+  private readonly copies = new RegistrationCopies(MAX_COPIES);
   private lastSweep = -Infinity;
 
   constructor(db: Database) {
@@ -27,34 +31,92 @@ export class SqliteRegistrations {
          source_port = excluded.source_port, source_transport = excluded.source_transport, path = excluded.path,
          call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at, user_agent = excluded.user_agent`,
     );
-    this.byUsername = db.prepare('SELECT * FROM registrations WHERE username = ? AND expires_at > ?');
+    // the row whatever its expiry, so that it can be kept as it is stored; get() applies the expiry
+    this.byUsername = db.prepare('SELECT * FROM registrations WHERE username = ?');
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.remove = db.prepare('DELETE FROM registrations WHERE username = ?');
     this.sweep = db.prepare('DELETE FROM registrations WHERE expires_at <= ?');
     this.saveAllInOne = db.transaction((batch: readonly SaveRequest[]) => {
-      for (const b of batch) this.save(b.registration, b.now);
+      for (const b of batch) this.write(b.registration, b.now);
+      // Read while this transaction holds the write lock: nobody else can commit before ours does.
+      return this.dataVersion.get()!;
     });
   }
 
   /** Several saves in one transaction (in order: a later save of the same account wins). */
   saveAll(batch: readonly SaveRequest[]): void {
-    this.saveAllInOne(batch);
+    let version: number;
+    try {
+      version = this.saveAllInOne(batch);
+    } catch (e) {
+      for (const b of batch) this.copies.forget(b.registration.username);
+      throw e;
+    }
+    // kept in the very shape a read gives
+    for (const b of batch) this.copies.put(b.registration.username, frozen(toRegistration(rowOf(b.registration))), version);
   }
 
   save(r: StoredRegistration, now: number): void {
-    if (now - this.lastSweep >= SWEEP_INTERVAL_MS) {
-      this.lastSweep = now;
-      this.sweep.run(now);
-    }
-    this.upsert.run(rowOf(r));
+    this.saveAll([{ registration: r, now }]);
   }
 
+  /** The live binding; the copy kept from an earlier read or save while no other connection has committed since. */
   get(username: string, now: number): StoredRegistration | null {
-    const row = this.byUsername.get(username, now);
-    return row ? toRegistration(row) : null;
+    const version = this.dataVersion.get()!; // read before the row: a commit in between only retires the copy early
+    let stored = this.copies.get(username, version);
+    if (stored === undefined) {
+      const row = this.byUsername.get(username);
+      stored = row ? frozen(toRegistration(row)) : null;
+      this.copies.put(username, stored, version);
+    }
+    return stored && stored.expiresAt > now ? stored : null;
   }
 
   delete(username: string): boolean {
+    this.copies.forget(username);
     return this.remove.run(username).changes > 0;
+  }
+
+  private write(r: StoredRegistration, now: number): void {
+    if (now - this.lastSweep >= SWEEP_INTERVAL_MS) {
+      this.lastSweep = now;
+      this.sweep.run(now); // lapsed rows only: a copy of one reads as no binding all the same
+    }
+    this.upsert.run(rowOf(r));
+  }
+}
+
+/**
+ * Registrations (and their absence) as last read or written by this
+ * connection, so that a refresh does not read its row again: at thousands
+ * of REGISTERs a second the read and its conversion showed in profiles.
+ * Exact like the device cache (device-cache.ts): a copy is used only while
+ * `PRAGMA data_version` reads what it read with the copy, i.e. no other
+ * connection (another papgate process, the CLI) has committed since; this
+ * connection's own writes update or drop the copy as they commit.
+ */
+class RegistrationCopies {
+  private readonly copies = new Map<string, { stored: StoredRegistration | null; version: number }>();
+
+  constructor(private readonly max: number) {}
+
+  /** The copy read or written at `version`; undefined when there is none for that version. */
+  get(username: string, version: number): StoredRegistration | null | undefined {
+    const copy = this.copies.get(username);
+    if (copy === undefined) return undefined;
+    if (copy.version === version) return copy.stored;
+    this.copies.delete(username);
+    return undefined;
+  }
+
+  put(username: string, stored: StoredRegistration | null, version: number): void {
+    this.copies.delete(username); // re-inserted at the end: the map stays in order of last use
+    if (this.copies.size >= this.max) this.copies.delete(this.copies.keys().next().value!);
+    this.copies.set(username, { stored, version });
+  }
+
+  forget(username: string): void {
+    this.copies.delete(username);
   }
 }
 
@@ -95,6 +157,12 @@ export class RegistrationSaveBatcher {
       },
     );
   }
+}
+
+/** Callers share a kept copy: none may change it. */
+function frozen(r: StoredRegistration): StoredRegistration {
+  Object.freeze(r.path);
+  return Object.freeze(r);
 }
 
 function rowOf(r: StoredRegistration): RegistrationRow {

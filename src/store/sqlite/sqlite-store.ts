@@ -223,8 +223,23 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Every digest REGISTER reads its device: kept like a device polled again (device-cache.ts). */
   async getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () => mapOrNull(this.q.deviceBySipUsername.get(username), (v) => this.lastSeen.overlay(toDevice(deviceRowOf(v)))));
+    return this.run('read the device', () => {
+      if (this.devices.hasSipUsername(username)) {
+        const version = this.q.dataVersion.get()!;
+        this.trust.observe(version);
+        const copy = this.devices.getBySipUsername(username, version);
+        if (copy !== undefined) return this.lastSeen.overlay(copy);
+      }
+      const values = this.q.deviceBySipUsernameSeen.get(username);
+      if (values === undefined) return null;
+      const version = values[DEVICE_COLUMNS.length] as number;
+      this.trust.observe(version);
+      const device = toDevice(deviceRowOf(values));
+      this.devices.put(device, version);
+      return this.lastSeen.overlay(device);
+    });
   }
 
   async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {

@@ -55,7 +55,10 @@ export function prepareStatements(db: Database) {
     // The same, then data_version from the same read (trust-cache.ts): about 1 us more than without.
     deviceByMacSeen: db.prepare<[string], unknown[]>(`SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE mac = ?`).raw(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    deviceBySipUsername: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`).raw(),
+    // by SIP username (digest), with data_version like deviceByMacSeen
+    deviceBySipUsernameSeen: db
+      .prepare<[string], unknown[]>(`SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE sip_username = ?`)
+      .raw(),
     // LIMIT -1 means no limit in SQLite.
     devicesByTenant: db.prepare<{ tenant_id: number } & Page, DeviceRow>(
       `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id

@@ -83,7 +83,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
   let name: string | undefined;
   let rest = v;
   if (v.startsWith('"')) {
-    const m = new RegExp(`^${QUOTED}`).exec(v);
+    const m = LEADING_QUOTED.exec(v);
     if (!m) return undefined;
     name = m[0];
     rest = v.slice(m[0].length).trimStart();
@@ -166,8 +166,13 @@ export function parseViaList(values: readonly string[]): ViaHeader[] | undefined
   return out;
 }
 
+// Patterns built once: a RegExp made per call showed as garbage at thousands of messages a second.
+const CSEQ = new RegExp(`^(\\d{1,10})[ \\t]+([${TOKEN_CHARS}]+)$`);
+const AUTH_SCHEME = new RegExp(`^([${TOKEN_CHARS}]+)(?:[ \\t]+([\\s\\S]*))?$`);
+const LEADING_QUOTED = new RegExp(`^${QUOTED}`);
+
 export function parseCSeq(value: string): CSeq | undefined {
-  const m = new RegExp(`^(\\d{1,10})[ \\t]+([${TOKEN_CHARS}]+)$`).exec(value.trim());
+  const m = CSEQ.exec(value.trim());
   return m ? { seq: Number(m[1]), method: m[2]! } : undefined;
 }
 
@@ -175,7 +180,7 @@ const AUTH_PARAM = new RegExp(`^([${TOKEN_CHARS}]+)[ \\t]*=[ \\t]*([${TOKEN_CHAR
 
 /** `Scheme k=v, k="v"`: values are kept as written (quotes included). */
 export function parseAuth(value: string): Record<string, string> | undefined {
-  const m = new RegExp(`^([${TOKEN_CHARS}]+)(?:[ \\t]+([\\s\\S]*))?$`).exec(value.trim());
+  const m = AUTH_SCHEME.exec(value.trim());
   if (!m) return undefined;
   const out: Record<string, string> = { scheme: m[1]! };
   const rest = m[2]?.trim();

@@ -33,7 +33,16 @@ const auth = (a: Record<string, string>): string =>
     .join(', ')}`.trim();
 
 const PRETTY: Record<string, string> = { 'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate' };
-const prettyName = (n: string): string => PRETTY[n] ?? n.replace(/\b([a-z])/g, (c) => c.toUpperCase());
+const prettyNames = new Map<string, string>();
+/** Header names as written on the wire; remembered, since the same few names go out in every message. */
+function prettyName(n: string): string {
+  let pretty = prettyNames.get(n);
+  if (pretty === undefined) {
+    pretty = PRETTY[n] ?? n.replace(/\b([a-z])/g, (c) => c.toUpperCase());
+    if (prettyNames.size < 1000) prettyNames.set(n, pretty); // names come from our code and from requests: bounded
+  }
+  return pretty;
+}
 
 /** The header lines for one header (several for Via and credentials). */
 function headerValues(name: string, v: unknown): string[] {
