@@ -8,7 +8,7 @@ import { DEFAULT_IVR_SETTINGS } from './domain/ivr/settings';
 import type { Metrics } from './observability/metrics';
 import { cryptoRandom, pooledRandom } from './ports/random';
 import type { Config } from './config/config';
-import { EmbeddedMediaEngine } from './media/embedded';
+import { EmbeddedMediaEngine, ThreadedMediaEngine } from './media/embedded';
 import type { Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
@@ -142,8 +142,8 @@ export async function startCalls(c: Config, d: CallDeps): Promise<RunningCalls> 
   return c.signalling === 'drachtio' ? startDrachtio(c, d) : startEmbedded(c, d);
 }
 
-function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
-  return new EmbeddedMediaEngine({
+function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine | ThreadedMediaEngine {
+  const options = {
     bindAddress: c.rtpAddress,
     advertisedAddress: advertisedAddress(c),
     rtpPortMin: c.rtpPortMin,
@@ -151,7 +151,8 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine {
     inactivityMs: c.rtpTimeoutSeconds * 1000,
     srtp: c.srtp,
     log: d.log.child({ part: 'media' }),
-  });
+  };
+  return c.mediaThread === 'on' ? new ThreadedMediaEngine(options) : new EmbeddedMediaEngine(options);
 }
 
 /** The certificate of SIP over TLS: its own pair, else the provisioning one; undefined when SIP TLS is off. */

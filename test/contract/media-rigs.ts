@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SipGate } from '../../src/app/sip-gate';
-import { EmbeddedMediaEngine } from '../../src/media/embedded';
+import { EmbeddedMediaEngine, ThreadedMediaEngine } from '../../src/media/embedded';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 import { FreeswitchMediaEngine } from '../../src/media/freeswitch/freeswitch-media';
 import { systemClock } from '../../src/ports/clock';
@@ -35,17 +35,22 @@ function offerFor(phone: RtpPhone, kind: 'pcmu' | 'no-common-codec'): string {
   return kind === 'pcmu' ? phone.offer('0 101') : phone.offer('18');
 }
 
-export async function embeddedMediaRig(phone: RtpPhone): Promise<MediaRig> {
+export const embeddedMediaRig = (phone: RtpPhone) => embeddedRig(phone, false);
+/** The same engine in its worker thread, behind the main-thread proxy. */
+export const threadedMediaRig = (phone: RtpPhone) => embeddedRig(phone, true);
+
+async function embeddedRig(phone: RtpPhone, threaded: boolean): Promise<MediaRig> {
   const rtpMin = await freePortBlock(40);
   const dir = mkdtempSync(join(tmpdir(), 'papgate-media-contract-'));
-  const engine = new EmbeddedMediaEngine({
+  const options = {
     bindAddress: '127.0.0.1',
     advertisedAddress: '127.0.0.1',
     rtpPortMin: rtpMin,
     rtpPortMax: rtpMin + 39,
     inactivityMs: 400,
     log: silentLogger,
-  });
+  };
+  const engine = threaded ? new ThreadedMediaEngine(options) : new EmbeddedMediaEngine(options);
   const heard = () => phone.audioPackets.length;
   return {
     engine,

@@ -150,6 +150,8 @@ export async function startPapgateHarness(o: PapgateHarnessOptions = {}): Promis
       ...TEST_IVR_ENV,
       ...(promptsDir ? { PAPGATE_PROMPTS_DIR: promptsDir } : {}),
       ...(gatewayPort !== null ? { PAPGATE_EMERGENCY_GATEWAY: `sip:127.0.0.1:${gatewayPort}` } : {}),
+      // The call suites run with the media engine on either thread: PAPGATE_MEDIA_THREAD=on|off npx mocha ...
+      ...(process.env.PAPGATE_MEDIA_THREAD ? { PAPGATE_MEDIA_THREAD: process.env.PAPGATE_MEDIA_THREAD } : {}),
       ...o.env,
     };
     const config = loadConfig(env);

@@ -40,6 +40,23 @@ describe('PromptLibrary', () => {
     assert.equal(lib.path('de', 'wrong-pin'), join(shipped, 'de', 'wrong-pin.wav'));
   });
 
+  it('looks at the disk at most once a second per prompt: a file added or removed is seen after that', () => {
+    writePrompts(shipped, 'en', PROMPT_NAMES);
+    writePrompts(shipped, 'de', PROMPT_NAMES);
+    let nowMs = 0;
+    const lib = new PromptLibrary([override, shipped], { now: () => nowMs });
+    assert.equal(lib.path('de', 'success'), join(shipped, 'de', 'success.wav'));
+    writePrompts(override, 'de', ['success']);
+    nowMs = 999;
+    assert.equal(lib.path('de', 'success'), join(shipped, 'de', 'success.wav'), 'the answer of less than a second ago');
+    assert.equal(lib.path('de', 'wrong-pin'), join(shipped, 'de', 'wrong-pin.wav'), 'another prompt is looked up on its own');
+    nowMs = 1000;
+    assert.equal(lib.path('de', 'success'), join(override, 'de', 'success.wav'), 'looked at again after a second');
+    rmSync(join(override, 'de', 'success.wav'));
+    nowMs = 2000;
+    assert.equal(lib.path('de', 'success'), join(shipped, 'de', 'success.wav'), 'a removed override is noticed too');
+  });
+
   it('falls back to English when a language lacks a file, preferring the override English', () => {
     writePrompts(shipped, 'en', PROMPT_NAMES);
     writePrompts(shipped, 'de', ['enter-pin']);
