@@ -225,6 +225,8 @@ describe('admin portal: devices (browser)', function () {
     await tab.keyboard.type(token);
     await tab.keyboard.press('Enter');
     await tab.getByRole('heading', { name: 'Devices of acme' }).waitFor();
+    // The heading shows at once; the focus moves once the tenant's lists have loaded.
+    await tab.waitForFunction("document.activeElement && document.activeElement.id === 'devices-title'", undefined, { timeout: 10_000 }).catch(() => undefined);
     assert.equal(await focused(), 'devices-title', 'the focus moves to the devices');
     await tab.keyboard.press('Tab');
     assert.equal(await focused(), 'add-mac');
