@@ -206,40 +206,45 @@ export class SqliteStore implements Store {
   }
 
   getDevice(mac: string): Promise<Device | null> {
-    return this.run('read the device', () => {
-      if (this.devices.has(mac)) {
-        const version = this.q.dataVersion.get()!;
-        this.trust.observe(version);
-        const copy = this.devices.get(mac, version);
-        if (copy !== undefined) return this.lastSeen.overlay(copy);
-      }
-      const values = this.q.deviceByMacSeen.get(mac);
-      if (values === undefined) return null;
-      const version = values[DEVICE_COLUMNS.length] as number;
-      this.trust.observe(version);
-      const device = toDevice(deviceRowOf(values));
-      this.devices.put(device, version);
-      return this.lastSeen.overlay(device);
-    });
+    return this.run('read the device', () =>
+      this.readDevice(
+        this.devices.has(mac),
+        (version) => this.devices.get(mac, version),
+        () => this.q.deviceByMacSeen.get(mac),
+      ),
+    );
   }
 
   /** Every digest REGISTER reads its device: kept like a device polled again (device-cache.ts). */
-  async getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () => {
-      if (this.devices.hasSipUsername(username)) {
-        const version = this.q.dataVersion.get()!;
-        this.trust.observe(version);
-        const copy = this.devices.getBySipUsername(username, version);
-        if (copy !== undefined) return this.lastSeen.overlay(copy);
-      }
-      const values = this.q.deviceBySipUsernameSeen.get(username);
-      if (values === undefined) return null;
-      const version = values[DEVICE_COLUMNS.length] as number;
+  getDeviceBySipUsername(username: string): Promise<Device | null> {
+    return this.run('read the device', () =>
+      this.readDevice(
+        this.devices.hasSipUsername(username),
+        (version) => this.devices.getBySipUsername(username, version),
+        () => this.q.deviceBySipUsernameSeen.get(username),
+      ),
+    );
+  }
+
+  /**
+   * This process's exact copy of a device when it has one still valid at the
+   * current data_version, else the row (read with its data_version) kept as
+   * the new copy. Either way with its address still waiting to be written.
+   */
+  private readDevice(isKept: boolean, kept: (version: number) => Device | undefined, readRow: () => unknown[] | undefined): Device | null {
+    if (isKept) {
+      const version = this.q.dataVersion.get()!;
       this.trust.observe(version);
-      const device = toDevice(deviceRowOf(values));
-      this.devices.put(device, version);
-      return this.lastSeen.overlay(device);
-    });
+      const copy = kept(version);
+      if (copy !== undefined) return this.lastSeen.overlay(copy);
+    }
+    const values = readRow();
+    if (values === undefined) return null;
+    const version = values[DEVICE_COLUMNS.length] as number;
+    this.trust.observe(version);
+    const device = toDevice(deviceRowOf(values));
+    this.devices.put(device, version);
+    return this.lastSeen.overlay(device);
   }
 
   async listDevices(tenantId: number, filter: DeviceFilter = {}): Promise<Device[]> {
