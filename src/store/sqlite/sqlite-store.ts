@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
@@ -14,8 +13,8 @@ import { Checkpointer } from './checkpointer';
 import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
 import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
-import { isLockError, retryWhileLocked } from './lock-retry';
-import { isForeignKey, isSqliteError, isUnique, translateSqliteError } from './sqlite-errors';
+import { isForeignKey, isSqliteError, isUnique } from './sqlite-errors';
+import { StoreCalls } from './store-calls';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
@@ -44,6 +43,8 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
  */
 export class SqliteStore implements Store {
   private readonly q: Statements;
+  /** Runs each call: closed check, lock waits, error translation (store-calls.ts). */
+  private readonly calls: StoreCalls;
   /** Allow-lists and trust windows per tenant; exact, see trust-cache.ts. */
   private readonly trust: TrustCache;
   private readonly tx: Transactions;
@@ -51,7 +52,9 @@ export class SqliteStore implements Store {
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
   private readonly registrations: SqliteRegistrations;
-  private readonly registrationSaves = new RegistrationSaveBatcher((batch) => this.run('save the registrations', () => this.registrations.saveAll(batch)));
+  private readonly registrationSaves = new RegistrationSaveBatcher((batch) =>
+    this.calls.run('save the registrations', () => this.registrations.saveAll(batch)),
+  );
   private readonly webhooks: SqliteWebhooks;
   private readonly bulkInserts = new Set<Promise<unknown>>();
   /** Phones' last addresses, written behind (last-seen.ts). */
@@ -72,6 +75,7 @@ export class SqliteStore implements Store {
     readonly migrations: MigrationReport,
     private readonly busyTimeoutMs: number,
   ) {
+    this.calls = new StoreCalls(log, busyTimeoutMs, () => this.closed);
     this.q = prepareStatements(db);
     this.registrations = new SqliteRegistrations(db);
     this.webhooks = new SqliteWebhooks(db);
@@ -92,7 +96,7 @@ export class SqliteStore implements Store {
   // tenants
 
   async createTenant(t: NewTenant): Promise<Tenant> {
-    return this.run('create the tenant', () => {
+    return this.calls.run('create the tenant', () => {
       try {
         const row = this.q.insertTenant.get({ name: t.name, locale: t.locale, token_hash: t.tokenHash, created_at: t.createdAt });
         return toTenant(row!);
@@ -108,19 +112,19 @@ export class SqliteStore implements Store {
   }
 
   async getTenantByName(name: string): Promise<Tenant | null> {
-    return this.run('read the tenant', () => mapOrNull(this.q.tenantByName.get(name), toTenant));
+    return this.calls.run('read the tenant', () => mapOrNull(this.q.tenantByName.get(name), toTenant));
   }
 
   async getTenantById(id: number): Promise<Tenant | null> {
-    return this.run('read the tenant', () => mapOrNull(this.q.tenantById.get(id), toTenant));
+    return this.calls.run('read the tenant', () => mapOrNull(this.q.tenantById.get(id), toTenant));
   }
 
   async getTenantByTokenHash(tokenHash: string): Promise<Tenant | null> {
-    return this.run('read the tenant', () => mapOrNull(this.q.tenantByTokenHash.get(tokenHash), toTenant));
+    return this.calls.run('read the tenant', () => mapOrNull(this.q.tenantByTokenHash.get(tokenHash), toTenant));
   }
 
   async setTenantTokenHash(tenantId: number, tokenHash: string): Promise<void> {
-    return this.run('change the tenant token', () => {
+    return this.calls.run('change the tenant token', () => {
       try {
         if (this.q.setTenantTokenHash.run(tokenHash, tenantId).changes === 0) throw noTenant(tenantId);
       } catch (e) {
@@ -131,19 +135,19 @@ export class SqliteStore implements Store {
   }
 
   async setTenantLocale(tenantId: number, locale: Locale): Promise<void> {
-    return this.run('change the tenant locale', () => {
+    return this.calls.run('change the tenant locale', () => {
       if (this.q.setTenantLocale.run(locale, tenantId).changes === 0) throw noTenant(tenantId);
     });
   }
 
   async listTenants(): Promise<Tenant[]> {
-    return this.run('list tenants', () => this.q.listTenants.all().map(toTenant));
+    return this.calls.run('list tenants', () => this.q.listTenants.all().map(toTenant));
   }
 
   // sites
 
   async createSite(s: NewSite): Promise<Site> {
-    return this.run('create the site', () => {
+    return this.calls.run('create the site', () => {
       try {
         return toSite(
           this.q.insertSite.get({
@@ -162,21 +166,21 @@ export class SqliteStore implements Store {
   }
 
   async updateSite(id: number, change: SiteChange): Promise<void> {
-    await this.run('change the site', () => {
+    await this.calls.run('change the site', () => {
       if (this.q.updateSite.run(change.locale, emergencyNumbersColumn(change.emergencyNumbers), id).changes === 0) throw notFound(`no site with id ${id}`);
     });
   }
 
   async getSite(tenantId: number, name: string): Promise<Site | null> {
-    return this.run('read the site', () => mapOrNull(this.q.siteByName.get(tenantId, name), toSite));
+    return this.calls.run('read the site', () => mapOrNull(this.q.siteByName.get(tenantId, name), toSite));
   }
 
   async getSiteById(id: number): Promise<Site | null> {
-    return this.run('read the site', () => mapOrNull(this.q.siteById.get(id), toSite));
+    return this.calls.run('read the site', () => mapOrNull(this.q.siteById.get(id), toSite));
   }
 
   async listSites(tenantId: number): Promise<Site[]> {
-    return this.run('list sites', () => this.q.listSites.all(tenantId).map(toSite));
+    return this.calls.run('list sites', () => this.q.listSites.all(tenantId).map(toSite));
   }
 
   // devices
@@ -185,7 +189,7 @@ export class SqliteStore implements Store {
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
     if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
       for (const d of devices) this.devices.forget(d.mac);
-      return this.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+      return this.calls.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
     }
     if (this.closed) throw unavailable('cannot save the devices: the store is closed');
     const inserting = bulkInsert(resolve(this.db.name), devices, audit, this.busyTimeoutMs);
@@ -199,14 +203,14 @@ export class SqliteStore implements Store {
       const failed = Object.assign(new Error(outcome.message), { code: outcome.code ?? 'SQLITE_ERROR' });
       throw outcome.at >= 0 ? deviceError(this.q, failed, devices[outcome.at]!, 'insert') : failed;
     } catch (e) {
-      throw this.storeError(e, 'save the devices');
+      throw this.calls.error(e, 'save the devices');
     } finally {
       this.bulkInserts.delete(inserting);
     }
   }
 
   getDevice(mac: string): Promise<Device | null> {
-    return this.run('read the device', () =>
+    return this.calls.run('read the device', () =>
       this.readDevice(
         this.devices.has(mac),
         (version) => this.devices.get(mac, version),
@@ -217,7 +221,7 @@ export class SqliteStore implements Store {
 
   /** Every digest REGISTER reads its device: kept like a device polled again (device-cache.ts). */
   getDeviceBySipUsername(username: string): Promise<Device | null> {
-    return this.run('read the device', () =>
+    return this.calls.run('read the device', () =>
       this.readDevice(
         this.devices.hasSipUsername(username),
         (version) => this.devices.getBySipUsername(username, version),
@@ -252,7 +256,7 @@ export class SqliteStore implements Store {
       limit: filter.limit === undefined ? -1 : count('limit', filter.limit),
       offset: filter.offset === undefined ? 0 : count('offset', filter.offset),
     };
-    return this.run('list devices', () => {
+    return this.calls.run('list devices', () => {
       const rows =
         filter.siteId === undefined
           ? this.q.devicesByTenant.all({ tenant_id: tenantId, ...page })
@@ -262,13 +266,13 @@ export class SqliteStore implements Store {
   }
 
   async countDevices(tenantId?: number): Promise<number> {
-    return this.run('count devices', () => (tenantId === undefined ? this.q.countAllDevices.get()!.n : this.q.countTenantDevices.get(tenantId)!.n));
+    return this.calls.run('count devices', () => (tenantId === undefined ? this.q.countAllDevices.get()!.n : this.q.countTenantDevices.get(tenantId)!.n));
   }
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
     this.devices.forget(mac);
-    return this.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
+    return this.calls.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
   }
 
   /**
@@ -285,7 +289,7 @@ export class SqliteStore implements Store {
 
   private mutateAlone(m: Mutation): Promise<unknown> {
     const one = this.lastSeen.tracking(m);
-    return this.run('update the device', () => {
+    return this.calls.run('update the device', () => {
       this.devices.forget(m.mac); // before the transaction: a copy may not outlive a write, committed or not
       const result = this.tx.mutateDevice.immediate(one.mac, one.mutate);
       one.settle();
@@ -295,12 +299,12 @@ export class SqliteStore implements Store {
 
   private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
     const each = group.map((m) => this.lastSeen.tracking(m));
-    const outcomes = await this.run('update the devices', () => {
+    const outcomes = await this.calls.run('update the devices', () => {
       for (const m of group) this.devices.forget(m.mac);
       return this.tx.mutateDevices.immediate(each);
     });
     return outcomes.map((o, i) => {
-      if (!o.ok) return { ok: false, error: this.storeError(o.error, 'update the device') };
+      if (!o.ok) return { ok: false, error: this.calls.error(o.error, 'update the device') };
       each[i]!.settle();
       return o;
     });
@@ -309,14 +313,14 @@ export class SqliteStore implements Store {
   /** Written behind, in batches (last-seen.ts); waits only when too many are pending. */
   async recordLastSeen(mac: string, ip: string, at: number): Promise<void> {
     if (this.closed) throw unavailable('cannot record where the phone was seen: the store is closed');
-    if (this.lastSeen.add(mac, ip, at)) await this.run('record where phones were seen', () => this.lastSeen.flush());
+    if (this.lastSeen.add(mac, ip, at)) await this.calls.run('record where phones were seen', () => this.lastSeen.flush());
   }
 
   // trust
 
   /** Adds the entry; the audit event is written in the same transaction. */
   async addAllowEntry(e: AllowEntry, audit: NewAudit): Promise<AllowEntry> {
-    return this.run('add the allow-list entry', () => {
+    return this.calls.run('add the allow-list entry', () => {
       try {
         return this.tx.addAllowEntry.immediate(e, audit);
       } finally {
@@ -327,7 +331,7 @@ export class SqliteStore implements Store {
 
   /** Removes the entry; the audit event is written only if it existed. */
   async removeAllowEntry(tenantId: number, cidr: string, audit: NewAudit): Promise<boolean> {
-    return this.run('remove the allow-list entry', () => {
+    return this.calls.run('remove the allow-list entry', () => {
       try {
         return this.tx.removeAllowEntry.immediate(tenantId, cidr, audit);
       } finally {
@@ -337,11 +341,11 @@ export class SqliteStore implements Store {
   }
 
   listAllowEntries(tenantId: number): Promise<AllowEntry[]> {
-    return this.run('list the allow-list', () => this.trust.permanent(tenantId));
+    return this.calls.run('list the allow-list', () => this.trust.permanent(tenantId));
   }
 
   listTemporaryTrust(tenantId: number, now: number): Promise<TemporaryTrust[]> {
-    return this.run('list temporary trust', () => {
+    return this.calls.run('list temporary trust', () => {
       if (now - this.lastPurge >= PURGE_INTERVAL_MS) this.purgeExpiredTrust(now);
       return this.trust.temporary(tenantId, now);
     });
@@ -355,44 +359,44 @@ export class SqliteStore implements Store {
   }
 
   async getRegistration(username: string, now: number): Promise<StoredRegistration | null> {
-    return this.run('read the registration', () => this.registrations.get(username, now));
+    return this.calls.run('read the registration', () => this.registrations.get(username, now));
   }
 
   async deleteRegistration(username: string): Promise<boolean> {
-    return this.run('delete the registration', () => this.registrations.delete(username));
+    return this.calls.run('delete the registration', () => this.registrations.delete(username));
   }
 
   // webhooks
 
   async setWebhook(w: WebhookConfig): Promise<void> {
-    return this.run('save the webhook', () => this.webhooks.set(w));
+    return this.calls.run('save the webhook', () => this.webhooks.set(w));
   }
 
   async getWebhook(tenantId: number): Promise<WebhookConfig | null> {
-    return this.run('read the webhook', () => this.webhooks.get(tenantId));
+    return this.calls.run('read the webhook', () => this.webhooks.get(tenantId));
   }
 
   async deleteWebhook(tenantId: number): Promise<boolean> {
-    return this.run('delete the webhook', () => this.webhooks.deleteTx(tenantId));
+    return this.calls.run('delete the webhook', () => this.webhooks.deleteTx(tenantId));
   }
 
   async claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]> {
-    return this.run('claim webhook deliveries', () => this.webhooks.claim(now, limits));
+    return this.calls.run('claim webhook deliveries', () => this.webhooks.claim(now, limits));
   }
 
   async finishWebhookDelivery(o: DeliveryOutcome): Promise<void> {
-    return this.run('record the webhook delivery', () => this.webhooks.finished(o));
+    return this.calls.run('record the webhook delivery', () => this.webhooks.finished(o));
   }
 
   async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
     const n = count('limit', limit);
-    return this.run('list webhook deliveries', () => this.webhooks.list(tenantId, n));
+    return this.calls.run('list webhook deliveries', () => this.webhooks.list(tenantId, n));
   }
 
   // audit
 
   async appendAudit(e: NewAudit): Promise<void> {
-    return this.run('write the audit log', () => {
+    return this.calls.run('write the audit log', () => {
       this.q.insertAudit.run(auditParams(e));
     });
   }
@@ -400,7 +404,7 @@ export class SqliteStore implements Store {
   /** Newest first; `tenantId` null lists every tenant's events (and those of none). */
   async listAudit(tenantId: number | null, limit: number): Promise<AuditEvent[]> {
     const n = count('limit', limit);
-    return this.run('read the audit log', () => (tenantId === null ? this.q.auditAll.all(n) : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
+    return this.calls.run('read the audit log', () => (tenantId === null ? this.q.auditAll.all(n) : this.q.auditByTenant.all(tenantId, n)).map(toAudit));
   }
 
   /**
@@ -419,7 +423,7 @@ export class SqliteStore implements Store {
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
   async ping(): Promise<void> {
-    return this.run(
+    return this.calls.run(
       'take the write lock',
       () => {
         this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
@@ -450,58 +454,6 @@ export class SqliteStore implements Store {
       if (!isSqliteError(e)) throw e;
       this.log.debug({ code: e.code }, 'expired trust not purged this time');
     }
-  }
-
-  /**
-   * Runs one store call: refuses when closed, waits for another connection's
-   * lock without blocking the event loop (lock-retry.ts), turns SQLite errors
-   * into PapgateErrors.
-   */
-  private run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
-    if (this.closed) return Promise.reject(unavailable(`cannot ${action}: the store is closed`));
-    // The first try without async machinery: nearly every call gets its answer here (a few promise hops less per request).
-    try {
-      const value = fn();
-      // Every call is synchronous today; a promise would still get its errors translated.
-      if (value instanceof Promise) return value.catch((e: unknown) => Promise.reject(this.storeError(e, action))) as Promise<T>;
-      return Promise.resolve(value);
-    } catch (e) {
-      if (!isLockError(e)) return Promise.reject(this.storeError(e, action));
-    }
-    return this.runWaiting(action, fn, deadlineMs);
-  }
-
-  /** `run` once the first try met another connection's lock: tries again now, then from timers. */
-  private async runWaiting<T>(action: string, fn: () => T, deadlineMs: number): Promise<T> {
-    let waits = 0;
-    const started = performance.now();
-    try {
-      const result = await retryWhileLocked(
-        () => {
-          if (this.closed) throw unavailable(`cannot ${action}: the store was closed while it waited`);
-          return fn();
-        },
-        {
-          deadlineMs,
-          onBusy: (n) => {
-            waits = n;
-          },
-        },
-      );
-      // Tries: the first one in `run`, this one's first, and one after each pause.
-      if (waits > 0) this.log.debug({ action, tries: waits + 2, waitedMs: Math.round(performance.now() - started) }, 'store call waited for a lock');
-      return result;
-    } catch (e) {
-      throw this.storeError(e, action);
-    }
-  }
-
-  /** SQLite errors as PapgateErrors (logged without values); anything else unchanged. */
-  private storeError(e: unknown, action: string): unknown {
-    if (isPapgateError(e) || !isSqliteError(e)) return e;
-    const err = translateSqliteError(e, action);
-    this.log.warn({ code: e.code, action, error: err.code }, 'store call failed');
-    return err;
   }
 }
 
