@@ -50,6 +50,12 @@ export interface WebhookBody {
  */
 export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Deliveries this dispatcher is sending. A claim can hand one back while
+   * its request is still out (the clock jumped past its lease): sending it
+   * again would make the receiver see the event twice.
+   */
+  private readonly sending = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private again = false;
@@ -104,7 +110,11 @@ export class WebhookDispatcher {
       if (free > 0) {
         const now = this.d.clock.now();
         const claimed = await this.d.store.claimWebhookDeliveries(now, { leaseUntil: now + this.s.leaseMs, limit: free, perTenant: this.s.perTenant });
-        for (const delivery of claimed) this.track(this.deliver(delivery));
+        for (const delivery of claimed) {
+          if (this.sending.has(delivery.seq)) continue;
+          this.sending.add(delivery.seq);
+          this.track(this.deliver(delivery).finally(() => this.sending.delete(delivery.seq)));
+        }
         full = claimed.length === free;
       }
     } catch (e) {

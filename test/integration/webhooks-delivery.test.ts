@@ -167,6 +167,23 @@ describe('webhooks: deliveries to a real receiver', function () {
     );
   });
 
+  it('does not send an event again while its request is still out, even when the clock jumps past its lease', async () => {
+    const r = await receiver(w, (n) => (n === 1 ? 'hang' : { status: 200 }));
+    await w.s.webhooks.set(CLI_ACTOR, 'acme', r.url);
+    const d = await device(w, 'acme');
+    dispatch(w, {}, { connectTimeoutMs: 2000, totalTimeoutMs: 1500, allowPrivateTargets: true });
+    await lockOut(w, d.mac, d.pap!);
+    await r.waitFor(() => r.received.length === 1);
+    clock.offset += 10 * SETTINGS.leaseMs; // the lease of the hanging request is over
+    await new Promise((resolve) => setTimeout(resolve, 20 * SETTINGS.pollMs));
+    assert.equal(r.received.length, 1, 'no second copy while the first request hangs');
+    // The hanging request times out, counts as a failed attempt, and the retry is accepted once.
+    await r.waitFor(() => r.accepted().length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 10 * SETTINGS.pollMs));
+    assert.equal(r.accepted().length, 1);
+    assert.equal(r.received.length, 2);
+  });
+
   it('gets every event exactly once, in order per device, from a receiver failing every second request', async () => {
     const r = await receiver(w, (n) => ({ status: n % 2 === 0 ? 500 : 200 }));
     await w.s.webhooks.set(CLI_ACTOR, 'acme', r.url);
