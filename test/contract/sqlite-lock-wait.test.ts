@@ -148,16 +148,12 @@ describe('SQLite store waiting for a lock', () => {
     other.exec('BEGIN IMMEDIATE');
     try {
       await expectError(openSqliteStore(path, { busyTimeoutMs: 20, openTimeoutMs: 20 }), 'unavailable', /busy/);
-      const opening = openSqliteStore(path, { busyTimeoutMs: 20 });
-      await new Promise((r) => setTimeout(r, 300));
+    } catch (e) {
       other.exec('ROLLBACK');
-      const store = await opening;
-      await store.ping();
-      await store.close();
-    } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
+      throw e;
     }
+    await opensOnceReleased(path, other, 'ROLLBACK');
   });
 
   it('opening waits while another process holds a new file exclusively (switching it to WAL)', async () => {
@@ -165,17 +161,7 @@ describe('SQLite store waiting for a lock', () => {
     const other = new BetterSqlite3(path);
     other.pragma('journal_mode = DELETE');
     other.exec('BEGIN EXCLUSIVE; CREATE TABLE first_migrator_was_here (x INTEGER)');
-    try {
-      const opening = openSqliteStore(path, { busyTimeoutMs: 20 });
-      await new Promise((r) => setTimeout(r, 300));
-      other.exec('COMMIT');
-      const store = await opening;
-      await store.ping();
-      await store.close();
-    } finally {
-      if (other.inTransaction) other.exec('ROLLBACK');
-      other.close();
-    }
+    await opensOnceReleased(path, other, 'COMMIT');
   });
 
   it('opening waits for a lock held by another connection without blocking the loop', async () => {
@@ -194,3 +180,22 @@ describe('SQLite store waiting for a lock', () => {
     await store.close();
   });
 });
+
+/**
+ * Opens `path` (with a call deadline far shorter than the wait) while `other`
+ * holds its lock, ends `other`'s transaction 300 ms later with `release`,
+ * and checks that the opening then completes to a working store.
+ */
+async function opensOnceReleased(path: string, other: BetterSqlite3.Database, release: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+  try {
+    const opening = openSqliteStore(path, { busyTimeoutMs: 20 });
+    await new Promise((r) => setTimeout(r, 300));
+    other.exec(release);
+    const store = await opening;
+    await store.ping();
+    await store.close();
+  } finally {
+    if (other.inTransaction) other.exec('ROLLBACK');
+    other.close();
+  }
+}
