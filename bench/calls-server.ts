@@ -7,8 +7,9 @@
  *   {cmd: 'mark'}           -> starts a measurement window (media stats reset)
  *   {cmd: 'sample'}         -> {sessions, media stats, cpu and event-loop delay since the mark}
  *   {cmd: 'stop'}           -> stops papgate and exits
- * PAPGATE_MEDIA_THREAD=on|off in the driver's environment picks where the
- * media engine runs (its cpu figure is the whole process, every thread).
+ * PAPGATE_MEDIA_THREAD=auto|on|off and PAPGATE_MEDIA_NICE in the driver's
+ * environment pick where the media engine runs and at which priority (its
+ * cpu figure is the whole process, every thread).
  * With BENCH_CALLS_STACK=drachtio-freeswitch it runs papgate on the
  * production stack instead (the driver starts the servers and passes the
  * PAPGATE_* settings in the environment); `sessions` are then papgate's
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from loopback
     // The media engine on its own thread or not, as the driver's environment says (default: papgate's).
     ...(process.env.PAPGATE_MEDIA_THREAD ? { PAPGATE_MEDIA_THREAD: process.env.PAPGATE_MEDIA_THREAD } : {}),
+    ...(process.env.PAPGATE_MEDIA_NICE ? { PAPGATE_MEDIA_NICE: process.env.PAPGATE_MEDIA_NICE } : {}),
     ...(process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch' ? papgateEnv() : {}),
   });
   const instance = await startPapgate(config);

@@ -20,8 +20,10 @@
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { mediaOnThread } from '../src/compose-calls';
+import { loadConfig } from '../src/config/config';
 import type { BenchCommand, BenchServerSample } from './calls-server';
 import { profileArgs, summariseProfiles } from './profile';
 import { analyse, captureMissing, startCapture, type ReceiverFigures } from './rtp-capture';
@@ -379,6 +381,7 @@ export async function benchCalls(): Promise<void> {
     return benchCallsRealStack(steps, []);
   }
   console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, PIN + # as SIP INFO, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
+  console.log(`media engine: ${mediaPlacement()}`);
   const server = BenchServer.start(Math.max(...steps));
   const results: CallsStepResult[] = [];
   // Receiver-side figures need tshark (and the right to capture); BENCH_CALLS_CAPTURE=0 turns it off.
@@ -422,4 +425,11 @@ if (require.main === module) {
     console.error(err);
     process.exitCode = 1;
   });
+}
+
+/** Where the embedded media engine runs in this run, as papgate's settings in this environment decide it. */
+export function mediaPlacement(env: NodeJS.ProcessEnv = process.env): string {
+  const c = loadConfig({ PAPGATE_MEDIA_THREAD: env.PAPGATE_MEDIA_THREAD, PAPGATE_MEDIA_NICE: env.PAPGATE_MEDIA_NICE });
+  const how = `PAPGATE_MEDIA_THREAD=${c.mediaThread}, PAPGATE_MEDIA_NICE=${c.mediaNice}, ${availableParallelism()} cores`;
+  return mediaOnThread(c) ? `its own thread, nice ${c.mediaNice} asked (${how})` : `the main event loop (${how})`;
 }

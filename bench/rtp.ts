@@ -12,13 +12,16 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { EmbeddedMediaEngine, ThreadedMediaEngine } from '../src/media/embedded';
+import { loadConfig } from '../src/config/config';
 import { silentLogger } from '../src/ports/logger';
 
 const ENGINE_PORTS = 30000;
 const PHONE_PORTS = 40000;
 const WARM_UP_MS = 2000;
-/** PAPGATE_MEDIA_THREAD=on: the engine in its worker thread (CPU is the whole process, both threads; its counts lag up to 0.1 s). */
-const THREADED = process.env.PAPGATE_MEDIA_THREAD === 'on';
+/** PAPGATE_MEDIA_THREAD=on: the engine in its worker thread (CPU is the whole process, both threads; its counts lag up to 0.1 s), at PAPGATE_MEDIA_NICE. */
+const MEDIA = loadConfig({ PAPGATE_MEDIA_THREAD: process.env.PAPGATE_MEDIA_THREAD ?? 'off', PAPGATE_MEDIA_NICE: process.env.PAPGATE_MEDIA_NICE });
+const THREADED = MEDIA.mediaThread === 'on';
+const NICE = MEDIA.mediaNice === 'keep' ? undefined : MEDIA.mediaNice;
 
 const offer = (port: number) =>
   [
@@ -45,7 +48,7 @@ async function step(sessions: number, seconds: number): Promise<string> {
       inactivityMs: 0,
       log: silentLogger,
     };
-    const engine = THREADED ? new ThreadedMediaEngine(options) : new EmbeddedMediaEngine(options);
+    const engine = THREADED ? new ThreadedMediaEngine(options, { nice: NICE }) : new EmbeddedMediaEngine(options);
     try {
       for (let i = 0; i < sessions; i++) {
         const session = await engine.createSession({ callId: `bench-${i}`, offerSdp: offer(PHONE_PORTS + 2 * i), signallingAddress: '127.0.0.1' });

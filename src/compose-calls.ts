@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Authentication } from './app/authentication';
 import { AuthCallHandler } from './app/call-handler';
 import type { AppDeps } from './app/deps';
@@ -152,7 +153,12 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine | ThreadedMe
     srtp: c.srtp,
     log: d.log.child({ part: 'media' }),
   };
-  return c.mediaThread === 'on' ? new ThreadedMediaEngine(options) : new EmbeddedMediaEngine(options);
+  return mediaOnThread(c) ? new ThreadedMediaEngine(options, { nice: c.mediaNice === 'keep' ? undefined : c.mediaNice }) : new EmbeddedMediaEngine(options);
+}
+
+/** auto: a thread only pays when there is a second core for it to run on. */
+export function mediaOnThread(c: Pick<Config, 'mediaThread'>, cores = availableParallelism()): boolean {
+  return c.mediaThread === 'on' || (c.mediaThread === 'auto' && cores >= 2);
 }
 
 /** The certificate of SIP over TLS: its own pair, else the provisioning one; undefined when SIP TLS is off. */

@@ -115,8 +115,10 @@ export const SETTINGS = {
   PAPGATE_RTP_TIMEOUT_SECONDS: ['rtpTimeoutSeconds', int(1, 3600), '30'],
   // SRTP with SDES keys on IVR calls (embedded media); required: plain RTP offers get 488.
   PAPGATE_SRTP: ['srtp', z.enum(['off', 'optional', 'required']), 'optional'],
-  // The embedded media engine (RTP, prompts, DTMF) on a worker thread of its own: off runs it on the main event loop.
-  PAPGATE_MEDIA_THREAD: ['mediaThread', z.enum(['on', 'off']), 'off'],
+  // The embedded media engine (RTP, prompts, DTMF) on a worker thread of its own: off runs it on the main event loop, auto when the machine has 2 cores or more.
+  PAPGATE_MEDIA_THREAD: ['mediaThread', z.enum(['auto', 'on', 'off']), 'auto'],
+  // The media thread's nice value (-20 … 19; raising it needs CAP_SYS_NICE or LimitNICE); keep leaves the process's.
+  PAPGATE_MEDIA_NICE: ['mediaNice', z.union([z.literal('keep'), int(-20, 19)]), '-10'],
   PAPGATE_MAX_CALL_SECONDS: ['maxCallSeconds', int(5, 3600), '180'],
   PAPGATE_MAX_CALLS_PER_DEVICE: ['maxCallsPerDevice', int(1, 10_000), '2'],
   // Per-source rate limits (docs/limits.md); 0 turns one off. Sized for ~1,000 phones behind one NAT address.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ThreadedMediaEngine } from '../../src/media/embedded';
@@ -148,5 +148,81 @@ describe('media engine in a worker thread', function () {
     await portFree(rtpPort(s));
     assert.ok(!lines.some((l) => l.level === 'error'), 'a shutdown is no crash');
     await assert.rejects(engine.createSession({ callId: 'late', offerSdp: phone.offer('0 101') }), /closed/);
+  });
+});
+
+/** A thread's nice value as the kernel keeps it (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNice(tid: number | string): number {
+  const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+describe('media worker thread priority', function () {
+  this.timeout(30_000);
+  if (process.platform !== 'linux') return;
+  let engine: ThreadedMediaEngine | undefined;
+  afterEach(async () => engine?.close());
+
+  const start = async (nice: number | undefined) => {
+    const lines: Line[] = [];
+    const rtpMin = await freePortBlock(4);
+    engine = new ThreadedMediaEngine(
+      { bindAddress: HOST, advertisedAddress: HOST, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 3, inactivityMs: 0, log: recordingLogger(lines) },
+      nice === undefined ? {} : { nice },
+    );
+    await until(
+      () => lines.some((l) => /media thread (priority set|keeps the process priority)/.test(l.msg ?? '')) || nice === undefined,
+      'the worker reports its priority',
+    );
+    return lines;
+  };
+
+  it('the worker thread alone takes the nice value asked for; the main thread keeps its own', async () => {
+    const mainBefore = threadNice(process.pid);
+    const wanted = Math.min(19, mainBefore + 3); // lowering a priority is always allowed
+    const lines = await start(wanted);
+    const set = lines.find((l) => l.msg === 'media thread priority set');
+    assert.ok(set, JSON.stringify(lines));
+    const tid = (set.obj as { tid: number }).tid;
+    assert.notEqual(tid, process.pid, 'a thread of its own, not the main one');
+    assert.equal(threadNice(tid), wanted);
+    assert.equal(threadNice(process.pid), mainBefore, 'SIP and the store on the main thread are not affected');
+  });
+
+  it('a raise the system refuses is logged once, and the worker runs on at the process priority', async () => {
+    const mainBefore = threadNice(process.pid);
+    const lines = await start(-20);
+    const set = lines.find((l) => l.msg === 'media thread priority set');
+    const refused = lines.filter((l) => /media thread keeps the process priority/.test(l.msg ?? ''));
+    // Which one happens depends on this machine's permissions (root, CAP_SYS_NICE, RLIMIT_NICE): each is checked.
+    if (set) {
+      assert.equal(refused.length, 0);
+      assert.equal(threadNice((set.obj as { tid: number }).tid), -20);
+    } else {
+      assert.equal(refused.length, 1);
+      assert.equal(refused[0]!.level, 'info');
+      assert.match(String((refused[0]!.obj as { reason: string }).reason), /not permitted/);
+    }
+    assert.equal(threadNice(process.pid), mainBefore);
+    // Either way the engine works: a call can be set up on it.
+    const phone = await RtpPhone.open();
+    try {
+      const s = await engine!.createSession({ callId: 'after-priority', offerSdp: phone.offer('0 101'), signallingAddress: HOST });
+      await s.close();
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('without a nice value the worker says nothing about priority', async () => {
+    const lines = await start(undefined);
+    const phone = await RtpPhone.open();
+    try {
+      const s = await engine!.createSession({ callId: 'no-priority', offerSdp: phone.offer('0 101'), signallingAddress: HOST });
+      await s.close();
+    } finally {
+      await phone.close();
+    }
+    assert.ok(!lines.some((l) => /media thread (priority set|keeps)/.test(l.msg ?? '')));
   });
 });

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { mediaOnThread } from '../../src/compose-calls';
 import { ConfigError, loadConfig, SETTINGS } from '../../src/config/config';
 
 describe('configuration from the environment', () => {
@@ -35,6 +36,19 @@ describe('configuration from the environment', () => {
     for (const bad of ['0', '65', 'soon']) {
       assert.throws(() => loadConfig({ PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS: bad }), /PAPGATE_SIP_NOTIFY_TIMEOUT_SECONDS/, bad);
     }
+  });
+
+  it('the media thread: auto takes it on two cores or more; its nice value is bounded, keep leaves it', () => {
+    const auto = loadConfig({});
+    assert.equal(auto.mediaThread, 'auto');
+    assert.equal(mediaOnThread(auto, 1), false);
+    assert.equal(mediaOnThread(auto, 2), true);
+    assert.equal(mediaOnThread(loadConfig({ PAPGATE_MEDIA_THREAD: 'off' }), 8), false);
+    assert.equal(mediaOnThread(loadConfig({ PAPGATE_MEDIA_THREAD: 'on' }), 1), true);
+    assert.equal(auto.mediaNice, -10);
+    assert.equal(loadConfig({ PAPGATE_MEDIA_NICE: 'keep' }).mediaNice, 'keep');
+    assert.equal(loadConfig({ PAPGATE_MEDIA_NICE: '5' }).mediaNice, 5);
+    for (const bad of ['-21', '20', 'high', '1.5']) assert.throws(() => loadConfig({ PAPGATE_MEDIA_NICE: bad }), /PAPGATE_MEDIA_NICE/, bad);
   });
 
   it('stops with a message naming each bad variable', () => {

@@ -14,6 +14,7 @@ import { PapgateError } from '../../domain/errors';
 import type { MediaEngine, MediaSession } from '../../ports/media';
 import type { EmbeddedMediaEngineOptions, EmbeddedMediaStats } from './engine';
 import { RtpPortPool } from './rtp-port-pool';
+import type { NiceOutcome } from './thread-priority';
 import { ThreadSession } from './thread-session';
 import { fromWire, STAT_FIELDS, STATS_BYTES, type FromWorker, type LogLevel, type MediaWorkerData, type ToWorker } from './thread-messages';
 
@@ -47,7 +48,11 @@ export class ThreadedMediaEngine implements MediaEngine {
   private failedStartAtMs = -Infinity;
   private closed = false;
 
-  constructor(private readonly opts: EmbeddedMediaEngineOptions) {
+  /** `thread.nice`: the worker thread's nice value (thread-priority.ts); unset keeps the process's. */
+  constructor(
+    private readonly opts: EmbeddedMediaEngineOptions,
+    private readonly thread: { nice?: number } = {},
+  ) {
     new RtpPortPool(opts.bindAddress, opts.rtpPortMin, opts.rtpPortMax); // a bad range throws here, at start-up, as without a thread
     this.start();
   }
@@ -101,6 +106,7 @@ export class ThreadedMediaEngine implements MediaEngine {
       options,
       logLevels: LEVELS.filter((l) => log.isLevelEnabled?.(l) ?? true),
       stats: this.statsBuffer,
+      ...(this.thread.nice === undefined ? {} : { nice: this.thread.nice }),
     };
     const worker = new Worker(file, { workerData: data, execArgv });
     const running: Running = { worker, ready: false, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
@@ -126,7 +132,7 @@ export class ThreadedMediaEngine implements MediaEngine {
     switch (m.t) {
       case 'ready':
         running.ready = true;
-        return;
+        return this.reportPriority(m.nice);
       case 'created':
         return this.created(m.id, m.answerSdp);
       case 'createFailed': {
@@ -142,6 +148,17 @@ export class ThreadedMediaEngine implements MediaEngine {
       case 'log':
         return this.opts.log.child(m.bindings)[m.level](m.obj, m.msg);
     }
+  }
+
+  /** Once per worker: a refused priority means call audio may jitter when the cores are busy. */
+  private reportPriority(outcome: NiceOutcome | undefined): void {
+    if (!outcome) return;
+    if (outcome.ok) this.opts.log.debug({ tid: outcome.tid, nice: outcome.nice }, 'media thread priority set');
+    else
+      this.opts.log.info(
+        { nice: this.thread.nice, reason: outcome.reason },
+        'media thread keeps the process priority: its RTP may jitter when the cores are busy (grant CAP_SYS_NICE or LimitNICE, or set PAPGATE_MEDIA_NICE=keep)',
+      );
   }
 
   private created(id: number, answerSdp: string): void {

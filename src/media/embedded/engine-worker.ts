@@ -7,6 +7,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Logger } from '../../ports/logger';
 import { EmbeddedMediaEngine } from './engine';
 import type { RtpSession } from './rtp-session';
+import { setCallingThreadNice } from './thread-priority';
 import { STAT_FIELDS, toWire, type FromWorker, type LogLevel, type MediaWorkerData, type ToWorker } from './thread-messages';
 
 /** How often the shared figures are brought up to date. */
@@ -43,12 +44,14 @@ class MediaWorker {
     private readonly port: MessagePort,
     data: MediaWorkerData,
   ) {
+    // First, so the engine's sockets and timers start on a thread that already has its priority.
+    const nice = data.nice === undefined ? undefined : setCallingThreadNice(data.nice);
     const log = forwardingLogger(port, new Set(data.logLevels), {});
     this.engine = new EmbeddedMediaEngine({ ...data.options, log });
     this.stats = new Float64Array(data.stats);
     this.statsTimer = setInterval(() => this.writeStats(), STATS_EVERY_MS);
     port.on('message', (m: ToWorker) => this.onMessage(m));
-    this.send({ t: 'ready' });
+    this.send({ t: 'ready', ...(nice ? { nice } : {}) });
   }
 
   private send(m: FromWorker): void {

@@ -6,6 +6,7 @@
 import { PapgateError, type ErrorCode } from '../../domain/errors';
 import { NoCommonCodec, type MediaSessionEvents } from '../../ports/media';
 import type { EmbeddedMediaEngineOptions, EmbeddedMediaStats } from './engine';
+import type { NiceOutcome } from './thread-priority';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -16,6 +17,8 @@ export interface MediaWorkerData {
   logLevels: LogLevel[];
   /** Float64 slots, STAT_FIELDS order, which the worker keeps current (read without a round trip). */
   stats: SharedArrayBuffer;
+  /** The nice value the worker gives its own thread (thread-priority.ts); undefined keeps the process's. */
+  nice?: number;
 }
 
 export type ToWorker =
@@ -30,7 +33,7 @@ export type ToWorker =
 export type SessionEvent = { [K in keyof MediaSessionEvents]: { t: 'event'; id: number; name: K; args: MediaSessionEvents[K] } }[keyof MediaSessionEvents];
 
 export type FromWorker =
-  | { t: 'ready' }
+  | { t: 'ready'; nice?: NiceOutcome }
   | { t: 'created'; id: number; answerSdp: string }
   | { t: 'createFailed'; id: number; error: WireError }
   | SessionEvent
