@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../../src/config/config';
 
 /**
  * No Docker engine runs in CI, so the compose file is checked by structure:
@@ -193,6 +194,14 @@ describe('docker-compose.yml', () => {
         list(svc('postgres').volumes).some((v) => v.split(':')[0]! in obj(compose.volumes)),
         'the database on a named volume',
       );
+    });
+
+    it('lets the nodes with embedded media raise their media thread to the default nice value', () => {
+      for (const node of ['papgate-a', 'papgate-b']) {
+        assert.equal(env(node).PAPGATE_MEDIA, 'embedded');
+        // Linux: an unprivileged thread may go down to nice 20 - RLIMIT_NICE.
+        assert.equal(20 - Number(obj(svc(node).ulimits).nice), loadConfig({}).mediaNice, node);
+      }
     });
 
     it('migrates once before the nodes start, on the same database the nodes use', () => {
