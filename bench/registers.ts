@@ -173,6 +173,12 @@ async function throughBalancer(dir: string, usersFile: string, seconds: number, 
           .filter((l) => (l.level ?? 0) >= 40);
         if (bad.length) console.log(`    node ${NODE_IPS[i]}: ${bad.length} warnings/errors, first: ${JSON.stringify(bad[0])}`);
       });
+      // And what the balancer said (a node it marked down answers nobody until its next probe).
+      const lbBad = lb
+        .output()
+        .split('\n')
+        .filter((l) => /WARNING|ERROR/.test(l));
+      if (lbBad.length) console.log(`    balancer: ${lbBad.length} warnings/errors, first: ${lbBad[0]!.trim().slice(0, 300)}`);
     } finally {
       await lb.stop();
     }

@@ -20,6 +20,15 @@ export function kamailioMissing(): string | null {
   return null;
 }
 
+/**
+ * The balancer's shared memory (MB), as docker-compose.yml gives it. Each
+ * REGISTER is two stateful transactions, kept for tm's wait timer (5 s) after
+ * the answer: at 1,000 registrations a second Debian's default of 64 MB ran
+ * out ("could not allocate shared memory"), and the balancer answered a third
+ * of the phones 503.
+ */
+export const LB_SHM_MB = 256;
+
 export interface KamailioOptions {
   /** IP it listens on. */
   address: string;
@@ -61,7 +70,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
       '-A',
       'CHILDREN=2',
       '-m',
-      '64',
+      String(LB_SHM_MB),
       '-M',
       '8',
       '-w',
