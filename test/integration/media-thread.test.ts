@@ -177,6 +177,16 @@ describe('media worker thread priority', function () {
     return lines;
   };
 
+  const aCallIsSetUp = async (callId: string) => {
+    const phone = await RtpPhone.open();
+    try {
+      const s = await engine!.createSession({ callId, offerSdp: phone.offer('0 101'), signallingAddress: HOST });
+      await s.close();
+    } finally {
+      await phone.close();
+    }
+  };
+
   it('the worker thread alone takes the nice value asked for; the main thread keeps its own', async () => {
     const mainBefore = threadNice(process.pid);
     const wanted = Math.min(19, mainBefore + 3); // lowering a priority is always allowed
@@ -204,25 +214,12 @@ describe('media worker thread priority', function () {
       assert.match(String((refused[0]!.obj as { reason: string }).reason), /not permitted/);
     }
     assert.equal(threadNice(process.pid), mainBefore);
-    // Either way the engine works: a call can be set up on it.
-    const phone = await RtpPhone.open();
-    try {
-      const s = await engine!.createSession({ callId: 'after-priority', offerSdp: phone.offer('0 101'), signallingAddress: HOST });
-      await s.close();
-    } finally {
-      await phone.close();
-    }
+    await aCallIsSetUp('after-priority'); // either way the engine works
   });
 
   it('without a nice value the worker says nothing about priority', async () => {
     const lines = await start(undefined);
-    const phone = await RtpPhone.open();
-    try {
-      const s = await engine!.createSession({ callId: 'no-priority', offerSdp: phone.offer('0 101'), signallingAddress: HOST });
-      await s.close();
-    } finally {
-      await phone.close();
-    }
+    await aCallIsSetUp('no-priority'); // the worker's ready message, which would carry it, came before
     assert.ok(!lines.some((l) => /media thread (priority set|keeps)/.test(l.msg ?? '')));
   });
 });
