@@ -111,7 +111,11 @@ export class WebhookDispatcher {
         const now = this.d.clock.now();
         const claimed = await this.d.store.claimWebhookDeliveries(now, { leaseUntil: now + this.s.leaseMs, limit: free, perTenant: this.s.perTenant });
         for (const delivery of claimed) {
-          if (this.sending.has(delivery.seq)) continue;
+          if (this.sending.has(delivery.seq)) {
+            // Still out from an earlier claim: this one is no attempt, and must not count as one.
+            this.track(this.giveBack(delivery.seq));
+            continue;
+          }
           this.sending.add(delivery.seq);
           this.track(this.deliver(delivery).finally(() => this.sending.delete(delivery.seq)));
         }
@@ -133,6 +137,14 @@ export class WebhookDispatcher {
       this.inFlight.delete(p);
       this.wake();
     });
+  }
+
+  private async giveBack(seq: number): Promise<void> {
+    try {
+      await this.d.store.releaseWebhookClaim(seq);
+    } catch (e) {
+      this.d.log.warn({ seq, err: (e as Error).message }, 'a webhook claim not given back: one attempt too many is counted');
+    }
   }
 
   /** One attempt; any failure to record it leaves the lease to run out, and the delivery is tried again then. */

@@ -68,6 +68,14 @@ export interface WebhookStore {
   claimWebhookDeliveries(now: number, limits: ClaimLimits): Promise<WebhookDelivery[]>;
   /** Records an attempt's outcome and releases the lease. */
   finishWebhookDelivery(o: DeliveryOutcome): Promise<void>;
+  /**
+   * Gives back a claim the caller does not act on (it is still sending that
+   * delivery from an earlier claim whose lease ran out): the claim's count of
+   * attempts is taken back, so no attempt is counted that was not made. The
+   * new lease stays: the delivery is not claimed again at every poll while its
+   * request is out, and the outcome of that request ends the lease.
+   */
+  releaseWebhookClaim(seq: number): Promise<void>;
   /** The tenant's most recent deliveries, newest first. */
   listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]>;
 }

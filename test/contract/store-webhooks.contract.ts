@@ -144,6 +144,29 @@ export function webhooksContract(get: () => Store): void {
       assert.deepEqual(await store.claimWebhookDeliveries(10_000, limits()), []);
     });
 
+    it('a claim given back counts no attempt, and keeps its lease until the outcome ends it', async () => {
+      const store = get();
+      const t = await makeTenant(store, 'acme');
+      const d = makeDevice({ tenantId: t.id });
+      await store.insertDevices([d], []);
+      await store.setWebhook(hook(t.id));
+      await enqueue(store, d.mac, [event(t.id, d.mac)]);
+      const [sent] = await store.claimWebhookDeliveries(1_000, limits({ leaseUntil: 2_000 }));
+      // Its lease runs out while its request is still out: the same caller claims it again and gives that claim back.
+      const [again] = await store.claimWebhookDeliveries(2_000, limits({ leaseUntil: 3_000 }));
+      assert.equal(again!.seq, sent!.seq);
+      assert.equal(again!.attempts, 2);
+      await store.releaseWebhookClaim(again!.seq);
+      assert.deepEqual(await store.claimWebhookDeliveries(2_500, limits()), [], 'the lease stays: not claimed at every poll');
+      await store.finishWebhookDelivery({ seq: sent!.seq, status: 'pending', lastResult: 'HTTP 500', at: 2_600, nextAttemptAt: 2_700 });
+      const [retry] = await store.claimWebhookDeliveries(2_700, limits());
+      assert.equal(retry!.attempts, 2, 'one attempt made, this is the second');
+      await store.releaseWebhookClaim(retry!.seq);
+      await store.releaseWebhookClaim(retry!.seq);
+      const [listed] = await store.listWebhookDeliveries(t.id, 1);
+      assert.equal(listed!.attempts, 0, 'never below zero');
+    });
+
     it('keeps a tenant within its share, counting leases in flight', async () => {
       const store = get();
       const t = await makeTenant(store, 'acme');

@@ -182,6 +182,9 @@ describe('webhooks: deliveries to a real receiver', function () {
     await new Promise((resolve) => setTimeout(resolve, 10 * SETTINGS.pollMs));
     assert.equal(r.accepted().length, 1);
     assert.equal(r.received.length, 2);
+    // The claim made while the first request hung was no attempt, and is not counted as one.
+    const [listed] = await w.s.webhooks.deliveries(CLI_ACTOR, 'acme', 1);
+    assert.equal(listed!.attempts, 2, 'two attempts counted, as two were sent');
   });
 
   it('gets every event exactly once, in order per device, from a receiver failing every second request', async () => {

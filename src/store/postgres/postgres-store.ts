@@ -316,6 +316,10 @@ export class PostgresStore implements Store {
     await this.call('record the webhook delivery', () => this.webhooks.finish(o));
   }
 
+  async releaseWebhookClaim(seq: number): Promise<void> {
+    await this.call('give back a webhook claim', () => this.webhooks.release(seq));
+  }
+
   async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
     const n = count('limit', limit);
     return this.call('list webhook deliveries', () => this.webhooks.list(tenantId, n));

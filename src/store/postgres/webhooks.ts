@@ -29,6 +29,7 @@ const SQL = {
     RETURNING *`,
   webhookFinish: `UPDATE webhook_deliveries SET status = $2, last_result = $3, lease_until = 0,
     next_attempt_at = COALESCE($4, next_attempt_at), finished_at = $5 WHERE seq = $1`,
+  webhookRelease: 'UPDATE webhook_deliveries SET attempts = GREATEST(attempts - 1, 0) WHERE seq = $1',
   webhookRecent: 'SELECT * FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT $2',
   webhookPrune: "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1",
 } as const;
@@ -82,6 +83,10 @@ export class PostgresWebhooks {
   async finish(o: DeliveryOutcome): Promise<void> {
     const pending = o.status === 'pending';
     await q(this.pool, 'webhookFinish', [o.seq, o.status, o.lastResult, pending ? o.nextAttemptAt : null, pending ? null : o.at]);
+  }
+
+  async release(seq: number): Promise<void> {
+    await q(this.pool, 'webhookRelease', [seq]);
   }
 
   async list(tenantId: number, limit: number): Promise<WebhookDelivery[]> {

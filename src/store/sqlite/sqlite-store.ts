@@ -388,6 +388,10 @@ export class SqliteStore implements Store {
     return this.calls.run('record the webhook delivery', () => this.webhooks.finished(o));
   }
 
+  async releaseWebhookClaim(seq: number): Promise<void> {
+    return this.calls.run('give back a webhook claim', () => this.webhooks.released(seq));
+  }
+
   async listWebhookDeliveries(tenantId: number, limit: number): Promise<WebhookDelivery[]> {
     const n = count('limit', limit);
     return this.calls.run('list webhook deliveries', () => this.webhooks.list(tenantId, n));

@@ -23,6 +23,7 @@ export class SqliteWebhooks {
   private readonly finish: Statement<{ seq: number; status: string; last_result: string; next: number | null; finished: number | null }>;
   private readonly recent: Statement<[number, number], DeliveryRow>;
   private readonly prune: Statement<[number]>;
+  private readonly release: Statement<[number]>;
   private readonly anyDue: Statement<[number, number], { one: number }>;
   private lastPrune = -Infinity;
   private readonly claimTx: (now: number, l: ClaimLimits) => WebhookDelivery[];
@@ -40,6 +41,7 @@ export class SqliteWebhooks {
       WHERE seq IN (${claimableSeqsSql('@now', '@per_tenant', '@lim')}) RETURNING *`);
     this.finish = db.prepare(`UPDATE webhook_deliveries SET status = @status, last_result = @last_result, lease_until = 0,
       next_attempt_at = COALESCE(@next, next_attempt_at), finished_at = @finished WHERE seq = @seq`);
+    this.release = db.prepare('UPDATE webhook_deliveries SET attempts = MAX(attempts - 1, 0) WHERE seq = ?');
     this.recent = db.prepare('SELECT * FROM webhook_deliveries WHERE tenant_id = ? ORDER BY seq DESC LIMIT ?');
     this.prune = db.prepare("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < ?");
     this.anyDue = db.prepare("SELECT 1 AS one FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1");
@@ -84,6 +86,10 @@ export class SqliteWebhooks {
   /** Inside the caller's transaction (mutateDevice). */
   add(e: NewWebhookEvent): void {
     this.enqueue.run(e.id, e.tenantId, e.mac, e.siteId, e.state, e.at, e.at, e.tenantId);
+  }
+
+  released(seq: number): void {
+    this.release.run(seq);
   }
 
   finished(o: DeliveryOutcome): void {
