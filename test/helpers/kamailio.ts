@@ -29,6 +29,14 @@ export function kamailioMissing(): string | null {
  */
 export const LB_SHM_MB = 256;
 
+/**
+ * The balancer's memory manager, as docker-compose.yml gives it: with TLSF
+ * instead of the build's default, 1,000 REGISTERs a second through it took
+ * about 30 % less of its CPU (403-527 against 643-740 µs per registration,
+ * back to back) and the p99 to one node fell from 450-540 to 100-170 ms.
+ */
+export const LB_MEM_MANAGER = 'tlsf';
+
 export interface KamailioOptions {
   /** IP it listens on. */
   address: string;
@@ -73,6 +81,8 @@ export async function startKamailio(o: KamailioOptions): Promise<Kamailio> {
       String(LB_SHM_MB),
       '-M',
       '8',
+      '-x',
+      LB_MEM_MANAGER,
       '-w',
       o.dir,
       '-Y',

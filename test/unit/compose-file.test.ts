@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
-import { LB_SHM_MB } from '../helpers/kamailio';
+import { LB_MEM_MANAGER, LB_SHM_MB } from '../helpers/kamailio';
 
 /**
  * No Docker engine runs in CI, so the compose file is checked by structure:
@@ -225,6 +225,7 @@ describe('docker-compose.yml', () => {
       assert.ok(args.includes(`DISPATCHER_LIST="${mount}/dispatcher.list"`));
       // The shared memory the tests' balancer runs with, which held 1,000 REGISTERs a second without a 503.
       assert.equal(Number(args[args.indexOf('-m') + 1]), LB_SHM_MB);
+      assert.equal(args[args.indexOf('-x') + 1], LB_MEM_MANAGER);
       const listed = read('kamailio-conf/dispatcher.list')
         .split('\n')
         .filter((l) => /^1\s/.test(l))
