@@ -27,6 +27,16 @@ export function webhooksContract(get: () => Store): void {
     ...over,
   });
   const hook = (tenantId: number) => ({ tenantId, url: 'https://hooks.example/papgate', secret: 'whsec_x', updatedAt: 5 });
+  /** A tenant with a webhook, one device, and one event of it waiting (due at 1,000). */
+  const oneEventPending = async () => {
+    const store = get();
+    const t = await makeTenant(store, 'acme');
+    const d = makeDevice({ tenantId: t.id });
+    await store.insertDevices([d], []);
+    await store.setWebhook(hook(t.id));
+    await enqueue(store, d.mac, [event(t.id, d.mac)]);
+    return { store, t, d };
+  };
 
   describe('webhooks', () => {
     it('saves, replaces, reads and deletes a tenant webhook', async () => {
@@ -123,12 +133,7 @@ export function webhooksContract(get: () => Store): void {
     });
 
     it('retries at the recorded time and takes over an expired lease', async () => {
-      const store = get();
-      const t = await makeTenant(store, 'acme');
-      const d = makeDevice({ tenantId: t.id });
-      await store.insertDevices([d], []);
-      await store.setWebhook(hook(t.id));
-      await enqueue(store, d.mac, [event(t.id, d.mac)]);
+      const { store, t } = await oneEventPending();
       const [c] = await store.claimWebhookDeliveries(1_000, limits({ leaseUntil: 5_000 }));
       await store.finishWebhookDelivery({ seq: c!.seq, status: 'pending', lastResult: 'HTTP 500', at: 1_100, nextAttemptAt: 3_000 });
       assert.deepEqual(await store.claimWebhookDeliveries(2_999, limits()), []);
@@ -145,12 +150,7 @@ export function webhooksContract(get: () => Store): void {
     });
 
     it('a claim given back counts no attempt, and keeps its lease until the outcome ends it', async () => {
-      const store = get();
-      const t = await makeTenant(store, 'acme');
-      const d = makeDevice({ tenantId: t.id });
-      await store.insertDevices([d], []);
-      await store.setWebhook(hook(t.id));
-      await enqueue(store, d.mac, [event(t.id, d.mac)]);
+      const { store, t } = await oneEventPending();
       const [sent] = await store.claimWebhookDeliveries(1_000, limits({ leaseUntil: 2_000 }));
       // Its lease runs out while its request is still out: the same caller claims it again and gives that claim back.
       const [again] = await store.claimWebhookDeliveries(2_000, limits({ leaseUntil: 3_000 }));
@@ -188,12 +188,7 @@ export function webhooksContract(get: () => Store): void {
     });
 
     it('deleting the webhook drops pending deliveries and keeps finished ones', async () => {
-      const store = get();
-      const t = await makeTenant(store, 'acme');
-      const d = makeDevice({ tenantId: t.id });
-      await store.insertDevices([d], []);
-      await store.setWebhook(hook(t.id));
-      await enqueue(store, d.mac, [event(t.id, d.mac)]);
+      const { store, t, d } = await oneEventPending();
       const [c] = await store.claimWebhookDeliveries(1_000, limits());
       await store.finishWebhookDelivery({ seq: c!.seq, status: 'delivered', lastResult: 'HTTP 200', at: 1_001 });
       await enqueue(store, d.mac, [event(t.id, d.mac, { state: 'successful' })]);
