@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { closeSqlitePair, openSqlitePair, type SqlitePair } from '../helpers/sqlite-pair';
 import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
 
 /**
@@ -11,21 +9,15 @@ import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
  * every change, by this store or by another connection, shows on the next read.
  */
 describe('SQLite store: devices read again come from memory, never stale', () => {
-  let dir: string;
+  let pair: SqlitePair;
   let path: string;
   let store: SqliteStore;
   let other: BetterSqlite3.Database;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'papgate-device-cache-'));
-    path = join(dir, 'papgate.db');
-    store = await openSqliteStore(path);
-    other = new BetterSqlite3(path);
+    pair = await openSqlitePair('papgate-device-cache-');
+    ({ path, store, other } = pair);
   });
-  afterEach(async () => {
-    other.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(async () => closeSqlitePair({ ...pair, store })); // a test may have opened the file again
 
   /** A device read often enough to be kept. */
   async function polledDevice() {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { StoredRegistration } from '../../src/ports/store';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
+import { closeSqlitePair, openSqlitePair, type SqlitePair } from '../helpers/sqlite-pair';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 
 /**
@@ -15,21 +13,15 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
  * by another process, shows on the next read.
  */
 describe('SQLite store: devices by SIP username and registrations read again, never stale', () => {
-  let dir: string;
+  let pair: SqlitePair;
   let path: string;
   let store: SqliteStore;
   let other: BetterSqlite3.Database;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'papgate-sip-cache-'));
-    path = join(dir, 'papgate.db');
-    store = await openSqliteStore(path);
-    other = new BetterSqlite3(path);
+    pair = await openSqlitePair('papgate-sip-cache-');
+    ({ path, store, other } = pair);
   });
-  afterEach(async () => {
-    other.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(async () => closeSqlitePair({ ...pair, store })); // a test may have opened the file again
 
   const reg = (over: Partial<StoredRegistration> = {}): StoredRegistration => ({
     username: 'pgcache1',
