@@ -14,6 +14,7 @@ import type { Store } from '../../src/ports/store';
 import { createProvisioningServer } from '../../src/provisioning/server';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { TEST_PROVISIONING_SETTINGS } from '../helpers/provisioning-settings';
 
 /** Whatever a client sends, it gets a short 4xx and the server keeps answering. */
 
@@ -66,14 +67,7 @@ describe('provisioning HTTP service: bad input', () => {
     await store.insertDevices([device], []);
     const provisioning = new Provisioning(
       { store, clock: { now: () => 1_800_000_000_000 }, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger },
-      {
-        publicUrl: 'http://prov.test',
-        sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
-        emergencyNumbers: ['112'],
-        hotline: '*89',
-        minimalResyncSeconds: 300,
-        fullResyncSeconds: 14400,
-      },
+      TEST_PROVISIONING_SETTINGS,
     );
     app = createProvisioningServer({ provisioning, log: silentLogger, metrics: new Metrics({ defaultMetrics: false }), trustedProxies: [] });
     await app.listen({ host: '127.0.0.1', port: 0 });

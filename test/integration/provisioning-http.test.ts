@@ -17,6 +17,7 @@ import type { Store } from '../../src/ports/store';
 import { createProvisioningServer } from '../../src/provisioning/server';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { makeAudit, makeDevice, makeTenant, type DeviceOverrides } from '../helpers/store-fixtures';
+import { TEST_PROVISIONING_SETTINGS } from '../helpers/provisioning-settings';
 
 /**
  * Section 7 of docs/behaviour.md over a real listener and a real SQLite file. Loopback
@@ -25,14 +26,7 @@ import { makeAudit, makeDevice, makeTenant, type DeviceOverrides } from '../help
  */
 
 const PROXY = '127.0.0.9';
-const SETTINGS: ProvisioningSettings = {
-  publicUrl: 'http://prov.test',
-  sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
-  emergencyNumbers: ['112', '911'],
-  hotline: '*89',
-  minimalResyncSeconds: 300,
-  fullResyncSeconds: 14400,
-};
+const SETTINGS: ProvisioningSettings = { ...TEST_PROVISIONING_SETTINGS, emergencyNumbers: ['112', '911'] };
 const LINE = { server: 'pbx.example.net', user: '4711', authName: '4711', password: 'Real-Line-Pw-1', displayName: 'Desk 1' };
 
 interface Reply {

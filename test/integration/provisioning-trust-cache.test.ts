@@ -2,13 +2,14 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Provisioning, type ProvisioningSettings } from '../../src/app/provisioning';
+import { Provisioning } from '../../src/app/provisioning';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
 import type { Tenant } from '../../src/domain/types';
 import { silentLogger } from '../../src/ports/logger';
 import { cryptoRandom } from '../../src/ports/random';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { TEST_PROVISIONING_SETTINGS as SETTINGS } from '../helpers/provisioning-settings';
 
 /**
  * The SQLite store keeps each tenant's allow-list and trust windows in
@@ -17,14 +18,6 @@ import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
  * the file (the CLI, a second papgate process), which `other` stands for.
  */
 
-const SETTINGS: ProvisioningSettings = {
-  publicUrl: 'http://prov.test',
-  sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
-  emergencyNumbers: ['112'],
-  hotline: '*89',
-  minimalResyncSeconds: 300,
-  fullResyncSeconds: 14400,
-};
 const IP = '203.0.113.7';
 const NET = '203.0.113.0/24';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Provisioning, type ProvisioningResult, type ProvisioningSettings } from '../../src/app/provisioning';
+import { Provisioning, type ProvisioningResult } from '../../src/app/provisioning';
 import { encodeSecret, hashSecret, matchSecret, SECRET_BYTES } from '../../src/domain/identity-secret';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
 import type { Device } from '../../src/domain/types';
@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/ports/logger';
 import { cryptoRandom } from '../../src/ports/random';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { TEST_PROVISIONING_SETTINGS as SETTINGS } from '../helpers/provisioning-settings';
 
 /**
  * Group commit on a real SQLite file: the device mutations of one event-loop
@@ -21,14 +22,6 @@ import { makeDevice, makeTenant } from '../helpers/store-fixtures';
  * caller was told must be what a fresh connection reads from the file.
  */
 
-const SETTINGS: ProvisioningSettings = {
-  publicUrl: 'http://prov.test',
-  sip: { server: 'sip.papgate.test', port: 5060, transport: 'udp' },
-  emergencyNumbers: ['112'],
-  hotline: '*89',
-  minimalResyncSeconds: 300,
-  fullResyncSeconds: 14400,
-};
 const PHONES = 12;
 
 const newSecret = () => encodeSecret(randomBytes(SECRET_BYTES));
