@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { StoredRegistration } from '../../src/ports/store';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
 import { closeSqlitePair, openSqlitePair, type SqlitePair } from '../helpers/sqlite-pair';
-import { makeDevice, makeTenant } from '../helpers/store-fixtures';
+import { makeDevice, makeRegistration, makeTenant } from '../helpers/store-fixtures';
 
 /**
  * What a digest REGISTER reads, the device by SIP username and the account's
@@ -23,18 +23,7 @@ describe('SQLite store: devices by SIP username and registrations read again, ne
   });
   afterEach(async () => closeSqlitePair({ ...pair, store })); // a test may have opened the file again
 
-  const reg = (over: Partial<StoredRegistration> = {}): StoredRegistration => ({
-    username: 'pgcache1',
-    contact: 'sip:pgcache1@198.51.100.7:5062',
-    sourceAddress: '198.51.100.7',
-    sourcePort: 5062,
-    sourceTransport: 'udp',
-    path: [],
-    callId: 'c1@phone',
-    cseq: 1,
-    expiresAt: 100_000,
-    ...over,
-  });
+  const reg = (over: Partial<StoredRegistration> = {}) => makeRegistration('pgcache1', { expiresAt: 100_000, ...over });
 
   /** A device whose SIP account was looked up often enough to be kept. */
   async function registeringDevice() {

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Store, StoredRegistration } from '../../src/ports/store';
+import { makeRegistration } from '../helpers/store-fixtures';
 
 /** Registrations and the write probe, for every Store adapter. */
 export function registrationsContract(get: () => Store): void {
-  const reg = (over: Partial<StoredRegistration> = {}): StoredRegistration => ({
-    username: 'pg001122334455',
-    contact: 'sip:pg001122334455@198.51.100.7:5062;transport=udp',
-    sourceAddress: '198.51.100.7',
-    sourcePort: 5062,
-    sourceTransport: 'udp',
-    path: [],
-    callId: 'c1@phone',
-    cseq: 1,
-    expiresAt: 10_000,
-    ...over,
-  });
+  const reg = (over: Partial<StoredRegistration> = {}) => makeRegistration('pg001122334455', over);
 
   describe('registrations', () => {
     it('saves a binding and reads it back until it lapses', async () => {

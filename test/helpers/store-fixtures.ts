@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { newAuthRecord } from '../../src/domain/auth';
 import type { AuditEvent, AuthRecord, Device, Tenant } from '../../src/domain/types';
-import type { Store } from '../../src/ports/store';
+import type { Store, StoredRegistration } from '../../src/ports/store';
 
 /** Small factories for store-backed tests. Every call returns fresh, unique keys. */
 
@@ -64,5 +64,21 @@ export function makeAudit(overrides: Partial<Omit<AuditEvent, 'id'>> = {}): Omit
     action: 'test',
     outcome: 'ok',
     ...overrides,
+  };
+}
+
+/** A phone's UDP binding for `username` from 198.51.100.7:5062; `over` replaces any field (expiresAt is in the tests' clock). */
+export function makeRegistration(username: string, over: Partial<StoredRegistration> = {}): StoredRegistration {
+  return {
+    username,
+    contact: `sip:${username}@198.51.100.7:5062;transport=udp`,
+    sourceAddress: '198.51.100.7',
+    sourcePort: 5062,
+    sourceTransport: 'udp',
+    path: [],
+    callId: 'c1@phone',
+    cseq: 1,
+    expiresAt: 10_000,
+    ...over,
   };
 }
