@@ -131,13 +131,15 @@ export async function benchProvisioning(): Promise<void> {
 
 /** papgate's latency at a fixed rate (bench/fixed-rate.ts in a child process), per load; nginx's beside it. */
 async function printFixedRate(loads: Array<[string, string, string]>): Promise<void> {
-  console.log(`\nprovisioning latency at a fixed ${FIXED_RATE} req/s (${SECONDS} s, 16 keep-alive connections; latency from when each request was due)`);
+  console.log(
+    `\nprovisioning latency at a fixed ${FIXED_RATE} req/s (${SECONDS} s after ${WARMUP_SECONDS} s warm-up, 16 keep-alive connections; latency from when each request was due)`,
+  );
   console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
   for (const [load, baseUrl, pathsFile] of loads) {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile, String(FIXED_RATE), String(SECONDS), '16'],
-      { timeout: (SECONDS + 60) * 1000 },
+      ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile, String(FIXED_RATE), String(SECONDS), '16', String(WARMUP_SECONDS)],
+      { timeout: (WARMUP_SECONDS + SECONDS + 60) * 1000 },
     );
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       due: number;
