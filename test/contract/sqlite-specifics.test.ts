@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -200,6 +200,50 @@ describe('SQLite store specifics', () => {
     const started = Date.now();
     await store.close();
     assert.ok(Date.now() - started < 1000, 'close waits for the checkpointer only briefly');
+  });
+
+  it('checkpoints only on its worker: the WAL starts over under steady writes, with no checkpoint on the event loop', async () => {
+    const path = join(dir, 'papgate.db');
+    // The worker loads its own better-sqlite3: this wrapper sees only the connections of this thread.
+    const onThisThread: string[] = [];
+    const pragma = BetterSqlite3.prototype.pragma;
+    BetterSqlite3.prototype.pragma = function (this: BetterSqlite3.Database, source: string, options?: BetterSqlite3.PragmaOptions) {
+      if (/wal_checkpoint/i.test(source)) onThisThread.push(source);
+      return pragma.call(this, source, options) as unknown;
+    };
+    const store = await openSqliteStore(path);
+    try {
+      const t = await makeTenant(store, 'acme');
+      store.startCheckpoints(40);
+      /** Salt-1 of the WAL header: SQLite changes it each time the WAL starts over. */
+      const salt = () => {
+        const fd = openSync(`${path}-wal`, 'r');
+        try {
+          const header = Buffer.alloc(32);
+          readSync(fd, header, 0, 32, 0);
+          return header.readUInt32BE(16);
+        } finally {
+          closeSync(fd);
+        }
+      };
+      const first = salt();
+      let restarts = 0;
+      let last = first;
+      // A write every few milliseconds, for at least ten periods, until the WAL has started over twice.
+      const started = Date.now();
+      while (restarts < 2 || Date.now() - started < 400) {
+        assert.ok(Date.now() - started < 5000, `the WAL started over ${restarts} times in 5 s of writes`);
+        await store.insertDevices([makeDevice({ tenantId: t.id })], []);
+        await new Promise((r) => setTimeout(r, 2));
+        const now = salt();
+        if (now !== last) restarts++;
+        last = now;
+      }
+    } finally {
+      BetterSqlite3.prototype.pragma = pragma;
+      await store.close();
+    }
+    assert.deepEqual(onThisThread, [], 'the event loop ran a checkpoint');
   });
 
   it('logs failures without secrets', async () => {

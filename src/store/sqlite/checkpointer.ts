@@ -4,33 +4,42 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from '../../ports/logger';
 
 /**
- * Copies the WAL back into the database file, mostly from a worker thread
- * with its own connection. A checkpoint reads and writes every page written
- * since the last one: on the event loop, after two seconds of provisioning
- * writes, that took about 50 ms, every phone request's p99. A PASSIVE
- * checkpoint takes no lock that writers or readers wait for, so it can run
- * beside the store's connection.
+ * Copies the WAL back into the database file, from a worker thread with
+ * connections of its own: the store's connection (the event loop) never
+ * checkpoints. A checkpoint reads and writes every page written since the
+ * last one and syncs the file: on the event loop that took 50 ms after two
+ * seconds of provisioning writes, and 25 ms even when only its last frames
+ * were left to copy (the syncs), stalling every request of the process.
  *
- * But a checkpoint that runs while writes go on never reaches the last frame,
- * and SQLite starts the WAL over only after one that did: the WAL would grow
- * to the wal_autocheckpoint backstop, which runs on the event loop. So once
- * per period the worker catches up (passes until few frames are left) and
- * then `tail` runs one more pass on the store's own connection: it copies
- * the last few frames, completes, and the next write starts the WAL over.
- * Between, the worker passes a few times per period, so that whatever runs
- * on the event loop (tail, backstop) finds almost everything copied already.
+ * A PASSIVE checkpoint takes no lock that writers or readers wait for, so it
+ * runs beside the store's writes. But one that runs while writes go on never
+ * reaches the last frame, and SQLite starts the WAL over only after one that
+ * did: the WAL would grow to the wal_autocheckpoint backstop, which runs on
+ * the event loop. So once per period the worker catches up (passes until few
+ * frames are left), then takes the write lock on a second connection and
+ * passes once more: with no writer, that pass copies the last frames and
+ * completes, and the next write starts the WAL over. Meanwhile the store's
+ * writes find the lock taken and wait for it asynchronously (lock-retry.ts,
+ * the same as for a write of another process), while reads go on. Between,
+ * the worker passes a few times per period, so little is left for the pass
+ * under the lock (or for a backstop checkpoint).
  */
 
 /**
  * Worker passes per period. Under sustained writes the WAL can reach the
- * wal_autocheckpoint backstop before the period's tail; a backstop checkpoint
- * then copies only what the worker's last pass left (at most period/PASSES).
+ * wal_autocheckpoint backstop before the period's last pass; a backstop
+ * checkpoint then copies only what the worker's last pass left (at most period/PASSES).
  */
 const PASSES = 8;
-/** A catch-up pass that saw fewer new frames than this is close enough for the tail. */
+/** A catch-up pass that saw fewer new frames than this is close enough for the pass under the lock. */
 const CLOSE_ENOUGH = 200;
 /** Catch-up passes at most, should writes outrun the copying. */
 const MAX_CATCH_UP = 4;
+/**
+ * How long the worker waits for the write lock (the store's transactions
+ * are short); past it, this period's WAL is finished in the next one.
+ */
+const LOCK_WAIT_MS = 200;
 
 /** Runs in the worker (plain JavaScript: no TypeScript loader there in production). */
 const WORKER_SOURCE = `
@@ -38,7 +47,23 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
+// Only ever holds the write lock, so that the last pass of a period meets no writer.
+const gate = new Database(workerData.path, { fileMustExist: true });
+gate.pragma('busy_timeout = ${LOCK_WAIT_MS}');
 const pass = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
+const passAlone = () => {
+  try {
+    gate.exec('BEGIN IMMEDIATE');
+  } catch (e) {
+    if (String(e && e.code).startsWith('SQLITE_BUSY')) return; // writes went on all along: next period
+    throw e;
+  }
+  try {
+    pass();
+  } finally {
+    gate.exec('ROLLBACK');
+  }
+};
 let tick = 0;
 const timer = setInterval(() => {
   try {
@@ -49,7 +74,7 @@ const timer = setInterval(() => {
       r = pass();
       if (r.busy || r.log - before < ${CLOSE_ENOUGH}) break;
     }
-    parentPort.postMessage({ done: true });
+    passAlone();
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message) });
   }
@@ -57,6 +82,7 @@ const timer = setInterval(() => {
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
+  gate.close();
   parentPort.close();
 });
 `;
@@ -71,28 +97,16 @@ export class Checkpointer {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts checkpointing the file of `db` (the store's connection, which runs the tail every `ms`). */
+  /** Starts checkpointing the file of `db` (the store's connection), a round every `ms`. */
   static start(db: Database, ms: number, log: Logger): Checkpointer {
-    const failed = (e: unknown) => {
-      log.warn({ error: e instanceof Error ? e.message : String(e) }, 'WAL checkpoint failed; SQLite will retry');
-    };
-    const tail = () => {
-      if (!db.open) return;
-      try {
-        db.pragma('wal_checkpoint(PASSIVE)');
-      } catch (e) {
-        failed(e);
-      }
-    };
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { module: require.resolve('better-sqlite3'), path: resolve(db.name), ms },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });
-    worker.on('message', (m: { done?: boolean; error?: string }) => {
-      if (m.done) tail();
-      else failed(m.error);
+    worker.on('message', (m: { error?: string }) => {
+      log.warn({ error: m.error }, 'WAL checkpoint failed; SQLite will retry');
     });
     worker.on('error', (e) => {
       // Only the automatic checkpoint (at wal_autocheckpoint) is left: the WAL grows larger, nothing breaks.
