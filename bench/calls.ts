@@ -30,6 +30,8 @@ import { analyse, captureMissing, startCapture, type ReceiverFigures } from './r
 
 const SIPP_PORT = 18210;
 const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
+/** SIPp's out-of-call scenario: answers papgate's check-sync NOTIFY (it has a Call-ID of its own) with 200. */
+const CHECK_SYNC_ANSWER = path.resolve(__dirname, '..', 'scenarios', 'check-sync-notify.xml');
 const DEFAULT_STEPS = [50, 100, 200, 300];
 /** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s PIN and #, 4 s prompt again, setup). */
 const CALL_SECONDS = 7.5;
@@ -171,6 +173,9 @@ function startSipp(dir: string, callsFile: string, concurrent: number, total: nu
     '-mp',
     String(SIPP_PORT + 2),
     '-rtp_echo',
+    // A phone answers the check-sync NOTIFY after a right PIN; unanswered, papgate would resend it for 32 s (timer F).
+    '-oocsf',
+    CHECK_SYNC_ANSWER,
     '-l',
     String(concurrent),
     '-m',
