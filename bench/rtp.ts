@@ -12,6 +12,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { EmbeddedMediaEngine, ThreadedMediaEngine } from '../src/media/embedded';
+import { mediaThreadNice } from '../src/compose-calls';
 import { loadConfig } from '../src/config/config';
 import { silentLogger } from '../src/ports/logger';
 
@@ -21,7 +22,7 @@ const WARM_UP_MS = 2000;
 /** PAPGATE_MEDIA_THREAD=on: the engine in its worker thread (CPU is the whole process, both threads; its counts lag up to 0.1 s), at PAPGATE_MEDIA_NICE. */
 const MEDIA = loadConfig({ PAPGATE_MEDIA_THREAD: process.env.PAPGATE_MEDIA_THREAD ?? 'off', PAPGATE_MEDIA_NICE: process.env.PAPGATE_MEDIA_NICE });
 const THREADED = MEDIA.mediaThread === 'on';
-const NICE = MEDIA.mediaNice === 'keep' ? undefined : MEDIA.mediaNice;
+const NICE = mediaThreadNice(MEDIA);
 
 const offer = (port: number) =>
   [

@@ -153,7 +153,12 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine | ThreadedMe
     srtp: c.srtp,
     log: d.log.child({ part: 'media' }),
   };
-  return mediaOnThread(c) ? new ThreadedMediaEngine(options, { nice: c.mediaNice === 'keep' ? undefined : c.mediaNice }) : new EmbeddedMediaEngine(options);
+  return mediaOnThread(c) ? new ThreadedMediaEngine(options, { nice: mediaThreadNice(c) }) : new EmbeddedMediaEngine(options);
+}
+
+/** The nice value the media thread asks for; undefined: it keeps the process's. */
+export function mediaThreadNice(c: Pick<Config, 'mediaNice'>): number | undefined {
+  return c.mediaNice === 'keep' ? undefined : c.mediaNice;
 }
 
 /** auto: a thread only pays when there is a second core for it to run on. */

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mediaOnThread } from '../../src/compose-calls';
+import { mediaOnThread, mediaThreadNice } from '../../src/compose-calls';
 import { ConfigError, loadConfig, SETTINGS } from '../../src/config/config';
 
 describe('configuration from the environment', () => {
@@ -48,6 +48,8 @@ describe('configuration from the environment', () => {
     assert.equal(auto.mediaNice, -10);
     assert.equal(loadConfig({ PAPGATE_MEDIA_NICE: 'keep' }).mediaNice, 'keep');
     assert.equal(loadConfig({ PAPGATE_MEDIA_NICE: '5' }).mediaNice, 5);
+    assert.equal(mediaThreadNice(auto), -10);
+    assert.equal(mediaThreadNice(loadConfig({ PAPGATE_MEDIA_NICE: 'keep' })), undefined);
     for (const bad of ['-21', '20', 'high', '1.5']) assert.throws(() => loadConfig({ PAPGATE_MEDIA_NICE: bad }), /PAPGATE_MEDIA_NICE/, bad);
   });
 
