@@ -83,8 +83,25 @@ describe('admin portal: editing (browser)', function () {
     assert.deepEqual((await server.store.getDevice(MAC))!.lines, [
       { server: 'sip.example.net', user: '202', authName: 'auth-202', password: 'new-202', displayName: 'Reception' },
     ]);
-    await page.getByRole('button', { name: 'Edit SIP lines of 00:15:65:cc:00:01' }).waitFor();
-    assert.equal(await page.locator(`#device-rows tr[data-mac="${MAC}"] button`, { hasText: 'Lines (1)' }).count(), 1);
+    // The table reloads after the status shows: wait for the new count rather than read the old row.
+    await page.locator(`#device-rows tr[data-mac="${MAC}"] button`, { hasText: 'Lines (1)' }).waitFor();
+    await page.close();
+  });
+
+  it('opens the lines editor with the lines stored now, not those the table was drawn with', async () => {
+    const page = await signIn(browser, server.url, tenantToken);
+    const edit = page.getByRole('button', { name: 'Edit SIP lines of 00:15:65:cc:00:01' });
+    await edit.waitFor();
+    // Another admin changes the lines after this page drew its table: saving the table's copy would undo that.
+    await server.services.devices.setLines(PLATFORM, MAC, [
+      { server: 'pbx.example.org', user: '301', password: 'pw-301' },
+      { server: 'pbx.example.org', user: '302', password: 'pw-302' },
+    ]);
+    await edit.click();
+    await page.locator('#lines-editor').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#lines-rows tr[data-line]').count(), 2);
+    assert.equal(await page.getByLabel('User of line 2').inputValue(), '302');
+    assert.equal(await page.getByLabel('Password of line 2').inputValue(), '', 'passwords are never sent back');
     await page.close();
   });
 

@@ -88,6 +88,7 @@ export const api = {
   addSite: (tenant, name, more = {}) => call('POST', `${t(tenant)}/sites`, { json: { name, ...more } }),
   devices: (tenant, filter = {}) => call('GET', `${t(tenant)}/devices${query(filter)}`),
   addDevice: (tenant, device) => call('POST', `${t(tenant)}/devices`, { json: device }),
+  device: (mac) => call('GET', m(mac)),
   deleteDevice: (mac) => call('DELETE', m(mac)),
   resetDevice: (mac) => call('POST', `${m(mac)}/reset`),
   suspendDevice: (mac) => call('POST', `${m(mac)}/suspend`),

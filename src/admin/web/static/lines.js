@@ -105,13 +105,19 @@ async function save(ev) {
   }
 }
 
-/** Opens the editor for device `d`; `onSaved` reloads the table. */
+/**
+ * Opens the editor for device `d` with its lines as stored now, not as the
+ * table drew them: the table may be older (another admin's change, or a
+ * reload still under way), and saving stale lines would undo a change.
+ * `onSaved` reloads the table.
+ */
 export async function editLines(d, onSaved) {
   ({ maxLines } = await loadContract().catch(() => ({ maxLines })));
+  const current = await api.device(d.mac);
   editing = { mac: d.mac, onSaved };
   $('lines-mac').textContent = formatMac(d.mac);
   fieldError($('lines-error'), null, '');
-  renderLines(d.lines ?? []);
+  renderLines(current.lines ?? []);
   $('lines-editor').hidden = false;
   $('lines-editor').focus();
 }
