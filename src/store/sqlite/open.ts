@@ -29,17 +29,6 @@ export interface SqliteStoreOptions {
 const OPEN_WAIT_MS = 30_000;
 
 /**
- * The store's connection reads the database file through a memory map of up
- * to this size instead of a read() per page: a phone's first contact reads
- * its device from pages SQLite's own 2 MB cache rarely holds, and a device
- * lookup by MAC cost 18-20 us through read() with 1,000,000 devices, 11-13 us
- * mapped (10-12 and 10 us with 100,000). SQLite maps read-only: writes still
- * go through write(), so a stray pointer cannot touch the file. Larger files
- * are read as before past the mapped part.
- */
-export const MMAP_BYTES = 1024 * 1024 * 1024;
-
-/**
  * Opens (creating if needed) the SQLite database at `path`, or an in-memory
  * one for ':memory:', and brings its schema up to date. WAL lets the
  * provisioning and SIP sides (or several processes) share one file.
@@ -64,7 +53,6 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       const mode = await retryWhileLocked(() => conn.pragma('journal_mode = WAL', { simple: true }), waitForLock);
       if (mode !== 'wal') throw unavailable(`cannot open the database ${path}: it refused WAL mode (${String(mode)})`);
     }
-    if (!inMemory) conn.pragma(`mmap_size = ${MMAP_BYTES}`);
     const migrations = await retryWhileLocked(() => applyMigrations(conn, Date.now()), waitForLock);
     if (migrations.to !== migrations.from) log.info({ path, from: migrations.from, to: migrations.to }, 'store schema migrated');
     return new SqliteStore(db, log, migrations, busyTimeoutMs);
