@@ -16,9 +16,10 @@ import type { Logger } from '../../ports/logger';
  * reaches the last frame, and SQLite starts the WAL over only after one that
  * did: the WAL would grow to the wal_autocheckpoint backstop, which runs on
  * the event loop. So once per period the worker catches up (passes until few
- * frames are left), then takes the write lock on a second connection and
- * passes once more: with no writer, that pass copies the last frames and
- * completes, and the next write starts the WAL over. Meanwhile the store's
+ * frames are left), then, unless that pass already copied every frame (a
+ * quiet period), takes the write lock on a second connection and passes once
+ * more: with no writer, that pass copies the last frames and completes, and
+ * the next write starts the WAL over. Meanwhile the store's
  * writes find the lock taken and wait for it asynchronously (lock-retry.ts,
  * the same as for a write of another process), while reads go on. Between,
  * the worker passes a few times per period, so little is left for the pass
@@ -74,7 +75,8 @@ const timer = setInterval(() => {
       r = pass();
       if (r.busy || r.log - before < ${CLOSE_ENOUGH}) break;
     }
-    passAlone();
+    // A pass that copied every frame (or found none) lets the WAL start over by itself: no lock needed.
+    if (r.checkpointed < r.log) passAlone();
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message) });
   }
