@@ -15,8 +15,8 @@
  * would from phones. Ports: papgate SIP 18200, RTP from 20000 (2 per call of
  * the largest step, plus spare), SIPp 18210-18215.
  *
- * `benchCalls()` is what `npm run bench` calls; `BENCH_CALLS_STEPS=50,100`
- * changes the steps. Run on its own: `node --require tsx/cjs bench/calls.ts`.
+ * `benchCallsEmbedded(steps)` runs the steps; `calls-run.ts` (what `npm run
+ * bench` calls) picks the steps and the stacks.
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ const SIPP_PORT = 18210;
 const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
 /** SIPp's out-of-call scenario: answers papgate's check-sync NOTIFY (it has a Call-ID of its own) with 200. */
 const CHECK_SYNC_ANSWER = path.resolve(__dirname, '..', 'scenarios', 'check-sync-notify.xml');
-const DEFAULT_STEPS = [50, 100, 200, 300];
+export const DEFAULT_STEPS = [50, 100, 200, 300];
 /** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s PIN and #, 4 s prompt again, setup). */
 const CALL_SECONDS = 7.5;
 /** Each step runs ROUNDS x N calls with at most N at once, so N are held for a while. */
@@ -370,21 +370,8 @@ function receiverCells(x: ReceiverFigures | undefined): string[] {
   ];
 }
 
-/** Loaded on demand: it pulls in the real-stack server helpers (require: tsx/cjs does not resolve import() of a .ts). */
-function loadRealStackBench(): typeof import('./calls-real-stack') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('./calls-real-stack') as typeof import('./calls-real-stack');
-}
-
-export async function benchCalls(): Promise<void> {
-  const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))
-    .split(',')
-    .map((s) => Number(s.trim()))
-    .filter((n) => Number.isInteger(n) && n > 0);
-  if (process.env.BENCH_CALLS_STACK === 'drachtio-freeswitch') {
-    const { benchCallsRealStack } = loadRealStackBench();
-    return benchCallsRealStack(steps, []);
-  }
+/** The steps on the embedded stack, printed as they finish; returns their results. */
+export async function benchCallsEmbedded(steps: number[]): Promise<CallsStepResult[]> {
   console.log(`\ncalls: concurrent IVR calls (SIPp: prompt, PIN + # as SIP INFO, -rtp_echo) against one papgate process; steps ${steps.join(', ')}`);
   console.log(`media engine: ${mediaPlacement()}`);
   const server = BenchServer.start(Math.max(...steps));
@@ -418,18 +405,7 @@ export async function benchCalls(): Promise<void> {
     `most concurrent calls with none failed: ${best ? best.concurrent : 'none'} (goal 500)` +
       (rx ? `; there, received jitter p99 ${ms(rx.jitterP99Ms)} ms (goal < 2), # to verdict p99 ${ms(rx.hashToVerdictP99Ms)} ms (goal < 50)` : ''),
   );
-  // BENCH_CALLS_STACK=both: the same steps on drachtio-server + FreeSWITCH, beside these figures
-  if (process.env.BENCH_CALLS_STACK === 'both') {
-    const { benchCallsRealStack } = loadRealStackBench();
-    await benchCallsRealStack(steps, results);
-  }
-}
-
-if (require.main === module) {
-  benchCalls().catch((err: Error) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  return results;
 }
 
 /** Where the embedded media engine runs in this run, as papgate's settings in this environment decide it. */

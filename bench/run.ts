@@ -1,5 +1,5 @@
 import { benchProvisioning } from './provisioning';
-import { benchCalls } from './calls';
+import { benchCalls } from './calls-run';
 import { benchLimits } from './limits';
 import { benchProvisioningStores } from './provisioning-stores';
 import { cpus, loadavg } from 'node:os';
