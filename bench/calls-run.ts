@@ -5,8 +5,10 @@
  * real stack's figures then printed beside the embedded ones. Run on its
  * own: `node --require tsx/cjs bench/calls-run.ts`.
  */
-import { benchCallsEmbedded, DEFAULT_STEPS } from './calls';
+import { benchCallsEmbedded } from './calls';
 import { benchCallsRealStack } from './calls-real-stack';
+
+const DEFAULT_STEPS = [50, 100, 200, 300];
 
 export async function benchCalls(): Promise<void> {
   const steps = (process.env.BENCH_CALLS_STEPS ?? DEFAULT_STEPS.join(','))

@@ -32,7 +32,6 @@ const SIPP_PORT = 18210;
 const SCENARIO = path.resolve(__dirname, '..', 'scenarios', 'bench-ivr-call.xml');
 /** SIPp's out-of-call scenario: answers papgate's check-sync NOTIFY (it has a Call-ID of its own) with 200. */
 const CHECK_SYNC_ANSWER = path.resolve(__dirname, '..', 'scenarios', 'check-sync-notify.xml');
-export const DEFAULT_STEPS = [50, 100, 200, 300];
 /** Seconds one scenario call lasts, roughly (1.5 s prompt, 1.75 s PIN and #, 4 s prompt again, setup). */
 const CALL_SECONDS = 7.5;
 /** Each step runs ROUNDS x N calls with at most N at once, so N are held for a while. */
