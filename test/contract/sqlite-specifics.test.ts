@@ -226,9 +226,8 @@ describe('SQLite store specifics', () => {
           closeSync(fd);
         }
       };
-      const first = salt();
       let restarts = 0;
-      let last = first;
+      let last = salt();
       // A write every few milliseconds, for at least ten periods, until the WAL has started over twice.
       const started = Date.now();
       while (restarts < 2 || Date.now() - started < 400) {

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Database } from 'better-sqlite3';
 import type { Logger } from '../../ports/logger';
 
 /**
@@ -99,11 +98,11 @@ export class Checkpointer {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts checkpointing the file of `db` (the store's connection), a round every `ms`. */
-  static start(db: Database, ms: number, log: Logger): Checkpointer {
+  /** Starts checkpointing the database file at `path`, a round every `ms`. */
+  static start(path: string, ms: number, log: Logger): Checkpointer {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), path: resolve(db.name), ms },
+      workerData: { module: require.resolve('better-sqlite3'), path: resolve(path), ms },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });

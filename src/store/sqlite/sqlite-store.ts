@@ -422,7 +422,7 @@ export class SqliteStore implements Store {
     // An in-memory database has no WAL to checkpoint.
     if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 20000');
-    this.checkpointer = Checkpointer.start(this.db, ms, this.log);
+    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log);
   }
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
