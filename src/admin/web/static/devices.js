@@ -108,7 +108,7 @@ export function tickCountdowns() {
 }
 
 function openLines(d) {
-  editLines(d, () => loadDevices()).catch((e) => sayError(e, `Could not open the lines of ${formatMac(d.mac)}`));
+  editLines(d.mac, () => loadDevices()).catch((e) => sayError(e, `Could not open the lines of ${formatMac(d.mac)}`));
 }
 
 async function suspend(d) {

@@ -106,18 +106,18 @@ async function save(ev) {
 }
 
 /**
- * Opens the editor for device `d` with its lines as stored now, not as the
- * table drew them: the table may be older (another admin's change, or a
+ * Opens the editor for the device `mac` with its lines as stored now, not as
+ * the table drew them: the table may be older (another admin's change, or a
  * reload still under way), and saving stale lines would undo a change.
  * `onSaved` reloads the table.
  */
-export async function editLines(d, onSaved) {
-  ({ maxLines } = await loadContract().catch(() => ({ maxLines })));
-  const current = await api.device(d.mac);
-  editing = { mac: d.mac, onSaved };
-  $('lines-mac').textContent = formatMac(d.mac);
+export async function editLines(mac, onSaved) {
+  const [contract, device] = await Promise.all([loadContract().catch(() => ({ maxLines })), api.device(mac)]);
+  maxLines = contract.maxLines;
+  editing = { mac, onSaved };
+  $('lines-mac').textContent = formatMac(mac);
   fieldError($('lines-error'), null, '');
-  renderLines(current.lines ?? []);
+  renderLines(device.lines ?? []);
   $('lines-editor').hidden = false;
   $('lines-editor').focus();
 }
