@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from '../src/domain/policy';
 import { Metrics } from '../src/observability/metrics';
 import { systemClock } from '../src/ports/clock';
 import { silentLogger } from '../src/ports/logger';
-import { cryptoRandom } from '../src/ports/random';
+import { cryptoRandom, pooledRandom } from '../src/ports/random';
 import type { Store } from '../src/ports/store';
 import { createProvisioningServer } from '../src/provisioning/server';
 import { openPostgresStore } from '../src/store/postgres';
@@ -66,7 +66,10 @@ export async function benchProvisioningStores(): Promise<void> {
 /** Fills `store`, serves it, and measures minimal then full requests; closes the store. */
 async function measure(name: string, store: Store, paths: { minimal: string; full: string }): Promise<[string, string, LoadResult][]> {
   const app = createProvisioningServer({
-    provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
+    provisioning: new Provisioning(
+      { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },
+      BENCH_SETTINGS,
+    ),
     log: silentLogger,
     metrics: new Metrics({ defaultMetrics: false }),
     trustedProxies: [],

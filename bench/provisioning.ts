@@ -10,7 +10,7 @@ import { DEFAULT_POLICY } from '../src/domain/policy';
 import { Metrics } from '../src/observability/metrics';
 import { systemClock } from '../src/ports/clock';
 import { silentLogger } from '../src/ports/logger';
-import { cryptoRandom } from '../src/ports/random';
+import { cryptoRandom, pooledRandom } from '../src/ports/random';
 import { createProvisioningServer } from '../src/provisioning/server';
 import { openSqliteStore } from '../src/store/sqlite';
 import { BENCH_SETTINGS, fullPath, insertFleet, minimalPath, writePaths, writeStaticFiles } from './provisioning-fleet';
@@ -59,7 +59,10 @@ export async function benchProvisioning(): Promise<void> {
   const store = await openSqliteStore(join(dir, 'papgate.db'));
   store.startCheckpoints(2000); // as papgate serve does (src/main.ts)
   const app = createProvisioningServer({
-    provisioning: new Provisioning({ store, clock: systemClock, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger }, BENCH_SETTINGS),
+    provisioning: new Provisioning(
+      { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },
+      BENCH_SETTINGS,
+    ),
     log: silentLogger,
     metrics: new Metrics({ defaultMetrics: false }),
     trustedProxies: [],

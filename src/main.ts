@@ -8,7 +8,7 @@ import { Metrics } from './observability/metrics';
 import { systemClock, type Clock } from './ports/clock';
 import type { Logger } from './ports/logger';
 import type { MediaEngine } from './ports/media';
-import { cryptoRandom } from './ports/random';
+import { cryptoRandom, pooledRandom } from './ports/random';
 import type { Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
 import { describeDb, openStore } from './open-store';
@@ -58,7 +58,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const metrics = new Metrics();
   const opened = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 2000 });
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
-  const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
+  const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
   const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
   // One Authentication for every surface: each attempt is counted and may schedule a lock-out end's announcement.
   const services = createServices(deps, (outcome, a) => {
@@ -152,7 +152,7 @@ export async function startProvisioningWorker(config: Config, sipPort: number, o
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const store = await openStore(config, { log: log.child({ part: 'store' }) });
-  const deps: AppDeps = { store, clock, random: cryptoRandom, policy: policyFrom(config), log };
+  const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: Error) => log.error({ err: e.message }, 'error while stopping'));

@@ -10,7 +10,8 @@ export const cryptoRandom: Random = { bytes: (n) => randomBytes(n) };
 
 /**
  * `source` drawn in blocks of `blockBytes`: one CSPRNG call per block
- * instead of one per request (nonces at thousands of REGISTERs a second).
+ * instead of one per request (nonces at thousands of REGISTERs a second,
+ * identity secrets and event ids at thousands of full configurations).
  * Each byte is handed out once; the bytes are still the CSPRNG's.
  */
 export function pooledRandom(source: Random, blockBytes = 4096): Random {
