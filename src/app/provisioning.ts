@@ -1,8 +1,8 @@
 import { markSuccessful } from '../domain/auth';
-import { encodeSecret, hashSecret, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
+import { encodeSecret, hashSecret, looksLikeSecret, matchHash, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
 import { decide, minimalLabel, type FullReason } from '../domain/provisioning-decision';
 import { canonicalIp, isTrusted } from '../domain/trust';
-import type { AuthState, Device, Line, TemporaryTrust, Vendor } from '../domain/types';
+import type { AuthState, Device, Line, Vendor } from '../domain/types';
 import type { DeviceChange } from '../ports/store';
 import type { AppDeps } from './deps';
 import { announcingStateChanges } from './webhook-events';
@@ -92,6 +92,10 @@ export class Provisioning {
 
   async handle(req: ProvisioningRequest): Promise<ProvisioningResult> {
     const { store, clock } = this.d;
+    if (req.secret !== null && !req.readOnly && looksLikeSecret(req.secret)) {
+      const proved = await this.bySecret(req, req.secret);
+      if (proved !== null) return proved;
+    }
     const first = await store.getDevice(req.mac);
     if (!first || (req.vendors && !req.vendors.includes(first.vendor))) return { kind: 'unknown' };
     const ip = canonicalIp(req.ip) ?? req.ip;
@@ -120,7 +124,29 @@ export class Provisioning {
           const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
           return { next, result: this.minimal(next, current.state) };
         }
-        return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now, temporary);
+        return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now);
+      }),
+    );
+  }
+
+  /**
+   * A request on a per-device URL, the routine resync of a provisioned
+   * phone: the secret alone decides (rule 2), so the device is read once,
+   * inside the transaction that rotates the secret. Null when the secret
+   * is not the device's (then the request is decided like any other; the
+   * transaction wrote nothing).
+   */
+  private async bySecret(req: ProvisioningRequest, secret: string): Promise<ProvisioningResult | null> {
+    const ip = canonicalIp(req.ip) ?? req.ip;
+    const now = this.d.clock.now();
+    const presentedHash = hashSecret(secret);
+    const newSecret = encodeSecret(this.d.random.bytes(SECRET_BYTES));
+    return this.d.store.mutateDevice<ProvisioningResult | null>(
+      req.mac,
+      announcingStateChanges(this.d.random, now, (device) => {
+        if (!device || (req.vendors && !req.vendors.includes(device.vendor))) return { result: { kind: 'unknown' } };
+        if (matchHash(device, presentedHash) === null) return { result: null };
+        return this.full(device, 'secret', presentedHash, newSecret, ip, now);
       }),
     );
   }
@@ -133,7 +159,6 @@ export class Provisioning {
     newSecret: string,
     ip: string,
     now: number,
-    temporary: readonly TemporaryTrust[],
   ): DeviceChange<ProvisioningResult> {
     const next: Device = {
       ...device,
@@ -143,8 +168,6 @@ export class Provisioning {
       lastProvisionedAt: now,
     };
     const until = now + this.d.policy.trustMs;
-    // Extending a window that was extended moments ago only costs a write: skip within a minute.
-    const fresh = temporary.some((t) => t.ip === ip && t.until >= until - LAST_SEEN_WRITE_MS);
     // A suspension opens one device, not a network: a configuration it alone earned trusts no IP.
     const earnsTrust = reason !== 'suspended';
     // A device that proves itself again on its routine resync is not news.
@@ -165,7 +188,8 @@ export class Provisioning {
               outcome: reason,
             },
           ],
-      trust: fresh || !earnsTrust ? [] : [{ tenantId: device.tenantId, ip, until }],
+      // The store leaves a window extended moments ago as it is (TRUST_EXTENSION_STEP_MS).
+      trust: earnsTrust ? [{ tenantId: device.tenantId, ip, until }] : [],
     };
   }
 

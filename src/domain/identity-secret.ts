@@ -32,9 +32,13 @@ export interface SecretHashes {
 /** Which stored hash a presented secret matches, if any. */
 export function matchSecret(stored: SecretHashes, presented: string | null): 'current' | 'previous' | null {
   if (presented === null || !looksLikeSecret(presented)) return null;
-  const h = hashSecret(presented);
-  if (stored.secretHash && sameHex(stored.secretHash, h)) return 'current';
-  if (stored.prevSecretHash && sameHex(stored.prevSecretHash, h)) return 'previous';
+  return matchHash(stored, hashSecret(presented));
+}
+
+/** Which stored hash matches `hash`, a presented secret's hash (hashSecret). */
+export function matchHash(stored: SecretHashes, hash: string): 'current' | 'previous' | null {
+  if (stored.secretHash && sameHex(stored.secretHash, hash)) return 'current';
+  if (stored.prevSecretHash && sameHex(stored.prevSecretHash, hash)) return 'previous';
   return null;
 }
 

@@ -1,6 +1,9 @@
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../domain/types';
 import type { NewWebhookEvent, WebhookStore } from './webhooks';
 
+/** The smallest extension of an open trust window that a store writes (DeviceChange.trust). */
+export const TRUST_EXTENSION_STEP_MS = 60_000;
+
 /**
  * What a read-modify-write on one device decides. `mutate` is a pure function
  * run inside one store transaction that holds the write lock from the read to
@@ -13,7 +16,12 @@ export interface DeviceChange<T> {
   result: T;
   /** Audit events written in the same transaction. */
   audit?: Omit<AuditEvent, 'id'>[];
-  /** Temporary trust windows to open or extend in the same transaction. */
+  /**
+   * Temporary trust windows to open or extend in the same transaction. A
+   * window is never shortened, and one that already ends no more than
+   * TRUST_EXTENSION_STEP_MS before the new end is left as it is: phones that
+   * fetch again and again would otherwise each cost a write.
+   */
   trust?: TemporaryTrust[];
   /** Webhook events to enqueue in the same transaction; dropped for tenants without a webhook. */
   webhookEvents?: NewWebhookEvent[];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Store } from '../../src/ports/store';
+import { TRUST_EXTENSION_STEP_MS, type Store } from '../../src/ports/store';
 import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { expectError } from './expect-error';
 
@@ -49,13 +49,16 @@ export function trustAuditContract(store: () => Store): void {
       await store().mutateDevice(d.mac, () => ({ result: null, trust: [{ tenantId, ip, until }] }));
     };
 
-    it('keeps the later end when a window is opened again', async () => {
+    it('keeps the later end when a window is opened again, and extends it only by a whole step', async () => {
       const t = await makeTenant(store(), 'acme');
+      const window = async () => store().listTemporaryTrust(t.id, 0);
       await open(t.id, '192.0.2.9', 5000);
       await open(t.id, '192.0.2.9', 3000);
-      assert.deepEqual(await store().listTemporaryTrust(t.id, 0), [{ tenantId: t.id, ip: '192.0.2.9', until: 5000 }]);
-      await open(t.id, '192.0.2.9', 8000);
-      assert.deepEqual(await store().listTemporaryTrust(t.id, 0), [{ tenantId: t.id, ip: '192.0.2.9', until: 8000 }]);
+      assert.deepEqual(await window(), [{ tenantId: t.id, ip: '192.0.2.9', until: 5000 }]);
+      await open(t.id, '192.0.2.9', 5000 + TRUST_EXTENSION_STEP_MS - 1);
+      assert.deepEqual(await window(), [{ tenantId: t.id, ip: '192.0.2.9', until: 5000 }], 'less than a step is not worth a write');
+      await open(t.id, '192.0.2.9', 5000 + TRUST_EXTENSION_STEP_MS);
+      assert.deepEqual(await window(), [{ tenantId: t.id, ip: '192.0.2.9', until: 5000 + TRUST_EXTENSION_STEP_MS }]);
     });
 
     it('lists only windows that have not ended at `now`, of that tenant only', async () => {

@@ -245,6 +245,37 @@ describe('provisioning HTTP service', function () {
     assert.ok(isMinimal(await get(`/p/${s2}/${d.mac}.cfg`, fresh())), 'a superseded, never used secret stops too');
   });
 
+  it('decides a wrong secret like none, writing nothing for it; a right one is read in its write transaction only', async () => {
+    const d = await addDevice(tenantA);
+    const s1 = secretOf((await get(`/${d.mac}.cfg`, '127.0.0.5')).body);
+    const hashBefore = (await store.getDevice(d.mac))!.secretHash;
+    const audits = async () => (await store.listAudit(tenantA.id, 1000)).filter((a) => a.mac === d.mac).map((a) => `${a.action}:${a.outcome}`);
+    const auditBefore = await audits();
+
+    assert.ok(isMinimal(await get(`/p/${'y'.repeat(32)}/${d.mac}.cfg`, '127.0.4.1')), 'a wrong secret from outside gets minimal');
+    assert.equal((await store.getDevice(d.mac))!.secretHash, hashBefore, 'and changed no secret');
+    assert.deepEqual(await audits(), auditBefore, 'and audited nothing');
+    assert.equal((await get(`/p/${s1}/${d.mac}.xml`, '127.0.4.1')).status, 404, "a right secret on another vendor's file is still unknown");
+    assert.equal((await store.getDevice(d.mac))!.secretHash, hashBefore);
+
+    const trusted = await get(`/p/${'y'.repeat(32)}/${d.mac}.cfg`, '127.0.0.5');
+    assert.ok(isFull(trusted), 'a wrong secret from a trusted network gets full, for the network');
+    assert.deepEqual((await audits()).slice(0, 1), ['provision-full:trusted']);
+
+    const reads: string[] = [];
+    const getDevice = store.getDevice.bind(store);
+    store.getDevice = async (mac) => {
+      reads.push(mac);
+      return getDevice(mac);
+    };
+    try {
+      assert.ok(isFull(await get(`/p/${secretOf(trusted.body)}/${d.mac}.cfg`, '127.0.4.2')), 'the newest secret works');
+    } finally {
+      delete (store as Partial<Store>).getDevice; // the prototype's again
+    }
+    assert.deepEqual(reads, [], 'a resync with the right secret reads the device only inside the transaction that rotates it');
+  });
+
   it('lets a Poly phone fetch its master file and then its settings with the same secret', async () => {
     const d = await addDevice(tenantA, { vendor: 'poly' });
     const first = await get(`/${d.mac}-phone.cfg`, '127.0.0.5');

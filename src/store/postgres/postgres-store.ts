@@ -2,7 +2,16 @@ import type { Pool, PoolClient } from 'pg';
 import { conflict, invalid, isPapgateError, notFound, unavailable } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, Locale, Site, Tenant, TemporaryTrust } from '../../domain/types';
 import type { Logger } from '../../ports/logger';
-import type { DeviceChange, DeviceFilter, NewSite, NewTenant, SiteChange, Store, StoredRegistration } from '../../ports/store';
+import {
+  TRUST_EXTENSION_STEP_MS,
+  type DeviceChange,
+  type DeviceFilter,
+  type NewSite,
+  type NewTenant,
+  type SiteChange,
+  type Store,
+  type StoredRegistration,
+} from '../../ports/store';
 import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
 import { emergencyNumbersColumn } from '../sql-rows';
 import { CallerError, inTransaction, run } from './db';
@@ -352,7 +361,7 @@ export class PostgresStore implements Store {
 
   private async upsertTrust(c: PoolClient, t: TemporaryTrust): Promise<void> {
     try {
-      await run(c, 'upsertTrust', [t.tenantId, t.ip, t.until]);
+      await run(c, 'upsertTrust', [t.tenantId, t.ip, t.until, TRUST_EXTENSION_STEP_MS]);
     } catch (e) {
       throw isForeignKey(e) ? noTenant(t.tenantId) : e;
     }

@@ -48,9 +48,9 @@ export const SQL = {
   deleteAllowEntry: 'DELETE FROM allow_entries WHERE tenant_id = $1 AND cidr = $2',
   listAllowEntries: 'SELECT tenant_id, cidr, created_at FROM allow_entries WHERE tenant_id = $1 ORDER BY created_at, cidr',
 
-  // A later window never shortens an open one.
+  // A later window never shortens an open one, and extends it only by at least the step ($4).
   upsertTrust: `INSERT INTO temporary_trust (tenant_id, ip, until) VALUES ($1, $2, $3)
-    ON CONFLICT (tenant_id, ip) DO UPDATE SET until = GREATEST(temporary_trust.until, excluded.until)`,
+    ON CONFLICT (tenant_id, ip) DO UPDATE SET until = excluded.until WHERE excluded.until >= temporary_trust.until + $4`,
   openTrust: 'SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = $1 AND until > $2 ORDER BY ip',
   purgeTrust: 'DELETE FROM temporary_trust WHERE until <= $1',
 

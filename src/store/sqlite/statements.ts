@@ -82,10 +82,10 @@ export function prepareStatements(db: Database) {
       'SELECT tenant_id, cidr, created_at FROM allow_entries WHERE tenant_id = ? ORDER BY created_at, cidr',
     ),
 
-    // A later window never shortens an open one.
-    upsertTrust: db.prepare<[number, string, number]>(
+    // A later window never shortens an open one, and extends it only by at least the step (the 4th parameter).
+    upsertTrust: db.prepare<[number, string, number, number]>(
       `INSERT INTO temporary_trust (tenant_id, ip, until) VALUES (?, ?, ?)
-       ON CONFLICT (tenant_id, ip) DO UPDATE SET until = max(until, excluded.until)`,
+       ON CONFLICT (tenant_id, ip) DO UPDATE SET until = excluded.until WHERE excluded.until >= until + ?`,
     ),
     // Open and expired-but-not-purged windows alike: trust-cache.ts filters by the caller's time.
     trustByTenant: db.prepare<[number], TrustRow>('SELECT tenant_id, ip, until FROM temporary_trust WHERE tenant_id = ? ORDER BY ip'),

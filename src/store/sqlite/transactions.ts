@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { conflict, invalid, notFound } from '../../domain/errors';
 import type { AllowEntry, AuditEvent, Device, TemporaryTrust } from '../../domain/types';
-import type { DeviceChange } from '../../ports/store';
+import { TRUST_EXTENSION_STEP_MS, type DeviceChange } from '../../ports/store';
 import type { NewWebhookEvent } from '../../ports/webhooks';
 import { DeviceUpdates } from './device-update';
 import { auditParams, deviceParams, deviceRowOf, toAllowEntry, toDevice, toTrust, type DeviceRow } from './rows';
@@ -125,13 +125,14 @@ class RowWrites {
   }
 
   upsertTrust(t: TemporaryTrust): void {
-    // Dropped before the write: the cache must not outlive a rolled-back or a committed change alike.
-    this.trust.drop(t.tenantId);
+    let changes: number;
     try {
-      this.q.upsertTrust.run(t.tenantId, t.ip, t.until);
+      changes = this.q.upsertTrust.run(t.tenantId, t.ip, t.until, TRUST_EXTENSION_STEP_MS).changes;
     } catch (e) {
       throw isForeignKey(e) ? noTenant(t.tenantId) : e;
     }
+    // A row that changed retires the tenant's copy, whether the transaction commits or rolls back; one left as it was keeps it.
+    if (changes > 0) this.trust.drop(t.tenantId);
   }
 }
 
