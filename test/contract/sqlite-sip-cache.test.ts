@@ -3,16 +3,17 @@ import { execFileSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
 import type { StoredRegistration } from '../../src/ports/store';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite';
-import { closeSqlitePair, openSqlitePair, type SqlitePair } from '../helpers/sqlite-pair';
+import { closeSqlitePair, openSqlitePair, pastObservation, type SqlitePair } from '../helpers/sqlite-pair';
 import { makeDevice, makeRegistration, makeTenant } from '../helpers/store-fixtures';
 
 /**
  * What a digest REGISTER reads, the device by SIP username and the account's
  * registration, is kept in memory by the SQLite store (device-cache.ts,
- * registrations.ts): every change, by this store, by another connection or
- * by another process, shows on the next read.
+ * registrations.ts): every change by this store shows on the next read; by
+ * another connection or process, once the store's last data_version reading
+ * is a few milliseconds old (data-version.ts).
  */
-describe('SQLite store: devices by SIP username and registrations read again, never stale', () => {
+describe('SQLite store: devices by SIP username and registrations read again, never staler than a few milliseconds', () => {
   let pair: SqlitePair;
   let path: string;
   let store: SqliteStore;
@@ -40,15 +41,18 @@ describe('SQLite store: devices by SIP username and registrations read again, ne
     const script = `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
       db.prepare('UPDATE devices SET sip_password = ? WHERE mac = ?').run('changed-elsewhere', process.argv[2]); db.close();`;
     execFileSync(process.execPath, ['-e', script, path, d.mac], { cwd: process.cwd(), timeout: 30_000 });
+    await pastObservation();
     assert.equal((await store.getDeviceBySipUsername(d.sipUsername))?.sipPassword, 'changed-elsewhere');
   });
 
   it('a renamed or deleted SIP account is gone on the next lookup, by another connection or by this store', async () => {
     const d = await registeringDevice();
     other.prepare('UPDATE devices SET sip_username = ? WHERE mac = ?').run('pgrenamed', d.mac);
+    await pastObservation();
     assert.equal(await store.getDeviceBySipUsername(d.sipUsername), null);
     assert.equal((await store.getDeviceBySipUsername('pgrenamed'))?.mac, d.mac);
     other.prepare('UPDATE devices SET sip_username = ? WHERE mac = ?').run(d.sipUsername, d.mac);
+    await pastObservation();
     for (let i = 0; i < 3; i++) await store.getDeviceBySipUsername(d.sipUsername);
     await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, sipPassword: 'changed-here' }, result: 0 }));
     assert.equal((await store.getDeviceBySipUsername(d.sipUsername))?.sipPassword, 'changed-here');
@@ -74,15 +78,19 @@ describe('SQLite store: devices by SIP username and registrations read again, ne
     try {
       const moved = reg({ cseq: 5, sourceAddress: '203.0.113.50', path: ['sip:lb.example.net;lr'] });
       await second.saveRegistration(moved, 1_000);
+      await pastObservation();
       assert.deepEqual(await store.getRegistration(r.username, 1_000), moved);
       assert.equal(await second.deleteRegistration(r.username), true);
+      await pastObservation();
       assert.equal(await store.getRegistration(r.username, 1_000), null);
       await second.saveRegistration(r, 1_000); // a binding where this store last read none
+      await pastObservation();
       assert.deepEqual(await store.getRegistration(r.username, 1_000), r);
     } finally {
       await second.close();
     }
     other.prepare('UPDATE registrations SET cseq = 77 WHERE username = ?').run(r.username);
+    await pastObservation();
     assert.equal((await store.getRegistration(r.username, 1_000))?.cseq, 77);
   });
 

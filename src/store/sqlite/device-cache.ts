@@ -1,14 +1,16 @@
 import type { Device } from '../../domain/types';
 
 /**
- * Devices recently read by MAC, so that a phone polling again costs a
- * `PRAGMA data_version` (one read-lock round trip, no row to convert) instead
- * of the device lookup (about three times that, in the provisioning profile).
+ * Devices recently read by MAC, so that a phone polling again costs at most
+ * a `PRAGMA data_version` (one read-lock round trip, no row to convert, and
+ * shared by the requests of 5 ms: data-version.ts) instead of the device
+ * lookup (about three times that, in the provisioning profile).
  *
- * Exact, like the trust cache (trust-cache.ts): a copy is used only while
+ * Like the trust cache (trust-cache.ts), a copy is used only while
  * - `data_version` still reads what it read with the copy: any commit by
  *   another connection (the CLI, another papgate process, the bulk-import
- *   worker) changes it and retires every copy at once;
+ *   worker) changes it and retires every copy at once (seen here within the
+ *   5 ms a reading stands for);
  * - this process has not written the device: the store calls `forget` for
  *   every device it writes (mutations, deletions, inserts, last-seen
  *   batches), since its own commits do not change its `data_version`.

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { StoredRegistration } from '../../ports/store';
 import { toRegistration, type RegistrationRow } from '../sql-rows';
+import type { DataVersion } from './data-version';
 
 /**
  * The registrations table: one binding per SIP account, read by whichever
@@ -23,7 +24,10 @@ export class SqliteRegistrations {
   private readonly copies = new RegistrationCopies(MAX_COPIES);
   private lastSweep = -Infinity;
 
-  constructor(db: Database) {
+  constructor(
+    db: Database,
+    private readonly version: DataVersion,
+  ) {
     this.upsert = db.prepare(
       `INSERT INTO registrations (username, contact, source_address, source_port, source_transport, path, call_id, cseq, expires_at, user_agent)
        VALUES (@username, @contact, @source_address, @source_port, @source_transport, @path, @call_id, @cseq, @expires_at, @user_agent)
@@ -48,6 +52,7 @@ export class SqliteRegistrations {
     let version: number;
     try {
       version = this.saveAllInOne(batch);
+      this.version.observe(version); // read under the write lock: as fresh as a reading gets
     } catch (e) {
       for (const b of batch) this.copies.forget(b.registration.username);
       throw e;
@@ -62,7 +67,7 @@ export class SqliteRegistrations {
 
   /** The live binding; the copy kept from an earlier read or save while no other connection has committed since. */
   get(username: string, now: number): StoredRegistration | null {
-    const version = this.dataVersion.get()!; // read before the row: a commit in between only retires the copy early
+    const version = this.version.current(); // read before the row: a commit in between only retires the copy early
     let stored = this.copies.get(username, version);
     if (stored === undefined) {
       const row = this.byUsername.get(username);
@@ -90,9 +95,10 @@ export class SqliteRegistrations {
  * Registrations (and their absence) as last read or written by this
  * connection, so that a refresh does not read its row again: at thousands
  * of REGISTERs a second the read and its conversion showed in profiles.
- * Exact like the device cache (device-cache.ts): a copy is used only while
+ * Like the device cache (device-cache.ts): a copy is used only while
  * `PRAGMA data_version` reads what it read with the copy, i.e. no other
- * connection (another papgate process, the CLI) has committed since; this
+ * connection (another papgate process, the CLI) has committed since (as of
+ * the store's last reading, at most 5 ms old: data-version.ts); this
  * connection's own writes update or drop the copy as they commit.
  */
 class RegistrationCopies {

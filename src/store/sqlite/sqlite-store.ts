@@ -19,6 +19,7 @@ import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
 import { TrustCache } from './trust-cache';
+import { DataVersion } from './data-version';
 import { SqliteWebhooks } from './webhooks';
 
 type NewAudit = Omit<AuditEvent, 'id'>;
@@ -47,6 +48,8 @@ export class SqliteStore implements Store {
   private readonly calls: StoreCalls;
   /** Allow-lists and trust windows per tenant; exact, see trust-cache.ts. */
   private readonly trust: TrustCache;
+  /** `data_version` as last read, which every copy above is checked against (data-version.ts). */
+  private readonly dataVersion: DataVersion;
   private readonly tx: Transactions;
   private closed = false;
   private lastPurge = -Infinity;
@@ -77,9 +80,10 @@ export class SqliteStore implements Store {
   ) {
     this.calls = new StoreCalls(log, busyTimeoutMs, () => this.closed);
     this.q = prepareStatements(db);
-    this.registrations = new SqliteRegistrations(db);
+    this.dataVersion = new DataVersion(() => this.q.dataVersion.get()!);
+    this.registrations = new SqliteRegistrations(db, this.dataVersion);
     this.webhooks = new SqliteWebhooks(db);
-    this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! });
+    this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! }, this.dataVersion);
     this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);
@@ -237,15 +241,13 @@ export class SqliteStore implements Store {
    */
   private readDevice(isKept: boolean, kept: (version: number) => Device | undefined, readRow: () => unknown[] | undefined): Device | null {
     if (isKept) {
-      const version = this.q.dataVersion.get()!;
-      this.trust.observe(version);
-      const copy = kept(version);
+      const copy = kept(this.dataVersion.current());
       if (copy !== undefined) return this.lastSeen.overlay(copy);
     }
     const values = readRow();
     if (values === undefined) return null;
     const version = values[DEVICE_COLUMNS.length] as number;
-    this.trust.observe(version);
+    this.dataVersion.observe(version);
     const device = toDevice(deviceRowOf(values));
     this.devices.put(device, version);
     return this.lastSeen.overlay(device);

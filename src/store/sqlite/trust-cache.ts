@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { DataVersion } from './data-version';
 import type { AllowEntry, TemporaryTrust } from '../../domain/types';
 
 /**
@@ -14,8 +14,8 @@ import type { AllowEntry, TemporaryTrust } from '../../domain/types';
  *   same file) change SQLite's `data_version`, and a copy is used only while
  *   `data_version` still reads what it read when the copy was made.
  *   `data_version` comes along with every device lookup (`observe`), so the
- *   provisioning path, which reads the device first, checks it for free; an
- *   observation older than OBSERVATION_MS is not relied on and
+ *   provisioning path, which reads the device first, checks it for free; a
+ *   reading older than OBSERVATION_MS (data-version.ts) is not relied on and
  *   `data_version` is read again. So trust is never staler than the device
  *   row the same request read (at most a few milliseconds, as before, when
  *   the three reads were separate statements).
@@ -36,22 +36,21 @@ export interface TrustSource {
   version(): number;
 }
 
-/** How long a `data_version` read along with a device lookup stands for "now". */
-const OBSERVATION_MS = 5;
 /** Tenants kept; past it the cache starts over (a copy is a few rows, refilled by one read). */
 const MAX_TENANTS = 10_000;
 
 export class TrustCache {
   private readonly tenants = new Map<number, TrustRows>();
-  private seenVersion = -1;
-  private seenAt = -Infinity;
 
-  constructor(private readonly source: TrustSource) {}
+  /** `dataVersion`: the store's, shared with its other copies (data-version.ts); by default one of its own. */
+  constructor(
+    private readonly source: TrustSource,
+    private readonly dataVersion = new DataVersion(() => source.version()),
+  ) {}
 
   /** Records a `data_version` read just now (along with a device lookup). */
   observe(version: number): void {
-    this.seenVersion = version;
-    this.seenAt = performance.now();
+    this.dataVersion.observe(version);
   }
 
   /** The allow-list, oldest first (a fresh array; the entries are shared and frozen). */
@@ -74,7 +73,7 @@ export class TrustCache {
   }
 
   private rows(tenantId: number): TrustRows {
-    const version = performance.now() - this.seenAt <= OBSERVATION_MS ? this.seenVersion : this.read();
+    const version = this.dataVersion.current();
     const cached = this.tenants.get(tenantId);
     if (cached && cached.version === version) return cached;
     const rows = this.source.load(tenantId);
@@ -82,11 +81,5 @@ export class TrustCache {
     if (this.tenants.size >= MAX_TENANTS) this.tenants.clear();
     this.tenants.set(tenantId, rows);
     return rows;
-  }
-
-  private read(): number {
-    const version = this.source.version();
-    this.observe(version);
-    return version;
   }
 }
