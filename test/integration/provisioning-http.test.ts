@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Provisioning, type ProvisioningSettings } from '../../src/app/provisioning';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
+import { matchSecret } from '../../src/domain/identity-secret';
 import type { Device, Tenant } from '../../src/domain/types';
 import { createLogger } from '../../src/observability/logger';
 import { Metrics } from '../../src/observability/metrics';
@@ -274,6 +275,30 @@ describe('provisioning HTTP service', function () {
       delete (store as Partial<Store>).getDevice; // the prototype's again
     }
     assert.deepEqual(reads, [], 'a resync with the right secret reads the device only inside the transaction that rotates it');
+  });
+
+  it('a flood of forged secrets for a known MAC, sent alongside the right one, writes nothing and takes nothing from it', async () => {
+    const d = await addDevice(tenantA);
+    const s1 = secretOf((await get(`/${d.mac}.cfg`, '127.0.0.5')).body);
+    const auditBefore = (await store.listAudit(tenantA.id, 10_000)).length;
+    const forged = Array.from({ length: 60 }, (_, i) => get(`/p/${`forged${i}`.padEnd(32, 'x')}/${d.mac}.cfg`, '127.0.5.1'));
+    const right = get(`/p/${s1}/${d.mac}.cfg`, '127.0.5.2');
+    const replies = await Promise.all([...forged.slice(0, 30), right, ...forged.slice(30)]);
+    const full = replies.filter(isFull);
+    assert.equal(full.length, 1, 'only the right secret got the full configuration');
+    assert.equal(replies.filter((r) => isMinimal(r)).length, 60, 'every forged one got the minimal configuration');
+    const device = (await store.getDevice(d.mac))!;
+    assert.equal(matchSecret(device, secretOf(full[0]!.body)), 'current', 'the secret was rotated once, to the one handed out');
+    assert.equal(matchSecret(device, s1), 'previous');
+    const all = await store.listAudit(tenantA.id, 10_000);
+    assert.deepEqual(
+      all
+        .slice(0, all.length - auditBefore)
+        .filter((a) => a.mac === d.mac)
+        .map((a) => `${a.action}:${a.outcome}`),
+      [],
+      'nothing audited: a device that proves itself again with its secret is not news, and forged secrets wrote nothing',
+    );
   });
 
   it('lets a Poly phone fetch its master file and then its settings with the same secret', async () => {
