@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite';
-import { isLockError, retryWhileLocked } from '../../src/store/sqlite/lock-retry';
+import { isLockError, LockRelease, retryWhileLocked } from '../../src/store/sqlite/lock-retry';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { expectError } from './expect-error';
 
@@ -36,6 +36,38 @@ describe('SQLite store waiting for a lock', () => {
     dir = mkdtempSync(join(tmpdir(), 'papgate-lockwait-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a release by the lock's holder ends every waiting pause at once", async () => {
+    const release = new LockRelease();
+    let locked = true;
+    let tries = 0;
+    const pauses: number[] = [];
+    const waiting = [1, 2].map(() =>
+      retryWhileLocked(
+        () => {
+          tries++;
+          if (locked) throw busy();
+          return 'done';
+        },
+        {
+          deadlineMs: 600_000,
+          // Pauses that only the release can end in this test's time.
+          pause: (ms) => {
+            pauses.push(ms);
+            return release.pause(ms * 600_000);
+          },
+        },
+      ),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(tries, 2, 'each call tried once and is pausing');
+    locked = false;
+    release.released();
+    assert.deepEqual(await Promise.all(waiting), ['done', 'done']);
+    assert.equal(tries, 4);
+    assert.ok(pauses.every((ms) => ms > 0 && ms <= 1));
+    release.released(); // nobody waits: nothing happens
+  });
 
   it('retryWhileLocked retries only lock errors, and gives up with the last one at the deadline', async () => {
     let tries = 0;

@@ -3,8 +3,9 @@ import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Logger } from '../../src/ports/logger';
+import { silentLogger, type Logger } from '../../src/ports/logger';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
+import { Checkpointer } from '../../src/store/sqlite/checkpointer';
 import { applyMigrations } from '../../src/store/sqlite/migrate';
 import { DEVICE_COLUMNS, deviceRowOf } from '../../src/store/sqlite/rows';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
@@ -243,6 +244,33 @@ describe('SQLite store specifics', () => {
       await store.close();
     }
     assert.deepEqual(onThisThread, [], 'the event loop ran a checkpoint');
+  });
+
+  it('the checkpoint worker says when it lets the write lock go', async () => {
+    const path = join(dir, 'papgate.db');
+    const store = await openSqliteStore(path);
+    const reader = new BetterSqlite3(path);
+    let released = 0;
+    const checkpointer = Checkpointer.start(path, 40, silentLogger, () => released++);
+    try {
+      const t = await makeTenant(store, 'acme');
+      // A reader's open snapshot keeps later frames from being copied: a round ends with frames left, and takes the lock for one more pass.
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM devices').get();
+      await store.insertDevices([makeDevice({ tenantId: t.id })], []);
+      const started = Date.now();
+      while (released === 0) {
+        assert.ok(Date.now() - started < 5000, 'no release in 5 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      reader.exec('COMMIT');
+      // And the lock really was let go: a write goes through at once.
+      await store.insertDevices([makeDevice({ tenantId: t.id })], []);
+    } finally {
+      await checkpointer.stop();
+      reader.close();
+      await store.close();
+    }
   });
 
   it('logs failures without secrets', async () => {

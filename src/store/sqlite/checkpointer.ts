@@ -20,7 +20,8 @@ import type { Logger } from '../../ports/logger';
  * more: with no writer, that pass copies the last frames and completes, and
  * the next write starts the WAL over. Meanwhile the store's
  * writes find the lock taken and wait for it asynchronously (lock-retry.ts,
- * the same as for a write of another process), while reads go on. Between,
+ * the same as for a write of another process), while reads go on; the
+ * worker says when it lets go, and they try again at once (LockRelease). Between,
  * the worker passes a few times per period, so little is left for the pass
  * under the lock (or for a backstop checkpoint).
  */
@@ -62,6 +63,7 @@ const passAlone = () => {
     pass();
   } finally {
     gate.exec('ROLLBACK');
+    parentPort.postMessage({ released: true }); // writes waiting for the lock try again now
   }
 };
 let tick = 0;
@@ -98,16 +100,17 @@ export class Checkpointer {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts checkpointing the database file at `path`, a round every `ms`. */
-  static start(path: string, ms: number, log: Logger): Checkpointer {
+  /** Starts checkpointing the database file at `path`, a round every `ms`; `released` runs each time it lets the write lock go. */
+  static start(path: string, ms: number, log: Logger, released: () => void = () => undefined): Checkpointer {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { module: require.resolve('better-sqlite3'), path: resolve(path), ms },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });
-    worker.on('message', (m: { error?: string }) => {
-      log.warn({ error: m.error }, 'WAL checkpoint failed; SQLite will retry');
+    worker.on('message', (m: { error?: string; released?: true }) => {
+      if (m.released) released();
+      else log.warn({ error: m.error }, 'WAL checkpoint failed; SQLite will retry');
     });
     worker.on('error', (e) => {
       // Only the automatic checkpoint (at wal_autocheckpoint) is left: the WAL grows larger, nothing breaks.

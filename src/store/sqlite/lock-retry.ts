@@ -36,6 +36,37 @@ export interface LockRetryOptions {
   onBusy?: (attempt: number) => void;
   /** Uniform in [0, 1): the jitter that keeps waiting calls from retrying in step. */
   random?: () => number;
+  /** Waits `ms` between tries; a LockRelease's `pause` also ends when the holder says it let go. */
+  pause?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Pauses between tries that the lock's holder can end early. papgate's own
+ * checkpoint worker holds the write lock for one short pass now and then
+ * and says when it lets go (checkpointer.ts): every call waiting for it then
+ * tries again at once, instead of at the end of its doubled pause (up to
+ * MAX_PAUSE_MS later, with the server idle meanwhile). Another process's
+ * lock says nothing: its waits end on their timers, as before.
+ */
+export class LockRelease {
+  private readonly waiting = new Set<() => void>();
+
+  pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiting.add(done);
+    });
+  }
+
+  /** The lock was let go: every pause ends now. */
+  released(): void {
+    for (const done of [...this.waiting]) done();
+  }
 }
 
 /**
@@ -57,7 +88,8 @@ export async function retryWhileLocked<T>(fn: () => T, o: LockRetryOptions): Pro
       if (left <= 0) throw e;
       o.onBusy?.(attempt);
       // Full jitter in [pause/2, pause): spreads calls that met the same lock.
-      await sleep(Math.min(left, pause * (0.5 + random() / 2)));
+      const ms = Math.min(left, pause * (0.5 + random() / 2));
+      await (o.pause ? o.pause(ms) : sleep(ms));
       pause = Math.min(pause * 2, MAX_PAUSE_MS);
     }
   }

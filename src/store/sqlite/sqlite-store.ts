@@ -14,6 +14,7 @@ import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
 import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
 import { isForeignKey, isSqliteError, isUnique } from './sqlite-errors';
+import { LockRelease } from './lock-retry';
 import { StoreCalls } from './store-calls';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
@@ -54,6 +55,8 @@ export class SqliteStore implements Store {
   private closed = false;
   private lastPurge = -Infinity;
   private checkpointer: Checkpointer | undefined;
+  /** Ends the pauses of calls waiting for the write lock when the checkpoint worker lets it go. */
+  private readonly lockRelease = new LockRelease();
   private readonly registrations: SqliteRegistrations;
   private readonly registrationSaves = new RegistrationSaveBatcher((batch) =>
     this.calls.run('save the registrations', () => this.registrations.saveAll(batch)),
@@ -78,7 +81,12 @@ export class SqliteStore implements Store {
     readonly migrations: MigrationReport,
     private readonly busyTimeoutMs: number,
   ) {
-    this.calls = new StoreCalls(log, busyTimeoutMs, () => this.closed);
+    this.calls = new StoreCalls(
+      log,
+      busyTimeoutMs,
+      () => this.closed,
+      (ms) => this.lockRelease.pause(ms),
+    );
     this.q = prepareStatements(db);
     this.dataVersion = new DataVersion(() => this.q.dataVersion.get()!);
     this.registrations = new SqliteRegistrations(db, this.dataVersion);
@@ -424,7 +432,7 @@ export class SqliteStore implements Store {
     // An in-memory database has no WAL to checkpoint.
     if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
     this.db.pragma('wal_autocheckpoint = 20000');
-    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log);
+    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => this.lockRelease.released());
   }
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */

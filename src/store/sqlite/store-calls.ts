@@ -10,10 +10,12 @@ import { isSqliteError, translateSqliteError } from './sqlite-errors';
  * turns SQLite errors into PapgateErrors.
  */
 export class StoreCalls {
+  /** `pause`: between tries (LockRelease's, so that the checkpoint worker's release ends it). */
   constructor(
     private readonly log: Logger,
     private readonly busyTimeoutMs: number,
     private readonly isClosed: () => boolean,
+    private readonly pause?: (ms: number) => Promise<void>,
   ) {}
 
   run<T>(action: string, fn: () => T, deadlineMs = this.busyTimeoutMs): Promise<T> {
@@ -53,6 +55,7 @@ export class StoreCalls {
           onBusy: (n) => {
             waits = n;
           },
+          ...(this.pause ? { pause: this.pause } : {}),
         },
       );
       // Tries: the first one in `run`, this one's first, and one after each pause.
