@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { DataVersion } from '../../src/store/sqlite/data-version';
 import { TrustCache, type TrustRows, type TrustSource } from '../../src/store/sqlite/trust-cache';
 
 /** The SQLite store's per-tenant trust copies (src/store/sqlite/trust-cache.ts), over a fake source. */
@@ -27,13 +28,19 @@ class FakeSource implements TrustSource {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A cache over `src`, with the data_version reading the store would share with it (its `observe` stands for a device read). */
+function cacheOver(src: FakeSource) {
+  const version = new DataVersion(() => src.version());
+  return { cache: new TrustCache(src, version), version };
+}
+
 describe('SQLite trust cache', () => {
   it('serves a copy while data_version, observed with the device read, is unchanged', () => {
     const src = new FakeSource();
-    const cache = new TrustCache(src);
-    cache.observe(1);
+    const { cache, version } = cacheOver(src);
+    version.observe(1);
     assert.equal(cache.permanent(1).length, 1);
-    cache.observe(1);
+    version.observe(1);
     assert.equal(cache.permanent(1).length, 1);
     assert.deepEqual(
       cache.temporary(1, 1500).map((w) => w.ip),
@@ -45,20 +52,20 @@ describe('SQLite trust cache', () => {
 
   it('reloads when another connection changed the database', () => {
     const src = new FakeSource();
-    const cache = new TrustCache(src);
-    cache.observe(1);
+    const { cache, version } = cacheOver(src);
+    version.observe(1);
     cache.permanent(1);
     src.version_ = 2;
     src.rows = [];
-    cache.observe(2);
+    version.observe(2);
     assert.deepEqual(cache.permanent(1), []);
     assert.equal(src.loads, 2);
   });
 
   it('reads data_version itself when the last observation is not recent', async () => {
     const src = new FakeSource();
-    const cache = new TrustCache(src);
-    cache.observe(1);
+    const { cache, version } = cacheOver(src);
+    version.observe(1);
     cache.permanent(1);
     await sleep(20);
     src.version_ = 2;
@@ -69,8 +76,8 @@ describe('SQLite trust cache', () => {
 
   it("drops a tenant on this process's own writes, and everything on clear", () => {
     const src = new FakeSource();
-    const cache = new TrustCache(src);
-    cache.observe(1);
+    const { cache, version } = cacheOver(src);
+    version.observe(1);
     cache.permanent(1);
     cache.permanent(2);
     cache.drop(1);
@@ -83,8 +90,8 @@ describe('SQLite trust cache', () => {
   });
 
   it('hands out fresh arrays', () => {
-    const cache = new TrustCache(new FakeSource());
-    cache.observe(1);
+    const { cache, version } = cacheOver(new FakeSource());
+    version.observe(1);
     cache.permanent(1).pop();
     cache.temporary(1, 0).pop();
     assert.equal(cache.permanent(1).length, 1);

@@ -91,7 +91,7 @@ export class SqliteStore implements Store {
     this.dataVersion = new DataVersion(() => this.q.dataVersion.get()!);
     this.registrations = new SqliteRegistrations(db, this.dataVersion);
     this.webhooks = new SqliteWebhooks(db);
-    this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId), version: () => this.q.dataVersion.get()! }, this.dataVersion);
+    this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId) }, this.dataVersion);
     this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);

@@ -1,4 +1,4 @@
-import { DataVersion } from './data-version';
+import type { DataVersion } from './data-version';
 import type { AllowEntry, TemporaryTrust } from '../../domain/types';
 
 /**
@@ -7,18 +7,17 @@ import type { AllowEntry, TemporaryTrust } from '../../domain/types';
  * allow-list and the temporary windows. Without it a request ran three
  * statements, each paying SQLite's read-lock round trip (three system calls).
  *
- * Freshness is exact, not a time-to-live:
+ * Freshness is not a time-to-live:
  * - this process's own writes drop the tenant's copy (the store calls
  *   `drop`/`clear` when it writes those tables);
  * - another connection's writes (the CLI, a second papgate process on the
  *   same file) change SQLite's `data_version`, and a copy is used only while
- *   `data_version` still reads what it read when the copy was made.
- *   `data_version` comes along with every device lookup (`observe`), so the
- *   provisioning path, which reads the device first, checks it for free; a
- *   reading older than OBSERVATION_MS (data-version.ts) is not relied on and
- *   `data_version` is read again. So trust is never staler than the device
- *   row the same request read (at most a few milliseconds, as before, when
- *   the three reads were separate statements).
+ *   `data_version` still reads what it read when the copy was made. The
+ *   reading is the store's, shared with its other copies and taken along
+ *   with every device lookup (data-version.ts); one older than
+ *   OBSERVATION_MS is not relied on and `data_version` is read again. So
+ *   trust is never staler than the device the same request read (at most a
+ *   few milliseconds behind another connection).
  */
 
 export interface TrustRows {
@@ -32,8 +31,6 @@ export interface TrustRows {
 export interface TrustSource {
   /** Reads one tenant's rows and `data_version` in one read transaction. */
   load(tenantId: number): TrustRows;
-  /** Reads `data_version` (one statement). */
-  version(): number;
 }
 
 /** Tenants kept; past it the cache starts over (a copy is a few rows, refilled by one read). */
@@ -42,16 +39,11 @@ const MAX_TENANTS = 10_000;
 export class TrustCache {
   private readonly tenants = new Map<number, TrustRows>();
 
-  /** `dataVersion`: the store's, shared with its other copies (data-version.ts); by default one of its own. */
+  /** `dataVersion`: the store's reading, shared with its other copies (data-version.ts). */
   constructor(
     private readonly source: TrustSource,
-    private readonly dataVersion = new DataVersion(() => source.version()),
+    private readonly dataVersion: DataVersion,
   ) {}
-
-  /** Records a `data_version` read just now (along with a device lookup). */
-  observe(version: number): void {
-    this.dataVersion.observe(version);
-  }
 
   /** The allow-list, oldest first (a fresh array; the entries are shared and frozen). */
   permanent(tenantId: number): AllowEntry[] {
@@ -77,7 +69,7 @@ export class TrustCache {
     const cached = this.tenants.get(tenantId);
     if (cached && cached.version === version) return cached;
     const rows = this.source.load(tenantId);
-    this.observe(rows.version);
+    this.dataVersion.observe(rows.version);
     if (this.tenants.size >= MAX_TENANTS) this.tenants.clear();
     this.tenants.set(tenantId, rows);
     return rows;
