@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
  *   - RFC 3550 interarrival jitter per stream (J += (|D| - J) / 16, D the
  *     change in transit time between consecutive packets, in ms), every
  *     packet's running J pooled over all streams: p50 / p99;
- *   - the gaps between consecutive packets of a stream: p50 / p99 / max;
+ *   - the gaps between consecutive packets of a talkspurt (papgate sends
+ *     nothing between prompts): p50 / p99 / max;
  *   - per call, from the INFO carrying `#` (as captured) to the first packet
  *     of the verdict prompt (the next RTP packet of the call's stream with
  *     the marker bit: papgate marks the start of every talkspurt): p50 / p99.
@@ -159,7 +160,7 @@ export function analyse(o: CaptureOptions): ReceiverFigures {
     let j = 0;
     for (let i = 1; i < list.length; i++) {
       const [a, b] = [list[i - 1]!, list[i]!];
-      gaps.push(b.timeMs - a.timeMs);
+      if (!b.marker) gaps.push(b.timeMs - a.timeMs); // a talkspurt's first packet ends a deliberate quiet, not a gap
       const sentGapMs = ((b.timestamp - a.timestamp) >>> 0) / 8; // 8 kHz clock (G.711)
       j += (Math.abs(b.timeMs - a.timeMs - sentGapMs) - j) / 16;
       jitters.push(j);

@@ -1,7 +1,8 @@
 /**
- * The embedded media engine alone: N sessions, each latched to an echoing
- * phone socket in another process (`rtp-echo.ts`), so every session sends and
- * receives 50 packets a second, with no SIP, store or IVR around it. Prints
+ * The embedded media engine alone: N sessions, each playing a long tone and
+ * latched to an echoing phone socket in another process (`rtp-echo.ts`), so
+ * every session sends and receives 50 packets a second, with no SIP, store or
+ * IVR around it. Prints
  * the engine's CPU per packet sent (user + system of this process over the
  * window, the echoes it reads included) and the send jitter. Ports: the
  * engine from 30000, the phones from 40000 (run it in a network namespace).
@@ -10,11 +11,14 @@
  * `PAPGATE_MEDIA_THREAD=on` runs the engine in its worker thread instead.
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EmbeddedMediaEngine, ThreadedMediaEngine } from '../src/media/embedded';
 import { mediaThreadNice } from '../src/compose-calls';
 import { loadConfig } from '../src/config/config';
 import { silentLogger } from '../src/ports/logger';
+import { encodeWavPcm16 } from '../src/media/embedded/wav';
 
 const ENGINE_PORTS = 30000;
 const PHONE_PORTS = 40000;
@@ -37,7 +41,16 @@ const offer = (port: number) =>
     '',
   ].join('\r\n');
 
+/** A tone longer than the warm-up and the window: a session sends only while a prompt plays. */
+function writeTone(seconds: number): { file: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'papgate-bench-rtp-'));
+  const file = path.join(dir, 'tone.wav');
+  writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: seconds * 8000 }, (_, i) => Math.round(3000 * Math.sin(i / 4)))));
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 async function step(sessions: number, seconds: number): Promise<string> {
+  const tone = writeTone(WARM_UP_MS / 1000 + seconds + 5);
   const phones = fork(path.join(__dirname, 'rtp-echo.ts'), [String(PHONE_PORTS), String(sessions)], { execArgv: ['--require', 'tsx/cjs'] });
   try {
     await new Promise((resolve) => phones.once('message', resolve));
@@ -54,6 +67,7 @@ async function step(sessions: number, seconds: number): Promise<string> {
       for (let i = 0; i < sessions; i++) {
         const session = await engine.createSession({ callId: `bench-${i}`, offerSdp: offer(PHONE_PORTS + 2 * i), signallingAddress: '127.0.0.1' });
         session.ignoreDigits?.(); // as in the IVR once digits come as SIP INFO
+        session.play([tone.file]);
       }
       await new Promise((r) => setTimeout(r, WARM_UP_MS));
       engine.resetStats();
@@ -79,6 +93,7 @@ async function step(sessions: number, seconds: number): Promise<string> {
     }
   } finally {
     phones.kill();
+    tone.remove();
   }
 }
 

@@ -342,7 +342,7 @@ const MIN_PROMPT_FRAMES = 3;
 /**
  * A UDP socket standing in for the phone's RTP port. It validates what it gets
  * as RTP (version 2, one SSRC per call, consecutive sequence numbers, 160
- * samples per packet) and recognises the test prompts by their tone.
+ * samples per packet within a talkspurt) and recognises the test prompts by their tone.
  */
 export async function startRtpEar(port: number): Promise<RtpEar> {
   const socket = dgram.createSocket('udp4');
@@ -382,12 +382,22 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     s.packets++;
     s.payloadTypes.add(pt);
     if (s.lastSeq !== undefined && seq !== ((s.lastSeq + 1) & 0xffff)) s.sequenceBreaks++;
-    // A frame the scheduler skipped under load keeps the media clock: the timestamp then
-    // advances by a whole number of 20 ms frames (RFC 3550), which is no break.
-    if (s.lastTs !== undefined && !isWholeFrameStep((ts - s.lastTs) >>> 0)) s.timestampBreaks++;
+    // Within a talkspurt a frame the scheduler skipped under load keeps the media clock: the
+    // timestamp then advances by a whole number of 20 ms frames (RFC 3550), which is no break.
+    // A talkspurt (marker bit) starts wherever the clock stands after the quiet: only forward.
+    const marker = (msg[1]! & 0x80) !== 0;
+    if (s.lastTs !== undefined) {
+      const step = (ts - s.lastTs) >>> 0;
+      if (!(marker ? isForwardStep(step) : isWholeFrameStep(step))) s.timestampBreaks++;
+    }
     s.lastSeq = seq;
     s.lastTs = ts;
     if (pt !== 0 && pt !== 8) return;
+    if (marker) {
+      // A new prompt (or the same one again): never one run with what came before the quiet.
+      if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) s.prompts.push({ name: s.run.name, frames: s.run.frames });
+      s.run = undefined;
+    }
     const payload = msg.subarray(12);
     if (s.chunks.length < AUDIO_KEPT_FRAMES) s.chunks.push(Buffer.from(payload));
     const silent = payload.every((b) => b === (pt === 0 ? 0xff : 0xd5));
@@ -481,4 +491,9 @@ function recognise(samples: Int16Array): PromptName | null {
 /** A timestamp step of one or a few whole 20 ms frames at 8 kHz (a second at most). */
 function isWholeFrameStep(step: number): boolean {
   return step > 0 && step % 160 === 0 && step <= 8000;
+}
+
+/** A timestamp step forward, by a minute of 8 kHz audio at most (the quiet before a talkspurt). */
+function isForwardStep(step: number): boolean {
+  return step > 0 && step <= 60 * 8000;
 }

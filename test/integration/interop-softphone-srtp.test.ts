@@ -162,7 +162,8 @@ describe('interop: baresip with SRTP (SDES): the PAP inside SRTP, PAPGATE_SRTP=r
     const papgateRtp = Number(/^m=audio (\d+)/m.exec(ok.text)![1]);
     const fromPhone = datagrams.filter((g: CapturedDatagram) => g.dstPort === papgateRtp).map((g) => g.payload);
     const toPhone = datagrams.filter((g: CapturedDatagram) => g.srcPort === papgateRtp).map((g) => g.payload);
-    assert.ok(fromPhone.length > 20 && toPhone.length > 20, `RTP both ways captured (${fromPhone.length} in, ${toPhone.length} out)`);
+    // papgate sends only while a prompt plays (cut here by the first digit, then the verdict): fewer packets out than in.
+    assert.ok(fromPhone.length > 20 && toPhone.length >= 10, `RTP both ways captured (${fromPhone.length} in, ${toPhone.length} out)`);
 
     // Read naively, as anyone on the path would: no PAP.
     const naive = eventDigits(fromPhone, eventPt);

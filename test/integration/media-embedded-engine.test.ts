@@ -13,6 +13,7 @@ import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/r
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
 import { requireTool } from '../helpers/required-tools';
 import { freePortBlock } from '../helpers/ports';
+import { writeTonePrompt } from '../helpers/tone-prompt';
 
 // Ports, as offsets into this file's free block B: engines B+100..199, test
 // "phones" B+500..599; the latching suite: engines B+600..619, phones and
@@ -29,6 +30,18 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, time
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A steady tone of `seconds`, written once for the whole file: a session sends only while a prompt plays. */
+let toneDir = '';
+function tonePrompt(seconds: number): string {
+  toneDir ||= mkdtempSync(join(tmpdir(), 'papgate-media-tone-'));
+  return writeTonePrompt(toneDir, seconds);
+}
+after(() => {
+  if (toneDir) rmSync(toneDir, { recursive: true, force: true });
+});
 
 /** A UDP socket standing in for a desk phone's RTP port. */
 class FakePhone {
@@ -122,7 +135,7 @@ describe('media embedded engine over loopback UDP', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('plays a prompt as consecutive 20 ms packets and reports its end once', async () => {
+  it('plays a prompt as one talkspurt of consecutive 20 ms packets, reports its end once, and sends nothing after it', async () => {
     const ph = await phone(B + 500);
     const samples = 4000; // 0.5 s = 25 frames
     const file = join(dir, 'p.wav');
@@ -133,25 +146,25 @@ describe('media embedded engine over loopback UDP', function () {
     session.on('playbackFinished', (i) => finished.push(i));
     session.play([file]);
     await waitFor('playbackFinished', () => finished.length > 0);
-    const sentBeforeEnd = ph.packets.length;
-    await waitFor('a few packets more', () => ph.packets.length >= sentBeforeEnd + 3);
+    await sleep(60); // the last frames reach the phone
+    const heard = ph.packets.length;
+    await sleep(100);
+    assert.equal(ph.packets.length, heard, 'nothing is sent once the prompt is over');
     assert.deepEqual(finished, [false]);
 
     const pkts = ph.packets.map((p) => p.packet);
+    assert.equal(pkts.length, Math.ceil(samples / 160), 'one packet per frame of the file, no silence around it');
     for (let i = 1; i < pkts.length; i++) {
       assert.equal(pkts[i]!.sequenceNumber, (pkts[i - 1]!.sequenceNumber + 1) & 0xffff, `seq at ${i}`);
       assert.equal(pkts[i]!.timestamp, (pkts[i - 1]!.timestamp + 160) >>> 0, `timestamp at ${i}`);
       assert.equal(pkts[i]!.ssrc, pkts[0]!.ssrc);
     }
     assert.ok(pkts.every((p) => p.payloadType === 0 && p.payload.length === 160));
-    const audio = pkts.filter((p) => !p.payload.every((b) => b === 0xff));
-    assert.equal(audio.length, Math.ceil(samples / 160), 'audio packets match the file length');
-    const firstAudio = pkts.indexOf(audio[0]!);
-    assert.equal(pkts[firstAudio]!.marker, true, 'marker on the first packet after silence');
-    assert.ok(pkts.slice(firstAudio + 1).every((p) => !p.marker));
+    assert.equal(pkts[0]!.marker, true, 'marker on the first packet of the talkspurt');
+    assert.ok(pkts.slice(1).every((p) => !p.marker));
     // The payload is the file, µ-law encoded.
     assert.deepEqual(
-      [...mulaw.decode(audio[0]!.payload).subarray(0, 4)],
+      [...mulaw.decode(pkts[0]!.payload).subarray(0, 4)],
       [...mulaw.decode(mulaw.encode(Int16Array.from({ length: 4 }, (_, i) => Math.round(8000 * Math.sin(i / 3)))))],
     );
     const stats = engine.stats();
@@ -160,16 +173,40 @@ describe('media embedded engine over loopback UDP', function () {
     assert.ok(stats.jitterP99Ms >= stats.jitterP50Ms);
   });
 
-  it('sends silence when idle, PCMA when only PCMA is offered', async () => {
+  it('sends nothing while idle; a prompt after a quiet is a new talkspurt, its timestamp moved on with the clock; PCMA when only PCMA is offered', async () => {
     const ph = await phone(B + 501);
-    await engine.createSession({ callId: 'alaw', offerSdp: offer(ph.port, '8', []) });
-    await waitFor('silence packets', () => ph.packets.length >= 3);
-    assert.ok(ph.packets.every(({ packet }) => packet.payloadType === 8 && packet.payload.every((b) => b === 0xd5)));
+    const session = await engine.createSession({ callId: 'alaw', offerSdp: offer(ph.port, '8', []) });
+    const finished: boolean[] = [];
+    session.on('playbackFinished', (i) => finished.push(i));
+    await sleep(100);
+    assert.equal(ph.packets.length, 0, 'no packets before a prompt');
+    const file = join(dir, 'short.wav');
+    writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 800 }, () => 3000))); // 5 frames
+    session.play([file]);
+    await waitFor('the first prompt', () => finished.length === 1);
+    await sleep(60);
+    const first = ph.packets.length;
+    await sleep(200); // a quiet of at least 200 ms = 1,600 samples
+    session.play([file]);
+    await waitFor('the second prompt', () => finished.length === 2);
+    await waitFor('its 5 packets', () => ph.packets.length >= first + 5);
+    const pkts = ph.packets.map((p) => p.packet);
+    assert.equal(first, 5);
+    assert.equal(pkts.length, 10);
+    assert.ok(pkts.every((p) => p.payloadType === 8 && p.payload.every((b) => b === pkts[0]!.payload[0])));
+    assert.deepEqual(
+      pkts.map((p) => p.marker),
+      [true, false, false, false, false, true, false, false, false, false],
+    );
+    assert.equal(pkts[5]!.sequenceNumber, (pkts[4]!.sequenceNumber + 1) & 0xffff, 'sequence numbers go on without a gap');
+    const step = (pkts[5]!.timestamp - pkts[4]!.timestamp) >>> 0;
+    assert.ok(step >= 160 + 1500, `the timestamp covers the quiet: ${step} samples`);
   });
 
   it('after an event-loop stall sends a few late frames, skips the rest, and keeps timestamps true', async () => {
     const ph = await phone(B + 511);
-    await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });
+    const session = await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });
+    session.play([tonePrompt(10)]);
     await waitFor('packets', () => ph.packets.length >= 2);
     const busyUntil = Date.now() + 300; // 15 frames due at once; the catch-up limit is 5
     while (Date.now() < busyUntil) {
@@ -206,25 +243,21 @@ describe('media embedded engine over loopback UDP', function () {
     assert.equal(ph.packets.length, 0);
   });
 
-  it('stopPlayback() cuts the prompt and reports interrupted', async () => {
+  it('stopPlayback() cuts the prompt, reports interrupted, and nothing is sent after it', async () => {
     const ph = await phone(B + 502);
-    const file = join(dir, 'long.wav');
-    writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 80000 }, () => 3000)));
     const session = await engine.createSession({ callId: 'stop', offerSdp: offer(ph.port) });
     const finished: boolean[] = [];
     session.on('playbackFinished', (i) => finished.push(i));
-    session.play([file]);
-    const isAudio = (p: RtpPacket) => p.payload[0] !== 0xff;
-    await waitFor('audio', () => ph.packets.some((p) => isAudio(p.packet)));
+    session.play([tonePrompt(10)]);
+    await waitFor('audio', () => ph.packets.length >= 3);
     session.stopPlayback();
     await waitFor('playbackFinished', () => finished.length > 0);
+    await sleep(60);
     const n = ph.packets.length;
-    await waitFor('more packets', () => ph.packets.length >= n + 5);
+    await sleep(100);
     assert.deepEqual(finished, [true]);
-    assert.ok(
-      ph.packets.slice(-3).every((p) => !isAudio(p.packet)),
-      'silence after stop',
-    );
+    assert.equal(ph.packets.length, n, 'quiet after stop');
+    assert.ok(n < 10 * 50, 'cut well before its end');
   });
 
   it('turns RFC 4733 packets into exactly the digits pressed, on the negotiated payload type', async () => {
@@ -298,6 +331,7 @@ describe('media embedded engine over loopback UDP', function () {
     const sdpTarget = await phone(B + 505);
     const natted = await phone(B + 506);
     const session = await engine.createSession({ callId: 'nat', offerSdp: offer(sdpTarget.port) });
+    session.play([tonePrompt(10)]);
     await waitFor('packets at the SDP address', () => sdpTarget.packets.length >= 2);
     natted.send(answerPort(session), 0, 0, Buffer.alloc(160, 0xff));
     await waitFor('packets at the real source', () => natted.packets.length >= 3);
@@ -432,6 +466,7 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     const natted = await phone(B + 651); // where its packets really come from
     const other = await phone(B + 652);
     const session = await newEngine(0).createSession({ callId: 'latch', offerSdp: offer(sdpTarget.port) });
+    session.play([tonePrompt(10)]);
     const to = answerPort(session);
     await waitFor('packets at the SDP address before anything arrived', () => sdpTarget.packets.length >= 1);
     natted.send(to, 0, 0, silence);
@@ -455,6 +490,7 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     const ph = await phone(B + 653);
     const attacker = await phone(B + 654);
     const session = await newEngine(0).createSession({ callId: 'spray', offerSdp: offer(sdpTarget.port) });
+    session.play([tonePrompt(10)]); // something to send, to see where it goes
     const digits: [string, DtmfSource][] = [];
     session.on('digit', (d, s) => digits.push([d, s]));
     const to = answerPort(session);
@@ -528,6 +564,7 @@ describe('media embedded engine: symmetric RTP latches to one source', function 
     const ph = await phone(B + 661);
     const attacker = await phone(B + 662);
     const session = await newEngine(300).createSession({ callId: 'connected', offerSdp: offer(ph.port) });
+    session.play([tonePrompt(10)]); // something to send, to see where it goes
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
     let inactive = 0;

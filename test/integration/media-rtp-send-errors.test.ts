@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '../../src/ports/logger';
 import { EmbeddedMediaEngine } from '../../src/media/embedded';
 import { encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { freePortBlock } from '../helpers/ports';
+import { writeTonePrompt } from '../helpers/tone-prompt';
 
 // How send failures of the embedded RTP engine are reported now that sends
 // are checked once a second and a final peer gets a connected socket: once
@@ -40,9 +44,14 @@ describe('media embedded engine: send failures', function () {
   let B = 0;
   let engine: EmbeddedMediaEngine;
   let lines: string[];
+  let tone = '';
+  let dir = '';
   before(async () => {
     B = await freePortBlock(100);
+    dir = mkdtempSync(join(tmpdir(), 'papgate-send-errors-'));
+    tone = writeTonePrompt(dir, 10); // sessions send only while a prompt plays
   });
+  after(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
     lines = [];
     engine = new EmbeddedMediaEngine({
@@ -62,6 +71,7 @@ describe('media embedded engine: send failures', function () {
     let phoneOpen = true;
     try {
       const session = await engine.createSession({ callId: 'gone', offerSdp: offer(HOST, B + 50), signallingAddress: HOST });
+      session.play([tone]);
       const latch = encodeRtp({ payloadType: 0, marker: false, sequenceNumber: 1, timestamp: 0, ssrc: 9 }, Buffer.alloc(160, 0xff));
       await new Promise<void>((resolve) => phone.send(latch, session.port, HOST, () => resolve()));
       await waitFor('the socket connected to the phone', () => session.peerConnected);
@@ -83,6 +93,7 @@ describe('media embedded engine: send failures', function () {
   it('a destination the kernel refuses: one warning for the session, however many frames fail', async () => {
     // The broadcast address without SO_BROADCAST: every send fails at once.
     const session = await engine.createSession({ callId: 'refused', offerSdp: offer('255.255.255.255', B + 52) });
+    session.play([tone]);
     await waitFor('the failure reported', () => lines.includes('warn RTP send failed'));
     const sent = engine.stats().packetsSent;
     await waitFor('two seconds of frames more', () => engine.stats().packetsSent >= sent + 100);

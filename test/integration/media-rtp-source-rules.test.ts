@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '../../src/ports/logger';
 import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
 import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { freePortBlock } from '../helpers/ports';
+import { writeTonePrompt } from '../helpers/tone-prompt';
 
 // Who may talk to a call's RTP port before the phone's first packet, where
 // papgate sends prompts, and how ports are chosen. The phone's SIP comes from
@@ -85,9 +89,14 @@ const silence = Buffer.alloc(160, 0xff);
 let B = 0;
 
 describe('embedded RTP: source rules, no reflection, random ports', function () {
+  let tone = '';
+  let dir = '';
   before(async () => {
     B ||= await freePortBlock(200);
+    dir = mkdtempSync(join(tmpdir(), 'papgate-source-rules-'));
+    tone = writeTonePrompt(dir, 10); // sessions send only while a prompt plays
   });
+  after(() => rmSync(dir, { recursive: true, force: true }));
   this.timeout(20_000);
   let engine: EmbeddedMediaEngine;
   const peers: Peer[] = [];
@@ -116,6 +125,7 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     const phone = await peer(SIP_SOURCE, B + 100);
     const attacker = await peer('127.0.0.2', B + 101);
     const session = await engine.createSession({ callId: 'early', offerSdp: offer(SIP_SOURCE, phone.port), signallingAddress: SIP_SOURCE });
+    session.play([tone]);
     const digits: string[] = [];
     session.on('digit', (d) => digits.push(d));
     const to = answerPort(session);
@@ -138,8 +148,10 @@ describe('embedded RTP: source rules, no reflection, random ports', function () 
     const attacker = await peer('127.0.0.2', B + 104);
     const witness = await peer(SIP_SOURCE, B + 105);
     const session = await engine.createSession({ callId: 'reflect', offerSdp: offer(victim.address, victim.port), signallingAddress: SIP_SOURCE });
+    session.play([tone]);
     // A normal call on the same scheduler shows frames are being sent meanwhile.
-    await engine.createSession({ callId: 'witness', offerSdp: offer(SIP_SOURCE, witness.port), signallingAddress: SIP_SOURCE });
+    const witnessed = await engine.createSession({ callId: 'witness', offerSdp: offer(SIP_SOURCE, witness.port), signallingAddress: SIP_SOURCE });
+    witnessed.play([tone]);
     const to = answerPort(session);
     await attacker.send(to, 0, 0, silence); // neither the SIP source nor the SDP address: cannot latch
     await waitFor('25 frames at the witness', () => witness.received >= 25);

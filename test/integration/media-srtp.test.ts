@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mulaw } from 'alawmulaw';
 import { NoCommonCodec } from '../../src/ports/media';
 import { silentLogger } from '../../src/ports/logger';
 import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
@@ -8,6 +12,7 @@ import { decodeRtp, encodeRtp } from '../../src/media/embedded/rtp-packet';
 import { SrtpReceiver, SrtpSender } from '../../src/media/embedded/srtp';
 import type { SrtpPolicy } from '../../src/media/embedded/sdp';
 import { freePortBlock } from '../helpers/ports';
+import { writeTonePrompt } from '../helpers/tone-prompt';
 
 // The embedded engine with SRTP over loopback UDP: a phone socket (OS-assigned
 // port) speaks SRTP with the key it offered and the key papgate answered.
@@ -78,6 +83,11 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     return { socket, port: socket.address().port, received };
   }
   const send = (socket: dgram.Socket, to: number, datagram: Buffer) => new Promise<void>((r) => socket.send(datagram, to, HOST, () => r()));
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'papgate-srtp-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
     await Promise.all(engines.splice(0).map((e) => e.close()));
     for (const s of sockets.splice(0)) s.close();
@@ -88,6 +98,7 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     const phone = await phoneSocket();
     const session = await e.createSession({ callId: 'c1', offerSdp: savpOffer(phone.port), signallingAddress: HOST });
     const other = await e.createSession({ callId: 'c2', offerSdp: savpOffer(phone.port), signallingAddress: HOST });
+    session.play([writeTonePrompt(dir, 10)]); // sessions send only while a prompt plays
     const ourKey = answeredKey(session);
     assert.notDeepEqual(ourKey, PHONE_KEY, "papgate does not echo the phone's key");
     assert.notDeepEqual(ourKey, answeredKey(other), 'one key per call');
@@ -132,7 +143,8 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
     assert.deepEqual(digits, ['5']);
     assert.equal(session.srtpRejected, 5 + genuine.length);
 
-    // What papgate sends: SRTP that only its answered key opens (silence: 0xff bytes in PCMU).
+    // What papgate sends: SRTP that only its answered key opens (the tone, in PCMU).
+    const tone = Buffer.from(mulaw.encode(Int16Array.from({ length: 160 }, () => 3000)));
     const srtp = await waitFor('papgate packets', () => phone.received.length >= 3 && phone.received);
     const rx = new SrtpReceiver(SUITE, ourKey);
     for (const wire of srtp.slice(0, 3)) {
@@ -140,8 +152,8 @@ describe('media embedded engine: SRTP over loopback UDP', function () {
       assert.ok(plain.ok, plain.ok ? '' : plain.reason);
       const packet = decodeRtp(plain.packet);
       assert.ok(packet.ok);
-      assert.deepEqual(packet.packet.payload, Buffer.alloc(160, 0xff), 'decrypted: PCMU silence');
-      assert.notDeepEqual(wire.subarray(12, 172), Buffer.alloc(160, 0xff), 'on the wire: not the silence');
+      assert.deepEqual(packet.packet.payload, tone, 'decrypted: the tone in PCMU');
+      assert.notDeepEqual(wire.subarray(12, 172), tone, 'on the wire: not the tone');
     }
     assert.equal(new SrtpReceiver(SUITE, PHONE_KEY).unprotect(srtp[3] ?? srtp[0]!).ok, false, "the phone's own key does not open them");
   });

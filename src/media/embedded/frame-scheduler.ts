@@ -3,7 +3,9 @@
  * grid (absolute target times from a monotonic clock, so there is no drift);
  * members start at different phases, which spreads the sends over the period
  * instead of bursting them all at once. The timer sleeps until the earliest
- * target, so an idle grid costs nothing.
+ * target, so an idle grid costs nothing. A member that had nothing to send
+ * may move its grid to now when it has something again (`startNow`): a prompt
+ * then starts at once instead of up to a frame later.
  */
 import { performance } from 'node:perf_hooks';
 import { JitterHistogram } from './jitter-histogram';
@@ -26,6 +28,8 @@ export interface FrameClient {
   onSkippedFrame(): void;
   /** Called when a frame of the client is due (before it), for cheap housekeeping (inactivity). */
   onHousekeeping(nowMs: number): void;
+  /** Its grid moves `earlierMs` (< one frame) earlier: the media clock moves back as much. */
+  onRephase(earlierMs: number): void;
 }
 
 interface Member {
@@ -68,6 +72,24 @@ export class FrameScheduler {
   stop(): void {
     this.members.clear();
     this.disarm();
+  }
+
+  /**
+   * The client's next frame is due now instead of at its grid's next point,
+   * and is served at once; the grid goes on from now. For a client that sent
+   * nothing since its last frame was due (silence is not sent), so the
+   * receiver sees no packet early: only the gap before it is shorter.
+   */
+  startNow(client: FrameClient): void {
+    const m = this.members.get(client);
+    if (m === undefined) return;
+    const now = performance.now();
+    const earlierMs = Math.min(m.dueMs - now, FRAME_MS);
+    if (earlierMs <= EARLY_MS) return; // due now anyway: the timer serves it
+    client.onRephase(earlierMs);
+    m.dueMs = now;
+    this.serve(m);
+    if (this.members.has(client)) this.arm(m.dueMs);
   }
 
   private disarm(): void {

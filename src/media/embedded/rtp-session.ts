@@ -1,7 +1,7 @@
 /**
- * One call's media: a UDP socket, the 20 ms send grid (prompt or silence),
- * symmetric RTP latched to one source, DTMF from RFC 4733 and in-band tones,
- * inactivity.
+ * One call's media: a UDP socket, the 20 ms send grid (prompts in talkspurts,
+ * nothing between them), symmetric RTP latched to one source, DTMF from
+ * RFC 4733 and in-band tones, inactivity.
  */
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
@@ -11,7 +11,7 @@ import { TypedEmitter } from '../../ports/events';
 import type { MediaSession, MediaSessionEvents } from '../../ports/media';
 import { InbandDtmfDetector } from './dtmf-goertzel';
 import type { FrameClient, FrameScheduler } from './frame-scheduler';
-import { decodeG711, SAMPLES_PER_FRAME, silenceFrame } from './g711';
+import { decodeG711, SAMPLES_PER_FRAME } from './g711';
 import type { PromptCache } from './prompt-cache';
 import { PromptPlayout } from './prompt-playout';
 import { TelephoneEventTracker } from './rfc4733';
@@ -21,6 +21,8 @@ import type { SrtpReceiver, SrtpSender } from './srtp';
 import { RtpTransmitter, type Endpoint } from './rtp-transmitter';
 
 const COMFORT_NOISE_PT = 13;
+/** RTP clock ticks (8 kHz) per millisecond. */
+const SAMPLES_PER_MS = 8;
 /** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
 const MAX_DECODED_PAYLOAD = 1600;
 
@@ -143,6 +145,8 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
       return;
     }
     this.playout.play(files);
+    // Between prompts nothing is sent, so the first frame need not wait for the grid's next point.
+    if (this.talkspurtStarts) this.p.scheduler.startNow(this);
   }
 
   stopPlayback(): void {
@@ -162,6 +166,11 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
 
   // --- sending (called by the shared scheduler) ---
 
+  /**
+   * Prompt audio goes out in talkspurts: the first packet of each carries the
+   * marker bit, and between prompts nothing is sent (RFC 3551 section 4.1;
+   * the media clock runs on, so a talkspurt's timestamp says when it starts).
+   */
   onFrame(): boolean {
     if (this.closed) return false;
     const audio = this.playout.nextFrame(); // the prompt advances even when we may not send
@@ -169,6 +178,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     this.talkspurtStarts = audio === undefined;
     const timestamp = this.timestamp;
     this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
+    if (audio === undefined) return false;
     if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     if (!this.latched && !this.sdpAddressTrusted) return false;
     const plain = encodeRtp(
@@ -179,7 +189,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
         timestamp,
         ssrc: this.ssrc,
       },
-      audio ?? silenceFrame(this.p.negotiated.codec),
+      audio,
     );
     const packet = this.p.srtp ? this.p.srtp.sender.protect(plain) : plain;
     this.sequence = (this.sequence + 1) & 0xffff;
@@ -194,6 +204,10 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
 
   onSkippedFrame(): void {
     this.timestamp = (this.timestamp + SAMPLES_PER_FRAME) >>> 0;
+  }
+
+  onRephase(earlierMs: number): void {
+    this.timestamp = (this.timestamp - Math.round(earlierMs * SAMPLES_PER_MS)) >>> 0;
   }
 
   onHousekeeping(nowMs: number): void {
