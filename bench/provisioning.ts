@@ -34,6 +34,12 @@ const THREADS = 2;
 const CONNECTIONS = 32;
 /** In the test port range; nginx needs a fixed one. */
 const NGINX_PORT = 19417;
+/**
+ * Pause before each papgate row: longer than a checkpoint period (2 s), so
+ * the WAL that the row before wrote (first contacts write every device's
+ * address) is copied back before this row starts, not during it.
+ */
+const SETTLE_MS = 3000;
 /** The fixed rate of the latency rows (the p99 goal is stated at 1,000 req/s). */
 const FIXED_RATE = Number(process.env.BENCH_PROV_FIXED_RATE ?? 1000);
 
@@ -102,6 +108,7 @@ export async function benchProvisioning(): Promise<void> {
     const rows: Row[] = [];
     const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
       // BENCH_PROFILE_DIR: a CPU profile of each papgate row, warm-up included (starting the profiler stalls the process for a while).
+      if (target === 'papgate') await new Promise((r) => setTimeout(r, SETTLE_MS));
       const profile = target === 'papgate' ? await profileRow(load) : undefined;
       await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
       // papgate serves from this process (wrk is a child of its own); nginx from its worker.
