@@ -35,11 +35,13 @@ const CONNECTIONS = 32;
 /** In the test port range; nginx needs a fixed one. */
 const NGINX_PORT = 19417;
 /**
- * Pause before each papgate row: longer than a checkpoint period (2 s), so
- * the WAL that the row before wrote (first contacts write every device's
- * address) is copied back before this row starts, not during it.
+ * Pause before each row, nginx's and the fixed-rate ones included: longer
+ * than a checkpoint period (2 s), so the WAL that a papgate row wrote (first
+ * contacts write every device's address, full configurations a new secret)
+ * is copied back before the next row starts, whoever serves it, not during it.
  */
 const SETTLE_MS = 3000;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 /** The fixed rate of the latency rows (the p99 goal is stated at 1,000 req/s). */
 const FIXED_RATE = Number(process.env.BENCH_PROV_FIXED_RATE ?? 1000);
 
@@ -108,7 +110,7 @@ export async function benchProvisioning(): Promise<void> {
     const rows: Row[] = [];
     const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
       // BENCH_PROFILE_DIR: a CPU profile of each papgate row, warm-up included (starting the profiler stalls the process for a while).
-      if (target === 'papgate') await new Promise((r) => setTimeout(r, SETTLE_MS));
+      await settle();
       const profile = target === 'papgate' ? await profileRow(load) : undefined;
       await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
       // papgate serves from this process (wrk is a child of its own); nginx from its worker.
@@ -146,6 +148,7 @@ async function printFixedRate(loads: Array<[string, string, string]>): Promise<v
   );
   console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
   for (const [load, baseUrl, pathsFile] of loads) {
+    await settle();
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile, String(FIXED_RATE), String(SECONDS), '16', String(WARMUP_SECONDS)],
