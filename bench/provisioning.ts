@@ -35,10 +35,12 @@ const CONNECTIONS = 32;
 /** In the test port range; nginx needs a fixed one. */
 const NGINX_PORT = 19417;
 /**
- * Pause before each row, nginx's and the fixed-rate ones included: longer
- * than a checkpoint period (2 s), so the WAL that a papgate row wrote (first
- * contacts write every device's address, full configurations a new secret)
- * is copied back before the next row starts, whoever serves it, not during it.
+ * Pause before each wrk row, nginx's included: longer than a checkpoint
+ * period (2 s), so the WAL that a papgate row wrote (first contacts write
+ * every device's address, full configurations a new secret) is copied back
+ * before the next row starts, whoever serves it, not during it. Not before
+ * the fixed-rate rows: with it there, the polled row's p99 went to 94-144 ms
+ * in three runs of four (see bench/README.md).
  */
 const SETTLE_MS = 3000;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -148,7 +150,6 @@ async function printFixedRate(loads: Array<[string, string, string]>): Promise<v
   );
   console.log('load                    due     ok  non-2xx  errors  p50 ms  p99 ms  max ms');
   for (const [load, baseUrl, pathsFile] of loads) {
-    await settle();
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--require', 'tsx/cjs', join(__dirname, 'fixed-rate.ts'), baseUrl, pathsFile, String(FIXED_RATE), String(SECONDS), '16', String(WARMUP_SECONDS)],
