@@ -150,6 +150,7 @@ function embeddedMedia(c: Config, d: CallDeps): EmbeddedMediaEngine | ThreadedMe
     rtpPortMin: c.rtpPortMin,
     rtpPortMax: c.rtpPortMax,
     inactivityMs: c.rtpTimeoutSeconds * 1000,
+    sendSilence: c.rtpSilence === 'on',
     srtp: c.srtp,
     log: d.log.child({ part: 'media' }),
   };

@@ -113,6 +113,8 @@ export const SETTINGS = {
   PAPGATE_RTP_PORT_MIN: ['rtpPortMin', int(1024, 65534), '20000'],
   PAPGATE_RTP_PORT_MAX: ['rtpPortMax', int(1025, 65535), '20999'],
   PAPGATE_RTP_TIMEOUT_SECONDS: ['rtpTimeoutSeconds', int(1, 3600), '30'],
+  // Embedded media: on sends a silence frame every 20 ms between prompts, for phones or SBCs that hang up on a quiet stream; off sends prompts as talkspurts, nothing between.
+  PAPGATE_RTP_SILENCE: ['rtpSilence', z.enum(['off', 'on']), 'off'],
   // SRTP with SDES keys on IVR calls (embedded media); required: plain RTP offers get 488.
   PAPGATE_SRTP: ['srtp', z.enum(['off', 'optional', 'required']), 'optional'],
   // The embedded media engine (RTP, prompts, DTMF) on a worker thread of its own: off runs it on the main event loop, auto when the machine has 2 cores or more.

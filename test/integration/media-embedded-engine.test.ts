@@ -203,6 +203,42 @@ describe('media embedded engine over loopback UDP', function () {
     assert.ok(step >= 160 + 1500, `the timestamp covers the quiet: ${step} samples`);
   });
 
+  it('with sendSilence: a silence frame every 20 ms while idle, and the prompt on the same grid (no marker jump in timing, whole frames)', async () => {
+    const silent = new EmbeddedMediaEngine({
+      bindAddress: HOST,
+      advertisedAddress: HOST,
+      rtpPortMin: B + 130,
+      rtpPortMax: B + 139,
+      inactivityMs: 0,
+      sendSilence: true,
+      log: silentLogger,
+    });
+    try {
+      const ph = await phone(B + 513);
+      const session = await silent.createSession({ callId: 'silence', offerSdp: offer(ph.port, '8', []) });
+      await waitFor('silence packets', () => ph.packets.length >= 3);
+      assert.ok(ph.packets.every(({ packet }) => packet.payloadType === 8 && packet.payload.every((b) => b === 0xd5)));
+      const finished: boolean[] = [];
+      session.on('playbackFinished', (i) => finished.push(i));
+      const file = join(dir, 'short-silence.wav');
+      writeFileSync(file, encodeWavPcm16(Int16Array.from({ length: 800 }, () => 3000)));
+      session.play([file]);
+      await waitFor('the prompt', () => finished.length === 1);
+      const n = ph.packets.length;
+      await waitFor('silence after it', () => ph.packets.length >= n + 3);
+      const pkts = ph.packets.map((p) => p.packet);
+      const sound = pkts.filter((p) => !p.payload.every((b) => b === 0xd5));
+      assert.equal(sound.length, 5);
+      assert.equal(sound[0]!.marker, true);
+      for (let i = 1; i < pkts.length; i++) {
+        assert.equal(pkts[i]!.sequenceNumber, (pkts[i - 1]!.sequenceNumber + 1) & 0xffff, `seq at ${i}`);
+        assert.equal((pkts[i]!.timestamp - pkts[i - 1]!.timestamp) >>> 0, 160, `one frame at ${i}: the grid never moves`);
+      }
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('after an event-loop stall sends a few late frames, skips the rest, and keeps timestamps true', async () => {
     const ph = await phone(B + 511);
     const session = await engine.createSession({ callId: 'stall', offerSdp: offer(ph.port) });

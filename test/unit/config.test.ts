@@ -53,6 +53,12 @@ describe('configuration from the environment', () => {
     for (const bad of ['-21', '20', 'high', '1.5']) assert.throws(() => loadConfig({ PAPGATE_MEDIA_NICE: bad }), /PAPGATE_MEDIA_NICE/, bad);
   });
 
+  it('sends nothing between prompts unless PAPGATE_RTP_SILENCE=on', () => {
+    assert.equal(loadConfig({}).rtpSilence, 'off');
+    assert.equal(loadConfig({ PAPGATE_RTP_SILENCE: 'on' }).rtpSilence, 'on');
+    assert.throws(() => loadConfig({ PAPGATE_RTP_SILENCE: 'yes' }), /PAPGATE_RTP_SILENCE/);
+  });
+
   it('stops with a message naming each bad variable', () => {
     const bad = {
       PAPGATE_MAX_FAILURES: 'three',

@@ -22,6 +22,8 @@ export interface EmbeddedMediaEngineOptions {
   rtpPortMax: number;
   /** 'inactive' fires after this long without valid RTP; 0 disables it. */
   inactivityMs: number;
+  /** Between prompts: a silence frame every 20 ms (true), or nothing, prompts going out as talkspurts (default). */
+  sendSilence?: boolean;
   /** SRTP (SDES) on IVR calls: off, when the phone offers it (default), or required (plain RTP offers get 488). */
   srtp?: SrtpPolicy;
   log: Logger;
@@ -95,6 +97,7 @@ export class EmbeddedMediaEngine implements MediaEngine {
       signallingAddress: opts.signallingAddress,
       ...(keys ? { srtp: keys.contexts } : {}),
       inactivityMs: this.opts.inactivityMs,
+      sendSilence: this.opts.sendSilence ?? false,
       scheduler: this.scheduler,
       prompts: this.prompts,
       counters: this.counters,

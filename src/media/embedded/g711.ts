@@ -15,3 +15,10 @@ export function encodeG711(codec: Codec, samples: Int16Array): Buffer {
 export function decodeG711(codec: Codec, payload: Uint8Array): Int16Array {
   return codec === 'PCMU' ? mulaw.decode(payload) : alaw.decode(payload);
 }
+
+/** One 20 ms frame of silence, shared (never mutated). */
+export function silenceFrame(codec: Codec): Buffer {
+  return codec === 'PCMU' ? PCMU_SILENCE : PCMA_SILENCE;
+}
+const PCMU_SILENCE = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE_BYTE.PCMU);
+const PCMA_SILENCE = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE_BYTE.PCMA);

@@ -11,7 +11,7 @@ import { TypedEmitter } from '../../ports/events';
 import type { MediaSession, MediaSessionEvents } from '../../ports/media';
 import { InbandDtmfDetector } from './dtmf-goertzel';
 import type { FrameClient, FrameScheduler } from './frame-scheduler';
-import { decodeG711, SAMPLES_PER_FRAME } from './g711';
+import { decodeG711, SAMPLES_PER_FRAME, silenceFrame } from './g711';
 import type { PromptCache } from './prompt-cache';
 import { PromptPlayout } from './prompt-playout';
 import { TelephoneEventTracker } from './rfc4733';
@@ -51,6 +51,8 @@ export interface RtpSessionParams {
   /** Where the call's SIP came from; absent: only the SDP's address is trusted. */
   signallingAddress?: string;
   inactivityMs: number;
+  /** A silence frame every 20 ms between prompts instead of nothing (a stream that never pauses). */
+  sendSilence: boolean;
   log: Logger;
   scheduler: FrameScheduler;
   prompts: PromptCache;
@@ -146,7 +148,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     }
     this.playout.play(files);
     // Between prompts nothing is sent, so the first frame need not wait for the grid's next point.
-    if (this.talkspurtStarts) this.p.scheduler.startNow(this);
+    if (this.talkspurtStarts && !this.p.sendSilence) this.p.scheduler.startNow(this);
   }
 
   stopPlayback(): void {
@@ -169,7 +171,8 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
   /**
    * Prompt audio goes out in talkspurts: the first packet of each carries the
    * marker bit, and between prompts nothing is sent (RFC 3551 section 4.1;
-   * the media clock runs on, so a talkspurt's timestamp says when it starts).
+   * the media clock runs on, so a talkspurt's timestamp says when it starts),
+   * or silence frames when the engine is told to send them.
    */
   onFrame(): boolean {
     if (this.closed) return false;
@@ -178,7 +181,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
     this.talkspurtStarts = audio === undefined;
     const timestamp = this.timestamp;
     this.timestamp = (timestamp + SAMPLES_PER_FRAME) >>> 0;
-    if (audio === undefined) return false;
+    if (audio === undefined && !this.p.sendSilence) return false;
     if (!this.canSend || this.remote.port === 0 || isUnspecified(this.remote.address)) return false;
     if (!this.latched && !this.sdpAddressTrusted) return false;
     const plain = encodeRtp(
@@ -189,7 +192,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
         timestamp,
         ssrc: this.ssrc,
       },
-      audio,
+      audio ?? silenceFrame(this.p.negotiated.codec),
     );
     const packet = this.p.srtp ? this.p.srtp.sender.protect(plain) : plain;
     this.sequence = (this.sequence + 1) & 0xffff;
