@@ -7,7 +7,7 @@ import { mulaw } from 'alawmulaw';
 import { PapgateError } from '../../src/domain/errors';
 import { NoCommonCodec, type DtmfSource } from '../../src/ports/media';
 import { silentLogger } from '../../src/ports/logger';
-import { EmbeddedMediaEngine, type RtpSession } from '../../src/media/embedded';
+import { EmbeddedMediaEngine, type EmbeddedMediaEngineOptions, type RtpSession } from '../../src/media/embedded';
 import { encodeTelephoneEvent } from '../../src/media/embedded/rfc4733';
 import { decodeRtp, encodeRtp, type RtpPacket } from '../../src/media/embedded/rtp-packet';
 import { encodeWavPcm16 } from '../../src/media/embedded/wav';
@@ -102,6 +102,18 @@ const answerPort = (s: RtpSession) => Number(/m=audio (\d+)/.exec(s.answerSdp)?.
 
 /** Base of this file's free port block (freePortBlock in each suite's first hook). */
 let B = 0;
+
+/** An engine beside the suite's own, on ports B+from..B+to of this file's block. */
+const ownEngine = (from: number, to: number, extra: Partial<EmbeddedMediaEngineOptions>) =>
+  new EmbeddedMediaEngine({
+    bindAddress: HOST,
+    advertisedAddress: HOST,
+    rtpPortMin: B + from,
+    rtpPortMax: B + to,
+    inactivityMs: 0,
+    log: silentLogger,
+    ...extra,
+  });
 
 describe('media embedded engine over loopback UDP', function () {
   before(async () => {
@@ -204,15 +216,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('with sendSilence: a silence frame every 20 ms while idle, and the prompt on the same grid (no marker jump in timing, whole frames)', async () => {
-    const silent = new EmbeddedMediaEngine({
-      bindAddress: HOST,
-      advertisedAddress: HOST,
-      rtpPortMin: B + 130,
-      rtpPortMax: B + 139,
-      inactivityMs: 0,
-      sendSilence: true,
-      log: silentLogger,
-    });
+    const silent = ownEngine(130, 139, { sendSilence: true });
     try {
       const ph = await phone(B + 513);
       const session = await silent.createSession({ callId: 'silence', offerSdp: offer(ph.port, '8', []) });
@@ -401,14 +405,7 @@ describe('media embedded engine over loopback UDP', function () {
   });
 
   it('reports inactivity when the phone sends nothing', async () => {
-    const quiet = new EmbeddedMediaEngine({
-      bindAddress: HOST,
-      advertisedAddress: HOST,
-      rtpPortMin: B + 140,
-      rtpPortMax: B + 141,
-      inactivityMs: 150,
-      log: silentLogger,
-    });
+    const quiet = ownEngine(140, 141, { inactivityMs: 150 });
     try {
       const session = await quiet.createSession({ callId: 'quiet', offerSdp: offer(B + 508) });
       let inactive = 0;
