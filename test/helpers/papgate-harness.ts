@@ -393,17 +393,13 @@ export async function startRtpEar(port: number): Promise<RtpEar> {
     s.lastSeq = seq;
     s.lastTs = ts;
     if (pt !== 0 && pt !== 8) return;
-    if (marker) {
-      // A new prompt (or the same one again): never one run with what came before the quiet.
-      if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) s.prompts.push({ name: s.run.name, frames: s.run.frames });
-      s.run = undefined;
-    }
     const payload = msg.subarray(12);
     if (s.chunks.length < AUDIO_KEPT_FRAMES) s.chunks.push(Buffer.from(payload));
     const silent = payload.every((b) => b === (pt === 0 ? 0xff : 0xd5));
     if (!silent) s.soundFrames++;
     const name = silent ? null : recognise(decodeG711(pt === 0 ? 'PCMU' : 'PCMA', payload));
-    if (s.run && s.run.name === name) {
+    // A talkspurt (marker) is a new prompt, or the same one again: never one run with what came before the quiet.
+    if (s.run && s.run.name === name && !marker) {
       s.run.frames++;
     } else {
       if (s.run?.name && s.run.frames >= MIN_PROMPT_FRAMES) s.prompts.push({ name: s.run.name, frames: s.run.frames });

@@ -10,7 +10,7 @@ import type { Logger } from '../../ports/logger';
 import { TypedEmitter } from '../../ports/events';
 import type { MediaSession, MediaSessionEvents } from '../../ports/media';
 import { InbandDtmfDetector } from './dtmf-goertzel';
-import type { FrameClient, FrameScheduler } from './frame-scheduler';
+import { FRAME_MS, type FrameClient, type FrameScheduler } from './frame-scheduler';
 import { decodeG711, SAMPLES_PER_FRAME, silenceFrame } from './g711';
 import type { PromptCache } from './prompt-cache';
 import { PromptPlayout } from './prompt-playout';
@@ -21,8 +21,6 @@ import type { SrtpReceiver, SrtpSender } from './srtp';
 import { RtpTransmitter, type Endpoint } from './rtp-transmitter';
 
 const COMFORT_NOISE_PT = 13;
-/** RTP clock ticks (8 kHz) per millisecond. */
-const SAMPLES_PER_MS = 8;
 /** Larger audio payloads are not decoded for in-band DTMF (no phone sends them). */
 const MAX_DECODED_PAYLOAD = 1600;
 
@@ -210,7 +208,7 @@ export class RtpSession extends TypedEmitter<MediaSessionEvents> implements Medi
   }
 
   onRephase(earlierMs: number): void {
-    this.timestamp = (this.timestamp - Math.round(earlierMs * SAMPLES_PER_MS)) >>> 0;
+    this.timestamp = (this.timestamp - Math.round((earlierMs * SAMPLES_PER_FRAME) / FRAME_MS)) >>> 0;
   }
 
   onHousekeeping(nowMs: number): void {
