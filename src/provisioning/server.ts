@@ -1,16 +1,15 @@
-import type { IncomingMessage } from 'node:http';
-import type { ServerOptions as HttpsOptions } from 'node:https';
+import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import https, { type ServerOptions as HttpsOptions } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Provisioning } from '../app/provisioning';
 import type { SourceLimits } from '../app/source-limits';
-import { isPapgateError } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
-import { verifiedClientCertificate } from './client-certificate';
+import { FileAnswers, NOT_FOUND, textAnswer, type Answer } from './answers';
 import { ClientAddress } from './client-ip';
 import { MinimalFiles } from './minimal-files';
-import { maskTarget, routeRequest } from './routes';
-import { renderCommonFile, renderDeviceFile } from './templates';
+import { maskTarget, routeRequest, type Route } from './routes';
 
 /**
  * The HTTP service phones fetch their configuration from (section 7 of docs/behaviour.md).
@@ -31,124 +30,162 @@ export interface ProvisioningServerOptions {
   https?: HttpsOptions;
   /** The HTTPS options ask for a client certificate (a device CA is set): a verified one can prove the device. */
   deviceCertificates?: boolean;
+  /**
+   * False: every request goes through fastify, none takes the direct path
+   * (tests compare the two). Default true.
+   */
+  directPath?: boolean;
 }
 
 /** Headers beyond this many bytes get 431 from Node before we see the request. */
 const MAX_HEADER_BYTES = 8 * 1024;
-const NOT_FOUND = 'not found';
-
-type Decision = 'full' | 'minimal' | 'unknown' | 'common' | 'rejected' | 'unavailable' | 'error';
+/** Whole request (headers and body) within this, or Node answers 408. */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Idle keep-alive connections are closed after this (fastify's default, kept when the server became ours). */
+const KEEP_ALIVE_MS = 72_000;
 
 export function createProvisioningServer(o: ProvisioningServerOptions): FastifyInstance {
   const clients = new ClientAddress(o.trustedProxies);
-  const minimalFiles = new MinimalFiles();
   const log = o.log.child({ component: 'provisioning-http' });
-  const count = (vendor: string, decision: Decision) => o.metrics.provisioningRequests.inc({ vendor, decision });
-
-  const app = Fastify({
-    ...(o.https ? { https: o.https } : {}),
-    logger: false,
-    bodyLimit: o.bodyLimit ?? 1024,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
-    requestTimeout: 15_000,
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    frameworkErrors: (_err, _req, reply) => {
-      count('none', 'rejected');
-      void text(reply, 400, 'malformed request');
-    },
+  const answers = new FileAnswers({
+    provisioning: o.provisioning,
+    clients,
+    minimalFiles: new MinimalFiles(),
+    log,
+    metrics: o.metrics,
+    deviceCertificates: o.deviceCertificates ?? false,
   });
-
-  // Hooks run on every phone request: callback style, which spares fastify a promise per hook.
-  if (o.limits) limitNotFound(app, o.limits, clients, () => count('none', 'rejected'));
-  // Before any body is read: phones only GET (HEAD mirrors it).
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.method === 'GET' || request.method === 'HEAD') return done();
-    count('none', 'rejected');
-    reply.header('allow', 'GET, HEAD');
-    void text(reply, 405, 'method not allowed');
-  });
-
   // Debug only, and never with the secret of a per-device URL. Not even
   // registered unless the logger says debug is on (pino's isLevelEnabled;
   // a logger without it is asked every time): the level is set at start-up.
-  if (mayLog(log, 'debug')) {
+  const debug = mayLog(log, 'debug') ? requestLog(log) : undefined;
+  const direct = o.directPath !== false ? new DirectPath(answers, clients, o.limits, debug) : undefined;
+
+  const app = Fastify({
+    serverFactory: (handler) => {
+      const listener: RequestListener = direct ? (req, res) => direct.serve(req, res, handler) : handler;
+      const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS };
+      const server = o.https ? https.createServer({ ...options, ...o.https }, listener) : http.createServer(options, listener);
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      return server;
+    },
+    logger: false,
+    bodyLimit: o.bodyLimit ?? 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    frameworkErrors: (_err, _req, reply) => {
+      answers.count('none', 'rejected');
+      void send(reply, textAnswer(400, 'malformed request'));
+    },
+  });
+  // Closing: fastify answers 503 and closes the connection, so the direct path steps aside.
+  if (direct) app.addHook('preClose', (done) => direct.close(done));
+
+  // Hooks run on every request that reaches fastify: callback style, which spares fastify a promise per hook.
+  if (o.limits) limitNotFound(app, o.limits, clients, () => answers.count('none', 'rejected'));
+  // Before any body is read: phones only GET (HEAD mirrors it).
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return done();
+    answers.count('none', 'rejected');
+    void send(reply, textAnswer(405, 'method not allowed', { allow: 'GET, HEAD' }));
+  });
+
+  if (debug) {
     app.addHook('onResponse', (request, reply, done) => {
-      log.debug(
-        {
-          method: request.method,
-          url: maskTarget(request.raw.url ?? ''),
-          status: reply.statusCode,
-          ip: request.socket.remoteAddress,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-        },
-        'provisioning request',
-      );
+      debug(request.raw, reply.statusCode, reply.elapsedTime);
       done();
     });
   }
 
-  app.setErrorHandler((err, _request, reply) => {
-    log.error({ error: err instanceof Error ? err.message : String(err) }, 'provisioning request failed');
-    count('none', 'error');
-    return text(reply, 500, 'internal error');
-  });
-
-  app.setNotFoundHandler((_request, reply) => text(reply, 404, NOT_FOUND));
+  app.setErrorHandler((err, _request, reply) => send(reply, answers.failed(err)));
+  app.setNotFoundHandler((_request, reply) => send(reply, textAnswer(404, NOT_FOUND)));
 
   app.get('*', async (request, reply) => {
     const route = routeRequest(request.raw.url ?? '/');
     if (route.kind === 'reject') {
-      count('none', 'rejected');
-      return text(reply, route.status, route.status === 404 ? NOT_FOUND : route.reason);
+      answers.count('none', 'rejected');
+      return send(reply, textAnswer(route.status, route.status === 404 ? NOT_FOUND : route.reason));
     }
-    if (route.kind === 'common') {
-      count(route.vendors[0]!, 'common');
-      const file = renderCommonFile(route.file);
-      return reply.code(200).header('cache-control', 'no-store').type(file.contentType).send(file.body);
-    }
-
-    const ip = clients.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
-    if (ip === null) {
-      count('none', 'rejected');
-      return text(reply, 400, 'cannot tell the client address (X-Forwarded-For)');
-    }
-
-    const certificate = o.deviceCertificates ? verifiedClientCertificate(request.socket) : null;
-    let result;
-    try {
-      result = await o.provisioning.handle({
-        mac: route.mac,
-        ip,
-        secret: route.secret,
-        vendors: route.vendors,
-        certificateMacs: certificate?.macs,
-        readOnly: request.method === 'HEAD', // HEAD must not mint a secret or mark the device
-      });
-    } catch (e) {
-      if (isPapgateError(e) && e.code === 'unavailable') {
-        o.metrics.storeErrors.inc({ surface: 'provisioning' });
-        count('none', 'unavailable');
-        log.warn({ error: e.message }, 'store unavailable: provisioning refused');
-        reply.header('retry-after', '30');
-        return text(reply, 503, 'service unavailable');
-      }
-      throw e;
-    }
-    // Same answer for an unknown MAC and a file of another vendor's format: no hint either way.
-    if (result.kind === 'unknown' || !route.vendors.includes(result.device.vendor)) {
-      count('unknown', 'unknown');
-      return text(reply, 404, NOT_FOUND);
-    }
-    if (result.kind === 'full' && result.reason === 'certificate') {
-      log.info({ mac: route.mac, ip, subject: certificate?.subject, fingerprint256: certificate?.fingerprint256 }, 'device proved by its certificate');
-    }
-    const file = result.kind === 'minimal' ? minimalFiles.render(route.file, result) : renderDeviceFile(route.file, result);
-    count(result.device.vendor, result.kind);
-    return reply.code(200).header('cache-control', 'no-store').type(file.contentType).send(file.body);
+    return send(reply, await answers.file(route, request.raw));
   });
 
   return app;
+}
+
+/**
+ * The phones' routine requests (GET or HEAD of a file name that routes to a
+ * device or a common file) answered straight from Node's HTTP server,
+ * without fastify's request and reply objects, hooks and router: about a
+ * tenth of a polled request. Everything else, and everything while the
+ * server closes, goes on to fastify. What fastify's hooks do for these
+ * requests is done here too: the 404 budget (429, and counting the 404s) and the debug line.
+ */
+class DirectPath {
+  private closing = false;
+
+  constructor(
+    private readonly answers: FileAnswers,
+    private readonly clients: ClientAddress,
+    private readonly limits: ProvisioningServerOptions['limits'],
+    private readonly debug: RequestLog | undefined,
+  ) {}
+
+  close(done: () => void): void {
+    this.closing = true;
+    done();
+  }
+
+  serve(req: IncomingMessage, res: ServerResponse, fastify: RequestListener): void {
+    const route = this.closing || (req.method !== 'GET' && req.method !== 'HEAD') ? null : routeRequest(req.url ?? '/');
+    if (route === null || route.kind === 'reject') {
+      fastify(req, res);
+      return;
+    }
+    const started = this.debug ? performance.now() : 0;
+    const client = this.limits ? clientOf(this.clients, req) : '';
+    const wait = this.limits?.provisioningWait(client) ?? 0;
+    if (wait > 0) {
+      this.answers.count('none', 'rejected');
+      this.write(req, res, tooMany(wait), client, started);
+      return;
+    }
+    // write() cannot throw for an answer made here; should it ever, the connection goes rather than the process.
+    this.answer(route, req)
+      .then((answer) => this.write(req, res, answer, client, started))
+      .catch(() => res.destroy());
+  }
+
+  private async answer(route: Exclude<Route, { kind: 'reject' }>, req: IncomingMessage): Promise<Answer> {
+    try {
+      return await this.answers.file(route, req);
+    } catch (e) {
+      return this.answers.failed(e);
+    }
+  }
+
+  private write(req: IncomingMessage, res: ServerResponse, a: Answer, client: string, started: number): void {
+    if (res.writableEnded || res.destroyed) return; // the phone went away meanwhile
+    res.writeHead(a.status, {
+      ...a.headers,
+      'cache-control': 'no-store',
+      'content-type': a.contentType,
+      'content-length': Buffer.byteLength(a.body),
+    });
+    res.end(req.method === 'HEAD' ? undefined : a.body);
+    if (a.status === 404 && this.limits) this.limits.provisioningNotFound(client);
+    this.debug?.(req, a.status, performance.now() - started);
+  }
+}
+
+type RequestLog = (req: IncomingMessage, status: number, ms: number) => void;
+
+/** One debug line per request: the target with any secret masked, never a header or a body. */
+function requestLog(log: Logger): RequestLog {
+  return (req, status, ms) =>
+    log.debug(
+      { method: req.method, url: maskTarget(req.url ?? ''), status, ip: req.socket.remoteAddress, ms: Math.round(ms * 10) / 10 },
+      'provisioning request',
+    );
 }
 
 /**
@@ -157,19 +194,25 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
  * from one we do not. Registered first, so it runs before anything else.
  */
 function limitNotFound(app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void): void {
-  // A trusted proxy with unreadable X-Forwarded-For is limited as itself.
-  const clientOf = (raw: IncomingMessage) => clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
   app.addHook('onRequest', (request, reply, done) => {
-    const wait = limits.provisioningWait(clientOf(request.raw));
+    const wait = limits.provisioningWait(clientOf(clients, request.raw));
     if (wait === 0) return done();
     counted();
-    reply.header('retry-after', String(wait));
-    void text(reply, 429, 'too many requests');
+    void send(reply, tooMany(wait));
   });
   app.addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode === 404) limits.provisioningNotFound(clientOf(request.raw));
+    if (reply.statusCode === 404) limits.provisioningNotFound(clientOf(clients, request.raw));
     done();
   });
+}
+
+/** The address a 404 budget belongs to: a trusted proxy with unreadable X-Forwarded-For is limited as itself. */
+function clientOf(clients: ClientAddress, raw: IncomingMessage): string {
+  return clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
+}
+
+function tooMany(waitSeconds: number): Answer {
+  return textAnswer(429, 'too many requests', { 'retry-after': String(waitSeconds) });
 }
 
 /** False only when the logger can tell that `level` is off. */
@@ -177,6 +220,7 @@ function mayLog(log: Logger, level: string): boolean {
   return log.isLevelEnabled?.(level) ?? true;
 }
 
-function text(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${body}\n`);
+function send(reply: FastifyReply, a: Answer): FastifyReply {
+  if (a.headers) reply.headers(a.headers);
+  return reply.code(a.status).header('cache-control', 'no-store').type(a.contentType).send(a.body);
 }
