@@ -17,7 +17,7 @@ const COLUMNS = DEVICE_COLUMNS.filter((c): c is Column => c !== 'mac');
 const MAX_CACHED = 64;
 
 export class DeviceUpdates {
-  private readonly byColumns = new Map<string, Statement<Record<string, unknown>>>();
+  private readonly byColumns = new Map<string, Statement<unknown[]>>();
 
   constructor(private readonly db: Database) {}
 
@@ -25,17 +25,18 @@ export class DeviceUpdates {
   write(stored: DeviceRow, next: DeviceRow): boolean {
     const changed = COLUMNS.filter((c) => stored[c] !== next[c]);
     if (changed.length === 0) return false;
-    const params: Record<string, unknown> = { mac: next.mac };
-    for (const c of changed) params[c] = next[c];
+    // Positional parameters: better-sqlite3 looks a named one up in the object by a string it makes for each run.
+    const params = changed.map((c) => next[c]);
+    params.push(next.mac);
     this.statement(changed).run(params);
     return true;
   }
 
-  private statement(changed: Column[]): Statement<Record<string, unknown>> {
+  private statement(changed: Column[]): Statement<unknown[]> {
     const key = changed.join(',');
     let stmt = this.byColumns.get(key);
     if (!stmt) {
-      stmt = this.db.prepare(`UPDATE devices SET ${changed.map((c) => `${c} = @${c}`).join(', ')} WHERE mac = @mac`);
+      stmt = this.db.prepare(`UPDATE devices SET ${changed.map((c) => `${c} = ?`).join(', ')} WHERE mac = ?`);
       if (this.byColumns.size < MAX_CACHED) this.byColumns.set(key, stmt);
     }
     return stmt;
