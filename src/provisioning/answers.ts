@@ -1,11 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Provisioning } from '../app/provisioning';
 import { isPapgateError } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
 import { verifiedClientCertificate } from './client-certificate';
-import type { ClientAddress } from './client-ip';
 import type { MinimalFiles } from './minimal-files';
 import type { Route } from './routes';
 import { renderCommonFile, renderDeviceFile } from './templates';
@@ -35,7 +33,6 @@ export function textAnswer(status: number, body: string, headers?: Record<string
 
 export interface AnswerDeps {
   provisioning: Provisioning;
-  clients: ClientAddress;
   minimalFiles: MinimalFiles;
   log: Logger;
   metrics: Metrics;
@@ -47,7 +44,8 @@ export interface AnswerDeps {
 export interface FileRequest {
   method?: string | undefined;
   socket: Socket;
-  headers: IncomingHttpHeaders;
+  /** The client's address as server.ts resolved it (X-Forwarded-For from a trusted proxy); null: it cannot be told. */
+  ip: string | null;
 }
 
 export class FileAnswers {
@@ -64,7 +62,7 @@ export class FileAnswers {
       return { status: 200, ...renderCommonFile(route.file) };
     }
 
-    const ip = this.d.clients.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
+    const ip = request.ip;
     if (ip === null) {
       this.count('none', 'rejected');
       return textAnswer(400, 'cannot tell the client address (X-Forwarded-For)');

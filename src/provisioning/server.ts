@@ -6,7 +6,7 @@ import type { Provisioning } from '../app/provisioning';
 import type { SourceLimits } from '../app/source-limits';
 import type { Metrics } from '../observability/metrics';
 import type { Logger } from '../ports/logger';
-import { FileAnswers, NOT_FOUND, textAnswer, type Answer } from './answers';
+import { FileAnswers, NOT_FOUND, textAnswer, type Answer, type FileRequest } from './answers';
 import { ClientAddress } from './client-ip';
 import { MinimalFiles } from './minimal-files';
 import { maskTarget, routeRequest, type Route } from './routes';
@@ -49,7 +49,6 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   const log = o.log.child({ component: 'provisioning-http' });
   const answers = new FileAnswers({
     provisioning: o.provisioning,
-    clients,
     minimalFiles: new MinimalFiles(),
     log,
     metrics: o.metrics,
@@ -106,7 +105,8 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
       answers.count('none', 'rejected');
       return send(reply, textAnswer(route.status, route.status === 404 ? NOT_FOUND : route.reason));
     }
-    return send(reply, await answers.file(route, request.raw));
+    const ip = clients.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
+    return send(reply, await answers.file(route, { method: request.method, socket: request.socket, ip }));
   });
 
   return app;
@@ -143,7 +143,9 @@ class DirectPath {
       return;
     }
     const started = this.debug ? performance.now() : 0;
-    const client = this.limits ? clientOf(this.clients, req) : '';
+    // Resolved once: the 404 budget and the answer use the same address.
+    const ip = this.clients.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const client = budgetKey(ip, req);
     const wait = this.limits?.provisioningWait(client) ?? 0;
     if (wait > 0) {
       this.answers.count('none', 'rejected');
@@ -151,14 +153,14 @@ class DirectPath {
       return;
     }
     // write() cannot throw for an answer made here; should it ever, the connection goes rather than the process.
-    this.answer(route, req)
+    this.answer(route, { method: req.method, socket: req.socket, ip })
       .then((answer) => this.write(req, res, answer, client, started))
       .catch(() => res.destroy());
   }
 
-  private async answer(route: Exclude<Route, { kind: 'reject' }>, req: IncomingMessage): Promise<Answer> {
+  private async answer(route: Exclude<Route, { kind: 'reject' }>, request: FileRequest): Promise<Answer> {
     try {
-      return await this.answers.file(route, req);
+      return await this.answers.file(route, request);
     } catch (e) {
       return this.answers.failed(e);
     }
@@ -207,9 +209,13 @@ function limitNotFound(app: FastifyInstance, limits: NonNullable<ProvisioningSer
   });
 }
 
-/** The address a 404 budget belongs to: a trusted proxy with unreadable X-Forwarded-For is limited as itself. */
 function clientOf(clients: ClientAddress, raw: IncomingMessage): string {
-  return clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']) ?? raw.socket.remoteAddress ?? '';
+  return budgetKey(clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']), raw);
+}
+
+/** The address a 404 budget belongs to: a trusted proxy with unreadable X-Forwarded-For is limited as itself. */
+function budgetKey(ip: string | null, raw: IncomingMessage): string {
+  return ip ?? raw.socket.remoteAddress ?? '';
 }
 
 function tooMany(waitSeconds: number): Answer {
