@@ -162,12 +162,15 @@ export class SipGate {
   private freshUse(nonce: string, nc: number): boolean {
     const now = this.o.clock.now();
     this.forgetExpired(now);
-    const prev = this.seen.get(nonce);
+    // Keyed by the nonce's bytes (a string of its own): the nonce as parsed is a slice of the whole
+    // request's text, which V8 would keep alive with it for as long as the nonce is remembered.
+    const key = Buffer.from(nonce, 'base64url').toString('latin1');
+    const prev = this.seen.get(key);
     const count = Number.isFinite(nc) ? nc : Infinity; // without qop a nonce is good once
     if (prev && !(count > prev.nc)) return false;
     // Re-inserted at the end, so the map stays in order of expiry (the TTL is the same for all).
-    this.seen.delete(nonce);
-    this.seen.set(nonce, { nc: count, expires: now + this.o.nonceTtlMs });
+    this.seen.delete(key);
+    this.seen.set(key, { nc: count, expires: now + this.o.nonceTtlMs });
     return true;
   }
 

@@ -10,8 +10,9 @@ describe('stateless REGISTER answers', () => {
   const phone: SipEndpointAddress = { transport: 'udp', address: '192.0.2.10', port: 5060 };
   let now = 0;
   let sent: string[] = [];
-  const replies = (maxEntries = 10) => new StatelessReplies({ keepMs: 32_000, maxEntries, now: () => now, sendText: (_peer, text) => sent.push(text) });
-  const noConnection: LibConnection = { protocol: 'UDP', send: () => assert.fail('UDP answers go through sendText'), release() {} };
+  const replies = (maxEntries = 10) =>
+    new StatelessReplies({ keepMs: 32_000, maxEntries, now: () => now, sendBytes: (_peer, bytes) => sent.push(bytes.toString('latin1')) });
+  const noConnection: LibConnection = { protocol: 'UDP', send: () => assert.fail('UDP answers go through sendBytes'), release() {} };
   beforeEach(() => {
     now = 0;
     sent = [];

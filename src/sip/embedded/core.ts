@@ -73,7 +73,7 @@ export class SipCore {
       keepMs: 64 * o.t1Ms,
       maxEntries: MAX_KEPT_REGISTER_ANSWERS,
       now: () => performance.now(),
-      sendText: (peer, text) => this.transport.sendDatagram(peer, text),
+      sendBytes: (peer, bytes) => this.transport.sendBytes(peer, bytes),
     });
   }
 
@@ -201,7 +201,7 @@ function transportOf(param: unknown): Transport {
 
 /**
  * Answers kept for REGISTER retransmissions (about 600 bytes each with their
- * key, some 20 MB): at 2,000 registrations a second, 4 to 8 s of answers,
+ * key, some 20 MB, most of it outside V8's heap): at 2,000 registrations a second, 4 to 8 s of answers,
  * which covers a phone's first retransmissions (0.5, 1.5, 3.5 s). Past that
  * a late retransmission is handled as a new request, as after Timer J.
  */

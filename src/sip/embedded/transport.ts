@@ -118,8 +118,13 @@ export class SipTransport {
 
   /** Sends a message already written as text (latin1) in one datagram. */
   sendDatagram(peer: SipEndpointAddress, text: string): void {
+    this.sendBytes(peer, Buffer.from(text, 'latin1'));
+  }
+
+  /** Sends a message already written out in one datagram (the bytes are not changed: they may be sent again). */
+  sendBytes(peer: SipEndpointAddress, bytes: Buffer): void {
     if (!this.udp) return;
-    this.udp.send(Buffer.from(text, 'latin1'), peer.port, peer.address, (e) => {
+    this.udp.send(bytes, peer.port, peer.address, (e) => {
       if (e) this.o.log.warn({ err: e.message, peer: `${peer.address}:${peer.port}` }, 'SIP UDP send failed');
     });
   }
