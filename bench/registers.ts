@@ -18,7 +18,7 @@ import { runRegisterStep, type RegisterStep } from './registers-sipp';
  * For each server, after a short warm-up, the offered rate steps up until a
  * step fails a call or falls behind (p99 10 x the limit, or under 80 % of
  * the offered rate answered: SIPp itself may be the limit on a busy machine); its figures are the highest step with no failed call,
- * and the highest with also p99 <= P99_LIMIT_MS, with the CPU time per
+ * and the highest that met also p99 <= P99_LIMIT_MS with every step below it, with the CPU time per
  * registration of its processes. Then, as before, papgate behind
  * Kamailio's load balancer (kamailio-conf/) at one fixed rate. Loopback
  * addresses 127.0.0.10-12: run it in a network namespace of its own.
@@ -46,7 +46,7 @@ export async function benchRegisters(): Promise<void> {
     return;
   }
   const rates = (process.env.BENCH_REG_RATES?.split(',').map(Number) ?? DEFAULT_RATES).filter((n) => n > 0);
-  const seconds = Number(process.env.BENCH_REG_STEP_SECONDS ?? 3);
+  const seconds = Number(process.env.BENCH_REG_STEP_SECONDS ?? 5);
   const parts = new Set((process.env.BENCH_REG_PARTS ?? 'papgate,kamailio,lb').split(','));
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-reg-'));
   const nodes: ServeProcess[] = [];
@@ -130,19 +130,33 @@ function printSteps(steps: Measured[], seconds: number): void {
   for (const r of rows) console.log(line(r));
 }
 
+/**
+ * The highest step that met `ok` with every step below it: one step's tail
+ * (a collection, the machine) can miss a bound that a higher step then meets,
+ * and a rate is only a capacity if the rates below it are too.
+ */
+function highestMeeting(steps: Measured[], ok: (s: Measured) => boolean): Measured | undefined {
+  let best: Measured | undefined;
+  for (const s of steps) {
+    if (!ok(s)) break;
+    best = s;
+  }
+  return best;
+}
+
 function printVerdict(papgate: Measured[], kamailio: Measured[]): void {
   for (const [what, ok] of [
     ['0 failed', keptUp],
     [`0 failed and p99 <= ${P99_LIMIT_MS} ms`, fast],
   ] as const) {
     const say = (steps: Measured[]) => {
-      const m = steps.filter(ok).pop();
+      const m = highestMeeting(steps, ok);
       if (!m) return 'none';
       const top = m === steps[steps.length - 1] ? ', the top step: not pushed to its limit' : '';
       return `${m.offered}/s (answered ${m.achieved.toFixed(0)}/s, p99 ${m.p99Ms} ms, ${microsPer(m.cpuMs, m.passed)} µs CPU/reg${top})`;
     };
     console.log(`highest rate with ${what}: papgate ${say(papgate)}; kamailio ${say(kamailio)}`);
-    const [p, k] = [papgate.filter(ok).pop(), kamailio.filter(ok).pop()];
+    const [p, k] = [highestMeeting(papgate, ok), highestMeeting(kamailio, ok)];
     if (p && k) {
       const cpu = (m: Measured) => m.cpuMs / m.passed;
       console.log(
