@@ -11,34 +11,49 @@ import type { Logger } from '../../ports/logger';
  * were left to copy (the syncs), stalling every request of the process.
  *
  * A PASSIVE checkpoint takes no lock that writers or readers wait for, so it
- * runs beside the store's writes. But one that runs while writes go on never
- * reaches the last frame, and SQLite starts the WAL over only after one that
- * did: the WAL would grow to the wal_autocheckpoint backstop, which runs on
- * the event loop. So once per period the worker catches up (passes until few
- * frames are left), then, unless that pass already copied every frame (a
- * quiet period), takes the write lock on a second connection and passes once
- * more: with no writer, that pass copies the last frames and completes, and
- * the next write starts the WAL over. Meanwhile the store's
- * writes find the lock taken and wait for it asynchronously (lock-retry.ts,
- * the same as for a write of another process), while reads go on; the
- * worker says when it lets go, and they try again at once (LockRelease). Between,
- * the worker passes a few times per period, so little is left for the pass
- * under the lock (or for a backstop checkpoint).
+ * runs beside the store's writes, a pass every period/PASSES. But SQLite
+ * starts the WAL over only when a write begins after a pass copied every
+ * frame there was, and under steady writes a commit lands during nearly every
+ * pass (a pass takes 10-30 ms, the store commits every few): the WAL grows
+ * until the wal_autocheckpoint backstop, which runs on the event loop. At
+ * 10,000 first contacts a second that was every 1.2 s, each time thousands
+ * of pages and two file syncs of 40-50 ms. So the worker finishes the WAL
+ * itself: it catches up (passes until few frames are left), then takes the
+ * write lock on a second connection and passes once more; with no writer,
+ * that pass copies the last frames and completes, and the next write starts
+ * the WAL over. It does so
+ *
+ * - once a period, when frames were left behind (a reader's open snapshot,
+ *   or writes that outran the copying), and
+ * - as soon as the WAL holds `restartFrames` frames and is still being
+ *   written (long before the backstop).
+ *
+ * Meanwhile the store's writes find the lock taken and wait for it
+ * asynchronously (lock-retry.ts, the same as for a write of another process),
+ * while reads go on; the worker says when it lets go, and they try again at
+ * once (LockRelease). The lock is held for one short pass and its two syncs
+ * (about 20 ms on the machine measured); at 10,000 first contacts a second
+ * that is about twice a second, at 1,000 once in several seconds.
  */
 
-/**
- * Worker passes per period. Under sustained writes the WAL can reach the
- * wal_autocheckpoint backstop before the period's last pass; a backstop
- * checkpoint then copies only what the worker's last pass left (at most period/PASSES).
- */
+/** Worker passes per period. */
 const PASSES = 8;
+/**
+ * A WAL this long (frames of 4 KB pages) and still being written is finished
+ * at the next pass, not at the end of the period: the fastest writes measured
+ * (17,000 frames a second) add some 4,000 frames between two passes, which
+ * keeps the WAL well short of the backstop (WAL_BACKSTOP_FRAMES).
+ */
+export const RESTART_FRAMES = 8000;
+/** The wal_autocheckpoint the store sets while the worker runs: a checkpoint on the event loop, should the worker fall behind. */
+export const WAL_BACKSTOP_FRAMES = 20_000;
 /** A catch-up pass that saw fewer new frames than this is close enough for the pass under the lock. */
 const CLOSE_ENOUGH = 200;
 /** Catch-up passes at most, should writes outrun the copying. */
 const MAX_CATCH_UP = 4;
 /**
  * How long the worker waits for the write lock (the store's transactions
- * are short); past it, this period's WAL is finished in the next one.
+ * are short); past it, the WAL is finished at a later pass.
  */
 const LOCK_WAIT_MS = 200;
 
@@ -56,7 +71,7 @@ const passAlone = () => {
   try {
     gate.exec('BEGIN IMMEDIATE');
   } catch (e) {
-    if (String(e && e.code).startsWith('SQLITE_BUSY')) return; // writes went on all along: next period
+    if (String(e && e.code).startsWith('SQLITE_BUSY')) return; // writes went on all along: a later pass
     throw e;
   }
   try {
@@ -67,17 +82,20 @@ const passAlone = () => {
   }
 };
 let tick = 0;
+let lastLog = 0;
 const timer = setInterval(() => {
   try {
     let r = pass();
-    if (++tick % ${PASSES} !== 0) return;
+    // Long, and written since the last pass (a quiet WAL that was copied whole starts over at the next write).
+    const long = r.log >= workerData.restartFrames && !(r.log === lastLog && r.checkpointed === r.log);
+    lastLog = r.log;
+    if (++tick % ${PASSES} !== 0 && !long) return;
     for (let i = 0; i < ${MAX_CATCH_UP}; i++) {
       const before = r.log;
       r = pass();
       if (r.busy || r.log - before < ${CLOSE_ENOUGH}) break;
     }
-    // A pass that copied every frame (or found none) lets the WAL start over by itself: no lock needed.
-    if (r.checkpointed < r.log) passAlone();
+    if (r.checkpointed < r.log || long) passAlone();
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message) });
   }
@@ -100,11 +118,15 @@ export class Checkpointer {
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts checkpointing the database file at `path`, a round every `ms`; `released` runs each time it lets the write lock go. */
-  static start(path: string, ms: number, log: Logger, released: () => void = () => undefined): Checkpointer {
+  /**
+   * Starts checkpointing the database file at `path`, a round every `ms`;
+   * `released` runs each time it lets the write lock go. `restartFrames`:
+   * see RESTART_FRAMES (tests make it small).
+   */
+  static start(path: string, ms: number, log: Logger, released: () => void = () => undefined, restartFrames = RESTART_FRAMES): Checkpointer {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), path: resolve(path), ms },
+      workerData: { module: require.resolve('better-sqlite3'), path: resolve(path), ms, restartFrames },
       // The worker loads only better-sqlite3: no loaders or flags of the parent (tsx in tests).
       execArgv: [],
     });

@@ -9,7 +9,7 @@ import { emergencyNumbersColumn } from '../sql-rows';
 import { schemaVersion, type MigrationReport } from './migrate';
 import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
-import { Checkpointer } from './checkpointer';
+import { Checkpointer, WAL_BACKSTOP_FRAMES } from './checkpointer';
 import { DeviceCache } from './device-cache';
 import { LastSeenQueue } from './last-seen';
 import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
@@ -426,13 +426,15 @@ export class SqliteStore implements Store {
    * SQLite's 1000-page threshold: one fsync every `ms` rather than every few
    * hundred provisioning writes, and off the event loop (checkpointer.ts).
    * The automatic checkpoint stays as a backstop (at a higher threshold) in
-   * case the timer cannot run.
+   * case the timer cannot run. `frames`: the WAL lengths at which the worker
+   * finishes the WAL and the backstop runs (RESTART_FRAMES and
+   * WAL_BACKSTOP_FRAMES by default; tests make them small).
    */
-  startCheckpoints(ms: number): void {
+  startCheckpoints(ms: number, frames: { restart?: number; backstop?: number } = {}): void {
     // An in-memory database has no WAL to checkpoint.
     if (this.closed || this.checkpointer || ms <= 0 || this.db.memory) return;
-    this.db.pragma('wal_autocheckpoint = 20000');
-    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => this.lockRelease.released());
+    this.db.pragma(`wal_autocheckpoint = ${Math.floor(frames.backstop ?? WAL_BACKSTOP_FRAMES)}`);
+    this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => this.lockRelease.released(), frames.restart);
   }
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
