@@ -279,7 +279,7 @@ describe('SQLite store specifics', () => {
     const store = await openSqliteStore(path);
     const reader = new BetterSqlite3(path);
     let released = 0;
-    const checkpointer = Checkpointer.start(path, 40, silentLogger, () => released++);
+    const checkpointer = Checkpointer.start(path, 40, silentLogger, () => released++, 1);
     try {
       const t = await makeTenant(store, 'acme');
       // A reader's open snapshot keeps later frames from being copied: a round ends with frames left, and takes the lock for one more pass.

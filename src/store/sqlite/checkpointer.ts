@@ -21,26 +21,25 @@ import type { Logger } from '../../ports/logger';
  * itself: it catches up (passes until few frames are left), then takes the
  * write lock on a second connection and passes once more; with no writer,
  * that pass copies the last frames and completes, and the next write starts
- * the WAL over. It does so
- *
- * - once a period, when frames were left behind (a reader's open snapshot,
- *   or writes that outran the copying), and
- * - as soon as the WAL holds `restartFrames` frames and is still being
- *   written (long before the backstop).
+ * the WAL over. It does so once the WAL holds `restartFrames` frames and is
+ * still being written: long before the backstop, and seldom enough that
+ * waiting writes are rare (at 1,000 full configurations a second, once in
+ * some six seconds; it was once a period, every 2 s, which put the lock's
+ * 20-40 ms into the p99 of full configurations at that rate).
  *
  * Meanwhile the store's writes find the lock taken and wait for it
  * asynchronously (lock-retry.ts, the same as for a write of another process),
  * while reads go on; the worker says when it lets go, and they try again at
  * once (LockRelease). The lock is held for one short pass and its two syncs
  * (about 20 ms on the machine measured); at 10,000 first contacts a second
- * that is about twice a second, at 1,000 once in several seconds.
+ * that is about twice a second.
  */
 
 /** Worker passes per period. */
 const PASSES = 8;
 /**
  * A WAL this long (frames of 4 KB pages) and still being written is finished
- * at the next pass, not at the end of the period: the fastest writes measured
+ * at the next pass: the fastest writes measured
  * (17,000 frames a second) add some 4,000 frames between two passes, which
  * keeps the WAL well short of the backstop (WAL_BACKSTOP_FRAMES).
  */
@@ -81,21 +80,20 @@ const passAlone = () => {
     parentPort.postMessage({ released: true }); // writes waiting for the lock try again now
   }
 };
-let tick = 0;
 let lastLog = 0;
 const timer = setInterval(() => {
   try {
     let r = pass();
-    // Long, and written since the last pass (a quiet WAL that was copied whole starts over at the next write).
-    const long = r.log >= workerData.restartFrames && !(r.log === lastLog && r.checkpointed === r.log);
+    // Still being written (a quiet WAL that a pass copied whole starts over at the next write by itself).
+    const written = r.log !== lastLog;
     lastLog = r.log;
-    if (++tick % ${PASSES} !== 0 && !long) return;
+    if (!written || r.log < workerData.restartFrames) return;
     for (let i = 0; i < ${MAX_CATCH_UP}; i++) {
       const before = r.log;
       r = pass();
       if (r.busy || r.log - before < ${CLOSE_ENOUGH}) break;
     }
-    if (r.checkpointed < r.log || long) passAlone();
+    passAlone();
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message) });
   }
