@@ -62,7 +62,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
-// Only ever holds the write lock, so that the last pass of a period meets no writer.
+// Only ever holds the write lock, so that a finishing pass meets no writer.
 const gate = new Database(workerData.path, { fileMustExist: true });
 gate.pragma('busy_timeout = ${LOCK_WAIT_MS}');
 const pass = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
