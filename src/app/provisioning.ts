@@ -63,7 +63,7 @@ export interface FullConfig {
   kind: 'full';
   device: Device;
   reason: FullReason;
-  lines: Line[];
+  lines: readonly Line[];
   resyncSeconds: number;
   /** Per-device provisioning URL embedding the new identity secret (ends with '/'). */
   provisioningUrl: string;

@@ -61,7 +61,7 @@ export interface Device {
   /** Per-device SIP account on papgate's own SIP service (minimal configuration). */
   sipUsername: string;
   sipPassword: string;
-  lines: Line[];
+  lines: readonly Line[];
   lastProvisionedIp: string | null;
   lastProvisionedAt: number | null;
 }

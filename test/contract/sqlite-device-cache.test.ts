@@ -70,7 +70,7 @@ describe('SQLite store: devices read again come from memory, never staler than a
       (got.auth as { failures: number }).failures = 99;
     }, TypeError);
     assert.throws(() => {
-      got.lines.push({ ...got.lines[0]! });
+      (got.lines as unknown[]).push({ ...got.lines[0]! });
     }, TypeError);
     assert.deepEqual(await store.getDevice(d.mac), d);
   });

@@ -160,6 +160,10 @@ describe('SQLite store specifics', () => {
       assert.notEqual(version(), before);
       assert.deepEqual(await store.getDevice(d.mac), changed);
       assert.equal((await store.getDeviceBySipUsername('renamed'))?.mac, d.mac, 'the SIP username index follows');
+      // A change that keeps the lines it read keeps them as stored (their text is not written out again).
+      await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: 3 } }, result: null }));
+      assert.deepEqual((await store.getDevice(d.mac))?.lines, lines);
+      assert.equal((raw.prepare('SELECT lines FROM devices WHERE mac = ?').get(d.mac) as { lines: string }).lines, JSON.stringify(lines));
       assert.deepEqual(
         (await store.listDevices(t.id, { siteId: site.id })).map((x) => x.mac),
         [d.mac],

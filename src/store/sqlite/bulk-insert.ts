@@ -131,7 +131,7 @@ export async function bulkInsert(
     for (let i = 0; i < slices; i++) {
       const from = i * ROWS_PER_MESSAGE;
       worker.postMessage({
-        devices: devices.slice(from, from + ROWS_PER_MESSAGE).map(deviceParams),
+        devices: devices.slice(from, from + ROWS_PER_MESSAGE).map((d) => deviceParams(d)),
         audit: audit.slice(from, from + ROWS_PER_MESSAGE).map(auditParams),
       });
       await nextTurn();

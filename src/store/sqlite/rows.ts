@@ -97,7 +97,8 @@ export function toDevice(r: DeviceRow): Device {
   };
 }
 
-export function deviceParams(d: Device): DeviceRow {
+/** `linesText`: the lines already written out (JSON), when the caller has them. */
+export function deviceParams(d: Device, linesText?: string): DeviceRow {
   return {
     mac: d.mac,
     tenant_id: d.tenantId,
@@ -115,7 +116,7 @@ export function deviceParams(d: Device): DeviceRow {
     prev_secret_hash: d.prevSecretHash,
     sip_username: d.sipUsername,
     sip_password: d.sipPassword,
-    lines: JSON.stringify(d.lines),
+    lines: linesText ?? JSON.stringify(d.lines),
     last_provisioned_ip: d.lastProvisionedIp,
     last_provisioned_at: d.lastProvisionedAt,
   };

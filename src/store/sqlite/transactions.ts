@@ -26,10 +26,11 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
   const mutateDevice = db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
     const values = q.deviceByMac.get(mac);
     const row = values && deviceRowOf(values);
-    const change = mutate(row ? toDevice(row) : null);
+    const stored = row ? toDevice(row) : null;
+    const change = mutate(stored);
     if (change.next) {
       if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-      if (row) w.updateDevice(row, change.next);
+      if (row) w.updateDevice(row, change.next, stored!.lines);
       else w.insertDevice(change.next);
     }
     for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
@@ -115,10 +116,17 @@ class RowWrites {
     }
   }
 
-  /** Writes only what changed (device-update.ts); an unchanged device is not written at all. */
-  updateDevice(stored: DeviceRow, d: Device): void {
+  /**
+   * Writes only what changed (device-update.ts); an unchanged device is not
+   * written at all. `storedLines`: the lines as read from `stored`; a device
+   * that still has that very (read-only) array keeps its stored text, without
+   * writing it out again (most writes, a full configuration's among them,
+   * leave the lines alone).
+   */
+  updateDevice(stored: DeviceRow, d: Device, storedLines?: Device['lines']): void {
     try {
-      this.updates.write(stored, deviceParams(d));
+      const next = deviceParams(d, d.lines === storedLines ? stored.lines : undefined);
+      this.updates.write(stored, next);
     } catch (e) {
       throw deviceError(this.q, e, d, 'update');
     }
