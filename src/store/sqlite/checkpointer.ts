@@ -23,9 +23,9 @@ import type { Logger } from '../../ports/logger';
  * that pass copies the last frames and completes, and the next write starts
  * the WAL over. It does so once the WAL holds `restartFrames` frames and is
  * still being written: long before the backstop, and seldom enough that
- * waiting writes are rare (at 1,000 full configurations a second, once in
- * some six seconds; it was once a period, every 2 s, which put the lock's
- * 20-40 ms into the p99 of full configurations at that rate).
+ * waiting writes are rare (at 1,000 full configurations a second, every few
+ * seconds; it was once a period, every 2 s, which put the lock's 20-40 ms
+ * into the p99 of full configurations at that rate).
  *
  * Meanwhile the store's writes find the lock taken and wait for it
  * asynchronously (lock-retry.ts, the same as for a write of another process),
