@@ -43,7 +43,7 @@ export async function benchProvisioningStores(): Promise<void> {
     writePaths(paths.minimal, DEVICES, minimalPath);
     writePaths(paths.full, DEVICES, fullPath);
     const sqlite = await openSqliteStore(join(dir, 'papgate.db'));
-    sqlite.startCheckpoints(2000);
+    sqlite.startCheckpoints(250);
     rows.push(...(await measure('SQLite', sqlite, paths)));
     await admin(pgUrl, `CREATE DATABASE ${database}`);
     const u = new URL(pgUrl);

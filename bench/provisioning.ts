@@ -36,10 +36,9 @@ const CONNECTIONS = 32;
 /** In the test port range; nginx needs a fixed one. */
 const NGINX_PORT = 19417;
 /**
- * Pause before each wrk row, nginx's included: longer than a checkpoint
- * period (2 s), so the WAL that a papgate row wrote (first contacts write
- * every device's address, full configurations a new secret) is copied back
- * before the next row starts, whoever serves it, not during it. Not before
+ * Pause before each wrk row, nginx's included, after a papgate row's WAL
+ * was copied back (walCopiedBack): the last checkpoint's file syncs and the
+ * last-seen writes settle before the next row starts, whoever serves it. Not before
  * the fixed-rate rows: with it there, the polled row's p99 went to 94-144 ms
  * in three runs of four (see bench/README.md).
  */
@@ -95,7 +94,7 @@ export async function benchProvisioning(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-prov-'));
   const dbFile = join(dir, 'papgate.db');
   const store = await openSqliteStore(dbFile);
-  store.startCheckpoints(2000); // as papgate serve does (src/main.ts)
+  store.startCheckpoints(250); // as papgate serve does (src/main.ts)
   const app = createProvisioningServer({
     provisioning: new Provisioning(
       { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },

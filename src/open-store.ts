@@ -22,7 +22,7 @@ export type StoreSettings = Pick<Config, 'db'> & Partial<Pick<Config, 'dbMigrate
 
 export interface OpenStoreOptions {
   log?: Logger;
-  /** SQLite only: checkpoint the WAL on this timer (ms), as the server does. */
+  /** SQLite only: a WAL checkpoint pass every this many ms, off the event loop, as the server does. */
   checkpointMs?: number;
 }
 

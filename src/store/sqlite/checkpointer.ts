@@ -11,7 +11,7 @@ import type { Logger } from '../../ports/logger';
  * were left to copy (the syncs), stalling every request of the process.
  *
  * A PASSIVE checkpoint takes no lock that writers or readers wait for, so it
- * runs beside the store's writes, a pass every period/PASSES. But SQLite
+ * runs beside the store's writes, a pass every `ms`. But SQLite
  * starts the WAL over only when a write begins after a pass copied every
  * frame there was, and under steady writes a commit lands during nearly every
  * pass (a pass takes 10-30 ms, the store commits every few): the WAL grows
@@ -24,7 +24,7 @@ import type { Logger } from '../../ports/logger';
  * the WAL over. It does so once the WAL holds `restartFrames` frames and is
  * still being written: long before the backstop, and seldom enough that
  * waiting writes are rare (at 1,000 full configurations a second, every few
- * seconds; it was once a period, every 2 s, which put the lock's 20-40 ms
+ * seconds; it was every 2 s, which put the lock's 20-40 ms
  * into the p99 of full configurations at that rate).
  *
  * Meanwhile the store's writes find the lock taken and wait for it
@@ -35,8 +35,6 @@ import type { Logger } from '../../ports/logger';
  * that is about twice a second.
  */
 
-/** Worker passes per period. */
-const PASSES = 8;
 /**
  * A WAL this long (frames of 4 KB pages) and still being written is finished
  * at the next pass: the fastest writes measured
@@ -97,7 +95,7 @@ const timer = setInterval(() => {
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message) });
   }
-}, workerData.ms / ${PASSES});
+}, workerData.ms);
 parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
@@ -117,7 +115,7 @@ export class Checkpointer {
   }
 
   /**
-   * Starts checkpointing the database file at `path`, a round every `ms`;
+   * Starts checkpointing the database file at `path`, a pass every `ms`;
    * `released` runs each time it lets the write lock go. `restartFrames`:
    * see RESTART_FRAMES (tests make it small).
    */

@@ -423,7 +423,7 @@ export class SqliteStore implements Store {
 
   /**
    * Checkpoints the WAL on a timer instead of inside whichever commit crosses
-   * SQLite's 1000-page threshold: one fsync every `ms` rather than every few
+   * SQLite's 1000-page threshold: a pass every `ms` rather than one every few
    * hundred provisioning writes, and off the event loop (checkpointer.ts).
    * The automatic checkpoint stays as a backstop (at a higher threshold) in
    * case the timer cannot run. `frames`: the WAL lengths at which the worker

@@ -30,7 +30,7 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
     const change = mutate(stored);
     if (change.next) {
       if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-      if (row) w.updateDevice(row, change.next, stored!.lines);
+      if (row && stored) w.updateDevice(row, stored.lines, change.next);
       else w.insertDevice(change.next);
     }
     for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
@@ -118,12 +118,12 @@ class RowWrites {
 
   /**
    * Writes only what changed (device-update.ts); an unchanged device is not
-   * written at all. `storedLines`: the lines as read from `stored`; a device
+   * written at all. `storedLines`: the lines parsed from `stored`; a device
    * that still has that very (read-only) array keeps its stored text, without
    * writing it out again (most writes, a full configuration's among them,
    * leave the lines alone).
    */
-  updateDevice(stored: DeviceRow, d: Device, storedLines?: Device['lines']): void {
+  updateDevice(stored: DeviceRow, storedLines: Device['lines'], d: Device): void {
     try {
       const next = deviceParams(d, d.lines === storedLines ? stored.lines : undefined);
       this.updates.write(stored, next);
