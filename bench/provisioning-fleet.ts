@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FullConfig, MinimalConfig, ProvisioningSettings } from '../src/app/provisioning';
-import { newAuthRecord } from '../src/domain/auth';
+import { markSuccessful, newAuthRecord } from '../src/domain/auth';
 import { hashSecret } from '../src/domain/identity-secret';
 import type { Device } from '../src/domain/types';
 import type { Store } from '../src/ports/store';
@@ -32,7 +32,8 @@ function deviceOf(i: number, tenantId: number): Device {
     vendor: 'yealink',
     model: 'T46U',
     createdAt: 1_700_000_000_000,
-    auth: newAuthRecord(String(i % 1_000_000).padStart(6, '0')),
+    // Provisioned phones, as every phone holding a per-device URL is: a full request is then the routine resync, not a first success.
+    auth: markSuccessful(newAuthRecord(String(i % 1_000_000).padStart(6, '0'))),
     secretHash: hashSecret(secretOf(i)),
     prevSecretHash: null,
     sipUsername: `pg-${mac}`,

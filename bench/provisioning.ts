@@ -1,22 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import BetterSqlite3 from 'better-sqlite3';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Provisioning } from '../src/app/provisioning';
-import { DEFAULT_POLICY } from '../src/domain/policy';
-import { Metrics } from '../src/observability/metrics';
-import { systemClock } from '../src/ports/clock';
-import { silentLogger } from '../src/ports/logger';
-import { cryptoRandom, pooledRandom } from '../src/ports/random';
-import { createProvisioningServer } from '../src/provisioning/server';
-import { openSqliteStore } from '../src/store/sqlite';
-import { BENCH_SETTINGS, fullPath, insertFleet, minimalPath, writePaths, writeStaticFiles } from './provisioning-fleet';
-import { meterSelf, meterTree, microsPer, type CpuMeter } from './cpu';
+import { fullPath, minimalPath, writePaths, writeStaticFiles } from './provisioning-fleet';
+import { meterTree, microsPer } from './cpu';
 import { haveProgram, NGINX, runWrk, startNginx, type LoadResult } from './provisioning-load';
+import { expectBody, measurePapgate, startFleetServer, type FleetServer } from './provisioning-server';
 import { profileRow } from './profile-row';
 
 /**
@@ -58,30 +48,6 @@ interface Row {
   after?: { ms: number; cpuMs: number; done: boolean };
 }
 
-/** How long the bench waits after a papgate row for its WAL to be copied back. */
-const WAL_WAIT_MS = 120_000;
-
-/**
- * Waits until the WAL holds nothing that is not in the database file yet,
- * helping the checkpoint worker with passes of its own: with a million
- * devices, the pages a first-contact row wrote took longer to copy back
- * than the pause before the next row, and the next row paid for them.
- */
-async function walCopiedBack(file: string): Promise<boolean> {
-  const db = new BetterSqlite3(file, { fileMustExist: true, timeout: 0 });
-  try {
-    const deadline = Date.now() + WAL_WAIT_MS;
-    while (Date.now() < deadline) {
-      const [r] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      if (r && r.busy === 0 && r.checkpointed === r.log) return true;
-      await new Promise((res) => setTimeout(res, 200));
-    }
-    return false;
-  } finally {
-    db.close();
-  }
-}
-
 export async function benchProvisioning(): Promise<void> {
   if (!haveProgram('wrk', ['--version'])) {
     console.log('provisioning benchmark skipped: wrk is not installed (apt-get install -y wrk)');
@@ -92,29 +58,13 @@ export async function benchProvisioning(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'papgate-bench-prov-'));
-  const dbFile = join(dir, 'papgate.db');
-  const store = await openSqliteStore(dbFile);
-  store.startCheckpoints(250); // as papgate serve does (src/main.ts)
-  const app = createProvisioningServer({
-    provisioning: new Provisioning(
-      { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },
-      BENCH_SETTINGS,
-    ),
-    log: silentLogger,
-    metrics: new Metrics({ defaultMetrics: false }),
-    trustedProxies: [],
-  });
+  let server: FleetServer | undefined;
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
-    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
-    let t = Date.now();
-    await insertFleet(store, tenant.id, DEVICES);
-    console.log(`inserted ${DEVICES} devices in ${Date.now() - t} ms (${(statSync(dbFile).size / 1e6).toFixed(1)} MB)`);
-
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const papgate = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    server = await startFleetServer(join(dir, 'papgate.db'), DEVICES);
+    const papgate = server.url;
     const www = join(dir, 'www');
-    t = Date.now();
+    const t = Date.now();
     writeStaticFiles(www, STATIC_FILES);
     console.log(`wrote ${2 * STATIC_FILES} static files for nginx in ${Date.now() - t} ms`);
     nginx = await startNginx(join(dir, 'nginx'), www, NGINX_PORT);
@@ -132,34 +82,32 @@ export async function benchProvisioning(): Promise<void> {
     writePaths(paths.fullSample, STATIC_FILES, fullPath);
 
     // Minimal first: every full answer trusts 127.0.0.1 for the tenant from then on.
-    await expect(`${papgate}${minimalPath(0)}`, 'Authentication needed');
-    await expect(`${nginxUrl}${minimalPath(0)}`, 'Authentication needed');
-    await expect(`${nginxUrl}${fullPath(0)}`, 'line-pw-0');
+    await expectBody(`${papgate}${minimalPath(0)}`, 'Authentication needed');
+    await expectBody(`${nginxUrl}${minimalPath(0)}`, 'Authentication needed');
+    await expectBody(`${nginxUrl}${fullPath(0)}`, 'line-pw-0');
 
     const rows: Row[] = [];
     const measure = async (target: string, load: string, baseUrl: string, pathsFile: string) => {
       // BENCH_PROFILE_DIR: a CPU profile of each papgate row, warm-up included (starting the profiler stalls the process for a while).
       await settle();
       const profile = target === 'papgate' ? await profileRow(load) : undefined;
-      await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
-      // papgate serves from this process (wrk is a child of its own); nginx from its worker.
-      const meter: CpuMeter = target === 'nginx' ? meterTree(nginx!.pid) : meterSelf();
-      const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
-      const cpuMs = meter.stop();
-      await profile?.stop();
-      const row: Row = { target, load, result, cpuMs, systemMs: meter.systemMs() };
+      const wrk = { threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS };
+      let row: Row;
       if (target === 'papgate') {
-        const started = Date.now();
-        const meanwhile = meterSelf();
-        const done = await walCopiedBack(dbFile);
-        row.after = { ms: Date.now() - started, cpuMs: meanwhile.stop(), done };
+        row = { target, load, ...(await measurePapgate(server!, pathsFile, wrk)) };
+      } else {
+        await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
+        const meter = meterTree(nginx!.pid);
+        const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
+        row = { target, load, result, cpuMs: meter.stop(), systemMs: meter.systemMs() };
       }
+      await profile?.stop();
       rows.push(row);
     };
     await measure('papgate', `minimal, ${DEVICES} random MACs`, papgate, paths.minimalAll);
     await measure('papgate', `minimal, ${STATIC_FILES} MACs polled again`, papgate, paths.minimalSample);
     await measure('nginx', `minimal, ${STATIC_FILES} static files`, nginxUrl, paths.minimalSample);
-    await expect(`${papgate}${fullPath(1)}`, 'line-pw-1');
+    await expectBody(`${papgate}${fullPath(1)}`, 'line-pw-1');
     await measure('papgate', `full, per-device URL, ${DEVICES} random`, papgate, paths.fullAll);
     await measure('nginx', `full, ${STATIC_FILES} static files`, nginxUrl, paths.fullSample);
     printTable(rows);
@@ -171,8 +119,7 @@ export async function benchProvisioning(): Promise<void> {
     ]);
   } finally {
     await nginx?.stop();
-    await app.close();
-    await store.close();
+    await server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -203,21 +150,6 @@ async function printFixedRate(loads: Array<[string, string, string]>): Promise<v
         ` ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} ${r.max.toFixed(1).padStart(7)}`,
     );
   }
-}
-
-async function expect(url: string, text: string): Promise<void> {
-  const body = await new Promise<string>((resolve, reject) => {
-    http
-      .get(url, { agent: false, timeout: 5000 }, (res) => {
-        let b = '';
-        res.on('data', (c: Buffer) => {
-          b += c.toString();
-        });
-        res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`${url}: ${res.statusCode}`))));
-      })
-      .on('error', reject);
-  });
-  if (!body.includes(text)) throw new Error(`${url} does not contain "${text}"`);
 }
 
 function printTable(rows: Row[]): void {

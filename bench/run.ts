@@ -2,6 +2,7 @@ import { benchProvisioning } from './provisioning';
 import { benchCalls } from './calls-run';
 import { benchLimits } from './limits';
 import { benchProvisioningStores } from './provisioning-stores';
+import { benchProvisioningScale } from './provisioning-scale';
 import { cpus, loadavg } from 'node:os';
 import { benchProvisioningWorkers } from './provisioning-workers';
 import { benchRegisters } from './registers';
@@ -11,7 +12,7 @@ import { benchRtp } from './rtp';
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. Nothing is
  * asserted: these machines are shared, so numbers are for reading, not gating.
- * `npm run bench -- provisioning` (or `workers`, `registers`, `calls`) runs just one.
+ * `npm run bench -- provisioning` (or `scale`, `workers`, `registers`, `calls`) runs just one.
  */
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   );
   const benches: [string, () => Promise<void>][] = [
     ['provisioning', benchProvisioning],
+    ['scale', benchProvisioningScale],
     ['workers', benchProvisioningWorkers],
     ['registers', benchRegisters],
     ['calls', benchCalls],
