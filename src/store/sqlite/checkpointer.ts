@@ -33,6 +33,16 @@ import type { Logger } from '../../ports/logger';
  * once (LockRelease). The lock is held for one short pass and its two syncs
  * (about 20 ms on the machine measured); at 10,000 first contacts a second
  * that is about twice a second.
+ *
+ * Those syncs are made short before the lock is taken. A passive pass syncs
+ * the database file only when it copied the whole WAL, so under steady
+ * writes every page copied since the last such pass was still waiting for
+ * the disk when the pass under the lock synced the file: with a million
+ * devices that sync took 56-72 ms, all of it under the lock. The worker now
+ * syncs the file first, unlocked (fdatasync of its own descriptor: the same
+ * file's pages), and the pass under the lock syncs only what it copied:
+ * the lock was held 57-87 ms before, 4-34 ms after (a million devices, full
+ * configurations at about 14,000 a second).
  */
 
 /**
@@ -58,13 +68,19 @@ const LOCK_WAIT_MS = 200;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
+const { closeSync, fdatasyncSync, openSync } = require('node:fs');
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 // Only ever holds the write lock, so that a finishing pass meets no writer.
 const gate = new Database(workerData.path, { fileMustExist: true });
 gate.pragma('busy_timeout = ${LOCK_WAIT_MS}');
 const pass = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
+// The database file, only ever synced: see passAlone.
+const file = openSync(workerData.path, 'r');
 const passAlone = () => {
+  // A pass syncs the database file only when it copied the whole WAL, which under steady
+  // writes is the pass under the lock: syncing first leaves it only its own pages to sync.
+  fdatasyncSync(file);
   try {
     gate.exec('BEGIN IMMEDIATE');
   } catch (e) {
@@ -100,6 +116,7 @@ parentPort.on('message', () => {
   clearInterval(timer);
   db.close();
   gate.close();
+  closeSync(file);
   parentPort.close();
 });
 `;
