@@ -9,6 +9,7 @@ import { systemClock } from '../src/ports/clock';
 import { silentLogger } from '../src/ports/logger';
 import { cryptoRandom, pooledRandom } from '../src/ports/random';
 import { createProvisioningServer } from '../src/provisioning/server';
+import type { Store } from '../src/ports/store';
 import { openSqliteStore } from '../src/store/sqlite';
 import { meterSelf } from './cpu';
 import { BENCH_SETTINGS, insertFleet } from './provisioning-fleet';
@@ -31,6 +32,13 @@ export interface FleetServer {
 export async function startFleetServer(dbFile: string, devices: number): Promise<FleetServer> {
   const store = await openSqliteStore(dbFile);
   store.startCheckpoints(250); // as papgate serve does (src/main.ts)
+  const served = await serveFleet(store, devices, 'SQLite');
+  console.log(`SQLite: the database file is ${(statSync(dbFile).size / 1e6).toFixed(1)} MB`);
+  return { ...served, dbFile };
+}
+
+/** Inserts `devices` phones into `store` and serves them on a loopback port; `close` closes the store too. */
+export async function serveFleet(store: Store, devices: number, name = 'store'): Promise<Omit<FleetServer, 'dbFile'>> {
   const app = createProvisioningServer({
     provisioning: new Provisioning(
       { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },
@@ -40,25 +48,21 @@ export async function startFleetServer(dbFile: string, devices: number): Promise
     metrics: new Metrics({ defaultMetrics: false }),
     trustedProxies: [],
   });
+  const close = async () => {
+    await app.close();
+    await store.close();
+  };
   try {
     const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
     const t = Date.now();
     await insertFleet(store, tenant.id, devices);
-    console.log(`inserted ${devices} devices in ${Date.now() - t} ms (${(statSync(dbFile).size / 1e6).toFixed(1)} MB)`);
+    console.log(`${name}: inserted ${devices} devices in ${Date.now() - t} ms`);
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (e) {
-    await app.close();
-    await store.close();
+    await close();
     throw e;
   }
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    dbFile,
-    async close() {
-      await app.close();
-      await store.close();
-    },
-  };
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close };
 }
 
 /** How long the bench waits after a papgate row for its WAL to be copied back. */

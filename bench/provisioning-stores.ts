@@ -1,20 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { Provisioning } from '../src/app/provisioning';
-import { DEFAULT_POLICY } from '../src/domain/policy';
-import { Metrics } from '../src/observability/metrics';
-import { systemClock } from '../src/ports/clock';
-import { silentLogger } from '../src/ports/logger';
-import { cryptoRandom, pooledRandom } from '../src/ports/random';
 import type { Store } from '../src/ports/store';
-import { createProvisioningServer } from '../src/provisioning/server';
 import { openPostgresStore } from '../src/store/postgres';
 import { openSqliteStore } from '../src/store/sqlite';
-import { BENCH_SETTINGS, fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
+import { fullPath, minimalPath, writePaths } from './provisioning-fleet';
 import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
+import { serveFleet } from './provisioning-server';
 
 /**
  * Provisioning throughput on SQLite and on PostgreSQL, side by side: the same
@@ -65,25 +58,11 @@ export async function benchProvisioningStores(): Promise<void> {
 
 /** Fills `store`, serves it, and measures minimal then full requests; closes the store. */
 async function measure(name: string, store: Store, paths: { minimal: string; full: string }): Promise<[string, string, LoadResult][]> {
-  const app = createProvisioningServer({
-    provisioning: new Provisioning(
-      { store, clock: systemClock, random: pooledRandom(cryptoRandom), policy: DEFAULT_POLICY, log: silentLogger },
-      BENCH_SETTINGS,
-    ),
-    log: silentLogger,
-    metrics: new Metrics({ defaultMetrics: false }),
-    trustedProxies: [],
-  });
+  const server = await serveFleet(store, DEVICES, name);
   try {
-    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
-    const t = Date.now();
-    await insertFleet(store, tenant.id, DEVICES);
-    console.log(`${name}: inserted ${DEVICES} devices in ${Date.now() - t} ms`);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const load = async (pathsFile: string) => {
-      await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
-      return runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
+      await runWrk({ baseUrl: server.url, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
+      return runWrk({ baseUrl: server.url, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
     };
     const minimal = await load(paths.minimal);
     const full = await load(paths.full);
@@ -92,8 +71,7 @@ async function measure(name: string, store: Store, paths: { minimal: string; ful
       [name, 'full, random', full],
     ];
   } finally {
-    await app.close();
-    await store.close();
+    await server.close();
   }
 }
 
