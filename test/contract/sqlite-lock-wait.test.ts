@@ -117,6 +117,41 @@ describe('SQLite store waiting for a lock', () => {
     );
   });
 
+  it('pauses stay short while a wait is young, then grow for a long lock, and stop at the deadline', async () => {
+    let clock = 0;
+    const pauses: { at: number; ms: number }[] = [];
+    await assert.rejects(
+      retryWhileLocked(
+        () => {
+          throw busy();
+        },
+        {
+          deadlineMs: 2000,
+          now: () => clock,
+          random: () => 0.999_999, // no jitter: each pause is the whole current one
+          pause: async (ms) => {
+            pauses.push({ at: clock, ms });
+            clock += ms;
+          },
+        },
+      ),
+      (e) => isLockError(e),
+    );
+    const young = pauses.filter((p) => p.at < 250);
+    assert.deepEqual(
+      young.slice(0, 4).map((p) => Math.round(p.ms)),
+      [1, 2, 4, 5],
+    );
+    assert.ok(
+      young.every((p) => p.ms <= 5),
+      'a young wait pauses 5 ms at most: a sibling worker or the checkpoint worker lets go within a few',
+    );
+    const old = pauses.filter((p) => p.at >= 300);
+    assert.ok(old.length > 0 && old.every((p) => p.ms > 5 && p.ms <= 50), 'a long wait pauses longer, up to 50 ms');
+    assert.ok(old.some((p) => Math.round(p.ms) === 50));
+    assert.ok(clock >= 2000 && clock < 2050, `gave up at the deadline (${clock} ms)`);
+  });
+
   it('a write waits for the lock with the event loop running, then decides on the row as stored after the lock', async () => {
     const path = join(dir, 'papgate.db');
     const store = await openSqliteStore(path, { busyTimeoutMs: 10_000 });
