@@ -160,10 +160,15 @@ describe('SQLite store specifics', () => {
       assert.notEqual(version(), before);
       assert.deepEqual(await store.getDevice(d.mac), changed);
       assert.equal((await store.getDeviceBySipUsername('renamed'))?.mac, d.mac, 'the SIP username index follows');
-      // A change that keeps the lines it read keeps them as stored (their text is not written out again).
+      // A change that keeps the lines it read keeps them as stored (their text is not written out again):
+      // stored in another spelling of the same JSON, they keep that spelling.
+      const spelled = JSON.stringify(lines, null, 1);
+      const writer = new BetterSqlite3(path);
+      writer.prepare('UPDATE devices SET lines = ? WHERE mac = ?').run(spelled, d.mac);
+      writer.close();
       await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: 3 } }, result: null }));
       assert.deepEqual((await store.getDevice(d.mac))?.lines, lines);
-      assert.equal((raw.prepare('SELECT lines FROM devices WHERE mac = ?').get(d.mac) as { lines: string }).lines, JSON.stringify(lines));
+      assert.equal((raw.prepare('SELECT lines FROM devices WHERE mac = ?').get(d.mac) as { lines: string }).lines, spelled);
       assert.deepEqual(
         (await store.listDevices(t.id, { siteId: site.id })).map((x) => x.mac),
         [d.mac],
