@@ -7,7 +7,8 @@ import { silentLogger, type Logger } from '../../src/ports/logger';
 import { MIGRATIONS, openSqliteStore } from '../../src/store/sqlite';
 import { Checkpointer } from '../../src/store/sqlite/checkpointer';
 import { applyMigrations } from '../../src/store/sqlite/migrate';
-import { DEVICE_COLUMNS, deviceRowOf } from '../../src/store/sqlite/rows';
+import { DEVICE_COLUMNS, deviceParams, deviceRowOf } from '../../src/store/sqlite/rows';
+import { INSERT_DEVICE_SQL } from '../../src/store/sqlite/statements';
 import { makeDevice, makeTenant } from '../helpers/store-fixtures';
 import { expectError } from './expect-error';
 
@@ -116,6 +117,57 @@ describe('SQLite store specifics', () => {
     await store.saveRegistration({ ...kept, sourceTransport: 'tls', sourcePort: 40000 }, 1000);
     assert.equal((await store.getRegistration('pg1', 1000))?.sourceTransport, 'tls');
     await store.close();
+  });
+
+  it('keeps every device of a version-5 file when it rebuilds the table keyed by MAC alone', async () => {
+    const path = join(dir, 'papgate.db');
+    const raw = new BetterSqlite3(path);
+    raw.pragma('foreign_keys = ON');
+    applyMigrations(raw, 0, MIGRATIONS.slice(0, 5));
+    raw.prepare("INSERT INTO tenants (id, name, locale, token_hash, created_at) VALUES (1, 'acme', 'en', 'h1', 0), (2, 'other', 'de', 'h2', 0)").run();
+    raw.prepare("INSERT INTO sites (id, tenant_id, name, locale, emergency_numbers) VALUES (7, 1, 'paris', 'fr', '15,17')").run();
+    const devices = [
+      makeDevice({ tenantId: 1, siteId: 7, lines: [{ server: 'pbx.example', user: 'u"1', authName: 'a', password: 'p,é', displayName: 'Ann' }] }),
+      makeDevice({
+        tenantId: 1,
+        auth: { state: 'successful', pap: null, failures: 0, lockouts: 1, lockedUntil: null, suspendedUntil: 99 },
+        secretHash: 'aa',
+        prevSecretHash: 'bb',
+      }),
+      makeDevice({ tenantId: 2, lastProvisionedIp: '2001:db8::1', lastProvisionedAt: 1234 }),
+    ];
+    const insert = raw.prepare(INSERT_DEVICE_SQL);
+    for (const d of devices) insert.run(deviceParams(d));
+    raw.close();
+
+    const store = await openSqliteStore(path);
+    try {
+      for (const d of devices) assert.deepEqual(await store.getDevice(d.mac), d);
+      assert.deepEqual(await store.getDeviceBySipUsername(devices[1]!.sipUsername), devices[1]);
+      assert.deepEqual((await store.listDevices(1)).map((d) => d.mac).sort(), [devices[0]!.mac, devices[1]!.mac].sort());
+      assert.deepEqual(
+        (await store.listDevices(1, { siteId: 7 })).map((d) => d.mac),
+        [devices[0]!.mac],
+      );
+      // The constraints came along: one SIP user name per device, a site of the device's own tenant.
+      await expectError(store.insertDevices([makeDevice({ tenantId: 1, sipUsername: devices[0]!.sipUsername })], []), 'conflict');
+      await expectError(store.insertDevices([makeDevice({ tenantId: 2, siteId: 7 })], []), 'not_found');
+    } finally {
+      await store.close();
+    }
+    const check = new BetterSqlite3(path, { readonly: true });
+    try {
+      const sql = check.prepare<[], string>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'devices'").pluck().get()!;
+      assert.match(sql, /STRICT, WITHOUT ROWID/);
+      const indexes = check.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' ORDER BY name").pluck().all();
+      assert.deepEqual(
+        indexes.filter((n) => !n.startsWith('sqlite_autoindex')),
+        ['devices_by_site', 'devices_by_tenant'],
+      );
+      assert.deepEqual(check.pragma('foreign_key_check'), []);
+    } finally {
+      check.close();
+    }
   });
 
   it('deletes expired trust windows lazily, without touching live ones', async () => {

@@ -7,10 +7,10 @@ import { performance } from 'node:perf_hooks';
  * connection's commit (the CLI, another papgate process) changes it.
  *
  * Reading it costs a read transaction of its own (two `fcntl` calls and a
- * look at the WAL index: a tenth of a polled request). A reading taken
- * along with a row, or read on its own, therefore stands for "now" during
- * OBSERVATION_MS: at thousands of requests a second, one read in that time
- * instead of one per request. So another process's commit shows at most
+ * look at the WAL index: a tenth of a polled request). A reading therefore
+ * stands for "now" during OBSERVATION_MS: at thousands of requests a second,
+ * one read in that time instead of one per request (a device read from its
+ * row takes a fresh one: sqlite-store.ts). So another process's commit shows at most
  * that much later here. This process's own writes retire its copies
  * directly, at once. Writes never decide on copies: they read inside their
  * transaction.
@@ -38,6 +38,11 @@ export class DataVersion {
   /** A reading no older than OBSERVATION_MS, or a new one. */
   current(): number {
     if (this.now() - this.seenAt <= OBSERVATION_MS) return this.seen;
+    return this.fresh();
+  }
+
+  /** A new reading, whatever the age of the last one. */
+  fresh(): number {
     const version = this.read();
     this.observe(version);
     return version;

@@ -146,4 +146,40 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sites ADD COLUMN emergency_numbers TEXT NOT NULL DEFAULT '';
   `,
+  // 6: devices keyed by their MAC alone. A rowid table found a device by MAC in two
+  // B-trees (the MAC's index, then the row); WITHOUT ROWID keeps the row in the
+  // MAC's B-tree: one descent per lookup and per last-seen write. A rebuild, like 3.
+  `
+  CREATE TABLE devices_v6 (
+    mac                  TEXT    PRIMARY KEY,
+    tenant_id            INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    site_id              INTEGER,
+    vendor               TEXT    NOT NULL,
+    model                TEXT    NOT NULL,
+    created_at           INTEGER NOT NULL,
+    auth_state           TEXT    NOT NULL CHECK (auth_state IN ('needed', 'failed', 'blocked', 'successful')),
+    pap                  TEXT,
+    failures             INTEGER NOT NULL DEFAULT 0,
+    lockouts             INTEGER NOT NULL DEFAULT 0,
+    locked_until         INTEGER,
+    suspended_until      INTEGER,
+    secret_hash          TEXT,
+    prev_secret_hash     TEXT,
+    sip_username         TEXT    NOT NULL UNIQUE,
+    sip_password         TEXT    NOT NULL,
+    lines                TEXT    NOT NULL DEFAULT '[]',
+    last_provisioned_ip  TEXT,
+    last_provisioned_at  INTEGER,
+    FOREIGN KEY (site_id, tenant_id) REFERENCES sites(id, tenant_id)
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO devices_v6 (mac, tenant_id, site_id, vendor, model, created_at, auth_state, pap, failures, lockouts, locked_until,
+      suspended_until, secret_hash, prev_secret_hash, sip_username, sip_password, lines, last_provisioned_ip, last_provisioned_at)
+    SELECT mac, tenant_id, site_id, vendor, model, created_at, auth_state, pap, failures, lockouts, locked_until,
+      suspended_until, secret_hash, prev_secret_hash, sip_username, sip_password, lines, last_provisioned_ip, last_provisioned_at
+    FROM devices ORDER BY mac;
+  DROP TABLE devices;
+  ALTER TABLE devices_v6 RENAME TO devices;
+  CREATE INDEX devices_by_tenant ON devices (tenant_id, created_at, mac);
+  CREATE INDEX devices_by_site ON devices (site_id, tenant_id);
+  `,
 ];

@@ -7,7 +7,7 @@ import type { DeviceChange, DeviceFilter, NewSite, NewTenant, SiteChange, Store,
 import type { ClaimLimits, DeliveryOutcome, WebhookConfig, WebhookDelivery } from '../../ports/webhooks';
 import { emergencyNumbersColumn } from '../sql-rows';
 import { schemaVersion, type MigrationReport } from './migrate';
-import { auditParams, DEVICE_COLUMNS, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
+import { auditParams, deviceRowOf, toAudit, toDevice, toSite, toTenant } from './rows';
 import { bulkInsert } from './bulk-insert';
 import { Checkpointer, WAL_BACKSTOP_FRAMES } from './checkpointer';
 import { DeviceCache } from './device-cache';
@@ -226,7 +226,7 @@ export class SqliteStore implements Store {
       this.readDevice(
         this.devices.has(mac),
         (version) => this.devices.get(mac, version),
-        () => this.q.deviceByMacSeen.get(mac),
+        () => this.q.deviceByMac.get(mac),
       ),
     );
   }
@@ -237,25 +237,32 @@ export class SqliteStore implements Store {
       this.readDevice(
         this.devices.hasSipUsername(username),
         (version) => this.devices.getBySipUsername(username, version),
-        () => this.q.deviceBySipUsernameSeen.get(username),
+        () => this.q.deviceBySipUsername.get(username),
       ),
     );
   }
 
   /**
    * This process's exact copy of a device when it has one still valid at the
-   * current data_version, else the row (read with its data_version) kept as
-   * the new copy. Either way with its address still waiting to be written.
+   * current data_version, else the row, kept as the new copy. Either way with
+   * its address still waiting to be written.
+   *
+   * Before a row is read, data_version is read afresh (the trust windows
+   * that decide the same request go by that reading, so another process's
+   * change of them counts at once), and the copy is labelled with it: the
+   * row is at least that new, so a commit in between can only retire the
+   * copy early, never keep a stale one. (Reading data_version in the row's
+   * own statement, through `pragma_data_version()`, prepared a PRAGMA for
+   * every row.)
    */
   private readDevice(isKept: boolean, kept: (version: number) => Device | undefined, readRow: () => unknown[] | undefined): Device | null {
     if (isKept) {
       const copy = kept(this.dataVersion.current());
       if (copy !== undefined) return this.lastSeen.overlay(copy);
     }
+    const version = this.dataVersion.fresh();
     const values = readRow();
     if (values === undefined) return null;
-    const version = values[DEVICE_COLUMNS.length] as number;
-    this.dataVersion.observe(version);
     const device = toDevice(deviceRowOf(values));
     this.devices.put(device, version);
     return this.lastSeen.overlay(device);

@@ -3,7 +3,7 @@ import { DEVICE_COLUMNS, type AllowEntryRow, type AuditRow, type DeviceRow, type
 
 /**
  * Every statement the store runs, prepared once at open: the provisioning
- * path (deviceByMacSeen) runs on every phone request.
+ * path (deviceByMac) runs on every phone request.
  */
 
 const TENANT = 'id, name, locale, created_at';
@@ -52,13 +52,9 @@ export function prepareStatements(db: Database) {
     insertDevice: db.prepare<DeviceRow>(INSERT_DEVICE_SQL),
     // Single-device lookups return raw values: rows.ts deviceRowOf makes the row (cheaper).
     deviceByMac: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`).raw(),
-    // The same, then data_version from the same read (trust-cache.ts): about 1 us more than without.
-    deviceByMacSeen: db.prepare<[string], unknown[]>(`SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE mac = ?`).raw(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
-    // by SIP username (digest), with data_version like deviceByMacSeen
-    deviceBySipUsernameSeen: db
-      .prepare<[string], unknown[]>(`SELECT ${DEVICE}, (SELECT data_version FROM pragma_data_version()) FROM devices WHERE sip_username = ?`)
-      .raw(),
+    // by SIP username (digest)
+    deviceBySipUsername: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`).raw(),
     // LIMIT -1 means no limit in SQLite.
     devicesByTenant: db.prepare<{ tenant_id: number } & Page, DeviceRow>(
       `SELECT ${DEVICE} FROM devices WHERE tenant_id = @tenant_id
