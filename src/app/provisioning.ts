@@ -2,7 +2,7 @@ import { markSuccessful } from '../domain/auth';
 import { encodeSecret, hashSecret, looksLikeSecret, matchHash, matchSecret, rotate, SECRET_BYTES } from '../domain/identity-secret';
 import { decide, minimalLabel, type FullReason } from '../domain/provisioning-decision';
 import { canonicalIp, isTrusted } from '../domain/trust';
-import type { AuthState, Device, Line, Vendor } from '../domain/types';
+import type { AuthState, Device, Line, Site, Vendor } from '../domain/types';
 import type { DeviceChange } from '../ports/store';
 import type { AppDeps } from './deps';
 import { announcingStateChanges } from './webhook-events';
@@ -82,6 +82,8 @@ function lastSeenStale(d: Device, ip: string, now: number): boolean {
 export class Provisioning {
   /** Where phones in the minimal configuration fetch from (vendor file names appended by the phone). */
   private readonly minimalUrl: string;
+  /** The global emergency numbers and a site's, by the site as the store returned it (its copies are shared). */
+  private readonly withSite = new WeakMap<Site, readonly string[]>();
 
   constructor(
     private readonly d: AppDeps,
@@ -104,10 +106,12 @@ export class Provisioning {
     const trusted = isTrusted(ip, permanent, temporary, now);
     const certificateValid = req.certificateMacs?.includes(first.mac) ?? false;
     const decision = decide({ auth: first.auth, secretValid: matchSecret(first, req.secret) !== null, certificateValid, trusted, now });
+    // Read before the transaction below, which cannot wait for the store: it may still decide on a minimal one.
+    const emergencyNumbers = first.siteId === null ? this.s.emergencyNumbers : await this.withSiteNumbers(first.siteId);
     if (decision.config === 'minimal') {
       // Polling phones: a read, no transaction. Only last-seen may change: the store writes it behind, batched.
       if (!req.readOnly && lastSeenStale(first, ip, now)) await store.recordLastSeen(first.mac, ip, now);
-      return this.minimal(first, decision.state);
+      return this.minimal(first, decision.state, emergencyNumbers);
     }
     if (req.readOnly) {
       return this.fullResult(first, decision.reason, '');
@@ -122,7 +126,7 @@ export class Provisioning {
         const current = decide({ auth: device.auth, secretValid: matched !== null, certificateValid, trusted, now });
         if (current.config === 'minimal') {
           const next = { ...device, lastProvisionedIp: ip, lastProvisionedAt: now };
-          return { next, result: this.minimal(next, current.state) };
+          return { next, result: this.minimal(next, current.state, emergencyNumbers) };
         }
         return this.full(device, current.reason, matched && req.secret ? hashSecret(req.secret) : null, newSecret, ip, now);
       }),
@@ -204,7 +208,25 @@ export class Provisioning {
     };
   }
 
-  private minimal(device: Device, state: AuthState): MinimalConfig {
+  /**
+   * The numbers a phone of this site treats as emergency numbers in the
+   * minimal configuration: the global ones, then the site's own
+   * (docs/behaviour.md, section 8), never fewer. The same array for the same site as the store
+   * keeps it, so that the provisioning server's file cache sees one list.
+   */
+  private async withSiteNumbers(siteId: number): Promise<readonly string[]> {
+    const site = await this.d.store.getSiteById(siteId);
+    if (site === null || site.emergencyNumbers.length === 0) return this.s.emergencyNumbers;
+    let merged = this.withSite.get(site);
+    if (merged === undefined) {
+      const global = this.s.emergencyNumbers;
+      merged = Object.freeze([...global, ...site.emergencyNumbers.filter((n) => !global.includes(n))]);
+      this.withSite.set(site, merged);
+    }
+    return merged;
+  }
+
+  private minimal(device: Device, state: AuthState, emergencyNumbers: readonly string[]): MinimalConfig {
     // Field by field: spreading the settings into a new object with more keys took V8's slow path (~0.8 us).
     const { server, port, transport, tlsPort } = this.s.sip;
     return {
@@ -213,7 +235,7 @@ export class Provisioning {
       state,
       label: minimalLabel(state),
       sip: { server, port, transport, tlsPort, username: device.sipUsername, password: device.sipPassword },
-      emergencyNumbers: this.s.emergencyNumbers,
+      emergencyNumbers,
       hotline: this.s.hotline,
       resyncSeconds: this.s.minimalResyncSeconds,
       provisioningUrl: this.minimalUrl,

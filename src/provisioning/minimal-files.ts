@@ -10,9 +10,9 @@ import { renderDeviceFile, type RenderedFile } from './templates';
  * The key is everything a minimal file is made of that can differ between
  * two requests to one server: the file, the device's vendor and MAC
  * (MinimalConfig.device offers templates nothing else), the label (the
- * state) and the per-device SIP credentials. The rest (papgate's SIP address,
- * emergency numbers, hot-line, interval, URL) are the settings of the one
- * Provisioning a server serves. A changed device is a new key, a deleted one
+ * state), the emergency numbers (the global ones, or with the site's) and
+ * the per-device SIP credentials. The rest (papgate's SIP address, hot-line,
+ * interval, URL) are the settings of the one Provisioning a server serves. A changed device is a new key, a deleted one
  * is never looked up again (its MAC is unknown first). Full configurations
  * are never kept: each carries a new identity secret.
  */
@@ -33,13 +33,14 @@ export class MinimalFiles {
    * only keeps or skips one file more.
    */
   private readonly door = new Uint32Array(DOOR_SLOTS);
+  private readonly listKeys = new WeakMap<readonly string[], string>();
 
   constructor(private readonly max = MAX_FILES) {}
 
   render(file: DeviceFile, cfg: MinimalConfig): RenderedFile {
     const { username, password } = cfg.sip;
     // The user name's length makes the split between user name and password unambiguous.
-    const key = `${file}\n${cfg.device.vendor}\n${cfg.device.mac}\n${cfg.label}\n${username.length}:${username}${password}`;
+    const key = `${file}\n${cfg.device.vendor}\n${cfg.device.mac}\n${cfg.label}\n${this.listKey(cfg.emergencyNumbers)}\n${username.length}:${username}${password}`;
     const hit = this.files.get(key);
     if (hit !== undefined) return hit;
     const rendered = renderDeviceFile(file, cfg);
@@ -48,6 +49,16 @@ export class MinimalFiles {
       this.files.set(key, rendered);
     }
     return rendered;
+  }
+
+  /** The emergency numbers as part of a key; provisioning.ts passes the same array for the same list. */
+  private listKey(numbers: readonly string[]): string {
+    let key = this.listKeys.get(numbers);
+    if (key === undefined) {
+      key = numbers.join(',');
+      this.listKeys.set(numbers, key);
+    }
+    return key;
   }
 
   private seenBefore(key: string): boolean {

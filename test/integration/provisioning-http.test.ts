@@ -17,6 +17,7 @@ import { cryptoRandom } from '../../src/ports/random';
 import type { Store } from '../../src/ports/store';
 import { createProvisioningServer } from '../../src/provisioning/server';
 import { openSqliteStore } from '../../src/store/sqlite';
+import { OBSERVATION_MS } from '../../src/store/sqlite/data-version';
 import { makeAudit, makeDevice, makeTenant, type DeviceOverrides } from '../helpers/store-fixtures';
 import { TEST_PROVISIONING_SETTINGS } from '../helpers/provisioning-settings';
 
@@ -352,6 +353,27 @@ describe('provisioning HTTP service', function () {
     assert.ok(r.body.includes('Changed-Sip-Pw-2') && !r.body.includes(d.sipPassword), 'the new SIP password only');
     await store.deleteDevice(d.mac, makeAudit({ tenantId: tenantB.id }));
     assert.equal((await get(`/${d.mac}.cfg`, from)).status, 404);
+  });
+
+  it("gives a phone of a site the site's own emergency numbers after the global ones, and follows a change of them", async () => {
+    const paris = await store.createSite({ tenantId: tenantB.id, name: 'paris', locale: null, emergencyNumbers: ['15', '17', '112'] });
+    const d = await addDevice(tenantB, { siteId: paris.id });
+    const elsewhere = await addDevice(tenantB);
+    const from = '127.0.3.2';
+    const numbers = async (mac: string) => /^phone_setting\.emergency\.number = (.*)$/m.exec((await get(`/${mac}.cfg`, from)).body)?.[1];
+    for (let i = 0; i < 3; i++) assert.equal(await numbers(d.mac), '112,911,15,17', `request ${i + 1}`); // the last one from the kept file
+    assert.equal(await numbers(elsewhere.mac), '112,911', 'a phone without a site: the global ones');
+    // Changed by another connection (the CLI): seen once the store's data_version reading is renewed.
+    const cli = await openSqliteStore(join(dir, 'papgate.db'));
+    try {
+      await cli.updateSite(paris.id, { locale: null, emergencyNumbers: ['18'] });
+    } finally {
+      await cli.close();
+    }
+    await new Promise((r) => setTimeout(r, OBSERVATION_MS + 5));
+    assert.equal(await numbers(d.mac), '112,911,18');
+    await store.updateSite(paris.id, { locale: null, emergencyNumbers: [] });
+    assert.equal(await numbers(d.mac), '112,911', 'changed through the same store: at once');
   });
 
   it('answers 503 when the store is unavailable, and counts it', async () => {

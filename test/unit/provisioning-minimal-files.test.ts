@@ -10,14 +10,16 @@ import { makeDevice } from '../helpers/store-fixtures';
 
 const MAC = '001565aabbcc';
 
-function minimal(o: { vendor?: Vendor; label?: string; username?: string; password?: string; mac?: string } = {}): MinimalConfig {
+function minimal(
+  o: { vendor?: Vendor; label?: string; username?: string; password?: string; mac?: string; emergency?: readonly string[] } = {},
+): MinimalConfig {
   return {
     kind: 'minimal',
     device: { mac: o.mac ?? MAC, vendor: o.vendor ?? 'yealink' },
     state: 'needed',
     label: o.label ?? 'Authentication needed',
     sip: { server: 'papgate.example.org', port: 5070, transport: 'udp', username: o.username ?? 'pg-1', password: o.password ?? 'pw-1' },
-    emergencyNumbers: ['112'],
+    emergencyNumbers: o.emergency ?? ['112'],
     hotline: '*89',
     resyncSeconds: 300,
     provisioningUrl: 'https://prov.example.org/',
@@ -35,7 +37,7 @@ describe('kept minimal files', () => {
     assert.deepEqual(second, first);
   });
 
-  it('renders anew when the state, the SIP credentials, the MAC, the vendor or the file differ', () => {
+  it('renders anew when the state, the SIP credentials, the MAC, the vendor, the emergency numbers or the file differ', () => {
     const files = new MinimalFiles();
     files.render('mac.cfg', minimal());
     files.render('mac.cfg', minimal()); // kept
@@ -47,6 +49,7 @@ describe('kept minimal files', () => {
       ['mac.cfg', minimal({ vendor: 'patton' }), 'pg-1'],
       ['mac-phone.cfg', minimal({ vendor: 'poly' }), 'pg-1'],
       ['mac.cfg', minimal({ vendor: 'poly' }), 'CONFIG_FILES'],
+      ['mac.cfg', minimal({ emergency: ['112', '17'] }), '112,17'],
     ];
     for (const [file, cfg, text] of cases) {
       files.render(file, cfg);

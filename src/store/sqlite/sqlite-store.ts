@@ -19,6 +19,7 @@ import { StoreCalls } from './store-calls';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
 import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
+import { SiteCache } from './site-cache';
 import { TrustCache } from './trust-cache';
 import { DataVersion } from './data-version';
 import { SqliteWebhooks } from './webhooks';
@@ -49,6 +50,7 @@ export class SqliteStore implements Store {
   private readonly calls: StoreCalls;
   /** Allow-lists and trust windows per tenant; exact, see trust-cache.ts. */
   private readonly trust: TrustCache;
+  private readonly sites: SiteCache;
   /** `data_version` as last read, which every copy above is checked against (data-version.ts). */
   private readonly dataVersion: DataVersion;
   private readonly tx: Transactions;
@@ -92,6 +94,7 @@ export class SqliteStore implements Store {
     this.registrations = new SqliteRegistrations(db, this.dataVersion);
     this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId) }, this.dataVersion);
+    this.sites = new SiteCache((id) => mapOrNull(this.q.siteById.get(id), toSite), this.dataVersion);
     this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);
@@ -161,7 +164,7 @@ export class SqliteStore implements Store {
   async createSite(s: NewSite): Promise<Site> {
     return this.calls.run('create the site', () => {
       try {
-        return toSite(
+        const site = toSite(
           this.q.insertSite.get({
             tenant_id: s.tenantId,
             name: s.name,
@@ -169,6 +172,8 @@ export class SqliteStore implements Store {
             emergency_numbers: emergencyNumbersColumn(s.emergencyNumbers),
           })!,
         );
+        this.sites.drop(site.id);
+        return site;
       } catch (e) {
         if (isUnique(e, 'name')) throw conflict(`site ${s.name} already exists for ${tenantName(this.q, s.tenantId)}`, 'name');
         if (isForeignKey(e)) throw noTenant(s.tenantId);
@@ -179,6 +184,7 @@ export class SqliteStore implements Store {
 
   async updateSite(id: number, change: SiteChange): Promise<void> {
     await this.calls.run('change the site', () => {
+      this.sites.drop(id);
       if (this.q.updateSite.run(change.locale, emergencyNumbersColumn(change.emergencyNumbers), id).changes === 0) throw notFound(`no site with id ${id}`);
     });
   }
@@ -188,7 +194,8 @@ export class SqliteStore implements Store {
   }
 
   async getSiteById(id: number): Promise<Site | null> {
-    return this.calls.run('read the site', () => mapOrNull(this.q.siteById.get(id), toSite));
+    // Kept: every request of a phone at a site reads it (site-cache.ts).
+    return this.calls.run('read the site', () => this.sites.get(id));
   }
 
   async listSites(tenantId: number): Promise<Site[]> {

@@ -13,8 +13,8 @@ import type { AllowEntry, TemporaryTrust } from '../../domain/types';
  * - another connection's writes (the CLI, a second papgate process on the
  *   same file) change SQLite's `data_version`, and a copy is used only while
  *   `data_version` still reads what it read when the copy was made. The
- *   reading is the store's, shared with its other copies and taken along
- *   with every device lookup (data-version.ts); one older than
+ *   reading is the store's, shared with its other copies and taken afresh
+ *   before every device row it reads (data-version.ts); one older than
  *   OBSERVATION_MS is not relied on and `data_version` is read again. So
  *   trust is never staler than the device the same request read (at most a
  *   few milliseconds behind another connection).
