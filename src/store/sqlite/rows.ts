@@ -71,15 +71,7 @@ export function auditParams(e: Omit<AuditEvent, 'id'>) {
   };
 }
 
-/**
- * The device of a row. Its lines are parsed from their JSON when first read
- * (then kept): most reads are a phone's request for its minimal
- * configuration, which has no use for them, and parsing them was a tenth of
- * the store's part of such a request.
- */
 export function toDevice(r: DeviceRow): Device {
-  const { mac, lines: linesText } = r;
-  let lines: Line[] | undefined;
   return {
     mac: r.mac,
     tenantId: r.tenant_id,
@@ -99,9 +91,7 @@ export function toDevice(r: DeviceRow): Device {
     prevSecretHash: r.prev_secret_hash,
     sipUsername: r.sip_username,
     sipPassword: r.sip_password,
-    get lines() {
-      return (lines ??= parseLines(mac, linesText));
-    },
+    lines: parseLines(r.mac, r.lines),
     lastProvisionedIp: r.last_provisioned_ip,
     lastProvisionedAt: r.last_provisioned_at,
   };
