@@ -41,7 +41,8 @@ export interface MediaSession extends EventSource<MediaSessionEvents> {
   readonly answerSdp: string;
   /**
    * Plays the files one after the other (absolute paths of 8 kHz mono WAV).
-   * Fires 'playbackFinished' once when the last one ends or stopPlayback() cut it.
+   * Fires 'playbackFinished' once when the last one ends or stopPlayback() cut it
+   * (or close() did). After close() it plays nothing and fires nothing.
    */
   play(files: string[]): void;
   stopPlayback(): void;

@@ -97,6 +97,17 @@ export function mediaContract(name: string, makeRig: (phone: RtpPhone) => Promis
       await rig.released(s);
     });
 
+    it('play() after close() plays nothing and fires nothing (the call is over)', async () => {
+      const s = await session();
+      const finished: boolean[] = [];
+      s.on('playbackFinished', (interrupted) => finished.push(interrupted));
+      await s.close();
+      s.play([rig.longPrompt]);
+      await new Promise((r) => setTimeout(r, 100)); // an event would come at once (FreeSWITCH) or with the first frame (embedded)
+      assert.deepEqual(finished, []);
+      await rig.released(s);
+    });
+
     it("reports 'inactive' when the far end's media is gone", async () => {
       const s = await session();
       let inactive = 0;

@@ -55,9 +55,14 @@ export class FreeswitchMediaSession extends TypedEmitter<MediaSessionEvents> imp
   }
 
   play(files: string[]): void {
+    if (this.closed) {
+      // As the embedded engine does: the call is over, nobody waits for this prompt.
+      this.o.log.debug({ files }, 'play() after close ignored');
+      return;
+    }
     const entry = { interrupted: false, done: false };
     this.pending.push(entry);
-    if (this.closed || files.length === 0) return this.complete(entry);
+    if (files.length === 0) return this.complete(entry);
     const mapped = files.map((f) => this.o.mapPath(f));
     this.o.endpoint.play(mapped).then(
       () => this.complete(entry),
