@@ -211,8 +211,8 @@ export class Provisioning {
   /**
    * The numbers a phone of this site treats as emergency numbers in the
    * minimal configuration: the global ones, then the site's own
-   * (docs/behaviour.md, section 8), never fewer. The same array for the same site as the store
-   * keeps it, so that the provisioning server's file cache sees one list.
+   * (docs/behaviour.md, section 8), never fewer. One array per site copy the
+   * store keeps, so a poll builds no list (the file cache keys on it too).
    */
   private async withSiteNumbers(siteId: number): Promise<readonly string[]> {
     const site = await this.d.store.getSiteById(siteId);

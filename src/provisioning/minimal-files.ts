@@ -12,9 +12,10 @@ import { renderDeviceFile, type RenderedFile } from './templates';
  * (MinimalConfig.device offers templates nothing else), the label (the
  * state), the emergency numbers (the global ones, or with the site's) and
  * the per-device SIP credentials. The rest (papgate's SIP address, hot-line,
- * interval, URL) are the settings of the one Provisioning a server serves. A changed device is a new key, a deleted one
- * is never looked up again (its MAC is unknown first). Full configurations
- * are never kept: each carries a new identity secret.
+ * interval, URL) are the settings of the one Provisioning a server serves.
+ * A changed device is a new key, a deleted one is never looked up again (its
+ * MAC is unknown first). Full configurations are never kept: each carries a
+ * new identity secret.
  */
 
 /** Files kept (about 1.5 KB each); the oldest goes first. */
