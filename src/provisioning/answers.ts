@@ -20,6 +20,12 @@ export interface Answer {
   body: string;
   /** Extra headers (retry-after, allow). */
   headers?: Record<string, string>;
+  /**
+   * The request presented an identity secret that is not the device's: like
+   * a 404, it spends one of the client's misses (docs/limits.md), so guessing
+   * secrets for a known MAC is limited as a MAC scan is. Never sent.
+   */
+  secretRefused?: true;
 }
 
 export type Decision = 'full' | 'minimal' | 'unknown' | 'common' | 'rejected' | 'unavailable' | 'error';
@@ -98,6 +104,8 @@ export class FileAnswers {
     }
     const file = result.kind === 'minimal' ? this.d.minimalFiles.render(route.file, result) : renderDeviceFile(route.file, result);
     this.count(result.device.vendor, result.kind);
+    // A valid secret always decides (rule 2 comes first): any other answer to a request with one means it was not the device's.
+    if (route.secret !== null && (result.kind === 'minimal' || result.reason !== 'secret')) return { status: 200, ...file, secretRefused: true };
     return { status: 200, ...file };
   }
 

@@ -106,7 +106,9 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
       return send(reply, textAnswer(route.status, route.status === 404 ? NOT_FOUND : route.reason));
     }
     const ip = clients.resolve(request.socket.remoteAddress, request.headers['x-forwarded-for']);
-    return send(reply, await answers.file(route, { method: request.method, socket: request.socket, ip }));
+    const answer = await answers.file(route, { method: request.method, socket: request.socket, ip });
+    if (answer.secretRefused && o.limits) o.limits.provisioningNotFound(budgetKey(ip, request.raw));
+    return send(reply, answer);
   });
 
   return app;
@@ -119,7 +121,8 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
  * fifth of a polled request (33.8 against 42.3 µs, bench/README.md).
  * Everything else, and everything while the server closes, goes on to
  * fastify. What fastify's hooks do for these requests is done here too:
- * the 404 budget (429, and counting the 404s) and the debug line.
+ * the budget of misses (429, and counting the 404s and refused secrets) and
+ * the debug line.
  */
 class DirectPath {
   private closing = false;
@@ -175,7 +178,7 @@ class DirectPath {
       'content-length': Buffer.byteLength(a.body),
     });
     res.end(req.method === 'HEAD' ? undefined : a.body);
-    if (a.status === 404 && this.limits) this.limits.provisioningNotFound(client);
+    if ((a.status === 404 || a.secretRefused) && this.limits) this.limits.provisioningNotFound(client);
     this.debug?.(req, a.status, performance.now() - started);
   }
 }

@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { CLI_ACTOR } from '../../src/app/actor';
 import { get, startProvisioningTarget, type ProvisioningTarget } from '../helpers/provisioning-attack';
 
 /**
  * MAC enumeration against the provisioning server: a scanner that collects
  * 404s gets 429 for everything, known MAC or not, while phones elsewhere are
- * served. papgate's clock stands still here, so budgets refill only when the
+ * served. Guessing identity secrets for a known MAC spends the same budget. papgate's clock stands still here, so budgets refill only when the
  * test moves it.
  */
 
@@ -82,5 +84,37 @@ describe('attack: MAC enumeration of provisioning', function () {
       forged++;
     }
     assert.equal(forged, BURST);
+  });
+
+  it('guessing identity secrets for a known MAC spends the same budget; a phone using its own secret spends none', async () => {
+    const GUESSER = '127.0.0.5';
+    const TRUSTED = '127.0.0.6';
+    const ROAMING = '127.0.0.7';
+    const guess = () => randomBytes(24).toString('base64url'); // a secret's shape (identity-secret.ts), not the device's
+
+    let guesses = 0;
+    for (let i = 0; i < 10 * BURST; i++) {
+      const r = await get(t.port, `/p/${guess()}/${known}.cfg`, GUESSER);
+      if (r.status === 429) break;
+      assert.equal(r.status, 200, 'a wrong secret gets what the MAC alone gets (the minimal configuration)');
+      assert.doesNotMatch(r.body, /\/p\/[A-Za-z0-9_-]+\//, 'and no per-device URL');
+      guesses++;
+    }
+    assert.equal(guesses, BURST, 'the burst of refused secrets, then 429');
+    assert.equal((await get(t.port, `/${known}.cfg`, GUESSER)).status, 429, 'then even the plain file: no hint');
+    assert.equal((await get(t.port, `/p/malformed/${known}.cfg`, PHONE)).status, 200, 'one malformed secret elsewhere: served');
+
+    // A phone with its real secret: full configurations from an untrusted address, the secret rotating each time.
+    await t.instance.services.allowList.add(CLI_ACTOR, t.tenant, `${TRUSTED}/32`);
+    const secretOf = (body: string) => /\/p\/([A-Za-z0-9_-]+)\//.exec(body)?.[1];
+    let secret = secretOf((await get(t.port, `/${known}.cfg`, TRUSTED)).body);
+    for (let i = 0; i < BURST + 5; i++) {
+      assert.ok(secret, 'a full configuration names the per-device URL');
+      const r = await get(t.port, `/p/${secret}/${known}.cfg`, ROAMING);
+      assert.equal(r.status, 200);
+      secret = secretOf(r.body);
+    }
+    const scan = await scanUntil429(ROAMING);
+    assert.equal(scan.notFound, BURST, 'its budget is whole');
   });
 });

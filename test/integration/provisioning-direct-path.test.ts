@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Provisioning } from '../../src/app/provisioning';
+import { SourceLimits } from '../../src/app/source-limits';
 import { DEFAULT_POLICY } from '../../src/domain/policy';
 import type { Device } from '../../src/domain/types';
 import { createLogger } from '../../src/observability/logger';
@@ -179,5 +180,39 @@ describe('provisioning HTTP service: the direct path answers like fastify', () =
         await app.close();
       }
     }
+  });
+
+  it("spends a client's budget of misses on 404s and on refused identity secrets alike, then answers 429 on either path", async () => {
+    const provisioning = new Provisioning(
+      { store, clock: { now: () => 1_800_000_000_000 }, random: cryptoRandom, policy: DEFAULT_POLICY, log: silentLogger },
+      TEST_PROVISIONING_SETTINGS,
+    );
+    const statuses: Record<string, number[]> = {};
+    for (const directPath of [true, false]) {
+      const limits = new SourceLimits(
+        {
+          sipRequestsPerSecond: 0,
+          sipRequestsBurst: 0,
+          ivrCallsPerMinutePerSource: 0,
+          ivrCallsPerMinutePerDevice: 0,
+          provisioning404PerMinute: 1,
+          provisioning404Burst: 3,
+          maxSources: 100,
+          exempt: [],
+        },
+        { now: () => 1_800_000_000_000 },
+      );
+      const metrics = new Metrics({ defaultMetrics: false });
+      const { app, port } = await listening({ provisioning, log: silentLogger, metrics, trustedProxies: [], directPath, limits });
+      try {
+        const targets = [`/p/${'B'.repeat(32)}/${yealink.mac}.cfg`, '/02aabbccddee.cfg', `/p/${'C'.repeat(32)}/${yealink.mac}.cfg`, `/${yealink.mac}.cfg`];
+        statuses[String(directPath)] = [];
+        for (const target of targets) statuses[String(directPath)]!.push((await request(port, target)).status);
+      } finally {
+        await app.close();
+      }
+    }
+    assert.deepEqual(statuses.true, [200, 404, 200, 429], 'three misses of a burst of 3, then nothing more for that client');
+    assert.deepEqual(statuses.false, statuses.true);
   });
 });
