@@ -7,7 +7,11 @@ import type { SourceLimits } from './app/source-limits';
 import type { Config } from './config/config';
 import type { Metrics } from './observability/metrics';
 import type { Logger } from './ports/logger';
+import { ClientAddress } from './provisioning/client-ip';
 import { createProvisioningServer } from './provisioning/server';
+import { sourceKey } from './domain/rate-limit';
+import { canonicalIp } from './domain/trust';
+import { limitConnections } from './compose-connections';
 import { httpsOptions, watchTlsPair, type TlsFiles } from './tls-files';
 
 /**
@@ -41,7 +45,7 @@ export function provisioningService(
     minimalResyncSeconds: config.minimalResyncSeconds,
     fullResyncSeconds: config.fullResyncSeconds,
   });
-  return createProvisioningServer({
+  const app = createProvisioningServer({
     provisioning,
     log: log.child({ part: 'provisioning' }),
     metrics,
@@ -50,6 +54,29 @@ export function provisioningService(
     https: httpsOptions(provisioningTls(config), config.tlsHandshakeSeconds * 1000),
     deviceCertificates: provisioningTls(config)?.caPath !== undefined,
   });
+  // A trusted proxy carries many phones: it is capped only by the total.
+  const proxies = new ClientAddress(config.trustedProxies);
+  limitConnections(
+    app.server,
+    {
+      maxConnections: config.provisioningMaxConnections,
+      maxConnectionsPerSource: config.provisioningMaxConnectionsPerSource,
+      idleMs: config.provisioningIdleSeconds * 1000,
+      headersMs: PROVISIONING_REQUEST_MS,
+      requestMs: PROVISIONING_REQUEST_MS,
+    },
+    (address) => (proxies.isProxyAddress(address) ? null : sourceOf(limits, address)),
+    (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'provisioning_connections' : 'provisioning_connections_source', action: 'dropped' }),
+  );
+  return app;
+}
+
+/** A phone's request is a few hundred bytes: all of it within this, or 408 (as the provisioning server's own default). */
+const PROVISIONING_REQUEST_MS = 15_000;
+
+/** The key a peer's connections count under (exempt sources: none); without limits configured, its address or /64. */
+export function sourceOf(limits: SourceLimits | undefined, address: string): string | null {
+  return limits ? limits.keyOf(address) : sourceKey(canonicalIp(address) ?? address);
 }
 
 /** The provisioning port's certificate files, when it speaks HTTPS, with the device CA for mutual TLS if set. */

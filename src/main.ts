@@ -17,8 +17,19 @@ import { lockoutEndAnnouncer } from './compose-lockout';
 import { policyFrom, sourceLimitsFrom } from './compose-policy';
 import { storeWritable } from './compose-readiness';
 import { startWebhooks } from './compose-webhooks';
-import { adminTls, listen, provisioningService, provisioningTls, shownUrl } from './compose-provisioning';
+import { adminTls, listen, provisioningService, provisioningTls, shownUrl, sourceOf } from './compose-provisioning';
+import { limitConnections } from './compose-connections';
 import { httpsOptions } from './tls-files';
+
+/**
+ * The admin port's request head within this; a whole request (a CSV import
+ * of many devices) within ADMIN_REQUEST_MS; a connection silent for
+ * ADMIN_IDLE_MS (nothing sent yet, or a long import that has not answered)
+ * is closed.
+ */
+const ADMIN_HEADERS_MS = 15_000;
+const ADMIN_REQUEST_MS = 300_000;
+const ADMIN_IDLE_MS = 120_000;
 
 export { policyFrom, sourceLimitsFrom } from './compose-policy';
 
@@ -109,6 +120,18 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         ...(calls ? { sip: calls.signalling.isReady?.() ?? true, media: calls.media.isReady?.() ?? true } : {}),
       }),
     });
+    limitConnections(
+      adminServer.server,
+      {
+        maxConnections: config.adminMaxConnections,
+        maxConnectionsPerSource: config.adminMaxConnectionsPerSource,
+        idleMs: ADMIN_IDLE_MS,
+        headersMs: ADMIN_HEADERS_MS,
+        requestMs: ADMIN_REQUEST_MS,
+      },
+      (address) => sourceOf(limits, address),
+      (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'admin_connections' : 'admin_connections_source', action: 'dropped' }),
+    );
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops, tlsReload(adminTls(config)));
 
     log.info(

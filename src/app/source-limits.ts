@@ -120,8 +120,8 @@ export class SourceLimits {
     return { kind: 'refuse', status, limit };
   }
 
-  /** The limiter key of a source, or null when it is exempt. */
-  private keyOf(address: string): string | null {
+  /** The key a source counts under (an IPv4 address, an IPv6 /64), or null when it is exempt. */
+  keyOf(address: string): string | null {
     const ip = canonicalIp(address) ?? address;
     if (this.exempt.length > 0 && isTrusted(ip, this.exempt, [], 0)) return null;
     return sourceKey(ip);

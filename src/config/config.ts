@@ -46,6 +46,12 @@ export const SETTINGS = {
   PAPGATE_DEVICE_CA: ['deviceCa', z.string().min(1).optional(), undefined],
   PAPGATE_TLS_RELOAD_SECONDS: ['tlsReloadSeconds', z.coerce.number().min(0.1).max(86400), '60'],
   PAPGATE_TLS_HANDSHAKE_SECONDS: ['tlsHandshakeSeconds', z.coerce.number().min(0.1).max(600), '10'],
+  // Connections open at once on the provisioning and admin ports (per process), and from one source; a provisioning connection silent this long closes (docs/limits.md).
+  PAPGATE_PROVISIONING_MAX_CONNECTIONS: ['provisioningMaxConnections', int(1, 10_000_000), '20000'],
+  PAPGATE_PROVISIONING_MAX_CONNECTIONS_PER_SOURCE: ['provisioningMaxConnectionsPerSource', int(1, 10_000_000), '1000'],
+  PAPGATE_ADMIN_MAX_CONNECTIONS: ['adminMaxConnections', int(1, 10_000_000), '2000'],
+  PAPGATE_ADMIN_MAX_CONNECTIONS_PER_SOURCE: ['adminMaxConnectionsPerSource', int(1, 10_000_000), '256'],
+  PAPGATE_PROVISIONING_IDLE_SECONDS: ['provisioningIdleSeconds', z.coerce.number().min(0.1).max(3600), '15'],
   PAPGATE_TRUSTED_PROXIES: ['trustedProxies', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_MAX_FAILURES: ['maxFailures', int(1, 100), '3'],
   PAPGATE_LOCKOUT_SECONDS: ['lockoutSeconds', int(1, 31 * 86400), '1800'],

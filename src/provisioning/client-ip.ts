@@ -24,6 +24,12 @@ export class ClientAddress {
     return this.proxies.some(([net, len]) => net.kind() === addr.kind() && addr.match(net, len));
   }
 
+  /** Whether `address` is one of the trusted proxies (its connections carry many clients). */
+  isProxyAddress(address: string): boolean {
+    const peer = parseIp(address);
+    return peer !== null && this.isProxy(peer);
+  }
+
   /**
    * The client's canonical IP, or null when it cannot be told: no socket
    * address, or a trusted proxy sent an X-Forwarded-For we cannot read.

@@ -1,0 +1,67 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+
+/**
+ * Part of the composition root: what the connections of an HTTP port (the
+ * provisioning port, the admin port) may hold. Node's HTTP server by itself
+ * keeps a connection that never sends a byte open for ever, and takes any
+ * number of connections from one address: one host could hold every
+ * descriptor and megabytes of memory without sending a request. Here a
+ * silent connection is closed, and the connections open at once are capped
+ * per source and in all (docs/limits.md).
+ */
+
+export interface HttpConnectionLimits {
+  /** Connections open at once in this process, all sources together. */
+  maxConnections: number;
+  /** Connections open at once from one source (keyOf); uncapped sources only count towards the total. */
+  maxConnectionsPerSource: number;
+  /** A connection with nothing sent or received for this long, before or within a request, is closed (an idle keep-alive has its own timeout). */
+  idleMs: number;
+  /** The request's head within this, the whole request within requestMs, else 408 and the connection closed. */
+  headersMs: number;
+  requestMs: number;
+}
+
+export type ConnectionRefusal = 'total' | 'per-source';
+
+/**
+ * Applies `limits` to `server` (before it listens). `keyOf` names the source
+ * a peer address counts as (one IPv4 address, one IPv6 /64), or null for a
+ * peer that is never capped on its own (a trusted proxy, an exempt address).
+ * A connection over a cap is closed at once, before TLS or HTTP see a byte.
+ */
+export function limitConnections(
+  server: HttpServer | HttpsServer,
+  limits: HttpConnectionLimits,
+  keyOf: (address: string) => string | null,
+  onRefused: (why: ConnectionRefusal) => void,
+): void {
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => onRefused('total'));
+  server.timeout = limits.idleMs;
+  server.headersTimeout = limits.headersMs;
+  server.requestTimeout = limits.requestMs;
+  // How often Node looks for requests over those timeouts: they end within a second of it, not 30 s later.
+  // (Read when the server starts listening; Node's types know it only as an option.)
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, limits.headersMs);
+
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const key = socket.remoteAddress === undefined ? null : keyOf(socket.remoteAddress);
+    if (key === null) return;
+    const n = open.get(key) ?? 0;
+    if (n >= limits.maxConnectionsPerSource) {
+      onRefused('per-source');
+      socket.destroy();
+      return;
+    }
+    open.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left === 0) open.delete(key);
+      else open.set(key, left);
+    });
+  });
+}
