@@ -9,6 +9,9 @@ import { systemClock } from '../src/ports/clock';
 import { silentLogger } from '../src/ports/logger';
 import { cryptoRandom, pooledRandom } from '../src/ports/random';
 import { createProvisioningServer } from '../src/provisioning/server';
+import { limitConnections } from '../src/compose-connections';
+import { provisioningConnectionLimits } from '../src/compose-provisioning';
+import { loadConfig } from '../src/config/config';
 import type { Store } from '../src/ports/store';
 import { openSqliteStore } from '../src/store/sqlite';
 import { meterSelf } from './cpu';
@@ -48,6 +51,13 @@ export async function serveFleet(store: Store, devices: number, name = 'store'):
     metrics: new Metrics({ defaultMetrics: false }),
     trustedProxies: [],
   });
+  // The connection bounds papgate serve puts on the port, at their defaults (src/compose-provisioning.ts).
+  limitConnections(
+    app.server,
+    provisioningConnectionLimits(loadConfig({}, {})),
+    (address) => address,
+    () => undefined,
+  );
   const close = async () => {
     await app.close();
     await store.close();

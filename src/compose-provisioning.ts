@@ -11,7 +11,7 @@ import { ClientAddress } from './provisioning/client-ip';
 import { createProvisioningServer } from './provisioning/server';
 import { sourceKey } from './domain/rate-limit';
 import { canonicalIp } from './domain/trust';
-import { limitConnections } from './compose-connections';
+import { limitConnections, type HttpConnectionLimits } from './compose-connections';
 import { httpsOptions, watchTlsPair, type TlsFiles } from './tls-files';
 
 /**
@@ -58,13 +58,7 @@ export function provisioningService(
   const proxies = new ClientAddress(config.trustedProxies);
   limitConnections(
     app.server,
-    {
-      maxConnections: config.provisioningMaxConnections,
-      maxConnectionsPerSource: config.provisioningMaxConnectionsPerSource,
-      idleMs: config.provisioningIdleSeconds * 1000,
-      headersMs: PROVISIONING_REQUEST_MS,
-      requestMs: PROVISIONING_REQUEST_MS,
-    },
+    provisioningConnectionLimits(config),
     (address) => (proxies.isProxyAddress(address) ? null : sourceOf(limits, address)),
     (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'provisioning_connections' : 'provisioning_connections_source', action: 'dropped' }),
   );
@@ -73,6 +67,17 @@ export function provisioningService(
 
 /** A phone's request is a few hundred bytes: all of it within this, or 408 (as the provisioning server's own default). */
 const PROVISIONING_REQUEST_MS = 15_000;
+
+/** What the provisioning port's connections may hold (compose-connections.ts). */
+export function provisioningConnectionLimits(config: Config): HttpConnectionLimits {
+  return {
+    maxConnections: config.provisioningMaxConnections,
+    maxConnectionsPerSource: config.provisioningMaxConnectionsPerSource,
+    idleMs: config.provisioningIdleSeconds * 1000,
+    headersMs: PROVISIONING_REQUEST_MS,
+    requestMs: PROVISIONING_REQUEST_MS,
+  };
+}
 
 /** The key a peer's connections count under (exempt sources: none); without limits configured, its address or /64. */
 export function sourceOf(limits: SourceLimits | undefined, address: string): string | null {
