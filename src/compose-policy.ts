@@ -25,6 +25,8 @@ export function sourceLimitsFrom(c: Config, clock: Clock, metrics: Metrics): Sou
       ivrCallsPerMinutePerDevice: c.limitIvrCallsPerDevicePerMinute,
       provisioning404PerMinute: c.limitProvisioning404PerMinute,
       provisioning404Burst: c.limitProvisioning404Burst,
+      provisioningPerSecond: c.limitProvisioningPerSecond,
+      provisioningBurst: c.limitProvisioningBurst,
       maxSources: c.limitMaxSources,
       exempt: c.limitExempt,
     },

@@ -20,13 +20,16 @@ export interface SourceLimitSettings {
   /** Provisioning 404s per minute per source (sustained), and the burst on top. */
   provisioning404PerMinute: number;
   provisioning404Burst: number;
+  /** Provisioning requests per second per source, whatever their answer (sustained), and the burst on top. */
+  provisioningPerSecond: number;
+  provisioningBurst: number;
   /** Sources (and devices) remembered per limit: bounds the memory a flood of addresses can take. */
   maxSources: number;
   /** IPs or CIDRs never limited (a site's own NAT, a monitoring host). */
   exempt: readonly string[];
 }
 
-export type LimitName = 'sip_requests' | 'ivr_calls_source' | 'ivr_calls_device' | 'provisioning_404';
+export type LimitName = 'sip_requests' | 'ivr_calls_source' | 'ivr_calls_device' | 'provisioning_404' | 'provisioning_requests';
 
 /** What to do with a new SIP request. */
 export type SipVerdict =
@@ -49,6 +52,7 @@ export class SourceLimits {
   private readonly ivrSource: KeyedRateLimiter | null;
   private readonly ivrDevice: KeyedRateLimiter | null;
   private readonly notFound: KeyedRateLimiter | null;
+  private readonly provisioningRequests: KeyedRateLimiter | null;
   private readonly exempt: readonly AllowEntry[];
 
   constructor(
@@ -63,6 +67,7 @@ export class SourceLimits {
     this.ivrSource = limiter(s.ivrCallsPerMinutePerSource / 60, s.ivrCallsPerMinutePerSource);
     this.ivrDevice = limiter(s.ivrCallsPerMinutePerDevice / 60, s.ivrCallsPerMinutePerDevice);
     this.notFound = limiter(s.provisioning404PerMinute / 60, s.provisioning404Burst);
+    this.provisioningRequests = limiter(s.provisioningPerSecond, s.provisioningBurst);
     this.exempt = s.exempt.map((e) => Object.freeze({ tenantId: 0, cidr: parseAllowEntry(e, 'exempt').cidr, createdAt: 0 }));
   }
 
@@ -96,17 +101,25 @@ export class SourceLimits {
   }
 
   /**
-   * Seconds a provisioning client must wait because it collected too many
-   * 404s, or 0. While it waits, every request of it gets 429, for a known
-   * MAC as for an unknown one, so the answers tell nothing.
+   * A provisioning request of `address`: seconds it must wait, or 0 (then it
+   * is counted). It waits when it collected too many misses (404s, refused
+   * secrets), or sent more requests than its budget. While it waits, every
+   * request of it gets 429, for a known MAC as for an unknown one, so the
+   * answers tell nothing.
    */
   provisioningWait(address: string): number {
     const key = this.keyOf(address);
-    if (!this.notFound || key === null) return 0;
-    const ms = this.notFound.wait(key, this.clock.now());
-    if (ms === 0) return 0;
-    this.onRefused('provisioning_404', 'answered');
-    return seconds(ms);
+    if (key === null) return 0;
+    const now = this.clock.now();
+    const missesMs = this.notFound?.wait(key, now) ?? 0;
+    if (missesMs > 0) {
+      this.onRefused('provisioning_404', 'answered');
+      return seconds(missesMs);
+    }
+    const t = this.provisioningRequests?.take(key, now);
+    if (t === undefined || t.allowed) return 0;
+    this.onRefused('provisioning_requests', 'answered');
+    return seconds(t.retryAfterMs);
   }
 
   /** A provisioning request of `address` was answered 404. */

@@ -136,6 +136,8 @@ export const SETTINGS = {
   PAPGATE_LIMIT_IVR_CALLS_PER_DEVICE_PER_MINUTE: ['limitIvrCallsPerDevicePerMinute', int(0, 10_000), '4'],
   PAPGATE_LIMIT_PROVISIONING_404_PER_MINUTE: ['limitProvisioning404PerMinute', int(0, 1_000_000), '300'],
   PAPGATE_LIMIT_PROVISIONING_404_BURST: ['limitProvisioning404Burst', int(1, 10_000_000), '3000'],
+  PAPGATE_LIMIT_PROVISIONING_PER_SECOND: ['limitProvisioningPerSecond', int(0, 1_000_000), '100'],
+  PAPGATE_LIMIT_PROVISIONING_BURST: ['limitProvisioningBurst', int(1, 10_000_000), '5000'],
   PAPGATE_LIMIT_MAX_SOURCES: ['limitMaxSources', int(100, 10_000_000), '100000'],
   PAPGATE_LIMIT_EXEMPT: ['limitExempt', list.refine((l) => l.every(isCidr), 'must be a comma-separated list of IPs or CIDRs'), ''],
   PAPGATE_IVR_FIRST_DIGIT_SECONDS: ['ivrFirstDigitSeconds', z.coerce.number().min(0.1).max(120), '7'],

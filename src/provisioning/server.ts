@@ -24,7 +24,7 @@ export interface ProvisioningServerOptions {
   trustedProxies: string[];
   /** Largest request body accepted (phones send none). Default 1 KiB. */
   bodyLimit?: number;
-  /** 404s per client address (MAC enumeration); none: unlimited. */
+  /** Per client address: requests, and misses (404s: MAC enumeration; refused secrets); none: unlimited. */
   limits?: Pick<SourceLimits, 'provisioningWait' | 'provisioningNotFound'>;
   /** Certificate and key: the service speaks HTTPS; none: plain HTTP. */
   https?: HttpsOptions;
@@ -81,7 +81,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
   if (direct) app.addHook('preClose', (done) => direct.close(done));
 
   // Hooks run on every request that reaches fastify: callback style, which spares fastify a promise per hook.
-  if (o.limits) limitNotFound(app, o.limits, clients, () => answers.count('none', 'rejected'));
+  if (o.limits) limitClients(app, o.limits, clients, () => answers.count('none', 'rejected'));
   // Before any body is read: phones only GET (HEAD mirrors it).
   app.addHook('onRequest', (request, reply, done) => {
     if (request.method === 'GET' || request.method === 'HEAD') return done();
@@ -121,7 +121,7 @@ export function createProvisioningServer(o: ProvisioningServerOptions): FastifyI
  * fifth of a polled request (33.8 against 42.3 µs, bench/README.md).
  * Everything else, and everything while the server closes, goes on to
  * fastify. What fastify's hooks do for these requests is done here too:
- * the budget of misses (429, and counting the 404s and refused secrets) and
+ * the client budgets (429, and counting the 404s and refused secrets) and
  * the debug line.
  */
 class DirectPath {
@@ -146,7 +146,7 @@ class DirectPath {
       return;
     }
     const started = this.debug ? performance.now() : 0;
-    // Resolved once: the 404 budget and the answer use the same address.
+    // Resolved once: the budgets and the answer use the same address.
     const ip = this.clients.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const client = budgetKey(ip, req);
     const wait = this.limits?.provisioningWait(client) ?? 0;
@@ -195,11 +195,12 @@ function requestLog(log: Logger): RequestLog {
 }
 
 /**
- * A client that collected too many 404s gets 429 for every request, whatever
- * it asks for, until its budget refills: a scanner cannot tell a MAC we have
- * from one we do not. Registered first, so it runs before anything else.
+ * A client that collected too many misses, or sent too many requests, gets
+ * 429 for every request, whatever it asks for, until its budget refills: a
+ * scanner cannot tell a MAC we have from one we do not. Registered first,
+ * so it runs before anything else.
  */
-function limitNotFound(app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void): void {
+function limitClients(app: FastifyInstance, limits: NonNullable<ProvisioningServerOptions['limits']>, clients: ClientAddress, counted: () => void): void {
   app.addHook('onRequest', (request, reply, done) => {
     const wait = limits.provisioningWait(clientOf(clients, request.raw));
     if (wait === 0) return done();
@@ -216,7 +217,7 @@ function clientOf(clients: ClientAddress, raw: IncomingMessage): string {
   return budgetKey(clients.resolve(raw.socket.remoteAddress, raw.headers['x-forwarded-for']), raw);
 }
 
-/** The address a 404 budget belongs to: a trusted proxy with unreadable X-Forwarded-For is limited as itself. */
+/** The address a client's budgets belong to: a trusted proxy with unreadable X-Forwarded-For is limited as itself. */
 function budgetKey(ip: string | null, raw: IncomingMessage): string {
   return ip ?? raw.socket.remoteAddress ?? '';
 }

@@ -44,6 +44,8 @@ describe('attack: SIP request flood on the drachtio stack', function () {
         ivrCallsPerMinutePerDevice: 0,
         provisioning404PerMinute: 0,
         provisioning404Burst: 1,
+        provisioningPerSecond: 0,
+        provisioningBurst: 1,
         maxSources: 100,
         exempt: [],
       },

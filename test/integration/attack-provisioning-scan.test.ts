@@ -118,3 +118,33 @@ describe('attack: MAC enumeration of provisioning', function () {
     assert.equal(scan.notFound, BURST, 'its budget is whole');
   });
 });
+
+describe('attack: a flood of good requests from one address', function () {
+  this.timeout(60_000);
+  let t: ProvisioningTarget;
+  let now = 1_800_000_000_000;
+
+  before(async () => {
+    t = await startProvisioningTarget({ PAPGATE_LIMIT_PROVISIONING_PER_SECOND: '2', PAPGATE_LIMIT_PROVISIONING_BURST: '10' }, { now: () => now });
+  });
+  after(async () => t?.stop());
+
+  it('answers one address its burst of requests for a known MAC, then 429 until the budget refills; other addresses are served', async () => {
+    const mac = await t.addDevice('001565dd0001');
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) statuses.push((await get(t.port, `/${mac}.cfg`, '127.0.0.3')).status);
+    assert.deepEqual(statuses, [...Array<number>(10).fill(200), ...Array<number>(5).fill(429)], 'the burst, then nothing but 429');
+    const refused = await get(t.port, `/${mac}.cfg`, '127.0.0.3');
+    assert.equal(refused.headers['retry-after'], '1', '2 a second');
+    assert.equal(refused.body, 'too many requests\n', 'no configuration');
+    assert.equal((await get(t.port, '/y000000000028.cfg', '127.0.0.3')).status, 429, 'a common file too');
+    assert.equal((await get(t.port, `/${mac}.cfg`, '127.0.0.2')).status, 200, 'a phone elsewhere is served');
+
+    now += 1000;
+    assert.equal((await get(t.port, `/${mac}.cfg`, '127.0.0.3')).status, 200, 'a second later: two more');
+    assert.equal((await get(t.port, `/${mac}.cfg`, '127.0.0.3')).status, 200);
+    assert.equal((await get(t.port, `/${mac}.cfg`, '127.0.0.3')).status, 429);
+    const m = await t.instance.metrics.rateLimited.get();
+    assert.equal(m.values.find((v) => v.labels.limit === 'provisioning_requests')?.value, 8);
+  });
+});

@@ -30,6 +30,8 @@ describe('attack: SIP limit and calls in progress (embedded stack)', function ()
         ivrCallsPerMinutePerDevice: 0,
         provisioning404PerMinute: 0,
         provisioning404Burst: 1,
+        provisioningPerSecond: 0,
+        provisioningBurst: 1,
         maxSources: 100,
         exempt: [],
       },

@@ -31,6 +31,8 @@ describe('attack: SIP limit behind a trusted proxy (embedded stack)', function (
         ivrCallsPerMinutePerDevice: 0,
         provisioning404PerMinute: 0,
         provisioning404Burst: 1,
+        provisioningPerSecond: 0,
+        provisioningBurst: 1,
         maxSources: 100,
         exempt: [],
       },

@@ -197,6 +197,8 @@ describe('provisioning HTTP service: the direct path answers like fastify', () =
           ivrCallsPerMinutePerDevice: 0,
           provisioning404PerMinute: 1,
           provisioning404Burst: 3,
+          provisioningPerSecond: 0,
+          provisioningBurst: 1,
           maxSources: 100,
           exempt: [],
         },

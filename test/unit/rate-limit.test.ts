@@ -84,6 +84,8 @@ const SETTINGS: SourceLimitSettings = {
   ivrCallsPerMinutePerDevice: 2,
   provisioning404PerMinute: 6,
   provisioning404Burst: 5,
+  provisioningPerSecond: 0,
+  provisioningBurst: 1,
   maxSources: 1000,
   exempt: ['192.0.2.0/24'],
 };
@@ -162,6 +164,18 @@ describe('SourceLimits', () => {
     advance(10_000);
     assert.equal(l.provisioningWait('203.0.113.1'), 0);
   });
+
+  it('provisioning: past the request budget every request waits, misses or not, and a wait costs no token', () => {
+    const { l, refused, advance } = limits({ provisioningPerSecond: 2, provisioningBurst: 4 });
+    for (let i = 0; i < 4; i++) assert.equal(l.provisioningWait('203.0.113.1'), 0);
+    assert.equal(l.provisioningWait('203.0.113.1'), 1, 'the fifth at once waits a second (2 a second)');
+    assert.equal(l.provisioningWait('203.0.113.2'), 0, 'another source has its own budget');
+    assert.deepEqual(refused, ['provisioning_requests:answered']);
+    advance(500);
+    assert.equal(l.provisioningWait('203.0.113.1'), 0, 'one token back after half a second');
+    assert.equal(l.provisioningWait('203.0.113.1'), 1);
+    for (let i = 0; i < 100; i++) assert.equal(l.provisioningWait('192.0.2.7'), 0, 'exempt');
+  });
 });
 
 describe('limit settings', () => {
@@ -169,6 +183,8 @@ describe('limit settings', () => {
     const c = loadConfig({});
     assert.equal(c.limitSipPerSecond, 100);
     assert.equal(c.limitProvisioning404Burst, 3000);
+    assert.equal(c.limitProvisioningPerSecond, 100);
+    assert.equal(c.limitProvisioningBurst, 5000);
     assert.deepEqual(c.limitExempt, []);
     assert.deepEqual(loadConfig({ PAPGATE_LIMIT_EXEMPT: '10.0.0.0/8, 192.0.2.1' }).limitExempt, ['10.0.0.0/8', '192.0.2.1']);
     assert.throws(() => loadConfig({ PAPGATE_LIMIT_EXEMPT: '10.0.0.1/8' }), /PAPGATE_LIMIT_EXEMPT/);
