@@ -52,12 +52,7 @@ export async function serveFleet(store: Store, devices: number, name = 'store'):
     trustedProxies: [],
   });
   // The connection bounds papgate serve puts on the port, at their defaults (src/compose-provisioning.ts).
-  limitConnections(
-    app.server,
-    provisioningConnectionLimits(loadConfig({}, {})),
-    (address) => address,
-    () => undefined,
-  );
+  limitConnections(app.server, provisioningConnectionLimits(loadConfig({}, {})), { keyOf: (address) => address, onRefused: () => undefined });
   const close = async () => {
     await app.close();
     await store.close();

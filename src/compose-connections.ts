@@ -26,18 +26,22 @@ export interface HttpConnectionLimits {
 
 export type ConnectionRefusal = 'total' | 'per-source';
 
+export interface ConnectionPolicy {
+  /** The source a peer address counts as (one IPv4 address, one IPv6 /64), or null for a peer never capped on its own (a trusted proxy, an exempt address). */
+  keyOf: (address: string) => string | null;
+  /** Whether a new connection of this peer may be taken at all (a rate per source, counted by the caller); none: always. */
+  admit?: (address: string) => boolean;
+  /** A connection over the total or the per-source cap was closed. */
+  onRefused: (why: ConnectionRefusal) => void;
+}
+
 /**
- * Applies `limits` to `server` (before it listens). `keyOf` names the source
- * a peer address counts as (one IPv4 address, one IPv6 /64), or null for a
- * peer that is never capped on its own (a trusted proxy, an exempt address).
- * A connection over a cap is closed at once, before TLS or HTTP see a byte.
+ * Applies `limits` to `server` (before it listens). A connection over a cap,
+ * or one `policy.admit` refuses, is closed at once, before TLS or HTTP read
+ * a byte of it.
  */
-export function limitConnections(
-  server: HttpServer | HttpsServer,
-  limits: HttpConnectionLimits,
-  keyOf: (address: string) => string | null,
-  onRefused: (why: ConnectionRefusal) => void,
-): void {
+export function limitConnections(server: HttpServer | HttpsServer, limits: HttpConnectionLimits, policy: ConnectionPolicy): void {
+  const { keyOf, admit, onRefused } = policy;
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => onRefused('total'));
   server.timeout = limits.idleMs;
@@ -49,7 +53,13 @@ export function limitConnections(
 
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
-    const key = socket.remoteAddress === undefined ? null : keyOf(socket.remoteAddress);
+    const address = socket.remoteAddress;
+    if (address === undefined) return;
+    if (admit && !admit(address)) {
+      socket.destroy();
+      return;
+    }
+    const key = keyOf(address);
     if (key === null) return;
     const n = open.get(key) ?? 0;
     if (n >= limits.maxConnectionsPerSource) {

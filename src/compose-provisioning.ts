@@ -56,12 +56,11 @@ export function provisioningService(
   });
   // A trusted proxy carries many phones: it is capped only by the total.
   const proxies = new ClientAddress(config.trustedProxies);
-  limitConnections(
-    app.server,
-    provisioningConnectionLimits(config),
-    (address) => (proxies.isProxyAddress(address) ? null : sourceOf(limits, address)),
-    (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'provisioning_connections' : 'provisioning_connections_source', action: 'dropped' }),
-  );
+  limitConnections(app.server, provisioningConnectionLimits(config), {
+    keyOf: (address) => (proxies.isProxyAddress(address) ? null : sourceOf(limits, address)),
+    admit: (address) => !limits || proxies.isProxyAddress(address) || limits.provisioningConnection(address),
+    onRefused: (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'provisioning_connections' : 'provisioning_connections_source', action: 'dropped' }),
+  });
   return app;
 }
 

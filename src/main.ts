@@ -129,8 +129,10 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
         headersMs: ADMIN_HEADERS_MS,
         requestMs: ADMIN_REQUEST_MS,
       },
-      (address) => sourceOf(limits, address),
-      (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'admin_connections' : 'admin_connections_source', action: 'dropped' }),
+      {
+        keyOf: (address) => sourceOf(limits, address),
+        onRefused: (why) => metrics.rateLimited.inc({ limit: why === 'total' ? 'admin_connections' : 'admin_connections_source', action: 'dropped' }),
+      },
     );
     const adminUrl = await listen(adminServer, config.adminAddress, config.adminPort, stops, tlsReload(adminTls(config)));
 

@@ -20,7 +20,7 @@ export interface SourceLimitSettings {
   /** Provisioning 404s per minute per source (sustained), and the burst on top. */
   provisioning404PerMinute: number;
   provisioning404Burst: number;
-  /** Provisioning requests per second per source, whatever their answer (sustained), and the burst on top. */
+  /** Provisioning requests per second per source, whatever their answer (sustained), and the burst on top; new connections have a budget of twice that. */
   provisioningPerSecond: number;
   provisioningBurst: number;
   /** Sources (and devices) remembered per limit: bounds the memory a flood of addresses can take. */
@@ -29,7 +29,8 @@ export interface SourceLimitSettings {
   exempt: readonly string[];
 }
 
-export type LimitName = 'sip_requests' | 'ivr_calls_source' | 'ivr_calls_device' | 'provisioning_404' | 'provisioning_requests';
+export type LimitName =
+  'sip_requests' | 'ivr_calls_source' | 'ivr_calls_device' | 'provisioning_404' | 'provisioning_requests' | 'provisioning_new_connections';
 
 /** What to do with a new SIP request. */
 export type SipVerdict =
@@ -53,6 +54,7 @@ export class SourceLimits {
   private readonly ivrDevice: KeyedRateLimiter | null;
   private readonly notFound: KeyedRateLimiter | null;
   private readonly provisioningRequests: KeyedRateLimiter | null;
+  private readonly provisioningConnections: KeyedRateLimiter | null;
   private readonly exempt: readonly AllowEntry[];
 
   constructor(
@@ -68,6 +70,8 @@ export class SourceLimits {
     this.ivrDevice = limiter(s.ivrCallsPerMinutePerDevice / 60, s.ivrCallsPerMinutePerDevice);
     this.notFound = limiter(s.provisioning404PerMinute / 60, s.provisioning404Burst);
     this.provisioningRequests = limiter(s.provisioningPerSecond, s.provisioningBurst);
+    // Twice the requests': a client that opens a connection for each request meets the request budget (429 and Retry-After) first.
+    this.provisioningConnections = limiter(2 * s.provisioningPerSecond, 2 * s.provisioningBurst);
     this.exempt = s.exempt.map((e) => Object.freeze({ tenantId: 0, cidr: parseAllowEntry(e, 'exempt').cidr, createdAt: 0 }));
   }
 
@@ -120,6 +124,20 @@ export class SourceLimits {
     if (t === undefined || t.allowed) return 0;
     this.onRefused('provisioning_requests', 'answered');
     return seconds(t.retryAfterMs);
+  }
+
+  /**
+   * A new connection to the provisioning port from `address`: false when
+   * the source opened more than its budget (twice the request budget, kept
+   * apart). Over TLS each connection costs a handshake before any request
+   * is read, so a source that connects and closes in a loop is held here.
+   */
+  provisioningConnection(address: string): boolean {
+    const key = this.keyOf(address);
+    if (!this.provisioningConnections || key === null) return true;
+    if (this.provisioningConnections.take(key, this.clock.now()).allowed) return true;
+    this.onRefused('provisioning_new_connections', 'dropped');
+    return false;
   }
 
   /** A provisioning request of `address` was answered 404. */

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { CLI_ACTOR } from '../../src/app/actor';
 import { get, startProvisioningTarget, type ProvisioningTarget } from '../helpers/provisioning-attack';
+import { connectFrom, settlesWithin, type TcpPeer } from '../helpers/tcp-peer';
 
 /**
  * MAC enumeration against the provisioning server: a scanner that collects
@@ -146,5 +147,22 @@ describe('attack: a flood of good requests from one address', function () {
     assert.equal((await get(t.port, `/${mac}.cfg`, '127.0.0.3')).status, 429);
     const m = await t.instance.metrics.rateLimited.get();
     assert.equal(m.values.find((v) => v.labels.limit === 'provisioning_requests')?.value, 8);
+  });
+
+  it('closes at once the connections of an address that connects faster than twice its request budget', async () => {
+    const held: TcpPeer[] = [];
+    try {
+      for (let i = 0; i < 20; i++) held.push(await connectFrom(t.port, '127.0.0.4')); // twice the burst of 10
+      const over = await connectFrom(t.port, '127.0.0.4');
+      held.push(over);
+      assert.ok(await settlesWithin(over.closed, 5000), 'the 21st connection is closed at once');
+      assert.equal(over.received(), '', 'without an answer (over TLS: before the handshake)');
+      assert.equal(held[19]!.socket.destroyed, false, 'the ones within the budget stay');
+      assert.equal((await get(t.port, '/y000000000028.cfg', '127.0.0.5')).status, 200, 'another address connects');
+      const m = await t.instance.metrics.rateLimited.get();
+      assert.equal(m.values.find((v) => v.labels.limit === 'provisioning_new_connections')?.value, 1);
+    } finally {
+      for (const p of held) p.socket.destroy();
+    }
   });
 });

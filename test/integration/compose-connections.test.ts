@@ -21,13 +21,11 @@ describe('HTTP connection bounds (compose-connections.ts)', function () {
 
   async function start(limits: { maxConnections: number; maxConnectionsPerSource: number; idleMs: number; headersMs: number; requestMs: number }) {
     server = http.createServer((_req, res) => res.end('ok'));
-    // 127.0.0.8 stands for a trusted proxy: counted only in the total.
-    limitConnections(
-      server,
-      limits,
-      (address) => (address === '127.0.0.8' ? null : address),
-      (why) => refused.push(why),
-    );
+    limitConnections(server, limits, {
+      keyOf: (address) => (address === '127.0.0.8' ? null : address), // 127.0.0.8 stands for a trusted proxy: counted only in the total
+      admit: (address) => address !== '127.0.0.66', // stands for a source over its rate of new connections
+      onRefused: (why) => refused.push(why),
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   }
@@ -82,6 +80,15 @@ describe('HTTP connection bounds (compose-connections.ts)', function () {
     }
     assert.ok(again, 'a place that closed can be taken again');
     assert.equal(await httpGet(again), 'HTTP/1.1 200 OK');
+  });
+
+  it('closes at once a connection its policy does not admit, and counts it nowhere', async () => {
+    await start({ maxConnections: 100, maxConnectionsPerSource: 100, idleMs: 60_000, headersMs: 15_000, requestMs: 15_000 });
+    const refusedPeer = await open('127.0.0.66');
+    assert.ok(await within(refusedPeer.closed, 5000), 'closed at once');
+    assert.equal(refusedPeer.received(), '');
+    assert.deepEqual(refused, [], 'the policy counts its own refusals');
+    assert.equal(await httpGet(await open('127.0.0.4')), 'HTTP/1.1 200 OK');
   });
 
   it('caps the connections of all sources together', async () => {
