@@ -3,14 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CLI_ACTOR } from '../src/app/actor';
 import { loadConfig } from '../src/config/config';
 import { startPapgate, type PapgateInstance } from '../src/main';
 import { silentLogger } from '../src/ports/logger';
 
 /**
  * Per-source limits seen from outside: the OPTIONS rate one source gets
- * served at, for offered rates around the configured one; and how many 404s
- * a MAC scanner collects before its first 429 with the default settings.
+ * served at, for offered rates around the configured one; how many 404s a
+ * MAC scanner collects before its first 429 with the default settings; and
+ * what one address that floods a known MAC's file gets.
  */
 
 const SIP_PORT = 18700;
@@ -104,10 +106,10 @@ async function sipRates(): Promise<void> {
   );
 }
 
-function status(port: number, p: string, agent: http.Agent): Promise<number> {
+function status(port: number, p: string, agent: http.Agent, from = '127.0.0.60'): Promise<number> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: p, agent, localAddress: '127.0.0.60' }, (res) => {
+      .get({ host: '127.0.0.1', port, path: p, agent, localAddress: from }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode!));
       })
@@ -135,7 +137,37 @@ async function provisioningScan(): Promise<void> {
   });
 }
 
+const FLOOD_MS = 3000;
+
+async function provisioningFlood(): Promise<void> {
+  await withPapgate({ PAPGATE_SIGNALLING: 'off' }, async (p) => {
+    const port = Number(new URL(p.provisioningUrl).port);
+    await p.services.tenants.create(CLI_ACTOR, 'flood', 'en');
+    const mac = '001565ee0001';
+    await p.services.devices.create(CLI_ACTOR, { tenant: 'flood', mac, vendor: 'yealink', model: 'T46S' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const start = Date.now();
+    let served = 0;
+    for (let i = 0; i < 1_000_000 && (await status(port, `/${mac}.cfg`, agent, '127.0.0.61')) === 200; i++) served++;
+    const burstSecs = (Date.now() - start) / 1000;
+    let later = 0;
+    let refused = 0;
+    const floodStart = Date.now();
+    while (Date.now() - floodStart < FLOOD_MS) {
+      if ((await status(port, `/${mac}.cfg`, agent, '127.0.0.61')) === 200) later++;
+      else refused++;
+    }
+    agent.destroy();
+    const secs = (Date.now() - floodStart) / 1000;
+    console.log(
+      `provisioning flood of a known MAC from one address, default limits, one keep-alive connection: ${served} 200s before the first 429 ` +
+        `(${burstSecs.toFixed(1)} s); then ${(later / secs).toFixed(0)} 200s/s and ${(refused / secs).toFixed(0)} 429s/s for ${secs.toFixed(0)} s`,
+    );
+  });
+}
+
 export async function benchLimits(): Promise<void> {
   await sipRates();
   await provisioningScan();
+  await provisioningFlood();
 }
