@@ -17,7 +17,7 @@ export interface HttpConnectionLimits {
   maxConnections: number;
   /** Connections open at once from one source (keyOf); uncapped sources only count towards the total. */
   maxConnectionsPerSource: number;
-  /** A connection with nothing sent or received for this long, before or within a request, is closed (an idle keep-alive has its own timeout). */
+  /** A connection with nothing sent or received for this long is closed, unless a request of it is being answered (an idle keep-alive has its own timeout). */
   idleMs: number;
   /** The request's head within this, the whole request within requestMs, else 408 and the connection closed. */
   headersMs: number;
@@ -50,6 +50,18 @@ export function limitConnections(server: HttpServer | HttpsServer, limits: HttpC
   // How often Node looks for requests over those timeouts: they end within a second of it, not 30 s later.
   // (Read when the server starts listening; Node's types know it only as an option.)
   (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, limits.headersMs);
+
+  // A request being answered (its handler waiting on the store) is not idle: the store's own timeouts bound it.
+  const answering = new WeakMap<Socket, number>();
+  server.on('request', (req, res) => {
+    const socket = req.socket;
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    res.once('close', () => answering.set(socket, (answering.get(socket) ?? 1) - 1));
+  });
+  // Without a listener Node would destroy every socket that times out, mid-answer or not.
+  server.on('timeout', (socket: Socket) => {
+    if ((answering.get(socket) ?? 0) === 0) socket.destroy();
+  });
 
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {

@@ -20,7 +20,8 @@ describe('HTTP connection bounds (compose-connections.ts)', function () {
   const peers: Peer[] = [];
 
   async function start(limits: { maxConnections: number; maxConnectionsPerSource: number; idleMs: number; headersMs: number; requestMs: number }) {
-    server = http.createServer((_req, res) => res.end('ok'));
+    // GET /slow waits 1.5 s before it answers, as a request waiting on a locked store would.
+    server = http.createServer((req, res) => (req.url === '/slow' ? setTimeout(() => res.end('late'), 1500) : res.end('ok')));
     limitConnections(server, limits, {
       keyOf: (address) => (address === '127.0.0.8' ? null : address), // 127.0.0.8 stands for a trusted proxy: counted only in the total
       admit: (address) => address !== '127.0.0.66', // stands for a source over its rate of new connections
@@ -58,6 +59,14 @@ describe('HTTP connection bounds (compose-connections.ts)', function () {
     }
     const phone = await open('127.0.0.4');
     assert.equal(await httpGet(phone), 'HTTP/1.1 200 OK', 'a phone that asks is served');
+  });
+
+  it('keeps a connection whose request is still being answered, however long the answer takes', async () => {
+    await start({ maxConnections: 100, maxConnectionsPerSource: 100, idleMs: 300, headersMs: 5000, requestMs: 5000 });
+    const waiting = await open('127.0.0.2');
+    assert.equal(await httpGet(waiting, '/slow'), 'HTTP/1.1 200 OK', 'answered after five idle timeouts');
+    const silent = await open('127.0.0.3');
+    assert.ok(await within(silent.closed, 10_000), 'a silent connection is still closed');
   });
 
   it('caps the connections of one source, frees its places when they close, and leaves other sources alone', async () => {
