@@ -23,9 +23,8 @@ import { httpsOptions } from './tls-files';
 
 /**
  * The admin port's request head within this; a whole request (a CSV import
- * of many devices) within ADMIN_REQUEST_MS; a connection silent for
- * ADMIN_IDLE_MS (nothing sent yet, or a long import that has not answered)
- * is closed.
+ * of many devices) within ADMIN_REQUEST_MS; a connection that sends nothing
+ * for ADMIN_IDLE_MS, with no request of it being answered, is closed.
  */
 const ADMIN_HEADERS_MS = 15_000;
 const ADMIN_REQUEST_MS = 300_000;
