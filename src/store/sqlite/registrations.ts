@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { StoredRegistration } from '../../ports/store';
 import { toRegistration, type RegistrationRow } from '../sql-rows';
 import type { DataVersion } from './data-version';
+import { VersionedCopies } from './versioned-copies';
 
 /**
  * The registrations table: one binding per SIP account, read by whichever
@@ -11,7 +12,7 @@ import type { DataVersion } from './data-version';
 
 /** Lapsed rows are deleted at most this often (in the callers' time). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-/** Registrations kept in memory (registration-copies below); the least recently used goes first. */
+/** Registrations kept in memory (versioned-copies.ts); the least recently used goes first. */
 const MAX_COPIES = 20_000;
 
 export class SqliteRegistrations {
@@ -21,7 +22,8 @@ export class SqliteRegistrations {
   private readonly sweep: Statement<[number]>;
   private readonly dataVersion: Statement<[], number>;
   private readonly saveAllInOne: (batch: readonly SaveRequest[]) => number;
-  private readonly copies = new RegistrationCopies(MAX_COPIES);
+  /** Registrations (and their absence) as last read or written: a refresh does not read its row again (at thousands of REGISTERs a second the read and its conversion showed in profiles). */
+  private readonly copies = new VersionedCopies<string, StoredRegistration | null>(MAX_COPIES);
   private lastSweep = -Infinity;
 
   constructor(
@@ -88,41 +90,6 @@ export class SqliteRegistrations {
       this.sweep.run(now); // lapsed rows only: a copy of one reads as no binding all the same
     }
     this.upsert.run(rowOf(r));
-  }
-}
-
-/**
- * Registrations (and their absence) as last read or written by this
- * connection, so that a refresh does not read its row again: at thousands
- * of REGISTERs a second the read and its conversion showed in profiles.
- * Like the device cache (device-cache.ts): a copy is used only while
- * `PRAGMA data_version` reads what it read with the copy, i.e. no other
- * connection (another papgate process, the CLI) has committed since (as of
- * the store's last reading, at most 5 ms old: data-version.ts); this
- * connection's own writes update or drop the copy as they commit.
- */
-class RegistrationCopies {
-  private readonly copies = new Map<string, { stored: StoredRegistration | null; version: number }>();
-
-  constructor(private readonly max: number) {}
-
-  /** The copy read or written at `version`; undefined when there is none for that version. */
-  get(username: string, version: number): StoredRegistration | null | undefined {
-    const copy = this.copies.get(username);
-    if (copy === undefined) return undefined;
-    if (copy.version === version) return copy.stored;
-    this.copies.delete(username);
-    return undefined;
-  }
-
-  put(username: string, stored: StoredRegistration | null, version: number): void {
-    this.copies.delete(username); // re-inserted at the end: the map stays in order of last use
-    if (this.copies.size >= this.max) this.copies.delete(this.copies.keys().next().value!);
-    this.copies.set(username, { stored, version });
-  }
-
-  forget(username: string): void {
-    this.copies.delete(username);
   }
 }
 

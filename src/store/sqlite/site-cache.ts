@@ -1,5 +1,6 @@
 import type { Site } from '../../domain/types';
 import type { DataVersion } from './data-version';
+import { VersionedCopies } from './versioned-copies';
 
 /**
  * Sites by id, as read. A phone of a site gets its site's own emergency
@@ -10,16 +11,11 @@ import type { DataVersion } from './data-version';
  * this process writes the site. Copies are frozen: callers share them.
  */
 
-/** Sites kept; past it the cache starts over (a copy is one row, refilled by one read). */
+/** Sites kept (a copy is one row, refilled by one read). */
 const MAX_SITES = 10_000;
 
-interface Copy {
-  site: Site | null;
-  version: number;
-}
-
 export class SiteCache {
-  private readonly sites = new Map<number, Copy>();
+  private readonly sites = new VersionedCopies<number, Site | null>(MAX_SITES);
 
   constructor(
     private readonly load: (id: number) => Site | null,
@@ -28,21 +24,20 @@ export class SiteCache {
 
   get(id: number): Site | null {
     const version = this.dataVersion.current();
-    const kept = this.sites.get(id);
-    if (kept !== undefined && kept.version === version) return kept.site;
+    const kept = this.sites.get(id, version);
+    if (kept !== undefined) return kept;
     // Read after the reading: the row is at least that new (see SqliteStore.readDevice).
     const site = this.load(id);
     if (site !== null) {
       Object.freeze(site.emergencyNumbers);
       Object.freeze(site);
     }
-    if (this.sites.size >= MAX_SITES) this.sites.clear();
-    this.sites.set(id, { site, version });
+    this.sites.put(id, site, version);
     return site;
   }
 
   /** This process wrote the site (or created one with this id). */
   drop(id: number): void {
-    this.sites.delete(id);
+    this.sites.forget(id);
   }
 }
