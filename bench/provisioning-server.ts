@@ -13,7 +13,7 @@ import { limitConnections } from '../src/compose-connections';
 import { provisioningConnectionLimits } from '../src/compose-provisioning';
 import { loadConfig } from '../src/config/config';
 import type { Store } from '../src/ports/store';
-import { openSqliteStore } from '../src/store/sqlite';
+import { openSqliteStore, SqliteStore } from '../src/store/sqlite';
 import { meterSelf } from './cpu';
 import { BENCH_SETTINGS, insertFleet } from './provisioning-fleet';
 import { runWrk, type LoadResult, type WrkOptions } from './provisioning-load';
@@ -62,12 +62,21 @@ export async function serveFleet(store: Store, devices: number, name = 'store'):
     const t = Date.now();
     await insertFleet(store, tenant.id, devices);
     console.log(`${name}: inserted ${devices} devices in ${Date.now() - t} ms`);
+    if (store instanceof SqliteStore) await keepDevicesInMemory(store, name);
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (e) {
     await close();
     throw e;
   }
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close };
+}
+
+/** As papgate serve does where it answers phones (src/main.ts): every device in memory, loaded before any load starts. */
+async function keepDevicesInMemory(store: SqliteStore, name: string): Promise<void> {
+  const t = Date.now();
+  store.keepDeviceDirectory();
+  while (!store.devicesInMemory?.ready) await new Promise((resolve) => setTimeout(resolve, 20));
+  console.log(`${name}: ${store.devicesInMemory.devices} devices in memory after ${Date.now() - t} ms`);
 }
 
 /** How long the bench waits after a papgate row for its WAL to be copied back. */

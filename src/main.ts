@@ -66,7 +66,9 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
-  const opened = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 250 });
+  // Devices in memory where phones are answered: here unless the workers answer them.
+  const devicesInMemory = config.dbDevicesInMemory === 'on' && opts.provisioning !== false;
+  const opened = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 250, devicesInMemory });
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
   const lockoutEnds = lockoutEndAnnouncer(store, clock, log);
@@ -175,7 +177,7 @@ export interface ProvisioningWorker {
 export async function startProvisioningWorker(config: Config, sipPort: number, opts: StartOptions = {}): Promise<ProvisioningWorker> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  const store = await openStore(config, { log: log.child({ part: 'store' }) });
+  const store = await openStore(config, { log: log.child({ part: 'store' }), devicesInMemory: config.dbDevicesInMemory === 'on' });
   const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {

@@ -24,6 +24,8 @@ export interface OpenStoreOptions {
   log?: Logger;
   /** SQLite only: a WAL checkpoint pass every this many ms, off the event loop, as the server does. */
   checkpointMs?: number;
+  /** SQLite only: keep every device in memory (device-directory.ts), for a process that answers phones. */
+  devicesInMemory?: boolean;
 }
 
 export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
@@ -52,6 +54,7 @@ export async function openStore(s: StoreSettings, opts: OpenStoreOptions = {}): 
   }
   const store = await openSqliteStore(s.db, { log });
   if (opts.checkpointMs) store.startCheckpoints(opts.checkpointMs);
+  if (opts.devicesInMemory) store.keepDeviceDirectory();
   return store;
 }
 

@@ -11,3 +11,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 storeContract('SQLite file', () => openSqliteStore(join(dir, `db-${++files}`, 'papgate.db')));
 storeContract('SQLite :memory:', () => openSqliteStore(':memory:'));
+storeContract('SQLite file, every device kept in memory', async () => {
+  const store = await openSqliteStore(join(dir, `db-${++files}`, 'papgate.db'));
+  store.keepDeviceDirectory(); // as a server process does (device-directory.ts)
+  return store;
+});

@@ -182,4 +182,30 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX devices_by_tenant ON devices (tenant_id, created_at, mac);
   CREATE INDEX devices_by_site ON devices (site_id, tenant_id);
   `,
+  // 7: a numbered log of the devices changed, by any connection, from which each
+  // server process keeps its copy of every device current (device-directory.ts).
+  // Triggers write it, so no writer can forget; the newest 100,000 entries are kept.
+  // AUTOINCREMENT: a number is never given twice, even after the oldest are deleted.
+  `
+  CREATE TABLE device_changes (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac  TEXT    NOT NULL
+  ) STRICT;
+  CREATE TRIGGER devices_inserted AFTER INSERT ON devices BEGIN
+    INSERT INTO device_changes (mac) VALUES (NEW.mac);
+  END;
+  -- Not when only where and when a phone last fetched its configuration changed (last-seen.ts):
+  -- a first contact must not cost every other process a row read.
+  CREATE TRIGGER devices_updated AFTER UPDATE OF mac, tenant_id, site_id, vendor, model, created_at, auth_state, pap, failures,
+      lockouts, locked_until, suspended_until, secret_hash, prev_secret_hash, sip_username, sip_password, lines ON devices BEGIN
+    INSERT INTO device_changes (mac) VALUES (NEW.mac);
+    INSERT INTO device_changes (mac) SELECT OLD.mac WHERE OLD.mac <> NEW.mac;
+  END;
+  CREATE TRIGGER devices_deleted AFTER DELETE ON devices BEGIN
+    INSERT INTO device_changes (mac) VALUES (OLD.mac);
+  END;
+  CREATE TRIGGER device_changes_trimmed AFTER INSERT ON device_changes WHEN NEW.seq % 1000 = 0 BEGIN
+    DELETE FROM device_changes WHERE seq <= NEW.seq - 100000;
+  END;
+  `,
 ];

@@ -11,6 +11,7 @@ import { auditParams, deviceRowOf, toAudit, toDevice, toSite, toTenant } from '.
 import { bulkInsert } from './bulk-insert';
 import { Checkpointer, WAL_BACKSTOP_FRAMES } from './checkpointer';
 import { DeviceCache } from './device-cache';
+import { DeviceDirectory, directorySource } from './device-directory';
 import { LastSeenQueue } from './last-seen';
 import { MutationGroups, type Mutation, type MutationOutcome } from './mutation-groups';
 import { isForeignKey, isSqliteError, isUnique } from './sqlite-errors';
@@ -69,6 +70,8 @@ export class SqliteStore implements Store {
   private readonly lastSeen: LastSeenQueue;
   /** Devices polled again; exact, see device-cache.ts. */
   private readonly devices = new DeviceCache();
+  /** Every device, in a server process (device-directory.ts). */
+  private directory: DeviceDirectory | undefined;
   /** Device mutations of one event-loop turn, committed together. */
   private readonly mutations = new MutationGroups({
     alone: (m) => this.mutateAlone(m),
@@ -98,7 +101,10 @@ export class SqliteStore implements Store {
     this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);
-      for (const mac of values.keys()) this.devices.forget(mac);
+      for (const [mac, v] of values) {
+        this.devices.forget(mac);
+        this.directory?.touch(mac, v.ip, v.at);
+      }
     }, log);
   }
 
@@ -207,7 +213,7 @@ export class SqliteStore implements Store {
   /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
     if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
-      for (const d of devices) this.devices.forget(d.mac);
+      for (const d of devices) this.forgetDevice(d.mac);
       return this.calls.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
     }
     if (this.closed) throw unavailable('cannot save the devices: the store is closed');
@@ -231,6 +237,7 @@ export class SqliteStore implements Store {
   getDevice(mac: string): Promise<Device | null> {
     return this.calls.run('read the device', () =>
       this.readDevice(
+        (version) => this.directory?.find(mac, version),
         this.devices.has(mac),
         (version) => this.devices.get(mac, version),
         () => this.q.deviceByMac.get(mac),
@@ -242,6 +249,7 @@ export class SqliteStore implements Store {
   getDeviceBySipUsername(username: string): Promise<Device | null> {
     return this.calls.run('read the device', () =>
       this.readDevice(
+        (version) => this.directory?.findBySipUsername(username, version),
         this.devices.hasSipUsername(username),
         (version) => this.devices.getBySipUsername(username, version),
         () => this.q.deviceBySipUsername.get(username),
@@ -250,7 +258,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * This process's exact copy of a device when it has one still valid at the
+   * The device from the directory when this process keeps one and it can
+   * tell, else this process's exact copy when it has one still valid at the
    * current data_version, else the row, kept as the new copy. Either way with
    * its address still waiting to be written.
    *
@@ -262,7 +271,16 @@ export class SqliteStore implements Store {
    * own statement, through `pragma_data_version()`, prepared a PRAGMA for
    * every row.)
    */
-  private readDevice(isKept: boolean, kept: (version: number) => Device | undefined, readRow: () => unknown[] | undefined): Device | null {
+  private readDevice(
+    inDirectory: (version: number) => Device | null | undefined,
+    isKept: boolean,
+    kept: (version: number) => Device | undefined,
+    readRow: () => unknown[] | undefined,
+  ): Device | null {
+    if (this.directory !== undefined) {
+      const device = inDirectory(this.dataVersion.current());
+      if (device !== undefined) return device && this.lastSeen.overlay(device);
+    }
     if (isKept) {
       const copy = kept(this.dataVersion.current());
       if (copy !== undefined) return this.lastSeen.overlay(copy);
@@ -295,7 +313,7 @@ export class SqliteStore implements Store {
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
-    this.devices.forget(mac);
+    this.forgetDevice(mac);
     return this.calls.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
   }
 
@@ -314,7 +332,7 @@ export class SqliteStore implements Store {
   private mutateAlone(m: Mutation): Promise<unknown> {
     const one = this.lastSeen.tracking(m);
     return this.calls.run('update the device', () => {
-      this.devices.forget(m.mac); // before the transaction: a copy may not outlive a write, committed or not
+      this.forgetDevice(m.mac); // before the transaction: a copy may not outlive a write, committed or not
       const result = this.tx.mutateDevice.immediate(one.mac, one.mutate);
       one.settle();
       return result;
@@ -324,7 +342,7 @@ export class SqliteStore implements Store {
   private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
     const each = group.map((m) => this.lastSeen.tracking(m));
     const outcomes = await this.calls.run('update the devices', () => {
-      for (const m of group) this.devices.forget(m.mac);
+      for (const m of group) this.forgetDevice(m.mac);
       return this.tx.mutateDevices.immediate(each);
     });
     return outcomes.map((o, i) => {
@@ -451,6 +469,22 @@ export class SqliteStore implements Store {
     this.checkpointer = Checkpointer.start(this.db.name, ms, this.log, () => this.lockRelease.released(), frames.restart);
   }
 
+  /**
+   * Keeps every device in memory from now on, loaded in the background
+   * (device-directory.ts): for a process that answers phones. About 0.8 KB
+   * a device.
+   */
+  keepDeviceDirectory(): void {
+    if (this.closed || this.directory) return;
+    this.directory = new DeviceDirectory(directorySource(this.db, this.q), this.log, (version) => this.dataVersion.observe(version));
+    this.directory.start();
+  }
+
+  /** Whether every device is in memory now, and how many there are (null: this process keeps none). */
+  get devicesInMemory(): { ready: boolean; devices: number } | null {
+    return this.directory ? { ready: this.directory.ready, devices: this.directory.size } : null;
+  }
+
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
   async ping(): Promise<void> {
     return this.calls.run(
@@ -470,8 +504,15 @@ export class SqliteStore implements Store {
     // A bulk insert's worker has a connection of its own: let it finish (or fail) and close it first.
     await Promise.allSettled([...this.bulkInserts]);
     await this.lastSeen.close(this.busyTimeoutMs);
+    await this.directory?.stop();
     await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  /** This process is about to write the device: no copy may outlive the write, committed or not. */
+  private forgetDevice(mac: string): void {
+    this.devices.forget(mac);
+    this.directory?.forget(mac);
   }
 
   /** Best effort, never waits for the write lock: a busy database just defers it. */

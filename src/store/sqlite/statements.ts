@@ -53,6 +53,10 @@ export function prepareStatements(db: Database) {
     // Single-device lookups return raw values: rows.ts deviceRowOf makes the row (cheaper).
     deviceByMac: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac = ?`).raw(),
     dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    // the device directory (device-directory.ts)
+    devicesAfter: db.prepare<[string, number], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac > ? ORDER BY mac LIMIT ?`).raw(),
+    changesAfter: db.prepare<[number, number], [number, string]>('SELECT seq, mac FROM device_changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
+    changeBounds: db.prepare<[], [number | null, number | null]>('SELECT min(seq), max(seq) FROM device_changes').raw(),
     // by SIP username (digest)
     deviceBySipUsername: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`).raw(),
     // LIMIT -1 means no limit in SQLite.

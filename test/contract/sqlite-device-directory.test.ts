@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Device } from '../../src/domain/types';
+import type { SqliteStore } from '../../src/store/sqlite';
+import { deviceParams } from '../../src/store/sqlite/rows';
+import { INSERT_DEVICE_SQL } from '../../src/store/sqlite/statements';
+import { closeSqlitePair, openSqlitePair, pastObservation, type SqlitePair } from '../helpers/sqlite-pair';
+import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
+
+/**
+ * A server process keeps every device in memory (src/store/sqlite/device-directory.ts),
+ * kept exact from the `device_changes` log: what another connection (the CLI,
+ * another process) changes shows once the store's last data_version reading
+ * is a few milliseconds old; what the store itself writes, at once.
+ */
+describe('SQLite store: the device directory answers from memory and stays exact', () => {
+  let pair: SqlitePair;
+  let store: SqliteStore;
+  let other: BetterSqlite3.Database;
+  beforeEach(async () => {
+    pair = await openSqlitePair('papgate-directory-');
+    ({ store, other } = pair);
+    other.pragma('foreign_keys = ON');
+  });
+  afterEach(async () => closeSqlitePair(pair));
+
+  const directory = () => store.devicesInMemory!;
+
+  async function untilLoaded(): Promise<void> {
+    for (let i = 0; i < 500 && !directory().ready; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(directory().ready, 'the directory did not load');
+  }
+
+  /** Inserts devices over the other connection, in one transaction. */
+  function insertOver(devices: Device[]): void {
+    const insert = other.prepare(INSERT_DEVICE_SQL);
+    other.transaction(() => devices.forEach((d) => insert.run(deviceParams(d))))();
+  }
+
+  async function keptFleet(n: number) {
+    const t = await makeTenant(store, 'acme');
+    const devices = Array.from({ length: n }, () => makeDevice({ tenantId: t.id }));
+    await store.insertDevices(devices, []);
+    store.keepDeviceDirectory();
+    await untilLoaded();
+    return { t, devices };
+  }
+
+  it('answers from memory: a change made behind the log (the trigger dropped) is not seen, a logged one is', async () => {
+    const { devices } = await keptFleet(3);
+    const [a, b] = devices as [Device, Device];
+    other.exec('DROP TRIGGER devices_updated');
+    other.prepare("UPDATE devices SET model = 'hidden' WHERE mac = ?").run(a.mac);
+    other.prepare('INSERT INTO device_changes (mac) VALUES (?)').run(b.mac); // moves data_version and names b only
+    other.prepare("UPDATE devices SET model = 'T54W' WHERE mac = ?").run(b.mac);
+    await pastObservation();
+    assert.equal((await store.getDevice(a.mac))?.model, 'T46U', 'the directory, not the row, answered');
+    assert.equal((await store.getDevice(b.mac))?.model, 'T54W');
+  });
+
+  it("another connection's inserts, updates, SIP usernames and deletions show on the next read past the observation", async () => {
+    const { t, devices } = await keptFleet(2);
+    const [a, b] = devices as [Device, Device];
+    const added = makeDevice({ tenantId: t.id });
+    assert.equal(await store.getDevice(added.mac), null);
+    insertOver([added]);
+    other.prepare("UPDATE devices SET auth_state = 'blocked', pap = NULL, sip_username = 'renamed' WHERE mac = ?").run(a.mac);
+    other.prepare('DELETE FROM devices WHERE mac = ?').run(b.mac);
+    await pastObservation();
+    assert.deepEqual(await store.getDevice(added.mac), added);
+    assert.equal((await store.getDevice(a.mac))?.auth.state, 'blocked');
+    assert.equal((await store.getDeviceBySipUsername('renamed'))?.mac, a.mac);
+    assert.equal(await store.getDeviceBySipUsername(a.sipUsername), null);
+    assert.equal(await store.getDevice(b.mac), null);
+    assert.equal(await store.getDeviceBySipUsername(b.sipUsername), null);
+    assert.equal(directory().ready, true);
+  });
+
+  it("a tenant's deletion (its devices deleted by the foreign key) shows", async () => {
+    const { t, devices } = await keptFleet(2);
+    other.prepare('DELETE FROM tenants WHERE id = ?').run(t.id);
+    await pastObservation();
+    for (const d of devices) assert.equal(await store.getDevice(d.mac), null);
+  });
+
+  it("this store's own inserts, mutations, deletions and last-seen writes show at once", async () => {
+    const { t, devices } = await keptFleet(1);
+    const a = devices[0]!;
+    const added = makeDevice({ tenantId: t.id });
+    await store.insertDevices([added], []);
+    assert.deepEqual(await store.getDevice(added.mac), added);
+    assert.equal((await store.getDeviceBySipUsername(added.sipUsername))?.mac, added.mac);
+    await store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, sipUsername: 'moved', auth: { ...cur!.auth, failures: 2 } }, result: 0 }));
+    assert.equal((await store.getDevice(a.mac))?.auth.failures, 2);
+    assert.equal((await store.getDeviceBySipUsername('moved'))?.mac, a.mac);
+    assert.equal(await store.getDeviceBySipUsername(a.sipUsername), null);
+    await store.recordLastSeen(a.mac, '198.51.100.8', 8_000);
+    assert.equal((await store.getDevice(a.mac))?.lastProvisionedIp, '198.51.100.8');
+    await new Promise((r) => setTimeout(r, 50)); // the batch is written
+    assert.equal(other.prepare('SELECT last_provisioned_ip FROM devices WHERE mac = ?').pluck().get(a.mac), '198.51.100.8');
+    assert.equal((await store.getDevice(a.mac))?.lastProvisionedAt, 8_000);
+    assert.equal(await store.deleteDevice(added.mac, makeAudit({ tenantId: t.id })), true);
+    assert.equal(await store.getDevice(added.mac), null);
+    assert.equal(await store.getDeviceBySipUsername(added.sipUsername), null);
+  });
+
+  it('a mutation that fails leaves the device as it was, and a copy cannot be changed by a caller', async () => {
+    const { devices } = await keptFleet(1);
+    const a = devices[0]!;
+    await assert.rejects(
+      store.mutateDevice(a.mac, () => {
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
+    const got = (await store.getDevice(a.mac))!;
+    assert.deepEqual(got, a);
+    assert.throws(() => {
+      (got.auth as { failures: number }).failures = 99;
+    }, TypeError);
+    assert.deepEqual(await store.getDevice(a.mac), a);
+  });
+
+  it('loads a large store between other work, answering from the rows meanwhile', async () => {
+    const t = await makeTenant(store, 'acme');
+    const devices = Array.from({ length: 5_000 }, () => makeDevice({ tenantId: t.id }));
+    insertOver(devices);
+    store.keepDeviceDirectory();
+    assert.equal(directory().ready, false, 'still loading after the first chunk');
+    const last = devices[4_999]!;
+    assert.deepEqual(await store.getDevice(last.mac), last);
+    other.prepare("UPDATE devices SET model = 'during' WHERE mac = ?").run(last.mac); // after the load began
+    await untilLoaded();
+    assert.equal(directory().devices, 5_000);
+    await pastObservation();
+    assert.equal((await store.getDevice(last.mac))?.model, 'during');
+    assert.deepEqual(await store.getDevice(devices[0]!.mac), devices[0]);
+  });
+
+  it('more changes than one step catches up in the background, answering from the rows meanwhile', async () => {
+    const { t } = await keptFleet(1);
+    const many = Array.from({ length: 2_500 }, () => makeDevice({ tenantId: t.id }));
+    insertOver(many);
+    await pastObservation();
+    assert.deepEqual(await store.getDevice(many[2_499]!.mac), many[2_499]);
+    await untilLoaded();
+    assert.equal(directory().devices, 2_501);
+    for (const d of [many[0]!, many[1_234]!]) assert.deepEqual(await store.getDevice(d.mac), d);
+  });
+
+  it('keeps the newest 100,000 entries of the log (trimmed every 1,000); a process that missed trimmed ones loads again', async () => {
+    const { devices } = await keptFleet(2);
+    const a = devices[0]!;
+    other.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 101000)
+      INSERT INTO device_changes (mac) SELECT 'ff0000000000' FROM n`);
+    const [count, oldest, newest] = other.prepare('SELECT count(*), min(seq), max(seq) FROM device_changes').raw().get() as number[];
+    assert.ok(count! >= 100_000 && count! < 101_000, `${count} entries kept`); // trimmed every 1,000
+    assert.ok(oldest! > 2, 'the oldest entries are gone');
+    // The change below is logged, but the entries between the directory's last one and it are gone.
+    other.prepare("UPDATE devices SET model = 'after-trim' WHERE mac = ?").run(a.mac);
+    other.prepare('DELETE FROM device_changes WHERE seq = ?').run(newest! + 1);
+    await pastObservation();
+    assert.equal((await store.getDevice(a.mac))?.model, 'after-trim', 'read from the row while loading again');
+    await untilLoaded();
+    assert.equal((await store.getDevice(a.mac))?.model, 'after-trim');
+  });
+});
