@@ -136,6 +136,31 @@ describe('provisioning workers: several processes on one port, exact across them
     );
   });
 
+  it('every worker keeps every device in memory, and answers at once what another process added or deleted', async () => {
+    const workers = new Set(
+      serve!
+        .logs()
+        .filter((l) => l.msg === 'every device in memory')
+        .map((l) => l.worker),
+    );
+    assert.equal(workers.size, 2, 'both workers loaded the devices');
+    const d = makeDevice();
+    await store.insertDevices([d], []);
+    const answered = async (status: number, tag: number) => {
+      const by = new Set<unknown>();
+      for (let i = 0; i < 16; i++) {
+        const ip = `127.0.5.${tag + i}`;
+        assert.equal((await httpGet(`${BASE}/${d.mac}.cfg`, { localAddress: ip })).status, status, `request ${i}`);
+        by.add((await servedBy(`/${d.mac}.cfg`, ip)).worker);
+      }
+      return by.size;
+    };
+    assert.equal(await answered(200, 10), 2, 'both workers served the device added a moment ago');
+    await store.deleteDevice(d.mac, { at: Date.now(), tenantId: 1, mac: d.mac, sourceIp: null, actor: 'test', action: 'device-delete', outcome: 'ok' });
+    await new Promise((r) => setTimeout(r, 20)); // another process's change shows within 5 ms (docs/store.md)
+    assert.equal(await answered(404, 40), 2, 'both workers forgot the deleted device');
+  });
+
   it('at most 9 wrong PINs are compared: parallel SIP guesses while both workers write the same device', async function () {
     if (!sippAvailable()) this.skip();
     const d = makeDevice();

@@ -179,6 +179,7 @@ export class DeviceDirectory {
   }
 
   private async load(): Promise<void> {
+    const started = this.now();
     this.exactAt = null;
     this.byMac.clear();
     this.macBySipUsername.clear();
@@ -193,6 +194,7 @@ export class DeviceDirectory {
     }
     this.cursor = mark;
     await this.catchUp();
+    if (this.exactAt !== null) this.log.info({ devices: this.byMac.size, ms: Math.round(this.now() - started) }, 'every device in memory');
   }
 
   private async catchUp(): Promise<void> {

@@ -258,8 +258,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The device from the directory when this process keeps one and it can
-   * tell, else this process's exact copy when it has one still valid at the
+   * The device from the directory when this process keeps one and has it,
+   * else this process's exact copy when it has one still valid at the
    * current data_version, else the row, kept as the new copy. Either way with
    * its address still waiting to be written.
    *
@@ -278,8 +278,9 @@ export class SqliteStore implements Store {
     readRow: () => unknown[] | undefined,
   ): Device | null {
     if (this.directory !== undefined) {
+      // Not there: another process may have added it since the last reading; its row, after a fresh one, decides.
       const device = inDirectory(this.dataVersion.current());
-      if (device !== undefined) return device && this.lastSeen.overlay(device);
+      if (device) return this.lastSeen.overlay(device);
     }
     if (isKept) {
       const copy = kept(this.dataVersion.current());
