@@ -121,6 +121,19 @@ describe('SQLite store: the device directory answers from memory and stays exact
     assert.deepEqual(await store.getDevice(a.mac), a);
   });
 
+  it('devices written here wait to be read again, at most about a thousand, each answering from its row meanwhile', async () => {
+    const { devices } = await keptFleet(3_000);
+    let most = 0;
+    for (const d of devices) {
+      await store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, model: 'T57W' }, result: 0 }));
+      most = Math.max(most, directory().waiting);
+    }
+    assert.ok(most >= 1_000 && most < 1_100, `at most ${most} waited`);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const i of [0, 999, 1_000, 2_999]) assert.equal((await store.getDevice(devices[i]!.mac))?.model, 'T57W', `device ${i}`);
+    assert.ok(directory().waiting < 1_000);
+  });
+
   it('loads a large store between other work, answering from the rows meanwhile', async () => {
     const t = await makeTenant(store, 'acme');
     const devices = Array.from({ length: 5_000 }, () => makeDevice({ tenantId: t.id }));

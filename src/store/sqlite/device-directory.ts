@@ -20,8 +20,9 @@ import type { Statements } from './statements';
  *   after the last one applied name the devices to read again, in one read
  *   transaction with the `data_version` they go with;
  * - this process's own writes do not move its `data_version`: the store
- *   calls `forget` before each, and those rows are read again before the
- *   directory answers next;
+ *   calls `forget` before each, and such a device is read from its row
+ *   (`settle`) the next time it is asked for, or in the background once
+ *   SETTLE_AT of them wait;
  * - where and when a phone last fetched its configuration is not logged
  *   (a first contact would cost every other process a row read): this
  *   process applies its own (`touch`), other processes' show when the device
@@ -37,6 +38,8 @@ import type { Statements } from './statements';
 const LOAD_CHUNK = 2_000;
 /** Changes applied in one go on a request's path; more are applied in the background. */
 const STEP = 1_000;
+/** Devices this process wrote that wait to be read again, at most; past it they are read in the background. */
+const SETTLE_AT = 1_000;
 /** After a failed load, the next attempt waits at least this long. */
 const RETRY_MS = 10_000;
 
@@ -68,8 +71,9 @@ export interface DirectorySource {
 export class DeviceDirectory {
   private readonly byMac = new Map<string, Device>();
   private readonly macBySipUsername = new Map<string, string>();
-  /** Devices this process wrote since it last read them: read again before the next answer. */
+  /** Devices this process wrote since it last read them: their rows answer until then. */
   private readonly written = new Set<string>();
+  private settling: Promise<void> | null = null;
   /** The `data_version` the copies are exact at; null while loading or catching up. */
   private exactAt: number | null = null;
   /** The last entry of the log applied. */
@@ -95,7 +99,7 @@ export class DeviceDirectory {
   async stop(): Promise<void> {
     this.stopped = true;
     this.exactAt = null;
-    await this.running;
+    await Promise.all([this.running, this.settling]);
   }
 
   /** Whether it answers now (tests and metrics). */
@@ -107,12 +111,17 @@ export class DeviceDirectory {
     return this.byMac.size;
   }
 
+  /** Devices this process wrote that wait to be read again. */
+  get waiting(): number {
+    return this.written.size;
+  }
+
   /**
    * The device with this MAC as of `version` (`data_version` now) or later:
    * null when there is none, undefined when the directory cannot tell.
    */
   find(mac: string, version: number): Device | null | undefined {
-    if (!this.upTo(version)) return undefined;
+    if (!this.upTo(version) || this.written.has(mac)) return undefined;
     return this.byMac.get(mac) ?? null;
   }
 
@@ -121,13 +130,25 @@ export class DeviceDirectory {
     if (!this.upTo(version)) return undefined;
     const mac = this.macBySipUsername.get(username);
     if (mac === undefined) return null;
+    if (this.written.has(mac)) return undefined;
     const device = this.byMac.get(mac);
     return device?.sipUsername === username ? device : undefined;
   }
 
-  /** This process is about to write the device (committed or not, its row is read again). */
+  /** This process is about to write the device: committed or not, its row answers until it is read again. */
   forget(mac: string): void {
-    if (!this.stopped) this.written.add(mac);
+    if (this.stopped) return;
+    this.written.add(mac);
+    // Not now: the write itself has not happened yet.
+    if (this.written.size >= SETTLE_AT && this.settling === null) this.settling = nextTurn().then(() => this.settleInBackground());
+  }
+
+  /** The store read the device's row just now (null: there is none): it replaces the copy. */
+  settle(mac: string, device: Device | null): void {
+    if (this.stopped) return;
+    this.written.delete(mac);
+    if (device === null) this.drop(mac);
+    else this.keep(device);
   }
 
   /** This process wrote where and when the phone was seen, under the statement's own condition (never backwards). */
@@ -143,13 +164,24 @@ export class DeviceDirectory {
       if (this.running === null && !this.stopped && this.now() >= this.retryAt) this.background(() => this.load());
       return false;
     }
-    if (this.exactAt !== version && !this.step()) return false;
-    if (this.written.size > 0) {
-      const macs = [...this.written];
-      this.written.clear();
-      this.apply(this.source.rows(macs));
+    return this.exactAt === version || this.step();
+  }
+
+  /** Reads the rows of the devices this process wrote, STEP at a time between other work. */
+  private async settleInBackground(): Promise<void> {
+    try {
+      while (this.written.size > 0 && !this.stopped) {
+        const macs: string[] = [];
+        for (const mac of this.written) if (macs.push(mac) === STEP) break;
+        for (const [mac, device] of this.source.rows(macs)) this.settle(mac, device);
+        await nextTurn();
+      }
+    } catch (e) {
+      // They stay waiting: their rows answer, and the next one asked for is read then.
+      this.log.warn({ error: e instanceof Error ? e.message : String(e) }, 'devices written here not read again');
+    } finally {
+      this.settling = null;
     }
-    return true;
   }
 
   /** Applies up to STEP changes; true when that brought the copies up to date. */

@@ -241,6 +241,7 @@ export class SqliteStore implements Store {
         this.devices.has(mac),
         (version) => this.devices.get(mac, version),
         () => this.q.deviceByMac.get(mac),
+        (device) => this.directory?.settle(mac, device),
       ),
     );
   }
@@ -253,6 +254,7 @@ export class SqliteStore implements Store {
         this.devices.hasSipUsername(username),
         (version) => this.devices.getBySipUsername(username, version),
         () => this.q.deviceBySipUsername.get(username),
+        (device) => device && this.directory?.settle(device.mac, device),
       ),
     );
   }
@@ -276,6 +278,8 @@ export class SqliteStore implements Store {
     isKept: boolean,
     kept: (version: number) => Device | undefined,
     readRow: () => unknown[] | undefined,
+    /** Tells the directory what the row said. */
+    settle: (device: Device | null) => void,
   ): Device | null {
     if (this.directory !== undefined) {
       // Not there: another process may have added it since the last reading; its row, after a fresh one, decides.
@@ -288,8 +292,9 @@ export class SqliteStore implements Store {
     }
     const version = this.dataVersion.fresh();
     const values = readRow();
-    if (values === undefined) return null;
-    const device = toDevice(deviceRowOf(values));
+    const device = values === undefined ? null : toDevice(deviceRowOf(values));
+    settle(device);
+    if (device === null) return null;
     this.devices.put(device, version);
     return this.lastSeen.overlay(device);
   }
@@ -481,9 +486,10 @@ export class SqliteStore implements Store {
     this.directory.start();
   }
 
-  /** Whether every device is in memory now, and how many there are (null: this process keeps none). */
-  get devicesInMemory(): { ready: boolean; devices: number } | null {
-    return this.directory ? { ready: this.directory.ready, devices: this.directory.size } : null;
+  /** Whether every device is in memory now, how many there are, how many written here wait to be read again (null: none kept). */
+  get devicesInMemory(): { ready: boolean; devices: number; waiting: number } | null {
+    const d = this.directory;
+    return d ? { ready: d.ready, devices: d.size, waiting: d.waiting } : null;
   }
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
