@@ -52,6 +52,22 @@ describe('SQLite store: devices read again come from memory, never staler than a
     assert.equal(await store.getDevice(d.mac), null);
   });
 
+  it('a deletion that waits for the write lock is not undone by a read made while it waits', async () => {
+    for (const inMemory of [false, true]) {
+      const { t, d } = await polledDevice();
+      if (inMemory) store.keepDeviceDirectory();
+      other.exec('BEGIN IMMEDIATE');
+      const deleting = store.deleteDevice(d.mac, makeAudit({ tenantId: t.id }));
+      await new Promise((r) => setTimeout(r, 30));
+      assert.deepEqual(await store.getDevice(d.mac), d, 'still there while the deletion waits');
+      other.exec('ROLLBACK');
+      assert.equal(await deleting, true);
+      assert.equal(await store.getDevice(d.mac), null, inMemory ? 'with every device in memory' : 'with the copies of devices polled again');
+      other.exec('DELETE FROM tenants');
+      await pastObservation();
+    }
+  });
+
   it('a mutation that fails leaves the stored device as it was', async () => {
     const { d } = await polledDevice();
     await assert.rejects(

@@ -213,8 +213,10 @@ export class SqliteStore implements Store {
   /** Small batches inline; large ones (a CSV import) on a worker thread, still one transaction (bulk-insert.ts). */
   async insertDevices(devices: Device[], audit: NewAudit[]): Promise<void> {
     if (devices.length + audit.length < BULK_ROWS || this.db.memory) {
-      for (const d of devices) this.forgetDevice(d.mac);
-      return this.calls.run('save the devices', () => this.tx.insertDevices.immediate(devices, audit));
+      return this.calls.run('save the devices', () => {
+        for (const d of devices) this.forgetDevice(d.mac); // with the write, which may wait for the lock: no read in between
+        return this.tx.insertDevices.immediate(devices, audit);
+      });
     }
     if (this.closed) throw unavailable('cannot save the devices: the store is closed');
     const inserting = bulkInsert(resolve(this.db.name), devices, audit, this.busyTimeoutMs);
@@ -319,8 +321,10 @@ export class SqliteStore implements Store {
 
   /** Deletes the device; the audit event is written only if it existed. */
   async deleteDevice(mac: string, audit: NewAudit): Promise<boolean> {
-    this.forgetDevice(mac);
-    return this.calls.run('delete the device', () => this.tx.deleteDevice.immediate(mac, audit));
+    return this.calls.run('delete the device', () => {
+      this.forgetDevice(mac); // with the write, which may wait for the lock: no read in between
+      return this.tx.deleteDevice.immediate(mac, audit);
+    });
   }
 
   /**
