@@ -20,9 +20,8 @@ import type { Statements } from './statements';
  *   after the last one applied name the devices to read again, in one read
  *   transaction with the `data_version` they go with;
  * - this process's own writes do not move its `data_version`: the store
- *   calls `forget` before each, and such a device is read from its row
- *   (`settle`) the next time it is asked for, or in the background once
- *   SETTLE_AT of them wait;
+ *   calls `forget` with each, which drops the copy; the device's row answers
+ *   the next time it is asked for, and becomes the copy again (`settle`);
  * - where and when a phone last fetched its configuration is not logged
  *   (a first contact would cost every other process a row read): this
  *   process applies its own (`touch`), other processes' show when the device
@@ -38,8 +37,6 @@ import type { Statements } from './statements';
 const LOAD_CHUNK = 2_000;
 /** Changes applied in one go on a request's path; more are applied in the background. */
 const STEP = 1_000;
-/** Devices this process wrote that wait to be read again, at most; past it they are read in the background. */
-const SETTLE_AT = 1_000;
 /** After a failed load, the next attempt waits at least this long. */
 const RETRY_MS = 10_000;
 
@@ -64,16 +61,11 @@ export interface DirectorySource {
   devicesAfter(after: string, limit: number): Device[];
   /** The devices named by up to `limit` entries after `after`. */
   changesAfter(after: number, limit: number): Changes;
-  /** These devices' rows now (null: none). */
-  rows(macs: readonly string[]): Array<readonly [string, Device | null]>;
 }
 
 export class DeviceDirectory {
   private readonly byMac = new Map<string, Device>();
   private readonly macBySipUsername = new Map<string, string>();
-  /** Devices this process wrote since it last read them: their rows answer until then. */
-  private readonly written = new Set<string>();
-  private settling: Promise<void> | null = null;
   /** The `data_version` the copies are exact at; null while loading or catching up. */
   private exactAt: number | null = null;
   /** The last entry of the log applied. */
@@ -99,7 +91,7 @@ export class DeviceDirectory {
   async stop(): Promise<void> {
     this.stopped = true;
     this.exactAt = null;
-    await Promise.all([this.running, this.settling]);
+    await this.running;
   }
 
   /** Whether it answers now (tests and metrics). */
@@ -111,17 +103,12 @@ export class DeviceDirectory {
     return this.byMac.size;
   }
 
-  /** Devices this process wrote that wait to be read again. */
-  get waiting(): number {
-    return this.written.size;
-  }
-
   /**
    * The device with this MAC as of `version` (`data_version` now) or later:
    * null when there is none, undefined when the directory cannot tell.
    */
   find(mac: string, version: number): Device | null | undefined {
-    if (!this.upTo(version) || this.written.has(mac)) return undefined;
+    if (!this.upTo(version)) return undefined;
     return this.byMac.get(mac) ?? null;
   }
 
@@ -130,23 +117,18 @@ export class DeviceDirectory {
     if (!this.upTo(version)) return undefined;
     const mac = this.macBySipUsername.get(username);
     if (mac === undefined) return null;
-    if (this.written.has(mac)) return undefined;
     const device = this.byMac.get(mac);
     return device?.sipUsername === username ? device : undefined;
   }
 
-  /** This process is about to write the device: committed or not, its row answers until it is read again. */
+  /** This process writes the device now: committed or not, its row answers until it is read again. */
   forget(mac: string): void {
-    if (this.stopped) return;
-    this.written.add(mac);
-    // Not now: the write itself has not happened yet.
-    if (this.written.size >= SETTLE_AT && this.settling === null) this.settling = nextTurn().then(() => this.settleInBackground());
+    this.drop(mac);
   }
 
   /** The store read the device's row just now (null: there is none): it replaces the copy. */
   settle(mac: string, device: Device | null): void {
     if (this.stopped) return;
-    this.written.delete(mac);
     if (device === null) this.drop(mac);
     else this.keep(device);
   }
@@ -165,23 +147,6 @@ export class DeviceDirectory {
       return false;
     }
     return this.exactAt === version || this.step();
-  }
-
-  /** Reads the rows of the devices this process wrote, STEP at a time between other work. */
-  private async settleInBackground(): Promise<void> {
-    try {
-      while (this.written.size > 0 && !this.stopped) {
-        const macs: string[] = [];
-        for (const mac of this.written) if (macs.push(mac) === STEP) break;
-        for (const [mac, device] of this.source.rows(macs)) this.settle(mac, device);
-        await nextTurn();
-      }
-    } catch (e) {
-      // They stay waiting: their rows answer, and the next one asked for is read then.
-      this.log.warn({ error: e instanceof Error ? e.message : String(e) }, 'devices written here not read again');
-    } finally {
-      this.settling = null;
-    }
   }
 
   /** Applies up to STEP changes; true when that brought the copies up to date. */
@@ -215,7 +180,6 @@ export class DeviceDirectory {
     this.exactAt = null;
     this.byMac.clear();
     this.macBySipUsername.clear();
-    this.written.clear();
     // Every change after this entry is applied once the rows are read: a row read before it changed is read again.
     const mark = this.source.newestChange();
     for (let after = ''; !this.stopped; await nextTurn()) {
@@ -256,7 +220,6 @@ export class DeviceDirectory {
 
   private apply(devices: Changes['devices']): void {
     for (const [mac, device] of devices) {
-      this.written.delete(mac);
       if (device === null) this.drop(mac);
       else this.keep(device);
     }
@@ -301,11 +264,9 @@ export function directorySource(db: Database, q: Statements): DirectorySource {
     const macs = new Set(entries.map(([, mac]) => mac));
     return { version, lost: false, last: entries.at(-1)?.[0] ?? after, devices: [...macs].map((mac) => [mac, rowOf(mac)] as const), more };
   });
-  const rows = db.transaction((macs: readonly string[]) => macs.map((mac) => [mac, rowOf(mac)] as const));
   return {
     newestChange: () => q.changeBounds.get()![1] ?? 0,
     devicesAfter: (after, limit) => q.devicesAfter.all(after, limit).map((values) => toDevice(deviceRowOf(values))),
     changesAfter: (after, limit) => changesAfter(after, limit),
-    rows: (macs) => rows(macs),
   };
 }

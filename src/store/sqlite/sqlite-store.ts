@@ -490,10 +490,9 @@ export class SqliteStore implements Store {
     this.directory.start();
   }
 
-  /** Whether every device is in memory now, how many there are, how many written here wait to be read again (null: none kept). */
-  get devicesInMemory(): { ready: boolean; devices: number; waiting: number } | null {
-    const d = this.directory;
-    return d ? { ready: d.ready, devices: d.size, waiting: d.waiting } : null;
+  /** Whether every device is in memory now, and how many there are (null: this process keeps none). */
+  get devicesInMemory(): { ready: boolean; devices: number } | null {
+    return this.directory ? { ready: this.directory.ready, devices: this.directory.size } : null;
   }
 
   /** Takes the write lock without waiting and lets it go at once: proves a write could happen now. */
