@@ -17,8 +17,11 @@ import type { Statements } from './statements';
  *   newest entry of `device_changes` (migration 7, written by triggers on
  *   every insert, delete and update of a device);
  * - when `data_version` moved (another connection committed), the entries
- *   after the last one applied name the devices to read again, in one read
- *   transaction with the `data_version` they go with;
+ *   after the last one applied name the devices whose copies are dropped
+ *   (read in one read transaction with the `data_version` they go with); a
+ *   dropped device's row answers the next time it is asked for and becomes
+ *   its copy again (`settle`), so a device another process keeps changing
+ *   (its full configurations) costs no read here until it is asked for;
  * - this process's own writes do not move its `data_version`: the store
  *   calls `forget` with each, which drops the copy; the device's row answers
  *   the next time it is asked for, and becomes the copy again (`settle`);
@@ -47,8 +50,8 @@ export interface Changes {
   lost: boolean;
   /** The number of the last entry read (the one asked after, when none). */
   last: number;
-  /** Each device named by the entries, as the transaction read it (null: deleted). */
-  devices: ReadonlyArray<readonly [string, Device | null]>;
+  /** The devices the entries name. */
+  macs: readonly string[];
   /** More entries follow `last`. */
   more: boolean;
 }
@@ -59,7 +62,7 @@ export interface DirectorySource {
   newestChange(): number;
   /** Up to `limit` devices with a MAC after `after`, by MAC. */
   devicesAfter(after: string, limit: number): Device[];
-  /** The devices named by up to `limit` entries after `after`. */
+  /** The MACs named by up to `limit` entries after `after`. */
   changesAfter(after: number, limit: number): Changes;
 }
 
@@ -167,7 +170,7 @@ export class DeviceDirectory {
   }
 
   private applyChanges(changes: Changes): void {
-    this.apply(changes.devices);
+    for (const mac of changes.macs) this.drop(mac);
     this.cursor = changes.last;
     if (!changes.more) {
       this.exactAt = changes.version;
@@ -218,13 +221,6 @@ export class DeviceDirectory {
       });
   }
 
-  private apply(devices: Changes['devices']): void {
-    for (const [mac, device] of devices) {
-      if (device === null) this.drop(mac);
-      else this.keep(device);
-    }
-  }
-
   private keep(device: Device): void {
     const old = this.byMac.get(device.mac);
     if (old !== undefined && old.sipUsername !== device.sipUsername) this.unindex(old);
@@ -249,20 +245,15 @@ export class DeviceDirectory {
 
 /** The directory's reads over this store's connection. */
 export function directorySource(db: Database, q: Statements): DirectorySource {
-  const rowOf = (mac: string): Device | null => {
-    const values = q.deviceByMac.get(mac);
-    return values === undefined ? null : toDevice(deviceRowOf(values));
-  };
   const changesAfter = db.transaction((after: number, limit: number): Changes => {
     // data_version first: the rows read after it are at least that new, so a label can only be too old (another step), never too new.
     const version = q.dataVersion.get()!;
     const [oldest, newest] = q.changeBounds.get()!;
-    if ((oldest !== null && oldest > after + 1) || (newest ?? 0) < after) return { version, lost: true, last: after, devices: [], more: false };
+    if ((oldest !== null && oldest > after + 1) || (newest ?? 0) < after) return { version, lost: true, last: after, macs: [], more: false };
     const entries = q.changesAfter.all(after, limit + 1);
     const more = entries.length > limit;
     if (more) entries.pop();
-    const macs = new Set(entries.map(([, mac]) => mac));
-    return { version, lost: false, last: entries.at(-1)?.[0] ?? after, devices: [...macs].map((mac) => [mac, rowOf(mac)] as const), more };
+    return { version, lost: false, last: entries.at(-1)?.[0] ?? after, macs: entries.map(([, mac]) => mac), more };
   });
   return {
     newestChange: () => q.changeBounds.get()![1] ?? 0,
