@@ -11,7 +11,7 @@ import type { MediaEngine } from './ports/media';
 import { cryptoRandom, pooledRandom } from './ports/random';
 import type { Signalling } from './ports/signalling';
 import type { Store } from './ports/store';
-import { describeDb, openStore } from './open-store';
+import { describeDb, keepsDevicesInMemory, openStore } from './open-store';
 import { startCallService, type RunningCalls } from './compose-calls';
 import { lockoutEndAnnouncer } from './compose-lockout';
 import { policyFrom, sourceLimitsFrom } from './compose-policy';
@@ -67,7 +67,7 @@ export async function startPapgate(config: Config, opts: StartOptions = {}): Pro
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
   // Devices in memory where phones are answered: here unless the workers answer them.
-  const devicesInMemory = config.dbDevicesInMemory === 'on' && opts.provisioning !== false;
+  const devicesInMemory = opts.provisioning !== false && keepsDevicesInMemory(config.dbDevicesInMemory, true);
   const opened = await openStore(config, { log: log.child({ part: 'store' }), checkpointMs: 250, devicesInMemory });
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
@@ -177,7 +177,7 @@ export interface ProvisioningWorker {
 export async function startProvisioningWorker(config: Config, sipPort: number, opts: StartOptions = {}): Promise<ProvisioningWorker> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  const store = await openStore(config, { log: log.child({ part: 'store' }), devicesInMemory: config.dbDevicesInMemory === 'on' });
+  const store = await openStore(config, { log: log.child({ part: 'store' }), devicesInMemory: keepsDevicesInMemory(config.dbDevicesInMemory, false) });
   const deps: AppDeps = { store, clock, random: pooledRandom(cryptoRandom), policy: policyFrom(config), log };
   const stops: (() => Promise<unknown>)[] = [() => store.close()];
   const stop = async () => {

@@ -28,6 +28,16 @@ export interface OpenStoreOptions {
   devicesInMemory?: boolean;
 }
 
+/**
+ * Whether a process that answers phones keeps every device in memory
+ * (device-directory.ts). `auto`: only when it is the only one answering
+ * them. On a 2-core machine two provisioning workers gained nothing from it
+ * (each keeps its own copy) and their full configurations got slower.
+ */
+export function keepsDevicesInMemory(setting: Config['dbDevicesInMemory'], onlyProcessAnsweringPhones: boolean): boolean {
+  return setting === 'on' || (setting === 'auto' && onlyProcessAnsweringPhones);
+}
+
 export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
 
 /** PAPGATE_DB for logs and messages: a URL without its password. */

@@ -29,7 +29,7 @@ export const SETTINGS = {
   PAPGATE_DB_MIGRATE: ['dbMigrate', z.enum(['check', 'auto']), 'check'],
   PAPGATE_DB_POOL_SIZE: ['dbPoolSize', int(1, 1000), '10'],
   PAPGATE_DB_TIMEOUT_SECONDS: ['dbTimeoutSeconds', z.coerce.number().min(0.1).max(600), '5'],
-  PAPGATE_DB_DEVICES_IN_MEMORY: ['dbDevicesInMemory', z.enum(['on', 'off']), 'on'],
+  PAPGATE_DB_DEVICES_IN_MEMORY: ['dbDevicesInMemory', z.enum(['auto', 'on', 'off']), 'auto'],
   PAPGATE_LOG_LEVEL: ['logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'],
   PAPGATE_PROVISIONING_ADDRESS: ['provisioningAddress', z.string().min(1), '0.0.0.0'],
   PAPGATE_PROVISIONING_PORT: ['provisioningPort', port, '8080'],

@@ -38,6 +38,7 @@ describe('provisioning workers: several processes on one port, exact across them
     serve = await startServe({
       PAPGATE_DB: path.join(dir, 'papgate.db'),
       PAPGATE_WORKERS: '2',
+      PAPGATE_DB_DEVICES_IN_MEMORY: 'on', // workers keep no devices in memory by default (auto)
       // many calls to one device within a minute: the per-device call budget has its own tests
       PAPGATE_LIMIT_IVR_CALLS_PER_DEVICE_PER_MINUTE: '0',
       PAPGATE_LIMIT_IVR_CALLS_PER_MINUTE: '0',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config/config';
-import { describeDb, isPostgresUrl } from '../../src/open-store';
+import { describeDb, isPostgresUrl, keepsDevicesInMemory } from '../../src/open-store';
 
 describe('config: PAPGATE_DB and the PostgreSQL settings', () => {
   it('takes a file path or a postgres:// / postgresql:// URL', () => {
@@ -28,6 +28,19 @@ describe('config: PAPGATE_DB and the PostgreSQL settings', () => {
     assert.throws(() => loadConfig({ PAPGATE_DB_MIGRATE: 'always' }), /PAPGATE_DB_MIGRATE/);
     assert.throws(() => loadConfig({ PAPGATE_DB_POOL_SIZE: '0' }), /PAPGATE_DB_POOL_SIZE/);
     assert.throws(() => loadConfig({ PAPGATE_DB_TIMEOUT_SECONDS: 'soon' }), /PAPGATE_DB_TIMEOUT_SECONDS/);
+  });
+
+  it('keeps every device in memory where one process answers phones, unless told (PAPGATE_DB_DEVICES_IN_MEMORY)', () => {
+    assert.equal(loadConfig({}).dbDevicesInMemory, 'auto');
+    assert.throws(() => loadConfig({ PAPGATE_DB_DEVICES_IN_MEMORY: 'yes' }), /PAPGATE_DB_DEVICES_IN_MEMORY/);
+    assert.deepEqual(
+      (['auto', 'on', 'off'] as const).map((s) => [keepsDevicesInMemory(s, true), keepsDevicesInMemory(s, false)]),
+      [
+        [true, false],
+        [true, true],
+        [false, false],
+      ],
+    );
   });
 
   it('picks the adapter by the URL scheme and names a URL without its password', () => {
