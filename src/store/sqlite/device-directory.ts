@@ -9,8 +9,10 @@ import type { Statements } from './statements';
  * Every device of the store in this process's memory, exact like the
  * copies of device-cache.ts, so that a phone's first contact reads no row:
  * under load that read (a random B-tree page, its read locks) cost as much
- * as the rest of the request. A server process keeps one
- * (`SqliteStore.keepDeviceDirectory`); the CLI does not.
+ * as the rest of the request. A papgate that answers phones in one
+ * process keeps one (`SqliteStore.keepDeviceDirectory`, main.ts,
+ * PAPGATE_DB_DEVICES_IN_MEMORY); provisioning workers only when told, the
+ * CLI never.
  *
  * How it stays exact:
  * - loading reads every row in chunks between other work, after noting the
@@ -44,7 +46,7 @@ const STEP = 1_000;
 const RETRY_MS = 10_000;
 
 export interface Changes {
-  /** `data_version` in the read transaction that read the rows. */
+  /** `data_version` in the read transaction that read the entries. */
   version: number;
   /** Entries after the last one applied were trimmed (or the log is not the one it was): load again. */
   lost: boolean;
@@ -183,7 +185,7 @@ export class DeviceDirectory {
     this.exactAt = null;
     this.byMac.clear();
     this.macBySipUsername.clear();
-    // Every change after this entry is applied once the rows are read: a row read before it changed is read again.
+    // Every change after this entry is applied once the rows are read: a row read before it changed is dropped again.
     const mark = this.source.newestChange();
     for (let after = ''; !this.stopped; await nextTurn()) {
       const chunk = this.source.devicesAfter(after, LOAD_CHUNK);
