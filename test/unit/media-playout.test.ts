@@ -27,13 +27,21 @@ describe('media prompt playout', () => {
     }
     throw new Error('no audio frame within the time limit');
   };
-  /** The first frame, then every frame until silence (at most `limit`). */
+  /**
+   * The first frame, then every frame until the playout says it finished (at
+   * most `limit` frames). A file still loading gives silence meanwhile: wait
+   * for it (bounded), as a loaded machine may be slower than the frames.
+   */
   const drain = async (limit = 1000) => {
     const frames: Buffer[] = [await firstFrame()];
-    for (let i = 1; i < limit; i++) {
+    for (let waits = 0; frames.length < limit && waits < 500;) {
       const f = playout.nextFrame();
-      if (!f) break;
-      frames.push(f);
+      if (f) frames.push(f);
+      else if (finished.length > 0) break;
+      else {
+        waits++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
     }
     return frames;
   };
