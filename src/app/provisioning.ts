@@ -46,7 +46,7 @@ export interface MinimalConfig {
   /**
    * Only what identifies the device: a minimal file is the same for every
    * device with the same MAC, vendor, state and SIP credentials, which lets
-   * the provisioning server keep rendered ones (src/provisioning/minimal-files.ts).
+   * the provisioning server fill in stencils (src/provisioning/minimal-files.ts).
    */
   device: Pick<Device, 'mac' | 'vendor'>;
   state: AuthState;
