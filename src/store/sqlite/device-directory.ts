@@ -109,19 +109,20 @@ export class DeviceDirectory {
   }
 
   /**
-   * The device with this MAC as of `version` (`data_version` now) or later:
-   * null when there is none, undefined when the directory cannot tell.
+   * The device with this MAC as of `version` (`data_version` now) or later.
+   * Undefined when the directory has none or cannot tell yet: the row
+   * decides (another process may have added the device since the reading).
    */
-  find(mac: string, version: number): Device | null | undefined {
+  find(mac: string, version: number): Device | undefined {
     if (!this.upTo(version)) return undefined;
-    return this.byMac.get(mac) ?? null;
+    return this.byMac.get(mac);
   }
 
   /** Like `find`, by SIP username (digest authentication). */
-  findBySipUsername(username: string, version: number): Device | null | undefined {
+  findBySipUsername(username: string, version: number): Device | undefined {
     if (!this.upTo(version)) return undefined;
     const mac = this.macBySipUsername.get(username);
-    if (mac === undefined) return null;
+    if (mac === undefined) return undefined;
     const device = this.byMac.get(mac);
     return device?.sipUsername === username ? device : undefined;
   }

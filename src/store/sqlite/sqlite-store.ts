@@ -70,7 +70,7 @@ export class SqliteStore implements Store {
   private readonly lastSeen: LastSeenQueue;
   /** Devices polled again; exact, see device-cache.ts. */
   private readonly devices = new DeviceCache();
-  /** Every device, in a server process (device-directory.ts). */
+  /** Every device, in the process that answers phones when it is the only one (device-directory.ts, open-store.ts). */
   private directory: DeviceDirectory | undefined;
   /** Device mutations of one event-loop turn, committed together. */
   private readonly mutations = new MutationGroups({
@@ -276,7 +276,7 @@ export class SqliteStore implements Store {
    * every row.)
    */
   private readDevice(
-    inDirectory: (version: number) => Device | null | undefined,
+    inDirectory: (version: number) => Device | undefined,
     isKept: boolean,
     kept: (version: number) => Device | undefined,
     readRow: () => unknown[] | undefined,
@@ -286,7 +286,7 @@ export class SqliteStore implements Store {
     if (this.directory !== undefined) {
       // Not there: another process may have added it since the last reading; its row, after a fresh one, decides.
       const device = inDirectory(this.dataVersion.current());
-      if (device) return this.lastSeen.overlay(device);
+      if (device !== undefined) return this.lastSeen.overlay(device);
     }
     if (isKept) {
       const copy = kept(this.dataVersion.current());
