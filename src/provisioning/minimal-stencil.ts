@@ -39,9 +39,9 @@ type Hole = number;
 const USER = 0;
 const PASSWORD = 1;
 
-/** Probe values: each unlike anything a template writes by itself, and no one inside another. */
+/** Probe values: unicast MACs, each value unlike anything a template writes by itself, and no one inside another. */
 const PROBES = [
-  { mac: 'a7c3e9f1b5d2', username: 'Zq4userXw8', password: 'Jx7passVk2Lm9' },
+  { mac: 'a6c3e9f1b5d2', username: 'Zq4userXw8', password: 'Jx7passVk2Lm9' },
   { mac: 'b2d6f8a4c1e9', username: 'Pq3usernameRt5', password: 'Hw2pwY' },
 ] as const;
 
