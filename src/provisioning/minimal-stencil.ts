@@ -10,8 +10,9 @@ import type { RenderedFile } from './templates';
  * get minimal files that differ only in their MAC (in whichever spellings
  * the vendor's format uses) and their SIP user name and password. A stencil
  * is such a file rendered once with probe values, cut where they stand;
- * filling it in is a few string joins instead of a template run, which was
- * about a sixth of a first contact's CPU time (bench/README.md).
+ * filling it in is a few string joins instead of a template run, which
+ * with what it cost the rest of the request was about a quarter of a first
+ * contact's CPU time (bench/README.md).
  *
  * A stencil is only trusted when it proves itself: rendering the template
  * with a second set of probe values, of other lengths, must give exactly
