@@ -264,7 +264,7 @@ export class SqliteStore implements Store {
   /**
    * The device from the directory when this process keeps one and has it,
    * else this process's exact copy when it has one still valid at the
-   * current data_version, else the row, kept as the new copy. Either way with
+   * current data_version, else the row, kept as the new copy (the directory's when it answers). Either way with
    * its address still waiting to be written.
    *
    * Before a row is read, data_version is read afresh (the trust windows
@@ -297,7 +297,8 @@ export class SqliteStore implements Store {
     const device = values === undefined ? null : toDevice(deviceRowOf(values));
     settle(device);
     if (device === null) return null;
-    this.devices.put(device, version);
+    // A directory that answers keeps the row itself (settle): a second copy here would never be asked for.
+    if (this.directory?.ready !== true) this.devices.put(device, version);
     return this.lastSeen.overlay(device);
   }
 
