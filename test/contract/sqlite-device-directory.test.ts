@@ -121,14 +121,70 @@ describe('SQLite store: the device directory answers from memory and stays exact
     assert.deepEqual(await store.getDevice(a.mac), a);
   });
 
-  it('a device written here answers from its row, which then becomes its copy', async () => {
+  it('a device written here is kept as written: its next write and read decide on the copy, not the row', async () => {
     const { devices } = await keptFleet(1);
     const a = devices[0]!;
+    // First, so that the directory has caught up with it: its own logged write would drop the copy when another connection commits.
+    other.exec('DROP TRIGGER devices_updated');
+    await pastObservation();
+    assert.deepEqual(await store.getDevice(a.mac), a);
     await store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, model: 'T57W' }, result: 0 }));
-    const before = directory().devices;
-    assert.equal(before, 0, 'the copy went with the write');
-    assert.equal((await store.getDevice(a.mac))?.model, 'T57W');
-    assert.equal(directory().devices, 1, 'the row read became the copy');
+    assert.equal(directory().devices, 1, 'the written device is the copy');
+    other.prepare("UPDATE devices SET model = 'hidden' WHERE mac = ?").run(a.mac); // behind the log: only the row knows
+    await pastObservation();
+    assert.equal((await store.getDevice(a.mac))?.model, 'T57W', 'the copy answered the read');
+    const seen = await store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: 1 } }, result: cur!.model }));
+    assert.equal(seen, 'T57W', 'the copy answered inside the write transaction');
+    const row = other.prepare('SELECT model, failures FROM devices WHERE mac = ?').get(a.mac);
+    assert.deepEqual(row, { model: 'hidden', failures: 1 }, 'only the changed column was written');
+  });
+
+  it("a write decided on a copy sets both last-seen columns when either changed (another process's are not logged)", async () => {
+    const { devices } = await keptFleet(1);
+    const a = devices[0]!;
+    await store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, lastProvisionedIp: '198.51.100.1', lastProvisionedAt: 1_000 }, result: 0 }));
+    other.prepare("UPDATE devices SET last_provisioned_ip = '203.0.113.9', last_provisioned_at = 2_000 WHERE mac = ?").run(a.mac);
+    await pastObservation();
+    assert.equal((await store.getDevice(a.mac))?.lastProvisionedIp, '198.51.100.1', 'the copy still answers');
+    await store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, lastProvisionedAt: 3_000 }, result: 0 }));
+    const row = other.prepare('SELECT last_provisioned_ip AS ip, last_provisioned_at AS at FROM devices WHERE mac = ?').get(a.mac);
+    assert.deepEqual(row, { ip: '198.51.100.1', at: 3_000 }, 'the address and time written together, as one pair');
+  });
+
+  it('in a group, a mutation rolled back to its savepoint is not kept; the others are', async () => {
+    const { devices } = await keptFleet(2);
+    const [a, b] = devices as [Device, Device];
+    const failing = store.mutateDevice(a.mac, (cur) => ({
+      next: { ...cur!, model: 'rolled-back' },
+      result: 0,
+      trust: [{ tenantId: 999_999, ip: '198.51.100.1', until: 1 }], // no such tenant: fails after the device was written
+    }));
+    const passing = store.mutateDevice(b.mac, (cur) => ({ next: { ...cur!, model: 'kept' }, result: 0 }));
+    await assert.rejects(failing, /no tenant/);
+    await passing;
+    assert.equal((await store.getDevice(a.mac))?.model, a.model);
+    assert.equal((await store.getDevice(b.mac))?.model, 'kept');
+    assert.equal(other.prepare('SELECT model FROM devices WHERE mac = ?').pluck().get(a.mac), a.model);
+  });
+
+  it('in a group, a second mutation of a device decides on what the first wrote, not on the older copy', async () => {
+    const { devices } = await keptFleet(1);
+    const a = devices[0]!;
+    const bump = () =>
+      store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: cur!.auth.failures + 1 } }, result: cur!.auth.failures }));
+    assert.deepEqual(await Promise.all([bump(), bump(), bump()]), [0, 1, 2]);
+    assert.equal(other.prepare('SELECT failures FROM devices WHERE mac = ?').pluck().get(a.mac), 3);
+    assert.equal((await store.getDevice(a.mac))?.auth.failures, 3);
+  });
+
+  it('a copy whose row is gone behind the log fails the write and keeps nothing', async () => {
+    const { devices } = await keptFleet(1);
+    const a = devices[0]!;
+    other.exec('DROP TRIGGER devices_deleted');
+    other.prepare('DELETE FROM devices WHERE mac = ?').run(a.mac);
+    await pastObservation();
+    await assert.rejects(store.mutateDevice(a.mac, (cur) => ({ next: { ...cur!, model: 'ghost' }, result: 0 })));
+    assert.equal(await store.getDevice(a.mac), null, 'the copy went with the failed write; the row answers');
   });
 
   it('loads a large store between other work, answering from the rows meanwhile', async () => {

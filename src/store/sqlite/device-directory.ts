@@ -24,9 +24,13 @@ import type { Statements } from './statements';
  *   dropped device's row answers the next time it is asked for and becomes
  *   its copy again (`settle`), so a device another process keeps changing
  *   (its full configurations) costs no read here until it is asked for;
- * - this process's own writes do not move its `data_version`: the store
- *   calls `forget` with each, which drops the copy; the device's row answers
- *   the next time it is asked for, and becomes the copy again (`settle`);
+ * - this process's own writes do not move its `data_version`: a device
+ *   mutation keeps the device as written once it committed (`settle`), and
+ *   drops the copy when it failed (`forget`); a deletion or an insert drops
+ *   it, and the row answers the next time the device is asked for;
+ * - a device mutation decides on the copy, not the row, when the copy is
+ *   exact at the `data_version` read inside its transaction (the write lock
+ *   held, no other connection can commit meanwhile: transactions.ts);
  * - where and when a phone last fetched its configuration is not logged
  *   (a first contact would cost every other process a row read): this
  *   process applies its own (`touch`), other processes' show when the device
@@ -127,7 +131,7 @@ export class DeviceDirectory {
     return device?.sipUsername === username ? device : undefined;
   }
 
-  /** This process writes the device now: committed or not, its row answers until it is read again. */
+  /** This process writes (or failed to write) the device: its row answers until it is read, or written, again. */
   forget(mac: string): void {
     this.drop(mac);
   }

@@ -21,14 +21,20 @@ export class DeviceUpdates {
 
   constructor(private readonly db: Database) {}
 
-  /** Writes the columns of `next` that differ from `stored` (same MAC); false when none did. */
-  write(stored: DeviceRow, next: DeviceRow): boolean {
+  /**
+   * Writes the columns of `next` that differ from `stored` (same MAC); false
+   * when none did. `lastSeenTogether`: when either last-seen column changed,
+   * write both (`stored` is an in-memory copy, whose last-seen pair may be
+   * older than the row's: another process's is not logged).
+   */
+  write(stored: DeviceRow, next: DeviceRow, lastSeenTogether = false): boolean {
     const changed = COLUMNS.filter((c) => stored[c] !== next[c]);
     if (changed.length === 0) return false;
+    if (lastSeenTogether) withBothLastSeen(changed);
     // Positional parameters: better-sqlite3 looks a named one up in the object by a string it makes for each run.
     const params = changed.map((c) => next[c]);
     params.push(next.mac);
-    this.statement(changed).run(params);
+    if (this.statement(changed).run(params).changes !== 1) throw new Error(`device ${next.mac} was to be updated but has no row`);
     return true;
   }
 
@@ -41,4 +47,12 @@ export class DeviceUpdates {
     }
     return stmt;
   }
+}
+
+/** Adds the other last-seen column when one of them is in `changed` (kept in COLUMNS order). */
+function withBothLastSeen(changed: Column[]): void {
+  const ip = changed.includes('last_provisioned_ip');
+  const at = changed.includes('last_provisioned_at');
+  if (ip && !at) changed.push('last_provisioned_at');
+  else if (at && !ip) changed.splice(changed.indexOf('last_provisioned_at'), 0, 'last_provisioned_ip');
 }

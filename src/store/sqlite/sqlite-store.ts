@@ -19,7 +19,7 @@ import { LockRelease } from './lock-retry';
 import { StoreCalls } from './store-calls';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
-import { buildTransactions, deviceError, noTenant, tenantName, type Transactions } from './transactions';
+import { buildTransactions, deviceError, noTenant, tenantName, type Transactions, type Written } from './transactions';
 import { SiteCache } from './site-cache';
 import { TrustCache } from './trust-cache';
 import { DataVersion } from './data-version';
@@ -98,7 +98,17 @@ export class SqliteStore implements Store {
     this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId) }, this.dataVersion);
     this.sites = new SiteCache((id) => mapOrNull(this.q.siteById.get(id), toSite), this.dataVersion);
-    this.tx = buildTransactions(db, this.q, this.trust, (e) => this.webhooks.add(e));
+    this.tx = buildTransactions(
+      db,
+      this.q,
+      this.trust,
+      {
+        // data_version read inside the write transaction: nothing can commit meanwhile, so a copy exact at it is the row.
+        exact: (mac) => (this.directory?.ready === true ? this.directory.find(mac, this.dataVersion.fresh()) : undefined),
+        forget: (mac) => this.devices.forget(mac),
+      },
+      (e) => this.webhooks.add(e),
+    );
     this.lastSeen = new LastSeenQueue((values) => {
       this.tx.writeLastSeen.immediate(values);
       for (const [mac, v] of values) {
@@ -340,11 +350,24 @@ export class SqliteStore implements Store {
     return this.mutations.add(mac, mutate) as Promise<T>;
   }
 
+  /*
+   * A copy may not outlive a write. The transaction drops the device cache's
+   * copies as it writes; the directory's are replaced by what was written once
+   * it committed (`keepWritten`), and dropped when the transaction failed
+   * (rolled back, the copy would still be exact; the store does not rely on it).
+   */
   private mutateAlone(m: Mutation): Promise<unknown> {
     const one = this.lastSeen.tracking(m);
     return this.calls.run('update the device', () => {
-      this.forgetDevice(m.mac); // before the transaction: a copy may not outlive a write, committed or not
-      const result = this.tx.mutateDevice.immediate(one.mac, one.mutate);
+      const written: Written = new Map();
+      let result: unknown;
+      try {
+        result = this.tx.mutateDevice.immediate(one.mac, one.mutate, written);
+      } catch (e) {
+        this.directory?.forget(one.mac);
+        throw e;
+      }
+      this.keepWritten(written);
       one.settle();
       return result;
     });
@@ -353,8 +376,16 @@ export class SqliteStore implements Store {
   private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
     const each = group.map((m) => this.lastSeen.tracking(m));
     const outcomes = await this.calls.run('update the devices', () => {
-      for (const m of group) this.forgetDevice(m.mac);
-      return this.tx.mutateDevices.immediate(each);
+      const written: Written = new Map();
+      let committed: MutationOutcome[];
+      try {
+        committed = this.tx.mutateDevices.immediate(each, written);
+      } catch (e) {
+        for (const m of group) this.directory?.forget(m.mac);
+        throw e;
+      }
+      this.keepWritten(written);
+      return committed;
     });
     return outcomes.map((o, i) => {
       if (!o.ok) return { ok: false, error: this.calls.error(o.error, 'update the device') };
@@ -518,6 +549,17 @@ export class SqliteStore implements Store {
     await this.directory?.stop();
     await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  /**
+   * Committed just now: the directory keeps the devices as written, so the
+   * next write of one (its next full configuration, a PAP attempt) or a
+   * read of it needs no row either. The device cache does not: it keeps
+   * only devices read again (device-cache.ts), and forgot these.
+   */
+  private keepWritten(written: Written): void {
+    if (this.directory === undefined) return;
+    for (const [mac, device] of written) this.directory.settle(mac, device);
   }
 
   /** This process is about to write the device: no copy may outlive the write, committed or not. */

@@ -14,28 +14,72 @@ import type { Mutation, MutationOutcome } from './mutation-groups';
 type NewAudit = Omit<AuditEvent, 'id'>;
 
 /**
+ * This process's exact in-memory copies of devices, as a write transaction
+ * uses them. Inside the transaction the write lock is held, so a copy exact
+ * at the `data_version` read there is the row itself.
+ */
+export interface DeviceCopies {
+  /** The copy exact now (inside the transaction), if one is kept (the device directory's). */
+  exact(mac: string): Device | undefined;
+  /**
+   * The transaction writes the device: a copy the store does not replace by
+   * what was written, once committed, must go now (the device cache's).
+   */
+  forget(mac: string): void;
+}
+
+/**
+ * Devices a transaction wrote, by MAC, as written: the store keeps them once
+ * it committed. Until then, a later mutation of the same device in the
+ * transaction (a group's) decides on its entry here, not on the older copy.
+ */
+export type Written = Map<string, Device>;
+
+/**
+ * The lines text of a row made from a copy, which does not keep it: never
+ * JSON, so lines that are not the copy's very array always count as changed.
+ */
+const LINES_NOT_KEPT = '';
+
+/**
  * The store's multi-statement writes, built once. better-sqlite3 wraps each
  * in BEGIN/COMMIT/ROLLBACK; the store calls them with `.immediate`, so the
  * write lock is taken before the first read and a read-check-write cannot
  * interleave with another connection's. Each one is synchronous from BEGIN to
  * COMMIT: no other request's statement can join it on the shared connection.
  */
-export function buildTransactions(db: Database, q: Statements, trust: TrustCache, enqueue: (e: NewWebhookEvent) => void) {
+export function buildTransactions(db: Database, q: Statements, trust: TrustCache, copies: DeviceCopies, enqueue: (e: NewWebhookEvent) => void) {
   const w = new RowWrites(db, q, trust);
-  // Reads the row inside the transaction: a call retried after a busy answer decides on what is stored then.
-  const mutateDevice = db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>): unknown => {
-    const values = q.deviceByMac.get(mac);
-    const row = values && deviceRowOf(values);
-    const stored = row ? toDevice(row) : null;
+  /**
+   * Decides on the device as stored now: its exact copy when this process
+   * keeps one (no row to read and decode: a tenth of a full configuration),
+   * else its row, read inside the transaction (a call retried after a busy
+   * answer decides on what is stored then). What it wrote goes into `written`.
+   */
+  const mutateDevice = db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>, written: Written): unknown => {
+    const copy = written.get(mac) ?? copies.exact(mac);
+    let row: DeviceRow | undefined;
+    let stored: Device | null;
+    if (copy !== undefined) {
+      row = deviceParams(copy, LINES_NOT_KEPT);
+      stored = copy;
+    } else {
+      const values = q.deviceByMac.get(mac);
+      row = values && deviceRowOf(values);
+      stored = row ? toDevice(row) : null;
+    }
     const change = mutate(stored);
     if (change.next) {
       if (change.next.mac !== mac) throw invalid('mac', `a device's MAC cannot change (${mac} to ${change.next.mac})`);
-      if (row && stored) w.updateDevice(row, stored.lines, change.next);
+      copies.forget(mac);
+      if (row && stored) w.updateDevice(row, stored.lines, change.next, copy !== undefined);
       else w.insertDevice(change.next);
     }
     for (const a of change.audit ?? []) q.insertAudit.run(auditParams(a));
     for (const t of change.trust ?? []) w.upsertTrust(t);
     for (const e of change.webhookEvents ?? []) enqueue(e);
+    // Last: a statement that failed above rolls the device back with it (a group's savepoint), and it is not kept.
+    if (change.next) written.set(mac, change.next);
     return change.result;
   });
   return {
@@ -54,10 +98,10 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
      * it, `mutateDevice` runs under a savepoint, so a failing one is rolled
      * back alone. An error that ended the whole transaction is thrown.
      */
-    mutateDevices: db.transaction((group: readonly Mutation[]): MutationOutcome[] =>
+    mutateDevices: db.transaction((group: readonly Mutation[], written: Written): MutationOutcome[] =>
       group.map(({ mac, mutate }): MutationOutcome => {
         try {
-          return { ok: true, value: mutateDevice(mac, mutate) };
+          return { ok: true, value: mutateDevice(mac, mutate, written) };
         } catch (error) {
           if (!db.inTransaction) throw error;
           return { ok: false, error };
@@ -121,12 +165,13 @@ class RowWrites {
    * written at all. `storedLines`: the lines parsed from `stored`; a device
    * that still has that very (read-only) array keeps its stored text, without
    * writing it out again (most writes, a full configuration's among them,
-   * leave the lines alone).
+   * leave the lines alone). `fromCopy`: `stored` was made from an in-memory
+   * copy (device-update.ts, `lastSeenTogether`).
    */
-  updateDevice(stored: DeviceRow, storedLines: Device['lines'], d: Device): void {
+  updateDevice(stored: DeviceRow, storedLines: Device['lines'], d: Device, fromCopy: boolean): void {
     try {
       const next = deviceParams(d, d.lines === storedLines ? stored.lines : undefined);
-      this.updates.write(stored, next);
+      this.updates.write(stored, next, fromCopy);
     } catch (e) {
       throw deviceError(this.q, e, d, 'update');
     }
