@@ -76,6 +76,35 @@ describe('SQLite store: the device directory answers from memory and stays exact
     assert.equal(directory().ready, true);
   });
 
+  it("another connection's change of a MAC logs the new and the old one: the device answers under its new MAC only", async () => {
+    const { devices } = await keptFleet(1);
+    const a = devices[0]!;
+    const newest = () => other.prepare('SELECT max(seq) FROM device_changes').pluck().get() as number;
+    const before = newest();
+    other.prepare("UPDATE devices SET model = 'T58W' WHERE mac = ?").run(a.mac);
+    assert.equal(newest() - before, 1, 'a change is one entry');
+    other.prepare("UPDATE devices SET mac = 'aabbccddeeff' WHERE mac = ?").run(a.mac);
+    const logged = other
+      .prepare('SELECT mac FROM device_changes WHERE seq > ? ORDER BY seq')
+      .pluck()
+      .all(before + 1);
+    assert.deepEqual(logged.sort(), ['aabbccddeeff', a.mac].sort());
+    await pastObservation();
+    assert.equal(await store.getDevice(a.mac), null);
+    assert.equal((await store.getDevice('aabbccddeeff'))?.model, 'T58W');
+  });
+
+  it("logging a change builds no temporary B-tree (a routine full configuration's write, thousands a second)", () => {
+    // What a device proving itself again writes: its secrets and where it was seen.
+    const sql = 'UPDATE devices SET secret_hash = ?, prev_secret_hash = ?, last_provisioned_ip = ?, last_provisioned_at = ? WHERE mac = ?';
+    const plan = other.prepare(`EXPLAIN ${sql}`).all(null, null, null, null, null) as { opcode: string }[];
+    assert.ok(
+      plan.some((op) => op.opcode === 'Program'),
+      'the trigger runs',
+    );
+    assert.equal(plan.filter((op) => op.opcode === 'OpenEphemeral').length, 0);
+  });
+
   it("a tenant's deletion (its devices deleted by the foreign key) shows", async () => {
     const { t, devices } = await keptFleet(2);
     other.prepare('DELETE FROM tenants WHERE id = ?').run(t.id);

@@ -208,4 +208,18 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM device_changes WHERE seq <= NEW.seq - 100000;
   END;
   `,
+  // 8: the same log, written for less. 7's INSERT ... SELECT into a table with a
+  // trigger (the trimming) made every logged update of a device build and drop a
+  // temporary B-tree, even when it logged no old MAC (about a twentieth of a full
+  // configuration's CPU). A MAC that changes is now logged by a trigger of its own.
+  `
+  DROP TRIGGER devices_updated;
+  CREATE TRIGGER devices_updated AFTER UPDATE OF mac, tenant_id, site_id, vendor, model, created_at, auth_state, pap, failures,
+      lockouts, locked_until, suspended_until, secret_hash, prev_secret_hash, sip_username, sip_password, lines ON devices BEGIN
+    INSERT INTO device_changes (mac) VALUES (NEW.mac);
+  END;
+  CREATE TRIGGER devices_renamed AFTER UPDATE OF mac ON devices WHEN OLD.mac <> NEW.mac BEGIN
+    INSERT INTO device_changes (mac) VALUES (OLD.mac);
+  END;
+  `,
 ];
