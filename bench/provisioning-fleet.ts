@@ -35,7 +35,8 @@ function deviceOf(i: number, tenantId: number): Device {
     // Provisioned phones, as every phone holding a per-device URL is: a full request is then the routine resync, not a first success.
     auth: markSuccessful(newAuthRecord(String(i % 1_000_000).padStart(6, '0'))),
     secretHash: hashSecret(secretOf(i)),
-    prevSecretHash: null,
+    // ...and not the first resync either: the secret before is kept until this one is used (a resync's row keeps its size).
+    prevSecretHash: hashSecret(`${secretOf(i)}-before`),
     sipUsername: `pg-${mac}`,
     sipPassword: `sip-pw-${mac}`,
     lines: [{ server: 'pbx.bench.example', user: `1${i}`, authName: `1${i}`, password: `line-pw-${i}`, displayName: `Desk ${i}` }],
