@@ -216,6 +216,19 @@ describe('SQLite store: the device directory answers from memory and stays exact
     assert.equal(await store.getDevice(a.mac), null, 'the copy went with the failed write; the row answers');
   });
 
+  it("this process's own changes do not count against the log: another connection's commit after many of them costs no catching up", async () => {
+    const { devices } = await keptFleet(2_500);
+    const bump = (d: Device) => store.mutateDevice(d.mac, (cur) => ({ next: { ...cur!, auth: { ...cur!.auth, failures: 1 } }, result: 0 }));
+    await Promise.all(devices.map(bump)); // 2,500 entries of its own, more than one step applies
+    other.prepare("UPDATE devices SET model = 'other' WHERE mac = ?").run(devices[0]!.mac);
+    await pastObservation();
+    await bump(devices[1]!); // a write of its own before any read: the other connection's entry is applied, not passed over
+    assert.equal((await store.getDevice(devices[0]!.mac))?.model, 'other', "the other connection's change shows");
+    assert.equal(directory().ready, true, "caught up in one step: only the other connection's entry was new");
+    assert.equal(directory().devices, 2_500, 'the devices written here kept their copies');
+    assert.equal((await store.getDevice(devices[1_234]!.mac))?.auth.failures, 1);
+  });
+
   it('loads a large store between other work, answering from the rows meanwhile', async () => {
     const t = await makeTenant(store, 'acme');
     const devices = Array.from({ length: 5_000 }, () => makeDevice({ tenantId: t.id }));

@@ -27,7 +27,9 @@ import type { Statements } from './statements';
  * - this process's own writes do not move its `data_version`: a device
  *   mutation keeps the device as written once it committed (`settle`), and
  *   drops the copy when it failed (`forget`); a deletion or an insert drops
- *   it, and the row answers the next time the device is asked for;
+ *   it, and the row answers the next time the device is asked for. Their
+ *   log entries are passed over when nothing else committed meanwhile
+ *   (`ownChanges`), so they never push the directory's place out of the log;
  * - a device mutation decides on the copy, not the row, when the copy is
  *   exact at the `data_version` read inside its transaction (the write lock
  *   held, no other connection can commit meanwhile: transactions.ts);
@@ -141,6 +143,20 @@ export class DeviceDirectory {
     if (this.stopped) return;
     if (device === null) this.drop(mac);
     else this.keep(device);
+  }
+
+  /**
+   * This process committed a transaction after which the log's newest entry
+   * is `newest`, `data_version` reading `version` inside it. If no other
+   * connection committed since the copies were exact, every entry after the
+   * last one applied is this process's own, and its writes are already here
+   * (kept as written, or dropped): they are passed over. Otherwise a process
+   * writing much between other connections' commits (a burst of full
+   * configurations) would find the log trimmed past its place at the next
+   * one, and load everything again.
+   */
+  ownChanges(version: number, newest: number): void {
+    if (this.exactAt === version && newest > this.cursor) this.cursor = newest;
   }
 
   /** This process wrote where and when the phone was seen, under the statement's own condition (never backwards). */

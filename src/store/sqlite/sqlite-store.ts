@@ -19,7 +19,7 @@ import { LockRelease } from './lock-retry';
 import { StoreCalls } from './store-calls';
 import { prepareStatements, type Statements } from './statements';
 import { RegistrationSaveBatcher, SqliteRegistrations } from './registrations';
-import { buildTransactions, deviceError, noTenant, tenantName, type Transactions, type Written } from './transactions';
+import { buildTransactions, deviceError, noTenant, tenantName, Written, type Transactions } from './transactions';
 import { SiteCache } from './site-cache';
 import { TrustCache } from './trust-cache';
 import { DataVersion } from './data-version';
@@ -98,6 +98,7 @@ export class SqliteStore implements Store {
     this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId) }, this.dataVersion);
     this.sites = new SiteCache((id) => mapOrNull(this.q.siteById.get(id), toSite), this.dataVersion);
+    const directory = () => this.directory;
     this.tx = buildTransactions(
       db,
       this.q,
@@ -106,6 +107,9 @@ export class SqliteStore implements Store {
         // data_version read inside the write transaction: nothing can commit meanwhile, so a copy exact at it is the row.
         exact: (mac) => (this.directory?.ready === true ? this.directory.find(mac, this.dataVersion.fresh()) : undefined),
         forget: (mac) => this.devices.forget(mac),
+        get followLog() {
+          return directory() !== undefined;
+        },
       },
       (e) => this.webhooks.add(e),
     );
@@ -359,7 +363,7 @@ export class SqliteStore implements Store {
   private mutateAlone(m: Mutation): Promise<unknown> {
     const one = this.lastSeen.tracking(m);
     return this.calls.run('update the device', () => {
-      const written: Written = new Map();
+      const written = new Written();
       let result: unknown;
       try {
         result = this.tx.mutateDevice.immediate(one.mac, one.mutate, written);
@@ -376,7 +380,7 @@ export class SqliteStore implements Store {
   private async mutateTogether(group: readonly Mutation[]): Promise<MutationOutcome[]> {
     const each = group.map((m) => this.lastSeen.tracking(m));
     const outcomes = await this.calls.run('update the devices', () => {
-      const written: Written = new Map();
+      const written = new Written();
       let committed: MutationOutcome[];
       try {
         committed = this.tx.mutateDevices.immediate(each, written);
@@ -559,7 +563,8 @@ export class SqliteStore implements Store {
    */
   private keepWritten(written: Written): void {
     if (this.directory === undefined) return;
-    for (const [mac, device] of written) this.directory.settle(mac, device);
+    for (const [mac, device] of written.devices) this.directory.settle(mac, device);
+    if (written.log !== undefined) this.directory.ownChanges(written.log.version, written.log.newest);
   }
 
   /** This process is about to write the device: no copy may outlive the write, committed or not. */

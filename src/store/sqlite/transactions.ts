@@ -26,14 +26,21 @@ export interface DeviceCopies {
    * what was written, once committed, must go now (the device cache's).
    */
   forget(mac: string): void;
+  /** Whether something keeps a place in the change log (the directory): then a transaction notes where the log ends. */
+  readonly followLog: boolean;
 }
 
-/**
- * Devices a transaction wrote, by MAC, as written: the store keeps them once
- * it committed. Until then, a later mutation of the same device in the
- * transaction (a group's) decides on its entry here, not on the older copy.
- */
-export type Written = Map<string, Device>;
+/** What a device mutation transaction wrote, for the store to apply once it committed. */
+export class Written {
+  /**
+   * The devices as written, by MAC. Until the commit, a later mutation of
+   * the same device in the transaction (a group's) decides on its entry
+   * here, not on the older copy.
+   */
+  readonly devices = new Map<string, Device>();
+  /** `data_version` and the newest entry of `device_changes` at the end of the transaction (when `followLog`). */
+  log: { version: number; newest: number } | undefined;
+}
 
 /**
  * The lines text of a row made from a copy, which does not keep it: never
@@ -56,8 +63,8 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
    * else its row, read inside the transaction (a call retried after a busy
    * answer decides on what is stored then). What it wrote goes into `written`.
    */
-  const mutateDevice = db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>, written: Written): unknown => {
-    const copy = written.get(mac) ?? copies.exact(mac);
+  const applyMutation = (mac: string, mutate: (d: Device | null) => DeviceChange<unknown>, written: Written): unknown => {
+    const copy = written.devices.get(mac) ?? copies.exact(mac);
     let row: DeviceRow | undefined;
     let stored: Device | null;
     if (copy !== undefined) {
@@ -79,9 +86,15 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
     for (const t of change.trust ?? []) w.upsertTrust(t);
     for (const e of change.webhookEvents ?? []) enqueue(e);
     // Last: a statement that failed above rolls the device back with it (a group's savepoint), and it is not kept.
-    if (change.next) written.set(mac, change.next);
+    if (change.next) written.devices.set(mac, change.next);
     return change.result;
-  });
+  };
+  /** Read last, under the write lock: no other connection can have added an entry or moved data_version since. */
+  const noteLog = (written: Written): void => {
+    if (copies.followLog) written.log = { version: q.dataVersion.get()!, newest: q.changeBounds.get()![1] ?? 0 };
+  };
+  /** One mutation of a group: a savepoint, so that a failing one is rolled back alone. */
+  const mutateInGroup = db.transaction(applyMutation);
   return {
     insertDevices: db.transaction((devices: Device[], audit: NewAudit[]) => {
       for (const d of devices) w.insertDevice(d);
@@ -92,22 +105,28 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
       q.insertAudit.run(auditParams(audit));
       return true;
     }),
-    mutateDevice,
+    mutateDevice: db.transaction((mac: string, mutate: (d: Device | null) => DeviceChange<unknown>, written: Written): unknown => {
+      const result = applyMutation(mac, mutate, written);
+      noteLog(written);
+      return result;
+    }),
     /**
      * A group of mutations in one transaction (mutation-groups.ts): inside
      * it, `mutateDevice` runs under a savepoint, so a failing one is rolled
      * back alone. An error that ended the whole transaction is thrown.
      */
-    mutateDevices: db.transaction((group: readonly Mutation[], written: Written): MutationOutcome[] =>
-      group.map(({ mac, mutate }): MutationOutcome => {
+    mutateDevices: db.transaction((group: readonly Mutation[], written: Written): MutationOutcome[] => {
+      const outcomes = group.map(({ mac, mutate }): MutationOutcome => {
         try {
-          return { ok: true, value: mutateDevice(mac, mutate, written) };
+          return { ok: true, value: mutateInGroup(mac, mutate, written) };
         } catch (error) {
           if (!db.inTransaction) throw error;
           return { ok: false, error };
         }
-      }),
-    ),
+      });
+      noteLog(written);
+      return outcomes;
+    }),
     /** Phones' last addresses (last-seen.ts), never moving a time backwards. */
     writeLastSeen: db.transaction((values: ReadonlyMap<string, LastSeen>) => {
       for (const [mac, v] of values) q.touchDevice.run(v.ip, v.at, mac, v.at);
