@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Device } from '../../src/domain/types';
 import type { SqliteStore } from '../../src/store/sqlite';
 import { deviceParams } from '../../src/store/sqlite/rows';
-import { INSERT_DEVICE_SQL } from '../../src/store/sqlite/statements';
+import { INSERT_DEVICE_SQL, prepareStatements } from '../../src/store/sqlite/statements';
 import { closeSqlitePair, openSqlitePair, pastObservation, type SqlitePair } from '../helpers/sqlite-pair';
 import { makeAudit, makeDevice, makeTenant } from '../helpers/store-fixtures';
 
@@ -103,6 +103,14 @@ describe('SQLite store: the device directory answers from memory and stays exact
       'the trigger runs',
     );
     assert.equal(plan.filter((op) => op.opcode === 'OpenEphemeral').length, 0);
+  });
+
+  it('the bounds of the log are read at its ends, never by a scan (the newest after every write transaction)', () => {
+    const q = prepareStatements(other);
+    for (const statement of [q.changeBounds, q.newestChange]) {
+      const plan = other.prepare(`EXPLAIN QUERY PLAN ${statement.source}`).all() as { detail: string }[];
+      assert.ok(plan.length > 0 && plan.every((step) => !step.detail.startsWith('SCAN device_changes')), plan.map((p) => p.detail).join('; '));
+    }
   });
 
   it("a tenant's deletion (its devices deleted by the foreign key) shows", async () => {

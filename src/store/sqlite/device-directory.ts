@@ -279,7 +279,7 @@ export function directorySource(db: Database, q: Statements): DirectorySource {
     return { version, lost: false, last: entries.at(-1)?.[0] ?? after, macs: entries.map(([, mac]) => mac), more };
   });
   return {
-    newestChange: () => q.changeBounds.get()![1] ?? 0,
+    newestChange: () => q.newestChange.get() ?? 0,
     devicesAfter: (after, limit) => q.devicesAfter.all(after, limit).map((values) => toDevice(deviceRowOf(values))),
     changesAfter: (after, limit) => changesAfter(after, limit),
   };

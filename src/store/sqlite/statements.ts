@@ -56,7 +56,9 @@ export function prepareStatements(db: Database) {
     // the device directory (device-directory.ts)
     devicesAfter: db.prepare<[string, number], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE mac > ? ORDER BY mac LIMIT ?`).raw(),
     changesAfter: db.prepare<[number, number], [number, string]>('SELECT seq, mac FROM device_changes WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
-    changeBounds: db.prepare<[], [number | null, number | null]>('SELECT min(seq), max(seq) FROM device_changes').raw(),
+    // Each bound in a query of its own: SQLite reads one end of the B-tree for a lone min() or max(), but scans the table for both at once.
+    changeBounds: db.prepare<[], [number | null, number | null]>('SELECT (SELECT min(seq) FROM device_changes), (SELECT max(seq) FROM device_changes)').raw(),
+    newestChange: db.prepare<[], number | null>('SELECT max(seq) FROM device_changes').pluck(),
     // by SIP username (digest)
     deviceBySipUsername: db.prepare<[string], unknown[]>(`SELECT ${DEVICE} FROM devices WHERE sip_username = ?`).raw(),
     // LIMIT -1 means no limit in SQLite.

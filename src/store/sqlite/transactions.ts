@@ -91,7 +91,7 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
   };
   /** Read last, under the write lock: no other connection can have added an entry or moved data_version since. */
   const noteLog = (written: Written): void => {
-    if (copies.followLog) written.log = { version: q.dataVersion.get()!, newest: q.changeBounds.get()![1] ?? 0 };
+    if (copies.followLog) written.log = { version: q.dataVersion.get()!, newest: q.newestChange.get() ?? 0 };
   };
   /** One mutation of a group: a savepoint, so that a failing one is rolled back alone. */
   const mutateInGroup = db.transaction(applyMutation);
