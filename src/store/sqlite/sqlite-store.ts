@@ -98,7 +98,6 @@ export class SqliteStore implements Store {
     this.webhooks = new SqliteWebhooks(db);
     this.trust = new TrustCache({ load: (tenantId) => this.tx.readTrust(tenantId) }, this.dataVersion);
     this.sites = new SiteCache((id) => mapOrNull(this.q.siteById.get(id), toSite), this.dataVersion);
-    const directory = () => this.directory;
     this.tx = buildTransactions(
       db,
       this.q,
@@ -107,9 +106,7 @@ export class SqliteStore implements Store {
         // data_version read inside the write transaction: nothing can commit meanwhile, so a copy exact at it is the row.
         exact: (mac) => (this.directory?.ready === true ? this.directory.find(mac, this.dataVersion.fresh()) : undefined),
         forget: (mac) => this.devices.forget(mac),
-        get followLog() {
-          return directory() !== undefined;
-        },
+        followsLog: () => this.directory !== undefined,
       },
       (e) => this.webhooks.add(e),
     );

@@ -27,7 +27,7 @@ export interface DeviceCopies {
    */
   forget(mac: string): void;
   /** Whether something keeps a place in the change log (the directory): then a transaction notes where the log ends. */
-  readonly followLog: boolean;
+  followsLog(): boolean;
 }
 
 /** What a device mutation transaction wrote, for the store to apply once it committed. */
@@ -38,7 +38,7 @@ export class Written {
    * here, not on the older copy.
    */
   readonly devices = new Map<string, Device>();
-  /** `data_version` and the newest entry of `device_changes` at the end of the transaction (when `followLog`). */
+  /** `data_version` and the newest entry of `device_changes` at the end of the transaction (when `followsLog`). */
   log: { version: number; newest: number } | undefined;
 }
 
@@ -91,7 +91,7 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
   };
   /** Read last, under the write lock: no other connection can have added an entry or moved data_version since. */
   const noteLog = (written: Written): void => {
-    if (copies.followLog) written.log = { version: q.dataVersion.get()!, newest: q.newestChange.get() ?? 0 };
+    if (copies.followsLog()) written.log = { version: q.dataVersion.get()!, newest: q.newestChange.get() ?? 0 };
   };
   /** One mutation of a group: a savepoint, so that a failing one is rolled back alone. */
   const mutateInGroup = db.transaction(applyMutation);
@@ -112,8 +112,8 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
     }),
     /**
      * A group of mutations in one transaction (mutation-groups.ts): inside
-     * it, `mutateDevice` runs under a savepoint, so a failing one is rolled
-     * back alone. An error that ended the whole transaction is thrown.
+     * it, each runs under a savepoint (`mutateInGroup`), so a failing one is
+     * rolled back alone. An error that ended the whole transaction is thrown.
      */
     mutateDevices: db.transaction((group: readonly Mutation[], written: Written): MutationOutcome[] => {
       const outcomes = group.map(({ mac, mutate }): MutationOutcome => {
