@@ -104,7 +104,12 @@ export class SqliteStore implements Store {
       this.trust,
       {
         // data_version read inside the write transaction: nothing can commit meanwhile, so a copy exact at it is the row.
-        exact: (mac) => (this.directory?.ready === true ? this.directory.find(mac, this.dataVersion.fresh()) : undefined),
+        exact: (mac, version) => {
+          if (this.directory?.ready !== true) return undefined;
+          const now = version();
+          this.dataVersion.observe(now);
+          return this.directory.find(mac, now);
+        },
         forget: (mac) => this.devices.forget(mac),
         followsLog: () => this.directory !== undefined,
       },

@@ -19,8 +19,8 @@ type NewAudit = Omit<AuditEvent, 'id'>;
  * at the `data_version` read there is the row itself.
  */
 export interface DeviceCopies {
-  /** The copy exact now (inside the transaction), if one is kept (the device directory's). */
-  exact(mac: string): Device | undefined;
+  /** The copy exact at `version` (`data_version` inside the transaction), if one is kept (the device directory's). */
+  exact(mac: string, version: () => number): Device | undefined;
   /**
    * The transaction writes the device: a copy the store does not replace by
    * what was written, once committed, must go now (the device cache's).
@@ -40,6 +40,8 @@ export class Written {
   readonly devices = new Map<string, Device>();
   /** `data_version` and the newest entry of `device_changes` at the end of the transaction (when `followsLog`). */
   log: { version: number; newest: number } | undefined;
+  /** `data_version` as read in the transaction, once: nothing else can commit while it holds the write lock. */
+  version: number | undefined;
 }
 
 /**
@@ -64,7 +66,7 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
    * answer decides on what is stored then). What it wrote goes into `written`.
    */
   const applyMutation = (mac: string, mutate: (d: Device | null) => DeviceChange<unknown>, written: Written): unknown => {
-    const copy = written.devices.get(mac) ?? copies.exact(mac);
+    const copy = written.devices.get(mac) ?? copies.exact(mac, () => versionIn(written));
     let row: DeviceRow | undefined;
     let stored: Device | null;
     if (copy !== undefined) {
@@ -89,9 +91,10 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
     if (change.next) written.devices.set(mac, change.next);
     return change.result;
   };
+  const versionIn = (written: Written): number => (written.version ??= q.dataVersion.get()!);
   /** Read last, under the write lock: no other connection can have added an entry or moved data_version since. */
   const noteLog = (written: Written): void => {
-    if (copies.followsLog()) written.log = { version: q.dataVersion.get()!, newest: q.newestChange.get() ?? 0 };
+    if (copies.followsLog()) written.log = { version: versionIn(written), newest: q.newestChange.get() ?? 0 };
   };
   /** One mutation of a group: a savepoint, so that a failing one is rolled back alone. */
   const mutateInGroup = db.transaction(applyMutation);
