@@ -566,7 +566,7 @@ export class SqliteStore implements Store {
   private keepWritten(written: Written): void {
     if (this.directory === undefined) return;
     for (const [mac, device] of written.devices) this.directory.settle(mac, device);
-    if (written.log !== undefined) this.directory.ownChanges(written.log.version, written.log.newest);
+    if (written.newestChange !== undefined && written.version !== undefined) this.directory.ownChanges(written.version, written.newestChange);
   }
 
   /** This process is about to write the device: no copy may outlive the write, committed or not. */

@@ -38,10 +38,10 @@ export class Written {
    * here, not on the older copy.
    */
   readonly devices = new Map<string, Device>();
-  /** `data_version` and the newest entry of `device_changes` at the end of the transaction (when `followsLog`). */
-  log: { version: number; newest: number } | undefined;
   /** `data_version` as read in the transaction, once: nothing else can commit while it holds the write lock. */
   version: number | undefined;
+  /** The newest entry of `device_changes` at the end of the transaction (when `followsLog`; `version` is read then too). */
+  newestChange: number | undefined;
 }
 
 /**
@@ -94,7 +94,9 @@ export function buildTransactions(db: Database, q: Statements, trust: TrustCache
   const versionIn = (written: Written): number => (written.version ??= q.dataVersion.get()!);
   /** Read last, under the write lock: no other connection can have added an entry or moved data_version since. */
   const noteLog = (written: Written): void => {
-    if (copies.followsLog()) written.log = { version: versionIn(written), newest: q.newestChange.get() ?? 0 };
+    if (!copies.followsLog()) return;
+    versionIn(written);
+    written.newestChange = q.newestChange.get() ?? 0;
   };
   /** One mutation of a group: a savepoint, so that a failing one is rolled back alone. */
   const mutateInGroup = db.transaction(applyMutation);
