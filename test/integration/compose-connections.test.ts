@@ -67,6 +67,8 @@ describe('HTTP connection bounds (compose-connections.ts)', function () {
     assert.equal(await httpGet(waiting, '/slow'), 'HTTP/1.1 200 OK', 'answered after five idle timeouts');
     const silent = await open('127.0.0.3');
     assert.ok(await within(silent.closed, 10_000), 'a silent connection is still closed');
+    // Node's keep-alive timeout (5 s) ends up in the same timeout handler: answered, the connection is idle again.
+    assert.ok(await within(waiting.closed, 10_000), 'once answered and silent, the kept-alive connection is closed too');
   });
 
   it('caps the connections of one source, frees its places when they close, and leaves other sources alone', async () => {
