@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite';
 import { fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
-import { meterTree, microsPer, processTree } from './cpu';
+import { meterTree, microsPer } from './cpu';
+import { startServe } from './papgate-serve';
 import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
 
 /**
@@ -26,7 +25,6 @@ const THREADS = 2;
 const CONNECTIONS = 32;
 const PORT = 19418;
 const ADMIN_PORT = 19419;
-const CLI = resolve(__dirname, '..', 'dist', 'src', 'cli.js');
 
 interface Row {
   workers: number;
@@ -75,59 +73,17 @@ export async function benchProvisioningWorkers(): Promise<void> {
 }
 
 async function measure(db: string, workers: number, load: string, pathsFile: string): Promise<Row> {
-  const server = await startServe(db, workers);
+  const server = await startServe({ db, workers, port: PORT, adminPort: ADMIN_PORT });
   try {
-    const baseUrl = `http://127.0.0.1:${PORT}`;
-    await runWrk({ baseUrl, pathsFile, seconds: WARMUP_SECONDS, threads: THREADS, connections: CONNECTIONS });
-    const meter = meterTree(server.pid!);
-    const result = await runWrk({ baseUrl, pathsFile, seconds: SECONDS, threads: THREADS, connections: CONNECTIONS });
+    const wrk = { baseUrl: server.url, pathsFile, threads: THREADS, connections: CONNECTIONS };
+    await runWrk({ ...wrk, seconds: WARMUP_SECONDS });
+    const meter = meterTree(server.child.pid!);
+    const result = await runWrk({ ...wrk, seconds: SECONDS });
     const cpuMs = meter.stop();
     return { workers, load, result, cpuMs, cpuCores: cpuMs / (SECONDS * 1000) };
   } finally {
-    await stopServe(server);
+    await server.stop();
   }
-}
-
-function startServe(db: string, workers: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: {
-      ...process.env,
-      PAPGATE_DB: db,
-      PAPGATE_WORKERS: String(workers),
-      PAPGATE_SIGNALLING: 'off',
-      PAPGATE_LOG_LEVEL: 'warn',
-      PAPGATE_LIMIT_EXEMPT: '127.0.0.0/8', // the whole load comes from one loopback source
-      PAPGATE_PROVISIONING_ADDRESS: '127.0.0.1',
-      PAPGATE_PROVISIONING_PORT: String(PORT),
-      PAPGATE_ADMIN_PORT: String(ADMIN_PORT),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return new Promise((done, fail) => {
-    const deadline = Date.now() + 60_000;
-    const poll = () => {
-      if (child.exitCode !== null) return fail(new Error(`papgate serve exited with ${child.exitCode}`));
-      // Ready when the port answers and every worker is up (the primary has forked them all).
-      http
-        .get(`http://127.0.0.1:${PORT}${minimalPath(0)}`, { agent: false }, (res) => {
-          res.resume();
-          if (res.statusCode === 200 && processTree(child.pid!).length >= (workers > 1 ? workers + 1 : 1)) return done(child);
-          retry();
-        })
-        .on('error', retry);
-    };
-    const retry = () => (Date.now() > deadline ? fail(new Error('papgate serve did not start within 60 s')) : setTimeout(poll, 200));
-    poll();
-  });
-}
-
-async function stopServe(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(t);
 }
 
 function tmpdirFor(): string {
