@@ -8,6 +8,9 @@ import { applyMigrations } from './migrate';
 import { isSqliteError, translateSqliteError } from './sqlite-errors';
 import { SqliteStore } from './sqlite-store';
 
+/** The main connection's page cache, in KiB (64 MiB). */
+const PAGE_CACHE_KIB = 64 * 1024;
+
 export interface SqliteStoreOptions {
   log?: Logger;
   /**
@@ -53,6 +56,10 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
       const mode = await retryWhileLocked(() => conn.pragma('journal_mode = WAL', { simple: true }), waitForLock);
       if (mode !== 'wal') throw unavailable(`cannot open the database ${path}: it refused WAL mode (${String(mode)})`);
     }
+    // Pages this connection keeps (SQLite takes them as it reads, up to this). At SQLite's default of 2 MB
+    // a million-device file's B-tree pages were read from the OS again for nearly every last-seen write
+    // (a 500 MB file; 66 against 61 µs a first contact with 64 MB, bench/README.md).
+    conn.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     const migrations = await retryWhileLocked(() => applyMigrations(conn, Date.now()), waitForLock);
     if (migrations.to !== migrations.from) log.info({ path, from: migrations.from, to: migrations.to }, 'store schema migrated');
     return new SqliteStore(db, log, migrations, busyTimeoutMs);
