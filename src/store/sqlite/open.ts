@@ -58,7 +58,7 @@ export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {
     }
     // Pages this connection keeps (SQLite takes them as it reads, up to this). At SQLite's default of 2 MB
     // a million-device file's B-tree pages were read from the OS again for nearly every last-seen write
-    // (a 500 MB file; 66 against 61 µs a first contact with 64 MB, bench/README.md).
+    // (a 500 MB file: a first contact took 66 µs with 2 MB, 61 with 64 MB; bench/README.md).
     conn.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     const migrations = await retryWhileLocked(() => applyMigrations(conn, Date.now()), waitForLock);
     if (migrations.to !== migrations.from) log.info({ path, from: migrations.from, to: migrations.to }, 'store schema migrated');
