@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { processTree } from './cpu';
-import { minimalPath } from './provisioning-fleet';
+import { openSqliteStore } from '../src/store/sqlite';
+import { meterTree, processTree } from './cpu';
+import { insertFleet, minimalPath } from './provisioning-fleet';
+import { runWrk, type LoadResult } from './provisioning-load';
 
 /**
  * `papgate serve` itself (the built CLI) as a child process over a SQLite
@@ -28,6 +31,41 @@ export interface Serve {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
+}
+
+/** Fills a new SQLite file with `devices` phones, inserted as the provisioning table's are (bulk imports), by this process: not the one measured. */
+export async function fillSqliteFile(db: string, devices: number): Promise<void> {
+  const store = await openSqliteStore(db);
+  try {
+    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
+    const t = Date.now();
+    await insertFleet(store, tenant.id, devices);
+    console.log(`SQLite: inserted ${devices} devices in ${Date.now() - t} ms`);
+  } finally {
+    await store.close();
+  }
+  console.log(`SQLite: the database file is ${(statSync(db).size / 1e6).toFixed(1)} MB`);
+}
+
+export interface ServeRow {
+  result: LoadResult;
+  /** CPU of the serving processes (the primary and its workers) during the measured seconds, and of it the kernel's part. */
+  cpuMs: number;
+  systemMs: number;
+}
+
+/** A warm-up, then the measured wrk run against `server`, metering its process tree. */
+export async function measureServe(
+  server: Serve,
+  pathsFile: string,
+  o: { threads: number; connections: number; seconds: number; warmupSeconds: number },
+): Promise<ServeRow> {
+  const wrk = { baseUrl: server.url, pathsFile, threads: o.threads, connections: o.connections };
+  await runWrk({ ...wrk, seconds: o.warmupSeconds });
+  const meter = meterTree(server.child.pid!);
+  const result = await runWrk({ ...wrk, seconds: o.seconds });
+  const cpuMs = meter.stop();
+  return { result, cpuMs, systemMs: meter.systemMs() };
 }
 
 export async function startServe(o: ServeOptions): Promise<Serve> {

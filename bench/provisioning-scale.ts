@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../src/store/sqlite';
-import { meterTree, microsPer } from './cpu';
-import { startServe, type Serve } from './papgate-serve';
-import { fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
-import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
+import { microsPer } from './cpu';
+import { fillSqliteFile, measureServe, startServe, type Serve, type ServeRow } from './papgate-serve';
+import { fullPath, minimalPath, writePaths } from './provisioning-fleet';
+import { haveProgram } from './provisioning-load';
 import { expectBody, forgetTrust, walCopiedBack } from './provisioning-server';
 
 /**
@@ -57,7 +56,7 @@ export async function benchProvisioningScale(): Promise<void> {
     for (const [i, devices] of SIZES.entries()) {
       const file = (name: string) => join(dir, `${devices}-${name}`);
       const db = file('papgate.db');
-      await fillStore(db, devices);
+      await fillSqliteFile(db, devices);
       const paths: Fleet['paths'] = [file('minimal-all.txt'), file('minimal-sample.txt'), file('full-all.txt')];
       writePaths(paths[0], devices, minimalPath);
       writePaths(paths[1], POLLED, minimalPath);
@@ -100,40 +99,14 @@ export async function benchProvisioningScale(): Promise<void> {
   }
 }
 
-/** The phones, inserted as the provisioning table's are (bulk imports), by this process: not the one measured. */
-async function fillStore(db: string, devices: number): Promise<void> {
-  const store = await openSqliteStore(db);
-  try {
-    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
-    const t = Date.now();
-    await insertFleet(store, tenant.id, devices);
-    console.log(`SQLite: inserted ${devices} devices in ${Date.now() - t} ms`);
-  } finally {
-    await store.close();
-  }
-  console.log(`SQLite: the database file is ${(statSync(db).size / 1e6).toFixed(1)} MB`);
-}
-
-interface Row {
-  result: LoadResult;
-  /** CPU of the serving process during the row, and of it the kernel's part. */
-  cpuMs: number;
-  systemMs: number;
-}
-
-async function measure(fleet: Fleet, pathsFile: string): Promise<Row> {
-  const wrk = { ...WRK, baseUrl: fleet.server.url, pathsFile };
-  await runWrk({ ...wrk, seconds: WARMUP_SECONDS });
-  const meter = meterTree(fleet.server.child.pid!);
-  const result = await runWrk({ ...wrk, seconds: SECONDS });
-  const cpuMs = meter.stop();
-  const row = { result, cpuMs, systemMs: meter.systemMs() };
+async function measure(fleet: Fleet, pathsFile: string): Promise<ServeRow> {
+  const row = await measureServe(fleet.server, pathsFile, { ...WRK, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS });
   // The next row starts with the WAL copied back (with a million devices a first-contact row's pages took a while).
   await walCopiedBack(fleet.db);
   return row;
 }
 
-function printRow(round: number, devices: number, load: string, row: Row): void {
+function printRow(round: number, devices: number, load: string, row: ServeRow): void {
   const r = row.result;
   console.log(
     `${String(round).padStart(5)}  ${String(devices).padStart(9)}  ${load.padEnd(30)} ${r.requestsPerSecond.toFixed(0).padStart(6)}` +

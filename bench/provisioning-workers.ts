@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../src/store/sqlite';
-import { fullPath, insertFleet, minimalPath, writePaths } from './provisioning-fleet';
-import { meterTree, microsPer } from './cpu';
-import { startServe } from './papgate-serve';
-import { haveProgram, runWrk, type LoadResult } from './provisioning-load';
+import { fullPath, minimalPath, writePaths } from './provisioning-fleet';
+import { microsPer } from './cpu';
+import { fillSqliteFile, measureServe, startServe } from './papgate-serve';
+import { haveProgram, type LoadResult } from './provisioning-load';
 
 /**
  * Provisioning throughput of `papgate serve` itself (built CLI, child
@@ -42,10 +41,7 @@ export async function benchProvisioningWorkers(): Promise<void> {
   const dir = mkdtempSync(join(tmpdirFor(), 'papgate-bench-workers-'));
   const db = join(dir, 'papgate.db');
   try {
-    const store = await openSqliteStore(db);
-    const tenant = await store.createTenant({ name: 'bench', locale: 'en', tokenHash: '0'.repeat(64), createdAt: Date.now() });
-    await insertFleet(store, tenant.id, DEVICES);
-    await store.close();
+    await fillSqliteFile(db, DEVICES);
     const minimal = join(dir, 'minimal.txt');
     const polled = join(dir, 'polled.txt');
     const full = join(dir, 'full.txt');
@@ -75,11 +71,12 @@ export async function benchProvisioningWorkers(): Promise<void> {
 async function measure(db: string, workers: number, load: string, pathsFile: string): Promise<Row> {
   const server = await startServe({ db, workers, port: PORT, adminPort: ADMIN_PORT });
   try {
-    const wrk = { baseUrl: server.url, pathsFile, threads: THREADS, connections: CONNECTIONS };
-    await runWrk({ ...wrk, seconds: WARMUP_SECONDS });
-    const meter = meterTree(server.child.pid!);
-    const result = await runWrk({ ...wrk, seconds: SECONDS });
-    const cpuMs = meter.stop();
+    const { result, cpuMs } = await measureServe(server, pathsFile, {
+      threads: THREADS,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+    });
     return { workers, load, result, cpuMs, cpuCores: cpuMs / (SECONDS * 1000) };
   } finally {
     await server.stop();
